@@ -1,0 +1,236 @@
+"""The script catalogue: every script under the root, and turning user input into one of them.
+
+The tree is ``<root>/recycle/*.py``, ``<root>/unrecycle/*.py`` and ``<root>/<developer>/*.py``.
+Anything else (files in the root, nested folders, non-``.py`` files) is not a script; the lint
+reports it. Only names are read here, never file contents, so listing stays cheap.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import OutsideRoot, ScriptNotFound
+from .naming import SHARED_FOLDERS, Kind, parse_temporary
+
+
+@dataclass(frozen=True)
+class Script:
+    """One offline script. ``key`` (``recycle/clear_cache``) is its identity everywhere."""
+
+    root: Path
+    folder: str
+    filename: str
+
+    @property
+    def path(self) -> Path:
+        return self.root / self.folder / self.filename
+
+    @property
+    def stem(self) -> str:
+        return self.filename[:-3] if self.filename.endswith(".py") else self.filename
+
+    @property
+    def key(self) -> str:
+        """``<folder>/<stem>``: how the ledger, ``history`` and messages name the script."""
+        return f"{self.folder}/{self.stem}"
+
+    @property
+    def rel(self) -> str:
+        """The path relative to the root, with ``.py``."""
+        return f"{self.folder}/{self.filename}"
+
+    @property
+    def kind(self) -> Kind:
+        if self.folder == "recycle":
+            return "recycle"
+        if self.folder == "unrecycle":
+            return "unrecycle"
+        return "temporary"
+
+    @property
+    def owner(self) -> str | None:
+        """The developer of a temporary script (its folder); None for shared scripts."""
+        return None if self.folder in SHARED_FOLDERS else self.folder
+
+    @property
+    def date(self) -> _dt.date | None:
+        """The date in a temporary script's name, when it is a real date."""
+        if self.kind != "temporary":
+            return None
+        parsed = parse_temporary(self.stem)
+        return parsed.date if parsed else None
+
+    @property
+    def display(self) -> str:
+        """The key, printable even when the file name is not valid UTF-8."""
+        return printable(self.key)
+
+
+def printable(text: str) -> str:
+    """Replace undecodable bytes (surrogate escapes from ``os`` names) with U+FFFD."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _is_script_file(entry: os.DirEntry[str]) -> bool:
+    name = entry.name
+    return name.endswith(".py") and name != "__init__.py" and not name.startswith(".") and \
+        entry.is_file()
+
+
+class Catalogue:
+    """The scripts under one root, discovered once with ``os.scandir``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._scripts: list[Script] | None = None
+
+    def __iter__(self) -> Iterator[Script]:
+        return iter(self.scripts)
+
+    @property
+    def scripts(self) -> list[Script]:
+        if self._scripts is None:
+            self._scripts = sorted(self._discover(), key=_order)
+        return self._scripts
+
+    def _discover(self) -> Iterator[Script]:
+        try:
+            folders = [e for e in os.scandir(self.root) if e.is_dir() and
+                       not e.name.startswith((".", "__"))]
+        except FileNotFoundError:
+            return
+        for folder in folders:
+            try:
+                entries = list(os.scandir(folder.path))
+            except OSError:
+                continue
+            for entry in entries:
+                if _is_script_file(entry):
+                    yield Script(self.root, folder.name, entry.name)
+
+    def get(self, folder: str, filename: str) -> Script | None:
+        """The script at ``<folder>/<filename>`` if the file exists."""
+        script = Script(self.root, folder, filename)
+        return script if script.path.is_file() else None
+
+    def resolve(self, text: str, cwd: Path | None = None) -> Script:
+        """Turn ``recycle/clear_cache``, ``recycle/clear_cache.py``, a path, or a unique bare
+        name into a script; refuse anything outside the root."""
+        if not text or not text.strip():
+            raise ScriptNotFound("no script given; name one such as recycle/clear_cache")
+        cwd = cwd or Path.cwd()
+        root_real = Path(os.path.realpath(self.root))
+        names = [text] if text.endswith(".py") else [text + ".py", text]
+        has_sep = "/" in text or os.sep in text
+        candidates: list[Path] = []
+        for name in names:
+            p = Path(os.path.expanduser(name))
+            if p.is_absolute():
+                candidates.append(p)
+            else:
+                if has_sep:
+                    candidates.append(self.root / p)
+                candidates.append(cwd / p)
+
+        escaped: Path | None = None
+        for cand in candidates:
+            real = Path(os.path.realpath(cand))
+            if not real.is_file():
+                continue
+            if not _inside(real, root_real):
+                escaped = cand
+                continue
+            return self._script_at(real, root_real, text)
+        if escaped is not None:
+            raise OutsideRoot(f"{text!r} resolves to {os.path.realpath(escaped)}, outside the "
+                              f"offline-script root {self.root}; opsctl only works on scripts "
+                              "under it")
+        if has_sep or Path(text).is_absolute():
+            # Nothing exists there; still refuse a name that could only point outside.
+            root_norm = Path(os.path.normpath(self.root))
+            if not any(_inside(Path(os.path.normpath(c)), root_norm) for c in candidates):
+                raise OutsideRoot(f"{text!r} is outside the offline-script root {self.root}; "
+                                  "opsctl only works on scripts under it")
+        if not has_sep:
+            stem = text[:-3] if text.endswith(".py") else text
+            matches = [s for s in self.scripts if s.stem == stem]
+            if len(matches) == 1:
+                return matches[0]
+            if len(matches) > 1:
+                keys = ", ".join(s.display for s in matches)
+                raise ScriptNotFound(f"{text!r} is ambiguous: it names {keys}; give the folder")
+        raise ScriptNotFound(self._not_found_message(text))
+
+    def _script_at(self, real: Path, root_real: Path, text: str) -> Script:
+        parts = real.relative_to(root_real).parts
+        if len(parts) != 2 or not parts[1].endswith(".py") or parts[0].startswith((".", "__")):
+            raise ScriptNotFound(
+                f"{text!r} is not a script: scripts live directly in recycle/, unrecycle/ or a "
+                "developer folder under the root (see 'opsctl lint')")
+        return Script(self.root, parts[0], parts[1])
+
+    def _not_found_message(self, text: str) -> str:
+        import difflib
+
+        stem = text.removesuffix(".py")
+        keys = {s.key: s for s in self.scripts}
+        close = difflib.get_close_matches(stem, list(keys), n=3, cutoff=0.5)
+        by_stem = difflib.get_close_matches(stem.rsplit("/", 1)[-1],
+                                            [s.stem for s in self.scripts], n=3, cutoff=0.5)
+        for s in self.scripts:
+            if s.stem in by_stem and s.key not in close:
+                close.append(s.key)
+        hint = f"; did you mean {', '.join(printable(c) for c in close[:3])}?" if close else \
+            "; 'opsctl list' shows the scripts"
+        return f"no script {text!r} under {self.root}{hint}"
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or path.is_relative_to(root)
+
+
+def _order(script: Script) -> tuple[int, str, str]:
+    rank = {"recycle": 0, "unrecycle": 1}.get(script.folder, 2)
+    return rank, script.folder, script.filename
+
+
+_DOCSTRING_START = ('"""', "'''", '"', "'")
+
+
+def read_description(path: Path, limit: int = 4096) -> str:
+    """The first line of a script's module docstring, read without importing or parsing it.
+
+    Reads at most ``limit`` bytes; a binary or undecodable file gives a short marker instead.
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(limit)
+    except OSError as exc:
+        return f"(unreadable: {exc.strerror})"
+    if b"\0" in head:
+        return "(binary file)"
+    text = head.decode("utf-8", "replace")
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        body = stripped.lstrip("rRuU")
+        for quote in _DOCSTRING_START:
+            if body.startswith(quote):
+                rest = body[len(quote):]
+                if rest.strip():
+                    return rest.split(quote)[0].strip()
+                # The text starts on the next line: """\nExport order data.
+                after = text.split(line, 1)[1].lstrip("\r\n")
+                first = after.splitlines()[0].strip() if after.strip() else ""
+                return first.split(quote)[0].strip()
+        return ""
+    return ""

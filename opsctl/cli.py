@@ -1,0 +1,109 @@
+"""The ``opsctl`` command group: global options and lazily loaded subcommands.
+
+Subcommands live in :mod:`opsctl.commands`, one module per verb, and are imported only when
+used, so ``opsctl --help`` and ``opsctl lint`` never pay for Flask or SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .errors import OpsctlError
+from .project import Project
+
+#: CLI name -> "module:attribute" of the Click command. The order is the order in --help.
+COMMANDS: dict[str, str] = {
+    "init": "opsctl.commands.init:init_command",
+    "new": "opsctl.commands.new:new_command",
+    "list": "opsctl.commands.list:list_command",
+    "run": "opsctl.commands.run:run_command",
+    "history": "opsctl.commands.history:history_command",
+    "promote": "opsctl.commands.lifecycle:promote_command",
+    "demote": "opsctl.commands.lifecycle:demote_command",
+    "stale": "opsctl.commands.lifecycle:stale_command",
+    "clean": "opsctl.commands.lifecycle:clean_command",
+    "lint": "opsctl.commands.lint:lint_command",
+}
+
+
+class OpsctlGroup(click.Group):
+    """A group whose subcommands are imported on first use, and whose unexpected errors are
+    one line unless ``--debug``."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name in COMMANDS if self._load(name) is not None]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self._load(cmd_name)
+
+    def _load(self, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                return None  # a command not built yet in this version
+            raise
+        command: click.Command = getattr(module, attr)
+        return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit,
+                KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            project = ctx.find_object(Project)
+            if (project is not None and project.debug) or os.environ.get("OPSCTL_DEBUG"):
+                raise
+            raise OpsctlError(f"unexpected error: {type(exc).__name__}: {exc} (run with --debug "
+                              "to see the traceback)") from exc
+
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(cls=OpsctlGroup, context_settings=CONTEXT_SETTINGS)
+@click.option("--project", "project_dir", metavar="DIR", envvar="OPSCTL_PROJECT",
+              type=click.Path(file_okay=False, path_type=Path),
+              help="The project folder (default: found upward from the current folder).")
+@click.option("--developer", metavar="NAME",
+              help="Who you are (your developer folder, the ledger's operator).")
+@click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
+@click.version_option(package_name="opsctl", prog_name="opsctl")
+@click.pass_context
+def cli(ctx: click.Context, project_dir: Path | None, developer: str | None,
+        debug: bool) -> None:
+    """Keep a Flask project's offline scripts named, small and safe to run.
+
+    Scripts live under offline_script/: recycle/ for scripts run again and again,
+    unrecycle/ for one-off fixes kept as the record, and one folder per developer
+    for temporary scripts named ts_YYYY_MM_DD_<what>.py.
+
+    \b
+    Start here:
+      opsctl init                       create the layout
+      opsctl new ts export_order_data   write a temporary script
+      opsctl list                       see every script and its last run
+      opsctl run recycle/clear_cache    run one in the app context, on the record
+      opsctl lint                       check the naming (for CI)
+    """
+    if not isinstance(ctx.obj, Project):
+        ctx.obj = Project(project_dir, debug=debug)
+    project = ctx.obj
+    project.debug = project.debug or debug
+    project.developer_option = developer
+
+
+def main() -> None:
+    """The console-script entry point."""
+    cli.main(prog_name="opsctl")

@@ -1,0 +1,47 @@
+"""One module per verb; each command parses, calls one function of a concept module, renders.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from click.shell_completion import CompletionItem
+
+from ..catalogue import Script
+from ..project import Project
+
+pass_project = click.make_pass_decorator(Project, ensure=True)
+
+
+def project_of(ctx: click.Context) -> Project:
+    project = ctx.find_object(Project)
+    return project if project is not None else ctx.ensure_object(Project)
+
+
+class ScriptParam(click.ParamType):
+    """A ``<script>`` argument: resolved through the catalogue, completed from it."""
+
+    name = "script"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Script:
+        if isinstance(value, Script):
+            return value
+        assert ctx is not None
+        return project_of(ctx).catalogue.resolve(str(value))
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter,
+                       incomplete: str) -> list[CompletionItem]:
+        try:
+            scripts = project_of(ctx).catalogue.scripts
+        except click.ClickException:
+            return []
+        out = []
+        for s in scripts:
+            if s.key.startswith(incomplete) or s.stem.startswith(incomplete):
+                out.append(CompletionItem(s.key, help=s.kind))
+        return out
+
+
+SCRIPT = ScriptParam()

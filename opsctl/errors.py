@@ -1,0 +1,80 @@
+"""The errors opsctl raises on purpose, each with its documented exit code.
+
+Every refusal is a :class:`click.ClickException`, so Click prints the one-line message and exits
+with :attr:`exit_code`; anything else is a bug and keeps its traceback under ``--debug``.
+
+Exit codes (also in the README):
+
+====  =====================================================================
+1     an error: unknown script, a name escaping the root, a target that exists, ...
+2     a usage or configuration error (bad option, broken ``[tool.opsctl]``)
+75    the script's lock is held by another run
+76    run-once: an ``unrecycle/`` script that already succeeded (use ``--force``)
+77    confirmation declined, or needed with no terminal and no ``--yes``
+78    the run ledger is unreachable (use ``--no-ledger`` to run without it)
+79    no Flask application found, or importing it raised
+130   interrupted by Ctrl-C (SIGINT); 143 by SIGTERM
+====  =====================================================================
+
+``opsctl run`` otherwise exits with the script's own exit code.
+"""
+
+from __future__ import annotations
+
+import click
+
+LOCK_HELD = 75
+RUN_ONCE = 76
+DECLINED = 77
+LEDGER_UNREACHABLE = 78
+APP_NOT_FOUND = 79
+SIGINT_EXIT = 130
+SIGTERM_EXIT = 143
+
+
+class OpsctlError(click.ClickException):
+    """A refusal with a one-line message; exit code 1 unless a subclass says otherwise."""
+
+    exit_code = 1
+
+
+class ConfigError(OpsctlError):
+    """``[tool.opsctl]`` or an ``OPSCTL_*`` variable is broken or has a wrong type."""
+
+    exit_code = 2
+
+
+class ScriptNotFound(OpsctlError):
+    """A ``<script>`` argument names no script under the root."""
+
+
+class OutsideRoot(OpsctlError):
+    """A ``<script>`` argument resolves outside the offline-script root."""
+
+
+class TargetExists(OpsctlError):
+    """A file would be overwritten; opsctl never does that."""
+
+
+class InvalidName(OpsctlError):
+    """A name breaks the naming rules."""
+
+
+class LockHeld(OpsctlError):
+    exit_code = LOCK_HELD
+
+
+class RunOnceRefused(OpsctlError):
+    exit_code = RUN_ONCE
+
+
+class Declined(OpsctlError):
+    exit_code = DECLINED
+
+
+class LedgerUnreachable(OpsctlError):
+    exit_code = LEDGER_UNREACHABLE
+
+
+class AppNotFound(OpsctlError):
+    exit_code = APP_NOT_FOUND

@@ -1,0 +1,100 @@
+"""Who is running opsctl: the developer folder for ``new`` and the operator in the ledger.
+
+In order: ``--developer``, ``OPSCTL_DEVELOPER``, ``developer`` in the user config
+(``$XDG_CONFIG_HOME/opsctl/config.toml``), the local part of ``git config user.email``, the OS
+user name. The result is normalised to the developer-folder pattern. When it was guessed (the
+last two sources), the first use says where it came from.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+import subprocess
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ConfigError
+from .naming import normalise
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    source: str
+    guessed: bool
+
+
+def user_config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
+    return Path(base) / "opsctl" / "config.toml"
+
+
+def _state_path() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
+    return Path(base) / "opsctl" / "identity-noted"
+
+
+def _git_email(cwd: Path | None) -> str | None:
+    try:
+        out = subprocess.run(["git", "config", "user.email"], cwd=cwd, capture_output=True,
+                             text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    email = out.stdout.strip()
+    return email or None
+
+
+def to_folder_name(raw: str) -> str:
+    """``Zhang.San`` → ``zhang_san``; leading digits and symbols dropped."""
+    name = normalise(re.sub(r"[^0-9A-Za-z]+", "_", raw))
+    return re.sub(r"^[^a-z]+", "", name)
+
+
+def find_identity(explicit: str | None = None, *, cwd: Path | None = None) -> Identity:
+    """The developer identity, from the first source that gives one."""
+    if explicit:
+        return Identity(to_folder_name(explicit) or explicit, "--developer", False)
+    env = os.environ.get("OPSCTL_DEVELOPER")
+    if env:
+        return Identity(to_folder_name(env) or env, "OPSCTL_DEVELOPER", False)
+    path = user_config_path()
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        value = data.get("developer")
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{path}: developer must be a string")
+        if value:
+            return Identity(to_folder_name(value) or value, str(path), False)
+    email = _git_email(cwd)
+    if email:
+        name = to_folder_name(email.split("@", 1)[0])
+        if name:
+            return Identity(name, f"git config user.email ({email})", True)
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):
+        user = "unknown"
+    return Identity(to_folder_name(user) or "unknown", f"the OS user name ({user})", True)
+
+
+def first_guess_note(identity: Identity) -> str | None:
+    """A note saying where a guessed identity came from, once per identity per user."""
+    if not identity.guessed:
+        return None
+    state = _state_path()
+    try:
+        if state.is_file() and identity.name in state.read_text(encoding="utf-8").split():
+            return None
+        state.parent.mkdir(parents=True, exist_ok=True)
+        with state.open("a", encoding="utf-8") as fh:
+            fh.write(identity.name + "\n")
+    except OSError:
+        pass
+    return (f"developer {identity.name!r} taken from {identity.source}; set OPSCTL_DEVELOPER, "
+            f"'developer' in {user_config_path()}, or pass --developer to choose")

@@ -1,0 +1,79 @@
+"""What ``opsctl list`` shows: each script with its age, description and last run."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .catalogue import Script, printable, read_description
+
+if TYPE_CHECKING:
+    from .project import Project
+
+
+@dataclass(frozen=True)
+class Entry:
+    script: Script
+    description: str
+    age_days: int | None
+    stale: bool
+    last_run: Any = None  # a ledger run summary (see opsctl.ledger.last_runs), or None
+
+    def as_dict(self) -> dict[str, Any]:
+        s = self.script
+        return {
+            "key": printable(s.key),
+            "path": printable(s.rel),
+            "kind": s.kind,
+            "owner": s.owner,
+            "date": s.date.isoformat() if s.date else None,
+            "age_days": self.age_days,
+            "stale": self.stale,
+            "description": self.description,
+            "last_run": self.last_run.as_dict() if self.last_run is not None else None,
+        }
+
+
+def list_scripts(project: Project, *, kind: str | None = None, owner: str | None = None,
+                 stale: bool = False, with_runs: bool = True,
+                 today: _dt.date | None = None) -> list[Entry]:
+    """The catalogue's scripts, filtered, with descriptions and (optionally) last runs."""
+    today = today or _dt.date.today()
+    stale_days = project.config.stale_days
+    scripts = [s for s in project.catalogue.scripts
+               if (kind is None or s.kind == kind) and (owner is None or s.owner == owner)]
+    entries = []
+    for s in scripts:
+        age = (today - s.date).days if s.date else None
+        is_stale = age is not None and age > stale_days
+        if stale and not is_stale:
+            continue
+        entries.append(Entry(s, read_description(s.path), age, is_stale))
+    if with_runs and entries and ledger_exists(project):
+        from .ledger import last_runs
+
+        runs = last_runs(project.config, [e.script.key for e in entries])
+        entries = [Entry(e.script, e.description, e.age_days, e.stale, runs.get(e.script.key))
+                   for e in entries]
+    return entries
+
+
+def ledger_exists(project: Project) -> bool:
+    """Whether there is a ledger to read; the default SQLite file is not created by reading."""
+    config = project.config
+    if config.ledger_url:
+        return True
+    return os.path.exists(config.project_dir / "instance" / "opsctl.sqlite3")
+
+
+def row_of(entry: Entry) -> list[str]:
+    s = entry.script
+    if s.date is not None:
+        age = f"{s.date.isoformat()} ({entry.age_days}d{', stale' if entry.stale else ''})"
+    else:
+        age = ""
+    run = entry.last_run
+    last = f"{run.started_at:%Y-%m-%d %H:%M} {run.operator} {run.status}" if run else ""
+    return [s.kind, s.display, s.owner or "", age, last, entry.description]

@@ -1,0 +1,336 @@
+"""The naming convention, written once: what a good name is and what is wrong with a bad one.
+
+``new``, ``promote``, ``demote``, ``list`` and ``lint`` all read names through :class:`Naming`,
+so a name ``new`` accepts is a name ``lint`` passes. Only file and folder *names* are read here;
+nothing touches file contents or the disk.
+
+Rule codes are stable (they appear in lint output, baselines and ignore settings):
+
+=======  ====================  =========================================================
+code     rule                  finding
+=======  ====================  =========================================================
+OPS101   layout                a file directly in the root, or a nested folder
+OPS102   developer-folder      a developer folder whose name breaks the pattern/allow-list
+OPS201   temporary-name        not ``ts_YYYY_MM_DD_<snake_case>.py``, or a suffix on <what>
+OPS202   temporary-date        not a real calendar date, or a date in the future
+OPS301   script-name           a recycle/unrecycle name that is not a plain snake_case name
+OPS302   duplicate             one name in recycle/ and unrecycle/, or names differing only
+                               by a suffix or by case
+OPS401   stale                 a temporary script older than ``stale_days``
+OPS501   not-a-script          a non-``.py`` file where scripts live
+OPS601   import-side-effects   module-level work outside ``if __name__ == "__main__":``
+OPS602   docstring             a recycle/unrecycle script without a module docstring
+=======  ====================  =========================================================
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["recycle", "unrecycle", "temporary"]
+KINDS: tuple[Kind, ...] = ("recycle", "unrecycle", "temporary")
+SHARED_FOLDERS = ("recycle", "unrecycle")
+
+#: Files and folders that may sit anywhere in the tree without being scripts.
+IGNORED_NAMES = frozenset({"__init__.py", "README.md", "README", "README.rst", "__pycache__"})
+
+#: Words that mark a copy or a state rather than a purpose (``…_old``, ``…_bak``).
+DEFAULT_STATUS_SUFFIXES: tuple[str, ...] = (
+    "error", "err", "bak", "backup", "old", "tmp", "temp", "copy", "fixed", "fix", "final",
+    "new", "test", "draft", "wip", "orig", "v1", "v2", "v3",
+)
+
+DEFAULT_DEVELOPER_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+_SNAKE = r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*"
+SNAKE_RE = re.compile(rf"^{_SNAKE}$")
+#: ``ts_YYYY_MM_DD_<what>``, strict: exactly what a good temporary name looks like.
+TS_RE = re.compile(rf"^ts_(\d{{4}})_(\d{{2}})_(\d{{2}})_({_SNAKE})$")
+#: Anything that was meant to be a temporary name: used to explain and fix, never to accept.
+_TS_LOOSE_RE = re.compile(r"^ts[_\-. ]?(\d{2,4})[_\-. ](\d{1,2})[_\-. ](\d{1,2})(?:[_\-. ]+(.*))?$",
+                          re.IGNORECASE)
+_DATE_INSIDE_RE = re.compile(r"(?:^|_)(\d{4})_(\d{1,2})_(\d{1,2})(?:_|$)|(?:^|_)(\d{8})(?:_|$)")
+_CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_SEPARATORS_RE = re.compile(r"[\s\-.]+")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What is wrong with one name: a rule code, a one-line message, and a fix if one exists."""
+
+    code: str
+    message: str
+    fix: str | None = None
+
+
+@dataclass(frozen=True)
+class TemporaryName:
+    """A parsed good temporary-script stem: ``ts_2024_06_10_export_custom_s``."""
+
+    date: _dt.date
+    what: str
+
+    @property
+    def stem(self) -> str:
+        return f"ts_{self.date:%Y_%m_%d}_{self.what}"
+
+
+def parse_temporary(stem: str) -> TemporaryName | None:
+    """Parse a well-formed temporary stem, or return None (bad dates included)."""
+    m = TS_RE.match(stem)
+    if m is None:
+        return None
+    try:
+        day = _dt.date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        return None
+    return TemporaryName(day, m[4])
+
+
+def temporary_stem(what: str, day: _dt.date) -> str:
+    """Build the stem ``ts_<day>_<what>``."""
+    return f"ts_{day:%Y_%m_%d}_{what}"
+
+
+def normalise(text: str) -> str:
+    """Turn ``Export-Order``, ``exportOrder`` or ``export order`` into ``export_order``."""
+    text = _CAMEL_RE.sub("_", text.strip())
+    text = _SEPARATORS_RE.sub("_", text).lower()
+    return re.sub(r"_+", "_", text).strip("_")
+
+
+def words(name: str) -> list[str]:
+    """The purpose words of a name: ``ts_2024_06_10_export_order_2`` → ``[export, order]``."""
+    parsed = parse_temporary(name)
+    if parsed is not None:
+        name = parsed.what
+    return [w for w in name.lower().split("_") if w and not w.isdigit()]
+
+
+class Naming:
+    """The naming rules for one configuration, with every pattern compiled once."""
+
+    def __init__(
+        self,
+        *,
+        developer_pattern: str = DEFAULT_DEVELOPER_PATTERN,
+        developers: Sequence[str] | None = None,
+        status_suffixes: Iterable[str] = DEFAULT_STATUS_SUFFIXES,
+        today: _dt.date | None = None,
+    ) -> None:
+        self.developer_pattern = developer_pattern
+        self._developer_re = re.compile(developer_pattern)
+        self.developers = frozenset(developers) if developers is not None else None
+        self.status_suffixes = tuple(status_suffixes)
+        self.today = today or _dt.date.today()
+        status = "|".join(sorted((re.escape(s) for s in self.status_suffixes), key=len,
+                                 reverse=True))
+        # One trailing suffix token: a number (dates are runs of numbers) or a status word.
+        self._suffix_re = re.compile(rf"_(\d+|{status})$" if status else r"_(\d+)$")
+
+    # -- single tokens ------------------------------------------------------------------------
+
+    def suffix_of(self, name: str) -> tuple[str, str] | None:
+        """The kind (``numeric``/``date``/``status``) and text of a trailing copy suffix."""
+        base, removed = self.strip_suffixes(name)
+        if not removed:
+            return None
+        if removed.replace("_", "").isdigit():
+            kind = "date" if "_" in removed or len(removed) == 8 else "numeric"
+        else:
+            kind = "status"
+        return kind, removed
+
+    def strip_suffixes(self, name: str) -> tuple[str, str]:
+        """Split ``export_order_data_05_10_error`` into ``export_order_data`` and ``05_10_error``.
+
+        At least one purpose word is always kept, so ``new_orders`` stays as it is and a lone
+        ``old`` is not a suffix.
+        """
+        base = name
+        while True:
+            m = self._suffix_re.search(base)
+            if m is None or m.start() == 0 or not base[: m.start()].strip("_"):
+                break
+            head = base[: m.start()]
+            if not any(not w.isdigit() for w in head.split("_") if w):
+                break
+            base = head
+        removed = name[len(base) + 1:] if base != name else ""
+        return base, removed
+
+    # -- whole names -------------------------------------------------------------------------
+
+    def check_developer_folder(self, folder: str) -> Problem | None:
+        """Check a developer folder's name against the pattern and the allow-list."""
+        if not self._developer_re.match(folder):
+            fix = normalise(folder)
+            return Problem(
+                "OPS102",
+                f"developer folder {folder!r} does not match {self.developer_pattern}",
+                f"rename the folder to {fix!r}" if fix and self._developer_re.match(fix) else None,
+            )
+        if self.developers is not None and folder not in self.developers:
+            return Problem(
+                "OPS102",
+                f"developer folder {folder!r} is not in the configured developers list",
+                "add it to [tool.opsctl] developers, or move the scripts to a listed folder",
+            )
+        return None
+
+    def check_temporary(self, filename: str) -> Problem | None:
+        """Check a file name in a developer folder: ``ts_YYYY_MM_DD_<what>.py``."""
+        stem = filename[:-3] if filename.endswith(".py") else filename
+        m = TS_RE.match(stem)
+        if m is not None:
+            try:
+                day = _dt.date(int(m[1]), int(m[2]), int(m[3]))
+            except ValueError:
+                return Problem("OPS202", f"{m[1]}_{m[2]}_{m[3]} is not a calendar date",
+                               "use the date the script was written, as YYYY_MM_DD")
+            if day > self.today:
+                return Problem("OPS202", f"the date {day:%Y_%m_%d} is in the future",
+                               "use the date the script was written, as YYYY_MM_DD")
+            what = m[4]
+            suffix = self.suffix_of(what)
+            if suffix is not None:
+                kind, text = suffix
+                base = what[: -len(text) - 1]
+                return Problem(
+                    "OPS201",
+                    f"the name ends in a {kind} suffix '_{text}'; temporary names say what the "
+                    "script does, not which copy it is",
+                    f"rename to ts_{m[1]}_{m[2]}_{m[3]}_{base}.py, or write a new dated script",
+                )
+            return None
+        return Problem(
+            "OPS201",
+            "temporary scripts are named ts_YYYY_MM_DD_<what>.py with <what> in snake_case",
+            self._fix_temporary(stem),
+        )
+
+    def _fix_temporary(self, stem: str) -> str | None:
+        fixed = self.fixed_temporary_stem(stem)
+        return f"rename to {fixed}.py" if fixed else None
+
+    def fixed_temporary_stem(self, stem: str) -> str | None:
+        """The safe rename of a nearly-right temporary stem (case, separators, zero padding)."""
+        m = _TS_LOOSE_RE.match(stem)
+        if m is None or not m[4]:
+            return None
+        year, month, day = m[1], m[2], m[3]
+        if len(year) != 4:
+            return None
+        what = normalise(m[4])
+        candidate = f"ts_{year}_{int(month):02d}_{int(day):02d}_{what}"
+        if candidate == stem or self.check_temporary(candidate + ".py") is not None:
+            return None
+        return candidate
+
+    def check_script_name(self, filename: str, kind: Kind = "recycle") -> Problem | None:
+        """Check a file name in recycle/ or unrecycle/: a plain snake_case purpose name."""
+        stem = filename[:-3] if filename.endswith(".py") else filename
+        folder = f"{kind}/"
+        if stem.lower().startswith("ts_") or TS_RE.match(stem):
+            parsed = _TS_LOOSE_RE.match(stem)
+            plain = normalise(parsed[4]) if parsed and parsed[4] else None
+            return Problem(
+                "OPS301",
+                f"{folder} scripts have plain names; 'ts_' marks a temporary script",
+                f"rename to {folder}{plain}.py" if plain else None,
+            )
+        if not SNAKE_RE.match(stem):
+            fixed = normalise(stem)
+            return Problem(
+                "OPS301",
+                f"{folder} script names are snake_case (lowercase words joined by '_')",
+                f"rename to {folder}{fixed}.py" if fixed and SNAKE_RE.match(fixed)
+                and self.check_script_name(f"{fixed}.py", kind) is None else None,
+            )
+        date = _DATE_INSIDE_RE.search(stem)
+        suffix = self.suffix_of(stem)
+        if suffix is not None:
+            kind_of, text = suffix
+            base = stem[: -len(text) - 1]
+            return Problem(
+                "OPS301",
+                f"the name carries a {kind_of} suffix '_{text}'; {folder} holds one script per "
+                "purpose",
+                f"drop the suffix: extend {folder}{base}.py instead",
+            )
+        if date is not None:
+            return Problem(
+                "OPS301",
+                f"the name carries a date; {folder} scripts are reused, so their names say "
+                "what they do, not when",
+                "drop the date from the name",
+            )
+        return None
+
+    def validate(self, kind: Kind, name: str) -> Problem | None:
+        """Check a purpose name given to ``new``/``promote --as`` (no ``ts_``, no ``.py``)."""
+        if not name:
+            return Problem("OPS301", "the name is empty", "give a snake_case name such as "
+                                                          "export_order_data")
+        if name.endswith(".py"):
+            name = name[:-3]
+        if name.lower().startswith("ts_") or _DATE_INSIDE_RE.search(name) and \
+                _TS_LOOSE_RE.match(name):
+            bare = _TS_LOOSE_RE.match(name)
+            what = normalise(bare[4]) if bare and bare[4] else None
+            return Problem(
+                "OPS301",
+                f"give the purpose only, without 'ts_' or a date: opsctl adds those"
+                + ("" if kind == "temporary" else " to temporary scripts only"),
+                f"use {what!r}" if what else None,
+            )
+        if not SNAKE_RE.match(name):
+            return Problem("OPS201" if kind == "temporary" else "OPS301",
+                           f"{name!r} is not snake_case (lowercase words joined by '_')",
+                           _use(normalise(name)))
+        suffix = self.suffix_of(name)
+        if suffix is not None:
+            kind_of, text = suffix
+            return Problem("OPS201" if kind == "temporary" else "OPS301",
+                           f"{name!r} ends in a {kind_of} suffix '_{text}'; a name says what "
+                           "the script does, not which copy it is", _use(name[: -len(text) - 1]))
+        if kind == "temporary":
+            return None
+        return self.check_script_name(f"{name}.py", kind)
+
+
+def _use(fixed: str) -> str | None:
+    return f"use {fixed!r}" if fixed and SNAKE_RE.match(fixed) else None
+
+
+def similar(name: str, candidates: Iterable[str], *, exclude: str | None = None) -> list[str]:
+    """Candidates of similar purpose: sharing words with ``name`` or close in spelling.
+
+    ``export_order`` is similar to ``export_order_data``; ``clear_cache`` is not.
+    """
+    import difflib
+
+    mine = set(words(name))
+    if not mine:
+        return []
+    out: list[str] = []
+    for other in candidates:
+        if other == exclude:
+            continue
+        theirs = set(words(other))
+        if not theirs:
+            continue
+        shared = mine & theirs
+        # The same verb and one more word in common, or one name's words all inside the other's
+        # (export_order / export_order_data), mean the same purpose; flush_order_data and
+        # export_order_data share words but not a purpose.
+        same_verb = words(name)[0] == words(other)[0] and len(shared) >= 2
+        contained = len(shared) >= 2 and (shared == theirs or shared == mine)
+        close = difflib.SequenceMatcher(None, "_".join(mine), "_".join(theirs)).ratio() > 0.85
+        if same_verb or contained or close:
+            out.append(other)
+    return out

@@ -1,0 +1,107 @@
+"""All terminal output: rich in a terminal, plain text in pipes and CI logs.
+
+stdout carries data (tables, lists, findings, JSON); stderr carries notes, warnings and
+errors. ``NO_COLOR`` turns colour off; ``FORCE_COLOR`` / a terminal turn rich on. rich is
+imported only when a terminal will show it, so piped output and ``--help`` stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def is_terminal(err: bool = False) -> bool:
+    stream = sys.stderr if err else sys.stdout
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def use_color(err: bool = False) -> bool:
+    return is_terminal(err) and not os.environ.get("NO_COLOR") and \
+        os.environ.get("TERM") != "dumb"
+
+
+_consoles: dict[bool, Console] = {}
+
+
+def console(err: bool = False) -> Console:
+    """The rich console for stdout (or stderr), made once."""
+    if err not in _consoles:
+        from rich.console import Console
+
+        _consoles[err] = Console(stderr=err, highlight=False,
+                                 no_color=not use_color(err) or None)
+    return _consoles[err]
+
+
+def echo(message: str = "", *, err: bool = False) -> None:
+    click.echo(message, err=err)
+
+
+def note(message: str) -> None:
+    """A diagnostic line on stderr."""
+    click.echo(click.style(message, dim=True) if use_color(True) else message, err=True)
+
+
+def warn(message: str) -> None:
+    prefix = click.style("warning:", fg="yellow", bold=True) if use_color(True) else "warning:"
+    click.echo(f"{prefix} {message}", err=True)
+
+
+def success(message: str) -> None:
+    click.echo(click.style(message, fg="green") if use_color(False) else message)
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str,
+                          sort_keys=False).encode("utf-8", "replace").decode("utf-8"))
+
+
+def table(columns: Sequence[str], rows: Sequence[Sequence[str]], *, title: str | None = None,
+          empty: str = "nothing to show") -> None:
+    """Print rows as a rich table in a terminal, as aligned plain columns otherwise."""
+    if not rows:
+        note(empty)
+        return
+    if is_terminal():
+        from rich.table import Table
+
+        t = Table(title=title, title_justify="left", header_style="bold", box=None,
+                  pad_edge=False)
+        for col in columns:
+            t.add_column(col, overflow="fold")
+        for row in rows:
+            t.add_row(*(_escape(c) for c in row))
+        console().print(t)
+        return
+    widths = [len(c) for c in columns]
+    for row in rows:
+        for i, cell in enumerate(row[:-1]):
+            widths[i] = max(widths[i], len(cell))
+    lines = []
+    if title:
+        lines.append(title)
+    header = [c.upper() for c in columns]
+    for row in (header, *rows):
+        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])] + [row[-1]]
+        lines.append("  ".join(cells).rstrip())
+    click.echo("\n".join(lines))
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

@@ -1,0 +1,57 @@
+"""The project a command works on: its folder, configuration, catalogue and naming rules.
+
+One :class:`Project` lives in ``ctx.obj`` for a whole invocation; each part is computed on
+first use, so ``opsctl --help`` reads nothing and ``opsctl lint`` never opens the ledger.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from .catalogue import Catalogue
+from .config import Config, load_config, require_project_dir
+from .identity import Identity, find_identity
+from .naming import DEFAULT_STATUS_SUFFIXES, Naming
+
+
+class Project:
+    """Lazily loaded state shared by every command of one invocation."""
+
+    def __init__(self, project_dir: Path | None = None, *, debug: bool = False,
+                 overrides: dict[str, Any] | None = None) -> None:
+        self._given_dir = project_dir
+        self.debug = debug
+        self.overrides: dict[str, Any] = dict(overrides or {})
+        self.developer_option: str | None = None
+
+    @cached_property
+    def dir(self) -> Path:
+        """The project folder (the one holding ``pyproject.toml`` / ``offline_script/``)."""
+        if self._given_dir is not None:
+            return self._given_dir.absolute()
+        return require_project_dir()
+
+    @cached_property
+    def config(self) -> Config:
+        return load_config(self.dir, overrides=self.overrides)
+
+    @property
+    def root(self) -> Path:
+        """The offline-script root."""
+        return self.config.root
+
+    @cached_property
+    def catalogue(self) -> Catalogue:
+        return Catalogue(self.root)
+
+    @cached_property
+    def naming(self) -> Naming:
+        suffixes = self.config.lint.get("status_suffixes", DEFAULT_STATUS_SUFFIXES)
+        return Naming(developer_pattern=self.config.developer_pattern,
+                      developers=self.config.developers, status_suffixes=suffixes)
+
+    @cached_property
+    def identity(self) -> Identity:
+        return find_identity(self.developer_option, cwd=self.dir)
