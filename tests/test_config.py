@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from opsctl.config import find_project_dir, load_config
+from opsctl.errors import ConfigError
+
+from conftest import write
+
+
+def test_find_by_pyproject_table(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", "[project]\nname='x'\n\n[tool.opsctl]\nstale_days = 3\n")
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    assert find_project_dir(deep) == tmp_path
+
+
+def test_find_by_offline_script_folder(tmp_path: Path) -> None:
+    (tmp_path / "offline_script" / "recycle").mkdir(parents=True)
+    assert find_project_dir(tmp_path / "offline_script" / "recycle") == tmp_path
+
+
+def test_pyproject_without_table_is_not_a_project(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", "[project]\nname='x'\n")
+    assert find_project_dir(tmp_path) is None
+
+
+def test_defaults(tmp_path: Path) -> None:
+    cfg = load_config(tmp_path, environ={})
+    assert cfg.root == tmp_path / "offline_script"
+    assert cfg.stale_days == 90
+    assert cfg.app is None
+    assert cfg.effective_ledger_url == f"sqlite:///{tmp_path}/instance/opsctl.sqlite3"
+
+
+def test_precedence_file_env_option(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml",
+          '[tool.opsctl]\nstale_days = 10\napp = "a:create_app"\nroot = "scripts"\n')
+    cfg = load_config(tmp_path, environ={})
+    assert (cfg.stale_days, cfg.app, cfg.root) == (10, "a:create_app", tmp_path / "scripts")
+    cfg = load_config(tmp_path, environ={"OPSCTL_STALE_DAYS": "20", "OPSCTL_APP": "b"})
+    assert (cfg.stale_days, cfg.app) == (20, "b")
+    cfg = load_config(tmp_path, environ={"OPSCTL_STALE_DAYS": "20"},
+                      overrides={"stale_days": 30})
+    assert cfg.stale_days == 30
+
+
+def test_developers_from_env_list(tmp_path: Path) -> None:
+    cfg = load_config(tmp_path, environ={"OPSCTL_DEVELOPERS": "ann, bob"})
+    assert cfg.developers == ("ann", "bob")
+
+
+@pytest.mark.parametrize(("toml", "message"), [
+    ("[tool.opsctl]\nstale_days = 'ninety'\n", r"stale_days must be a whole number.*'ninety'"),
+    ("[tool.opsctl]\nstale_days = true\n", "stale_days must be"),
+    ("[tool.opsctl]\ndevelopers = 'ann'\n", "developers must be a list"),
+    ("[tool.opsctl]\nstail_days = 3\n", "unknown key.*'stail_days'"),
+    ("[tool.opsctl\nbroken", "not valid TOML"),
+    ("[tool.opsctl]\ndeveloper_pattern = '(['\n", "not a valid regular expression"),
+])
+def test_bad_config_names_key_and_file(tmp_path: Path, toml: str, message: str) -> None:
+    write(tmp_path / "pyproject.toml", toml)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_config(tmp_path, environ={})
+    assert "pyproject.toml" in info.value.message
+    assert info.value.exit_code == 2
+
+
+def test_bad_env_value(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="OPSCTL_STALE_DAYS must be"):
+        load_config(tmp_path, environ={"OPSCTL_STALE_DAYS": "soon"})
