@@ -72,7 +72,7 @@ class OpsctlGroup(click.Group):
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(cls=OpsctlGroup, context_settings=CONTEXT_SETTINGS)
+@click.group("opsctl", cls=OpsctlGroup, context_settings=CONTEXT_SETTINGS)
 @click.option("--project", "project_dir", metavar="DIR", envvar="OPSCTL_PROJECT",
               type=click.Path(file_okay=False, path_type=Path),
               help="The project folder (default: found upward from the current folder).")

@@ -15,8 +15,13 @@ pass_project = click.make_pass_decorator(Project, ensure=True)
 
 
 def project_of(ctx: click.Context) -> Project:
+    """The invocation's project; during shell completion (where group callbacks do not run)
+    built from the root's ``--project`` value."""
     project = ctx.find_object(Project)
-    return project if project is not None else ctx.ensure_object(Project)
+    if project is None:
+        root = ctx.find_root()
+        root.obj = project = Project(root.params.get("project_dir"))
+    return project
 
 
 class ScriptParam(click.ParamType):

@@ -1,0 +1,65 @@
+"""Free checks on the whole CLI: every command teaches with --help, errors stay one line."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from opsctl.cli import COMMANDS, cli
+
+
+def test_every_registered_command_loads() -> None:
+    ctx = cli.make_context("opsctl", ["--help"], resilient_parsing=True)
+    assert cli.list_commands(ctx) == list(COMMANDS)
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_every_command_has_help(runner: CliRunner, name: str) -> None:
+    result = runner.invoke(cli, [name, "--help"])
+    assert result.exit_code == 0, result.output
+    command = cli.get_command(cli.make_context("opsctl", ["--help"], resilient_parsing=True),
+                              name)
+    assert command is not None and command.help and len(command.help.strip()) > 20
+    assert command.get_short_help_str().strip()
+    assert "Usage: opsctl " in result.stdout
+
+
+def test_root_help_lists_commands(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    for name in COMMANDS:
+        assert f"  {name} " in result.stdout
+
+
+def test_unexpected_errors_are_one_line_without_debug(runner: CliRunner, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import opsctl.listing
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(opsctl.listing, "list_scripts", boom)
+    monkeypatch.setattr("opsctl.commands.list.list_scripts", boom)
+    monkeypatch.delenv("OPSCTL_DEBUG", raising=False)
+    result = runner.invoke(cli, ["--project", "/tmp", "list"])
+    assert result.exit_code == 1
+    assert "unexpected error: RuntimeError: kaboom" in result.stderr
+    assert "--debug" in result.stderr
+    debug = runner.invoke(cli, ["--project", "/tmp", "--debug", "list"])
+    assert isinstance(debug.exception, RuntimeError)
+
+
+def test_script_completion(runner: CliRunner, project, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from conftest import write
+
+    write(project / "offline_script/recycle/clear_cache.py")
+    write(project / "offline_script/recycle/export_order.py")
+    from click.shell_completion import ShellComplete
+
+    from opsctl.commands import SCRIPT
+
+    ctx = cli.make_context("opsctl", ["--project", str(project)], resilient_parsing=True)
+    items = SCRIPT.shell_complete(ctx, None, "recycle/c")  # type: ignore[arg-type]
+    assert [i.value for i in items] == ["recycle/clear_cache"]
+    items = SCRIPT.shell_complete(ctx, None, "exp")  # type: ignore[arg-type]
+    assert [i.value for i in items] == ["recycle/export_order"]
+    assert ShellComplete  # the machinery Click uses to call shell_complete
