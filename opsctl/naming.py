@@ -20,7 +20,12 @@ OPS401   stale                 a temporary script older than ``stale_days``
 OPS501   not-a-script          a non-``.py`` file where scripts live
 OPS601   import-side-effects   module-level work outside ``if __name__ == "__main__":``
 OPS602   docstring             a recycle/unrecycle script without a module docstring
+OPS603   unparsable            a recycle/unrecycle script that is binary, not UTF-8, or
+                               not valid Python, so the content rules cannot read it
 =======  ====================  =========================================================
+
+The lint (:mod:`opsctl.lint`) applies these rules to a whole tree; its fast path for a good
+temporary name is one match of :data:`TS_FILE_RE` plus a few string checks.
 """
 
 from __future__ import annotations
@@ -50,6 +55,9 @@ _SNAKE = r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*"
 SNAKE_RE = re.compile(rf"^{_SNAKE}$")
 #: ``ts_YYYY_MM_DD_<what>``, strict: exactly what a good temporary name looks like.
 TS_RE = re.compile(rf"^ts_(\d{{4}})_(\d{{2}})_(\d{{2}})_({_SNAKE})$")
+#: The same shape as a whole file name, with the date as one group (``2024_06_10``): what the
+#: lint matches against every file in a developer folder before anything slower.
+TS_FILE_RE = re.compile(rf"^ts_(\d{{4}}_\d{{2}}_\d{{2}})_({_SNAKE})\.py$")
 #: Anything that was meant to be a temporary name: used to explain and fix, never to accept.
 _TS_LOOSE_RE = re.compile(r"^ts[_\-. ]?(\d{2,4})[_\-. ](\d{1,2})[_\-. ](\d{1,2})(?:[_\-. ]+(.*))?$",
                           re.IGNORECASE)
@@ -190,7 +198,8 @@ class Naming:
             try:
                 day = _dt.date(int(m[1]), int(m[2]), int(m[3]))
             except ValueError:
-                return Problem("OPS202", f"{m[1]}_{m[2]}_{m[3]} is not a calendar date",
+                return Problem("OPS202", f"{m[1]}_{m[2]}_{m[3]} is not a calendar date "
+                               f"({_why_not_a_date(int(m[1]), int(m[2]), int(m[3]))})",
                                "use the date the script was written, as YYYY_MM_DD")
             if day > self.today:
                 return Problem("OPS202", f"the date {day:%Y_%m_%d} is in the future",
@@ -215,7 +224,14 @@ class Naming:
 
     def _fix_temporary(self, stem: str) -> str | None:
         fixed = self.fixed_temporary_stem(stem)
-        return f"rename to {fixed}.py" if fixed else None
+        if fixed:
+            return f"rename to {fixed}.py"
+        if _TS_LOOSE_RE.match(stem) is None:
+            # No date at all (export_order.py in a developer folder): only a person knows it.
+            what = normalise(stem)
+            if what and SNAKE_RE.match(what) and self.suffix_of(what) is None:
+                return f"rename to ts_YYYY_MM_DD_{what}.py with the date it was written"
+        return None
 
     def fixed_temporary_stem(self, stem: str) -> str | None:
         """The safe rename of a nearly-right temporary stem (case, separators, zero padding)."""
@@ -245,9 +261,11 @@ class Naming:
             )
         if not SNAKE_RE.match(stem):
             fixed = normalise(stem)
+            dotted = "." in stem and not stem.startswith(".")
             return Problem(
                 "OPS301",
-                f"{folder} script names are snake_case (lowercase words joined by '_')",
+                f"{folder} script names are snake_case (lowercase words joined by '_')"
+                + ("; a dot inside the name is not allowed" if dotted else ""),
                 f"rename to {folder}{fixed}.py" if fixed and SNAKE_RE.match(fixed)
                 and self.check_script_name(f"{fixed}.py", kind) is None else None,
             )
@@ -260,7 +278,7 @@ class Naming:
                 "OPS301",
                 f"the name carries a {kind_of} suffix '_{text}'; {folder} holds one script per "
                 "purpose",
-                f"drop the suffix: extend {folder}{base}.py instead",
+                f"drop the {kind_of} suffix: extend {folder}{base}.py instead",
             )
         if date is not None:
             return Problem(
@@ -301,6 +319,22 @@ class Naming:
         if kind == "temporary":
             return None
         return self.check_script_name(f"{name}.py", kind)
+
+
+def _why_not_a_date(year: int, month: int, day: int) -> str:
+    """Say which part of an impossible date is wrong: ``2023_02_29`` -> not a leap year."""
+    import calendar
+
+    if year < 1:
+        return "there is no year 0"
+    if not 1 <= month <= 12:
+        return f"there is no month {month:02d}"
+    last = calendar.monthrange(year, month)[1]
+    if month == 2 and day == 29:
+        return f"{year} is not a leap year"
+    if day < 1:
+        return "there is no day 00"
+    return f"{calendar.month_name[month]} has {last} days"
 
 
 def _use(fixed: str) -> str | None:
