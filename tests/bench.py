@@ -1,0 +1,770 @@
+"""Benchmark opsctl against the baselines of SPEC §8, whole processes, in one run.
+
+Run it from the repository root with the interpreter opsctl is installed in::
+
+    python -m tests.bench                    # full: trees of 1,000 / 10,000 / 100,000 scripts
+    python -m tests.bench --quick            # 1,000-script tree, fewer runs; never fails on noise
+    python -m tests.bench --json bench.json  # also write the results as JSON
+
+Each measurement times whole processes: one warm-up of each side, then the measured command
+and its baseline alternately (A B A B ...), so drift in the machine hits both alike. It
+reports min / median / max of each side, the median of the pairwise ratios A/B, and the peak
+resident memory of each side (``os.wait4``'s per-child ``rusage``, the same figure
+``getrusage(RUSAGE_CHILDREN)`` and ``/usr/bin/time -v`` report). opsctl runs as its console
+script (the ``opsctl`` executable beside ``sys.executable``), the way users call it; the
+baselines run with the same interpreter.
+
+A command that does not exist yet in this version is reported as "not available" instead of
+failing the benchmark. The full mode exits 1 when a §8 target is not met; ``--quick`` only
+reports, since a few runs on a small tree are too noisy to judge.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+PYTHON = sys.executable
+BIN = Path(sys.executable).parent  # not resolved: a venv's python is a symlink out of it
+OPSCTL = str(BIN / "opsctl")
+FLASK = str(BIN / "flask")
+PG_SERVER = os.environ.get("OPSCTL_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
+
+#: The bare Python floor of §8: the interpreter starting, an ``os.scandir`` walk of the tree,
+#: one compiled regex matched against each file name. It prints the names that do not match,
+#: as a linter would; the argument is the offline-script root.
+FLOOR_CODE = r"""
+import os, re, sys
+NAME = re.compile(r"^(?:ts_\d{4}_\d{2}_\d{2}_)?[a-z][a-z0-9]*(?:_[a-z0-9]+)*\.py$")
+def walk(path, out):
+    with os.scandir(path) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                walk(entry.path, out)
+            elif NAME.match(entry.name) is None:
+                out.append(entry.path)
+bad = []
+walk(sys.argv[1], bad)
+sys.stdout.write("".join(p + "\n" for p in bad))
+"""
+
+HELP_BASELINE = "import click, rich"
+
+
+# -- generating trees ------------------------------------------------------------------------
+
+def _fallback_generate_tree(root: Path, n: int, bad_ratio: float = 0.05,
+                            seed: int = 0) -> set[str]:
+    """A deterministic tree of ``n`` scripts under ``root``, about ``bad_ratio`` badly named.
+
+    Used only when ``tests/treegen.py`` is not there; returns the bad paths relative to root.
+    """
+    rng = random.Random(seed)
+    words = ["export", "order", "data", "fix", "customer", "cache", "flush", "calendar",
+             "backfill", "column", "report", "invoice", "refund", "sync", "user", "stock"]
+    bad_temporary = ["ts_2024_13_45_{w}", "ts_{d}_{w}_old", "TS_{d}_{w}", "{w}_{d}",
+                     "ts_{d}_{w}_2", "ts_{d}_{w}.v2"]
+    bad_shared = ["{w}_bak", "{w}_6573", "ts_{d}_{w}", "{w}.v2", "{W}"]
+    bad: set[str] = set()
+    shared = max(10, n // 50)
+    developers = max(1, n // 1000)
+    for folder in ("recycle", "unrecycle"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        what = "_".join(rng.sample(words, 2)) + f"_x{i}"
+        day = _dt.date(2023, 1, 1) + _dt.timedelta(days=rng.randrange(600))
+        is_bad = rng.random() < bad_ratio
+        if i < shared:
+            folder = "recycle" if i % 3 else "unrecycle"
+            stem = rng.choice(bad_shared) if is_bad else "{w}"
+            text = f'"""Do {what.replace("_", " ")}."""\n\n\ndef main() -> None:\n    pass\n'
+        else:
+            folder = f"dev{i % developers:03d}"
+            stem = rng.choice(bad_temporary) if is_bad else "ts_{d}_{w}"
+            text = f'"""Do {what.replace("_", " ")} once."""\n'
+        name = stem.format(w=what, W=what.title().replace("_", ""), d=f"{day:%Y_%m_%d}") + ".py"
+        path = root / folder / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        if is_bad:
+            bad.add(f"{folder}/{name}")
+    return bad
+
+
+def _tree_generator() -> tuple[Callable[..., set[str]], str]:
+    try:
+        from tests.treegen import generate_tree
+    except ImportError:
+        return _fallback_generate_tree, "tests/bench.py fallback (tests/treegen.py missing)"
+    return generate_tree, "tests/treegen.py"
+
+
+@dataclass
+class Tree:
+    """A generated project: ``dir`` holds ``pyproject.toml`` and the offline-script ``root``."""
+
+    n: int
+    dir: Path
+    root: Path
+    bad: set[str]
+    seconds: float
+    files: int = 0
+
+    def pick_files(self) -> list[str]:
+        """Two scripts as pre-commit passes them: paths relative to the project folder, one
+        well named temporary script and one badly named one."""
+        bad = sorted(self.bad)
+        good = None
+        for folder in sorted(os.listdir(self.root)):
+            if folder in ("recycle", "unrecycle") or not (self.root / folder).is_dir():
+                continue
+            for name in sorted(os.listdir(self.root / folder)):
+                if f"{folder}/{name}" not in self.bad and name.endswith(".py"):
+                    good = f"{folder}/{name}"
+                    break
+            if good:
+                break
+        picked = [p for p in (good, bad[len(bad) // 2] if bad else None) if p]
+        return [os.path.relpath(self.root / p, self.dir) for p in picked]
+
+
+def make_tree(base: Path, n: int) -> Tree:
+    generate, _ = _tree_generator()
+    project = base / f"tree_{n}"
+    root = project / "offline_script"
+    root.mkdir(parents=True)
+    (project / "pyproject.toml").write_text("[tool.opsctl]\n", encoding="utf-8")
+    t0 = time.perf_counter()
+    bad = generate(root, n, bad_ratio=0.05, seed=0)
+    seconds = time.perf_counter() - t0
+    files = sum(len(files) for _, _, files in os.walk(root))
+    return Tree(n, project, root, set(bad), seconds, files)
+
+
+# -- the app for run vs flask ----------------------------------------------------------------
+
+BENCH_APP = '''\
+"""A small Flask app for the benchmark, shaped like a real one: config, Flask-SQLAlchemy."""
+
+from flask import Flask, current_app
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+
+
+class Order(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    customer = db.Column(db.String(80))
+
+
+def trivial() -> int:
+    """The work both commands do: read the app's configuration in its context."""
+    return len(current_app.config)
+
+
+def create_app() -> Flask:
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite://"
+    db.init_app(app)
+
+    @app.cli.command("trivial")
+    def trivial_command() -> None:
+        """Call trivial() in the app context."""
+        trivial()
+
+    return app
+'''
+
+TRIVIAL_SCRIPT = '''\
+"""Call the benchmark app's trivial function: the cheapest useful script."""
+
+from benchapp import trivial
+
+
+def main() -> None:
+    trivial()
+'''
+
+
+def make_run_project(base: Path) -> Path:
+    project = base / "runproj"
+    (project / "offline_script" / "recycle").mkdir(parents=True)
+    (project / "offline_script" / "unrecycle").mkdir()
+    (project / "pyproject.toml").write_text('[tool.opsctl]\napp = "benchapp:create_app"\n',
+                                            encoding="utf-8")
+    (project / "benchapp.py").write_text(BENCH_APP, encoding="utf-8")
+    (project / "offline_script" / "recycle" / "trivial.py").write_text(TRIVIAL_SCRIPT,
+                                                                       encoding="utf-8")
+    return project
+
+
+# -- timing processes ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Command:
+    """One process to time: argv, folder, and the exit codes that mean it did its job."""
+
+    argv: tuple[str, ...]
+    cwd: Path
+    ok: frozenset[int] = frozenset({0})
+
+    @property
+    def text(self) -> str:
+        def short(arg: str) -> str:
+            if arg == PYTHON:
+                return "python"
+            if arg.startswith(str(BIN) + os.sep):
+                return arg[len(str(BIN)) + 1:]
+            if "\n" in arg:
+                return "<floor>"
+            return arg if " " not in arg else repr(arg)
+        return " ".join(short(a) for a in self.argv)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    seconds: float
+    max_rss_kb: int
+    returncode: int
+    stderr: str
+
+
+def clean_env() -> dict[str, str]:
+    """The caller's environment without settings that would change what opsctl or flask do."""
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith(("OPSCTL_", "FLASK_")) and k not in ("PYTHONPATH", "FORCE_COLOR")}
+
+
+def run_process(cmd: Command, env: dict[str, str], capture: bool = False) -> tuple[Outcome, str]:
+    """Run one process to its end: wall time, peak memory (KiB) and exit code."""
+    with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as out:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd.argv, cwd=cmd.cwd, env=env, stdin=subprocess.DEVNULL,
+                                stdout=out if capture else subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        stderr = err.read().decode("utf-8", "replace")
+        out.seek(0)
+        stdout = out.read().decode("utf-8", "replace") if capture else ""
+    return Outcome(seconds, usage.ru_maxrss, proc.returncode, stderr), stdout
+
+
+@dataclass
+class Side:
+    """One side of a comparison: the command and its timings."""
+
+    command: str
+    times: list[float] = field(default_factory=list)
+    max_rss_kb: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        t = self.times
+        return {
+            "command": self.command,
+            "runs": len(t),
+            "min_s": min(t) if t else None,
+            "median_s": statistics.median(t) if t else None,
+            "max_s": max(t) if t else None,
+            "peak_rss_mib": round(self.max_rss_kb / 1024, 1) if self.max_rss_kb else None,
+        }
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+
+@dataclass
+class Measurement:
+    """A measured command against its baseline, or why it could not be measured."""
+
+    key: str
+    title: str
+    a: Side
+    b: Side | None
+    status: str = "ok"  # ok | not available | failed
+    note: str = ""
+    ratios: list[float] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float | None:
+        return statistics.median(self.ratios) if self.ratios else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "title": self.title,
+            "status": self.status,
+            "note": self.note,
+            "a": self.a.summary(),
+            "b": self.b.summary() if self.b else None,
+            "median_pairwise_ratio": self.ratio,
+            **({"extra": self.extra} if self.extra else {}),
+        }
+
+
+def _unavailable(outcome: Outcome) -> bool:
+    return outcome.returncode == 2 and "No such command" in outcome.stderr
+
+
+def _tail(text: str, lines: int = 2) -> str:
+    kept = [line.strip() for line in text.splitlines() if line.strip()]
+    return " | ".join(kept[-lines:])
+
+
+def compare(key: str, title: str, a: Command, b: Command | None, runs: int, env: dict[str, str],
+            check: Callable[[str], str | None] | None = None) -> Measurement:
+    """Warm up, then time ``a`` and ``b`` alternately ``runs`` times each."""
+    m = Measurement(key, title, Side(a.text), Side(b.text) if b else None)
+    warm, stdout = run_process(a, env, capture=check is not None)
+    if warm.returncode not in a.ok:
+        if _unavailable(warm):
+            m.status, m.note = "not available", "the command is not in this version"
+        else:
+            m.status, m.note = "failed", f"exit {warm.returncode}: {_tail(warm.stderr)}"
+        return m
+    if check is not None:
+        problem = check(stdout)
+        if problem:
+            m.note = problem
+    if b is not None:
+        warm_b, _ = run_process(b, env)
+        if warm_b.returncode not in b.ok:
+            m.status = "not available" if _unavailable(warm_b) else "failed"
+            m.note = f"baseline exit {warm_b.returncode}: {_tail(warm_b.stderr)}"
+            return m
+    for _ in range(runs):
+        out_a, _ = run_process(a, env)
+        m.a.times.append(out_a.seconds)
+        m.a.max_rss_kb = max(m.a.max_rss_kb, out_a.max_rss_kb)
+        if out_a.returncode not in a.ok:
+            m.status, m.note = "failed", f"exit {out_a.returncode}: {_tail(out_a.stderr)}"
+            return m
+        if b is not None and m.b is not None:
+            out_b, _ = run_process(b, env)
+            m.b.times.append(out_b.seconds)
+            m.b.max_rss_kb = max(m.b.max_rss_kb, out_b.max_rss_kb)
+            m.ratios.append(out_a.seconds / out_b.seconds)
+    return m
+
+
+# -- the ledger, in process ------------------------------------------------------------------
+
+def _ledger_api() -> Any:
+    try:
+        from opsctl.ledger import Ledger
+    except ImportError:
+        return None
+    return Ledger
+
+
+def measure_ledger(key: str, title: str, url: str, iterations: int) -> Measurement:
+    """Open the ledger once, then time one run's rows (start + finish) ``iterations`` times."""
+    m = Measurement(key, title, Side(f"Ledger.open({url.split('@')[-1]}) start+finish"), None)
+    ledger_cls = _ledger_api()
+    if ledger_cls is None:
+        m.status, m.note = "not available", "opsctl.ledger is not in this version"
+        return m
+    try:
+        ledger = ledger_cls.open(url)
+    except Exception as exc:  # an unreachable server is reported, not fatal
+        m.status, m.note = "not available", f"cannot open the ledger: {type(exc).__name__}: {exc}"
+        return m
+    try:
+        one_run = _one_run(ledger)
+        for _ in range(3):
+            one_run()
+        for _ in range(iterations):
+            t0 = time.perf_counter()
+            one_run()
+            m.a.times.append(time.perf_counter() - t0)
+    except Exception as exc:
+        m.status, m.note = "failed", f"{type(exc).__name__}: {exc}"
+    finally:
+        close = getattr(ledger, "close", None) or getattr(ledger, "dispose", None)
+        if close is not None:
+            close()
+    return m
+
+
+def _one_run(ledger: Any) -> Callable[[], None]:
+    """start + finish of one run, the rows ``opsctl run`` writes around a script."""
+    raise NotImplementedError("the ledger API is not known yet")
+
+
+class PostgresDatabase:
+    """A throwaway PostgreSQL database for the ledger measurement."""
+
+    def __init__(self, server: str) -> None:
+        self.server = server
+        self.name = f"opsctl_bench_{uuid.uuid4().hex[:10]}"
+        self.url: str | None = None
+        self.error = ""
+
+    def __enter__(self) -> PostgresDatabase:
+        try:
+            import sqlalchemy as sa
+
+            self._admin = sa.create_engine(f"{self.server}/postgres", isolation_level="AUTOCOMMIT")
+            with self._admin.connect() as conn:
+                conn.execute(sa.text(f"CREATE DATABASE {self.name}"))
+            self.url = f"{self.server}/{self.name}"
+        except Exception as exc:  # no server, no driver: reported as not available
+            self.error = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.url is None:
+            return
+        import sqlalchemy as sa
+
+        with self._admin.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)"))
+        self._admin.dispose()
+
+
+# -- targets ---------------------------------------------------------------------------------
+
+@dataclass
+class Target:
+    """One §8 target: what was measured against what, the limit, and whether it holds."""
+
+    target: str
+    measured: str
+    value: float | None
+    limit: str
+    holds: bool | None  # None: not measured in this run
+    note: str = ""
+    required: bool = True  # False: reported only, no limit in §8
+
+    @property
+    def verdict(self) -> str:
+        if not self.required:
+            return "reported" if self.value is not None else "n/a"
+        return {True: "yes", False: "NO", None: "n/a"}[self.holds]
+
+
+def _ratio_target(target: str, m: Measurement | None, limit: float, quick_note: str = "",
+                  ) -> Target:
+    if m is None:
+        return Target(target, "-", None, f"<= {limit}x", None, quick_note or "not measured")
+    if m.status != "ok" or m.ratio is None:
+        return Target(target, "-", None, f"<= {limit}x", None if m.status == "not available"
+                      else False, f"{m.status}: {m.note}")
+    return Target(target, f"{_ms(m.a.median)} vs {_ms(m.b.median) if m.b else '-'}",
+                  m.ratio, f"<= {limit}x", m.ratio <= limit, m.note)
+
+
+def _ms(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def evaluate(ms: dict[str, Measurement], sizes: Sequence[int], quick: bool) -> list[Target]:
+    """Turn the measurements into the §8 table."""
+    targets: list[Target] = []
+    targets.append(_ratio_target("opsctl --help <= 1.5x python -c 'import click, rich'",
+                                 ms.get("help"), 1.5))
+    for n in (10_000, 100_000):
+        targets.append(_ratio_target(f"opsctl lint, {n:,} scripts <= 2x the floor",
+                                     ms.get(f"lint_{n}"), 2.0,
+                                     "quick mode: 1,000 scripts only" if quick else ""))
+    targets.append(_linear_target(ms, sizes))
+    targets.append(_precommit_target(ms, max(sizes)))
+    targets.append(_ratio_target("opsctl run trivial script <= 1.1x flask custom command",
+                                 ms.get("run"), 1.1))
+    targets.append(_ledger_target("ledger writes of one run, SQLite < 5 ms",
+                                  ms.get("ledger_sqlite"), 0.005))
+    pg = ms.get("ledger_postgresql")
+    t = _ledger_target("ledger writes of one run, PostgreSQL (reported)", pg, None)
+    targets.append(t)
+    return targets
+
+
+def _linear_target(ms: dict[str, Measurement], sizes: Sequence[int]) -> Target:
+    """Marginal cost per script from the middle to the largest tree against the smallest to
+    the middle: a linear lint keeps it about equal; anything superlinear shows up as growth."""
+    name = "opsctl lint grows linearly (marginal cost per script, largest vs middle tree)"
+    lints = [ms.get(f"lint_{n}") for n in sizes]
+    if len(sizes) < 3 or any(m is None or m.status != "ok" for m in lints):
+        return Target(name, "-", None, "<= 1.5x", None,
+                      "needs lint on three tree sizes" if len(sizes) >= 3 else
+                      "quick mode: one tree size")
+    small, mid, large = (m.a.median for m in lints if m is not None)
+    n1, n2, n3 = sizes
+    per_mid = (mid - small) / (n2 - n1)
+    per_large = (large - mid) / (n3 - n2)
+    floors = [m.b.median for m in lints if m is not None and m.b is not None]
+    floor_growth = ((floors[2] - floors[1]) / (n3 - n2)) / ((floors[1] - floors[0]) / (n2 - n1))
+    growth = per_large / per_mid if per_mid > 0 else float("inf")
+    return Target(name, f"{per_mid * 1e6:.2f} -> {per_large * 1e6:.2f} us/script", growth,
+                  "<= 1.5x", growth <= 1.5, f"the floor's own growth: {floor_growth:.2f}x")
+
+
+def _precommit_target(ms: dict[str, Measurement], n: int) -> Target:
+    name = f"opsctl lint FILE FILE on {n:,} scripts does not walk the tree (< the floor)"
+    m = ms.get(f"lint_files_{n}")
+    whole = ms.get(f"lint_{n}")
+    if m is None:
+        return Target(name, "-", None, "< 1x floor", None, "not measured")
+    if m.status != "ok" or m.ratio is None:
+        return Target(name, "-", None, "< 1x floor",
+                      None if m.status == "not available" else False, f"{m.status}: {m.note}")
+    note = ""
+    if whole is not None and whole.status == "ok":
+        note = f"{m.a.median / whole.a.median:.3f}x the whole-tree lint ({_ms(whole.a.median)})"
+    return Target(name, f"{_ms(m.a.median)} vs floor {_ms(m.b.median) if m.b else '-'}",
+                  m.ratio, "< 1x floor", m.ratio < 1.0, note)
+
+
+def _ledger_target(name: str, m: Measurement | None, limit_s: float | None) -> Target:
+    limit = f"< {limit_s * 1000:.0f} ms" if limit_s is not None else "reported"
+    required = limit_s is not None
+    if m is None:
+        return Target(name, "-", None, limit, None, "not measured", required)
+    if m.status != "ok":
+        return Target(name, "-", None, limit, None if m.status == "not available" else False,
+                      f"{m.status}: {m.note}", required)
+    med = m.a.median
+    holds = med < limit_s if limit_s is not None else None
+    return Target(name, f"median of {len(m.a.times)} runs (min {_ms(min(m.a.times))}, max "
+                        f"{_ms(max(m.a.times))})", med * 1000, limit, holds,
+                  required=limit_s is not None)
+
+
+# -- printing --------------------------------------------------------------------------------
+
+def _grid(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
+    line = "  ".join("-" * w for w in widths)
+    out = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(), line]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    return "\n".join(out)
+
+
+def measurements_table(ms: Sequence[Measurement]) -> str:
+    rows = []
+    for m in ms:
+        if m.status != "ok":
+            rows.append([m.title, m.status, "", "", "", m.note[:90]])
+            continue
+        a, b = m.a.summary(), m.b.summary() if m.b else None
+
+        def trio(s: dict[str, Any]) -> str:
+            return f"{_ms(s['min_s'])} / {_ms(s['median_s'])} / {_ms(s['max_s'])}"
+
+        rss = f"{a['peak_rss_mib']}" + (f" / {b['peak_rss_mib']}" if b else "") \
+            if a["peak_rss_mib"] else ""
+        rows.append([m.title, trio(a), trio(b) if b else "", f"{m.ratio:.2f}x" if m.ratio
+                     else "", rss, m.note[:90]])
+    return _grid(["measurement", "A min / median / max", "baseline B min / median / max",
+                  "A/B (median)", "peak MiB A / B", "note"], rows)
+
+
+def targets_table(targets: Sequence[Target]) -> str:
+    rows = []
+    for t in targets:
+        value = "-" if t.value is None else (f"{t.value:.2f} ms" if "ms" in t.limit else
+                                             f"{t.value:.2f}x")
+        rows.append([t.target, t.measured, value, t.limit, t.verdict, t.note])
+    return _grid(["SPEC §8 target", "measured", "ratio / value", "limit", "holds", "note"],
+                 rows)
+
+
+# -- the benchmark ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Plan:
+    """How much to measure: tree sizes and runs per measurement."""
+
+    quick: bool
+    sizes: tuple[int, ...]
+    runs_help: int
+    runs_lint: dict[int, int]
+    runs_files: int
+    runs_list: int
+    runs_run: int
+    ledger_iterations: int
+
+    @classmethod
+    def make(cls, quick: bool, runs: int | None, size: int | None) -> Plan:
+        if quick:
+            sizes: tuple[int, ...] = (size or 1_000,)
+            plan = cls(True, sizes, 5, {sizes[0]: 5}, 5, 3, 3, 50)
+        else:
+            sizes = (1_000, 10_000, 100_000)
+            plan = cls(False, sizes, 21, {1_000: 15, 10_000: 11, 100_000: 7}, 11, 7, 11, 300)
+        if runs is not None:
+            plan = cls(plan.quick, plan.sizes, runs, {n: runs for n in plan.sizes}, runs, runs,
+                       runs, max(runs * 10, 10))
+        return plan
+
+
+def lint_check(tree: Tree) -> Callable[[str], str | None]:
+    """A sanity check of the warm-up's output: the lint reports the bad names it was given."""
+    def check(stdout: str) -> str | None:
+        names = {p.rsplit("/", 1)[-1] for p in tree.bad}
+        missed = [n for n in names if n not in stdout]
+        if missed:
+            return f"{len(missed)} of {len(names)} bad names not in the output, e.g. {missed[0]}"
+        return None
+    return check
+
+
+def list_check(tree: Tree) -> Callable[[str], str | None]:
+    def check(stdout: str) -> str | None:
+        try:
+            count = len(json.loads(stdout))
+        except ValueError as exc:
+            return f"not JSON: {exc}"
+        return None if count > tree.n * 0.8 else f"only {count} scripts listed"
+    return check
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run_benchmark(plan: Plan, workdir: Path) -> dict[str, Any]:
+    env = clean_env()
+    started = time.perf_counter()
+    ms: dict[str, Measurement] = {}
+
+    def record(m: Measurement) -> None:
+        ms[m.key] = m
+        tail = f" ratio {m.ratio:.2f}x" if m.ratio else ""
+        med = f" median {_ms(m.a.median)}" if m.a.times else ""
+        log(f"  {m.title}: {m.status}{med}{tail}{'; ' + m.note if m.note else ''}")
+
+    _, generator = _tree_generator()
+    trees: dict[int, Tree] = {}
+    for n in plan.sizes:
+        log(f"generating a tree of {n:,} scripts ({generator}) ...")
+        trees[n] = make_tree(workdir, n)
+        log(f"  {trees[n].files:,} files, {len(trees[n].bad):,} bad, "
+            f"{trees[n].seconds:.1f} s")
+    smallest, largest = trees[min(plan.sizes)], trees[max(plan.sizes)]
+
+    log("opsctl --help")
+    record(compare("help", "opsctl --help vs python -c 'import click, rich'",
+                   Command((OPSCTL, "--help"), smallest.dir),
+                   Command((PYTHON, "-c", HELP_BASELINE), smallest.dir), plan.runs_help, env))
+
+    for n in plan.sizes:
+        tree = trees[n]
+        log(f"opsctl lint on {n:,} scripts")
+        record(compare(f"lint_{n}", f"opsctl lint, {n:,} scripts vs floor",
+                       Command((OPSCTL, "lint"), tree.dir, frozenset({0, 1})),
+                       Command((PYTHON, "-c", FLOOR_CODE, str(tree.root)), tree.dir),
+                       plan.runs_lint[n], env, check=lint_check(tree)))
+
+    files = largest.pick_files()
+    log(f"opsctl lint {' '.join(files)} on {largest.n:,} scripts (the pre-commit case)")
+    record(compare(f"lint_files_{largest.n}",
+                   f"opsctl lint FILE FILE, {largest.n:,} scripts vs floor",
+                   Command((OPSCTL, "lint", *files), largest.dir, frozenset({0, 1})),
+                   Command((PYTHON, "-c", FLOOR_CODE, str(largest.root)), largest.dir),
+                   plan.runs_files, env))
+
+    list_tree = trees[10_000] if 10_000 in trees else smallest
+    log(f"opsctl list --json on {list_tree.n:,} scripts")
+    record(compare(f"list_{list_tree.n}", f"opsctl list --json, {list_tree.n:,} scripts vs floor",
+                   Command((OPSCTL, "list", "--json"), list_tree.dir),
+                   Command((PYTHON, "-c", FLOOR_CODE, str(list_tree.root)), list_tree.dir),
+                   plan.runs_list, env, check=list_check(list_tree)))
+
+    run_project = make_run_project(workdir)
+    log("opsctl run recycle/trivial vs flask --app benchapp:create_app trivial")
+    record(compare("run", "opsctl run recycle/trivial vs flask custom command",
+                   Command((OPSCTL, "run", "recycle/trivial"), run_project),
+                   Command((FLASK, "--app", "benchapp:create_app", "trivial"), run_project),
+                   plan.runs_run, env))
+
+    log("ledger writes of one run, in process")
+    sqlite_url = f"sqlite:///{workdir / 'ledger.sqlite3'}"
+    record(measure_ledger("ledger_sqlite", "ledger start+finish of one run, SQLite", sqlite_url,
+                          plan.ledger_iterations))
+    with PostgresDatabase(PG_SERVER) as pg:
+        if pg.url is None:
+            m = Measurement("ledger_postgresql", "ledger start+finish of one run, PostgreSQL",
+                            Side("-"), None, "not available", f"no PostgreSQL: {pg.error}")
+            record(m)
+        else:
+            record(measure_ledger("ledger_postgresql",
+                                  "ledger start+finish of one run, PostgreSQL", pg.url,
+                                  plan.ledger_iterations))
+
+    targets = evaluate(ms, plan.sizes, plan.quick)
+    return {
+        "mode": "quick" if plan.quick else "full",
+        "date": _dt.datetime.now().isoformat(timespec="seconds"),
+        "machine": {"python": sys.version.split()[0], "executable": PYTHON,
+                    "platform": platform.platform(), "cpus": os.cpu_count()},
+        "tree_generator": generator,
+        "trees": {str(n): {"scripts": n, "files": t.files, "bad": len(t.bad),
+                           "generate_s": round(t.seconds, 2)} for n, t in trees.items()},
+        "duration_s": round(time.perf_counter() - started, 1),
+        "measurements": [m.as_dict() for m in ms.values()],
+        "targets": [asdict(t) | {"verdict": t.verdict} for t in targets],
+        "_objects": (list(ms.values()), targets),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__.split(
+        "\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true",
+                        help="one 1,000-script tree and fewer runs; reports, never fails")
+    parser.add_argument("--json", metavar="FILE", type=Path, help="also write results as JSON")
+    parser.add_argument("--runs", type=int, help="runs per measurement (overrides the plan)")
+    parser.add_argument("--size", type=int, help="quick mode: scripts in the tree (default 1000)")
+    parser.add_argument("--keep", action="store_true", help="keep the generated trees")
+    args = parser.parse_args(argv)
+    plan = Plan.make(args.quick, args.runs, args.size)
+    workdir = Path(tempfile.mkdtemp(prefix="opsctl-bench-"))
+    try:
+        result = run_benchmark(plan, workdir)
+    finally:
+        if args.keep:
+            log(f"trees kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    measurements, targets = result.pop("_objects")
+    print()
+    print(f"opsctl benchmark ({result['mode']}), {result['date']}, Python "
+          f"{result['machine']['python']}, {result['machine']['cpus']} CPUs, "
+          f"{result['duration_s']} s")
+    print()
+    print(measurements_table(measurements))
+    print()
+    print(targets_table(targets))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        log(f"\nwrote {args.json}")
+    missed = [t for t in targets if t.required and t.holds is not True]
+    if plan.quick or not missed:
+        return 0
+    log(f"\n{len(missed)} target(s) not met or not measured")
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
