@@ -1,0 +1,120 @@
+"""The few git operations the lifecycle needs: find the work tree, ``git mv``, ``git rm``.
+
+opsctl shells out to ``git`` itself rather than touching ``.git``: git owns its index and
+its lock, and a user's hooks, config and future git versions keep working. Every call runs
+with literal pathspecs, so a script named ``*.py`` or ``:x.py`` means that file only.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import OpsctlError
+
+
+class GitError(OpsctlError):
+    """A git command failed; the message is git's own first line, prefixed with the command."""
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    # Literal pathspecs: a file name is a file name, never a glob or pathspec magic.
+    env["GIT_LITERAL_PATHSPECS"] = "1"
+    # Never wait for a credential or editor prompt behind a command that is not meant to ask.
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env.pop("GIT_INDEX_FILE", None)
+    return env
+
+
+def _run(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, env=_env(),
+                          check=False)
+
+
+def _first_error(stderr: bytes) -> str:
+    """The line of git's stderr that says what went wrong, without the ``fatal:`` prefix."""
+    lines = [ln.strip() for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+    for ln in lines:
+        for prefix in ("fatal:", "error:"):
+            if ln.startswith(prefix):
+                return ln[len(prefix):].strip()
+    return lines[0] if lines else "no message"
+
+
+@dataclass(frozen=True)
+class WorkTree:
+    """A git work tree, named by its top folder (as ``git rev-parse --show-toplevel`` says)."""
+
+    top: Path
+
+    def relative(self, path: Path) -> str:
+        """``path`` relative to the top, resolving symlinked folders but not the file itself."""
+        parent = Path(os.path.realpath(path.parent))
+        return (parent / path.name).relative_to(self.top).as_posix()
+
+    def tracked(self, paths: Iterable[Path]) -> set[Path]:
+        """The ones among ``paths`` that git tracks (in the index)."""
+        wanted = {self.relative(p): p for p in paths}
+        if not wanted:
+            return set()
+        result = _run(["ls-files", "-z", "--", *wanted], self.top)
+        if result.returncode != 0:
+            raise GitError(f"git ls-files failed: {_first_error(result.stderr)}")
+        found = {name for name in result.stdout.decode("utf-8", "surrogateescape").split("\0")
+                 if name}
+        return {p for rel, p in wanted.items() if rel in found}
+
+    def changed(self, paths: Iterable[Path]) -> set[Path]:
+        """The ones among ``paths`` with changes git has not committed (staged, unstaged or
+        untracked); ignored files count as untracked."""
+        wanted = {self.relative(p): p for p in paths}
+        if not wanted:
+            return set()
+        result = _run(["status", "--porcelain=v1", "-z", "--untracked-files=all",
+                       "--ignored=matching", "--", *wanted], self.top)
+        if result.returncode != 0:
+            raise GitError(f"git status failed: {_first_error(result.stderr)}")
+        found: set[str] = set()
+        fields = result.stdout.decode("utf-8", "surrogateescape").split("\0")
+        i = 0
+        while i < len(fields):
+            entry = fields[i]
+            i += 1
+            if len(entry) < 4:
+                continue
+            found.add(entry[3:])
+            if entry[0] in "RC":  # a rename or copy is followed by its source path
+                found.add(fields[i])
+                i += 1
+        return {p for rel, p in wanted.items() if rel in found}
+
+    def move(self, source: Path, target: Path) -> None:
+        """``git mv`` a tracked file; the target's folder must exist."""
+        result = _run(["mv", "--", self.relative(source), self.relative(target)], self.top)
+        if result.returncode != 0:
+            raise GitError(f"git mv failed: {_first_error(result.stderr)}")
+
+    def remove(self, paths: Sequence[Path]) -> None:
+        """``git rm`` tracked files in one call, so git refuses all of them or removes all."""
+        if not paths:
+            return
+        result = _run(["rm", "-q", "--", *(self.relative(p) for p in paths)], self.top)
+        if result.returncode != 0:
+            raise GitError(f"git rm failed: {_first_error(result.stderr)}")
+
+
+def work_tree(path: Path) -> WorkTree | None:
+    """The git work tree holding ``path`` (a folder), or None outside one or without git."""
+    try:
+        result = _run(["rev-parse", "--show-toplevel"], path)
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        # No git installed, or the folder is gone: a plain rename is all there is.
+        return None
+    if result.returncode != 0:
+        return None
+    top = result.stdout.decode("utf-8", "surrogateescape").strip()
+    return WorkTree(Path(os.path.realpath(top))) if top else None
