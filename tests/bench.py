@@ -46,8 +46,9 @@ FLASK = str(BIN / "flask")
 PG_SERVER = os.environ.get("OPSCTL_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 
 #: The bare Python floor of §8: the interpreter starting, an ``os.scandir`` walk of the tree,
-#: one compiled regex matched against each file name. It prints the names that do not match,
-#: as a linter would; the argument is the offline-script root.
+#: one compiled regex matched against each file name. It prints the paths whose names do not
+#: match, as a linter would (as bytes: a tree may hold undecodable names); the argument is the
+#: offline-script root.
 FLOOR_CODE = r"""
 import os, re, sys
 NAME = re.compile(r"^(?:ts_\d{4}_\d{2}_\d{2}_)?[a-z][a-z0-9]*(?:_[a-z0-9]+)*\.py$")
@@ -60,7 +61,7 @@ def walk(path, out):
                 out.append(entry.path)
 bad = []
 walk(sys.argv[1], bad)
-sys.stdout.write("".join(p + "\n" for p in bad))
+sys.stdout.buffer.write(b"".join(os.fsencode(p) + b"\n" for p in bad))
 """
 
 HELP_BASELINE = "import click, rich"
@@ -110,7 +111,10 @@ def _tree_generator() -> tuple[Callable[..., set[str]], str]:
     try:
         from tests.treegen import generate_tree
     except ImportError:
-        return _fallback_generate_tree, "tests/bench.py fallback (tests/treegen.py missing)"
+        try:  # imported by pytest, where tests/ itself is on sys.path
+            from treegen import generate_tree  # type: ignore[no-redef]
+        except ImportError:
+            return _fallback_generate_tree, "tests/bench.py fallback (tests/treegen.py missing)"
     return generate_tree, "tests/treegen.py"
 
 
@@ -621,7 +625,8 @@ class Plan:
 def lint_check(tree: Tree) -> Callable[[str], str | None]:
     """A sanity check of the warm-up's output: the lint reports the bad names it was given."""
     def check(stdout: str) -> str | None:
-        names = {p.rsplit("/", 1)[-1] for p in tree.bad}
+        names = {p.rsplit("/", 1)[-1] for p in tree.bad if p.isprintable() and
+                 p.encode("utf-8", "surrogateescape").isascii()}
         missed = [n for n in names if n not in stdout]
         if missed:
             return f"{len(missed)} of {len(names)} bad names not in the output, e.g. {missed[0]}"

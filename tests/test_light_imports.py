@@ -1,0 +1,85 @@
+"""The fast paths stay light: ``--help``, ``lint`` and ``list --no-runs`` never import the web
+stack (SPEC §8). Each case runs opsctl in a real process and reads its ``sys.modules`` at exit.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import write
+
+HEAVY = ("flask", "flask_sqlalchemy", "werkzeug", "jinja2", "sqlalchemy")
+
+#: Runs opsctl's console-script entry point as the ``opsctl`` executable does, and writes the
+#: names of the imported modules to argv[1] at exit, whatever the command's exit code.
+PROBE = """
+import atexit, json, sys
+out, sys.argv = sys.argv[1], ["opsctl", *sys.argv[2:]]
+def dump():
+    with open(out, "w") as fh:
+        json.dump(sorted(sys.modules), fh)
+atexit.register(dump)
+from opsctl.cli import main
+sys.exit(main())
+"""
+
+
+@pytest.fixture
+def tree(project: Path) -> Path:
+    """A project with good and bad names in every kind of folder, and recycle scripts with
+    content so the content rules run too."""
+    root = project / "offline_script"
+    write(root / "recycle" / "clear_cache.py",
+          '"""Clear the cache."""\n\n\ndef main() -> None:\n    pass\n')
+    write(root / "recycle" / "export_order_bak.py", "import os\nos.getcwd()\n")
+    write(root / "unrecycle" / "flush_order_data.py", '"""Flush order data."""\n')
+    write(root / "yuzaoyah" / "ts_2024_06_10_export_custom_s.py")
+    write(root / "yuzaoyah" / "export_order_data_6573.py")
+    write(root / "Bad Folder" / "ts_2024_13_45_x.py")
+    write(root / "stray.txt", "not a script\n")
+    return project
+
+
+def imported_modules(project: Path, tmp_path: Path, *args: str) -> tuple[set[str], str]:
+    out = tmp_path / "modules.json"
+    proc = subprocess.run([sys.executable, "-c", PROBE, str(out), *args], cwd=project,
+                          capture_output=True, text=True, timeout=60)
+    if proc.returncode == 2 and "No such command" in proc.stderr:
+        pytest.skip(f"'opsctl {args[0]}' is not in this version")
+    assert proc.returncode in (0, 1), proc.stderr
+    return set(json.loads(out.read_text(encoding="utf-8"))), proc.stdout
+
+
+def heavy_in(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if m.split(".")[0] in HEAVY)
+
+
+@pytest.mark.parametrize("args", [
+    ("--help",),
+    ("lint",),
+    ("lint", "--format", "json"),
+    ("lint", "--format", "github"),
+    ("lint", "--format", "junit"),
+    ("lint", "offline_script/yuzaoyah/ts_2024_06_10_export_custom_s.py",
+     "offline_script/recycle/export_order_bak.py"),
+    ("list", "--no-runs"),
+    ("list", "--no-runs", "--json"),
+], ids=" ".join)
+def test_fast_paths_import_no_web_stack(tree: Path, tmp_path: Path, args: tuple[str, ...]) -> None:
+    modules, stdout = imported_modules(tree, tmp_path, *args)
+    assert stdout.strip(), "the command printed nothing; the probe did not run it"
+    assert heavy_in(modules) == []
+
+
+def test_probe_sees_heavy_imports(tree: Path, tmp_path: Path) -> None:
+    """The probe itself works: a module that pulls in Flask shows up."""
+    out = tmp_path / "modules.json"
+    code = PROBE.replace("from opsctl.cli import main", "import flask\nfrom opsctl.cli import main")
+    subprocess.run([sys.executable, "-c", code, str(out), "--help"], cwd=tree, check=True,
+                   capture_output=True, timeout=60)
+    assert "flask" in heavy_in(set(json.loads(out.read_text(encoding="utf-8"))))
