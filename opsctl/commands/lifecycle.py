@@ -1,0 +1,315 @@
+"""``opsctl promote``, ``demote``, ``stale`` and ``clean``: thin skins over
+:mod:`opsctl.lifecycle`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .. import output
+from ..catalogue import Catalogue, Script
+from ..errors import Declined, LedgerUnreachable, OpsctlError
+from ..identity import first_guess_note
+from ..lifecycle import (
+    Candidate,
+    Move,
+    StaleScript,
+    Verb,
+    clean,
+    demote_candidates,
+    last_runs,
+    ledger,
+    ledger_exists,
+    perform,
+    plan_clean,
+    plan_move,
+    promote_candidates,
+    running_run,
+    script_stats,
+    stale_scripts,
+)
+from . import SCRIPT, Project, pass_project
+
+
+def interactive() -> bool:
+    """Whether questions can be asked: someone is at a terminal to answer them."""
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+# -- promote / demote -----------------------------------------------------------------------
+
+
+def _move(project: Project, verb: Verb, script: Script, name: str | None, *, ask: bool) -> None:
+    move = plan_move(verb, script, naming=project.naming, name=name,
+                     catalogue=project.catalogue)
+    if move.similar:
+        output.warn(f"recycle/ already has scripts of a similar purpose: "
+                    f"{', '.join(move.similar)}; the convention is to extend one of those "
+                    "instead of adding another")
+        if ask and interactive() and not click.confirm(
+                f"Promote {script.display} to {move.target.display} anyway?", default=False,
+                err=True):
+            raise Declined(f"{script.display} not promoted; extend "
+                           f"{' or '.join(move.similar)} instead")
+    _perform(project, move)
+
+
+def _perform(project: Project, move: Move) -> None:
+    operator = project.identity.name
+    note = first_guess_note(project.identity)
+    if note:
+        output.note(note)
+    with ledger(project.config) as book:
+        # Checked before anything moves: an unreachable ledger refuses here, untouched.
+        run = running_run(book, move.source)
+        if run is not None:
+            raise OpsctlError(
+                f"{move.source.display} is running now (run #{run.id} by {run.operator} since "
+                f"{run.started_at:%Y-%m-%d %H:%M} UTC); {move.verb} it once the run has ended")
+        moved = perform(move, record=lambda m: book.record_move(m.source.key, m.target.key,
+                                                                operator))
+    output.success(f"{move.verb}d {move.source.display} -> {move.target.display}.py "
+                   f"({moved.method})")
+
+
+def _candidate_rows(candidates: list[Candidate]) -> list[list[str]]:
+    return [[c.script.display, c.target or "(needs --as NAME)", str(c.runs), str(c.days),
+             ", ".join(c.operators), f"{c.last_at:%Y-%m-%d}" if c.last_at else "", c.why]
+            for c in candidates]
+
+
+def _suggest(project: Project, verb: Verb, as_json: bool) -> None:
+    config = project.config
+    stats = script_stats(config)
+    if verb == "promote":
+        candidates = promote_candidates(project.catalogue.scripts, stats)
+        empty = ("no temporary script has been run on two or more days or by two or more "
+                 "operators; nothing to promote")
+    else:
+        from datetime import UTC, datetime
+
+        candidates = demote_candidates(project.catalogue.scripts, stats,
+                                       stale_days=config.stale_days, now=datetime.now(UTC))
+        empty = (f"every recycle script has run more than once within {config.stale_days} "
+                 "days; nothing to demote")
+    if as_json:
+        output.print_json([c.as_dict() for c in candidates])
+        return
+    output.table(["script", f"{verb} to", "runs", "days", "operators", "last run", "why"],
+                 _candidate_rows(candidates), empty=empty)
+    if not candidates:
+        return
+    if not interactive():
+        output.note(f"{verb} one with: opsctl {verb} <script>"
+                    + (" [--as NAME]" if verb == "promote" else ""))
+        return
+    failed = 0
+    for c in candidates:
+        try:
+            move = plan_move(verb, c.script, naming=project.naming,
+                             catalogue=Catalogue(project.root))
+        except OpsctlError as exc:
+            output.warn(f"{c.script.display}: {exc.message}")
+            continue
+        if move.similar:
+            output.warn(f"recycle/ already has scripts of a similar purpose: "
+                        f"{', '.join(move.similar)}")
+        if not click.confirm(f"{verb.capitalize()} {c.script.display} to "
+                             f"{move.target.display}?", default=False, err=True):
+            continue
+        try:
+            _perform(project, move)
+        except OpsctlError as exc:
+            output.warn(f"{c.script.display} not {verb}d: {exc.message}")
+            failed += 1
+    if failed:
+        raise OpsctlError(f"{failed} of the accepted moves failed (see above); the rest were "
+                          "done")
+
+
+def _run_verb(project: Project, verb: Verb, script: Script | None, name: str | None,
+              yes: bool, as_json: bool) -> None:
+    if script is None:
+        if name is not None:
+            raise click.UsageError("--as names one script; give the SCRIPT too")
+        _suggest(project, verb, as_json)
+        return
+    if as_json:
+        raise click.UsageError("--json is for the candidate list; leave SCRIPT out")
+    _move(project, verb, script, name, ask=not yes)
+
+
+_AS_HELP = ("The name in {folder}/ (snake_case, no ts_ or date). Default: the name without "
+            "ts_YYYY_MM_DD_.")
+
+
+@click.command("promote")
+@click.argument("script", type=SCRIPT, required=False)
+@click.option("--as", "name", metavar="NAME", help=_AS_HELP.format(folder="recycle"))
+@click.option("-y", "--yes", is_flag=True,
+              help="Do not ask when recycle/ has scripts of a similar purpose.")
+@click.option("--json", "as_json", is_flag=True,
+              help="With no SCRIPT: print the candidates as JSON.")
+@pass_project
+def promote_command(project: Project, script: Script | None, name: str | None, yes: bool,
+                    as_json: bool) -> None:
+    """Move a temporary script into recycle/, or list those worth promoting.
+
+    The new name is the temporary name without ts_YYYY_MM_DD_, unless --as.
+    Before adding to recycle/ the convention is to extend an existing script of the
+    same purpose, so promote names similar ones and, in a terminal, asks first.
+    In a git work tree the move is a git mv, so history follows; the ledger keeps
+    the script's runs under its old name too.
+
+    Without SCRIPT: list the temporary scripts the ledger shows were needed again
+    (run on two or more days, or by two or more operators), and in a terminal
+    offer to promote each.
+
+    \b
+      opsctl promote yuzaoyah/ts_2024_06_10_export_order_data
+          -> recycle/export_order_data.py
+      opsctl promote ts_2024_06_10_export_custom_s --as export_order
+      opsctl promote                  # the candidates, with their runs
+    """
+    _run_verb(project, "promote", script, name, yes, as_json)
+
+
+@click.command("demote")
+@click.argument("script", type=SCRIPT, required=False)
+@click.option("--as", "name", metavar="NAME", help=_AS_HELP.format(folder="unrecycle"))
+@click.option("--json", "as_json", is_flag=True,
+              help="With no SCRIPT: print the candidates as JSON.")
+@pass_project
+def demote_command(project: Project, script: Script | None, name: str | None,
+                   as_json: bool) -> None:
+    """Move a recycle (or temporary) script into unrecycle/, or list those that look one-off.
+
+    unrecycle/ keeps scripts that turned out to be needed once, as the record;
+    'opsctl run' refuses to run one again after it succeeded (unless --force).
+    In a git work tree the move is a git mv, so history follows.
+
+    Without SCRIPT: list the recycle scripts run exactly once, or not run for
+    stale_days, and in a terminal offer to demote each.
+
+    \b
+      opsctl demote recycle/flush_order_data
+          -> unrecycle/flush_order_data.py
+      opsctl demote                   # the candidates, with their runs
+    """
+    _run_verb(project, "demote", script, name, True, as_json)
+
+
+# -- stale / clean --------------------------------------------------------------------------
+
+
+def _stale(project: Project, older_than: int | None, owner: str | None, *,
+           need_runs: bool) -> list[StaleScript]:
+    limit = project.config.stale_days if older_than is None else older_than
+    found = stale_scripts(project.catalogue.scripts, older_than=limit, owner=owner)
+    try:
+        runs = last_runs(project.config, [s.script.key for s in found])
+    except LedgerUnreachable as exc:
+        if need_runs:  # clean must know what is running; it will not guess
+            raise
+        output.warn(f"no last runs shown: {exc.message}")
+        runs = {}
+    return [StaleScript(s.script, s.age_days, runs.get(s.script.key)) for s in found]
+
+
+def _last_run(s: StaleScript) -> str:
+    run = s.last_run
+    return f"{run.started_at:%Y-%m-%d %H:%M} {run.operator} {run.status}" if run else "never"
+
+
+def _stale_row(s: StaleScript) -> list[str]:
+    day = s.script.date
+    return [s.script.display, s.script.owner or "", day.isoformat() if day else "",
+            f"{s.age_days}d", _last_run(s)]
+
+
+_OLDER_HELP = "Older than this many days by the date in the name (default: stale_days)."
+
+
+@click.command("stale")
+@click.option("--older-than", type=click.IntRange(min=0), metavar="DAYS", help=_OLDER_HELP)
+@click.option("--owner", metavar="DEVELOPER", help="Only this developer's scripts.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+@pass_project
+def stale_command(project: Project, older_than: int | None, owner: str | None,
+                  as_json: bool) -> None:
+    """List temporary scripts older than stale_days, with owner and last run.
+
+    Age comes from the date in the name (ts_YYYY_MM_DD_...). recycle/ and
+    unrecycle/ are never stale. 'opsctl clean' deletes what this lists.
+
+    \b
+      opsctl stale
+      opsctl stale --older-than 30 --owner yuzaoyah
+    """
+    found = _stale(project, older_than, owner, need_runs=False)
+    if as_json:
+        output.print_json([s.as_dict() for s in found])
+        return
+    limit = project.config.stale_days if older_than is None else older_than
+    output.table(["script", "owner", "date", "age", "last run"], [_stale_row(s) for s in found],
+                 empty=f"no temporary script is older than {limit} days")
+
+
+@click.command("clean")
+@click.option("--older-than", type=click.IntRange(min=0), metavar="DAYS", help=_OLDER_HELP)
+@click.option("--owner", metavar="DEVELOPER", help="Only this developer's scripts.")
+@click.option("--include-uncommitted", is_flag=True,
+              help="In a git work tree, also delete scripts git has no copy of (untracked "
+                   "or changed); they are gone for good.")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask (needed without a terminal).")
+@pass_project
+def clean_command(project: Project, older_than: int | None, owner: str | None,
+                  include_uncommitted: bool, yes: bool) -> None:
+    """Delete temporary scripts older than stale_days, after showing them and asking.
+
+    Only temporary scripts are ever deleted, never recycle/ or unrecycle/, and
+    never one with a run in progress. In a git work tree the deletion is a git rm
+    (commit it), so git keeps the history; scripts git has no copy of are kept
+    unless --include-uncommitted.
+
+    \b
+      opsctl clean                    # list, then ask
+      opsctl clean --older-than 180 --owner yuzaoyah --yes
+    """
+    found = _stale(project, older_than, owner, need_runs=True)
+    limit = project.config.stale_days if older_than is None else older_than
+    if not found:
+        output.note(f"no temporary script is older than {limit} days; nothing to clean")
+        return
+    plan = plan_clean(found, include_uncommitted=include_uncommitted)
+    rows = [[*_stale_row(d.stale), "delete" if d.keep is None else f"keep: {d.keep}"]
+            for d in plan]
+    output.table(["script", "owner", "date", "age", "last run", "action"], rows)
+    doomed = [d for d in plan if d.keep is None]
+    if not doomed:
+        output.note("nothing to delete")
+        return
+    what = f"{len(doomed)} temporary script{'s' if len(doomed) != 1 else ''}"
+    if not yes:
+        if not interactive():
+            raise Declined(f"clean would delete {what}; confirm in a terminal, or pass --yes")
+        if not click.confirm(f"Delete {what}?", default=False, err=True):
+            raise Declined("nothing deleted")
+    if ledger_exists(project.config):
+        with ledger(project.config) as book:
+            result = clean(plan, running=lambda s: running_run(book, s) is not None)
+    else:
+        result = clean(plan)
+    for d in result.deleted:
+        output.echo(f"deleted {d.stale.script.display}")
+    for d in result.kept:
+        if d in plan:
+            continue  # already shown as kept in the table
+        output.warn(f"kept {d.stale.script.display}: {d.keep}")
+    if result.deleted:
+        tail = "; commit the deletion" if "git rm" in result.method else ""
+        output.note(f"deleted {len(result.deleted)} with {result.method}{tail}")

@@ -1,0 +1,524 @@
+"""The lifecycle of a script: promote, demote, stale and clean.
+
+A temporary script that keeps being needed is *promoted* into ``recycle/``; a recycle script
+that turned out to be needed once is *demoted* into ``unrecycle/``; old temporary scripts are
+*cleaned* out. Each of these is planned first (a frozen :class:`Move` or :class:`StaleScript`,
+checked against the naming rules and the disk) and performed second, so a command can show
+the plan and ask before anything changes.
+
+Moves are all-or-nothing: the file is moved (``git mv`` in a work tree, so history follows),
+then the move is recorded in the ledger; if recording fails the file is moved back, so the
+tree and the ledger are both as they were.
+
+The suggestion lists (``promote``/``demote`` without a script) are pure functions of the
+catalogue and the ledger's per-script statistics, so they are tested from plain values.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from .catalogue import Catalogue, Script, printable
+from .errors import InvalidName, OpsctlError, TargetExists
+from .gitops import GitError, WorkTree, work_tree
+from .naming import SHARED_FOLDERS, Naming, parse_temporary
+from .scaffold import similar_recycle
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .ledger import Ledger, Run, ScriptStats
+
+Verb = Literal["promote", "demote"]
+#: Where each verb moves a script to, and the kinds it accepts.
+TARGET_FOLDER: dict[Verb, str] = {"promote": "recycle", "demote": "unrecycle"}
+
+
+class MoveRefused(OpsctlError):
+    """The convention does not allow this move (wrong kind of script, no name to give it)."""
+
+
+class ScriptGone(OpsctlError):
+    """The script was listed but its file is no longer there."""
+
+
+class MoveFailed(OpsctlError):
+    """A move that could not be completed; unless the message says otherwise it was undone."""
+
+
+class RunInProgress(OpsctlError):
+    """The script is running right now; moving or deleting it would pull it from under a run."""
+
+
+# -- planning a move ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Move:
+    """One planned move: ``source`` becomes ``target``. ``similar`` lists recycle scripts of a
+    similar purpose (promote only), which the convention says to extend instead."""
+
+    verb: Verb
+    source: Script
+    target: Script
+    similar: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"verb": self.verb, "from": printable(self.source.key),
+                "to": printable(self.target.key), "similar": list(self.similar)}
+
+
+def plan_move(verb: Verb, script: Script, *, naming: Naming, name: str | None = None,
+              catalogue: Catalogue | None = None) -> Move:
+    """Check that ``script`` may be promoted/demoted (to ``name`` if given) and say where to.
+
+    Raises :class:`MoveRefused`, :class:`~opsctl.errors.InvalidName` or
+    :class:`~opsctl.errors.TargetExists`; reads the disk only to see what exists.
+    """
+    folder = TARGET_FOLDER[verb]
+    if script.folder == folder:
+        raise MoveRefused(_already_there(verb, script))
+    new_name = _target_name(verb, script, naming, name)
+    target = Script(script.root, folder, new_name + ".py")
+    _refuse_existing(script, target)
+    similar: tuple[str, ...] = ()
+    if verb == "promote":
+        catalogue = catalogue or Catalogue(script.root)
+        similar = tuple(k for k in similar_recycle(new_name, catalogue) if k != target.key)
+    return Move(verb, script, target, similar)
+
+
+def _already_there(verb: Verb, script: Script) -> str:
+    if verb == "promote":
+        return (f"{script.display} is already a recycle script; promote moves a temporary "
+                "script into recycle/ (demote it if it turned out to be needed once)")
+    return (f"{script.display} is already in unrecycle/; demote moves a recycle or temporary "
+            "script there (promote it to bring it back into recycle/)")
+
+
+def _target_name(verb: Verb, script: Script, naming: Naming, name: str | None) -> str:
+    folder = TARGET_FOLDER[verb]
+    if name is not None:
+        if "/" in name or os.sep in name:
+            raise InvalidName(f"invalid name {name!r} for --as: give the name only, without a "
+                              f"folder; opsctl puts it in {folder}/")
+        name = name.removesuffix(".py")
+        problem = naming.validate(folder, name)  # type: ignore[arg-type]
+        if problem is not None:
+            hint = f" ({problem.fix})" if problem.fix else ""
+            raise InvalidName(f"invalid name {name!r} for {folder}/: {problem.message}{hint}")
+        return name
+    if script.kind == "temporary":
+        parsed = parse_temporary(script.stem)
+        if parsed is None:
+            raise MoveRefused(f"{script.display} is not named ts_YYYY_MM_DD_<what>, so there is "
+                              f"no name to keep; give one with --as NAME")
+        default = parsed.what
+    else:
+        default = script.stem
+    problem = naming.validate(folder, default)  # type: ignore[arg-type]
+    if problem is not None:
+        raise InvalidName(f"{default!r} (from {script.display}) is not a valid {folder}/ name: "
+                          f"{problem.message}; choose one with --as NAME")
+    return default
+
+
+def _refuse_existing(source: Script, target: Script) -> None:
+    if os.path.lexists(target.path):
+        extend = " extend that script instead, or" if target.folder == "recycle" else ""
+        raise TargetExists(f"{target.display}.py already exists; opsctl never overwrites:"
+                           f"{extend} choose another name with --as NAME")
+    # The same name in recycle/ and unrecycle/ is a duplicate the lint reports (OPS302); a
+    # script coming back from the other shared folder is the one exception.
+    other = "unrecycle" if target.folder == "recycle" else "recycle"
+    twin = Script(source.root, other, target.filename)
+    if twin.key != source.key and os.path.lexists(twin.path):
+        raise TargetExists(f"{twin.display}.py already exists, and one name in both recycle/ and "
+                           f"unrecycle/ is a duplicate (OPS302); choose another name with "
+                           "--as NAME")
+
+
+# -- performing a move ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Moved:
+    """A completed move and how the file was moved (``git mv`` or ``rename``)."""
+
+    move: Move
+    method: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.move.as_dict(), "method": self.method}
+
+
+def perform(move: Move, *, record: Callable[[Move], None]) -> Moved:
+    """Move the file, then ``record`` the move (in the ledger); all or nothing.
+
+    If the file is gone, the target appeared meanwhile, git refuses (a locked index), or
+    ``record`` raises, the tree is left exactly as it was — the file in place, no folder
+    created — and the error says so. ``record`` is called last so a ledger failure can be
+    undone by moving the file back; the reverse (undoing a ledger row) is not possible.
+    """
+    source, target = move.source.path, move.target.path
+    if not os.path.isfile(source):
+        raise ScriptGone(f"{move.source.display} is gone: {move.source.rel} no longer exists "
+                         "(moved or deleted since it was listed); nothing changed")
+    _refuse_existing(move.source, move.target)
+    created = _make_folders(target.parent)
+    tree = work_tree(source.parent)
+    try:
+        method = _move_file(source, target, tree)
+    except BaseException:
+        _remove_folders(created)
+        raise
+    try:
+        record(move)
+    except BaseException as exc:
+        try:
+            _move_file(target, source, tree)
+        except Exception as undo:
+            raise MoveFailed(f"the move of {move.source.display} could not be recorded ({exc}) "
+                             f"and moving it back failed ({undo}); move {move.target.rel} back "
+                             f"to {move.source.rel} by hand") from exc
+        _remove_folders(created)
+        if isinstance(exc, Exception):
+            message = exc.message if isinstance(exc, OpsctlError) else f"{exc}"
+            raise MoveFailed(f"could not record the move in the ledger ({message}); "
+                             f"{move.source.display} was moved back, nothing changed") from exc
+        raise  # Ctrl-C while recording: the file is back, let the interrupt through
+    return Moved(move, method)
+
+
+def _move_file(source: Path, target: Path, tree: WorkTree | None) -> str:
+    """``git mv`` a tracked file so its history follows; rename anything else."""
+    if tree is not None and tree.tracked([source]):
+        try:
+            tree.move(source, target)
+        except GitError as exc:
+            raise MoveFailed(f"{exc.message}; nothing changed") from exc
+        return "git mv"
+    _rename_no_replace(source, target)
+    return "rename"
+
+
+def _rename_no_replace(source: Path, target: Path) -> None:
+    """Rename without ever replacing a file that appeared at ``target`` meanwhile.
+
+    A hard link fails when the target exists, which a plain rename would silently replace;
+    where hard links are not supported the existence check just before renaming must do.
+    """
+    try:
+        os.link(source, target, follow_symlinks=False)
+    except FileExistsError:
+        raise TargetExists(f"{target} already exists; opsctl never overwrites") from None
+    except OSError:
+        if os.path.lexists(target):
+            raise TargetExists(f"{target} already exists; opsctl never overwrites") from None
+        os.rename(source, target)
+        return
+    try:
+        os.unlink(source)
+    except OSError:
+        os.unlink(target)
+        raise
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Create ``folder`` and missing parents; return what was created, deepest first."""
+    missing: list[Path] = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        path.mkdir()
+    return missing
+
+
+def _remove_folders(created: Sequence[Path]) -> None:
+    for path in created:
+        try:
+            path.rmdir()
+        except OSError:
+            pass
+
+
+# -- suggestions: what the ledger says should move -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A script the ledger suggests moving, with the evidence (``why`` says it in words)."""
+
+    verb: Verb
+    script: Script
+    target: str | None  # the key it would get, None when its name gives none (use --as)
+    why: str
+    runs: int
+    days: int
+    operators: tuple[str, ...]
+    last_at: _dt.datetime | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "verb": self.verb,
+            "key": printable(self.script.key),
+            "to": printable(self.target) if self.target else None,
+            "why": self.why,
+            "runs": self.runs,
+            "days": self.days,
+            "operators": list(self.operators),
+            "last_run_at": self.last_at.isoformat() if self.last_at else None,
+        }
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def promote_candidates(scripts: Iterable[Script],
+                       stats: Mapping[str, ScriptStats]) -> list[Candidate]:
+    """Temporary scripts that were needed again: run on two or more distinct days, or by two
+    or more operators. The most-needed first."""
+    out = []
+    for script in scripts:
+        if script.kind != "temporary":
+            continue
+        s = stats.get(script.key)
+        if s is None or (len(s.days) < 2 and len(s.operators) < 2):
+            continue
+        reasons = []
+        if len(s.days) >= 2:
+            reasons.append(f"run on {_plural(len(s.days), 'day')}")
+        if len(s.operators) >= 2:
+            reasons.append(f"by {_plural(len(s.operators), 'operator')}")
+        parsed = parse_temporary(script.stem)
+        out.append(Candidate("promote", script, f"recycle/{parsed.what}" if parsed else None,
+                             " ".join(reasons), s.runs, len(s.days), tuple(sorted(s.operators)),
+                             s.last_at))
+    out.sort(key=lambda c: (-c.days, -len(c.operators), -c.runs, c.script.key))
+    return out
+
+
+def demote_candidates(scripts: Iterable[Script], stats: Mapping[str, ScriptStats], *,
+                      stale_days: int, now: _dt.datetime) -> list[Candidate]:
+    """Recycle scripts that look one-off: run exactly once, or not run for ``stale_days``.
+
+    A recycle script never run at all counts as not run once its file has been unchanged
+    for ``stale_days`` (a fresh clone makes every file new, which errs on keeping it).
+    """
+    out = []
+    for script in scripts:
+        if script.kind != "recycle":
+            continue
+        s = stats.get(script.key)
+        runs = s.runs if s else 0
+        last = s.last_at if s else None
+        if runs == 1 and last is not None:
+            why = f"run exactly once, {_ago(now - last)}"
+        elif last is not None and (now - last).days > stale_days:
+            why = f"not run for {(now - last).days} days"
+        elif runs == 0:
+            try:
+                mtime = _dt.datetime.fromtimestamp(script.path.stat().st_mtime, _dt.UTC)
+            except OSError:
+                continue
+            age = (now - mtime).days
+            if age <= stale_days:
+                continue
+            why = f"never run; unchanged for {age} days"
+        else:
+            continue
+        out.append(Candidate("demote", script, f"unrecycle/{script.stem}", why, runs,
+                             len(s.days) if s else 0,
+                             tuple(sorted(s.operators)) if s else (), last))
+    out.sort(key=lambda c: (c.runs, c.last_at or _dt.datetime.min.replace(tzinfo=_dt.UTC),
+                            c.script.key))
+    return out
+
+
+def _ago(delta: _dt.timedelta) -> str:
+    days = delta.days
+    return "today" if days <= 0 else ("yesterday" if days == 1 else f"{days} days ago")
+
+
+# -- stale and clean ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StaleScript:
+    """A temporary script older than the limit, by the date in its name."""
+
+    script: Script
+    age_days: int
+    last_run: Run | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.last_run is not None and self.last_run.status == "running"
+
+    def as_dict(self) -> dict[str, Any]:
+        s = self.script
+        return {
+            "key": printable(s.key),
+            "path": printable(s.rel),
+            "owner": s.owner,
+            "date": s.date.isoformat() if s.date else None,
+            "age_days": self.age_days,
+            "last_run": self.last_run.as_dict() if self.last_run is not None else None,
+        }
+
+
+def stale_scripts(scripts: Iterable[Script], *, older_than: int, owner: str | None = None,
+                  today: _dt.date | None = None) -> list[StaleScript]:
+    """Temporary scripts whose name's date is more than ``older_than`` days ago, oldest first.
+
+    Recycle and unrecycle scripts are never stale: they have no date and are kept on purpose.
+    """
+    today = today or _dt.date.today()
+    out = []
+    for script in scripts:
+        if script.kind != "temporary" or (owner is not None and script.owner != owner):
+            continue
+        day = script.date
+        if day is None:
+            continue  # a misnamed script has no date to age by; the lint reports it
+        age = (today - day).days
+        if age > older_than:
+            out.append(StaleScript(script, age))
+    out.sort(key=lambda s: (-s.age_days, s.script.key))
+    return out
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """A stale script ``clean`` would delete, or ``keep`` with the reason it will not."""
+
+    stale: StaleScript
+    keep: str | None = None
+    tracked: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.stale.as_dict(), "delete": self.keep is None, "keep_reason": self.keep}
+
+
+def plan_clean(stale: Sequence[StaleScript], *,
+               include_uncommitted: bool = False) -> list[Deletion]:
+    """Decide, for each stale script, whether ``clean`` deletes it.
+
+    A running script is kept. In a git work tree, so that git really does keep the history,
+    only committed, unchanged files are deleted unless ``include_uncommitted``.
+    """
+    if not stale:
+        return []
+    root = stale[0].script.root
+    tree = work_tree(root)
+    paths = [s.script.path for s in stale]
+    tracked = tree.tracked(paths) if tree else set()
+    changed = tree.changed(paths) if tree else set()
+    out = []
+    for s in stale:
+        path = s.script.path
+        keep = None
+        if s.running:
+            keep = "a run is in progress"
+        elif tree is not None and not include_uncommitted:
+            if path not in tracked:
+                keep = "not committed to git (--include-uncommitted deletes it anyway)"
+            elif path in changed:
+                keep = "has uncommitted changes (--include-uncommitted deletes it anyway)"
+        out.append(Deletion(s, keep, path in tracked))
+    return out
+
+
+@dataclass(frozen=True)
+class CleanResult:
+    deleted: tuple[Deletion, ...]
+    kept: tuple[Deletion, ...]
+    method: str  # "git rm", "delete", or "git rm + delete"
+
+
+def clean(plan: Sequence[Deletion], *,
+          running: Callable[[Script], bool] = lambda s: False) -> CleanResult:
+    """Delete what ``plan`` says to, re-checking just before that no run has started.
+
+    Tracked files go in one ``git rm`` (git refuses all or removes all); the rest are
+    unlinked. Developer folders left empty are removed, as ``git rm`` does for tracked files.
+    """
+    kept = [d for d in plan if d.keep is not None]
+    todo: list[Deletion] = []
+    for d in plan:
+        if d.keep is not None:
+            continue
+        if running(d.stale.script):
+            kept.append(Deletion(d.stale, "a run started meanwhile", d.tracked))
+        elif not os.path.lexists(d.stale.script.path):
+            kept.append(Deletion(d.stale, "already gone", d.tracked))
+        else:
+            todo.append(d)
+    tracked = [d for d in todo if d.tracked]
+    untracked = [d for d in todo if not d.tracked]
+    if tracked:
+        tree = work_tree(tracked[0].stale.script.root)
+        if tree is None:  # pragma: no cover - the plan said tracked a moment ago
+            raise MoveFailed("the git work tree disappeared; nothing deleted")
+        tree.remove([d.stale.script.path for d in tracked])
+    for d in untracked:
+        os.unlink(d.stale.script.path)
+    for folder in {d.stale.script.path.parent for d in todo}:
+        try:
+            folder.rmdir()  # only succeeds when empty
+        except OSError:
+            pass
+    methods = [m for m, part in (("git rm", tracked), ("delete", untracked)) if part]
+    return CleanResult(tuple(todo), tuple(kept), " + ".join(methods) or "nothing")
+
+
+# -- the ledger, in one place ----------------------------------------------------------------
+
+
+def ledger_exists(config: Config) -> bool:
+    """Whether there is a ledger to read; reading never creates the default SQLite file."""
+    if config.ledger_url:
+        return True
+    return os.path.exists(config.project_dir / "instance" / "opsctl.sqlite3")
+
+
+@contextmanager
+def ledger(config: Config) -> Iterator[Ledger]:
+    """The project's ledger, closed afterwards (its engine holds connections)."""
+    from .ledger import open_ledger
+
+    book = open_ledger(config)
+    try:
+        yield book
+    finally:
+        book.close()
+
+
+def script_stats(config: Config) -> dict[str, ScriptStats]:
+    """Per-script run statistics, former names folded in; empty when there is no ledger."""
+    if not ledger_exists(config):
+        return {}
+    with ledger(config) as book:
+        return book.stats()
+
+
+def last_runs(config: Config, keys: list[str]) -> dict[str, Run]:
+    """The newest run of each key that has one; empty when there is no ledger."""
+    if not ledger_exists(config) or not keys:
+        return {}
+    from .ledger import last_runs as _last_runs
+
+    return _last_runs(config, keys)
+
+
+def running_run(book: Ledger, script: Script) -> Run | None:
+    """The run of ``script`` in progress (under any of its names), if there is one."""
+    runs = book.runs(script.key, status="running", limit=1)
+    return runs[0] if runs else None

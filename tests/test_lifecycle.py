@@ -1,0 +1,405 @@
+"""opsctl.lifecycle called directly: planning moves, performing them all-or-nothing (in a
+plain folder and in a real git work tree), and finding and cleaning stale scripts."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import write
+from opsctl.catalogue import Catalogue, Script
+from opsctl.errors import InvalidName, TargetExists
+from opsctl.lifecycle import (
+    Move,
+    MoveFailed,
+    MoveRefused,
+    ScriptGone,
+    StaleScript,
+    clean,
+    perform,
+    plan_clean,
+    plan_move,
+    stale_scripts,
+)
+from opsctl.naming import Naming
+
+TS = "ts_2024_06_10_export_order_data"
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
+                          cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture(autouse=True)
+def _isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def root(project: Path) -> Path:
+    return project / "offline_script"
+
+
+@pytest.fixture
+def naming() -> Naming:
+    return Naming(today=_dt.date(2024, 12, 31))
+
+
+def script(root: Path, rel: str, text: str = '"""A script."""\n') -> Script:
+    write(root / rel, text)
+    folder, filename = rel.split("/")
+    return Script(root, folder, filename)
+
+
+def repo_of(project: Path) -> Path:
+    """Make ``project`` a git repository with everything committed."""
+    git(project, "init", "-q")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "scripts")
+    return project
+
+
+def snapshot(top: Path) -> dict[str, Any]:
+    """Every file's bytes and folder under ``top`` (outside .git), and git's view if a repo."""
+    files: dict[str, Any] = {}
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames[:] = [d for d in dirnames if d != ".git"]
+        rel = os.path.relpath(dirpath, top)
+        files[rel + "/"] = None
+        for name in filenames:
+            files[os.path.join(rel, name)] = Path(dirpath, name).read_bytes()
+    if (top / ".git").is_dir():
+        files["git status"] = git(top, "status", "--porcelain=v1", "--untracked-files=all")
+        files["git index"] = git(top, "ls-files", "-s")
+    return files
+
+
+class Recorder:
+    """Stands in for the ledger's record_move; fails on demand."""
+
+    def __init__(self, fail: BaseException | None = None) -> None:
+        self.moves: list[tuple[str, str]] = []
+        self.fail = fail
+
+    def __call__(self, move: Move) -> None:
+        if self.fail is not None:
+            raise self.fail
+        self.moves.append((move.source.key, move.target.key))
+
+
+# -- planning -------------------------------------------------------------------------------
+
+
+def test_promote_takes_the_name_without_ts_and_date(root: Path, naming: Naming) -> None:
+    move = plan_move("promote", script(root, f"yuzaoyah/{TS}.py"), naming=naming)
+    assert move.target.key == "recycle/export_order_data"
+    assert move.similar == ()
+
+
+def test_promote_as(root: Path, naming: Naming) -> None:
+    move = plan_move("promote", script(root, f"yuzaoyah/{TS}.py"), naming=naming,
+                     name="export_order.py")
+    assert move.target.rel == "recycle/export_order.py"
+
+
+def test_promote_names_similar_recycle_scripts(root: Path, naming: Naming) -> None:
+    script(root, "recycle/export_order.py")
+    script(root, "recycle/clear_cache.py")
+    move = plan_move("promote", script(root, f"yuzaoyah/{TS}.py"), naming=naming)
+    assert move.similar == ("recycle/export_order",)
+
+
+def test_demote_a_recycle_and_a_temporary_script(root: Path, naming: Naming) -> None:
+    move = plan_move("demote", script(root, "recycle/flush_order_data.py"), naming=naming)
+    assert move.target.key == "unrecycle/flush_order_data"
+    move = plan_move("demote", script(root, f"yuzaoyah/{TS}.py"), naming=naming)
+    assert move.target.key == "unrecycle/export_order_data"
+
+
+def test_an_unrecycle_script_can_come_back(root: Path, naming: Naming) -> None:
+    move = plan_move("promote", script(root, "unrecycle/flush_order_data.py"), naming=naming)
+    assert move.target.key == "recycle/flush_order_data"
+
+
+def test_promote_a_recycle_script_is_refused(root: Path, naming: Naming) -> None:
+    with pytest.raises(MoveRefused, match="already a recycle script"):
+        plan_move("promote", script(root, "recycle/clear_cache.py"), naming=naming)
+
+
+def test_demote_an_unrecycle_script_is_refused(root: Path, naming: Naming) -> None:
+    with pytest.raises(MoveRefused, match="already in unrecycle/"):
+        plan_move("demote", script(root, "unrecycle/fix_rows.py"), naming=naming)
+
+
+def test_a_temporary_script_without_a_ts_name_needs_as(root: Path, naming: Naming) -> None:
+    s = script(root, "yuzaoyah/export_orders.py")
+    with pytest.raises(MoveRefused, match="not named ts_YYYY_MM_DD_<what>.*--as NAME"):
+        plan_move("promote", s, naming=naming)
+    assert plan_move("promote", s, naming=naming, name="export_orders").target.stem == \
+        "export_orders"
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("ts_2024_06_10_export", "without 'ts_' or a date"),
+    ("ts_export", "without 'ts_' or a date"),
+    ("export_order_2024_06_10", "date"),
+    ("export_order_20240610", "suffix"),
+    ("export_order_old", "status suffix"),
+    ("export_order_2", "numeric suffix"),
+    ("Export-Order", "not snake_case"),
+    ("export.v2", "not snake_case"),
+    ("recycle/export_order", "without a folder"),
+    ("../escape", "without a folder"),
+    ("", "empty"),
+])
+def test_invalid_as_names(root: Path, naming: Naming, name: str, message: str) -> None:
+    s = script(root, f"yuzaoyah/{TS}.py")
+    with pytest.raises(InvalidName, match=message):
+        plan_move("promote", s, naming=naming, name=name)
+
+
+def test_an_existing_target_is_refused_with_a_hint(root: Path, naming: Naming) -> None:
+    script(root, "recycle/export_order_data.py")
+    with pytest.raises(TargetExists, match="already exists.*extend that script.*--as NAME"):
+        plan_move("promote", script(root, f"yuzaoyah/{TS}.py"), naming=naming)
+
+
+def test_the_same_name_in_the_other_shared_folder_is_refused(root: Path,
+                                                             naming: Naming) -> None:
+    script(root, "unrecycle/export_order_data.py")
+    with pytest.raises(TargetExists, match="duplicate .OPS302"):
+        plan_move("promote", script(root, f"yuzaoyah/{TS}.py"), naming=naming)
+
+
+# -- performing, outside git ------------------------------------------------------------------
+
+
+def test_move_renames_and_records(root: Path, naming: Naming) -> None:
+    source = script(root, f"yuzaoyah/{TS}.py", "content\n")
+    record = Recorder()
+    moved = perform(plan_move("promote", source, naming=naming), record=record)
+    assert moved.method == "rename"
+    assert (root / "recycle/export_order_data.py").read_text() == "content\n"
+    assert not source.path.exists()
+    assert record.moves == [(f"yuzaoyah/{TS}", "recycle/export_order_data")]
+
+
+def test_move_creates_the_target_folder(tmp_path: Path, naming: Naming) -> None:
+    root = tmp_path / "offline_script"
+    source = script(root, f"yuzaoyah/{TS}.py")
+    perform(plan_move("demote", source, naming=naming), record=Recorder())
+    assert (root / "unrecycle/export_order_data.py").is_file()
+
+
+def test_a_ledger_failure_moves_the_file_back(tmp_path: Path, naming: Naming) -> None:
+    root = tmp_path / "offline_script"
+    source = script(root, f"yuzaoyah/{TS}.py")
+    before = snapshot(tmp_path)
+    move = plan_move("promote", source, naming=naming)
+    with pytest.raises(MoveFailed, match="could not record the move in the ledger "
+                                         r"\(database is down\).*moved back, nothing changed"):
+        perform(move, record=Recorder(fail=RuntimeError("database is down")))
+    assert snapshot(tmp_path) == before  # recycle/ was created for the move, and removed
+
+
+def test_ctrl_c_while_recording_moves_the_file_back(tmp_path: Path, naming: Naming) -> None:
+    root = tmp_path / "offline_script"
+    source = script(root, f"yuzaoyah/{TS}.py")
+    before = snapshot(tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        perform(plan_move("promote", source, naming=naming),
+                record=Recorder(fail=KeyboardInterrupt()))
+    assert snapshot(tmp_path) == before
+
+
+def test_a_file_gone_since_listing(root: Path, naming: Naming) -> None:
+    source = script(root, f"yuzaoyah/{TS}.py")
+    move = plan_move("promote", source, naming=naming)
+    source.path.unlink()
+    before = snapshot(root)
+    record = Recorder()
+    with pytest.raises(ScriptGone, match="is gone.*nothing changed"):
+        perform(move, record=record)
+    assert snapshot(root) == before and record.moves == []
+
+
+def test_a_target_created_since_planning_is_never_overwritten(root: Path,
+                                                              naming: Naming) -> None:
+    source = script(root, f"yuzaoyah/{TS}.py", "mine\n")
+    move = plan_move("promote", source, naming=naming)
+    write(root / "recycle/export_order_data.py", "theirs\n")
+    record = Recorder()
+    with pytest.raises(TargetExists):
+        perform(move, record=record)
+    assert (root / "recycle/export_order_data.py").read_text() == "theirs\n"
+    assert source.path.read_text() == "mine\n" and record.moves == []
+
+
+# -- performing, in a git work tree -----------------------------------------------------------
+
+
+def test_promote_then_demote_keep_git_history(project: Path, root: Path,
+                                              naming: Naming) -> None:
+    source = script(root, f"yuzaoyah/{TS}.py", "v1\n")
+    repo_of(project)
+    moved = perform(plan_move("promote", source, naming=naming), record=Recorder())
+    assert moved.method == "git mv"
+    git(project, "commit", "-q", "-m", "promote")
+    demoted = perform(plan_move("demote", Catalogue(root).resolve("recycle/export_order_data"),
+                                naming=naming), record=Recorder())
+    assert demoted.method == "git mv"
+    git(project, "commit", "-q", "-m", "demote")
+    log = git(project, "log", "--follow", "--format=%s", "--",
+              "offline_script/unrecycle/export_order_data.py").split()
+    assert log == ["demote", "promote", "scripts"]
+
+
+def test_an_untracked_file_moves_by_rename(project: Path, root: Path, naming: Naming) -> None:
+    repo_of(project)
+    source = script(root, f"yuzaoyah/{TS}.py", "new\n")
+    moved = perform(plan_move("promote", source, naming=naming), record=Recorder())
+    assert moved.method == "rename"
+    assert (root / "recycle/export_order_data.py").read_text() == "new\n"
+    assert git(project, "status", "--porcelain", "--untracked-files=all").splitlines() == \
+        ["?? offline_script/recycle/export_order_data.py"]
+
+
+def test_a_dirty_tracked_file_keeps_its_changes(project: Path, root: Path,
+                                                naming: Naming) -> None:
+    source = script(root, f"yuzaoyah/{TS}.py", "committed\n")
+    repo_of(project)
+    source.path.write_text("edited, not committed\n", encoding="utf-8")
+    perform(plan_move("promote", source, naming=naming), record=Recorder())
+    target = root / "recycle/export_order_data.py"
+    assert target.read_text() == "edited, not committed\n"
+    status = git(project, "status", "--porcelain")
+    assert f"RM offline_script/yuzaoyah/{TS}.py -> offline_script/recycle/" \
+           "export_order_data.py" in status
+    assert git(project, "show", ":offline_script/recycle/export_order_data.py") == "committed\n"
+
+
+def test_a_locked_index_fails_cleanly(project: Path, root: Path, naming: Naming) -> None:
+    source = script(root, f"yuzaoyah/{TS}.py")
+    (root / "recycle").rmdir()  # so a created-then-abandoned folder would show
+    repo_of(project)
+    # Another git process at work: git holds index.lock for as long as it writes the index.
+    (project / ".git" / "index.lock").write_bytes(b"")
+    before = snapshot(project)
+    record = Recorder()
+    with pytest.raises(MoveFailed, match="git mv failed: Unable to create .*index.lock.*"
+                                         "nothing changed"):
+        perform(plan_move("promote", source, naming=naming), record=record)
+    assert snapshot(project) == before
+    assert record.moves == []
+
+
+def test_a_ledger_failure_after_git_mv_restores_the_index(project: Path, root: Path,
+                                                          naming: Naming) -> None:
+    source = script(root, f"yuzaoyah/{TS}.py", "v1\n")
+    repo_of(project)
+    source.path.write_text("dirty\n", encoding="utf-8")
+    before = snapshot(project)
+    with pytest.raises(MoveFailed, match="moved back, nothing changed"):
+        perform(plan_move("promote", source, naming=naming),
+                record=Recorder(fail=RuntimeError("ledger down")))
+    assert snapshot(project) == before
+
+
+# -- stale and clean ------------------------------------------------------------------------
+
+
+TODAY = _dt.date(2024, 12, 31)
+
+
+def test_stale_scripts_by_the_date_in_the_name(root: Path) -> None:
+    for rel in ("yuzaoyah/ts_2024_01_01_old_one.py", "yuzaoyah/ts_2024_10_02_on_the_edge.py",
+                "yuzaoyah/ts_2024_10_01_just_past.py", "lihua/ts_2023_05_05_older.py",
+                "lihua/not_a_ts_name.py", "recycle/clear_cache.py", "unrecycle/fix_rows.py"):
+        script(root, rel)
+    found = stale_scripts(Catalogue(root), older_than=90, today=TODAY)
+    assert [(s.script.key, s.age_days) for s in found] == [
+        ("lihua/ts_2023_05_05_older", 606),
+        ("yuzaoyah/ts_2024_01_01_old_one", 365),
+        ("yuzaoyah/ts_2024_10_01_just_past", 91),
+    ]
+    mine = stale_scripts(Catalogue(root), older_than=0, owner="yuzaoyah", today=TODAY)
+    assert [s.script.owner for s in mine] == ["yuzaoyah"] * 3
+    assert all(s.script.kind == "temporary" for s in
+               stale_scripts(Catalogue(root), older_than=0, today=TODAY))
+
+
+class _RunningRun:
+    status = "running"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"status": self.status}
+
+
+def test_clean_outside_git_deletes_all_but_running(root: Path) -> None:
+    a = script(root, "yuzaoyah/ts_2024_01_01_a.py")
+    b = script(root, "yuzaoyah/ts_2024_01_02_b.py")
+    plan = plan_clean([StaleScript(a, 365), StaleScript(b, 364, _RunningRun())])  # type: ignore[arg-type]
+    assert [d.keep for d in plan] == [None, "a run is in progress"]
+    result = clean(plan)
+    assert result.method == "delete"
+    assert not a.path.exists() and b.path.exists()
+
+
+def test_clean_rechecks_for_a_run_started_meanwhile(root: Path) -> None:
+    a = script(root, "yuzaoyah/ts_2024_01_01_a.py")
+    result = clean(plan_clean([StaleScript(a, 365)]), running=lambda s: s == a)
+    assert result.deleted == () and result.kept[0].keep == "a run started meanwhile"
+    assert a.path.exists()
+
+
+def test_clean_in_git_removes_committed_and_keeps_uncommitted(project: Path,
+                                                              root: Path) -> None:
+    committed = script(root, "yuzaoyah/ts_2024_01_01_committed.py")
+    dirty = script(root, "yuzaoyah/ts_2024_01_02_dirty.py")
+    script(root, "lihua/ts_2024_01_03_solo.py")
+    repo_of(project)
+    dirty.path.write_text("changed\n", encoding="utf-8")
+    untracked = script(root, "yuzaoyah/ts_2024_01_04_untracked.py")
+    stale = stale_scripts(Catalogue(root), older_than=90, today=TODAY)
+    plan = {d.stale.script.key: d for d in plan_clean(stale)}
+    assert plan[committed.key].keep is None
+    assert "uncommitted changes" in (plan[dirty.key].keep or "")
+    assert "not committed" in (plan[untracked.key].keep or "")
+    result = clean(list(plan.values()))
+    assert result.method == "git rm"
+    assert not committed.path.exists() and dirty.path.exists() and untracked.path.exists()
+    assert not (root / "lihua").exists()  # git rm leaves no empty developer folder
+    status = git(project, "status", "--porcelain").splitlines()
+    assert f"D  offline_script/{committed.rel}" in status
+    assert "D  offline_script/lihua/ts_2024_01_03_solo.py" in status
+
+
+def test_clean_include_uncommitted(project: Path, root: Path) -> None:
+    script(root, "yuzaoyah/ts_2024_01_01_committed.py")
+    repo_of(project)
+    untracked = script(root, "yuzaoyah/ts_2024_01_04_untracked.py")
+    stale = stale_scripts(Catalogue(root), older_than=90, today=TODAY)
+    result = clean(plan_clean(stale, include_uncommitted=True))
+    assert result.method == "git rm + delete"
+    assert not untracked.path.exists()
+    assert not (root / "yuzaoyah").exists()
+
+
+def test_the_rename_itself_never_replaces(tmp_path: Path) -> None:
+    # perform() checks the target first; the rename must still hold if a file lands between
+    # that check and the rename (a plain os.rename would silently replace it).
+    from opsctl.lifecycle import _rename_no_replace
+
+    source, target = write(tmp_path / "a.py", "mine\n"), write(tmp_path / "b.py", "theirs\n")
+    with pytest.raises(TargetExists):
+        _rename_no_replace(source, target)
+    assert source.read_text() == "mine\n" and target.read_text() == "theirs\n"
