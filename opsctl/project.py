@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .catalogue import Catalogue
-from .config import Config, load_config, require_project_dir
-from .identity import Identity, find_identity
-from .naming import DEFAULT_STATUS_SUFFIXES, Naming
+if TYPE_CHECKING:
+    # Imported where used: ``opsctl --help`` builds a Project and must not pay for them.
+    from .catalogue import Catalogue
+    from .config import Config
+    from .identity import Identity
+    from .naming import Naming
 
 
 class Project:
@@ -31,10 +33,14 @@ class Project:
         """The project folder (the one holding ``pyproject.toml`` / ``offline_script/``)."""
         if self._given_dir is not None:
             return self._given_dir.absolute()
+        from .config import require_project_dir
+
         return require_project_dir()
 
     @cached_property
     def config(self) -> Config:
+        from .config import load_config
+
         return load_config(self.dir, overrides=self.overrides)
 
     @property
@@ -44,14 +50,20 @@ class Project:
 
     @cached_property
     def catalogue(self) -> Catalogue:
+        from .catalogue import Catalogue
+
         return Catalogue(self.root)
 
     @cached_property
     def naming(self) -> Naming:
+        from .naming import DEFAULT_STATUS_SUFFIXES, Naming
+
         suffixes = self.config.lint.get("status_suffixes", DEFAULT_STATUS_SUFFIXES)
         return Naming(developer_pattern=self.config.developer_pattern,
                       developers=self.config.developers, status_suffixes=suffixes)
 
     @cached_property
     def identity(self) -> Identity:
+        from .identity import find_identity
+
         return find_identity(self.developer_option, cwd=self.dir)

@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from click.shell_completion import CompletionItem
 
-from ..catalogue import Script
 from ..project import Project
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
+
+    from ..catalogue import Script
 
 pass_project = click.make_pass_decorator(Project, ensure=True)
 
@@ -31,6 +34,8 @@ class ScriptParam(click.ParamType):
 
     def convert(self, value: Any, param: click.Parameter | None,
                 ctx: click.Context | None) -> Script:
+        from ..catalogue import Script  # imported on use, so --help stays light
+
         if isinstance(value, Script):
             return value
         assert ctx is not None
@@ -38,6 +43,8 @@ class ScriptParam(click.ParamType):
 
     def shell_complete(self, ctx: click.Context, param: click.Parameter,
                        incomplete: str) -> list[CompletionItem]:
+        from click.shell_completion import CompletionItem
+
         try:
             scripts = project_of(ctx).catalogue.scripts
         except click.ClickException:
