@@ -7,6 +7,7 @@ used, so ``opsctl --help`` and ``opsctl lint`` never pay for Flask or SQLAlchemy
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 from pathlib import Path
 from typing import Any
@@ -30,13 +31,48 @@ COMMANDS: dict[str, str] = {
     "lint": "opsctl.commands.lint:lint_command",
 }
 
+#: CLI name -> the first paragraph of the command's help, so that ``opsctl --help`` lists the
+#: commands without importing them (that import costs more than the rest of --help together).
+#: A test keeps each one equal to its command's own; a command missing here is imported.
+SUMMARIES: dict[str, str] = {
+    "init": "Create the offline-script layout and a [tool.opsctl] table.",
+    "new": "Create a script from a template and print its path.",
+    "list": "List every script: kind, owner, date, description and last run.",
+    "promote": "Move a temporary script into recycle/, or list those worth promoting.",
+    "demote": "Move a recycle (or temporary) script into unrecycle/, or list those that look "
+              "one-off.",
+    "stale": "List temporary scripts older than stale_days, with owner and last run.",
+    "clean": "Delete temporary scripts older than stale_days, after showing them and asking.",
+}
+
 
 class OpsctlGroup(click.Group):
     """A group whose subcommands are imported on first use, and whose unexpected errors are
     one line unless ``--debug``."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [name for name in COMMANDS if self._load(name) is not None]
+        return [name for name in COMMANDS if _exists(COMMANDS[name].split(":")[0])]
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Click's own version imports every command for its short help; the same rows, from
+        # SUMMARIES and Click's own shortening, without importing them.
+        rows = []
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max((len(name) for name in names), default=0)
+        for name in names:
+            short = self._short_help(name, limit)
+            if short is not None:
+                rows.append((name, short))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def _short_help(self, name: str, limit: int) -> str | None:
+        summary = SUMMARIES.get(name)
+        if summary is not None:
+            return click.Command(name, help=summary).get_short_help_str(limit)
+        command = self._load(name)
+        return None if command is None or command.hidden else command.get_short_help_str(limit)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return self._load(cmd_name)
@@ -67,6 +103,14 @@ class OpsctlGroup(click.Group):
                 raise
             raise OpsctlError(f"unexpected error: {type(exc).__name__}: {exc} (run with --debug "
                               "to see the traceback)") from exc
+
+
+def _exists(module_name: str) -> bool:
+    """Whether a command's module is in this version, found without importing it."""
+    try:
+        return importlib.util.find_spec(module_name) is not None
+    except ModuleNotFoundError:
+        return False
 
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
