@@ -9,9 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 
 from conftest import write
+from opsctl.cli import SUMMARIES, cli
 
 HEAVY = ("flask", "flask_sqlalchemy", "werkzeug", "jinja2", "sqlalchemy")
 
@@ -83,3 +85,28 @@ def test_probe_sees_heavy_imports(tree: Path, tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-c", code, str(out), "--help"], cwd=tree, check=True,
                    capture_output=True, timeout=60)
     assert "flask" in heavy_in(set(json.loads(out.read_text(encoding="utf-8"))))
+
+
+def test_root_help_imports_no_command(tree: Path, tmp_path: Path) -> None:
+    """``opsctl --help`` lists the commands from their summaries, importing none of them."""
+    modules, _ = imported_modules(tree, tmp_path, "--help")
+    assert sorted(m for m in modules if m.startswith("opsctl.commands.")) == []
+
+
+def test_every_command_has_its_summary() -> None:
+    ctx = click.Context(cli, info_name="opsctl")
+    missing = [name for name in cli.list_commands(ctx) if name not in SUMMARIES]
+    assert missing == [], "add the first paragraph of their help to opsctl.cli.SUMMARIES"
+    for name, summary in SUMMARIES.items():
+        command = cli.get_command(ctx, name)
+        assert command is not None and command.help is not None
+        assert summary == " ".join(command.help.split("\n\n")[0].split()), name
+
+
+@pytest.mark.parametrize("width", [40, 78, 100, 200])
+def test_root_help_lists_commands_as_click_would(width: int) -> None:
+    ctx = click.Context(cli, info_name="opsctl")
+    ours, clicks = click.HelpFormatter(width=width), click.HelpFormatter(width=width)
+    cli.format_commands(ctx, ours)
+    click.Group.format_commands(cli, ctx, clicks)
+    assert ours.getvalue() == clicks.getvalue()
