@@ -22,6 +22,16 @@ ORDER_STATUSES: tuple[str, ...] = ("pending", "paid", "shipped", "cancelled", "r
 #: Statuses whose amount does not count as revenue.
 VOID_STATUSES: tuple[str, ...] = ("cancelled", "refunded")
 
+#: Spellings that mean a known status once whitespace and case are gone.
+STATUS_ALIASES = {"canceled": "cancelled"}
+
+
+def normalise_status(status: str) -> str | None:
+    """Return the canonical spelling of ``status``, or None when no rule repairs it."""
+    clean = " ".join(status.split()).lower()
+    clean = STATUS_ALIASES.get(clean, clean)
+    return clean if clean in ORDER_STATUSES else None
+
 
 def utcnow() -> dt.datetime:
     """Return the current time as naive UTC, the way every timestamp here is stored."""

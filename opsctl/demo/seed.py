@@ -18,6 +18,7 @@ import json
 import random
 
 import click
+from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
@@ -147,6 +148,7 @@ def init_db() -> None:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command() -> None:
     """Start the demo database over with fresh demo data."""
     init_db()
