@@ -249,9 +249,14 @@ class Outcome:
 
 
 def clean_env() -> dict[str, str]:
-    """The caller's environment without settings that would change what opsctl or flask do."""
+    """The caller's environment without settings that would change what opsctl or flask do.
+
+    ``PYTHONDONTWRITEBYTECODE`` goes too: with it, every run would compile opsctl from source,
+    which no installed copy does (pip writes the bytecode; the warm-up run writes it here).
+    """
+    dropped = ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE", "FORCE_COLOR")
     return {k: v for k, v in os.environ.items()
-            if not k.startswith(("OPSCTL_", "FLASK_")) and k not in ("PYTHONPATH", "FORCE_COLOR")}
+            if not k.startswith(("OPSCTL_", "FLASK_")) and k not in dropped}
 
 
 def run_process(cmd: Command, env: dict[str, str], capture: bool = False) -> tuple[Outcome, str]:
