@@ -38,6 +38,8 @@ SUMMARIES: dict[str, str] = {
     "init": "Create the offline-script layout and a [tool.opsctl] table.",
     "new": "Create a script from a template and print its path.",
     "list": "List every script: kind, owner, date, description and last run.",
+    "run": "Run a script inside the Flask app context and record the run.",
+    "history": "Show the run ledger, newest first, or one run whole.",
     "promote": "Move a temporary script into recycle/, or list those worth promoting.",
     "demote": "Move a recycle (or temporary) script into unrecycle/, or list those that look "
               "one-off.",

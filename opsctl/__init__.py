@@ -1,0 +1,23 @@
+"""opsctl: keep a Flask project's offline scripts named, small and safe to run.
+
+The script API (:func:`current_run`, :func:`track`, :func:`report`, :func:`run_directly`) is
+exported lazily, so ``import opsctl`` (and so ``opsctl --help``) stays free of Flask, SQLAlchemy
+and rich.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .api import CurrentRun, current_run, report, run_directly, track
+
+__all__ = ["CurrentRun", "current_run", "report", "run_directly", "track"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'opsctl' has no attribute {name!r}")

@@ -1,0 +1,124 @@
+"""What a script can ask of opsctl while it runs: the current run, a progress bar, a summary.
+
+Scripts import these from ``opsctl`` itself::
+
+    from opsctl import current_run, report, track
+
+    run = current_run()            # .id, .operator, .dry_run, .reason, .script, .environment
+    for order in track(orders, description="orders"):
+        ...
+    report(rows_updated=1234, file="orders.csv")
+
+Outside a run (a unit test importing the script), :func:`current_run` raises a clear
+:class:`RuntimeError`; :func:`track` just iterates and :func:`report` keeps the values in
+memory, so code using them stays testable.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, NoReturn, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CurrentRun:
+    """The run a script is part of. ``id`` is None when run with ``--no-ledger``."""
+
+    id: int | None
+    script: str
+    operator: str
+    dry_run: bool
+    reason: str | None
+    environment: str
+
+
+_current: CurrentRun | None = None
+_summary: dict[str, Any] = {}
+#: Where progress bars draw: the real terminal, not the stream whose tail the ledger keeps.
+_progress_stream: IO[str] | None = None
+
+
+def current_run() -> CurrentRun:
+    """The run this script is part of; raises RuntimeError outside ``opsctl run``."""
+    if _current is None:
+        raise RuntimeError(
+            "opsctl.current_run() is only available while a script runs under 'opsctl run' "
+            "(or 'python <script>.py' through opsctl.run_directly); in a test, don't call it, "
+            "or patch opsctl.api._current with a CurrentRun")
+    return _current
+
+
+def track(iterable: Iterable[T], description: str = "Working...",
+          total: float | None = None) -> Iterator[T]:
+    """Iterate ``iterable`` with a progress bar when a terminal shows it, silently otherwise."""
+    stream = _progress_stream or sys.stderr
+    if not _is_terminal(stream):
+        yield from iterable
+        return
+    from rich.console import Console
+    from rich.progress import track as rich_track
+
+    console = Console(file=stream, no_color=bool(os.environ.get("NO_COLOR")) or None)
+    yield from rich_track(iterable, description=description, total=total, console=console)
+
+
+def report(**summary: Any) -> None:
+    """Record values for the run's summary (stored as JSON, shown by ``opsctl history``).
+
+    Later calls add to or replace earlier keys.
+    """
+    _summary.update(summary)
+
+
+def run_directly(file: str) -> NoReturn:
+    """Run this script exactly as ``opsctl run <script> ARGS`` would; for ``__main__`` blocks.
+
+    The project is found from the file's location; the arguments are ``sys.argv[1:]``.
+    """
+    if _current is not None:
+        raise RuntimeError(
+            "opsctl.run_directly() was called inside a run; keep it under "
+            "'if __name__ == \"__main__\":' and give the script a main() entry point")
+    from .cli import cli
+    from .config import require_project_dir
+
+    path = Path(file).resolve()
+    project_dir = require_project_dir(path.parent)
+    cli.main(args=["--project", str(project_dir), "run", str(path), *sys.argv[1:]],
+             prog_name="opsctl")
+    raise SystemExit(0)  # cli.main exits itself; this keeps the NoReturn promise honest
+
+
+def _is_terminal(stream: IO[str]) -> bool:
+    if os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+# ---------------------------------------------------------------------- for the runner only
+
+
+def _begin(run: CurrentRun, progress_stream: IO[str] | None) -> None:
+    global _current, _progress_stream
+    _current = run
+    _progress_stream = progress_stream
+    _summary.clear()
+
+
+def _end() -> dict[str, Any]:
+    """Forget the current run; returns the summary it reported."""
+    global _current, _progress_stream
+    _current = None
+    _progress_stream = None
+    summary = dict(_summary)
+    _summary.clear()
+    return summary

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import click
+
+from .. import output
+from . import SCRIPT, Project, pass_project
+
+STATUSES = ("running", "succeeded", "failed", "interrupted", "lost")
+
+
+class _ScriptOrKey(click.ParamType):
+    """A ``<script>``, completed like everywhere; a script that is gone is named by its key."""
+
+    name = "script"
+
+    def convert(self, value: object, param: click.Parameter | None,
+                ctx: click.Context | None) -> str:
+        from ..history import script_key
+        from . import project_of
+
+        assert ctx is not None
+        return script_key(project_of(ctx), str(value))
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter,
+                       incomplete: str) -> list[click.shell_completion.CompletionItem]:
+        return SCRIPT.shell_complete(ctx, param, incomplete)
+
+
+@click.command("history")
+@click.argument("script", type=_ScriptOrKey(), required=False)
+@click.option("--status", type=click.Choice(STATUSES), help="Only runs with this status.")
+@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True,
+              help="At most this many runs (0: all).")
+@click.option("--run", "run_id", type=int, metavar="ID", help="Show one run whole: args, "
+              "timings, error and output tail.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+@pass_project
+def history_command(project: Project, script: str | None, status: str | None, limit: int,
+                    run_id: int | None, as_json: bool) -> None:
+    """Show the run ledger, newest first, or one run whole.
+
+    A script's history includes the runs it had under former names (promote, demote).
+
+    \b
+      opsctl history
+      opsctl history recycle/clear_cache --limit 5
+      opsctl history --status failed --json
+      opsctl history --run 42
+    """
+    from .. import history
+
+    if run_id is not None:
+        if script is not None or status is not None:
+            raise click.UsageError("--run shows one run; give it without SCRIPT or --status")
+        run = history.one_run(project, run_id)
+        if as_json:
+            output.print_json(run.as_dict())
+        else:
+            click.echo(history.details(run))
+        return
+    runs = history.runs(project, script, status=status, limit=limit or None)
+    if as_json:
+        output.print_json([r.as_dict() for r in runs])
+        return
+    what = f" of {script}" if script else ""
+    output.table(history.COLUMNS, [history.row_of(r) for r in runs],
+                 empty=f"no runs{what} recorded yet")

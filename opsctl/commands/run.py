@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from . import SCRIPT, Project, pass_project
+
+if TYPE_CHECKING:
+    from ..catalogue import Script
+
+
+class RunCommand(click.Command):
+    """``opsctl run``: everything after the script name belongs to the script, and a bare
+    ``--wait`` (no number after it) means waiting as long as it takes."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, _bare_wait(self, args))
+
+
+def _bare_wait(command: click.Command, args: list[str]) -> list[str]:
+    takes_value = {opt for p in command.params if isinstance(p, click.Option)
+                   and not p.is_flag and not p.count for opt in p.opts}
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--wait":
+            nxt = args[i + 1] if i + 1 < len(args) else None
+            if nxt is None or not _is_seconds(nxt):
+                out.append("--wait=inf")
+                i += 1
+                continue
+        out.append(arg)
+        if arg == "--" or not arg.startswith("-"):
+            out.extend(args[i + 1:])  # the script's name, then its own arguments
+            break
+        if arg in takes_value and i + 1 < len(args):
+            out.append(args[i + 1])
+            i += 1
+        i += 1
+    return out
+
+
+def _is_seconds(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+@click.command("run", cls=RunCommand, context_settings={"allow_interspersed_args": False})
+@click.argument("script", type=SCRIPT)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.option("--app", "app_path", metavar="IMPORT",
+              help="The Flask app, in any form 'flask --app' takes (default: [tool.opsctl] "
+                   "app, FLASK_APP or .flaskenv, then wsgi.py/app.py).")
+@click.option("--dry-run", is_flag=True,
+              help="Roll back every change made through the app's db.session, and mark the "
+                   "run as dry.")
+@click.option("--reason", metavar="TEXT", help="Why it runs (a ticket, a sentence); recorded.")
+@click.option("-y", "--yes", is_flag=True,
+              help="Confirm a run in a protected environment without asking.")
+@click.option("--force", is_flag=True,
+              help="Run an unrecycle/ script that already succeeded once.")
+@click.option("--wait", type=click.FloatRange(min=0), metavar="[SECONDS]",
+              help="If another run holds the lock, wait for it (at most SECONDS) instead of "
+                   "refusing at once.")
+@click.option("--request-context", is_flag=True,
+              help="Also push a test request context, for code that reads flask.request.")
+@click.option("--no-ledger", is_flag=True,
+              help="Run without the ledger: no record, no run-once check, a lock on this "
+                   "machine only.")
+@pass_project
+def run_command(project: Project, script: Script, args: tuple[str, ...], app_path: str | None,
+                dry_run: bool, reason: str | None, yes: bool, force: bool, wait: float | None,
+                request_context: bool, no_ledger: bool) -> None:
+    """Run a script inside the Flask app context and record the run.
+
+    Everything after SCRIPT goes to the script itself: 'opsctl run SCRIPT --help' shows the
+    script's own options. The exit code is the script's own; opsctl's refusals use 75-79,
+    and Ctrl-C / SIGTERM give 130 / 143.
+
+    \b
+      opsctl run recycle/clear_cache
+      opsctl run recycle/export_order --since 2024-06-01 --reason "TICKET-42"
+      opsctl run unrecycle/flush_order_data --dry-run
+      opsctl run recycle/clear_cache --wait 60
+    """
+    from ..runner import RunOptions, run_script
+
+    ctx = click.get_current_context()
+    options = RunOptions(app=app_path, dry_run=dry_run, yes=yes, force=force, wait=wait,
+                         reason=reason, no_ledger=no_ledger, request_context=request_context,
+                         script_info=_flask_script_info(ctx))
+    ctx.exit(run_script(project, script, args, options))
+
+
+def _flask_script_info(ctx: click.Context) -> Any:
+    """The ``flask`` command's ScriptInfo when running as ``flask ops run``."""
+    node: click.Context | None = ctx
+    while node is not None:
+        if type(node.obj).__name__ == "ScriptInfo":
+            return node.obj
+        node = node.parent
+    return None

@@ -1,0 +1,134 @@
+"""A script's entry point, in the order ``opsctl run`` tries them:
+
+1. a Click command named ``main``: its options and ``--help`` come for free;
+2. a plain callable ``main()`` (its ``int`` return value is the exit code);
+3. otherwise the file runs as ``__main__``, for legacy scripts with an
+   ``if __name__ == "__main__":`` block.
+
+Whether ``main`` exists is read from the syntax tree, so a legacy script's module-level code
+runs exactly once. A Click command's arguments are parsed before the run is recorded: a
+``--help`` or a usage error runs nothing and records nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import re
+import runpy
+import sys
+from dataclasses import dataclass, field
+from types import CodeType, ModuleType
+from typing import TYPE_CHECKING, Any, Literal
+
+from .errors import OpsctlError
+
+if TYPE_CHECKING:
+    import click
+
+    from .catalogue import Script
+
+
+@dataclass
+class EntryPoint:
+    script: Script
+    code: CodeType
+    sha256: str
+    kind: Literal["click", "function", "module"]
+    module: ModuleType | None = None
+    function: Any = None
+    context: click.Context | None = None
+    #: Names of the Click command's flag options (they take no value), for redaction.
+    flags: frozenset[str] = field(default_factory=frozenset)
+
+
+def compile_script(script: Script) -> EntryPoint:
+    """Read and compile the script (nothing runs); a syntax error is a one-line refusal."""
+    try:
+        source = script.path.read_bytes()
+    except OSError as exc:
+        raise OpsctlError(f"cannot read {script.display}: {exc.strerror}") from None
+    digest = hashlib.sha256(source).hexdigest()
+    try:
+        tree = ast.parse(source, filename=str(script.path))
+        code = compile(tree, str(script.path), "exec")
+    except SyntaxError as exc:
+        raise OpsctlError(f"{script.display} has a syntax error at line {exc.lineno}: "
+                          f"{exc.msg}; fix it and run again (nothing ran)") from None
+    except ValueError as exc:  # null bytes, undecodable source
+        raise OpsctlError(f"{script.display} is not a Python source file ({exc}); nothing "
+                          "ran") from None
+    kind: Literal["function", "module"] = "function" if _binds_main(tree) else "module"
+    return EntryPoint(script, code, digest, kind)
+
+
+def _binds_main(tree: ast.Module) -> bool:
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if node.name == "main":
+                return True
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == "main" for t in targets):
+                return True
+        elif isinstance(node, ast.ImportFrom):
+            if any((a.asname or a.name) == "main" for a in node.names):
+                return True
+    return False
+
+
+def module_name(script: Script) -> str:
+    """``offline_script.recycle.clear_cache``: what ``__name__`` and loggers show."""
+    parts = [script.root.name, script.folder, script.stem]
+    return ".".join(re.sub(r"\W", "_", p) or "_" for p in parts)
+
+
+def import_entry(entry: EntryPoint) -> None:
+    """Import the script as a module and find ``main`` (needs the app context).
+
+    Exceptions from the script's import propagate.
+    """
+    if entry.kind == "module":
+        return
+    import click
+
+    name = module_name(entry.script)
+    module = ModuleType(name)
+    module.__file__ = str(entry.script.path)
+    sys.modules[name] = module
+    exec(entry.code, module.__dict__)
+    main = getattr(module, "main", None)
+    entry.module = module
+    if isinstance(main, click.Command):
+        entry.kind = "click"
+        entry.function = main
+        entry.flags = frozenset(opt for p in main.params if isinstance(p, click.Option)
+                                and (p.is_flag or p.count) for opt in p.opts + p.secondary_opts)
+    elif callable(main):
+        entry.function = main
+    else:
+        raise OpsctlError(f"{entry.script.display}: main is a {type(main).__name__}, not a "
+                          "function or a Click command")
+
+
+def parse_args(entry: EntryPoint, args: list[str]) -> None:
+    """Parse a Click entry point's arguments; raises ``click.exceptions.Exit`` for ``--help``
+    and ``click.UsageError`` for bad arguments, before anything runs."""
+    if entry.kind != "click":
+        return
+    entry.context = entry.function.make_context(f"opsctl run {entry.script.display}",
+                                                list(args))
+
+
+def call(entry: EntryPoint) -> int:
+    """Run the entry point; its exceptions (``SystemExit`` included) propagate."""
+    if entry.kind == "click":
+        assert entry.context is not None
+        with entry.context as ctx:
+            entry.function.invoke(ctx)
+        return 0
+    if entry.kind == "function":
+        result = entry.function()
+        return result if isinstance(result, int) and not isinstance(result, bool) else 0
+    runpy.run_path(str(entry.script.path), run_name="__main__")
+    return 0

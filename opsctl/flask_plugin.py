@@ -1,0 +1,25 @@
+"""``flask ops``: opsctl's commands inside a project's existing ``flask`` CLI.
+
+Registered through the ``flask.commands`` entry point, so ``flask --app demo ops run
+recycle/clear_cache`` works wherever opsctl is installed. Every ``flask`` invocation imports
+this module, so it imports nothing but opsctl's light CLI. The app comes from ``flask --app`` /
+``FLASK_APP`` when given (``opsctl run`` finds Flask's ``ScriptInfo`` in the context), and from
+``[tool.opsctl] app`` otherwise.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from .cli import cli
+
+ops_command = copy.copy(cli)
+ops_command.name = "ops"
+ops_command.help = (
+    "Offline scripts: opsctl's commands inside the flask CLI.\n\n"
+    "The same commands as the 'opsctl' program; 'flask --app' chooses the app for 'run'.\n\n"
+    "\b\n"
+    "  flask --app demo ops list\n"
+    "  flask --app demo ops run recycle/clear_cache\n"
+    "  flask ops history")
+ops_command.short_help = "Offline scripts: opsctl's commands inside the flask CLI."

@@ -1,0 +1,140 @@
+"""What ``opsctl history`` shows: recorded runs, newest first, and one run whole.
+
+Reading history never creates the default ledger file; it does mark ``lost`` the runs whose
+process died, so what it shows is true.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from typing import TYPE_CHECKING
+
+from .errors import OpsctlError, ScriptNotFound
+
+if TYPE_CHECKING:
+    from .ledger import Ledger, Run
+    from .project import Project
+
+
+def open_for_reading(project: Project) -> Ledger | None:
+    """The project's ledger, or None when none was ever written (the default SQLite file
+    does not exist yet)."""
+    from .ledger import Ledger
+
+    config = project.config
+    if not config.ledger_url and not os.path.exists(
+            config.project_dir / "instance" / "opsctl.sqlite3"):
+        return None
+    ledger = Ledger.open(config.effective_ledger_url, create=False)
+    if ledger.has_schema:
+        ledger.reap()
+    return ledger
+
+
+def script_key(project: Project, text: str) -> str:
+    """The key of a ``<script>`` argument; a script that no longer exists is named by its key
+    (``recycle/old_name``), since its runs are still in the ledger."""
+    from .catalogue import printable
+
+    try:
+        return printable(project.catalogue.resolve(text).key)
+    except ScriptNotFound:
+        key = text.removesuffix(".py").strip("/")
+        if key.count("/") == 1 and ".." not in key.split("/"):
+            return key
+        raise
+
+
+def runs(project: Project, key: str | None, *, status: str | None, limit: int | None) -> list[Run]:
+    ledger = open_for_reading(project)
+    if ledger is None:
+        return []
+    try:
+        return ledger.runs(key, status=status, limit=limit)
+    finally:
+        ledger.close()
+
+
+def one_run(project: Project, run_id: int) -> Run:
+    ledger = open_for_reading(project)
+    found = None
+    if ledger is not None:
+        try:
+            found = ledger.run(run_id)
+        finally:
+            ledger.close()
+    if found is None:
+        raise OpsctlError(f"no run {run_id} in the ledger; 'opsctl history' lists the runs")
+    return found
+
+
+def local(when: _dt.datetime | None, seconds: bool = False) -> str:
+    if when is None:
+        return ""
+    return when.astimezone().strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def took(run: Run) -> str:
+    seconds = run.duration
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f}s" if seconds < 10 else f"{seconds:.0f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}m{secs:02d}s" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+def status_text(run: Run) -> str:
+    return f"{run.status} (dry)" if run.dry_run else run.status
+
+
+def summary_text(summary: dict[str, object]) -> str:
+    return ", ".join(f"{k}={_value(v)}" for k, v in summary.items())
+
+
+def _value(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value, default=str,
+                                                           ensure_ascii=False)
+
+
+def row_of(run: Run) -> list[str]:
+    note = summary_text(run.summary)
+    if run.reason:
+        note = f"{note}; reason: {run.reason}" if note else f"reason: {run.reason}"
+    exit_code = "" if run.exit_code is None else str(run.exit_code)
+    return [str(run.id), local(run.started_at), run.script, run.operator, status_text(run),
+            exit_code, took(run), note]
+
+
+COLUMNS = ["id", "started", "script", "operator", "status", "exit", "took", "summary"]
+
+
+def details(run: Run) -> str:
+    """One run whole, as text."""
+    import shlex
+
+    exit_code = "" if run.exit_code is None else f", exit {run.exit_code}"
+    ended = f"{local(run.ended_at, True)} ({took(run)})" if run.ended_at else "(not ended)"
+    git = run.git_revision or "(not a git work tree)"
+    if run.git_revision and run.git_dirty:
+        git += " (uncommitted changes)"
+    lines = [
+        f"run {run.id}: {run.script} {status_text(run)}{exit_code}",
+        f"  args:         {shlex.join(run.args) or '(none)'}",
+        f"  operator:     {run.operator} on {run.host} (pid {run.pid})",
+        f"  started:      {local(run.started_at, True)}",
+        f"  ended:        {ended}",
+        f"  environment:  {run.environment or ''}",
+        f"  dry run:      {'yes' if run.dry_run else 'no'}",
+        f"  reason:       {run.reason or ''}",
+        f"  git:          {git}",
+        f"  sha256:       {run.sha256 or ''}",
+        f"  summary:      {summary_text(run.summary)}",
+    ]
+    for title, text in (("error", run.error), ("output (tail)", run.output_tail)):
+        if text:
+            lines.append(f"{title}:")
+            lines.extend("  " + line for line in text.rstrip("\n").splitlines())
+    return "\n".join(lines)

@@ -1,0 +1,81 @@
+"""Ctrl-C and SIGTERM during a run: the script stops, the run is recorded as ``interrupted``,
+the lock is released, and opsctl exits 130 or 143.
+
+SIGINT raises :class:`KeyboardInterrupt` as Python always does (a script's own
+``except KeyboardInterrupt`` cleanup still runs); SIGTERM raises :class:`Terminated`, which
+``except Exception`` does not swallow either. While the ledger is being written the handlers
+only note the signal, so a row is never left half written.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+from .errors import SIGINT_EXIT, SIGTERM_EXIT
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived during the run."""
+
+
+EXIT_CODES = {signal.SIGINT: SIGINT_EXIT, signal.SIGTERM: SIGTERM_EXIT}
+
+
+class Interrupts:
+    """Installs the handlers for one run; :attr:`received` is the first signal that came."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._shielded = 0
+        self._previous: dict[int, Any] = {}
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # only the main thread may set handlers (e.g. a test runner's thread)
+        for sig in EXIT_CODES:
+            self._previous[sig] = signal.signal(sig, self._handle)
+
+    def hold(self) -> None:
+        """Only note signals from now on (until :meth:`restore`)."""
+        self._shielded += 1
+
+    def restore(self) -> None:
+        self._shielded = 0
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.received is None:
+            self.received = signum
+        if self._shielded:
+            return
+        raise_for(signum)
+
+    @contextmanager
+    def shielded(self) -> Iterator[None]:
+        """Note signals instead of raising them inside the block (ledger writes)."""
+        self._shielded += 1
+        try:
+            yield
+        finally:
+            self._shielded -= 1
+
+    @property
+    def exit_code(self) -> int | None:
+        return EXIT_CODES.get(self.received) if self.received is not None else None  # type: ignore[call-overload]
+
+
+def raise_for(signum: int) -> None:
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Terminated
+
+
+def signal_name(signum: int | None) -> str:
+    return signal.Signals(signum).name if signum is not None else "a signal"
