@@ -37,6 +37,7 @@ import datetime as _dt
 import json
 import os
 import socket
+import time
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -466,7 +467,7 @@ class Ledger:
         self.has_schema = self._schema_version() is not None
         if self.has_schema or not create:
             return
-        for attempt in range(5):
+        for attempt in range(20):
             try:
                 # checkfirst: another process may have created some tables a moment ago.
                 _metadata.create_all(self.engine, checkfirst=True)
@@ -477,12 +478,14 @@ class Ledger:
                         conn.exec_driver_sql("PRAGMA journal_mode=WAL")
                     conn.execute(_meta.insert().values(name="schema", value=SCHEMA_VERSION))
                 break
-            except (sa.exc.IntegrityError, sa.exc.ProgrammingError, sa.exc.OperationalError):
-                # Lost a race with another process creating the same tables: look again.
-                if self._schema_version() is not None or attempt == 4:
-                    if self._schema_version() is None:
-                        raise
+            except sa.exc.DBAPIError:
+                # Processes starting together on a new ledger race to create it: whoever
+                # lost looks again after a moment.
+                if self._schema_version() is not None:
                     break
+                if attempt == 19:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
         self.has_schema = True
 
     def _schema_version(self) -> str | None:
