@@ -25,15 +25,16 @@ OPS603   unparsable            a recycle/unrecycle script that is binary, not UT
 =======  ====================  =========================================================
 
 The lint (:mod:`opsctl.lint`) applies these rules to a whole tree; its fast path for a good
-temporary name is one match of :data:`TS_FILE_RE` plus a few string checks.
+temporary name is one match of :attr:`Naming.good_temporary_file` and a cached date check.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 Kind = Literal["recycle", "unrecycle", "temporary"]
@@ -55,15 +56,18 @@ _SNAKE = r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*"
 SNAKE_RE = re.compile(rf"^{_SNAKE}$")
 #: ``ts_YYYY_MM_DD_<what>``, strict: exactly what a good temporary name looks like.
 TS_RE = re.compile(rf"^ts_(\d{{4}})_(\d{{2}})_(\d{{2}})_({_SNAKE})$")
-#: The same shape as a whole file name, with the date as one group (``2024_06_10``): what the
-#: lint matches against every file in a developer folder before anything slower.
+#: The same shape as a whole file name, with the date as one group (``2024_06_10``).
 TS_FILE_RE = re.compile(rf"^ts_(\d{{4}}_\d{{2}}_\d{{2}})_({_SNAKE})\.py$")
+#: The shape of a good temporary file name without ``.py`` and without the checks on its end:
+#: the start of :attr:`Naming.good_temporary_file`.
+_TS_GOOD_FILE = r"ts_[0-9]{4}_[0-9]{2}_[0-9]{2}_[a-z][a-z0-9_]*"
 #: Anything that was meant to be a temporary name: used to explain and fix, never to accept.
 _TS_LOOSE_RE = re.compile(r"^ts[_\-. ]?(\d{2,4})[_\-. ](\d{1,2})[_\-. ](\d{1,2})(?:[_\-. ]+(.*))?$",
                           re.IGNORECASE)
 _DATE_INSIDE_RE = re.compile(r"(?:^|_)(\d{4})_(\d{1,2})_(\d{1,2})(?:_|$)|(?:^|_)(\d{8})(?:_|$)")
 _CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _SEPARATORS_RE = re.compile(r"[\s\-.]+")
+_UNDERSCORES_RE = re.compile(r"_+")
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,7 @@ def normalise(text: str) -> str:
     """Turn ``Export-Order``, ``exportOrder`` or ``export order`` into ``export_order``."""
     text = _CAMEL_RE.sub("_", text.strip())
     text = _SEPARATORS_RE.sub("_", text).lower()
-    return re.sub(r"_+", "_", text).strip("_")
+    return _UNDERSCORES_RE.sub("_", text).strip("_")
 
 
 def words(name: str) -> list[str]:
@@ -139,6 +143,22 @@ class Naming:
                                  reverse=True))
         # One trailing suffix token: a number (dates are runs of numbers) or a status word.
         self._suffix_re = re.compile(rf"_(\d+|{status})$" if status else r"_(\d+)$")
+
+    @cached_property
+    def good_temporary_file(self) -> Callable[[str], re.Match[str] | None]:
+        """A match that proves a temporary file name good but for its date (``name[3:13]``).
+
+        The lint's fast path over a large tree, so it is built for speed: flat ASCII classes,
+        no groups, one fixed-width look-behind per length of status word. It is stricter than
+        :meth:`check_temporary` (a name ending in a digit, ``ts_2024_06_10_old.py``) and lets
+        ``__`` through, so a miss only means "apply the full rules", and a hit still needs
+        ``"__" not in name``.
+        """
+        by_length: dict[int, list[str]] = {}
+        for word in self.status_suffixes:
+            by_length.setdefault(len(word), []).append(re.escape(word))
+        no_status = "".join(f"(?<!_(?:{'|'.join(words)}))" for words in by_length.values())
+        return re.compile(rf"{_TS_GOOD_FILE}(?<![0-9_]){no_status}\.py").fullmatch
 
     # -- single tokens ------------------------------------------------------------------------
 
@@ -229,13 +249,15 @@ class Naming:
         if _TS_LOOSE_RE.match(stem) is None:
             # No date at all (export_order.py in a developer folder): only a person knows it.
             what = normalise(stem)
-            if what and SNAKE_RE.match(what) and self.suffix_of(what) is None:
+            if what and SNAKE_RE.match(what) and self.suffix_of(what) is None and \
+                    not what.startswith("ts_"):
                 return f"rename to ts_YYYY_MM_DD_{what}.py with the date it was written"
         return None
 
     def fixed_temporary_stem(self, stem: str) -> str | None:
         """The safe rename of a nearly-right temporary stem (case, separators, zero padding)."""
-        m = _TS_LOOSE_RE.match(stem)
+        # Stray separators around the name (-ts_2024_06_10_x, ts_2024_06_10_x_) go too.
+        m = _TS_LOOSE_RE.match(stem.strip("_-. "))
         if m is None or not m[4]:
             return None
         year, month, day = m[1], m[2], m[3]

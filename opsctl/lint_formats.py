@@ -1,0 +1,164 @@
+"""Rendering a :class:`~opsctl.lint.LintReport`: text, JSON, GitHub annotations, JUnit XML.
+
+Each renderer returns the whole output as one string for stdout. Paths are shown relative to
+the project folder (``offline_script/recycle/x.py``), or for ``github`` to the workflow's
+workspace when there is one, since that is what GitHub resolves ``file=`` against. Names that
+are not valid UTF-8 or hold control characters are printed safely, never as raw bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from .catalogue import printable
+
+if TYPE_CHECKING:
+    from .lint import Finding, LintReport
+
+FORMATS = ("text", "json", "github", "junit")
+
+#: Characters a terminal, a log or XML 1.0 must not receive raw from a file name.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
+def shown(text: str) -> str:
+    """``text`` safe to print: undecodable bytes and control characters become U+FFFD."""
+    if text.isprintable():  # nearly always: one C scan, and done
+        return text
+    return _CONTROL_RE.sub("\ufffd", printable(text))
+
+
+def render(fmt: str, report: LintReport, prefix: str, *, color: bool = False) -> str:
+    """The report in ``fmt``; ``prefix`` is prepended to root-relative paths."""
+    renderers: dict[str, Callable[[LintReport, str, bool], str]] = {
+        "text": render_text, "json": render_json, "github": render_github,
+        "junit": render_junit,
+    }
+    return renderers[fmt](report, prefix, color)
+
+
+def render_text(report: LintReport, prefix: str, color: bool = False) -> str:
+    """Findings grouped by file, each with its code, severity, message and fix."""
+    import click
+
+    def style(text: str, **kwargs: object) -> str:
+        return click.style(text, **kwargs) if color else text  # type: ignore[arg-type]
+
+    lines: list[str] = []
+    current: str | None = None
+    for f in report.findings:
+        if f.path != current:
+            if current is not None:
+                lines.append("")
+            current = f.path
+            lines.append(style(shown(prefix + f.path), bold=True))
+        severity = style(f"{f.severity:<7}", fg="red" if f.severity == "error" else "yellow")
+        where = f"line {f.line}: " if f.line else ""
+        lines.append(f"  {f.code} {severity} {where}{shown(f.message)}")
+        if f.fix:
+            lines.append(style(f"                 fix: {shown(f.fix)}", dim=True))
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def summary(report: LintReport, prefix: str) -> str:
+    """One line for stderr: how many errors and warnings in how many files."""
+    files = len({f.path for f in report.findings})
+    scope = f"{report.checked:,} name{'s' if report.checked != 1 else ''} checked under " \
+            f"{shown(prefix.rstrip('/') or '.')}"
+    if not report.findings:
+        text = f"no findings; {scope}"
+    else:
+        text = (f"{_count(report.errors, 'error')}, {_count(report.warnings, 'warning')} "
+                f"in {_count(files, 'path')}; {scope}")
+    if report.baselined:
+        text += f"; {report.baselined:,} more accepted by the baseline"
+    return text
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def as_dict(f: Finding, prefix: str) -> dict[str, object]:
+    return {"path": shown(prefix + f.path), "code": f.code, "rule": f.rule,
+            "severity": f.severity, "message": shown(f.message),
+            "fix": shown(f.fix) if f.fix else None, "line": f.line}
+
+
+def render_json(report: LintReport, prefix: str, color: bool = False) -> str:
+    """One JSON object: a summary and the findings."""
+    import json
+
+    data = {
+        "version": 1,
+        "root": shown(prefix.rstrip("/") or "."),
+        "checked": report.checked,
+        "errors": report.errors,
+        "warnings": report.warnings,
+        "baselined": report.baselined,
+        "findings": [as_dict(f, prefix) for f in report.findings],
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _gh_data(text: str) -> str:
+    # The escaping GitHub's runner applies to workflow command data (actions/toolkit).
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_property(text: str) -> str:
+    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_github(report: LintReport, prefix: str, color: bool = False) -> str:
+    """GitHub Actions workflow commands, one per finding, annotating the pull request:
+
+    ``::error file=offline_script/recycle/x.py,title=OPS301 script-name::message (fix: ...)``
+
+    A finding about a name has ``file=`` and no ``line=``; a content finding has both.
+    """
+    lines = []
+    for f in report.findings:
+        props = [f"file={_gh_property(shown(prefix + f.path))}"]
+        if f.line:
+            props.append(f"line={f.line}")
+        props.append(f"title={_gh_property(f'{f.code} {f.rule}')}")
+        message = shown(f.message) + (f" (fix: {shown(f.fix)})" if f.fix else "")
+        lines.append(f"::{f.severity} {','.join(props)}::{_gh_data(message)}")
+    return "".join(line + "\n" for line in lines)
+
+
+def render_junit(report: LintReport, prefix: str, color: bool = False) -> str:
+    """JUnit XML: one failing test case per error, a passing one carrying the text per
+    warning, and a single passing case when there is nothing to report."""
+    import xml.etree.ElementTree as ET
+
+    cases: list[ET.Element] = []
+    for f in report.findings:
+        path = shown(prefix + f.path)
+        case = ET.Element("testcase", {"classname": path, "name": f"{f.code} {f.rule}",
+                                       "file": path})
+        if f.line:
+            case.set("line", str(f.line))
+        detail = shown(f.message) + (f"\nfix: {shown(f.fix)}" if f.fix else "")
+        if f.severity == "error":
+            failure = ET.SubElement(case, "failure", {"message": shown(f.message),
+                                                      "type": f.code})
+            failure.text = detail
+        else:
+            out = ET.SubElement(case, "system-out")
+            out.text = f"warning: {detail}"
+        cases.append(case)
+    if not cases:
+        cases.append(ET.Element("testcase", {"classname": "opsctl.lint",
+                                             "name": "naming lint"}))
+    counts = {"tests": str(len(cases)), "failures": str(report.errors), "errors": "0",
+              "skipped": "0"}
+    suites = ET.Element("testsuites", {"name": "opsctl lint", **counts})
+    suite = ET.SubElement(suites, "testsuite", {"name": "opsctl lint", **counts})
+    suite.extend(cases)
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + \
+        ET.tostring(suites, encoding="unicode") + "\n"
