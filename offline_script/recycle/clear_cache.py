@@ -4,7 +4,7 @@ Recurring script: run it again whenever it is needed. Before copying it, extend 
 one script per purpose keeps recycle/ small.
 
     opsctl run recycle/clear_cache --help
-    opsctl run recycle/clear_cache --dry-run
+    opsctl run --dry-run recycle/clear_cache
     opsctl run recycle/clear_cache --older-than 7d
 """
 
@@ -72,10 +72,11 @@ def clear_cache(expired_before: dt.datetime) -> int:
 def main(older_than: dt.timedelta) -> None:
     """Delete expired cache entries and report how many.
 
-    Entries that never expire are kept. Run with --dry-run first to see the count.
+    Entries that never expire are kept.
 
     \b
-    Example:
+    Examples:
+      opsctl run --dry-run recycle/clear_cache       see the count, change nothing
       opsctl run recycle/clear_cache --older-than 7d
     """
     run = current_run()

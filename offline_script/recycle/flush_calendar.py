@@ -4,7 +4,7 @@ Recurring script: run it again whenever it is needed. Before copying it, extend 
 one script per purpose keeps recycle/ small.
 
     opsctl run recycle/flush_calendar --help
-    opsctl run recycle/flush_calendar --dry-run
+    opsctl run --dry-run recycle/flush_calendar
     opsctl run recycle/flush_calendar --days 90
 """
 

@@ -5,7 +5,7 @@ statuses without stripping them and a batch job wrote them in upper case, so rep
 "paid", " Paid" and "PAID" apart. Statuses no rule can repair are listed, never guessed.
 opsctl refuses to run an unrecycle script again once it has succeeded, unless --force.
 
-    opsctl run unrecycle/flush_order_data --dry-run --verbose
+    opsctl run --dry-run unrecycle/flush_order_data --verbose
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def main(verbose: bool) -> None:
 
     \b
     Example:
-      opsctl run unrecycle/flush_order_data --dry-run --verbose
+      opsctl run --dry-run unrecycle/flush_order_data --verbose
     """
     run = current_run()
     result = flush_order_data()

@@ -3,7 +3,7 @@
 Temporary script by yuzaoyah, written 2024-06-10. Scratch: not reused, not shared.
 If it keeps being needed, promote it:  opsctl promote yuzaoyah/ts_2024_06_10_export_custom_s
 
-    opsctl run yuzaoyah/ts_2024_06_10_export_custom_s --dry-run
+    opsctl run --dry-run yuzaoyah/ts_2024_06_10_export_custom_s
 """
 
 from __future__ import annotations
