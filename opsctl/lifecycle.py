@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from .catalogue import Catalogue, Script, printable
 from .errors import InvalidName, OpsctlError, TargetExists
 from .gitops import GitError, WorkTree, work_tree
-from .naming import SHARED_FOLDERS, Naming, parse_temporary
+from .naming import Naming, parse_temporary
 from .scaffold import similar_recycle
 
 if TYPE_CHECKING:
     from .config import Config
-    from .ledger import Ledger, Run, ScriptStats
+    from .ledger import Holder, Ledger, Run, ScriptStats
 
 Verb = Literal["promote", "demote"]
 #: Where each verb moves a script to, and the kinds it accepts.
@@ -182,7 +182,7 @@ def perform(move: Move, *, record: Callable[[Move], None]) -> Moved:
     except BaseException as exc:
         try:
             _move_file(target, source, tree)
-        except Exception as undo:
+        except Exception as undo:  # noqa: BLE001 - whatever it was, the user must know
             raise MoveFailed(f"the move of {move.source.display} could not be recorded ({exc}) "
                              f"and moving it back failed ({undo}); move {move.target.rel} back "
                              f"to {move.source.rel} by hand") from exc
@@ -357,10 +357,7 @@ class StaleScript:
     script: Script
     age_days: int
     last_run: Run | None = None
-
-    @property
-    def running(self) -> bool:
-        return self.last_run is not None and self.last_run.status == "running"
+    running: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         s = self.script
@@ -371,6 +368,7 @@ class StaleScript:
             "date": s.date.isoformat() if s.date else None,
             "age_days": self.age_days,
             "last_run": self.last_run.as_dict() if self.last_run is not None else None,
+            "running": self.running,
         }
 
 
@@ -483,18 +481,28 @@ def clean(plan: Sequence[Deletion], *,
 
 
 def ledger_exists(config: Config) -> bool:
-    """Whether there is a ledger to read; reading never creates the default SQLite file."""
-    if config.ledger_url:
+    """Whether there is a ledger to read: reading must not create a SQLite file."""
+    url = config.effective_ledger_url
+    if not url.startswith("sqlite:"):
         return True
-    return os.path.exists(config.project_dir / "instance" / "opsctl.sqlite3")
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    return database is not None and database not in ("", ":memory:") and \
+        os.path.exists(database)
 
 
 @contextmanager
-def ledger(config: Config) -> Iterator[Ledger]:
-    """The project's ledger, closed afterwards (its engine holds connections)."""
-    from .ledger import open_ledger
+def ledger(config: Config, *, create: bool = True) -> Iterator[Ledger]:
+    """The project's ledger, closed afterwards (its engine holds connections).
 
-    book = open_ledger(config)
+    With ``create`` (a move is about to be recorded) the default SQLite file and the tables
+    are made on first use; without, a ledger with no tables reads empty.
+    """
+    from .ledger import Ledger, open_ledger
+
+    book = open_ledger(config) if create else Ledger.open(config.effective_ledger_url,
+                                                          create=False)
     try:
         yield book
     finally:
@@ -505,20 +513,21 @@ def script_stats(config: Config) -> dict[str, ScriptStats]:
     """Per-script run statistics, former names folded in; empty when there is no ledger."""
     if not ledger_exists(config):
         return {}
-    with ledger(config) as book:
+    with ledger(config, create=False) as book:
         return book.stats()
 
 
-def last_runs(config: Config, keys: list[str]) -> dict[str, Run]:
-    """The newest run of each key that has one; empty when there is no ledger."""
-    if not ledger_exists(config) or not keys:
-        return {}
-    from .ledger import last_runs as _last_runs
+def run_facts(config: Config, scripts: Sequence[Script]) -> tuple[dict[str, Run], set[str]]:
+    """The newest run of each script, and the keys with a run in progress (a live lock)."""
+    if not ledger_exists(config) or not scripts:
+        return {}, set()
+    keys = {s.key for s in scripts}
+    with ledger(config, create=False) as book:
+        runs = book.last_runs(keys)
+        running = {k for k, st in book.stats().items() if st.running and k in keys}
+    return runs, running
 
-    return _last_runs(config, keys)
 
-
-def running_run(book: Ledger, script: Script) -> Run | None:
-    """The run of ``script`` in progress (under any of its names), if there is one."""
-    runs = book.runs(script.key, status="running", limit=1)
-    return runs[0] if runs else None
+def holder_of(book: Ledger, script: Script) -> Holder | None:
+    """The run holding ``script``'s lock now (under any of its names), if one is alive."""
+    return book.holder(script.key)

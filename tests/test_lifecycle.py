@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import write
+
 from opsctl.catalogue import Catalogue, Script
 from opsctl.errors import InvalidName, TargetExists
 from opsctl.lifecycle import (
@@ -337,17 +337,10 @@ def test_stale_scripts_by_the_date_in_the_name(root: Path) -> None:
                stale_scripts(Catalogue(root), older_than=0, today=TODAY))
 
 
-class _RunningRun:
-    status = "running"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"status": self.status}
-
-
 def test_clean_outside_git_deletes_all_but_running(root: Path) -> None:
     a = script(root, "yuzaoyah/ts_2024_01_01_a.py")
     b = script(root, "yuzaoyah/ts_2024_01_02_b.py")
-    plan = plan_clean([StaleScript(a, 365), StaleScript(b, 364, _RunningRun())])  # type: ignore[arg-type]
+    plan = plan_clean([StaleScript(a, 365), StaleScript(b, 364, running=True)])
     assert [d.keep for d in plan] == [None, "a run is in progress"]
     result = clean(plan)
     assert result.method == "delete"

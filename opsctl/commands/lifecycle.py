@@ -14,22 +14,24 @@ from ..identity import first_guess_note
 from ..lifecycle import (
     Candidate,
     Move,
+    RunInProgress,
     StaleScript,
     Verb,
     clean,
     demote_candidates,
-    last_runs,
+    holder_of,
     ledger,
     ledger_exists,
     perform,
     plan_clean,
     plan_move,
     promote_candidates,
-    running_run,
+    run_facts,
     script_stats,
     stale_scripts,
 )
-from . import SCRIPT, Project, pass_project
+from ..project import Project
+from . import SCRIPT, pass_project
 
 
 def interactive() -> bool:
@@ -65,11 +67,10 @@ def _perform(project: Project, move: Move) -> None:
         output.note(note)
     with ledger(project.config) as book:
         # Checked before anything moves: an unreachable ledger refuses here, untouched.
-        run = running_run(book, move.source)
-        if run is not None:
-            raise OpsctlError(
-                f"{move.source.display} is running now (run #{run.id} by {run.operator} since "
-                f"{run.started_at:%Y-%m-%d %H:%M} UTC); {move.verb} it once the run has ended")
+        holder = holder_of(book, move.source)
+        if holder is not None:
+            raise RunInProgress(f"{move.source.display} is running now ({holder.describe()}); "
+                                f"{move.verb} it once the run has ended")
         moved = perform(move, record=lambda m: book.record_move(m.source.key, m.target.key,
                                                                 operator))
     output.success(f"{move.verb}d {move.source.display} -> {move.target.display}.py "
@@ -211,18 +212,22 @@ def _stale(project: Project, older_than: int | None, owner: str | None, *,
     limit = project.config.stale_days if older_than is None else older_than
     found = stale_scripts(project.catalogue.scripts, older_than=limit, owner=owner)
     try:
-        runs = last_runs(project.config, [s.script.key for s in found])
+        runs, running = run_facts(project.config, [s.script for s in found])
     except LedgerUnreachable as exc:
         if need_runs:  # clean must know what is running; it will not guess
             raise
         output.warn(f"no last runs shown: {exc.message}")
-        runs = {}
-    return [StaleScript(s.script, s.age_days, runs.get(s.script.key)) for s in found]
+        runs, running = {}, set()
+    return [StaleScript(s.script, s.age_days, runs.get(s.script.key), s.script.key in running)
+            for s in found]
 
 
 def _last_run(s: StaleScript) -> str:
     run = s.last_run
-    return f"{run.started_at:%Y-%m-%d %H:%M} {run.operator} {run.status}" if run else "never"
+    if run is None:
+        return "never"
+    status = "running now" if s.running else run.status
+    return f"{run.started_at:%Y-%m-%d %H:%M} {run.operator} {status}"
 
 
 def _stale_row(s: StaleScript) -> list[str]:
@@ -300,8 +305,8 @@ def clean_command(project: Project, older_than: int | None, owner: str | None,
         if not click.confirm(f"Delete {what}?", default=False, err=True):
             raise Declined("nothing deleted")
     if ledger_exists(project.config):
-        with ledger(project.config) as book:
-            result = clean(plan, running=lambda s: running_run(book, s) is not None)
+        with ledger(project.config, create=False) as book:
+            result = clean(plan, running=lambda s: holder_of(book, s) is not None)
     else:
         result = clean(plan)
     for d in result.deleted:

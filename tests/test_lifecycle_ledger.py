@@ -1,0 +1,365 @@
+"""The lifecycle against a real ledger (SQLite, PostgreSQL, MariaDB): suggestions built from
+recorded runs, history that follows a promote, and moves that leave tree and ledger as they
+were when anything fails."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from click.testing import Result
+from conftest import write
+
+from opsctl import ledger as ledger_module
+from opsctl.catalogue import Catalogue
+from opsctl.config import load_config
+from opsctl.ledger import Ledger, Process, Run, node_id, process_start
+from opsctl.lifecycle import demote_candidates, promote_candidates, script_stats
+
+UTC = _dt.UTC
+TS = "ts_2024_06_10_export_order_data"
+OLD = f"yuzaoyah/{TS}"
+NEW = "recycle/export_order_data"
+
+
+@pytest.fixture(autouse=True)
+def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPSCTL_DEVELOPER", "yuzaoyah")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def proj(project: Path, ledger_url: str) -> Path:
+    (project / "pyproject.toml").write_text(f'[tool.opsctl]\nledger_url = "{ledger_url}"\n',
+                                            encoding="utf-8")
+    return project
+
+
+@pytest.fixture
+def book(ledger_url: str) -> Iterator[Ledger]:
+    opened = Ledger.open(ledger_url)
+    yield opened
+    opened.close()
+
+
+def at(days_ago: int, hour: int = 12) -> _dt.datetime:
+    """Noon UTC ``days_ago`` days ago: distinct days stay distinct in any local zone."""
+    day = _dt.datetime.now(UTC).date() - _dt.timedelta(days=days_ago)
+    return _dt.datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+
+
+def add_run(book: Ledger, key: str, operator: str, when: _dt.datetime,
+            status: str = "succeeded") -> Run:
+    """A finished run of ``key`` by ``operator`` at ``when``, through the ledger's own
+    start/finish (its clock set to ``when``)."""
+    process = Process(operator, "host-1", os.getpid(), node_id(), process_start(os.getpid()))
+    with mock.patch.object(ledger_module, "utcnow", return_value=when):
+        run = book.start(script=key, process=process, args=[])
+        book.finish(run, status=status, exit_code=0 if status == "succeeded" else 1)
+    return run
+
+
+def start_run(book: Ledger, key: str) -> Run:
+    """A run in progress: its lock is held by this (live) test process."""
+    process = Process("lihua", "host-1", os.getpid(), node_id(), process_start(os.getpid()))
+    return book.start(script=key, process=process, args=[])
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
+                          cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def snapshot(top: Path) -> dict[str, object]:
+    files: dict[str, object] = {}
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames[:] = [d for d in dirnames if d not in (".git", "instance")]
+        files[os.path.relpath(dirpath, top) + "/"] = None
+        for name in filenames:
+            if not name.startswith("ledger.sqlite3"):
+                files[os.path.relpath(os.path.join(dirpath, name), top)] = \
+                    Path(dirpath, name).read_bytes()
+    if (top / ".git").is_dir():
+        files["git status"] = git(top, "status", "--porcelain=v1", "--untracked-files=all")
+        files["git index"] = git(top, "ls-files", "-s")
+    return files
+
+
+def moves_of(book: Ledger, key: str) -> list[str]:
+    return book.aliases(key)
+
+
+# -- the suggestions -------------------------------------------------------------------------
+
+
+def test_promote_candidates_need_two_days_or_two_operators(proj: Path, book: Ledger) -> None:
+    root = proj / "offline_script"
+    for rel in ("yuzaoyah/ts_2024_06_01_same_day.py", "yuzaoyah/ts_2024_06_02_two_days.py",
+                "yuzaoyah/ts_2024_06_03_two_people.py", "yuzaoyah/ts_2024_06_04_once.py",
+                "yuzaoyah/ts_2024_06_05_never.py", "recycle/clear_cache.py"):
+        write(root / rel)
+    add_run(book, "yuzaoyah/ts_2024_06_01_same_day", "yuzaoyah", at(3, 9))
+    add_run(book, "yuzaoyah/ts_2024_06_01_same_day", "yuzaoyah", at(3, 15))
+    add_run(book, "yuzaoyah/ts_2024_06_02_two_days", "yuzaoyah", at(5))
+    add_run(book, "yuzaoyah/ts_2024_06_02_two_days", "yuzaoyah", at(4), status="failed")
+    add_run(book, "yuzaoyah/ts_2024_06_02_two_days", "yuzaoyah", at(2))
+    add_run(book, "yuzaoyah/ts_2024_06_03_two_people", "yuzaoyah", at(1, 9))
+    add_run(book, "yuzaoyah/ts_2024_06_03_two_people", "lihua", at(1, 10))
+    add_run(book, "yuzaoyah/ts_2024_06_04_once", "yuzaoyah", at(1))
+    for days in (1, 2, 3):
+        add_run(book, "recycle/clear_cache", "lihua", at(days))  # recycle: never a candidate
+
+    config = load_config(proj)
+    found = promote_candidates(Catalogue(config.root), script_stats(config))
+    assert [(c.script.key, c.target, c.runs, c.days, c.operators, c.why) for c in found] == [
+        ("yuzaoyah/ts_2024_06_02_two_days", "recycle/two_days", 3, 3, ("yuzaoyah",),
+         "run on 3 days"),
+        ("yuzaoyah/ts_2024_06_03_two_people", "recycle/two_people", 2, 1, ("lihua", "yuzaoyah"),
+         "by 2 operators"),
+    ]
+
+
+def test_demote_candidates_once_or_not_for_stale_days(proj: Path, book: Ledger) -> None:
+    root = proj / "offline_script"
+    for name in ("once", "long_ago", "busy", "never_old", "never_new"):
+        write(root / f"recycle/{name}.py")
+    write(root / "unrecycle/fix_rows.py")
+    add_run(book, "recycle/once", "yuzaoyah", at(10))
+    add_run(book, "recycle/long_ago", "yuzaoyah", at(300))
+    add_run(book, "recycle/long_ago", "lihua", at(200))
+    add_run(book, "recycle/busy", "yuzaoyah", at(30))
+    add_run(book, "recycle/busy", "yuzaoyah", at(2))
+    add_run(book, "unrecycle/fix_rows", "yuzaoyah", at(1))  # unrecycle: never a candidate
+    old = at(400).timestamp()
+    os.utime(root / "recycle/never_old.py", (old, old))
+
+    config = load_config(proj)
+    found = demote_candidates(Catalogue(config.root), script_stats(config), stale_days=90,
+                              now=at(0))
+    by_key = {c.script.key: c for c in found}
+    assert set(by_key) == {"recycle/once", "recycle/long_ago", "recycle/never_old"}
+    assert by_key["recycle/once"].why == "run exactly once, 10 days ago"
+    assert by_key["recycle/once"].target == "unrecycle/once"
+    assert by_key["recycle/long_ago"].why == "not run for 200 days"
+    assert by_key["recycle/long_ago"].operators == ("lihua", "yuzaoyah")
+    assert by_key["recycle/never_old"].why == "never run; unchanged for 400 days"
+    assert found[0].script.key == "recycle/never_old"  # fewest runs first
+
+
+def test_the_no_argument_forms_list_and_exit_zero(invoke: Callable[..., Result], proj: Path,
+                                                 book: Ledger) -> None:
+    root = proj / "offline_script"
+    write(root / f"{OLD}.py")
+    write(root / "recycle/export_order.py")
+    add_run(book, OLD, "yuzaoyah", at(8))
+    add_run(book, OLD, "lihua", at(1))
+    add_run(book, "recycle/export_order", "yuzaoyah", at(1))
+
+    result = invoke(proj, "promote")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["SCRIPT", "PROMOTE", "TO", "RUNS", "DAYS", "OPERATORS",
+                                "LAST", "RUN", "WHY"]
+    assert lines[1].split()[:5] == [OLD, NEW, "2", "2", "lihua,"]
+    assert lines[1].endswith("run on 2 days by 2 operators")
+    assert "promote one with: opsctl promote <script> [--as NAME]" in result.stderr
+    data = json.loads(invoke(proj, "promote", "--json").stdout)
+    assert data[0]["key"] == OLD and data[0]["operators"] == ["lihua", "yuzaoyah"]
+
+    demote = invoke(proj, "demote", "--json")
+    assert demote.exit_code == 0
+    assert [d["key"] for d in json.loads(demote.stdout)] == ["recycle/export_order"]
+
+
+def test_accepting_candidates_at_a_terminal(invoke: Callable[..., Result], proj: Path,
+                                            book: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = proj / "offline_script"
+    write(root / f"{OLD}.py")
+    write(root / "yuzaoyah/ts_2024_06_11_clear_sessions.py")
+    write(root / "recycle/export_order.py")
+    for key in (OLD, "yuzaoyah/ts_2024_06_11_clear_sessions"):
+        add_run(book, key, "yuzaoyah", at(3))
+        add_run(book, key, "yuzaoyah", at(2))
+    monkeypatch.setattr("opsctl.commands.lifecycle.interactive", lambda: True)
+    result = invoke(proj, "promote", input="y\nn\n")
+    assert result.exit_code == 0, result.output
+    assert "similar purpose: recycle/export_order" in result.stderr
+    assert f"Promote {OLD} to {NEW}? [y/N]" in result.stderr
+    assert (root / f"{NEW}.py").exists()
+    assert (root / "yuzaoyah/ts_2024_06_11_clear_sessions.py").exists()  # skipped
+    assert moves_of(book, NEW) == [NEW, OLD]
+
+
+def test_a_candidate_gone_before_it_is_moved(invoke: Callable[..., Result], proj: Path,
+                                             book: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = proj / "offline_script"
+    write(root / f"{OLD}.py")
+    add_run(book, OLD, "yuzaoyah", at(3))
+    add_run(book, OLD, "yuzaoyah", at(2))
+    monkeypatch.setattr("opsctl.commands.lifecycle.interactive", lambda: True)
+
+    def confirm_after_someone_deletes_it(*args: object, **kwargs: object) -> bool:
+        (root / f"{OLD}.py").unlink()
+        return True
+
+    monkeypatch.setattr("click.confirm", confirm_after_someone_deletes_it)
+    result = invoke(proj, "promote")
+    assert result.exit_code == 1
+    assert f"{OLD} not promoted: {OLD} is gone" in result.stderr
+    assert not (root / "recycle/export_order_data.py").exists()
+    assert moves_of(book, NEW) == [NEW]
+
+
+# -- moves and the ledger ---------------------------------------------------------------------
+
+
+def test_history_follows_a_promote(invoke: Callable[..., Result], proj: Path,
+                                   book: Ledger) -> None:
+    root = proj / "offline_script"
+    write(root / f"{OLD}.py")
+    first = add_run(book, OLD, "yuzaoyah", at(9))
+    second = add_run(book, OLD, "lihua", at(4))
+    result = invoke(proj, "promote", OLD)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"promoted {OLD} -> {NEW}.py (rename)"
+    third = add_run(book, NEW, "yuzaoyah", _dt.datetime.now(UTC))
+
+    assert [r.id for r in book.runs(NEW)] == [third.id, second.id, first.id]
+    assert [r.script for r in book.runs(NEW)] == [NEW, OLD, OLD]
+    assert book.aliases(NEW) == [NEW, OLD]
+    stats = book.stats()[NEW]
+    assert (stats.runs, len(stats.days), stats.operators) == (3, 3,
+                                                              frozenset({"yuzaoyah", "lihua"}))
+    history = invoke(proj, "history", NEW, "--json")
+    assert history.exit_code == 0, history.output
+    assert [r["script"] for r in json.loads(history.stdout)] == [NEW, OLD, OLD]
+
+
+def test_run_once_follows_a_demote(invoke: Callable[..., Result], proj: Path,
+                                   book: Ledger) -> None:
+    root = proj / "offline_script"
+    write(root / "recycle/flush_order_data.py")
+    run = add_run(book, "recycle/flush_order_data", "yuzaoyah", at(1))
+    assert invoke(proj, "demote", "recycle/flush_order_data").exit_code == 0
+    found = book.has_succeeded("unrecycle/flush_order_data")
+    assert found is not None and found.id == run.id  # what the run-once guard asks
+
+
+def test_a_running_script_is_not_moved(invoke: Callable[..., Result], proj: Path,
+                                       book: Ledger) -> None:
+    root = proj / "offline_script"
+    write(root / f"{OLD}.py")
+    run = start_run(book, OLD)
+    before = snapshot(proj)
+    result = invoke(proj, "promote", OLD)
+    assert result.exit_code == 1
+    assert f"is running now (run {run.id} by lihua" in result.stderr
+    assert snapshot(proj) == before and moves_of(book, NEW) == [NEW]
+
+
+def test_a_ledger_failure_leaves_tree_and_ledger(invoke: Callable[..., Result], proj: Path,
+                                                 book: Ledger) -> None:
+    root = proj / "offline_script"
+    write(root / f"{OLD}.py")
+    git(proj, "init", "-q")
+    git(proj, "add", "offline_script")
+    git(proj, "commit", "-q", "-m", "scripts")
+    before = snapshot(proj)
+
+    def refuse(*args: object) -> None:
+        raise ledger_module.LedgerUnreachable("the connection was closed")
+
+    with mock.patch.object(Ledger, "record_move", refuse):
+        result = invoke(proj, "promote", OLD)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "Error: could not record the move in the ledger (the connection was closed); "
+        f"{OLD} was moved back, nothing changed")
+    assert snapshot(proj) == before and moves_of(book, NEW) == [NEW]
+
+
+def test_a_locked_index_leaves_tree_and_ledger(invoke: Callable[..., Result], proj: Path,
+                                               book: Ledger) -> None:
+    root = proj / "offline_script"
+    write(root / f"{OLD}.py")
+    add_run(book, OLD, "yuzaoyah", at(2))
+    git(proj, "init", "-q")
+    git(proj, "add", "offline_script")
+    git(proj, "commit", "-q", "-m", "scripts")
+    (proj / ".git" / "index.lock").write_bytes(b"")
+    before = snapshot(proj)
+    result = invoke(proj, "promote", OLD)
+    assert result.exit_code == 1
+    assert "git mv failed: Unable to create" in result.stderr and "index.lock" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert snapshot(proj) == before
+    assert moves_of(book, NEW) == [NEW] and [r.script for r in book.runs(OLD)] == [OLD]
+
+
+def test_promote_and_demote_in_git_keep_history(invoke: Callable[..., Result], proj: Path,
+                                                book: Ledger) -> None:
+    root = proj / "offline_script"
+    write(root / f"{OLD}.py", '"""Export order data."""\n')
+    git(proj, "init", "-q")
+    git(proj, "add", "offline_script")
+    git(proj, "commit", "-q", "-m", "write")
+    promoted = invoke(proj, "promote", OLD)
+    assert promoted.stdout.strip() == f"promoted {OLD} -> {NEW}.py (git mv)"
+    git(proj, "commit", "-q", "-m", "promote")
+    demoted = invoke(proj, "demote", NEW)
+    assert demoted.stdout.strip() == f"demoted {NEW} -> unrecycle/export_order_data.py (git mv)"
+    git(proj, "commit", "-q", "-m", "demote")
+    log = git(proj, "log", "--follow", "--format=%s", "--",
+              "offline_script/unrecycle/export_order_data.py")
+    assert log.split() == ["demote", "promote", "write"]
+    assert book.aliases("unrecycle/export_order_data") == ["unrecycle/export_order_data", NEW,
+                                                           OLD]
+
+
+# -- stale and clean with runs -----------------------------------------------------------------
+
+
+def test_stale_shows_last_runs_and_clean_spares_a_running_script(
+        invoke: Callable[..., Result], proj: Path, book: Ledger) -> None:
+    root = proj / "offline_script"
+    write(root / "yuzaoyah/ts_2020_01_01_busy.py")
+    write(root / "yuzaoyah/ts_2020_01_02_done.py")
+    add_run(book, "yuzaoyah/ts_2020_01_02_done", "lihua", at(400, 9))
+    start_run(book, "yuzaoyah/ts_2020_01_01_busy")
+
+    stale = json.loads(invoke(proj, "stale", "--json").stdout)
+    assert [(s["key"], s["running"]) for s in stale] == [
+        ("yuzaoyah/ts_2020_01_01_busy", True), ("yuzaoyah/ts_2020_01_02_done", False)]
+    assert stale[1]["last_run"]["operator"] == "lihua"
+
+    result = invoke(proj, "clean", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "running now  keep: a run is in progress" in result.stdout
+    assert "deleted yuzaoyah/ts_2020_01_02_done" in result.stdout
+    assert (root / "yuzaoyah/ts_2020_01_01_busy.py").exists()
+    assert not (root / "yuzaoyah/ts_2020_01_02_done.py").exists()
+
+
+def test_clean_refuses_when_the_ledger_is_unreachable(invoke: Callable[..., Result],
+                                                      project: Path) -> None:
+    # Whether a run is in progress cannot be known: clean deletes nothing.
+    (project / "pyproject.toml").write_text(
+        '[tool.opsctl]\nledger_url = "postgresql+psycopg://nobody@127.0.0.1:1/none"\n',
+        encoding="utf-8")
+    write(project / "offline_script/yuzaoyah/ts_2020_01_01_old.py")
+    result = invoke(project, "clean", "--yes")
+    assert result.exit_code == 78
+    assert "unreachable" in result.stderr
+    assert (project / "offline_script/yuzaoyah/ts_2020_01_01_old.py").exists()
+    listed = invoke(project, "stale")
+    assert listed.exit_code == 0 and "ts_2020_01_01_old" in listed.stdout
+    assert "warning: no last runs shown" in listed.stderr
