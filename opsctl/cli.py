@@ -45,6 +45,7 @@ SUMMARIES: dict[str, str] = {
               "one-off.",
     "stale": "List temporary scripts older than stale_days, with owner and last run.",
     "clean": "Delete temporary scripts older than stale_days, after showing them and asking.",
+    "lint": "Check the naming of the offline-script tree; exit 1 on any error.",
 }
 
 
