@@ -1,0 +1,135 @@
+"""Locks and signals with real processes, on SQLite, PostgreSQL and MariaDB."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from runkit import (HOLD_SCRIPT, ledger, opsctl, opsctl_argv, env, spawned, started_pids,
+                    wait_for, write_project, write_script)
+
+CONCURRENT = 20
+
+
+@pytest.fixture
+def held(tmp_path: Path, ledger_url: str) -> tuple[Path, Path]:
+    """A project whose recycle/hold script holds its lock until ``<signals>/release``."""
+    project = write_project(tmp_path, ledger_url)
+    signals = tmp_path / "signals"
+    signals.mkdir()
+    write_script(project, "recycle/hold", HOLD_SCRIPT.format(folder=str(signals)))
+    return project, signals
+
+
+def test_twenty_at_once_one_runs_nineteen_are_refused(held: tuple[Path, Path],
+                                                      ledger_url: str) -> None:
+    project, signals = held
+    procs = [subprocess.Popen(opsctl_argv(project, "run", "recycle/hold"), cwd=project,
+                              env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, stdin=subprocess.DEVNULL)
+             for _ in range(CONCURRENT)]
+    try:
+        # The holder waits for the release, so every other one has met its lock by then.
+        wait_for(lambda: sum(p.poll() is not None for p in procs) >= CONCURRENT - 1,
+                 timeout=240, what="nineteen refusals")
+        done = [p for p in procs if p.poll() is not None]
+        outs = {p.pid: p.communicate() for p in done}
+        assert len(done) == CONCURRENT - 1
+        for p in done:
+            _, err = outs[p.pid]
+            assert p.returncode == 75, err
+            assert "recycle/hold is locked by run" in err and "alice" in err, err
+            assert "Traceback" not in err
+        (holder,) = [p for p in procs if p.poll() is None]
+        assert started_pids(signals) == [holder.pid]
+        (signals / "release").touch()
+        out, err = holder.communicate(timeout=60)
+        assert holder.returncode == 0, err
+        assert "released" in out
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+            p.communicate()
+    with ledger(ledger_url) as book:
+        runs = book.runs("recycle/hold")
+        assert [(r.status, r.exit_code) for r in runs] == [("succeeded", 0)]
+        assert runs[0].pid == holder.pid
+        assert book.holder("recycle/hold") is None
+        assert not book.stats()["recycle/hold"].running
+
+
+def test_kill_9_leaves_a_lost_run_and_the_next_run_proceeds(held: tuple[Path, Path],
+                                                            ledger_url: str) -> None:
+    project, signals = held
+    with spawned(project, "run", "recycle/hold") as proc:
+        wait_for(lambda: started_pids(signals) or proc.poll() is not None, what="the start")
+        assert started_pids(signals) == [proc.pid], proc.communicate()
+        proc.kill()  # SIGKILL: no handler runs, the row stays "running"
+        proc.wait(timeout=30)
+    with ledger(ledger_url) as book:
+        assert [r.status for r in book.runs("recycle/hold")] == ["running"]
+    (signals / "release").touch()
+    result = opsctl(project, "run", "recycle/hold")
+    assert result.returncode == 0, result.stderr
+    with ledger(ledger_url) as book:
+        runs = book.runs("recycle/hold")
+        assert [r.status for r in runs] == ["succeeded", "lost"]
+        assert runs[1].pid == proc.pid and runs[1].ended_at is not None
+        assert "gone" in (runs[1].error or "")
+        assert book.holder("recycle/hold") is None
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
+                         ids=["SIGINT", "SIGTERM"])
+def test_a_signal_mid_run_is_interrupted_and_releases_the_lock(
+        held: tuple[Path, Path], ledger_url: str, sig: int, code: int) -> None:
+    project, signals = held
+    with spawned(project, "run", "recycle/hold") as proc:
+        wait_for(lambda: started_pids(signals) or proc.poll() is not None, what="the start")
+        assert started_pids(signals) == [proc.pid]
+        os.kill(proc.pid, sig)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert "interrupted" in err and "Traceback" not in err
+    with ledger(ledger_url) as book:
+        (run,) = book.runs("recycle/hold")
+        assert (run.status, run.exit_code) == ("interrupted", code)
+        assert signal.Signals(sig).name in (run.error or "")
+        assert book.holder("recycle/hold") is None
+    (signals / "release").touch()
+    again = opsctl(project, "run", "recycle/hold")
+    assert again.returncode == 0, again.stderr
+
+
+def test_wait_waits_for_the_holder(held: tuple[Path, Path], ledger_url: str) -> None:
+    project, signals = held
+    with spawned(project, "run", "recycle/hold") as first:
+        wait_for(lambda: started_pids(signals) or first.poll() is not None, what="the start")
+        refused = opsctl(project, "run", "--wait", "0.5", "recycle/hold")
+        assert refused.returncode == 75
+        assert "after waiting 0.5 s" in refused.stderr
+        with spawned(project, "run", "--wait", "recycle/hold") as waiting:
+            wait_for(lambda: "waiting" in _peek_stderr(waiting) or waiting.poll() is not None,
+                     what="the waiting note")
+            (signals / "release").touch()
+            out, err = waiting.communicate(timeout=60)
+            assert waiting.returncode == 0, err
+        first.communicate(timeout=60)
+    with ledger(ledger_url) as book:
+        assert [r.status for r in book.runs("recycle/hold")] == ["succeeded", "succeeded"]
+
+
+def _peek_stderr(proc: subprocess.Popen[str]) -> str:
+    """Whether the process said it waits: read what it wrote so far without blocking."""
+    import select
+
+    assert proc.stderr is not None
+    ready, _, _ = select.select([proc.stderr], [], [], 0)
+    if not ready:
+        return ""
+    return os.read(proc.stderr.fileno(), 4096).decode("utf-8", "replace")
