@@ -26,7 +26,6 @@ import datetime as _dt
 import json
 import os
 import platform
-import random
 import shutil
 import statistics
 import subprocess
@@ -69,53 +68,12 @@ HELP_BASELINE = "import click, rich"
 
 # -- generating trees ------------------------------------------------------------------------
 
-def _fallback_generate_tree(root: Path, n: int, bad_ratio: float = 0.05,
-                            seed: int = 0) -> set[str]:
-    """A deterministic tree of ``n`` scripts under ``root``, about ``bad_ratio`` badly named.
-
-    Used only when ``tests/treegen.py`` is not there; returns the bad paths relative to root.
-    """
-    rng = random.Random(seed)
-    words = ["export", "order", "data", "fix", "customer", "cache", "flush", "calendar",
-             "backfill", "column", "report", "invoice", "refund", "sync", "user", "stock"]
-    bad_temporary = ["ts_2024_13_45_{w}", "ts_{d}_{w}_old", "TS_{d}_{w}", "{w}_{d}",
-                     "ts_{d}_{w}_2", "ts_{d}_{w}.v2"]
-    bad_shared = ["{w}_bak", "{w}_6573", "ts_{d}_{w}", "{w}.v2", "{W}"]
-    bad: set[str] = set()
-    shared = max(10, n // 50)
-    developers = max(1, n // 1000)
-    for folder in ("recycle", "unrecycle"):
-        (root / folder).mkdir(parents=True, exist_ok=True)
-    for i in range(n):
-        what = "_".join(rng.sample(words, 2)) + f"_x{i}"
-        day = _dt.date(2023, 1, 1) + _dt.timedelta(days=rng.randrange(600))
-        is_bad = rng.random() < bad_ratio
-        if i < shared:
-            folder = "recycle" if i % 3 else "unrecycle"
-            stem = rng.choice(bad_shared) if is_bad else "{w}"
-            text = f'"""Do {what.replace("_", " ")}."""\n\n\ndef main() -> None:\n    pass\n'
-        else:
-            folder = f"dev{i % developers:03d}"
-            stem = rng.choice(bad_temporary) if is_bad else "ts_{d}_{w}"
-            text = f'"""Do {what.replace("_", " ")} once."""\n'
-        name = stem.format(w=what, W=what.title().replace("_", ""), d=f"{day:%Y_%m_%d}") + ".py"
-        path = root / folder / name
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        if is_bad:
-            bad.add(f"{folder}/{name}")
-    return bad
-
-
-def _tree_generator() -> tuple[Callable[..., set[str]], str]:
+def _tree_generator() -> Callable[..., set[str]]:
     try:
         from tests.treegen import generate_tree
-    except ImportError:
-        try:  # imported by pytest, where tests/ itself is on sys.path
-            from treegen import generate_tree  # type: ignore[no-redef]
-        except ImportError:
-            return _fallback_generate_tree, "tests/bench.py fallback (tests/treegen.py missing)"
-    return generate_tree, "tests/treegen.py"
+    except ImportError:  # imported by pytest, where tests/ itself is on sys.path
+        from treegen import generate_tree  # type: ignore[no-redef]
+    return generate_tree
 
 
 @dataclass
@@ -148,7 +106,7 @@ class Tree:
 
 
 def make_tree(base: Path, n: int) -> Tree:
-    generate, _ = _tree_generator()
+    generate = _tree_generator()
     project = base / f"tree_{n}"
     root = project / "offline_script"
     root.mkdir(parents=True)
@@ -705,10 +663,9 @@ def run_benchmark(plan: Plan, workdir: Path) -> dict[str, Any]:
         med = f" median {_ms(m.a.median)}" if m.a.times else ""
         log(f"  {m.title}: {m.status}{med}{tail}{'; ' + m.note if m.note else ''}")
 
-    _, generator = _tree_generator()
     trees: dict[int, Tree] = {}
     for n in plan.sizes:
-        log(f"generating a tree of {n:,} scripts ({generator}) ...")
+        log(f"generating a tree of {n:,} scripts (tests/treegen.py) ...")
         trees[n] = make_tree(workdir, n)
         log(f"  {trees[n].files:,} files, {len(trees[n].bad):,} bad, "
             f"{trees[n].seconds:.1f} s")
@@ -780,7 +737,7 @@ def run_benchmark(plan: Plan, workdir: Path) -> dict[str, Any]:
         "date": _dt.datetime.now().isoformat(timespec="seconds"),
         "machine": {"python": sys.version.split()[0], "executable": PYTHON,
                     "platform": platform.platform(), "cpus": os.cpu_count()},
-        "tree_generator": generator,
+        "tree_generator": "tests/treegen.py generate_tree(root, n, bad_ratio=0.05, seed=0)",
         "trees": {str(n): {"scripts": n, "files": t.files, "bad": len(t.bad),
                            "generate_s": round(t.seconds, 2)} for n, t in trees.items()},
         "duration_s": round(time.perf_counter() - started, 1),
