@@ -319,16 +319,17 @@ def demote_candidates(scripts: Iterable[Script], stats: Mapping[str, ScriptStats
         s = stats.get(script.key)
         runs = s.runs if s else 0
         last = s.last_at if s else None
-        if runs == 1 and last is not None:
-            why = f"run exactly once, {_ago(now - last)}"
-        elif last is not None and (now - last).days > stale_days:
-            why = f"not run for {(now - last).days} days"
+        idle = _days_between(last, now) if last is not None else None
+        if runs == 1 and idle is not None:
+            why = f"run exactly once, {_ago(idle)}"
+        elif idle is not None and idle > stale_days:
+            why = f"not run for {idle} days"
         elif runs == 0:
             try:
                 mtime = _dt.datetime.fromtimestamp(script.path.stat().st_mtime, _dt.UTC)
             except OSError:
                 continue
-            age = (now - mtime).days
+            age = _days_between(mtime, now)
             if age <= stale_days:
                 continue
             why = f"never run; unchanged for {age} days"
@@ -342,8 +343,12 @@ def demote_candidates(scripts: Iterable[Script], stats: Mapping[str, ScriptStats
     return out
 
 
-def _ago(delta: _dt.timedelta) -> str:
-    days = delta.days
+def _days_between(earlier: _dt.datetime, later: _dt.datetime) -> int:
+    """Calendar days, in local time like the ledger's ``days``: yesterday 23:00 is 1 day."""
+    return (later.astimezone().date() - earlier.astimezone().date()).days
+
+
+def _ago(days: int) -> str:
     return "today" if days <= 0 else ("yesterday" if days == 1 else f"{days} days ago")
 
 

@@ -166,18 +166,18 @@ def test_the_no_argument_forms_list_and_exit_zero(invoke: Callable[..., Result],
 
     result = invoke(proj, "promote")
     assert result.exit_code == 0, result.output
-    lines = result.stdout.splitlines()
-    assert lines[0].split() == ["SCRIPT", "PROMOTE", "TO", "RUNS", "DAYS", "OPERATORS",
-                                "LAST", "RUN", "WHY"]
-    assert lines[1].split()[:5] == [OLD, NEW, "2", "2", "lihua,"]
-    assert lines[1].endswith("run on 2 days by 2 operators")
+    title, header, row = result.stdout.splitlines()
+    assert title == "Temporary scripts needed again (run on 2+ days, or by 2+ operators):"
+    assert header.split() == ["SCRIPT", "RUNS", "DAYS", "OPERATORS", "LAST", "RUN"]
+    assert row.split() == [OLD, "2", "2", "lihua,", "yuzaoyah", f"{at(1).astimezone():%Y-%m-%d}"]
     assert "promote one with: opsctl promote <script> [--as NAME]" in result.stderr
     data = json.loads(invoke(proj, "promote", "--json").stdout)
     assert data[0]["key"] == OLD and data[0]["operators"] == ["lihua", "yuzaoyah"]
 
     demote = invoke(proj, "demote", "--json")
     assert demote.exit_code == 0
-    assert [d["key"] for d in json.loads(demote.stdout)] == ["recycle/export_order"]
+    assert [(d["key"], d["why"][:16]) for d in json.loads(demote.stdout)] == [
+        ("recycle/export_order", "run exactly once")]
 
 
 def test_accepting_candidates_at_a_terminal(invoke: Callable[..., Result], proj: Path,

@@ -77,10 +77,14 @@ def _perform(project: Project, move: Move) -> None:
                    f"({moved.method})")
 
 
-def _candidate_rows(candidates: list[Candidate]) -> list[list[str]]:
-    return [[c.script.display, c.target or "(needs --as NAME)", str(c.runs), str(c.days),
-             ", ".join(c.operators), f"{c.last_at:%Y-%m-%d}" if c.last_at else "", c.why]
-            for c in candidates]
+def _candidate_rows(verb: Verb, candidates: list[Candidate]) -> list[list[str]]:
+    rows = []
+    for c in candidates:
+        evidence = [str(c.runs), str(c.days), ", ".join(c.operators),
+                    f"{c.last_at:%Y-%m-%d}" if c.last_at else "never"]
+        # For promote, days and operators are the why; demote has two different whys.
+        rows.append([c.script.display, *evidence] + ([c.why] if verb == "demote" else []))
+    return rows
 
 
 def _suggest(project: Project, verb: Verb, as_json: bool) -> None:
@@ -88,6 +92,8 @@ def _suggest(project: Project, verb: Verb, as_json: bool) -> None:
     stats = script_stats(config)
     if verb == "promote":
         candidates = promote_candidates(project.catalogue.scripts, stats)
+        title = "Temporary scripts needed again (run on 2+ days, or by 2+ operators):"
+        columns = ["script", "runs", "days", "operators", "last run"]
         empty = ("no temporary script has been run on two or more days or by two or more "
                  "operators; nothing to promote")
     else:
@@ -95,15 +101,21 @@ def _suggest(project: Project, verb: Verb, as_json: bool) -> None:
 
         candidates = demote_candidates(project.catalogue.scripts, stats,
                                        stale_days=config.stale_days, now=datetime.now(UTC))
+        title = (f"Recycle scripts that look one-off (run once, or not run for "
+                 f"{config.stale_days} days):")
+        columns = ["script", "runs", "days", "operators", "last run", "why"]
         empty = (f"every recycle script has run more than once within {config.stale_days} "
                  "days; nothing to demote")
     if as_json:
         output.print_json([c.as_dict() for c in candidates])
         return
-    output.table(["script", f"{verb} to", "runs", "days", "operators", "last run", "why"],
-                 _candidate_rows(candidates), empty=empty)
+    output.table(columns, _candidate_rows(verb, candidates), title=title, empty=empty)
     if not candidates:
         return
+    for c in candidates:
+        if c.target is None:
+            output.note(f"{c.script.display} has no ts_YYYY_MM_DD_ name to take the new name "
+                        "from: promote it with --as NAME")
     if not interactive():
         output.note(f"{verb} one with: opsctl {verb} <script>"
                     + (" [--as NAME]" if verb == "promote" else ""))
@@ -227,13 +239,12 @@ def _last_run(s: StaleScript) -> str:
     if run is None:
         return "never"
     status = "running now" if s.running else run.status
-    return f"{run.started_at:%Y-%m-%d %H:%M} {run.operator} {status}"
+    return f"{run.started_at:%Y-%m-%d} {run.operator} {status}"
 
 
 def _stale_row(s: StaleScript) -> list[str]:
-    day = s.script.date
-    return [s.script.display, s.script.owner or "", day.isoformat() if day else "",
-            f"{s.age_days}d", _last_run(s)]
+    # No date column: the date is in the name, and the age says what it means.
+    return [s.script.display, s.script.owner or "", f"{s.age_days}d", _last_run(s)]
 
 
 _OLDER_HELP = "Older than this many days by the date in the name (default: stale_days)."
@@ -260,7 +271,7 @@ def stale_command(project: Project, older_than: int | None, owner: str | None,
         output.print_json([s.as_dict() for s in found])
         return
     limit = project.config.stale_days if older_than is None else older_than
-    output.table(["script", "owner", "date", "age", "last run"], [_stale_row(s) for s in found],
+    output.table(["script", "owner", "age", "last run"], [_stale_row(s) for s in found],
                  empty=f"no temporary script is older than {limit} days")
 
 
@@ -293,7 +304,7 @@ def clean_command(project: Project, older_than: int | None, owner: str | None,
     plan = plan_clean(found, include_uncommitted=include_uncommitted)
     rows = [[*_stale_row(d.stale), "delete" if d.keep is None else f"keep: {d.keep}"]
             for d in plan]
-    output.table(["script", "owner", "date", "age", "last run", "action"], rows)
+    output.table(["script", "owner", "age", "last run", "action"], rows)
     doomed = [d for d in plan if d.keep is None]
     if not doomed:
         output.note("nothing to delete")
