@@ -210,6 +210,7 @@ class Command:
 @dataclass(frozen=True)
 class Outcome:
     seconds: float
+    cpu_seconds: float  # user + system: less sensitive than wall time to a busy machine
     max_rss_kb: int
     returncode: int
     stderr: str
@@ -239,7 +240,8 @@ def run_process(cmd: Command, env: dict[str, str], capture: bool = False) -> tup
         stderr = err.read().decode("utf-8", "replace")
         out.seek(0)
         stdout = out.read().decode("utf-8", "replace") if capture else ""
-    return Outcome(seconds, usage.ru_maxrss, proc.returncode, stderr), stdout
+    cpu = usage.ru_utime + usage.ru_stime
+    return Outcome(seconds, cpu, usage.ru_maxrss, proc.returncode, stderr), stdout
 
 
 @dataclass
@@ -249,6 +251,12 @@ class Side:
     command: str
     times: list[float] = field(default_factory=list)
     max_rss_kb: int = 0
+    cpu_times: list[float] = field(default_factory=list)
+
+    def add(self, outcome: Outcome) -> None:
+        self.times.append(outcome.seconds)
+        self.cpu_times.append(outcome.cpu_seconds)
+        self.max_rss_kb = max(self.max_rss_kb, outcome.max_rss_kb)
 
     def summary(self) -> dict[str, Any]:
         t = self.times
@@ -258,6 +266,7 @@ class Side:
             "min_s": min(t) if t else None,
             "median_s": statistics.median(t) if t else None,
             "max_s": max(t) if t else None,
+            "median_cpu_s": statistics.median(self.cpu_times) if self.cpu_times else None,
             "peak_rss_mib": round(self.max_rss_kb / 1024, 1) if self.max_rss_kb else None,
         }
 
@@ -328,15 +337,13 @@ def compare(key: str, title: str, a: Command, b: Command | None, runs: int, env:
             return m
     for _ in range(runs):
         out_a, _ = run_process(a, env)
-        m.a.times.append(out_a.seconds)
-        m.a.max_rss_kb = max(m.a.max_rss_kb, out_a.max_rss_kb)
+        m.a.add(out_a)
         if out_a.returncode not in a.ok:
             m.status, m.note = "failed", f"exit {out_a.returncode}: {_tail(out_a.stderr)}"
             return m
         if b is not None and m.b is not None:
             out_b, _ = run_process(b, env)
-            m.b.times.append(out_b.seconds)
-            m.b.max_rss_kb = max(m.b.max_rss_kb, out_b.max_rss_kb)
+            m.b.add(out_b)
             m.ratios.append(out_a.seconds / out_b.seconds)
     return m
 
@@ -609,7 +616,9 @@ class Plan:
             plan = cls(True, sizes, 5, {sizes[0]: 5}, 5, 3, 3, 50)
         else:
             sizes = (1_000, 10_000, 100_000)
-            plan = cls(False, sizes, 21, {1_000: 15, 10_000: 11, 100_000: 7}, 11, 7, 11, 300)
+            # About two minutes here, most of it generating the 100,000-script tree; more
+            # pairs than strictly needed, since the median of the ratios is what is judged.
+            plan = cls(False, sizes, 31, {1_000: 21, 10_000: 21, 100_000: 15}, 15, 11, 21, 500)
         if runs is not None:
             plan = cls(plan.quick, plan.sizes, runs, {n: runs for n in plan.sizes}, runs, runs,
                        runs, max(runs * 10, 10))
