@@ -94,7 +94,7 @@ def flush_calendar(days: int, *, today: dt.date | None = None) -> Flushed:
 def main(days: int) -> None:
     """Recompute the calendar's order counts and revenue for the last N days.
 
-    Missing days are created; rows already right are left as they are.
+    Missing days are created; rows already right keep their figures.
 
     \b
     Example:
