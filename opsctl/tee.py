@@ -50,6 +50,9 @@ class Tee:
     def write(self, text: str) -> int:
         written = self._stream.write(text)
         self._tail.add(text)
+        if "\n" in text:
+            # Live even into a pipe (`opsctl run x | tee log`), where Python would buffer.
+            self._stream.flush()
         return written
 
     def writelines(self, lines: Iterable[str]) -> None:
