@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from .catalogue import Catalogue, Script, printable
-from .errors import InvalidName, OpsctlError, TargetExists
+from .errors import InvalidName, LedgerUnreachable, OpsctlError, TargetExists
 from .gitops import GitError, WorkTree, work_tree
 from .naming import Naming, parse_temporary
 from .scaffold import similar_recycle
@@ -498,36 +498,46 @@ def ledger_exists(config: Config) -> bool:
 
 
 @contextmanager
-def ledger(config: Config, *, create: bool = True) -> Iterator[Ledger]:
+def ledger(config: Config, *, create: bool = True,
+           refusal: str = "nothing changed") -> Iterator[Ledger]:
     """The project's ledger, closed afterwards (its engine holds connections).
 
     With ``create`` (a move is about to be recorded) the default SQLite file and the tables
-    are made on first use; without, a ledger with no tables reads empty.
+    are made on first use; without, a ledger with no tables reads empty. An unreachable
+    ledger is an error that ends with ``refusal``: what the command did not do, and why.
     """
     from .ledger import Ledger, open_ledger
 
-    book = open_ledger(config) if create else Ledger.open(config.effective_ledger_url,
-                                                          create=False)
+    try:
+        book = open_ledger(config) if create else Ledger.open(config.effective_ledger_url,
+                                                              create=False)
+    except LedgerUnreachable as exc:
+        # The ledger's own hint is for 'run' (--no-ledger); these commands have no such way
+        # round it, so keep its diagnosis and say what to fix.
+        reason = exc.message.split("; fix ledger_url")[0]
+        raise LedgerUnreachable(f"{reason}; {refusal}; fix ledger_url in [tool.opsctl] or "
+                                "OPSCTL_LEDGER_URL") from None
     try:
         yield book
     finally:
         book.close()
 
 
-def script_stats(config: Config) -> dict[str, ScriptStats]:
+def script_stats(config: Config, *, refusal: str = "nothing changed") -> dict[str, ScriptStats]:
     """Per-script run statistics, former names folded in; empty when there is no ledger."""
     if not ledger_exists(config):
         return {}
-    with ledger(config, create=False) as book:
+    with ledger(config, create=False, refusal=refusal) as book:
         return book.stats()
 
 
-def run_facts(config: Config, scripts: Sequence[Script]) -> tuple[dict[str, Run], set[str]]:
+def run_facts(config: Config, scripts: Sequence[Script], *,
+              refusal: str = "nothing changed") -> tuple[dict[str, Run], set[str]]:
     """The newest run of each script, and the keys with a run in progress (a live lock)."""
     if not ledger_exists(config) or not scripts:
         return {}, set()
     keys = {s.key for s in scripts}
-    with ledger(config, create=False) as book:
+    with ledger(config, create=False, refusal=refusal) as book:
         runs = book.last_runs(keys)
         running = {k for k, st in book.stats().items() if st.running and k in keys}
     return runs, running

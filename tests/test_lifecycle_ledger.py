@@ -361,5 +361,20 @@ def test_clean_refuses_when_the_ledger_is_unreachable(invoke: Callable[..., Resu
     assert "unreachable" in result.stderr
     assert (project / "offline_script/yuzaoyah/ts_2020_01_01_old.py").exists()
     listed = invoke(project, "stale")
-    assert listed.exit_code == 0 and "ts_2020_01_01_old" in listed.stdout
-    assert "warning: no last runs shown" in listed.stderr
+    assert listed.exit_code == 0
+    assert listed.stdout.splitlines()[1].split()[-1] == "unknown"  # not "never": unknown
+    assert "unreachable" in listed.stderr and "last runs are not shown" in listed.stderr
+
+
+def test_a_move_is_refused_when_the_ledger_is_unreachable(invoke: Callable[..., Result],
+                                                          project: Path) -> None:
+    (project / "pyproject.toml").write_text(
+        '[tool.opsctl]\nledger_url = "postgresql+psycopg://nobody@127.0.0.1:1/none"\n',
+        encoding="utf-8")
+    write(project / f"offline_script/{OLD}.py")
+    before = snapshot(project)
+    result = invoke(project, "promote", OLD)
+    assert result.exit_code == 78
+    assert "unreachable" in result.stderr and "nothing was moved" in result.stderr
+    assert "--no-ledger" not in result.stderr  # run's way round it; a move has none
+    assert snapshot(project) == before

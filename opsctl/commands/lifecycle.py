@@ -65,8 +65,9 @@ def _perform(project: Project, move: Move) -> None:
     note = first_guess_note(project.identity)
     if note:
         output.note(note)
-    with ledger(project.config) as book:
-        # Checked before anything moves: an unreachable ledger refuses here, untouched.
+    # Opened before anything moves, so an unreachable ledger refuses with the tree untouched.
+    with ledger(project.config, refusal="nothing was moved, since history only follows a "
+                                        "move the ledger records") as book:
         holder = holder_of(book, move.source)
         if holder is not None:
             raise RunInProgress(f"{move.source.display} is running now ({holder.describe()}); "
@@ -89,7 +90,7 @@ def _candidate_rows(verb: Verb, candidates: list[Candidate]) -> list[list[str]]:
 
 def _suggest(project: Project, verb: Verb, as_json: bool) -> None:
     config = project.config
-    stats = script_stats(config)
+    stats = script_stats(config, refusal=f"the {verb} candidates come from its runs")
     if verb == "promote":
         candidates = promote_candidates(project.catalogue.scripts, stats)
         title = "Temporary scripts needed again (run on 2+ days, or by 2+ operators):"
@@ -104,8 +105,8 @@ def _suggest(project: Project, verb: Verb, as_json: bool) -> None:
         title = (f"Recycle scripts that look one-off (run once, or not run for "
                  f"{config.stale_days} days):")
         columns = ["script", "runs", "days", "operators", "last run", "why"]
-        empty = (f"every recycle script has run more than once within {config.stale_days} "
-                 "days; nothing to demote")
+        empty = (f"no recycle script was run only once or has gone {config.stale_days} days "
+                 "without a run; nothing to demote")
     if as_json:
         output.print_json([c.as_dict() for c in candidates])
         return
@@ -156,13 +157,12 @@ def _run_verb(project: Project, verb: Verb, script: Script | None, name: str | N
     _move(project, verb, script, name, ask=not yes)
 
 
-_AS_HELP = ("The name in {folder}/ (snake_case, no ts_ or date). Default: the name without "
-            "ts_YYYY_MM_DD_.")
+_AS_HELP = "The name in {folder}/ (snake_case, no ts_ or date). Default: {default}."
 
 
 @click.command("promote")
 @click.argument("script", type=SCRIPT, required=False)
-@click.option("--as", "name", metavar="NAME", help=_AS_HELP.format(folder="recycle"))
+@click.option("--as", "name", metavar="NAME", help=_AS_HELP.format(folder="recycle", default="the name without ts_YYYY_MM_DD_"))
 @click.option("-y", "--yes", is_flag=True,
               help="Do not ask when recycle/ has scripts of a similar purpose.")
 @click.option("--json", "as_json", is_flag=True,
@@ -185,7 +185,7 @@ def promote_command(project: Project, script: Script | None, name: str | None, y
     \b
       opsctl promote yuzaoyah/ts_2024_06_10_export_order_data
           -> recycle/export_order_data.py
-      opsctl promote ts_2024_06_10_export_custom_s --as export_order
+      opsctl promote ts_2024_06_10_export_custom_s --as export_customer_names
       opsctl promote                  # the candidates, with their runs
     """
     _run_verb(project, "promote", script, name, yes, as_json)
@@ -193,7 +193,8 @@ def promote_command(project: Project, script: Script | None, name: str | None, y
 
 @click.command("demote")
 @click.argument("script", type=SCRIPT, required=False)
-@click.option("--as", "name", metavar="NAME", help=_AS_HELP.format(folder="unrecycle"))
+@click.option("--as", "name", metavar="NAME", help=_AS_HELP.format(folder="unrecycle",
+                                   default="the same name (without ts_YYYY_MM_DD_)"))
 @click.option("--json", "as_json", is_flag=True,
               help="With no SCRIPT: print the candidates as JSON.")
 @pass_project
@@ -220,31 +221,35 @@ def demote_command(project: Project, script: Script | None, name: str | None,
 
 
 def _stale(project: Project, older_than: int | None, owner: str | None, *,
-           need_runs: bool) -> list[StaleScript]:
+           need_runs: bool) -> tuple[list[StaleScript], bool]:
+    """The stale scripts with their last runs, and whether the runs could be read."""
     limit = project.config.stale_days if older_than is None else older_than
     found = stale_scripts(project.catalogue.scripts, older_than=limit, owner=owner)
     try:
-        runs, running = run_facts(project.config, [s.script for s in found])
+        runs, running = run_facts(
+            project.config, [s.script for s in found],
+            refusal="nothing was deleted, since clean must know which scripts are running"
+            if need_runs else "last runs are not shown")
     except LedgerUnreachable as exc:
         if need_runs:  # clean must know what is running; it will not guess
             raise
-        output.warn(f"no last runs shown: {exc.message}")
-        runs, running = {}, set()
+        output.warn(exc.message)
+        return found, False
     return [StaleScript(s.script, s.age_days, runs.get(s.script.key), s.script.key in running)
-            for s in found]
+            for s in found], True
 
 
-def _last_run(s: StaleScript) -> str:
+def _last_run(s: StaleScript, known: bool = True) -> str:
     run = s.last_run
     if run is None:
-        return "never"
+        return "never" if known else "unknown"
     status = "running now" if s.running else run.status
     return f"{run.started_at:%Y-%m-%d} {run.operator} {status}"
 
 
-def _stale_row(s: StaleScript) -> list[str]:
+def _stale_row(s: StaleScript, known: bool = True) -> list[str]:
     # No date column: the date is in the name, and the age says what it means.
-    return [s.script.display, s.script.owner or "", f"{s.age_days}d", _last_run(s)]
+    return [s.script.display, s.script.owner or "", f"{s.age_days}d", _last_run(s, known)]
 
 
 _OLDER_HELP = "Older than this many days by the date in the name (default: stale_days)."
@@ -266,12 +271,13 @@ def stale_command(project: Project, older_than: int | None, owner: str | None,
       opsctl stale
       opsctl stale --older-than 30 --owner yuzaoyah
     """
-    found = _stale(project, older_than, owner, need_runs=False)
+    found, known = _stale(project, older_than, owner, need_runs=False)
     if as_json:
         output.print_json([s.as_dict() for s in found])
         return
     limit = project.config.stale_days if older_than is None else older_than
-    output.table(["script", "owner", "age", "last run"], [_stale_row(s) for s in found],
+    output.table(["script", "owner", "age", "last run"],
+                 [_stale_row(s, known) for s in found],
                  empty=f"no temporary script is older than {limit} days")
 
 
@@ -296,7 +302,7 @@ def clean_command(project: Project, older_than: int | None, owner: str | None,
       opsctl clean                    # list, then ask
       opsctl clean --older-than 180 --owner yuzaoyah --yes
     """
-    found = _stale(project, older_than, owner, need_runs=True)
+    found, _ = _stale(project, older_than, owner, need_runs=True)
     limit = project.config.stale_days if older_than is None else older_than
     if not found:
         output.note(f"no temporary script is older than {limit} days; nothing to clean")
@@ -316,7 +322,9 @@ def clean_command(project: Project, older_than: int | None, owner: str | None,
         if not click.confirm(f"Delete {what}?", default=False, err=True):
             raise Declined("nothing deleted")
     if ledger_exists(project.config):
-        with ledger(project.config, create=False) as book:
+        with ledger(project.config, create=False,
+                    refusal="nothing was deleted, since clean must know which scripts are "
+                            "running") as book:
             result = clean(plan, running=lambda s: holder_of(book, s) is not None)
     else:
         result = clean(plan)
