@@ -701,7 +701,7 @@ class _Linter:
                      f"no module docstring; {where} start with one whose first line says "
                      "what the script does (opsctl list shows it)",
                      "add a first line such as \"\"\"Export order data as CSV.\"\"\"", 1)
-        for node, what in _side_effects(ast_, tree.body):
+        for node, what in _side_effects(tree.body):
             self.add(rel, "OPS601",
                      f"{what} at module level runs whenever the script is imported (opsctl "
                      "run, --help, python script.py)",
@@ -709,62 +709,66 @@ class _Linter:
                      node.lineno)
 
 
-def _side_effects(ast_: Any, body: list[ast.stmt]) -> Iterable[tuple[ast.stmt, str]]:
+def _side_effects(body: list[ast.stmt]) -> Iterable[tuple[ast.stmt, str]]:
     """Module-level statements that do work on import, with a short description of each."""
+    import ast
+
     for node in body:
-        if isinstance(node, (ast_.Import, ast_.ImportFrom, ast_.FunctionDef,
-                             ast_.AsyncFunctionDef, ast_.ClassDef, ast_.Assign, ast_.AnnAssign,
-                             ast_.AugAssign, ast_.Pass, ast_.Delete, ast_.Global,
-                             ast_.Nonlocal, ast_.Assert)) \
+        if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef,
+                             ast.ClassDef, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Pass,
+                             ast.Delete, ast.Global, ast.Nonlocal, ast.Assert)) \
                 or type(node).__name__ == "TypeAlias":
             # Definitions and plain assignments (log = logging.getLogger(__name__)) are what a
             # module is for; a decorator's call is part of its definition.
             continue
-        if isinstance(node, ast_.Expr):
-            if isinstance(node.value, ast_.Constant):
+        if isinstance(node, ast.Expr):
+            if isinstance(node.value, ast.Constant):
                 continue  # a docstring, or a bare ``...``
-            if isinstance(node.value, (ast_.Call, ast_.Await)):
-                yield node, f"a call `{_snippet(ast_, node.value)}`"
+            what = "a call" if isinstance(node.value, (ast.Call, ast.Await)) else "an expression"
+            yield node, f"{what} `{_snippet(node.value)}`"
+        elif isinstance(node, ast.If):
+            if _is_main_guard(node.test):
+                yield from _side_effects(node.orelse)  # an else: runs on import
             else:
-                yield node, f"an expression `{_snippet(ast_, node.value)}`"
-        elif isinstance(node, ast_.If):
-            if _is_main_guard(ast_, node.test):
-                yield from _side_effects(ast_, node.orelse)  # an else: runs on import
-            else:
-                yield from _side_effects(ast_, node.body)
-                yield from _side_effects(ast_, node.orelse)
-        elif isinstance(node, ast_.Try) or type(node).__name__ == "TryStar":
-            # try: import fast_json / except ImportError: ... is a definition too.
-            yield from _side_effects(ast_, node.body)
-            for handler in node.handlers:
-                yield from _side_effects(ast_, handler.body)
-            yield from _side_effects(ast_, node.orelse)
-            yield from _side_effects(ast_, node.finalbody)
-        elif isinstance(node, (ast_.For, ast_.AsyncFor)):
+                yield from _side_effects(node.body)
+                yield from _side_effects(node.orelse)
+        elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
+            # try: import orjson as json / except ImportError: import json is a definition.
+            tried: ast.Try = node  # type: ignore[assignment]  # TryStar has the same fields
+            yield from _side_effects(tried.body)
+            for handler in tried.handlers:
+                yield from _side_effects(handler.body)
+            yield from _side_effects(tried.orelse)
+            yield from _side_effects(tried.finalbody)
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
             yield node, "a for loop"
-        elif isinstance(node, ast_.While):
+        elif isinstance(node, ast.While):
             yield node, "a while loop"
-        elif isinstance(node, (ast_.With, ast_.AsyncWith)):
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
             yield node, "a with block"
-        elif isinstance(node, ast_.Raise):
+        elif isinstance(node, ast.Raise):
             yield node, "a raise"
         else:
             yield node, f"a {type(node).__name__.lower()} statement"
 
 
-def _is_main_guard(ast_: Any, test: ast.expr) -> bool:
+def _is_main_guard(test: ast.expr) -> bool:
     """``__name__ == "__main__"`` (either way round)."""
-    if not isinstance(test, ast_.Compare) or len(test.ops) != 1 or \
-            not isinstance(test.ops[0], ast_.Eq):
+    import ast
+
+    if not isinstance(test, ast.Compare) or len(test.ops) != 1 or \
+            not isinstance(test.ops[0], ast.Eq):
         return False
     sides = [test.left, test.comparators[0]]
-    names = [s for s in sides if isinstance(s, ast_.Name) and s.id == "__name__"]
-    consts = [s for s in sides if isinstance(s, ast_.Constant) and s.value == "__main__"]
+    names = [s for s in sides if isinstance(s, ast.Name) and s.id == "__name__"]
+    consts = [s for s in sides if isinstance(s, ast.Constant) and s.value == "__main__"]
     return len(names) == 1 and len(consts) == 1
 
 
-def _snippet(ast_: Any, node: ast.expr, limit: int = 40) -> str:
-    text = " ".join(ast_.unparse(node).split())
+def _snippet(node: ast.expr, limit: int = 40) -> str:
+    import ast
+
+    text = " ".join(ast.unparse(node).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

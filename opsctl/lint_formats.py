@@ -19,8 +19,9 @@ if TYPE_CHECKING:
 
 FORMATS = ("text", "json", "github", "junit")
 
-#: Characters a terminal, a log or XML 1.0 must not receive raw from a file name.
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+#: Characters a terminal, a log line or XML 1.0 must not receive raw from a file name: C0 and
+#: C1 controls (a newline in a name would split a line of output) and XML's non-characters.
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\ufffe\uffff]")
 
 
 def shown(text: str) -> str:

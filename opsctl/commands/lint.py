@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 import click
 
 from .. import output
-from . import Project, pass_project
+from ..project import Project
+from . import pass_project
 
 if TYPE_CHECKING:
     from ..lint import LintConfig
@@ -119,9 +120,11 @@ def lint_command(project: Project, paths: tuple[Path, ...], fmt: str, baseline: 
 
     prefix = _github_prefix(root, project.dir) if fmt == "github" else \
         _prefix(root, project.dir)
-    text = render(fmt, report, prefix, color=fmt == "text" and output.use_color())
+    color = fmt == "text" and output.use_color()
+    text = render(fmt, report, prefix, color=color)
     if text:
-        click.echo(text, nl=False)
+        # color=True: the decision is made (a terminal, FORCE_COLOR), so Click must not undo it.
+        click.echo(text, nl=False, color=color or None)
     output.note(summary(report, _prefix(root, project.dir)))
     if report.exit_code:
         raise click.exceptions.Exit(report.exit_code)

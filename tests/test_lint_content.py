@@ -1,0 +1,163 @@
+"""The content rules: a docstring, no work on import, and source the parser can read.
+
+Scripts are parsed with ``ast``, never imported: a test script that would leave a marker file
+when executed proves it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+
+import pytest
+
+from opsctl.lint import LintConfig, lint
+from opsctl.naming import Naming
+
+TODAY = _dt.date(2024, 7, 1)
+
+
+def content_findings(root: Path, source: str | bytes, rel: str = "recycle/clear_cache.py",
+                     config: LintConfig | None = None) -> list[tuple[str, int | None]]:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(source, str):
+        path.write_text(source, encoding="utf-8")
+    else:
+        path.write_bytes(source)
+    report = lint(root, Naming(today=TODAY), config or LintConfig(stale_days=3650))
+    return [(f.code, f.line) for f in report.findings]
+
+
+DOC = '"""Clear the cache."""\n'
+
+GOOD_SOURCES = {
+    "template shape": DOC + '''
+from __future__ import annotations
+
+import logging
+
+import click
+
+log = logging.getLogger(__name__)
+LIMIT: int = 10
+__all__ = ["main"]
+__all__ += []
+
+
+@click.command()
+@click.option("--limit", type=int)
+def main(limit: int | None) -> None:
+    """Clear it."""
+    log.info("cleared")
+
+
+class Helper:
+    print("a class body runs on import, but it is a definition")
+
+
+if __name__ == "__main__":
+    main()
+''',
+    "main guard reversed": DOC + "def main():\n    pass\n\nif '__main__' == __name__:\n    main()\n",
+    "optional import": DOC + "try:\n    import orjson as json\nexcept ImportError:\n"
+                             "    import json\n",
+    "type checking": DOC + "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                           "    from flask import Flask\n",
+    "ellipsis and assert": DOC + "...\nassert True\n",
+    "single-quoted docstring": "'Clear the cache.'\n",
+    "docstring after comments": "#!/usr/bin/env python\n# -*- coding: utf-8 -*-\n" + DOC,
+    "byte order mark": "\ufeff" + DOC,
+    "latin-1 with a coding line": None,  # bytes, below
+    "legacy escape warning": DOC + 'PATTERN = "\\d+"\n',
+}
+
+
+@pytest.mark.parametrize("name", GOOD_SOURCES)
+def test_good_sources_pass(tmp_path: Path, name: str) -> None:
+    source: str | bytes | None = GOOD_SOURCES[name]
+    if source is None:
+        source = b'# -*- coding: latin-1 -*-\n"""Caf\xe9 export."""\n'
+    assert content_findings(tmp_path, source) == []
+
+
+BAD_SOURCES: list[tuple[str, str | bytes, list[tuple[str, int | None]]]] = [
+    ("no docstring", "import os\n", [("OPS602", 1)]),
+    ("empty file", "", [("OPS602", 1)]),
+    ("empty docstring", '""""""\n', [("OPS602", 1)]),
+    ("comment is not a docstring", "# Clear the cache.\nx = 1\n", [("OPS602", 1)]),
+    ("bare call", DOC + "def main():\n    pass\n\nmain()\n", [("OPS601", 5)]),
+    ("session call", DOC + "from app import db\ndb.session.execute('delete from t')\n",
+     [("OPS601", 3)]),
+    ("for loop", DOC + "for i in range(3):\n    pass\n", [("OPS601", 2)]),
+    ("while loop", DOC + "while False:\n    pass\n", [("OPS601", 2)]),
+    ("with block", DOC + "with open(__file__) as fh:\n    fh.read()\n", [("OPS601", 2)]),
+    ("raise", DOC + "raise SystemExit(0)\n", [("OPS601", 2)]),
+    ("expression", DOC + "1 + 2\n", [("OPS601", 2)]),
+    ("inside a plain if", DOC + "import os\nif os.environ.get('X'):\n    print('x')\n",
+     [("OPS601", 4)]),
+    ("else of the main guard", DOC + "if __name__ == '__main__':\n    pass\nelse:\n"
+                                     "    print('imported')\n", [("OPS601", 5)]),
+    ("inside try", DOC + "try:\n    print('x')\nexcept Exception:\n    pass\n", [("OPS601", 3)]),
+    ("two at once", "print(1)\nprint(2)\n", [("OPS601", 1), ("OPS602", 1), ("OPS601", 2)]),
+    ("syntax error", DOC + "def main(:\n    pass\n", [("OPS603", 2)]),
+    ("binary", b"\x00\x01\x02\xff", [("OPS603", None)]),
+    ("utf-16", DOC.encode("utf-16"), [("OPS603", None)]),
+    ("latin-1 without a coding line", b'"""Caf\xe9 export."""\n', [("OPS603", None)]),
+]
+
+
+@pytest.mark.parametrize(("source", "expected"), [b[1:] for b in BAD_SOURCES],
+                         ids=[b[0] for b in BAD_SOURCES])
+def test_bad_sources(tmp_path: Path, source: str | bytes,
+                     expected: list[tuple[str, int | None]]) -> None:
+    assert content_findings(tmp_path, source) == expected
+
+
+def test_side_effect_message_names_the_statement(tmp_path: Path) -> None:
+    (tmp_path / "recycle").mkdir()
+    (tmp_path / "recycle" / "clear_cache.py").write_text(DOC + "main()\n", encoding="utf-8")
+    (finding,) = lint(tmp_path, Naming(today=TODAY)).findings
+    assert finding.message.startswith("a call `main()` at module level runs whenever")
+    assert finding.fix == 'move it into main(), or under if __name__ == "__main__":'
+
+
+def test_scripts_are_parsed_never_run(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    source = f"import pathlib\npathlib.Path({str(marker)!r}).write_text('x')\n"
+    assert content_findings(tmp_path, source) == [("OPS602", 1), ("OPS601", 2)]
+    assert not marker.exists()
+
+
+def test_unrecycle_is_checked_too(tmp_path: Path) -> None:
+    assert content_findings(tmp_path, "main()\n", "unrecycle/flush_order_data.py") == \
+        [("OPS601", 1), ("OPS602", 1)]
+
+
+def test_temporary_scripts_are_not_read_by_default(tmp_path: Path) -> None:
+    rel = "yuzaoyah/ts_2024_06_10_scratch.py"
+    assert content_findings(tmp_path, "main()\n", rel) == []
+    config = LintConfig(stale_days=3650,
+                        content_kinds=frozenset({"recycle", "unrecycle", "temporary"}))
+    assert content_findings(tmp_path, "main()\n", rel, config) == [("OPS601", 1), ("OPS602", 1)]
+
+
+def test_content_rules_can_be_disabled(tmp_path: Path) -> None:
+    config = LintConfig(stale_days=3650, enabled=frozenset({"OPS301", "OPS602"}))
+    assert content_findings(tmp_path, "main()\n", config=config) == [("OPS602", 1)]
+
+
+def test_an_unreadable_script_is_a_finding(tmp_path: Path) -> None:
+    import os
+
+    if os.geteuid() == 0:
+        pytest.skip("root reads any file")
+    path = tmp_path / "recycle" / "clear_cache.py"
+    path.parent.mkdir()
+    path.write_text(DOC, encoding="utf-8")
+    path.chmod(0)
+    try:
+        (finding,) = lint(tmp_path, Naming(today=TODAY)).findings
+    finally:
+        path.chmod(0o644)
+    assert (finding.code, finding.message) == ("OPS603", "cannot be read (Permission denied)")
