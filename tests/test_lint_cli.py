@@ -593,3 +593,39 @@ def test_lint_imports_no_web_stack_and_no_rich_in_a_pipe(golden: Path, tmp_path:
     modules = set(json.loads(out.read_text(encoding="utf-8")))
     assert sorted(m for m in modules if m.split(".")[0] in HEAVY) == []
     assert "rich" not in modules  # rich is for terminals; this is a pipe
+
+
+# -- the pre-commit hook ----------------------------------------------------------------------
+
+def read_hooks() -> list[dict[str, str]]:
+    """The hooks of ``.pre-commit-hooks.yaml``: a list of flat mappings, read without a YAML
+    library (the file keeps to ``- key: value`` / ``  key: value`` lines)."""
+    hooks: list[dict[str, str]] = []
+    for line in (REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if line.startswith("- "):
+            hooks.append({})
+            line = line[2:]
+        key, sep, value = line.strip().partition(":")
+        assert sep and hooks, f"unexpected line in .pre-commit-hooks.yaml: {line!r}"
+        hooks[-1][key] = value.strip().strip('"')
+    return hooks
+
+
+def test_pre_commit_hook_runs_file_list_mode(golden: Path) -> None:
+    (hook,) = read_hooks()
+    assert hook["id"] == "opsctl-lint"
+    assert hook["language"] == "python" and hook["pass_filenames"] == "true"
+    assert re.match(hook["files"], "offline_script/yuzaoyah/ts_2024_06_10_x.py")
+    program, *args = hook["entry"].split()
+    executable = str(Path(sys.executable).parent / program)
+    staged = ["offline_script/yuzaoyah/ts_2024_06_10_export_custom_s.py"]
+    ok = subprocess.run([executable, *args, *staged], cwd=golden, capture_output=True,
+                        text=True, timeout=60, check=False)
+    assert (ok.returncode, ok.stdout) == (0, ""), ok.stderr
+    bad = subprocess.run([executable, *args, *staged, "offline_script/yuzaoyah/notes.txt",
+                          "offline_script/yuzaoyah/ts_2024_13_01_x.py"], cwd=golden,
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert bad.returncode == 1
+    assert "ts_2024_13_01_x.py" in bad.stdout and "export_custom_s" not in bad.stdout
