@@ -52,11 +52,19 @@ def list_scripts(project: Project, *, kind: str | None = None, owner: str | None
             continue
         entries.append(Entry(s, read_description(s.path), age, is_stale))
     if with_runs and entries and ledger_exists(project):
+        from .errors import LedgerUnreachable
         from .ledger import last_runs
+        from .output import warn
 
-        runs = last_runs(project.config, [e.script.key for e in entries])
-        entries = [Entry(e.script, e.description, e.age_days, e.stale, runs.get(e.script.key))
-                   for e in entries]
+        try:
+            runs = last_runs(project.config, [printable(e.script.key) for e in entries])
+        except LedgerUnreachable as exc:
+            # The scripts are still worth listing; say why the column is empty.
+            reason = exc.format_message().split("; fix ")[0]
+            warn(f"{reason}; listing without last runs (--no-runs skips the ledger)")
+            runs = {}
+        entries = [Entry(e.script, e.description, e.age_days, e.stale,
+                         runs.get(printable(e.script.key))) for e in entries]
     return entries
 
 
@@ -75,5 +83,9 @@ def row_of(entry: Entry) -> list[str]:
     else:
         age = ""
     run = entry.last_run
-    last = f"{run.started_at:%Y-%m-%d %H:%M} {run.operator} {run.status}" if run else ""
+    last = ""
+    if run is not None:
+        # Local time, as the operator reads it; JSON keeps UTC.
+        last = f"{run.started_at.astimezone():%Y-%m-%d %H:%M} {run.operator} {run.status}"
+        last += " (dry)" if run.dry_run else ""
     return [s.kind, s.display, s.owner or "", age, last, entry.description]

@@ -1,0 +1,143 @@
+"""``opsctl history`` and the last-run column of ``opsctl list``, on a ledger written through
+the ledger module (in process: no app is involved)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from conftest import write
+from opsctl.ledger import Ledger, Process, Run
+
+
+@pytest.fixture
+def book(project: Path, ledger_url: str) -> Ledger:
+    (project / "pyproject.toml").write_text(f'[tool.opsctl]\nledger_url = "{ledger_url}"\n',
+                                            encoding="utf-8")
+    write(project / "offline_script" / "recycle" / "clear_cache.py", '"""Clear the cache."""\n')
+    write(project / "offline_script" / "recycle" / "export_order.py", '"""Export orders."""\n')
+    opened = Ledger.open(ledger_url)
+    yield opened
+    opened.close()
+
+
+def record(book: Ledger, key: str, status: str = "succeeded", *, operator: str = "alice",
+           **extra: object) -> Run:
+    summary = extra.pop("summary", None)
+    run = book.start(script=key, process=Process.current(operator), args=["--x", "1"],
+                     **extra)  # type: ignore[arg-type]
+    book.finish(run, status=status, exit_code=0 if status == "succeeded" else 1,
+                error="Traceback (most recent call last):\nValueError: nope"
+                if status == "failed" else None,
+                output_tail="line one\nline two\n", summary=summary)  # type: ignore[arg-type]
+    return run
+
+
+def test_history_lists_newest_first(invoke: Callable[..., Result], project: Path,
+                                    book: Ledger) -> None:
+    first = record(book, "recycle/clear_cache", summary={"deleted": 3})
+    second = record(book, "recycle/export_order", "failed", operator="bob", reason="TICKET-1")
+    result = invoke(project, "history")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["ID", "STARTED", "SCRIPT", "OPERATOR", "STATUS", "EXIT", "TOOK",
+                                "SUMMARY"]
+    assert lines[1].startswith(str(second.id)) and "recycle/export_order" in lines[1]
+    assert "bob" in lines[1] and "failed" in lines[1] and "reason: TICKET-1" in lines[1]
+    assert lines[2].startswith(str(first.id)) and "deleted=3" in lines[2]
+
+
+def test_history_filters(invoke: Callable[..., Result], project: Path, book: Ledger) -> None:
+    record(book, "recycle/clear_cache")
+    failed = record(book, "recycle/clear_cache", "failed")
+    record(book, "recycle/export_order")
+    data = json.loads(invoke(project, "history", "recycle/clear_cache", "--json").stdout)
+    assert [r["script"] for r in data] == ["recycle/clear_cache"] * 2
+    data = json.loads(invoke(project, "history", "--status", "failed", "--json").stdout)
+    assert [r["id"] for r in data] == [failed.id]
+    data = json.loads(invoke(project, "history", "--limit", "1", "--json").stdout)
+    assert len(data) == 1
+    data = json.loads(invoke(project, "history", "clear_cache.py", "--json").stdout)
+    assert len(data) == 2  # every way of naming a script works here too
+
+
+def test_history_run_shows_one_run_whole(invoke: Callable[..., Result], project: Path,
+                                         book: Ledger) -> None:
+    run = record(book, "recycle/clear_cache", "failed", reason="why not", dry_run=True,
+                 environment="staging", summary={"rows": 2})
+    result = invoke(project, "history", "--run", str(run.id))
+    assert result.exit_code == 0
+    text = result.stdout
+    assert f"run {run.id}: recycle/clear_cache failed (dry), exit 1" in text
+    for expected in ("args:         --x 1", "operator:     alice on", "environment:  staging",
+                     "dry run:      yes", "reason:       why not", "summary:      rows=2",
+                     "error:\n  Traceback (most recent call last):\n  ValueError: nope",
+                     "output (tail):\n  line one\n  line two"):
+        assert expected in text
+    data = json.loads(invoke(project, "history", "--run", str(run.id), "--json").stdout)
+    assert data["id"] == run.id and data["error"].endswith("ValueError: nope")
+
+
+def test_history_of_a_moved_script_includes_its_former_runs(
+        invoke: Callable[..., Result], project: Path, book: Ledger) -> None:
+    ts = "alice/ts_2024_06_10_export_order"
+    old = record(book, ts)
+    book.record_move(ts, "recycle/export_order", "alice")
+    new = record(book, "recycle/export_order")
+    data = json.loads(invoke(project, "history", "recycle/export_order", "--json").stdout)
+    assert [(r["id"], r["script"]) for r in data] == [(new.id, "recycle/export_order"),
+                                                      (old.id, ts)]
+    # A script that no longer exists is still named by its key.
+    gone = json.loads(invoke(project, "history", ts, "--json").stdout)
+    assert gone == []  # its runs belong to recycle/export_order now
+
+
+def test_history_bad_input(invoke: Callable[..., Result], project: Path, book: Ledger) -> None:
+    result = invoke(project, "history", "--run", "999")
+    assert result.exit_code == 1 and "no run 999" in result.stderr
+    result = invoke(project, "history", "--run", "1", "--status", "failed")
+    assert result.exit_code == 2
+    result = invoke(project, "history", "../outside")
+    assert result.exit_code == 1 and "outside" in result.stderr
+    result = invoke(project, "history", "--status", "done")
+    assert result.exit_code == 2
+
+
+def test_history_without_a_ledger_says_so_and_creates_nothing(
+        invoke: Callable[..., Result], project: Path) -> None:
+    result = invoke(project, "history")
+    assert result.exit_code == 0
+    assert "no runs recorded yet" in result.stderr
+    assert not (project / "instance").exists()
+
+
+def test_history_marks_a_dead_run_lost(invoke: Callable[..., Result], project: Path,
+                                       book: Ledger) -> None:
+    import subprocess
+    import sys
+
+    from opsctl.ledger import node_id
+
+    pid = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                             capture_output=True, text=True, check=True).stdout)
+    book.start(script="recycle/clear_cache", process=Process("zed", "h", pid, node_id(), None),
+               args=[])
+    data = json.loads(invoke(project, "history", "--json").stdout)
+    assert data[0]["status"] == "lost"
+
+
+def test_list_shows_the_last_run(invoke: Callable[..., Result], project: Path,
+                                 book: Ledger) -> None:
+    record(book, "recycle/clear_cache", operator="bob")
+    record(book, "recycle/clear_cache", "failed", operator="carol", dry_run=True)
+    data = {e["key"]: e for e in json.loads(invoke(project, "list", "--json").stdout)}
+    last = data["recycle/clear_cache"]["last_run"]
+    assert (last["operator"], last["status"], last["dry_run"]) == ("carol", "failed", True)
+    assert data["recycle/export_order"]["last_run"] is None
+    table = invoke(project, "list").stdout
+    row = next(line for line in table.splitlines() if "recycle/clear_cache" in line)
+    assert "carol failed (dry)" in row
