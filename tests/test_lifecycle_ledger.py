@@ -378,3 +378,23 @@ def test_a_move_is_refused_when_the_ledger_is_unreachable(invoke: Callable[..., 
     assert "unreachable" in result.stderr and "nothing was moved" in result.stderr
     assert "--no-ledger" not in result.stderr  # run's way round it; a move has none
     assert snapshot(project) == before
+
+
+def test_run_once_refuses_a_demoted_script_that_already_succeeded(tmp_path: Path) -> None:
+    # End to end in real processes: the run-once guard of 'opsctl run' sees the success the
+    # script had under recycle/, because the demote was recorded.
+    from runkit import opsctl, write_project, write_script
+
+    proj = write_project(tmp_path, f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
+    write_script(proj, "recycle/fix_rows", '''\
+        """Fix the rows."""
+
+        def main():
+            print("fixing")
+        ''')
+    assert opsctl(proj, "run", "recycle/fix_rows").returncode == 0
+    demoted = opsctl(proj, "demote", "recycle/fix_rows")
+    assert demoted.returncode == 0, demoted.stderr
+    again = opsctl(proj, "run", "unrecycle/fix_rows")
+    assert again.returncode == 76, again.stderr
+    assert "already succeeded" in again.stderr and "fixing" not in again.stdout
