@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from .catalogue import Catalogue, Script, printable
 from .errors import InvalidName, LedgerUnreachable, OpsctlError, TargetExists
 from .gitops import GitError, WorkTree, work_tree
-from .naming import Naming, parse_temporary
+from .naming import Kind, Naming, parse_temporary
 from .scaffold import similar_recycle
 
 if TYPE_CHECKING:
@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     from .ledger import Holder, Ledger, Run, ScriptStats
 
 Verb = Literal["promote", "demote"]
-#: Where each verb moves a script to, and the kinds it accepts.
-TARGET_FOLDER: dict[Verb, str] = {"promote": "recycle", "demote": "unrecycle"}
+#: The folder each verb moves a script into.
+TARGET_FOLDER: dict[Verb, Kind] = {"promote": "recycle", "demote": "unrecycle"}
 
 
 class MoveRefused(OpsctlError):
@@ -108,7 +108,7 @@ def _target_name(verb: Verb, script: Script, naming: Naming, name: str | None) -
             raise InvalidName(f"invalid name {name!r} for --as: give the name only, without a "
                               f"folder; opsctl puts it in {folder}/")
         name = name.removesuffix(".py")
-        problem = naming.validate(folder, name)  # type: ignore[arg-type]
+        problem = naming.validate(folder, name)
         if problem is not None:
             hint = f" ({problem.fix})" if problem.fix else ""
             raise InvalidName(f"invalid name {name!r} for {folder}/: {problem.message}{hint}")
@@ -121,7 +121,7 @@ def _target_name(verb: Verb, script: Script, naming: Naming, name: str | None) -
         default = parsed.what
     else:
         default = script.stem
-    problem = naming.validate(folder, default)  # type: ignore[arg-type]
+    problem = naming.validate(folder, default)
     if problem is not None:
         raise InvalidName(f"{default!r} (from {script.display}) is not a valid {folder}/ name: "
                           f"{problem.message}; choose one with --as NAME")
@@ -183,16 +183,24 @@ def perform(move: Move, *, record: Callable[[Move], None]) -> Moved:
         try:
             _move_file(target, source, tree)
         except Exception as undo:  # noqa: BLE001 - whatever it was, the user must know
-            raise MoveFailed(f"the move of {move.source.display} could not be recorded ({exc}) "
-                             f"and moving it back failed ({undo}); move {move.target.rel} back "
-                             f"to {move.source.rel} by hand") from exc
+            raise MoveFailed(f"the move of {move.source.display} could not be recorded "
+                             f"({_one_line(exc)}) and moving it back failed ({_one_line(undo)});"
+                             f" move {move.target.rel} back to {move.source.rel} by hand") \
+                from exc
         _remove_folders(created)
         if isinstance(exc, Exception):
-            message = exc.message if isinstance(exc, OpsctlError) else f"{exc}"
+            message = _one_line(exc)
             raise MoveFailed(f"could not record the move in the ledger ({message}); "
                              f"{move.source.display} was moved back, nothing changed") from exc
         raise  # Ctrl-C while recording: the file is back, let the interrupt through
     return Moved(move, method)
+
+
+def _one_line(exc: BaseException) -> str:
+    """An error's first line: database errors go on with the SQL and a documentation link."""
+    text = exc.message if isinstance(exc, OpsctlError) else str(exc)
+    lines = text.strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def _move_file(source: Path, target: Path, tree: WorkTree | None) -> str:

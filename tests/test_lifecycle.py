@@ -211,6 +211,15 @@ def test_a_ledger_failure_moves_the_file_back(tmp_path: Path, naming: Naming) ->
     assert snapshot(tmp_path) == before  # recycle/ was created for the move, and removed
 
 
+def test_a_database_error_stays_one_line(tmp_path: Path, naming: Naming) -> None:
+    source = script(tmp_path / "offline_script", f"yuzaoyah/{TS}.py")
+    error = RuntimeError("(OperationalError) server closed the connection\n[SQL: INSERT ...]")
+    with pytest.raises(MoveFailed) as caught:
+        perform(plan_move("promote", source, naming=naming), record=Recorder(fail=error))
+    assert "\n" not in caught.value.message
+    assert "(OperationalError) server closed the connection)" in caught.value.message
+
+
 def test_ctrl_c_while_recording_moves_the_file_back(tmp_path: Path, naming: Naming) -> None:
     root = tmp_path / "offline_script"
     source = script(root, f"yuzaoyah/{TS}.py")
