@@ -45,7 +45,6 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -272,10 +271,41 @@ def _utcnow_sqlite(element: Any, compiler: SQLCompiler, **kw: Any) -> str:
     return "STRFTIME('%Y-%m-%d %H:%M:%f000', 'now')"
 
 
-_TEXT = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
-# MySQL's DATETIME drops fractions of a second unless asked.
-_WHEN = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+class _Text(sa.types.TypeDecorator[str]):
+    """TEXT; MEDIUMTEXT on MySQL/MariaDB, whose TEXT stops at 64 KiB of bytes."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.engine.Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name in ("mysql", "mariadb"):
+            # Imported here: the MySQL dialect costs ~10 ms to import, and most runs never
+            # see it.
+            from sqlalchemy.dialects.mysql import MEDIUMTEXT
+
+            return dialect.type_descriptor(MEDIUMTEXT())
+        return dialect.type_descriptor(sa.Text())
+
+
+class _When(sa.types.TypeDecorator[_dt.datetime]):
+    """DATETIME; with microseconds on MySQL/MariaDB, which drop them unless asked."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.engine.Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name in ("mysql", "mariadb"):
+            from sqlalchemy.dialects.mysql import DATETIME
+
+            return dialect.type_descriptor(DATETIME(fsp=6))
+        return dialect.type_descriptor(sa.DateTime())
+
+
+_TEXT = _Text()
+_WHEN = _When()
 _KEY = sa.String(512)  # 512 utf8mb4 characters still fit an InnoDB index
+#: Table options for MySQL/MariaDB, set just before creating the tables there: naming them in
+#: ``sa.Table`` would import the MySQL dialect on every run.
 _MYSQL = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
 
 _metadata = sa.MetaData()
@@ -303,7 +333,6 @@ _runs = sa.Table(
     sa.Column("summary", _TEXT),
     sa.Index("ix_opsctl_runs_script_started", "script", "started_at"),
     sa.Index("ix_opsctl_runs_status", "status"),
-    **_MYSQL,
 )
 
 _locks = sa.Table(
@@ -317,7 +346,6 @@ _locks = sa.Table(
     sa.Column("pid_started", sa.String(32)),
     sa.Column("since", _WHEN, nullable=False),
     sa.Column("heartbeat_at", _WHEN, nullable=False),
-    **_MYSQL,
 )
 
 _moves = sa.Table(
@@ -327,7 +355,6 @@ _moves = sa.Table(
     sa.Column("new_key", _KEY, nullable=False),
     sa.Column("operator", sa.String(255), nullable=False),
     sa.Column("moved_at", _WHEN, nullable=False),
-    **_MYSQL,
 )
 
 # Created last: its row says the tables above exist, so opening an existing ledger costs one
@@ -336,7 +363,6 @@ _meta = sa.Table(
     "opsctl_meta", _metadata,
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("value", sa.String(255), nullable=False),
-    **_MYSQL,
 )
 
 
@@ -435,6 +461,9 @@ class Ledger:
     def __init__(self, engine: sa.engine.Engine, url: str) -> None:
         self.engine = engine
         self.url = url
+        self.has_schema = False
+        # Moves are few and rare; one read serves a whole command (record_move refreshes it).
+        self._moves: list[tuple[str, str, _dt.datetime]] | None = None
 
     # -- opening
 
@@ -469,6 +498,9 @@ class Ledger:
             return
         for attempt in range(20):
             try:
+                if self.engine.dialect.name in ("mysql", "mariadb"):
+                    for table in _metadata.tables.values():
+                        table.dialect_kwargs.update(_MYSQL)
                 # checkfirst: another process may have created some tables a moment ago.
                 _metadata.create_all(self.engine, checkfirst=True)
                 with self.engine.begin() as conn:
@@ -515,14 +547,19 @@ class Ledger:
         with self.engine.begin() as conn:
             conn.execute(_moves.insert().values(old_key=old_key, new_key=new_key,
                                                 operator=operator, moved_at=_naive(utcnow())))
+        self._moves = None
 
     def _all_moves(self) -> list[tuple[str, str, _dt.datetime]]:
         if not self.has_schema:
             return []
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(_moves.c.old_key, _moves.c.new_key, _moves.c.moved_at)
-                                .order_by(_moves.c.moved_at, _moves.c.id)).all()
-        return [(r.old_key, r.new_key, _aware(r.moved_at)) for r in rows]  # type: ignore[misc]
+        if self._moves is None:
+            with self.engine.connect() as conn:
+                rows = conn.execute(sa.select(_moves.c.old_key, _moves.c.new_key,
+                                              _moves.c.moved_at)
+                                    .order_by(_moves.c.moved_at, _moves.c.id)).all()
+            self._moves = [(r.old_key, r.new_key, _aware(r.moved_at))  # type: ignore[misc]
+                           for r in rows]
+        return self._moves
 
     def lineage(self, key: str) -> list[tuple[str, _dt.datetime | None, _dt.datetime | None]]:
         """The keys the script now at ``key`` had, newest first, each with ``[from, until)``.

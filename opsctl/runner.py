@@ -445,41 +445,54 @@ def _is_number(text: str) -> bool:
 
 
 class GitProbe:
-    """The project's git revision and whether its tracked files are modified, asked of
-    ``git`` in the background while the app loads."""
+    """The project's git revision and whether its tracked files are modified, asked of one
+    ``git status`` in the background while the app loads."""
 
     def __init__(self, cwd: Path) -> None:
-        self._procs: list[subprocess.Popen[bytes]] = []
+        self._proc: subprocess.Popen[bytes] | None = None
         self._result: tuple[str | None, bool | None] | None = None
         try:
-            for cmd in (["git", "rev-parse", "--verify", "-q", "HEAD"],
-                        ["git", "status", "--porcelain", "--untracked-files=no"]):
-                self._procs.append(subprocess.Popen(
-                    cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                    stdin=subprocess.DEVNULL))
+            # porcelain v2 with --branch gives the HEAD commit and the changes in one process.
+            self._proc = subprocess.Popen(
+                ["git", "status", "--porcelain=v2", "--branch", "--untracked-files=no"],
+                cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL)
         except OSError:
             self._result = (None, None)
 
     def result(self) -> tuple[str | None, bool | None]:
         if self._result is None:
+            assert self._proc is not None
             try:
-                outs = [p.communicate(timeout=10) for p in self._procs]
+                out, _ = self._proc.communicate(timeout=10)
             except subprocess.TimeoutExpired:
                 self.close()
                 self._result = (None, None)
                 return self._result
-            rev_proc, status_proc = self._procs
-            revision = outs[0][0].decode().strip() if rev_proc.returncode == 0 else None
-            dirty = bool(outs[1][0].strip()) if status_proc.returncode == 0 else None
-            self._result = (revision or None, dirty if revision else None)
+            self._result = parse_git_status(out.decode("utf-8", "replace")) \
+                if self._proc.returncode == 0 else (None, None)
         return self._result
 
     def close(self) -> None:
-        for proc in self._procs:
-            if proc.poll() is None:
-                proc.kill()
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.kill()
             with suppress(Exception):
-                proc.communicate()
+                self._proc.communicate()
+
+
+def parse_git_status(text: str) -> tuple[str | None, bool | None]:
+    """``(revision, dirty)`` from ``git status --porcelain=v2 --branch``; no revision before
+    the first commit."""
+    revision = None
+    dirty = False
+    for line in text.splitlines():
+        if line.startswith("# branch.oid "):
+            oid = line.split()[2]
+            revision = None if oid == "(initial)" else oid
+        elif line and not line.startswith("#"):
+            dirty = True
+    return (revision, dirty) if revision else (None, None)
 
 
 class Heartbeat:
