@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from click.testing import Result
-
 from conftest import write
 
 TS = "ts_2024_06_10_export_order_data"
