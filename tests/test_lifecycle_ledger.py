@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from unittest import mock
 
@@ -94,8 +95,21 @@ def snapshot(top: Path) -> dict[str, object]:
     return files
 
 
-def moves_of(book: Ledger, key: str) -> list[str]:
-    return book.aliases(key)
+@contextmanager
+def fresh(url: str) -> Iterator[Ledger]:
+    """A ledger opened now, as a new process would: what the CLI wrote, read back (a
+    long-lived Ledger keeps the moves it read first)."""
+    opened = Ledger.open(url)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def moves_of(url: str, key: str) -> list[str]:
+    """``key`` and the keys it had, as a fresh reader sees them."""
+    with fresh(url) as reader:
+        return reader.aliases(key)
 
 
 # -- the suggestions -------------------------------------------------------------------------
@@ -181,7 +195,8 @@ def test_the_no_argument_forms_list_and_exit_zero(invoke: Callable[..., Result],
 
 
 def test_accepting_candidates_at_a_terminal(invoke: Callable[..., Result], proj: Path,
-                                            book: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+                                            book: Ledger, ledger_url: str,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
     root = proj / "offline_script"
     write(root / f"{OLD}.py")
     write(root / "yuzaoyah/ts_2024_06_11_clear_sessions.py")
@@ -196,11 +211,12 @@ def test_accepting_candidates_at_a_terminal(invoke: Callable[..., Result], proj:
     assert f"Promote {OLD} to {NEW}? [y/N]" in result.stderr
     assert (root / f"{NEW}.py").exists()
     assert (root / "yuzaoyah/ts_2024_06_11_clear_sessions.py").exists()  # skipped
-    assert moves_of(book, NEW) == [NEW, OLD]
+    assert moves_of(ledger_url, NEW) == [NEW, OLD]
 
 
 def test_a_candidate_gone_before_it_is_moved(invoke: Callable[..., Result], proj: Path,
-                                             book: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+                                             book: Ledger, ledger_url: str,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
     root = proj / "offline_script"
     write(root / f"{OLD}.py")
     add_run(book, OLD, "yuzaoyah", at(3))
@@ -216,14 +232,14 @@ def test_a_candidate_gone_before_it_is_moved(invoke: Callable[..., Result], proj
     assert result.exit_code == 1
     assert f"{OLD} not promoted: {OLD} is gone" in result.stderr
     assert not (root / "recycle/export_order_data.py").exists()
-    assert moves_of(book, NEW) == [NEW]
+    assert moves_of(ledger_url, NEW) == [NEW]
 
 
 # -- moves and the ledger ---------------------------------------------------------------------
 
 
 def test_history_follows_a_promote(invoke: Callable[..., Result], proj: Path,
-                                   book: Ledger) -> None:
+                                   book: Ledger, ledger_url: str) -> None:
     root = proj / "offline_script"
     write(root / f"{OLD}.py")
     first = add_run(book, OLD, "yuzaoyah", at(9))
@@ -233,10 +249,11 @@ def test_history_follows_a_promote(invoke: Callable[..., Result], proj: Path,
     assert result.stdout.strip() == f"promoted {OLD} -> {NEW}.py (rename)"
     third = add_run(book, NEW, "yuzaoyah", _dt.datetime.now(UTC))
 
-    assert [r.id for r in book.runs(NEW)] == [third.id, second.id, first.id]
-    assert [r.script for r in book.runs(NEW)] == [NEW, OLD, OLD]
-    assert book.aliases(NEW) == [NEW, OLD]
-    stats = book.stats()[NEW]
+    with fresh(ledger_url) as reader:
+        runs = reader.runs(NEW)
+        stats = reader.stats()[NEW]
+    assert [r.id for r in runs] == [third.id, second.id, first.id]
+    assert [r.script for r in runs] == [NEW, OLD, OLD]
     assert (stats.runs, len(stats.days), stats.operators) == (3, 3,
                                                               frozenset({"yuzaoyah", "lihua"}))
     history = invoke(proj, "history", NEW, "--json")
@@ -245,17 +262,18 @@ def test_history_follows_a_promote(invoke: Callable[..., Result], proj: Path,
 
 
 def test_run_once_follows_a_demote(invoke: Callable[..., Result], proj: Path,
-                                   book: Ledger) -> None:
+                                   book: Ledger, ledger_url: str) -> None:
     root = proj / "offline_script"
     write(root / "recycle/flush_order_data.py")
     run = add_run(book, "recycle/flush_order_data", "yuzaoyah", at(1))
     assert invoke(proj, "demote", "recycle/flush_order_data").exit_code == 0
-    found = book.has_succeeded("unrecycle/flush_order_data")
+    with fresh(ledger_url) as reader:
+        found = reader.has_succeeded("unrecycle/flush_order_data")
     assert found is not None and found.id == run.id  # what the run-once guard asks
 
 
 def test_a_running_script_is_not_moved(invoke: Callable[..., Result], proj: Path,
-                                       book: Ledger) -> None:
+                                       book: Ledger, ledger_url: str) -> None:
     root = proj / "offline_script"
     write(root / f"{OLD}.py")
     run = start_run(book, OLD)
@@ -263,11 +281,11 @@ def test_a_running_script_is_not_moved(invoke: Callable[..., Result], proj: Path
     result = invoke(proj, "promote", OLD)
     assert result.exit_code == 1
     assert f"is running now (run {run.id} by lihua" in result.stderr
-    assert snapshot(proj) == before and moves_of(book, NEW) == [NEW]
+    assert snapshot(proj) == before and moves_of(ledger_url, NEW) == [NEW]
 
 
 def test_a_ledger_failure_leaves_tree_and_ledger(invoke: Callable[..., Result], proj: Path,
-                                                 book: Ledger) -> None:
+                                                 book: Ledger, ledger_url: str) -> None:
     root = proj / "offline_script"
     write(root / f"{OLD}.py")
     git(proj, "init", "-q")
@@ -284,11 +302,11 @@ def test_a_ledger_failure_leaves_tree_and_ledger(invoke: Callable[..., Result], 
     assert result.stderr.strip() == (
         "Error: could not record the move in the ledger (the connection was closed); "
         f"{OLD} was moved back, nothing changed")
-    assert snapshot(proj) == before and moves_of(book, NEW) == [NEW]
+    assert snapshot(proj) == before and moves_of(ledger_url, NEW) == [NEW]
 
 
 def test_a_locked_index_leaves_tree_and_ledger(invoke: Callable[..., Result], proj: Path,
-                                               book: Ledger) -> None:
+                                               book: Ledger, ledger_url: str) -> None:
     root = proj / "offline_script"
     write(root / f"{OLD}.py")
     add_run(book, OLD, "yuzaoyah", at(2))
@@ -302,11 +320,13 @@ def test_a_locked_index_leaves_tree_and_ledger(invoke: Callable[..., Result], pr
     assert "git mv failed: Unable to create" in result.stderr and "index.lock" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert snapshot(proj) == before
-    assert moves_of(book, NEW) == [NEW] and [r.script for r in book.runs(OLD)] == [OLD]
+    assert moves_of(ledger_url, NEW) == [NEW]
+    with fresh(ledger_url) as reader:
+        assert [r.script for r in reader.runs(OLD)] == [OLD]
 
 
 def test_promote_and_demote_in_git_keep_history(invoke: Callable[..., Result], proj: Path,
-                                                book: Ledger) -> None:
+                                                book: Ledger, ledger_url: str) -> None:
     root = proj / "offline_script"
     write(root / f"{OLD}.py", '"""Export order data."""\n')
     git(proj, "init", "-q")
@@ -321,8 +341,8 @@ def test_promote_and_demote_in_git_keep_history(invoke: Callable[..., Result], p
     log = git(proj, "log", "--follow", "--format=%s", "--",
               "offline_script/unrecycle/export_order_data.py")
     assert log.split() == ["demote", "promote", "write"]
-    assert book.aliases("unrecycle/export_order_data") == ["unrecycle/export_order_data", NEW,
-                                                           OLD]
+    assert moves_of(ledger_url, "unrecycle/export_order_data") == [
+        "unrecycle/export_order_data", NEW, OLD]
 
 
 # -- stale and clean with runs -----------------------------------------------------------------

@@ -162,7 +162,8 @@ _AS_HELP = "The name in {folder}/ (snake_case, no ts_ or date). Default: {defaul
 
 @click.command("promote")
 @click.argument("script", type=SCRIPT, required=False)
-@click.option("--as", "name", metavar="NAME", help=_AS_HELP.format(folder="recycle", default="the name without ts_YYYY_MM_DD_"))
+@click.option("--as", "name", metavar="NAME",
+              help=_AS_HELP.format(folder="recycle", default="the name without ts_YYYY_MM_DD_"))
 @click.option("-y", "--yes", is_flag=True,
               help="Do not ask when recycle/ has scripts of a similar purpose.")
 @click.option("--json", "as_json", is_flag=True,
