@@ -82,6 +82,9 @@ def run_script(project: Project, script: Script, args: Sequence[str],
     args = list(args)
     entry = compile_script(script)
     git = GitProbe(project.dir)
+    # Who runs may take a `git config` call; let it overlap with loading the app.
+    lookup = threading.Thread(target=_identity_of, args=(project,), daemon=True)
+    lookup.start()
     interrupts = Interrupts()
     interrupts.install()
     try:
@@ -91,7 +94,7 @@ def run_script(project: Project, script: Script, args: Sequence[str],
             if ledger is not None:
                 stack.callback(ledger.close)
             return _run(project, script, args, options, entry, git, ledger, interrupts,
-                        stack)
+                        stack, lookup)
     except (KeyboardInterrupt, Terminated):
         # Interrupted before the script started (loading the app, waiting, confirming).
         output.note(f"opsctl: interrupted by {signal_name(interrupts.received)}; "
@@ -99,6 +102,11 @@ def run_script(project: Project, script: Script, args: Sequence[str],
         return EXIT_CODES.get(interrupts.received, 130)  # type: ignore[call-overload]
     finally:
         interrupts.restore()
+
+
+def _identity_of(project: Project) -> None:
+    with suppress(Exception):  # the main thread asks again and reports any error
+        project.identity  # noqa: B018 - a cached property: this computes it
 
 
 def _open_ledger(project: Project) -> Ledger:
@@ -109,19 +117,20 @@ def _open_ledger(project: Project) -> Ledger:
 
 def _run(project: Project, script: Script, args: list[str], options: RunOptions,
          entry: EntryPoint, git: GitProbe, ledger: Ledger | None, interrupts: Interrupts,
-         stack: ExitStack) -> int:
+         stack: ExitStack, lookup: threading.Thread) -> int:
     from .app import environment_of, load_app
     from .catalogue import printable
     from .entrypoint import import_entry, parse_args
     from .identity import first_guess_note
 
+    key = printable(script.key)
+    loaded = load_app(project.config, options.app, script_info=options.script_info,
+                      debug=project.debug)
+    lookup.join()
     identity = project.identity
     note = first_guess_note(identity)
     if note:
         output.note(note)
-    key = printable(script.key)
-    loaded = load_app(project.config, options.app, script_info=options.script_info,
-                      debug=project.debug)
     app = loaded.app
     stack.enter_context(app.app_context())
     if options.request_context:
