@@ -7,7 +7,6 @@ imported only when a terminal will show it, so piped output and ``--help`` stay 
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -66,6 +65,8 @@ def success(message: str) -> None:
 
 
 def print_json(data: Any) -> None:
+    import json  # only the --json paths pay for it
+
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str,
                           sort_keys=False).encode("utf-8", "replace").decode("utf-8"))
 
