@@ -56,9 +56,12 @@ class Project:
 
     @cached_property
     def naming(self) -> Naming:
-        from .naming import DEFAULT_STATUS_SUFFIXES, Naming
+        from .lint import LintConfig
+        from .naming import Naming
 
-        suffixes = self.config.lint.get("status_suffixes", DEFAULT_STATUS_SUFFIXES)
+        # The status-suffix deny-list is part of [tool.opsctl.lint], validated there: `new` and
+        # `promote` accept exactly the names `lint` passes.
+        suffixes = LintConfig.from_config(self.config).status_suffixes
         return Naming(developer_pattern=self.config.developer_pattern,
                       developers=self.config.developers, status_suffixes=suffixes)
 

@@ -65,7 +65,6 @@ def lint_command(project: Project, paths: tuple[Path, ...], fmt: str, baseline: 
     # Imported here, not at the top: the command registry loads this module for --help too.
     from .. import lint as lint_
     from ..lint_formats import render, summary
-    from ..naming import Naming
 
     config = project.config
     settings = lint_.LintConfig.from_config(config)
@@ -75,9 +74,7 @@ def lint_command(project: Project, paths: tuple[Path, ...], fmt: str, baseline: 
     if write_to is not None and paths:
         raise click.UsageError("--write-baseline records the whole tree; run it without PATHS",
                                ctx=click.get_current_context())
-    naming = Naming(developer_pattern=config.developer_pattern,
-                          developers=config.developers,
-                          status_suffixes=settings.status_suffixes)
+    naming = project.naming
     root = project.root
     cwd = Path.cwd()
     given: list[str | Path] | None = list(paths) if paths else None
