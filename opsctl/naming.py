@@ -59,8 +59,9 @@ TS_RE = re.compile(rf"^ts_(\d{{4}})_(\d{{2}})_(\d{{2}})_({_SNAKE})$")
 #: The same shape as a whole file name, with the date as one group (``2024_06_10``).
 TS_FILE_RE = re.compile(rf"^ts_(\d{{4}}_\d{{2}}_\d{{2}})_({_SNAKE})\.py$")
 #: The shape of a good temporary file name without ``.py`` and without the checks on its end:
-#: the start of :attr:`Naming.good_temporary_file`.
-_TS_GOOD_FILE = r"ts_[0-9]{4}_[0-9]{2}_[0-9]{2}_[a-z][a-z0-9_]*"
+#: the start of :attr:`Naming.good_temporary_file`. ``_SNAKE`` with possessive repeats (nothing
+#: to backtrack into) and ASCII classes: the same names, matched faster.
+_TS_GOOD_FILE = r"ts_[0-9]{4}_[0-9]{2}_[0-9]{2}_[a-z][a-z0-9]*+(?:_[a-z0-9]++)*+"
 #: Anything that was meant to be a temporary name: used to explain and fix, never to accept.
 _TS_LOOSE_RE = re.compile(r"^ts[_\-. ]?(\d{2,4})[_\-. ](\d{1,2})[_\-. ](\d{1,2})(?:[_\-. ]+(.*))?$",
                           re.IGNORECASE)
@@ -148,17 +149,17 @@ class Naming:
     def good_temporary_file(self) -> Callable[[str], re.Match[str] | None]:
         """A match that proves a temporary file name good but for its date (``name[3:13]``).
 
-        The lint's fast path over a large tree, so it is built for speed: flat ASCII classes,
-        no groups, one fixed-width look-behind per length of status word. It is stricter than
-        :meth:`check_temporary` (a name ending in a digit, ``ts_2024_06_10_old.py``) and lets
-        ``__`` through, so a miss only means "apply the full rules", and a hit still needs
-        ``"__" not in name``.
+        The lint's fast path over a large tree, so it is built for speed: no groups, no
+        backtracking, one fixed-width look-behind per length of status word. It is stricter
+        than :meth:`check_temporary`: it misses a name ending in a digit, or one whose only
+        word is a status word (``ts_2024_06_10_old.py``), so a miss only means "apply the full
+        rules".
         """
         by_length: dict[int, list[str]] = {}
         for word in self.status_suffixes:
             by_length.setdefault(len(word), []).append(re.escape(word))
         no_status = "".join(f"(?<!_(?:{'|'.join(words)}))" for words in by_length.values())
-        return re.compile(rf"{_TS_GOOD_FILE}(?<![0-9_]){no_status}\.py").fullmatch
+        return re.compile(rf"{_TS_GOOD_FILE}(?<![0-9]){no_status}\.py").fullmatch
 
     # -- single tokens ------------------------------------------------------------------------
 
@@ -185,7 +186,7 @@ class Naming:
             if m is None or m.start() == 0 or not base[: m.start()].strip("_"):
                 break
             head = base[: m.start()]
-            if not any(not w.isdigit() for w in head.split("_") if w):
+            if head.replace("_", "").isdigit():  # only numbers would be left: keep them
                 break
             base = head
         removed = name[len(base) + 1:] if base != name else ""

@@ -359,17 +359,17 @@ def generate_tree(root: Path, n: int, bad_ratio: float = 0.05, seed: int = 0, *,
     (root / "README.md").write_text("# Offline scripts\n", encoding="utf-8")
 
     n_bad = round(n * bad_ratio)
-    # Most mistakes are temporary names, as most of a tree is; one in forty is in recycle/,
+    # Most mistakes are temporary names, as most of a tree is; one in a hundred is in recycle/,
     # unrecycle/ or the layout. The first round plants every kind once, so even a small tree
     # covers all of them.
     plan: list[Callable[[_Tree], None]] = [*SHARED_MISTAKES, *TEMPORARY_MISTAKES][:n_bad]
     for i in range(len(plan), n_bad):
-        kinds = SHARED_MISTAKES if i % 40 == 0 else TEMPORARY_MISTAKES
-        plan.append(kinds[(i // 40 if i % 40 == 0 else i) % len(kinds)])
+        kinds = SHARED_MISTAKES if i % 100 == 0 else TEMPORARY_MISTAKES
+        plan.append(kinds[(i // 100 if i % 100 == 0 else i) % len(kinds)])
 
-    # recycle/ stays small by convention (extend a script rather than add one): 0.1% of the
-    # tree in each shared folder, at most 100, while temporary scripts are the bulk.
-    n_shared = max(3, min(n // 1000, 100))
+    # recycle/ stays small by convention (extend a script rather than add one): 0.05% of the
+    # tree in each shared folder, at most 50, while temporary scripts are the bulk.
+    n_shared = max(3, min(n // 2000, 50))
     t.developers = _developer_names(rng, max(2, min(n // 2000, 200)))
     for folder in ("recycle", "unrecycle"):
         (root / folder).mkdir(exist_ok=True)
