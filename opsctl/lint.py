@@ -987,7 +987,11 @@ def _rename(source: Path, target: Path, case_only: bool) -> None:
             raise FileExistsError(17, "target exists", str(target)) from None
         os.rename(source, target)
         return
-    os.unlink(source)
+    try:
+        os.unlink(source)
+    except OSError:
+        os.unlink(target)  # leave the tree as it was: one name, the old one
+        raise
 
 
 def paths_after(renamed: Iterable[Rename], root: Path, paths: Sequence[str | Path],
