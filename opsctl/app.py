@@ -49,7 +49,8 @@ class LoadedApp:
 def load_app(config: Config, app_option: str | None = None, *, script_info: Any = None,
              cwd: Path | None = None, debug: bool = False) -> LoadedApp:
     """Load the project's Flask app; :class:`AppNotFound` names what was tried."""
-    from flask.cli import NoAppException, ScriptInfo, get_load_dotenv, load_dotenv
+    from flask.cli import NoAppException, ScriptInfo, load_dotenv
+    from flask.helpers import get_load_dotenv
 
     if script_info is not None and (script_info.app_import_path or script_info.create_app):
         # Inside `flask ops ...`: the flask command already knows the app.

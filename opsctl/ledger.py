@@ -54,7 +54,7 @@ from .errors import LedgerUnreachable
 if TYPE_CHECKING:
     from .config import Config
 
-UTC = _dt.timezone.utc
+UTC = _dt.UTC
 SCHEMA_VERSION = "1"
 STATUSES = ("running", "succeeded", "failed", "interrupted", "lost")
 #: How often a running process refreshes its lock.
@@ -585,7 +585,7 @@ class Ledger:
             return []
         query = sa.select(_runs)
         if key is not None:
-            spans = self.lineage(key) if follow_moves else [(key, None, None)]
+            spans: list[Span] = self.lineage(key) if follow_moves else [(key, None, None)]
             query = query.where(_spans_clause(spans))
         if status is not None:
             query = query.where(_runs.c.status == status)
@@ -633,9 +633,9 @@ class Ledger:
             for key in wanted & moved:
                 query = (sa.select(_runs).where(_spans_clause(_lineage(key, moves)))
                          .order_by(_runs.c.started_at.desc(), _runs.c.id.desc()).limit(1))
-                row = conn.execute(query).first()
-                if row is not None:
-                    out[key] = _run_of(row)
+                newest_row = conn.execute(query).first()
+                if newest_row is not None:
+                    out[key] = _run_of(newest_row)
         return out
 
     def stats(self) -> dict[str, ScriptStats]:
@@ -711,8 +711,8 @@ class Ledger:
         for _attempt in range(50):
             try:
                 with self.engine.begin() as conn:
-                    run_id = conn.execute(_runs.insert().values(**values)) \
-                        .inserted_primary_key[0]
+                    inserted = conn.execute(_runs.insert().values(**values))
+                    run_id = inserted.inserted_primary_key[0]  # type: ignore[index]
                     conn.execute(_locks.insert().values(
                         script=script, run_id=run_id, operator=process.operator,
                         host=process.host, node=process.node, pid=process.pid,

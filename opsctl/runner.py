@@ -99,7 +99,7 @@ def run_script(project: Project, script: Script, args: Sequence[str],
         # Interrupted before the script started (loading the app, waiting, confirming).
         output.note(f"opsctl: interrupted by {signal_name(interrupts.received)}; "
                     f"{script.display} did not run")
-        return EXIT_CODES.get(interrupts.received, 130)  # type: ignore[call-overload]
+        return interrupts.exit_code or 130
     finally:
         interrupts.restore()
 

@@ -74,8 +74,8 @@ class Tee:
 def teed(tail: Tail) -> Iterator[IO[str]]:
     """Tee ``sys.stdout`` and ``sys.stderr`` into ``tail``; yields the real stderr."""
     out, err = sys.stdout, sys.stderr
-    sys.stdout = Tee(out, tail)  # type: ignore[assignment]
-    sys.stderr = Tee(err, tail)  # type: ignore[assignment]
+    sys.stdout = Tee(out, tail)
+    sys.stderr = Tee(err, tail)
     try:
         yield err
     finally:

@@ -37,6 +37,7 @@ SHOP_APP = '''\
 """A shop on Flask-SQLAlchemy: items on the default bind, audit entries on a second one."""
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.pool import NullPool
 
 DATABASE = {database!r}
 AUDIT = {audit!r}
@@ -62,7 +63,8 @@ def create_app():
     app = Flask(__name__)
     app.config["SQLALCHEMY_DATABASE_URI"] = DATABASE
     app.config["SQLALCHEMY_BINDS"] = {{"audit": AUDIT}}
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {{"poolclass": __import__("sqlalchemy").pool.NullPool}}
+    # No pooled connections left behind: the test drops the database right after.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {{"poolclass": NullPool}}
     db.init_app(app)
     return app
 

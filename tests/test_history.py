@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
-
 from conftest import write
+
 from opsctl.ledger import Ledger, Process, Run
 
 

@@ -92,7 +92,7 @@ def test_a_run_keeps_every_field(ledger: Ledger) -> None:
     assert got.git_revision == "c0ffee" * 6 + "abcd" and got.git_dirty is True
     assert got.environment == "staging" and got.reason == "TICKET-42 — ünïcode"
     assert got.summary == {"deleted": 12, "file": "é.csv"}
-    assert got.started_at.tzinfo is dt.timezone.utc and got.ended_at is not None
+    assert got.started_at.tzinfo is dt.UTC and got.ended_at is not None
     # Fractions of a second survive (MySQL drops them unless asked).
     assert got.started_at == run.started_at
     assert got.ended_at >= got.started_at

@@ -12,9 +12,18 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from runkit import (HOLD_SCRIPT, env, ledger, opsctl, opsctl_argv, spawned, started_pids,
-                    wait_for, write_project, write_script)
+from runkit import (
+    HOLD_SCRIPT,
+    env,
+    ledger,
+    opsctl,
+    opsctl_argv,
+    spawned,
+    started_pids,
+    wait_for,
+    write_project,
+    write_script,
+)
 
 GREET = '''\
 """Print the app's greeting and what the run knows."""

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from runkit import ledger, opsctl, python_in, write_project, write_script
 
 SEEDED = ([(1, "apple", 100), (2, "pear", 200), (3, "plum", 300)], [(1, "seeded")])

@@ -8,9 +8,18 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from runkit import (HOLD_SCRIPT, ledger, opsctl, opsctl_argv, env, spawned, started_pids,
-                    wait_for, write_project, write_script)
+from runkit import (
+    HOLD_SCRIPT,
+    env,
+    ledger,
+    opsctl,
+    opsctl_argv,
+    spawned,
+    started_pids,
+    wait_for,
+    write_project,
+    write_script,
+)
 
 CONCURRENT = 20
 

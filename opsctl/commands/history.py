@@ -1,14 +1,19 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from .. import output
-from . import SCRIPT, Project, pass_project
+from . import SCRIPT, pass_project
+
+if TYPE_CHECKING:
+    from ..project import Project
 
 STATUSES = ("running", "succeeded", "failed", "interrupted", "lost")
 
 
-class _ScriptOrKey(click.ParamType):
+class _ScriptOrKey(click.ParamType):  # type: ignore[type-arg]  # generic only from Click 8.5
     """A ``<script>``, completed like everywhere; a script that is gone is named by its key."""
 
     name = "script"

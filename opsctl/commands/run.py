@@ -4,10 +4,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import SCRIPT, Project, pass_project
+from . import SCRIPT, pass_project
 
 if TYPE_CHECKING:
     from ..catalogue import Script
+    from ..project import Project
 
 
 class RunCommand(click.Command):
