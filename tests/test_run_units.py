@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -121,3 +122,29 @@ def test_own_options_are_the_run_command_s() -> None:
 def test_refusal_exit_codes_are_distinct() -> None:
     codes = [LOCK_HELD, RUN_ONCE, DECLINED, LEDGER_UNREACHABLE, APP_NOT_FOUND]
     assert len(set(codes)) == len(codes) and not {0, 1, 2, 130, 143} & set(codes)
+
+
+def test_the_heartbeat_refreshes_the_lock_from_its_thread(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from opsctl import ledger as ledger_mod
+    from opsctl.runner import Heartbeat
+
+    monkeypatch.setattr(ledger_mod, "HEARTBEAT_SECONDS", 0.05)
+    book = ledger_mod.Ledger.open(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
+    try:
+        run = book.start(script="recycle/x", process=ledger_mod.Process.current("a"), args=[])
+        before = book.holder("recycle/x").heartbeat_at  # type: ignore[union-attr]
+        beat = Heartbeat(book, run)
+        beat.start()
+        try:
+            deadline = time.monotonic() + 30
+            while book.holder("recycle/x").heartbeat_at == before:  # type: ignore[union-attr]
+                assert time.monotonic() < deadline, "no heartbeat"
+                time.sleep(0.05)
+        finally:
+            beat.stop()
+        book.finish(run, status="succeeded", exit_code=0)
+    finally:
+        book.close()
