@@ -526,3 +526,38 @@ def test_flask_ops_run_uses_flask_s_app(proj: Path, url: str) -> None:
     history = subprocess.run([str(flask), "ops", "history", "--json"], cwd=proj, env=env(),
                              capture_output=True, text=True, timeout=60)
     assert [r["script"] for r in json.loads(history.stdout)] == ["recycle/greet"] * 2
+
+
+# --------------------------------------------------------------------------- the demo
+
+
+def test_the_demo_s_example_scripts_run_end_to_end(tmp_path: Path) -> None:
+    """The repository's own offline_script/ against the demo app, as the README runs it, with
+    the demo database and the ledger moved into tmp_path."""
+    repo = Path(__file__).resolve().parent.parent
+    ledger_url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    extra = {"DEMO_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+             "OPSCTL_LEDGER_URL": ledger_url}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return opsctl(repo, "run", *args, cwd=tmp_path, **extra)
+
+    first = run("recycle/clear_cache")
+    assert first.returncode == 0, first.stderr
+    assert "deleted" in first.stdout
+    assert run("--dry-run", "recycle/flush_calendar", "--days", "30").returncode == 0
+    assert run("recycle/flush_calendar", "--days", "30").returncode == 0
+    dry = run("--dry-run", "unrecycle/flush_order_data")
+    real = run("unrecycle/flush_order_data")
+    assert dry.returncode == 0 and real.returncode == 0, real.stderr
+    # The dry run changed nothing: the real run found the same statuses to fix.
+    assert dry.stdout.split("(")[0].strip() == real.stdout.split("(")[0].strip()
+    assert run("unrecycle/flush_order_data").returncode == 76
+    out = tmp_path / "customers.csv"
+    export = run("yuzaoyah/ts_2024_06_10_export_custom_s", "--out", str(out))
+    assert export.returncode == 0, export.stderr
+    assert out.read_text(encoding="utf-8").count("\n") > 1
+    history = opsctl(repo, "history", "--json", cwd=tmp_path, **extra)
+    runs = json.loads(history.stdout)
+    assert [r["status"] for r in runs] == ["succeeded"] * 6
+    assert runs[-1]["script"] == "recycle/clear_cache" and "deleted" in runs[-1]["summary"]
