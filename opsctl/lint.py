@@ -245,16 +245,18 @@ def _rule_code(text: str, source: str, key: str) -> str:
 
 # -- the lint ---------------------------------------------------------------------------------
 
-class PathNotFound(OpsctlError):
-    """A path given to ``opsctl lint`` does not exist (a usage error)."""
+class LintUsageError(OpsctlError):
+    """The lint was asked for something it cannot do: exit 2, as for a bad option."""
 
     exit_code = 2
 
 
-class RootMissing(OpsctlError):
+class PathNotFound(LintUsageError):
+    """A path given to ``opsctl lint`` does not exist."""
+
+
+class RootMissing(LintUsageError):
     """The offline-script root is not there to lint."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True, eq=False)
@@ -300,6 +302,40 @@ def lint(root: Path, naming: Naming, config: LintConfig | None = None, *,
         return linter.report()
     linter.check_paths(paths, cwd or Path.cwd())
     return linter.report(partial=True)
+
+
+class LintRun(NamedTuple):
+    """What ``opsctl lint`` did: the report to show, and what ``--fix`` and
+    ``--write-baseline`` changed on the way."""
+
+    report: LintReport
+    fixes: FixOutcome | None = None
+    baseline_written: int | None = None
+
+
+def run(root: Path, naming: Naming, config: LintConfig, *,
+        paths: Sequence[str | Path] | None = None, cwd: Path | None = None, fix: bool = False,
+        baseline: Path | None = None, write_baseline_to: Path | None = None) -> LintRun:
+    """Lint; with ``fix``, rename what is safe and lint again; then apply the baseline
+    (``baseline``, else ``config.baseline``), or record one with ``write_baseline_to``."""
+    if write_baseline_to is not None and paths:
+        raise LintUsageError("--write-baseline records the whole tree; run it without paths")
+    cwd = cwd or Path.cwd()
+    report = lint(root, naming, config, paths=paths, cwd=cwd)
+    fixes = None
+    if fix:
+        fixes = apply_fixes(root, plan_fixes(report.findings, naming))
+        if fixes.renamed:
+            if paths is not None:
+                paths = paths_after(fixes.renamed, root, paths, cwd)
+            report = lint(root, naming, config, paths=paths, cwd=cwd)
+    written = None
+    if write_baseline_to is not None:
+        written = write_baseline(write_baseline_to, report.findings)
+        report = apply_baseline(report, read_baseline(write_baseline_to))
+    elif (accepted := baseline or config.baseline) is not None:
+        report = apply_baseline(report, read_baseline(accepted))
+    return LintRun(report, fixes, written)
 
 
 # Date states, cached per distinct date string: a tree of 100,000 scripts has a few thousand.
@@ -808,10 +844,8 @@ def _compile_globs(patterns: Sequence[str]) -> Callable[[str], object] | None:
 BASELINE_VERSION = 1
 
 
-class BaselineError(OpsctlError):
-    """A baseline file is missing or not a baseline (a usage error)."""
-
-    exit_code = 2
+class BaselineError(LintUsageError):
+    """A baseline file is missing or not a baseline."""
 
 
 def read_baseline(path: Path) -> frozenset[tuple[str, str]]:

@@ -111,6 +111,8 @@ def temporary_stem(what: str, day: _dt.date) -> str:
 
 def normalise(text: str) -> str:
     """Turn ``Export-Order``, ``exportOrder`` or ``export order`` into ``export_order``."""
+    if SNAKE_RE.match(text):  # already normal: the common case when explaining a bad name
+        return text
     text = _CAMEL_RE.sub("_", text.strip())
     text = _SEPARATORS_RE.sub("_", text).lower()
     return _UNDERSCORES_RE.sub("_", text).strip("_")

@@ -64,73 +64,49 @@ def lint_command(project: Project, paths: tuple[Path, ...], fmt: str, baseline: 
     """
     # Imported here, not at the top: the command registry loads this module for --help too.
     from .. import lint as lint_
-    from ..lint_formats import render, summary
+    from ..lint_formats import render, shown, summary
 
-    config = project.config
-    settings = lint_.LintConfig.from_config(config)
+    settings = lint_.LintConfig.from_config(project.config)
     if list_rules:
         _print_rules(settings)
         return
-    if write_to is not None and paths:
-        raise click.UsageError("--write-baseline records the whole tree; run it without PATHS",
-                               ctx=click.get_current_context())
-    naming = project.naming
     root = project.root
-    cwd = Path.cwd()
-    given: list[str | Path] | None = list(paths) if paths else None
-    report = lint_.lint(root, naming, settings, paths=given, cwd=cwd)
+    prefix = _prefix(root, project.dir)
+    outcome = lint_.run(root, project.naming, settings, paths=list(paths) or None, fix=fix,
+                        baseline=baseline, write_baseline_to=write_to)
+    report = outcome.report
 
-    if fix:
-        outcome = lint_.apply_fixes(root, lint_.plan_fixes(report.findings, naming))
-        prefix = _prefix(root, project.dir)
-        how = "git mv" if outcome.git else "renamed"
-        for r in outcome.renamed:
-            output.note(f"fixed: {_shown(prefix + r.source)} -> {_shown(prefix + r.target)} "
+    if outcome.fixes is not None:
+        how = "git mv" if outcome.fixes.git else "renamed"
+        for r in outcome.fixes.renamed:
+            output.note(f"fixed: {shown(prefix + r.source)} -> {shown(prefix + r.target)} "
                         f"({how})")
-        for r, why in outcome.refused:
-            output.warn(f"not renamed: {_shown(prefix + r.source)} -> "
-                        f"{_shown(prefix + r.target)}: {why}")
-        if outcome.renamed:
-            if given is not None:
-                given = list(lint_.paths_after(outcome.renamed, root, given, cwd))
-            report = lint_.lint(root, naming, settings, paths=given, cwd=cwd)
-        left = len(report.findings)
-        output.note(f"--fix renamed {len(outcome.renamed)}; {left} finding"
+        for r, why in outcome.fixes.refused:
+            output.warn(f"not renamed: {shown(prefix + r.source)} -> "
+                        f"{shown(prefix + r.target)}: {why}")
+        left = len(report.findings) + report.baselined
+        output.note(f"--fix renamed {len(outcome.fixes.renamed)}; {left} finding"
                     f"{'' if left == 1 else 's'} left for a person")
-
-    if write_to is not None:
-        count = lint_.write_baseline(write_to, report.findings)
+    if outcome.baseline_written is not None:
+        count = outcome.baseline_written
         output.note(f"wrote {count} accepted finding{'' if count == 1 else 's'} to {write_to}")
-        report = lint_.apply_baseline(report, lint_.read_baseline(write_to))
-    else:
-        baseline_file = baseline or settings.baseline
-        if baseline_file is not None:
-            report = lint_.apply_baseline(report, lint_.read_baseline(baseline_file))
-            if report.baseline_unused:
-                output.note(f"{report.baseline_unused} baseline entr"
-                            f"{'y is' if report.baseline_unused == 1 else 'ies are'} fixed "
-                            f"or gone; shrink {baseline_file} with --write-baseline")
-
+    elif report.baseline_unused:
+        output.note(f"{report.baseline_unused} baseline entr"
+                    f"{'y is' if report.baseline_unused == 1 else 'ies are'} fixed or gone; "
+                    f"shrink {baseline or settings.baseline} with --write-baseline")
     if verbose:
         for p in report.outside:
-            output.note(f"skipped {_shown(p)}: not under the offline-script root {root}")
+            output.note(f"skipped {shown(p)}: not under the offline-script root {root}")
 
-    prefix = _github_prefix(root, project.dir) if fmt == "github" else \
-        _prefix(root, project.dir)
     color = fmt == "text" and output.use_color()
-    text = render(fmt, report, prefix, color=color)
+    shown_as = _github_prefix(root, project.dir) if fmt == "github" else prefix
+    text = render(fmt, report, shown_as, color=color)
     if text:
         # color=True: the decision is made (a terminal, FORCE_COLOR), so Click must not undo it.
         click.echo(text, nl=False, color=color or None)
-    output.note(summary(report, _prefix(root, project.dir)))
+    output.note(summary(report, prefix))
     if report.exit_code:
         raise click.exceptions.Exit(report.exit_code)
-
-
-def _shown(text: str) -> str:
-    from ..lint_formats import shown
-
-    return shown(text)
 
 
 def _prefix(root: Path, base: Path) -> str:
