@@ -369,6 +369,11 @@ class _Linter:
         self.stale_before = naming.today - _dt.timedelta(days=config.stale_days) \
             if "OPS401" in config.enabled else None
         self.dates: dict[str, int] = {}
+        # Dates neither stale nor future, in the fast match itself: most names then need no
+        # date work at all. Without a stale window (the rule off, or decades long), each
+        # distinct date is checked once instead.
+        self.window = naming.good_temporary_file_between(self.stale_before, self.today) \
+            if self.stale_before is not None and config.stale_days <= 3660 else None
         self.ignored = _compile_globs(config.ignore)
         self.dev_folders_checked: set[str] = set()
         self.nested_reported: set[str] = set()
@@ -438,10 +443,11 @@ class _Linter:
     def walk_developer(self, folder: str, path: str) -> None:
         """Check a developer folder and its temporary scripts.
 
-        The bulk of a large tree, so this works on the whole folder at once: C-level
-        ``map``/``filter`` over the names prove the good ones good (one regex match each,
-        then one calendar check per distinct date), and only the rest reach the full rules in
-        :meth:`temporary_entry`. Same result as calling it for every name, about twice as fast.
+        The bulk of a large tree, so this works on the whole folder at once: a C-level
+        ``filter`` proves the good names good with one regex match each (a name dated outside
+        the stale window gets one calendar check per distinct date), and only the rest reach
+        the full rules in :meth:`temporary_entry`. Same result as calling it for every name,
+        about twice as fast.
         """
         self.developer_folder(folder)
         entries = self.listing(folder, path)
@@ -452,22 +458,29 @@ class _Linter:
             for name in folders:
                 self.temporary_entry(folder, name, True)
             names = [n for n in names if n not in folders]
-        good = list(filter(self.naming.good_temporary_file, names))
+        window = self.window
+        good = list(filter(window or self.naming.good_temporary_file, names))
+        dated = good if window is None else []  # good names whose date still needs a look
         if len(good) != len(names):
+            shape = self.naming.good_temporary_file
             for name in filterfalse(set(good).__contains__, names):
-                self.temporary_entry(folder, name, False)
-        days = list(map(_DAY, good))
-        odd = {day for day in set(days) if self.date_state(day) != _OK}
-        if odd:
-            for name in compress(good, map(odd.__contains__, days)):
+                if window is not None and shape(name):
+                    dated.append(name)  # well formed, dated outside the window
+                else:
+                    self.temporary_entry(folder, name, False)
+        if dated:
+            days = list(map(_DAY, dated))
+            odd = {day for day in set(days) if self.date_state(day) != _OK}
+            for name in compress(dated, map(odd.__contains__, days)) if odd else ():
                 day = name[3:13]
                 if self.dates[day] == _STALE:
                     self.stale(f"{folder}/{name}", day)
                 else:
                     self.temporary_entry(folder, name, False)
         if "temporary" in self.content_kinds:
-            self.content.extend((f"{folder}/{name}", "temporary") for name in good
-                                if self.dates[name[3:13]] != _BAD)
+            self.content.extend((f"{folder}/{name}", "temporary")
+                                for name in (good if window is None else good + dated)
+                                if self.dates.get(name[3:13]) != _BAD)
 
     # -- single names ------------------------------------------------------------------------
 

@@ -58,10 +58,10 @@ SNAKE_RE = re.compile(rf"^{_SNAKE}$")
 TS_RE = re.compile(rf"^ts_(\d{{4}})_(\d{{2}})_(\d{{2}})_({_SNAKE})$")
 #: The same shape as a whole file name, with the date as one group (``2024_06_10``).
 TS_FILE_RE = re.compile(rf"^ts_(\d{{4}}_\d{{2}}_\d{{2}})_({_SNAKE})\.py$")
-#: The shape of a good temporary file name without ``.py`` and without the checks on its end:
-#: the start of :attr:`Naming.good_temporary_file`. ``_SNAKE`` with possessive repeats (nothing
-#: to backtrack into) and ASCII classes: the same names, matched faster.
-_TS_GOOD_FILE = r"ts_[0-9]{4}_[0-9]{2}_[0-9]{2}_[a-z][a-z0-9]*+(?:_[a-z0-9]++)*+"
+#: For :attr:`Naming.good_temporary_file`: ``_SNAKE`` with possessive repeats (nothing to
+#: backtrack into) and ASCII classes, the same names matched faster; any date of the shape.
+_TS_GOOD_WHAT = r"[a-z][a-z0-9]*+(?:_[a-z0-9]++)*+"
+_ANY_DATE = r"[0-9]{4}_[0-9]{2}_[0-9]{2}"
 #: Anything that was meant to be a temporary name: used to explain and fix, never to accept.
 _TS_LOOSE_RE = re.compile(r"^ts[_\-. ]?(\d{2,4})[_\-. ](\d{1,2})[_\-. ](\d{1,2})(?:[_\-. ]+(.*))?$",
                           re.IGNORECASE)
@@ -157,17 +157,26 @@ class Naming:
         word is a status word (``ts_2024_06_10_old.py``), so a miss only means "apply the full
         rules".
         """
+        return re.compile(self._good_temporary_pattern(_ANY_DATE)).fullmatch
+
+    def good_temporary_file_between(self, first: _dt.date,
+                                    last: _dt.date) -> Callable[[str], re.Match[str] | None]:
+        """Like :attr:`good_temporary_file`, and proves the date good too: a calendar date
+        from ``first`` to ``last``. The lint's window of dates neither stale nor future."""
+        return re.compile(self._good_temporary_pattern(dates_between(first, last))).fullmatch
+
+    def _good_temporary_pattern(self, dates: str) -> str:
         by_length: dict[int, list[str]] = {}
         for word in self.status_suffixes:
             by_length.setdefault(len(word), []).append(re.escape(word))
         no_status = "".join(f"(?<!_(?:{'|'.join(words)}))" for words in by_length.values())
-        return re.compile(rf"{_TS_GOOD_FILE}(?<![0-9]){no_status}\.py").fullmatch
+        return rf"ts_{dates}_{_TS_GOOD_WHAT}(?<![0-9]){no_status}\.py"
 
     # -- single tokens ------------------------------------------------------------------------
 
     def suffix_of(self, name: str) -> tuple[str, str] | None:
         """The kind (``numeric``/``date``/``status``) and text of a trailing copy suffix."""
-        base, removed = self.strip_suffixes(name)
+        _base, removed = self.strip_suffixes(name)
         if not removed:
             return None
         if removed.replace("_", "").isdigit():
@@ -215,7 +224,7 @@ class Naming:
 
     def check_temporary(self, filename: str) -> Problem | None:
         """Check a file name in a developer folder: ``ts_YYYY_MM_DD_<what>.py``."""
-        stem = filename[:-3] if filename.endswith(".py") else filename
+        stem = filename.removesuffix(".py")
         m = TS_RE.match(stem)
         if m is not None:
             try:
@@ -274,7 +283,7 @@ class Naming:
 
     def check_script_name(self, filename: str, kind: Kind = "recycle") -> Problem | None:
         """Check a file name in recycle/ or unrecycle/: a plain snake_case purpose name."""
-        stem = filename[:-3] if filename.endswith(".py") else filename
+        stem = filename.removesuffix(".py")
         folder = f"{kind}/"
         if stem.lower().startswith("ts_") or TS_RE.match(stem):
             parsed = _TS_LOOSE_RE.match(stem)
@@ -319,15 +328,14 @@ class Naming:
         if not name:
             return Problem("OPS301", "the name is empty", "give a snake_case name such as "
                                                           "export_order_data")
-        if name.endswith(".py"):
-            name = name[:-3]
+        name = name.removesuffix(".py")
         if name.lower().startswith("ts_") or _DATE_INSIDE_RE.search(name) and \
                 _TS_LOOSE_RE.match(name):
             bare = _TS_LOOSE_RE.match(name)
             what = normalise(bare[4]) if bare and bare[4] else None
             return Problem(
                 "OPS301",
-                f"give the purpose only, without 'ts_' or a date: opsctl adds those"
+                "give the purpose only, without 'ts_' or a date: opsctl adds those"
                 + ("" if kind == "temporary" else " to temporary scripts only"),
                 f"use {what!r}" if what else None,
             )
@@ -344,6 +352,24 @@ class Naming:
         if kind == "temporary":
             return None
         return self.check_script_name(f"{name}.py", kind)
+
+
+def dates_between(first: _dt.date, last: _dt.date) -> str:
+    """A regex matching exactly the dates ``first`` to ``last`` as ``YYYY_MM_DD``: one
+    alternative per month, the days as ranges (``2024_02_(?:2[8-9])``)."""
+    import calendar
+
+    months: list[str] = []
+    day = first
+    while day <= last:
+        end = min(last, day.replace(day=calendar.monthrange(day.year, day.month)[1]))
+        ranges = []
+        for tens in range(day.day // 10, end.day // 10 + 1):
+            low, high = max(day.day, tens * 10), min(end.day, tens * 10 + 9)
+            ranges.append(f"{tens}[{low % 10}-{high % 10}]")
+        months.append(f"{day:%Y_%m}_(?:{'|'.join(ranges)})")
+        day = end + _dt.timedelta(days=1)
+    return f"(?:{'|'.join(months)})" if months else "(?!)"
 
 
 def _why_not_a_date(year: int, month: int, day: int) -> str:

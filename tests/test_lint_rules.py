@@ -291,3 +291,38 @@ def test_configured_status_suffixes(tmp_path: Path) -> None:
     paths = [f.path for f in lint(tmp_path, naming).findings]
     # "old" is no longer deny-listed; numbers and dates always are.
     assert paths == ["recycle/export_do_not_use.py", "yuzaoyah/ts_2024_06_10_export_legacy.py"]
+
+
+# -- the fast path's date window ----------------------------------------------------------------
+
+@pytest.mark.parametrize(("first", "last"), [
+    (_dt.date(2023, 12, 3), _dt.date(2024, 3, 2)),    # over a year's end and a leap day
+    (_dt.date(2023, 1, 30), _dt.date(2023, 3, 1)),    # a February without 29
+    (_dt.date(2024, 7, 1), _dt.date(2024, 7, 1)),     # stale_days = 0
+    (_dt.date(1999, 12, 31), _dt.date(2001, 1, 1)),   # 2000 is a leap year
+])
+def test_dates_between_is_exactly_the_calendar(first: _dt.date, last: _dt.date) -> None:
+    import re
+
+    from opsctl.naming import dates_between
+
+    window = re.compile(dates_between(first, last)).fullmatch
+    day = first - _dt.timedelta(days=40)
+    while day <= last + _dt.timedelta(days=40):
+        assert bool(window(f"{day:%Y_%m_%d}")) == (first <= day <= last), day
+        day += _dt.timedelta(days=1)
+    for year in range(first.year, last.year + 1):
+        for impossible in ("02_30", "02_31", "04_31", "06_31", "09_31", "11_31", "13_01",
+                           "00_10", "01_00", "01_32"):
+            assert not window(f"{year}_{impossible}")
+    if not (first <= _dt.date(2023, 2, 28) <= last):
+        assert not window("2023_02_29")
+
+
+def test_without_the_stale_rule_dates_are_still_checked(tmp_path: Path) -> None:
+    for rel in ("yuzaoyah/ts_2019_02_29_x.py", "yuzaoyah/ts_2030_01_01_x.py",
+                "yuzaoyah/ts_2019_06_10_old_but_fine.py"):
+        make(tmp_path, rel)
+    config = LintConfig(enabled=frozenset({"OPS201", "OPS202"}))
+    assert [(f.path, f.code) for f in lint_tree(tmp_path, config)] == [
+        ("yuzaoyah/ts_2019_02_29_x.py", "OPS202"), ("yuzaoyah/ts_2030_01_01_x.py", "OPS202")]
