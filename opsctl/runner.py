@@ -174,12 +174,15 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
     from .ledger import Process
 
     process = Process.current(identity.name)
-    if ledger is not None:
-        _wait_for_lock(ledger, key, script, options, interrupts)
-    else:
+    protected = environment in project.config.protected_environments
+    if ledger is None:
         stack.enter_context(_local_lock(project, key, options))
+    elif (protected and not options.yes) or options.wait is not None:
+        # Look before asking (nobody should confirm a run that cannot start) and before
+        # waiting (to say who is waited for); otherwise taking the lock is the check.
+        _wait_for_lock(ledger, key, script, options, interrupts)
 
-    if environment in project.config.protected_environments:
+    if protected:
         _confirm(script, stored_args, loaded, environment, options, identity.name)
 
     revision, dirty = git.result()
