@@ -36,7 +36,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 PYTHON = sys.executable
 BIN = Path(sys.executable).parent  # not resolved: a venv's python is a symlink out of it
@@ -256,7 +256,7 @@ def peak_rss_kb(cmd: Command, env: dict[str, str]) -> int | None:
     if not os.path.exists(TIME):
         return None
     with tempfile.TemporaryFile() as err:
-        proc = subprocess.run([TIME, "-f", "%M", *cmd.argv], cwd=cmd.cwd, env=env,
+        proc = subprocess.run([TIME, "-f", "%M", *cmd.argv], cwd=cmd.cwd, env=env, check=False,
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
         err.seek(0)
         lines = err.read().decode("utf-8", "replace").strip().splitlines()
@@ -389,10 +389,12 @@ def measure_ledger(key: str, title: str, url: str, iterations: int) -> Measureme
     if ledger_cls is None:
         m.status, m.note = "not available", "opsctl.ledger is not in this version"
         return m
+    from opsctl.errors import LedgerUnreachable
+
     try:
         ledger = ledger_cls.open(url)
-    except Exception as exc:  # an unreachable server is reported, not fatal
-        m.status, m.note = "not available", f"cannot open the ledger: {type(exc).__name__}: {exc}"
+    except LedgerUnreachable as exc:  # reported, not fatal: the other measurements stand
+        m.status, m.note = "not available", f"cannot open the ledger: {exc}"
         return m
     try:
         one_run = _one_run(ledger)
@@ -402,12 +404,10 @@ def measure_ledger(key: str, title: str, url: str, iterations: int) -> Measureme
             t0 = time.perf_counter()
             one_run()
             m.a.times.append(time.perf_counter() - t0)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a broken ledger is one failed row, not a crash
         m.status, m.note = "failed", f"{type(exc).__name__}: {exc}"
     finally:
-        close = getattr(ledger, "close", None) or getattr(ledger, "dispose", None)
-        if close is not None:
-            close()
+        ledger.close()
     return m
 
 
@@ -438,15 +438,15 @@ class PostgresDatabase:
         self.url: str | None = None
         self.error = ""
 
-    def __enter__(self) -> PostgresDatabase:
-        try:
-            import sqlalchemy as sa
+    def __enter__(self) -> Self:
+        import sqlalchemy as sa
 
+        try:
             self._admin = sa.create_engine(f"{self.server}/postgres", isolation_level="AUTOCOMMIT")
             with self._admin.connect() as conn:
                 conn.execute(sa.text(f"CREATE DATABASE {self.name}"))
             self.url = f"{self.server}/{self.name}"
-        except Exception as exc:  # no server, no driver: reported as not available
+        except (ImportError, sa.exc.SQLAlchemyError) as exc:  # no server, no driver: reported
             self.error = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
         return self
 
@@ -737,7 +737,7 @@ def run_benchmark(plan: Plan, workdir: Path) -> dict[str, Any]:
         m.extra["scripts"] = smallest.n
         record(m)
 
-    list_tree = trees[10_000] if 10_000 in trees else smallest
+    list_tree = trees.get(10_000, smallest)
     log(f"opsctl list --json on {list_tree.n:,} scripts")
     record(compare(f"list_{list_tree.n}", f"opsctl list --json, {list_tree.n:,} scripts vs floor",
                    Command((OPSCTL, "list", "--json"), list_tree.dir),
