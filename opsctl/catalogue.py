@@ -180,14 +180,12 @@ class Catalogue:
     def _not_found_message(self, text: str) -> str:
         import difflib
 
-        stem = text.removesuffix(".py")
-        keys = {s.key: s for s in self.scripts}
-        close = difflib.get_close_matches(stem, list(keys), n=3, cutoff=0.5)
-        by_stem = difflib.get_close_matches(stem.rsplit("/", 1)[-1],
-                                            [s.stem for s in self.scripts], n=3, cutoff=0.5)
-        for s in self.scripts:
-            if s.stem in by_stem and s.key not in close:
-                close.append(s.key)
+        # Compare purpose names only: every key shares a folder prefix, which would make any
+        # two names in recycle/ look alike.
+        stem = text.removesuffix(".py").rsplit("/", 1)[-1]
+        close_stems = difflib.get_close_matches(stem, [s.stem for s in self.scripts], n=3,
+                                                cutoff=0.6)
+        close = [s.key for s in self.scripts if s.stem in close_stems][:3]
         hint = f"; did you mean {', '.join(printable(c) for c in close[:3])}?" if close else \
             "; 'opsctl list' shows the scripts"
         return f"no script {text!r} under {self.root}{hint}"
