@@ -5,11 +5,10 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import write
 
 from opsctl.catalogue import Catalogue, read_description
 from opsctl.errors import OutsideRoot, ScriptNotFound
-
-from conftest import write
 
 
 @pytest.fixture

@@ -3,11 +3,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import write
 
 from opsctl.config import find_project_dir, load_config
 from opsctl.errors import ConfigError
-
-from conftest import write
 
 
 def test_find_by_pyproject_table(tmp_path: Path) -> None:

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
+from conftest import write
 
 from opsctl.identity import find_identity, to_folder_name
 from opsctl.scaffold import builtin_templates, render
-
-from conftest import write
 
 Invoke = Callable[..., Result]
 TODAY = dt.date.today().strftime("%Y_%m_%d")

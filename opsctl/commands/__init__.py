@@ -27,7 +27,8 @@ def project_of(ctx: click.Context) -> Project:
     return project
 
 
-class ScriptParam(click.ParamType):
+# Click 8.5 made ParamType generic; subscripting it would break Click 8.1-8.4 at import.
+class ScriptParam(click.ParamType):  # type: ignore[type-arg]
     """A ``<script>`` argument: resolved through the catalogue, completed from it."""
 
     name = "script"

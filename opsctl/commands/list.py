@@ -4,7 +4,8 @@ import click
 
 from .. import output
 from ..listing import list_scripts, row_of
-from . import Project, pass_project
+from ..project import Project
+from . import pass_project
 
 
 @click.command("list")

@@ -6,8 +6,9 @@ import click
 
 from .. import output
 from ..identity import first_guess_note
+from ..project import Project
 from ..scaffold import create, describe, plan_new, render, similar_recycle
-from . import Project, pass_project
+from . import pass_project
 
 
 def _parse_vars(values: tuple[str, ...]) -> dict[str, str]:
