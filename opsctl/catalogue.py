@@ -128,8 +128,26 @@ class Catalogue:
             raise ScriptNotFound("no script given; name one such as recycle/clear_cache")
         cwd = cwd or Path.cwd()
         root_real = Path(os.path.realpath(self.root))
-        names = [text] if text.endswith(".py") else [text + ".py", text]
         has_sep = "/" in text or os.sep in text
+        if not has_sep:
+            # A bare name is a script's name first; a file of that name in the current folder
+            # (an app.py beside the project's pyproject.toml) must not shadow it.
+            stem = text.removesuffix(".py")
+            matches = [s for s in self.scripts if s.stem == stem]
+            if not matches:
+                # A temporary script by its purpose: exit_three for ts_2026_11_25_exit_three.
+                matches = [s for s in self.scripts if s.kind == "temporary" and
+                           _purpose(s.stem) == stem]
+            if len(matches) == 1:
+                return self._checked(matches[0], root_real, text)
+            here = [s for s in matches if s.path.parent == cwd]
+            if len(here) == 1:
+                return self._checked(here[0], root_real, text)
+            if matches:
+                keys = ", ".join(s.display for s in matches)
+                raise ScriptNotFound(f"{text!r} is ambiguous: it names {keys}; give the folder")
+
+        names = [text] if text.endswith(".py") else [text + ".py", text]
         candidates: list[Path] = []
         for name in names:
             p = Path(os.path.expanduser(name))
@@ -159,15 +177,15 @@ class Catalogue:
             if not any(_inside(Path(os.path.normpath(c)), root_norm) for c in candidates):
                 raise OutsideRoot(f"{text!r} is outside the offline-script root {self.root}; "
                                   "opsctl only works on scripts under it")
-        if not has_sep:
-            stem = text[:-3] if text.endswith(".py") else text
-            matches = [s for s in self.scripts if s.stem == stem]
-            if len(matches) == 1:
-                return matches[0]
-            if len(matches) > 1:
-                keys = ", ".join(s.display for s in matches)
-                raise ScriptNotFound(f"{text!r} is ambiguous: it names {keys}; give the folder")
         raise ScriptNotFound(self._not_found_message(text))
+
+    def _checked(self, script: Script, root_real: Path, text: str) -> Script:
+        """Refuse a script found by name whose file is a symlink pointing out of the root."""
+        real = Path(os.path.realpath(script.path))
+        if not _inside(real, root_real):
+            raise OutsideRoot(f"{text!r} resolves to {real}, outside the offline-script root "
+                              f"{self.root}; opsctl only works on scripts under it")
+        return script
 
     def _script_at(self, real: Path, root_real: Path, text: str) -> Script:
         parts = real.relative_to(root_real).parts
@@ -183,12 +201,23 @@ class Catalogue:
         # Compare purpose names only: every key shares a folder prefix, which would make any
         # two names in recycle/ look alike.
         stem = text.removesuffix(".py").rsplit("/", 1)[-1]
-        close_stems = difflib.get_close_matches(stem, [s.stem for s in self.scripts], n=3,
-                                                cutoff=0.6)
-        close = [s.key for s in self.scripts if s.stem in close_stems][:3]
+        names: dict[str, list[str]] = {}
+        for s in self.scripts:
+            names.setdefault(s.stem, []).append(s.key)
+            if s.kind == "temporary" and _purpose(s.stem):
+                names.setdefault(_purpose(s.stem) or "", []).append(s.key)
+        close: list[str] = []
+        for name in difflib.get_close_matches(stem, list(names), n=3, cutoff=0.6):
+            close.extend(k for k in names[name] if k not in close)
+        close = close[:3]
         hint = f"; did you mean {', '.join(printable(c) for c in close[:3])}?" if close else \
             "; 'opsctl list' shows the scripts"
         return f"no script {text!r} under {self.root}{hint}"
+
+
+def _purpose(stem: str) -> str | None:
+    parsed = parse_temporary(stem)
+    return parsed.what if parsed else None
 
 
 def _inside(path: Path, root: Path) -> bool:

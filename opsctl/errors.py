@@ -6,8 +6,10 @@ with :attr:`exit_code`; anything else is a bug and keeps its traceback under ``-
 Exit codes (also in the README):
 
 ====  =====================================================================
-1     an error: unknown script, a name escaping the root, a target that exists, ...
+1     an error: a target that exists, an invalid name, a failed move, ...
 2     a usage or configuration error (bad option, broken ``[tool.opsctl]``)
+74    no such script: an unknown name, a name resolving outside the root, or (for ``run``)
+      a script that cannot be loaded (a syntax error, an import that raises): nothing ran
 75    the script's lock is held by another run
 76    run-once: an ``unrecycle/`` script that already succeeded (use ``--force``)
 77    confirmation declined, or needed with no terminal and no ``--yes``
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import click
 
+NO_SCRIPT = 74
 LOCK_HELD = 75
 RUN_ONCE = 76
 DECLINED = 77
@@ -47,8 +50,10 @@ class ConfigError(OpsctlError):
 class ScriptNotFound(OpsctlError):
     """A ``<script>`` argument names no script under the root."""
 
+    exit_code = NO_SCRIPT
 
-class OutsideRoot(OpsctlError):
+
+class OutsideRoot(ScriptNotFound):
     """A ``<script>`` argument resolves outside the offline-script root."""
 
 

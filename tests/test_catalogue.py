@@ -135,3 +135,41 @@ def test_read_description_binary(tmp_path: Path) -> None:
     assert read_description(path) == "(binary file)"
     path.write_bytes(b'"""Caf\xe9 latin-1."""\n')
     assert read_description(path) == "Caf\ufffd latin-1."
+
+
+def test_bare_name_symlink_out_refused(tree: Path, tmp_path: Path) -> None:
+    outside = write(tmp_path / "elsewhere" / "evil.py")
+    os.symlink(outside, tree / "recycle" / "evil.py")
+    with pytest.raises(OutsideRoot, match="outside the offline-script root"):
+        Catalogue(tree).resolve("evil", cwd=tree)
+
+
+def test_bare_name_not_shadowed_by_a_file_in_cwd(tree: Path) -> None:
+    write(tree.parent / "clear_cache.py", "print('not a script')\n")
+    write(tree.parent / "export_order.py")
+    cat = Catalogue(tree)
+    assert cat.resolve("clear_cache", cwd=tree.parent).key == "recycle/clear_cache"
+    assert cat.resolve("export_order.py", cwd=tree.parent).key == "recycle/export_order"
+
+
+def test_bare_purpose_of_a_temporary_script(tree: Path) -> None:
+    cat = Catalogue(tree)
+    assert cat.resolve("export_custom_s", cwd=Path("/")).key == \
+        "yuzaoyah/ts_2024_06_10_export_custom_s"
+    # clear_cache is a recycle script's own name: that wins over a temporary purpose.
+    assert cat.resolve("clear_cache", cwd=Path("/")).key == "recycle/clear_cache"
+
+
+def test_ambiguous_name_settled_by_the_current_folder(tree: Path) -> None:
+    write(tree / "unrecycle" / "export_order.py")
+    assert Catalogue(tree).resolve("export_order", cwd=tree / "unrecycle").key == \
+        "unrecycle/export_order"
+
+
+def test_suggestions_ranked_by_closeness(tree: Path) -> None:
+    write(tree / "yuzaoyah" / "ts_2024_06_12_seed_users.py")
+    write(tree / "yuzaoyah" / "ts_2024_06_12_seed_orders.py")
+    with pytest.raises(ScriptNotFound) as info:
+        Catalogue(tree).resolve("ts_2024_06_12_seed_user", cwd=Path("/"))
+    assert "did you mean yuzaoyah/ts_2024_06_12_seed_users," in info.value.message
+    assert info.value.exit_code == 74

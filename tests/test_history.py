@@ -102,7 +102,7 @@ def test_history_bad_input(invoke: Callable[..., Result], project: Path, book: L
     result = invoke(project, "history", "--run", "1", "--status", "failed")
     assert result.exit_code == 2
     result = invoke(project, "history", "../outside")
-    assert result.exit_code == 1 and "outside" in result.stderr
+    assert result.exit_code == 74 and "outside" in result.stderr
     result = invoke(project, "history", "--status", "done")
     assert result.exit_code == 2
 

@@ -57,11 +57,11 @@ def one_line_error(result: Result, exit_code: int, *fragments: str) -> None:
 @pytest.mark.parametrize(("args", "code", "fragments"), [
     (["promote", "recycle/clear_cache"], 1, ["already a recycle script"]),
     (["demote", "unrecycle/flush_order_data"], 1, ["already in unrecycle/"]),
-    (["promote", "yuzaoyah/ts_2024_06_10_export_order"], 1,
+    (["promote", "yuzaoyah/ts_2024_06_10_export_order"], 74,
      ["no script", "did you mean", TS]),
-    (["demote", "nothing_like_it"], 1, ["no script 'nothing_like_it'"]),
-    (["promote", "../pyproject.toml"], 1, ["outside the offline-script root"]),
-    (["demote", "/etc/hostname"], 1, ["outside the offline-script root"]),
+    (["demote", "nothing_like_it"], 74, ["no script 'nothing_like_it'"]),
+    (["promote", "../pyproject.toml"], 74, ["outside the offline-script root"]),
+    (["demote", "/etc/hostname"], 74, ["outside the offline-script root"]),
     (["promote", TS, "--as", f"{TS}"], 1, ["without 'ts_' or a date"]),
     (["promote", TS, "--as", "export_order_2024_06_10"], 1, ["date"]),
     (["promote", TS, "--as", "Export Order"], 1, ["not snake_case", "'export_order'"]),
@@ -84,7 +84,7 @@ def test_a_symlink_pointing_out_is_refused(invoke: Callable[..., Result], projec
     outside = write(tmp_path / "elsewhere.py")
     os.symlink(outside, root / "yuzaoyah/ts_2024_06_11_linked.py")
     before = tree(project)
-    one_line_error(invoke(project, "promote", "yuzaoyah/ts_2024_06_11_linked"), 1,
+    one_line_error(invoke(project, "promote", "yuzaoyah/ts_2024_06_11_linked"), 74,
                    "outside the offline-script root")
     assert tree(project) == before
 

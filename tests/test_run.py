@@ -500,7 +500,7 @@ def test_a_script_whose_import_fails_records_nothing(proj: Path, url: str) -> No
 ], ids=["unknown", "escapes", "absolute"])
 def test_a_bad_script_name_is_refused(proj: Path, name: str, expected: str) -> None:
     result = opsctl(proj, "run", name)
-    assert result.returncode == 1
+    assert result.returncode == 74
     assert expected in result.stderr and result.stderr.count("\n") == 1
 
 
