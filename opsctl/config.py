@@ -68,22 +68,44 @@ def _table(v: Any) -> bool:
     return isinstance(v, dict)
 
 
-def _split(s: str) -> list[str]:
-    return [x.strip() for x in s.split(",") if x.strip()]
+def _opt_str(s: str) -> str | None:
+    return s or None
+
+
+def _split(s: str) -> list[str] | None:
+    # An empty variable means "not set", not an empty list (an empty developers allow-list
+    # would reject every folder).
+    return [x.strip() for x in s.split(",") if x.strip()] or None
 
 
 _KEYS: dict[str, tuple[Any, str, Any]] = {
-    "root": (_str, "a folder path (string)", str),
-    "app": (_str, "a Flask app import path (string)", str),
-    "templates": (_str, "a folder path (string)", str),
+    "root": (_str, "a folder path (string)", _opt_str),
+    "app": (_str, "a Flask app import path (string)", _opt_str),
+    "templates": (_str, "a folder path (string)", _opt_str),
     "stale_days": (_int, "a whole number of days (>= 0)", int),
-    "developer_pattern": (_str, "a regular expression (string)", str),
+    "developer_pattern": (_str, "a regular expression (string)", _opt_str),
     "developers": (_strlist, "a list of folder names", _split),
-    "ledger_url": (_str, "a SQLAlchemy database URL (string)", str),
+    "ledger_url": (_str, "a SQLAlchemy database URL (string)", _opt_str),
     "protected_environments": (_strlist, "a list of environment names", _split),
     "secret_options": (_strlist, "a list of option names", _split),
     "lint": (_table, "a table ([tool.opsctl.lint])", None),
 }
+
+
+_TABLE_RE = re.compile(r"^\s*\[tool\.opsctl[\].]", re.MULTILINE)
+
+
+def has_opsctl_table(pyproject: Path) -> bool:
+    """Whether a ``pyproject.toml`` has a ``[tool.opsctl]`` table (a text check, no parse:
+    looking at every pyproject.toml upward must stay cheap)."""
+    try:
+        return _TABLE_RE.search(pyproject.read_text(encoding="utf-8")) is not None
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def is_project_dir(folder: Path) -> bool:
+    return has_opsctl_table(folder / "pyproject.toml") or (folder / DEFAULT_ROOT).is_dir()
 
 
 def find_project_dir(start: Path | None = None) -> Path | None:
@@ -91,19 +113,20 @@ def find_project_dir(start: Path | None = None) -> Path | None:
     ``offline_script/`` folder."""
     here = (start or Path.cwd()).absolute()
     for folder in (here, *here.parents):
-        pyproject = folder / "pyproject.toml"
-        try:
-            text = pyproject.read_text(encoding="utf-8")
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            text = None
-        except (OSError, UnicodeDecodeError):
-            text = None
-        # A cheap text check first: parsing every pyproject.toml upward would cost more.
-        if text is not None and re.search(r"^\s*\[tool\.opsctl[\].]", text, re.MULTILINE):
-            return folder
-        if (folder / DEFAULT_ROOT).is_dir():
+        if is_project_dir(folder):
             return folder
     return None
+
+
+def check_project_dir(folder: Path) -> Path:
+    """A folder named with ``--project``: it must exist and be an opsctl project."""
+    if not folder.is_dir():
+        raise ConfigError(f"--project {folder}: no such folder")
+    if not is_project_dir(folder):
+        raise ConfigError(f"--project {folder}: not an opsctl project (no pyproject.toml with "
+                          "[tool.opsctl], no offline_script/ folder); run 'opsctl init' there "
+                          "first")
+    return folder
 
 
 def read_table(project_dir: Path) -> tuple[dict[str, Any], str]:
@@ -151,6 +174,8 @@ def load_config(
         except ValueError:
             raise ConfigError(f"environment variable {var} must be {expected}, not "
                               f"{environ[var]!r}") from None
+        if value is None:
+            continue
         if not check(value):
             raise ConfigError(f"environment variable {var} must be {expected}, not "
                               f"{environ[var]!r}")

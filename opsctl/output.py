@@ -83,7 +83,7 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[str]], *, title: str |
         t = Table(title=title, title_justify="left", header_style="bold", box=None,
                   pad_edge=False)
         for col in columns:
-            t.add_column(col, overflow="fold")
+            t.add_column(col.upper(), overflow="fold")
         for row in rows:
             t.add_row(*(_escape(c) for c in row))
         console().print(t)

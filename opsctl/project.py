@@ -23,7 +23,8 @@ class Project:
 
     def __init__(self, project_dir: Path | None = None, *, debug: bool = False,
                  overrides: dict[str, Any] | None = None) -> None:
-        self._given_dir = project_dir
+        #: The folder given with --project / OPSCTL_PROJECT, if any.
+        self.given_dir = project_dir
         self.debug = debug
         self.overrides: dict[str, Any] = dict(overrides or {})
         self.developer_option: str | None = None
@@ -31,10 +32,10 @@ class Project:
     @cached_property
     def dir(self) -> Path:
         """The project folder (the one holding ``pyproject.toml`` / ``offline_script/``)."""
-        if self._given_dir is not None:
-            return self._given_dir.absolute()
-        from .config import require_project_dir
+        from .config import check_project_dir, require_project_dir
 
+        if self.given_dir is not None:
+            return check_project_dir(self.given_dir.absolute())
         return require_project_dir()
 
     @cached_property

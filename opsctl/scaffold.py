@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .catalogue import Catalogue, Script
-from .config import Config, find_project_dir
-from .errors import InvalidName, OpsctlError, TargetExists
+from .config import (DEFAULT_ROOT, find_project_dir, has_opsctl_table,
+                     load_config)
+from .errors import ConfigError, InvalidName, OpsctlError, TargetExists
 from .naming import Naming, similar, temporary_stem
+
+if TYPE_CHECKING:
+    from .project import Project
 
 TEMPLATE_KINDS = {"ts": "temporary", "recycle": "recycle"}
 
@@ -32,37 +36,67 @@ def builtin_templates() -> Path:
 
 @dataclass(frozen=True)
 class InitResult:
-    created: list[Path]
     project_dir: Path
+    created: list[Path]
+    #: Whether pyproject.toml was created (True), given a [tool.opsctl] table (False), or
+    #: left alone (None).
+    pyproject_created: bool | None
 
 
-def init_project(project_dir: Path, root_name: str = "offline_script") -> InitResult:
+def init_project(project_dir: Path, root_name: str | None = None) -> InitResult:
     """Create ``recycle/``, ``unrecycle/``, a README in the root and a ``[tool.opsctl]`` table
-    if there is none. Idempotent: existing files are left as they are."""
+    if there is none. Idempotent: existing files are left as they are.
+
+    The root is ``root_name``, else the one ``[tool.opsctl]`` configures, else
+    ``offline_script``; it must be a folder inside the project. Nothing is created before it
+    is checked.
+    """
+    pyproject = project_dir / "pyproject.toml"
+    has_table = has_opsctl_table(pyproject)
+    configured = load_config(project_dir).root if has_table else None
+    if root_name is not None:
+        root = _checked_root(project_dir, root_name)
+        if configured is not None and configured != root:
+            raise ConfigError(f"{pyproject} already sets the root to {configured}; change root "
+                              "in [tool.opsctl] instead of passing --root")
+    else:
+        root = configured or project_dir / DEFAULT_ROOT
     created: list[Path] = []
-    root = project_dir / root_name
     for folder in (root, root / "recycle", root / "unrecycle"):
         if not folder.is_dir():
             folder.mkdir(parents=True)
             created.append(folder)
+    for folder in (root / "recycle", root / "unrecycle"):
+        # git keeps no empty folder; without these a fresh clone lacks the layout.
+        keep = folder / ".gitkeep"
+        if not any(folder.iterdir()):
+            keep.touch()
     readme = root / "README.md"
     if not readme.exists():
         readme.write_text((builtin_templates() / "README.md.jinja").read_text(encoding="utf-8"),
                           encoding="utf-8")
         created.append(readme)
-    pyproject = project_dir / "pyproject.toml"
-    text = pyproject.read_text(encoding="utf-8") if pyproject.is_file() else ""
-    if not re.search(r"^\s*\[tool\.opsctl[\].]", text, re.MULTILINE):
-        table = '[tool.opsctl]\n'
-        if root_name != "offline_script":
-            table += f'root = "{root_name}"\n'
+    pyproject_created: bool | None = None
+    if not has_table:
+        text = pyproject.read_text(encoding="utf-8") if pyproject.is_file() else ""
+        pyproject_created = not pyproject.is_file()
+        table = "[tool.opsctl]\n"
+        if root != project_dir / DEFAULT_ROOT:
+            table += f'root = "{root.relative_to(project_dir).as_posix()}"\n'
         table += ('# app = "yourapp:create_app"   # as flask --app takes it; FLASK_APP otherwise\n'
                   "# stale_days = 90\n")
         sep = "" if not text or text.endswith("\n\n") else ("\n" if text.endswith("\n") else "\n\n")
         with pyproject.open("a", encoding="utf-8") as fh:
             fh.write(sep + table)
-        created.append(pyproject)
-    return InitResult(created, project_dir)
+    return InitResult(project_dir, created, pyproject_created)
+
+
+def _checked_root(project_dir: Path, name: str) -> Path:
+    path = Path(name)
+    if not name or path.is_absolute() or ".." in path.parts or path == Path("."):
+        raise ConfigError(f"--root {name!r}: give a folder inside the project, such as "
+                          "offline_script")
+    return project_dir / path
 
 
 def guess_init_dir(cwd: Path) -> Path:
@@ -72,12 +106,35 @@ def guess_init_dir(cwd: Path) -> Path:
 
 @dataclass(frozen=True)
 class NewScript:
+    """What ``new`` created: the script, and recycle scripts of a similar purpose."""
+
     script: Script
     similar: list[str]
 
 
-def plan_new(kind: str, name: str, *, config: Config, naming: Naming, catalogue: Catalogue,
-             developer: str, today: _dt.date | None = None) -> Script:
+def new_script(project: Project, kind: str, name: str, *, message: str | None = None,
+               variables: Mapping[str, str] | None = None) -> NewScript:
+    """Create a script from the ``kind`` template (``ts`` or ``recycle``) and return it."""
+    name = name.removesuffix(".py")
+    developer = project.identity.name
+    script = plan_new(kind, name, naming=project.naming, catalogue=project.catalogue,
+                      developer=developer, developer_source=project.identity.source)
+    rel = script.path.relative_to(project.dir) if script.path.is_relative_to(project.dir) \
+        else script.path
+    values = {
+        "name": name, "kind": kind, "developer": developer,
+        "date": project.naming.today.isoformat(),
+        "description": docstring_text(message or describe(name)),
+        "key": script.key, "rel": rel.as_posix(),
+        **(variables or {}),
+    }
+    content = render(kind, values, project_templates=project.config.templates)
+    create(script, content)
+    return NewScript(script, similar_recycle(name, project.catalogue))
+
+
+def plan_new(kind: str, name: str, *, naming: Naming, catalogue: Catalogue, developer: str,
+             developer_source: str = "--developer", today: _dt.date | None = None) -> Script:
     """The script ``new`` would create; raises on an invalid name or an existing target."""
     script_kind = TEMPLATE_KINDS[kind]
     problem = naming.validate(script_kind, name)  # type: ignore[arg-type]
@@ -87,16 +144,29 @@ def plan_new(kind: str, name: str, *, config: Config, naming: Naming, catalogue:
     if script_kind == "temporary":
         folder_problem = naming.check_developer_folder(developer)
         if folder_problem is not None:
-            raise InvalidName(f"{folder_problem.message}; pass --developer NAME or set "
+            raise InvalidName(f"{folder_problem.message} (your developer name, from "
+                              f"{developer_source}); choose another with --developer NAME or "
                               "OPSCTL_DEVELOPER")
         stem = temporary_stem(name, today or naming.today)
         script = Script(catalogue.root, developer, stem + ".py")
     else:
         script = Script(catalogue.root, "recycle", name + ".py")
+        twin = Script(catalogue.root, "unrecycle", name + ".py")
+        if os.path.lexists(twin.path):
+            raise TargetExists(f"{twin.rel} already exists: a one-off script of that name is "
+                               "kept as the record; choose another name")
     if os.path.lexists(script.path):
         raise TargetExists(f"{script.rel} already exists under {catalogue.root}; opsctl never "
                            "overwrites: choose another name or edit the existing script")
     return script
+
+
+def docstring_text(text: str) -> str:
+    """One line of text that is safe inside a triple-quoted docstring."""
+    line = " ".join(text.split())
+    line = line.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    # A closing quote right before the docstring's own would end it early.
+    return line[:-1] + '\\"' if line.endswith('"') else line
 
 
 def similar_recycle(name: str, catalogue: Catalogue, exclude: str | None = None) -> list[str]:

@@ -63,3 +63,18 @@ def test_script_completion(runner: CliRunner, project, monkeypatch) -> None:  # 
     items = SCRIPT.shell_complete(ctx, None, "exp")  # type: ignore[arg-type]
     assert [i.value for i in items] == ["recycle/export_order"]
     assert ShellComplete  # the machinery Click uses to call shell_complete
+
+
+def test_completion_skips_undecodable_names(project) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from conftest import write
+
+    from opsctl.commands import SCRIPT
+
+    write(project / "offline_script/recycle/clear_cache.py")
+    with open(os.fsencode(project / "offline_script/recycle") + b"/bad_\xff.py", "wb") as fh:
+        fh.write(b"x = 1\n")
+    ctx = cli.make_context("opsctl", ["--project", str(project)], resilient_parsing=True)
+    items = SCRIPT.shell_complete(ctx, None, "rec")  # type: ignore[arg-type]
+    assert [i.value for i in items] == ["recycle/clear_cache"]

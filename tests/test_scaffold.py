@@ -244,3 +244,83 @@ def test_guessed_identity_is_announced_once(invoke: Invoke, project: Path,
     assert "taken from" in first.stderr
     second = invoke(project, "new", "ts", "other_thing")
     assert "taken from" not in second.stderr
+
+
+@pytest.mark.parametrize("message", [
+    'Export the "paid" orders as "csv"', 'He said """hi""" \\ and', "Two\nlines", 'end"',
+])
+def test_new_message_always_gives_valid_python(invoke: Invoke, project: Path,
+                                               message: str) -> None:
+    result = invoke(project, "new", "recycle", "quoted_thing", "-m", message)
+    assert result.exit_code == 0, result.output
+    source = (project / "offline_script/recycle/quoted_thing.py").read_text()
+    doc = ast.get_docstring(ast.parse(source))
+    assert doc is not None and doc.splitlines()[0] == " ".join(message.split())
+
+
+def test_new_strips_py(invoke: Invoke, project: Path) -> None:
+    assert invoke(project, "new", "recycle", "clear_cache.py").exit_code == 0
+    assert (project / "offline_script/recycle/clear_cache.py").is_file()
+    assert invoke(project, "new", "ts", "export.py").stdout.strip().endswith("_export.py")
+
+
+def test_new_recycle_refuses_an_unrecycle_twin(invoke: Invoke, project: Path) -> None:
+    write(project / "offline_script/unrecycle/flush_order_data.py")
+    result = invoke(project, "new", "recycle", "flush_order_data")
+    assert result.exit_code == 1
+    assert "unrecycle/flush_order_data.py already exists" in result.stderr
+    assert not (project / "offline_script/recycle/flush_order_data.py").exists()
+
+
+def test_init_uses_the_configured_root(invoke: Invoke, tmp_path: Path) -> None:
+    proj = tmp_path / "svc"
+    write(proj / "pyproject.toml", '[tool.opsctl]\nroot = "ops_scripts"\n')
+    result = invoke(proj, "init")
+    assert result.exit_code == 0, result.output
+    assert (proj / "ops_scripts/recycle/.gitkeep").is_file()
+    assert not (proj / "offline_script").exists()
+    assert "created ops_scripts/" in result.stdout
+
+
+@pytest.mark.parametrize("root", ["../evil", "/tmp/elsewhere-abs", ""])
+def test_init_refuses_a_root_outside_the_project(invoke: Invoke, tmp_path: Path,
+                                                root: str) -> None:
+    proj = tmp_path / "svc"
+    proj.mkdir()
+    result = invoke(proj, "init", "--root", root)
+    assert result.exit_code == 2
+    assert "give a folder inside the project" in result.stderr
+    assert list(proj.iterdir()) == [] and not (tmp_path / "evil").exists()
+
+
+def test_init_custom_root_recorded(invoke: Invoke, tmp_path: Path) -> None:
+    proj = tmp_path / "svc"
+    proj.mkdir()
+    result = invoke(proj, "init", "--root", "scripts/offline")
+    assert result.exit_code == 0, result.output
+    assert "created pyproject.toml" in result.stdout
+    assert 'root = "scripts/offline"' in (proj / "pyproject.toml").read_text()
+    assert invoke(proj, "new", "recycle", "clear_cache").stdout.strip() == \
+        "scripts/offline/recycle/clear_cache.py"
+
+
+@pytest.mark.parametrize("where", ["missing", "not-a-project"])
+def test_project_option_must_name_a_project(invoke: Invoke, tmp_path: Path, where: str) -> None:
+    target = tmp_path / where
+    if where == "not-a-project":
+        target.mkdir()
+    result = invoke(target, "new", "ts", "probe")
+    assert result.exit_code == 2
+    assert ("no such folder" if where == "missing" else "not an opsctl project") in result.stderr
+    assert not any(target.rglob("*.py")) if target.exists() else not target.exists()
+
+
+def test_empty_developers_variable_means_unset(invoke: Invoke, project: Path) -> None:
+    result = invoke(project, "new", "ts", "probe", env={"OPSCTL_DEVELOPERS": ""})
+    assert result.exit_code == 0, result.output
+
+
+def test_list_no_runs_drops_the_column(invoke: Invoke, project: Path) -> None:
+    write(project / "offline_script/recycle/clear_cache.py", '"""Clear the cache."""\n')
+    header = invoke(project, "list", "--no-runs").stdout.splitlines()[0].split()
+    assert header == ["KIND", "SCRIPT", "OWNER", "AGE", "DESCRIPTION"]

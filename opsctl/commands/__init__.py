@@ -52,6 +52,8 @@ class ScriptParam(click.ParamType):  # type: ignore[type-arg]
             return []
         out = []
         for s in scripts:
+            if s.display != s.key:
+                continue  # an undecodable file name cannot be typed back into a shell
             if s.key.startswith(incomplete) or s.stem.startswith(incomplete):
                 out.append(CompletionItem(s.key, help=s.kind))
         return out

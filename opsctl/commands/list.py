@@ -32,4 +32,9 @@ def list_command(project: Project, kind: str | None, owner: str | None, stale: b
         output.print_json([e.as_dict() for e in entries])
         return
     columns = ["kind", "script", "owner", "age", "last run", "description"]
-    output.table(columns, [row_of(e) for e in entries], empty="no scripts match")
+    rows = [row_of(e) for e in entries]
+    if no_runs:
+        del columns[4]
+        for row in rows:
+            del row[4]
+    output.table(columns, rows, empty="no scripts match")
