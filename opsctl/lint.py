@@ -78,8 +78,8 @@ RULES: tuple[Rule, ...] = (
     Rule("OPS501", "not-a-script", "error",
          "a non-.py file where scripts live (__init__.py, README.md, __pycache__ are fine)"),
     Rule("OPS601", "import-side-effects", "error",
-         "module-level work (a call, a loop, a with block) outside "
-         "if __name__ == \"__main__\":"),
+         "module-level work (a call, an assignment that calls one, a loop, a with block) "
+         "outside if __name__ == \"__main__\":"),
     Rule("OPS602", "docstring", "error", "a script without a module docstring"),
     Rule("OPS603", "unparsable", "error",
          "a script that is binary, not UTF-8 or not valid Python, so its content cannot be "
@@ -745,17 +745,26 @@ class _Linter:
                      node.lineno)
 
 
-def _side_effects(body: list[ast.stmt]) -> Iterable[tuple[ast.stmt, str]]:
+def _side_effects(body: list[ast.stmt],
+                  scope: _Scope | None = None) -> Iterable[tuple[ast.stmt, str]]:
     """Module-level statements that do work on import, with a short description of each."""
     import ast
 
+    scope = scope if scope is not None else _Scope.of(body)
     for node in body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            # A plain assignment (log = logging.getLogger(__name__)) is what a module is for;
+            # one whose value does the work (rows = db.session.execute(...)) is not.
+            call = scope.working_call(node.value) if node.value is not None else None
+            if call is not None:
+                yield node, f"an assignment that calls `{_snippet(call)}`"
+            continue
         if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef,
-                             ast.ClassDef, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Pass,
-                             ast.Delete, ast.Global, ast.Nonlocal, ast.Assert)) \
+                             ast.ClassDef, ast.Pass, ast.Delete, ast.Global, ast.Nonlocal,
+                             ast.Assert)) \
                 or type(node).__name__ == "TypeAlias":
-            # Definitions and plain assignments (log = logging.getLogger(__name__)) are what a
-            # module is for; a decorator's call is part of its definition.
+            # Definitions are what a module is for; a decorator's call is part of its
+            # definition.
             continue
         if isinstance(node, ast.Expr):
             if isinstance(node.value, ast.Constant):
@@ -764,18 +773,18 @@ def _side_effects(body: list[ast.stmt]) -> Iterable[tuple[ast.stmt, str]]:
             yield node, f"{what} `{_snippet(node.value)}`"
         elif isinstance(node, ast.If):
             if _is_main_guard(node.test):
-                yield from _side_effects(node.orelse)  # an else: runs on import
+                yield from _side_effects(node.orelse, scope)  # an else: runs on import
             else:
-                yield from _side_effects(node.body)
-                yield from _side_effects(node.orelse)
+                yield from _side_effects(node.body, scope)
+                yield from _side_effects(node.orelse, scope)
         elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
             # try: import orjson as json / except ImportError: import json is a definition.
             tried: ast.Try = node  # type: ignore[assignment]  # TryStar has the same fields
-            yield from _side_effects(tried.body)
+            yield from _side_effects(tried.body, scope)
             for handler in tried.handlers:
-                yield from _side_effects(handler.body)
-            yield from _side_effects(tried.orelse)
-            yield from _side_effects(tried.finalbody)
+                yield from _side_effects(handler.body, scope)
+            yield from _side_effects(tried.orelse, scope)
+            yield from _side_effects(tried.finalbody, scope)
         elif isinstance(node, (ast.For, ast.AsyncFor)):
             yield node, "a for loop"
         elif isinstance(node, ast.While):
@@ -786,6 +795,112 @@ def _side_effects(body: list[ast.stmt]) -> Iterable[tuple[ast.stmt, str]]:
             yield node, "a raise"
         else:
             yield node, f"a {type(node).__name__.lower()} statement"
+
+
+#: Calls that only build a value, whatever the rules below would say of their names. Names are
+#: as imported (``from re import compile`` counts as ``re.compile``); ``.*`` covers a module.
+_PURE_CALLS = frozenset({
+    "logging.getLogger", "typing.TypeVar", "typing.NewType", "typing.NamedTuple",
+    "typing.ParamSpec", "typing.TypeVarTuple", "typing.cast", "collections.namedtuple",
+    "dataclasses.field", "re.compile", "pathlib.Path", "pathlib.PurePath", "os.environ.get",
+    "os.getenv", "functools.partial", "datetime.timedelta", "datetime.date",
+    "datetime.datetime", "decimal.Decimal", "enum.auto", "frozenset", "set", "dict", "list",
+    "tuple", "int", "str", "float", "bool", "range", "sorted", "len", "object", "shutil.which",
+    "socket.gethostname",
+})
+_PURE_MODULES = ("click.", "os.path.", "string.", "typing.", "sqlalchemy.")
+#: Calls that do the work of a script: open files, print, run processes, talk to the network.
+_WORK_CALLS = frozenset({"open", "print", "input", "exec", "eval", "breakpoint", "asyncio.run",
+                         "os.system", "os.popen", "os.remove", "os.unlink", "os.rename",
+                         "os.replace", "os.rmdir", "os.removedirs", "os.makedirs", "os.mkdir",
+                         "io.open", "time.sleep", "urllib.request.urlopen"})
+_WORK_MODULES = ("requests.", "subprocess.", "httpx.", "shutil.", "socket.", "smtplib.",
+                 "urllib.request.")
+#: Methods that query or change a database whatever their object; a call through ``session`` or
+#: ``query`` (``db.session.get(...)``, ``Order.query.all()``) does too.
+_WORK_METHODS = frozenset({"execute", "executemany", "executescript", "query", "commit",
+                           "rollback", "flush", "delete", "scalar", "scalars", "add_all",
+                           "bulk_save_objects", "bulk_insert_mappings", "bulk_update_mappings",
+                           "merge", "invoke", "run_until_complete"})
+
+
+class _Scope:
+    """What a module defines, for telling a value from work: its functions, and the names its
+    imports bind (``import subprocess as sp``: ``sp`` is ``subprocess``)."""
+
+    def __init__(self, functions: set[str], imported: dict[str, str]) -> None:
+        self.functions = functions
+        self.imported = imported
+
+    @classmethod
+    def of(cls, body: list[ast.stmt]) -> _Scope:
+        import ast
+
+        functions: set[str] = set()
+        imported: dict[str, str] = {}
+        todo = list(body)
+        while todo:
+            node = todo.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                functions.add(node.name)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        imported[alias.asname] = alias.name
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                for alias in node.names:
+                    imported[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+            elif isinstance(node, ast.If):
+                todo += node.body + node.orelse
+            elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
+                tried: ast.Try = node  # type: ignore[assignment]
+                todo += tried.body + tried.orelse + tried.finalbody
+                for handler in tried.handlers:
+                    todo += handler.body
+        return cls(functions, imported)
+
+    def working_call(self, value: ast.expr) -> ast.Call | None:
+        """The first call inside ``value`` that does work when evaluated, if any.
+
+        Lambdas are skipped (their body runs only when called); comprehensions are not.
+        """
+        import ast
+
+        todo: list[ast.AST] = [value]
+        while todo:
+            node = todo.pop(0)
+            if isinstance(node, ast.Lambda):
+                continue
+            if isinstance(node, ast.Call) and self.does_work(node):
+                return node
+            todo.extend(ast.iter_child_nodes(node))
+        return None
+
+    def does_work(self, call: ast.Call) -> bool:
+        import ast
+
+        parts: list[str] = []
+        func = call.func
+        while isinstance(func, ast.Attribute):
+            parts.append(func.attr)
+            func = func.value
+        if isinstance(func, ast.Name):
+            if not parts and func.id in self.functions:
+                return True  # one of the module's own functions: main(), run(), ...
+            parts.append(self.imported.get(func.id, func.id))
+        else:
+            # A call on a call's result (db.session.query(X).delete()): judged by its methods.
+            parts.append("")
+        parts.reverse()
+        name = ".".join(parts)
+        if name in _PURE_CALLS or name.startswith(_PURE_MODULES):
+            return False
+        if name in _WORK_CALLS or name.startswith(_WORK_MODULES):
+            return True
+        dotted = name.split(".")
+        # *.session.* / *.query.* (db.session.execute), and the database verbs on any object.
+        return any(p in ("session", "query") for p in dotted[1:-1]) or \
+            (len(dotted) > 1 and dotted[-1] in _WORK_METHODS)
 
 
 def _is_main_guard(test: ast.expr) -> bool:

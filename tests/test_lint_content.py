@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from opsctl.lint import LintConfig, lint
+from opsctl.lint import Finding, LintConfig, lint
 from opsctl.naming import Naming
 
 TODAY = _dt.date(2024, 7, 1)
@@ -70,6 +70,40 @@ if __name__ == "__main__":
     "byte order mark": "\ufeff" + DOC,
     "latin-1 with a coding line": None,  # bytes, below
     "legacy escape warning": DOC + 'PATTERN = "\\d+"\n',
+    "assignments that build values": DOC + """
+import logging
+import os
+import re
+from collections import namedtuple
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NewType, TypeVar
+
+import click
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+OrderId = NewType("OrderId", int)
+Row = namedtuple("Row", "id name")
+PATTERN = re.compile(r"(\\d+)([dh])")
+HERE = Path(__file__).parent / "data"
+URL = os.environ.get("EXPORT_URL", "http://localhost")
+CHOICE = click.Choice(["csv", "json"])
+SQUARES = [i * i for i in range(10)]
+LATER = lambda: main()  # noqa: E731 - a lambda's body runs when it is called
+
+
+@dataclass
+class Options:
+    tags: list[str] = field(default_factory=list)
+
+
+DEFAULTS = Options()
+
+
+def main() -> None:
+    pass
+""",
 }
 
 
@@ -99,6 +133,26 @@ BAD_SOURCES: list[tuple[str, str | bytes, list[tuple[str, int | None]]]] = [
     ("else of the main guard", DOC + "if __name__ == '__main__':\n    pass\nelse:\n"
                                      "    print('imported')\n", [("OPS601", 5)]),
     ("inside try", DOC + "try:\n    print('x')\nexcept Exception:\n    pass\n", [("OPS601", 3)]),
+    ("assigned call of the module's own function", DOC + "def main():\n    pass\n\n_ = main()\n",
+     [("OPS601", 5)]),
+    ("assigned session call", DOC + "from app import db\n"
+                                    "result = db.session.execute('DELETE FROM orders')\n",
+     [("OPS601", 3)]),
+    ("annotated assignment", DOC + "from app import Order\nrows: list = Order.query.all()\n",
+     [("OPS601", 3)]),
+    ("augmented assignment", DOC + "import subprocess\nout = b''\n"
+                                   "out += subprocess.check_output(['ls'])\n", [("OPS601", 4)]),
+    ("assigned open", DOC + "data = open('orders.csv').read()\n", [("OPS601", 2)]),
+    ("assigned print", DOC + "_ = print('loaded')\n", [("OPS601", 2)]),
+    ("requests through an alias", DOC + "import requests as rq\nPAGE = rq.get('http://x')\n",
+     [("OPS601", 3)]),
+    ("imported by name", DOC + "from subprocess import run\nDONE = run(['true'])\n",
+     [("OPS601", 3)]),
+    ("a call on a query's result", DOC + "from app import db, Order\n"
+                                         "n = db.session.query(Order).delete()\n",
+     [("OPS601", 3)]),
+    ("work inside an allowed call", DOC + "import logging\ndef main():\n    return 'x'\n"
+                                          "log = logging.getLogger(main())\n", [("OPS601", 5)]),
     ("two at once", "print(1)\nprint(2)\n", [("OPS601", 1), ("OPS602", 1), ("OPS601", 2)]),
     ("syntax error", DOC + "def main(:\n    pass\n", [("OPS603", 2)]),
     ("binary", b"\x00\x01\x02\xff", [("OPS603", None)]),
@@ -120,6 +174,19 @@ def test_side_effect_message_names_the_statement(tmp_path: Path) -> None:
     (finding,) = lint(tmp_path, Naming(today=TODAY)).findings
     assert finding.message.startswith("a call `main()` at module level runs whenever")
     assert finding.fix == 'move it into main(), or under if __name__ == "__main__":'
+
+
+def test_assignment_message_names_the_call(tmp_path: Path) -> None:
+    source = DOC + "from app import db\nresult = db.session.execute('DELETE FROM orders')\n"
+    (finding,) = lint_findings(tmp_path, source)
+    assert finding.message.startswith(
+        "an assignment that calls `db.session.execute('DELETE FROM orders')` at module level")
+
+
+def lint_findings(root: Path, source: str) -> tuple[Finding, ...]:
+    (root / "recycle").mkdir(exist_ok=True)
+    (root / "recycle" / "clear_cache.py").write_text(source, encoding="utf-8")
+    return lint(root, Naming(today=TODAY)).findings
 
 
 def test_scripts_are_parsed_never_run(tmp_path: Path) -> None:
