@@ -20,6 +20,7 @@ import datetime as _dt
 import operator
 import os
 import re
+import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import compress, filterfalse
@@ -701,6 +702,10 @@ class _Linter:
     def check_content(self, ast_: Any, rel: str, kind: Kind) -> None:
         try:
             data = _read(os.path.join(self.root, rel))
+        except NotAFile as exc:
+            self.add(rel, "OPS603", f"{exc}, not a script file, so its content cannot be read",
+                     "replace it with the script's source file, or remove it")
+            return
         except OSError as exc:
             self.add(rel, "OPS603", f"cannot be read ({exc.strerror})",
                      "fix its permissions, or remove it")
@@ -923,16 +928,39 @@ def _snippet(node: ast.expr, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+class NotAFile(OSError):
+    """A name in the tree that is a FIFO, socket or device, not a file of source."""
+
+
 def _read(path: str) -> bytes:
-    """A file's bytes, through the os layer: a third of the cost of open() for small files."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    """A file's bytes, through the os layer: a third of the cost of open() for small files.
+
+    Opened without blocking, so a FIFO named ``x.py`` (which would wait for a writer forever)
+    is refused like any other thing that is not a regular file: :class:`NotAFile`.
+    """
+    fd = os.open(path, os.O_RDONLY | _O_NONBLOCK | getattr(os, "O_BINARY", 0))
     try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotAFile(_file_type(mode))
         chunks = []
         while chunk := os.read(fd, 1 << 16):
             chunks.append(chunk)
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+
+
+def _file_type(mode: int) -> str:
+    for test, what in ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return what
+    return "not a regular file"
 
 
 def _inside(path: str, folder: str) -> bool:

@@ -562,6 +562,22 @@ def test_odd_names_never_crash(tmp_path: Path, run: Invoke) -> None:
     assert len(list(ET.fromstring(outputs["junit"].stdout).iter("testcase"))) == len(paths)
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+@pytest.mark.parametrize("args", [(), ("offline_script/recycle/clear_cache.py",)],
+                         ids=["tree", "file list"])
+def test_a_fifo_named_like_a_script_is_reported_not_read(tmp_path: Path,
+                                                        args: tuple[str, ...]) -> None:
+    project = new_project(tmp_path)
+    os.mkfifo(project / "offline_script" / "recycle" / "clear_cache.py")
+    # A subprocess, so a lint that waits on the pipe fails this test instead of hanging it.
+    proc = subprocess.run([sys.executable, "-m", "opsctl", "lint", *args], cwd=project,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert "OPS603 error   a named pipe (FIFO), not a script file, so its content cannot be " \
+           "read" in proc.stdout
+    assert "fix: replace it with the script's source file, or remove it" in proc.stdout
+
+
 def test_the_repository_offline_scripts_pass(run: Invoke) -> None:
     result = run(REPO, "lint", "--format", "json")
     assert result.exit_code == 0, result.stdout
