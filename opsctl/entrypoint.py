@@ -40,6 +40,8 @@ class EntryPoint:
     context: click.Context | None = None
     #: Names of the Click command's flag options (they take no value), for redaction.
     flags: frozenset[str] = field(default_factory=frozenset)
+    #: The module docstring: the ``--help`` of a script that is not a Click command.
+    doc: str | None = None
 
 
 def compile_script(script: Script) -> EntryPoint:
@@ -59,7 +61,7 @@ def compile_script(script: Script) -> EntryPoint:
         raise OpsctlError(f"{script.display} is not a Python source file ({exc}); nothing "
                           "ran") from None
     kind: Literal["function", "module"] = "function" if _binds_main(tree) else "module"
-    return EntryPoint(script, code, digest, kind)
+    return EntryPoint(script, code, digest, kind, doc=ast.get_docstring(tree))
 
 
 def _binds_main(tree: ast.Module) -> bool:
@@ -111,13 +113,27 @@ def import_entry(entry: EntryPoint) -> None:
                           "function or a Click command")
 
 
-def parse_args(entry: EntryPoint, args: list[str]) -> None:
+def parse_args(entry: EntryPoint, args: list[str], prog: str = "opsctl run") -> None:
     """Parse a Click entry point's arguments; raises ``click.exceptions.Exit`` for ``--help``
     and ``click.UsageError`` for bad arguments, before anything runs."""
     if entry.kind != "click":
         return
-    entry.context = entry.function.make_context(f"opsctl run {entry.script.display}",
-                                                list(args))
+    entry.context = entry.function.make_context(f"{prog} {entry.script.display}", list(args))
+
+
+def help_text(entry: EntryPoint, prog: str = "opsctl run") -> str:
+    """The ``--help`` of a plain ``main()`` or legacy script: its module docstring.
+
+    Such a script declares no options opsctl could show, and running it to ask would run it.
+    """
+    import textwrap
+
+    doc = entry.doc or "(the script has no docstring)"
+    usage = f"{prog} {entry.script.display}"
+    return (f"Usage: {usage} [ARGS]...\n\n{textwrap.indent(doc, '  ')}\n\n"
+            f"  ARGS reach the script as sys.argv[1:]. To hand it -h/--help or one of\n"
+            f"  {prog}'s own options, put them after --:\n"
+            f"  {usage} -- --help")
 
 
 def call(entry: EntryPoint) -> int:

@@ -43,9 +43,13 @@ if TYPE_CHECKING:
     from .ledger import Ledger, Process, Run
     from .project import Project
 
-#: opsctl run's own options; after the script name they belong to the script.
+#: opsctl run's own options. After the script name they belong to a Click ``main`` that
+#: declares them; a plain ``main()`` or legacy script only gets them after ``--``.
 OWN_OPTIONS = ("--app", "--dry-run", "--reason", "-y", "--yes", "--force", "--wait",
                "--request-context", "--no-ledger")
+#: Those of them that take a value (``--wait``'s is optional: a number of seconds).
+VALUE_OPTIONS = ("--app", "--reason", "--wait")
+HELP_OPTIONS = ("-h", "--help")
 #: How often a waiting run looks at the lock again.
 WAIT_POLL_SECONDS = 0.5
 
@@ -63,6 +67,8 @@ class RunOptions:
     request_context: bool = False
     #: ``flask.cli.ScriptInfo`` when running as ``flask ops run``.
     script_info: Any = None
+    #: How the operator called the command, for hints: ``opsctl run`` or ``flask ops run``.
+    prog: str = "opsctl run"
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,12 @@ def run_script(project: Project, script: Script, args: Sequence[str],
 
     args = list(args)
     entry = compile_script(script)
+    if entry.kind == "module":
+        # A legacy script has no options to parse: refuse opsctl's own, and answer --help,
+        # before anything loads (running it to ask would run it).
+        args = _plain_args(entry, args, options)
+        if args is None:
+            return 0
     git = GitProbe(project.dir)
     # Who runs may take a `git config` call; let it overlap with loading the app.
     lookup = threading.Thread(target=_identity_of, args=(project,), daemon=True)
@@ -147,16 +159,21 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
             raise OpsctlError(f"importing {script.display} raised {type(exc).__name__}: "
                               f"{exc}; nothing ran (run with --debug for the traceback)") \
                 from None
+        if entry.kind == "function":
+            plain = _plain_args(entry, args, options)
+            if plain is None:
+                return 0
+            args = plain
         try:
-            parse_args(entry, args)
+            parse_args(entry, args, options.prog)
         except click.exceptions.Exit as exc:  # --help
             return exc.exit_code
         except click.ClickException as exc:  # the script's own usage error
             exc.show()
-            if isinstance(exc, click.NoSuchOption) and exc.option_name in OWN_OPTIONS:
-                output.note(f"opsctl: {exc.option_name} is an option of opsctl run: put it "
-                            f"before the script name (opsctl run {exc.option_name} "
-                            f"{script.display} ...)")
+            found = own_option(args)
+            if isinstance(exc, click.NoSuchOption) and found is not None and \
+                    found[0] == exc.option_name:
+                output.note(f"opsctl: {_put_before(found[1], script, options)}")
             return exc.exit_code
 
     environment = environment_of(app)
@@ -207,6 +224,61 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
                             f"({type(exc).__name__}: {exc}); it will show as lost")
     _tell(outcome, run, script, options, project.debug)
     return outcome.exit_code
+
+
+def own_option(args: Sequence[str]) -> tuple[str, list[str]] | None:
+    """The first of opsctl run's own options among a script's arguments (before any ``--``),
+    with its value when it takes one: ``("--wait", ["--wait", "60"])``."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return None
+        name = arg.partition("=")[0] if arg.startswith("--") else arg
+        if name not in OWN_OPTIONS:
+            continue
+        words = [arg]
+        if "=" not in arg and name in VALUE_OPTIONS and i + 1 < len(args):
+            value = args[i + 1]
+            if name != "--wait" or _is_seconds(value):
+                words.append(value)
+        return name, words
+    return None
+
+
+def _is_seconds(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _put_before(words: list[str], script: Script, options: RunOptions) -> str:
+    import shlex
+
+    return (f"{words[0].partition('=')[0]} is an option of {options.prog}: put it before the "
+            f"script name ({options.prog} {shlex.join(words)} {script.display} ...)")
+
+
+def _plain_args(entry: EntryPoint, args: list[str], options: RunOptions) -> list[str] | None:
+    """The arguments of a plain ``main()`` or legacy script, checked before it runs.
+
+    opsctl run's own options are refused (``opsctl run x --dry-run`` must never run for
+    real), ``-h``/``--help`` prints the docstring (None: done), and a ``--`` right after the
+    script name, which lets such arguments through, is dropped.
+    """
+    from .entrypoint import help_text
+
+    if args[:1] == ["--"]:
+        return args[1:]
+    before = args[:args.index("--")] if "--" in args else args
+    if any(a in HELP_OPTIONS for a in before):
+        click.echo(help_text(entry, options.prog))
+        return None
+    found = own_option(args)
+    if found is not None:
+        raise click.UsageError(f"{_put_before(found[1], entry.script, options)}; to pass it "
+                               f"to the script instead, put it after --")
+    return args
 
 
 def _start(ledger: Ledger, key: str, process: Process, stored_args: list[str],

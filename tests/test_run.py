@@ -216,15 +216,87 @@ def test_click_main_gets_its_arguments_and_its_own_help(proj: Path, url: str) ->
     assert run.args == ["--limit", "3", "a", "b"] and run.summary == {"limit": 3}
 
 
-def test_run_options_after_the_script_name_belong_to_the_script(proj: Path) -> None:
+def test_run_options_after_the_script_name_belong_to_the_script(proj: Path, url: str) -> None:
     write_script(proj, "recycle/opts", CLICK_SCRIPT)
     result = opsctl(proj, "run", "recycle/opts", "--limit", "1", "--dry-run")
     assert result.returncode == 2
     assert "No such option '--dry-run'" in result.stderr
     assert "opsctl run --dry-run recycle/opts" in result.stderr
-    greet = opsctl(proj, "run", "recycle/greet", "--reason", "x", "--", "-v")
+    waited = opsctl(proj, "run", "recycle/opts", "--wait", "60")
+    assert waited.returncode == 2
+    assert "(opsctl run --wait 60 recycle/opts ...)" in waited.stderr  # the value is kept
+    greet = opsctl(proj, "run", "recycle/greet", "--", "--reason", "x", "--", "-v")
+    assert greet.returncode == 0, greet.stderr
     assert "argv ['--reason', 'x', '--', '-v']" in greet.stdout
     assert "run 1 recycle/greet alice False None development" in greet.stdout
+
+
+LEGACY_WRITER = '''\
+    """Old style: writes a file when it runs."""
+    from pathlib import Path
+
+    if __name__ == "__main__":
+        Path(__file__).with_suffix(".ran").write_text("ran")
+    '''
+
+PLAIN_WRITER = '''\
+    """Plain main: writes a file when it runs.
+
+    Second paragraph of the help.
+    """
+    from pathlib import Path
+
+
+    def main():
+        Path(__file__).with_suffix(".ran").write_text("ran")
+    '''
+
+
+@pytest.mark.parametrize("source", [PLAIN_WRITER, LEGACY_WRITER], ids=["function", "legacy"])
+@pytest.mark.parametrize("misplaced", [
+    ["--dry-run"], ["--force"], ["--yes"], ["-y"], ["--reason", "why"], ["--reason=why"],
+    ["--wait"], ["--wait", "60"], ["--no-ledger"], ["--request-context"], ["--app", "x:y"],
+], ids=lambda a: " ".join(a))
+def test_run_options_after_a_plain_script_never_run_it(proj: Path, url: str, source: str,
+                                                       misplaced: list[str]) -> None:
+    path = write_script(proj, "recycle/writer", source)
+    result = opsctl(proj, "run", "recycle/writer", "a", *misplaced)
+    assert result.returncode == 2, result.stderr
+    words = " ".join(misplaced)
+    assert f"(opsctl run {words} recycle/writer ...)" in result.stderr
+    assert "put it after --" in result.stderr
+    assert not path.with_suffix(".ran").exists()
+    assert runs_of(url) == []
+
+
+def test_after_a_double_dash_run_options_reach_a_plain_script(proj: Path, url: str) -> None:
+    write_script(proj, "recycle/plainargs", '''\
+        """Print argv."""
+        import sys
+
+        def main():
+            print("argv", sys.argv[1:])
+        ''')
+    result = opsctl(proj, "run", "recycle/plainargs", "--", "--dry-run", "--help")
+    assert result.returncode == 0, result.stderr
+    assert "argv ['--dry-run', '--help']" in result.stdout
+    later = opsctl(proj, "run", "recycle/plainargs", "x", "--", "--dry-run")
+    assert "argv ['x', '--', '--dry-run']" in later.stdout
+    assert [r.args for r in runs_of(url)] == [["x", "--", "--dry-run"], ["--dry-run", "--help"]]
+
+
+@pytest.mark.parametrize("source", [PLAIN_WRITER, LEGACY_WRITER], ids=["function", "legacy"])
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_of_a_plain_script_shows_its_docstring_and_runs_nothing(
+        proj: Path, url: str, source: str, flag: str) -> None:
+    path = write_script(proj, "recycle/writer", source)
+    result = opsctl(proj, "run", "recycle/writer", flag)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Usage: opsctl run recycle/writer [ARGS]...")
+    assert "writes a file when it runs." in result.stdout
+    assert "opsctl run recycle/writer -- --help" in result.stdout
+    assert not path.with_suffix(".ran").exists()
+    assert runs_of(url) == []
 
 
 def test_plain_main_reads_argv_and_returns_its_exit_code(proj: Path, url: str) -> None:

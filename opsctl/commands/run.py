@@ -79,22 +79,24 @@ def run_command(project: Project, script: Script, args: tuple[str, ...], app_pat
                 request_context: bool, no_ledger: bool) -> None:
     """Run a script inside the Flask app context and record the run.
 
-    Everything after SCRIPT goes to the script itself: 'opsctl run SCRIPT --help' shows the
-    script's own options. The exit code is the script's own; opsctl's refusals use 75-79,
-    and Ctrl-C / SIGTERM give 130 / 143.
+    opsctl's own options go BEFORE the script name; everything after SCRIPT goes to
+    the script itself: 'opsctl run SCRIPT --help' shows a Click script's own options
+    (or a plain script's docstring). A plain main() or legacy script gets opsctl's
+    option names (--dry-run, --wait, ...) only after '--'. The exit code is the
+    script's own; opsctl's refusals use 74-79, and Ctrl-C / SIGTERM give 130 / 143.
 
     \b
       opsctl run recycle/clear_cache
-      opsctl run recycle/export_order --since 2024-06-01 --reason "TICKET-42"
-      opsctl run unrecycle/flush_order_data --dry-run
-      opsctl run recycle/clear_cache --wait 60
+      opsctl run --reason "TICKET-42" recycle/export_order --since 2024-06-01
+      opsctl run --dry-run unrecycle/flush_order_data
+      opsctl run --wait 60 recycle/clear_cache
     """
     from ..runner import RunOptions, run_script
 
     ctx = click.get_current_context()
     options = RunOptions(app=app_path, dry_run=dry_run, yes=yes, force=force, wait=wait,
                          reason=reason, no_ledger=no_ledger, request_context=request_context,
-                         script_info=_flask_script_info(ctx))
+                         script_info=_flask_script_info(ctx), prog=ctx.command_path)
     ctx.exit(run_script(project, script, args, options))
 
 
