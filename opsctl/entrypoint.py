@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import inspect
 import re
 import runpy
 import sys
@@ -145,6 +146,10 @@ def call(entry: EntryPoint) -> int:
         return 0
     if entry.kind == "function":
         result = entry.function()
+        if inspect.iscoroutine(result):  # async def main()
+            import asyncio
+
+            result = asyncio.run(result)
         return result if isinstance(result, int) and not isinstance(result, bool) else 0
     runpy.run_path(str(entry.script.path), run_name="__main__")
     return 0

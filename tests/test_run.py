@@ -299,6 +299,24 @@ def test_help_of_a_plain_script_shows_its_docstring_and_runs_nothing(
     assert runs_of(url) == []
 
 
+def test_async_main_is_awaited(proj: Path, url: str) -> None:
+    write_script(proj, "recycle/aio", '''\
+        """Async."""
+        import asyncio
+
+        async def main():
+            await asyncio.sleep(0)
+            print("awaited")
+            return 3
+        ''')
+    result = opsctl(proj, "run", "recycle/aio")
+    assert result.returncode == 3, result.stderr
+    assert "awaited" in result.stdout
+    assert "never awaited" not in result.stderr
+    (run,) = runs_of(url)
+    assert (run.status, run.exit_code) == ("failed", 3)
+
+
 def test_plain_main_reads_argv_and_returns_its_exit_code(proj: Path, url: str) -> None:
     write_script(proj, "recycle/plain", '''\
         """argparse and a return code."""
