@@ -484,6 +484,10 @@ class _Linter:
         if problem is not None:
             self.problem(folder, problem)
 
+    def exists(self, rel: str) -> bool:
+        """Whether a root-relative path is taken: asked only while explaining a bad name."""
+        return os.path.lexists(os.path.join(self.root, rel))
+
     def nested(self, rel: str) -> None:
         if rel in self.nested_reported:
             return
@@ -514,7 +518,7 @@ class _Linter:
             self.not_a_script(rel)
             return
         kind: Kind = "recycle" if folder == "recycle" else "unrecycle"
-        problem = self.naming.check_script_name(name, kind)
+        problem = self.naming.check_script_name(name, kind, exists=self.exists)
         if problem is not None:
             self.problem(rel, problem)
         self.shared_scripts.append((folder, name))
@@ -677,10 +681,15 @@ class _Linter:
         else:
             how = "only by a suffix"
         canonical = next((f"{f}/{n}" for f, n in members if n[:-3] == key), None)
-        self.add(f"{folder}/{name}", "OPS302",
-                 f"differs {how} from {listed}: one purpose, one script",
-                 f"merge them into {canonical} (extend it with an option) and delete the rest"
-                 if canonical else "merge them into one script with a plain snake_case name")
+        if canonical == f"{folder}/{name}":
+            fix = (f"keep this one: merge {listed} into it (extend it with an option), then "
+                   f"delete {'it' if len(others) == 1 else 'them'}")
+        elif canonical:
+            fix = f"merge them into {canonical} (extend it with an option) and delete the rest"
+        else:
+            fix = "merge them into one script with a plain snake_case name"
+        self.add(f"{folder}/{name}", "OPS302", f"differs {how} from {listed}: one purpose, one "
+                 "script", fix)
 
     # -- content rules -----------------------------------------------------------------------
 

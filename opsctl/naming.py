@@ -281,17 +281,23 @@ class Naming:
             return None
         return candidate
 
-    def check_script_name(self, filename: str, kind: Kind = "recycle") -> Problem | None:
-        """Check a file name in recycle/ or unrecycle/: a plain snake_case purpose name."""
+    def check_script_name(self, filename: str, kind: Kind = "recycle", *,
+                          exists: Callable[[str], bool] | None = None) -> Problem | None:
+        """Check a file name in recycle/ or unrecycle/: a plain snake_case purpose name.
+
+        ``exists`` says whether a root-relative path (``recycle/clear_cache.py``) is taken, so
+        that a fix says "extend" an existing script of the plain name and "rename" otherwise;
+        without it the fix says both.
+        """
         stem = filename.removesuffix(".py")
         folder = f"{kind}/"
         if stem.lower().startswith("ts_") or TS_RE.match(stem):
             parsed = _TS_LOOSE_RE.match(stem)
-            plain = normalise(parsed[4]) if parsed and parsed[4] else None
+            plain = self.plain_name(parsed[4], kind) if parsed and parsed[4] else None
             return Problem(
                 "OPS301",
                 f"{folder} scripts have plain names; 'ts_' marks a temporary script",
-                f"rename to {folder}{plain}.py" if plain else None,
+                _rename_or_extend(kind, plain, exists) if plain else None,
             )
         if not SNAKE_RE.match(stem):
             fixed = normalise(stem)
@@ -308,11 +314,13 @@ class Naming:
         if suffix is not None:
             kind_of, text = suffix
             base = stem[: -len(text) - 1]
+            plain = self.plain_name(base, kind)
             return Problem(
                 "OPS301",
                 f"the name carries a {kind_of} suffix '_{text}'; {folder} holds one script per "
                 "purpose",
-                f"drop the {kind_of} suffix: extend {folder}{base}.py instead",
+                f"drop the {kind_of} suffix: {_rename_or_extend(kind, plain, exists)}"
+                if plain else f"drop the {kind_of} suffix",
             )
         if date is not None:
             return Problem(
@@ -323,6 +331,20 @@ class Naming:
             )
         return None
 
+    def plain_name(self, text: str, kind: Kind) -> str | None:
+        """The nearest name to ``text`` that passes the rules for ``kind`` (normalised, copy
+        suffixes dropped), or None when there is none to suggest."""
+        fixed = normalise(text)
+        if fixed and SNAKE_RE.match(fixed) and self.suffix_of(fixed) is not None:
+            fixed = self.strip_suffixes(fixed)[0]
+        if not fixed or not SNAKE_RE.match(fixed) or self.validate(kind, fixed) is not None:
+            return None
+        return fixed
+
+    def _use(self, kind: Kind, text: str) -> str | None:
+        fixed = self.plain_name(text, kind)
+        return f"use {fixed!r}" if fixed else None
+
     def validate(self, kind: Kind, name: str) -> Problem | None:
         """Check a purpose name given to ``new``/``promote --as`` (no ``ts_``, no ``.py``)."""
         if not name:
@@ -332,23 +354,23 @@ class Naming:
         if name.lower().startswith("ts_") or _DATE_INSIDE_RE.search(name) and \
                 _TS_LOOSE_RE.match(name):
             bare = _TS_LOOSE_RE.match(name)
-            what = normalise(bare[4]) if bare and bare[4] else None
             return Problem(
                 "OPS301",
                 "give the purpose only, without 'ts_' or a date: opsctl adds those"
                 + ("" if kind == "temporary" else " to temporary scripts only"),
-                f"use {what!r}" if what else None,
+                self._use(kind, bare[4] if bare and bare[4] else ""),
             )
         if not SNAKE_RE.match(name):
             return Problem("OPS201" if kind == "temporary" else "OPS301",
                            f"{name!r} is not snake_case (lowercase words joined by '_')",
-                           _use(normalise(name)))
+                           self._use(kind, name))
         suffix = self.suffix_of(name)
         if suffix is not None:
             kind_of, text = suffix
             return Problem("OPS201" if kind == "temporary" else "OPS301",
                            f"{name!r} ends in a {kind_of} suffix '_{text}'; a name says what "
-                           "the script does, not which copy it is", _use(name[: -len(text) - 1]))
+                           "the script does, not which copy it is",
+                           self._use(kind, name[: -len(text) - 1]))
         if kind == "temporary":
             return None
         return self.check_script_name(f"{name}.py", kind)
@@ -388,8 +410,14 @@ def _why_not_a_date(year: int, month: int, day: int) -> str:
     return f"{calendar.month_name[month]} has {last} days"
 
 
-def _use(fixed: str) -> str | None:
-    return f"use {fixed!r}" if fixed and SNAKE_RE.match(fixed) else None
+def _rename_or_extend(kind: Kind, plain: str, exists: Callable[[str], bool] | None) -> str:
+    """The fix for a script whose right name is ``plain``: extend the script that has it
+    already (one per purpose), or take the name when no script has it."""
+    others = [f"{kind}/{plain}.py"] + [f"{f}/{plain}.py" for f in SHARED_FOLDERS if f != kind]
+    if exists is None:
+        return f"extend {others[0]} if it exists, else rename to it"
+    taken = next((rel for rel in others if exists(rel)), None)
+    return f"extend {taken} instead" if taken else f"rename to {others[0]}"
 
 
 def similar(name: str, candidates: Iterable[str], *, exclude: str | None = None) -> list[str]:

@@ -74,6 +74,10 @@ SIDE_EFFECT_FIX = 'move it into main(), or under if __name__ == "__main__":'
 DUP = "differs only by a suffix from recycle/{}: one purpose, one script"
 DUP_FIX = ("merge them into recycle/export_order_data.py (extend it with an option) and "
            "delete the rest")
+# The script that already has the plain name is told to absorb the copies, not to merge into
+# itself.
+DUP_KEEP_FIX = ("keep this one: merge recycle/export_order_data_6573.py into it (extend it "
+                "with an option), then delete it")
 SUFFIX = "the name carries a numeric suffix '_6573'; recycle/ holds one script per purpose"
 SUFFIX_FIX = "drop the numeric suffix: extend recycle/export_order_data.py instead"
 NOT_SCRIPT = ("not a Python script; only .py scripts (and README.md, __init__.py) belong "
@@ -89,7 +93,7 @@ offline_script/recycle/clear_cache.py
 
 offline_script/recycle/export_order_data.py
   OPS302 error   {DUP.format("export_order_data_6573.py")}
-                 fix: {DUP_FIX}
+                 fix: {DUP_KEEP_FIX}
 
 offline_script/recycle/export_order_data_6573.py
   OPS301 error   {SUFFIX}
@@ -110,7 +114,7 @@ GOLDEN_FINDINGS = [
     ("offline_script/recycle/clear_cache.py", "OPS601", "import-side-effects", "error",
      SIDE_EFFECT, SIDE_EFFECT_FIX, 8),
     ("offline_script/recycle/export_order_data.py", "OPS302", "duplicate", "error",
-     DUP.format("export_order_data_6573.py"), DUP_FIX, None),
+     DUP.format("export_order_data_6573.py"), DUP_KEEP_FIX, None),
     ("offline_script/recycle/export_order_data_6573.py", "OPS301", "script-name", "error",
      SUFFIX, SUFFIX_FIX, None),
     ("offline_script/recycle/export_order_data_6573.py", "OPS302", "duplicate", "error",

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from opsctl.lint import Finding, LintConfig, lint
-from opsctl.naming import DEFAULT_STATUS_SUFFIXES, Naming
+from opsctl.naming import DEFAULT_STATUS_SUFFIXES, Kind, Naming
 
 TODAY = _dt.date(2024, 7, 1)
 GOOD_SOURCE = '"""Do one thing."""\n\n\ndef main() -> None:\n    pass\n'
@@ -189,11 +189,12 @@ def test_future_date_message(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("rel", "fix"), [
+    # Alone in the tree: the plain name is free, so the fix is to take it.
     ("recycle/export_order_data_6573.py",
-     "drop the numeric suffix: extend recycle/export_order_data.py instead"),
-    ("recycle/export_order_data_bak.py",
-     "drop the status suffix: extend recycle/export_order_data.py instead"),
-    ("unrecycle/flush_2024_06_10.py", "drop the date suffix: extend unrecycle/flush.py instead"),
+     "drop the numeric suffix: rename to recycle/export_order_data.py"),
+    ("recycle/clear_cache_bak.py", "drop the status suffix: rename to recycle/clear_cache.py"),
+    ("unrecycle/flush_2024_06_10.py", "drop the date suffix: rename to unrecycle/flush.py"),
+    ("recycle/ts_2024_06_10_export_old.py", "rename to recycle/export.py"),
     ("recycle/Export-Order.py", "rename to recycle/export_order.py"),
     ("recycle/ts_2024_06_10_export.py", "rename to recycle/export.py"),
     ("yuzaoyah/ts_2024_6_1_x.py", "rename to ts_2024_06_01_x.py"),
@@ -207,6 +208,42 @@ def test_suggested_fixes(tmp_path: Path, rel: str, fix: str) -> None:
     make(tmp_path, rel)
     (finding,) = lint_tree(tmp_path)
     assert finding.fix == fix
+
+
+@pytest.mark.parametrize(("existing", "rel", "fix"), [
+    ("recycle/clear_cache.py", "recycle/clear_cache_bak.py",
+     "drop the status suffix: extend recycle/clear_cache.py instead"),
+    ("unrecycle/clear_cache.py", "recycle/clear_cache_bak.py",
+     "drop the status suffix: extend unrecycle/clear_cache.py instead"),
+    ("recycle/export.py", "recycle/ts_2024_06_10_export.py", "extend recycle/export.py instead"),
+])
+def test_suffix_fix_extends_the_script_that_has_the_plain_name(
+        tmp_path: Path, existing: str, rel: str, fix: str) -> None:
+    make(tmp_path, existing)
+    make(tmp_path, rel)
+    finding = next(f for f in lint_tree(tmp_path) if f.path == rel and f.code == "OPS301")
+    assert finding.fix == fix
+
+
+@pytest.mark.parametrize(("kind", "name", "fix"), [
+    ("recycle", "x.v2", "use 'x'"),
+    ("recycle", "export_order.old", "use 'export_order'"),
+    ("recycle", "Export-Order", "use 'export_order'"),
+    ("recycle", "ts_2024_06_10_export_bak", "use 'export'"),
+    ("recycle", "export_order_v2", "use 'export_order'"),
+    ("temporary", "Export.Final", "use 'export'"),
+])
+def test_suggested_names_pass_the_rules(kind: Kind, name: str, fix: str) -> None:
+    naming = Naming(today=TODAY)
+    problem = naming.validate(kind, name)
+    assert problem is not None and problem.fix == fix
+    assert naming.validate(kind, fix[5:-1]) is None
+
+
+def test_no_name_is_suggested_when_none_passes() -> None:
+    # Only a number and a status word: no purpose word to build a name from.
+    problem = Naming(today=TODAY).validate("recycle", "6573.old")
+    assert problem is not None and problem.fix is None
 
 
 def test_stale_follows_stale_days(tmp_path: Path) -> None:
@@ -262,8 +299,12 @@ def test_names_differing_by_a_suffix(tmp_path: Path, copy: str) -> None:
     dup = next(f for f in findings if f.path == "recycle/export_order_data.py")
     assert dup.message == f"differs only by a suffix from recycle/{copy}: one purpose, " \
                           "one script"
-    assert dup.fix == "merge them into recycle/export_order_data.py (extend it with an " \
-                      "option) and delete the rest"
+    # The plain name keeps; it is never told to merge into itself.
+    assert dup.fix == f"keep this one: merge recycle/{copy} into it (extend it with an " \
+                      "option), then delete it"
+    copy_dup = next(f for f in findings if f.path == f"recycle/{copy}" and f.code == "OPS302")
+    assert copy_dup.fix == "merge them into recycle/export_order_data.py (extend it with an " \
+                           "option) and delete the rest"
 
 
 def test_names_differing_only_by_case(tmp_path: Path) -> None:
