@@ -1070,6 +1070,13 @@ class Rename(NamedTuple):
     target: str
 
 
+class FixPlan(NamedTuple):
+    """What ``--fix`` means to do: ``renames``, and the renames it will not do, with why."""
+
+    renames: tuple[Rename, ...]
+    refused: tuple[tuple[Rename, str], ...] = ()
+
+
 class FixOutcome(NamedTuple):
     """What ``--fix`` did."""
 
@@ -1080,11 +1087,12 @@ class FixOutcome(NamedTuple):
     git: bool = False
 
 
-def plan_fixes(findings: Iterable[Finding], naming: Naming) -> list[Rename]:
+def plan_fixes(findings: Iterable[Finding], naming: Naming) -> FixPlan:
     """The renames that are safe and unambiguous: case, separators and zero padding only.
 
     Dropping a suffix or a date, or a ``ts_`` prefix in recycle/, changes what a name means or
-    needs a merge; those stay for a person.
+    needs a merge; those stay for a person. Two names that would become one are refused
+    both, each naming the other.
     """
     planned: dict[str, str] = {}
     for f in findings:
@@ -1106,24 +1114,37 @@ def plan_fixes(findings: Iterable[Finding], naming: Naming) -> list[Rename]:
         if target is not None and target != name:
             planned[f.path] = f"{folder}/{target}"
     # Two names that would become one: neither is renamed, a person picks.
-    counts: dict[str, int] = {}
-    for target in planned.values():
-        counts[target] = counts.get(target, 0) + 1
-    return [Rename(s, t) for s, t in sorted(planned.items()) if counts[t] == 1]
+    sources: dict[str, list[str]] = {}
+    for source, target in sorted(planned.items()):
+        sources.setdefault(target, []).append(source)
+    renames: list[Rename] = []
+    refused: list[tuple[Rename, str]] = []
+    for source, target in sorted(planned.items()):
+        others = [o for o in sources[target] if o != source]
+        if not others:
+            renames.append(Rename(source, target))
+            continue
+        refused.append((Rename(source, target),
+                        f"would collide with {_safe(', '.join(others))}, which --fix would also "
+                        f"rename to {_safe(target)}; rename one of them by hand"))
+    return FixPlan(tuple(renames), tuple(refused))
 
 
-def apply_fixes(root: Path, renames: Sequence[Rename]) -> FixOutcome:
-    """Perform ``renames`` with ``git mv`` for tracked files, a plain rename otherwise.
+def apply_fixes(root: Path, plan: FixPlan | Sequence[Rename]) -> FixOutcome:
+    """Perform the planned renames with ``git mv`` for tracked files, a plain rename otherwise.
 
     Never into an existing file, never touching content. A rename that fails is reported and
-    the rest go on; each one is whole or not done.
+    the rest go on; each one is whole or not done. What the plan refused is reported too.
     """
     from .gitops import GitError, work_tree
 
+    if not isinstance(plan, FixPlan):
+        plan = FixPlan(tuple(plan))
+    renames = plan.renames
     tree = work_tree(root) if renames else None
     tracked = tree.tracked([root / r.source for r in renames]) if tree is not None else set()
     renamed: list[Rename] = []
-    refused: list[tuple[Rename, str]] = []
+    refused: list[tuple[Rename, str]] = list(plan.refused)
     for r in renames:
         source, target = root / r.source, root / r.target
         if not os.path.lexists(source):

@@ -505,6 +505,14 @@ def test_fix_renames_safely_with_git_mv(repo: Path, run: Invoke) -> None:
     assert "not renamed: offline_script/recycle/Clear-Cache.py -> " \
            "offline_script/recycle/clear_cache.py: recycle/clear_cache.py already exists" \
         in result.stderr
+    # Two names that would both become one are left, and each says why.
+    assert "not renamed: offline_script/unrecycle/Flush-Order.py -> " \
+           "offline_script/unrecycle/flush_order.py: would collide with unrecycle/flush " \
+           "order.py, which --fix would also rename to unrecycle/flush_order.py; rename one " \
+           "of them by hand" in result.stderr
+    assert "not renamed: offline_script/unrecycle/flush order.py -> " \
+           "offline_script/unrecycle/flush_order.py: would collide with " \
+           "unrecycle/Flush-Order.py" in result.stderr
     assert "--fix renamed 3;" in result.stderr
     # What is left for a person is the report, and decides the exit code.
     left = {(f["path"], f["code"]) for f in json.loads(result.stdout)["findings"]}
