@@ -181,6 +181,14 @@ class Holder:
                 f"since {since}")
 
 
+class AlreadySucceeded(Exception):
+    """Raised by :meth:`Ledger.start` with ``once=True`` when the script already succeeded."""
+
+    def __init__(self, run: Run) -> None:
+        super().__init__(f"run {run.id} succeeded")
+        self.run = run
+
+
 class LockBusy(Exception):
     """Raised by :meth:`Ledger.start` when a live run holds the script's lock."""
 
@@ -607,11 +615,14 @@ class Ledger:
         """The latest succeeded, non-dry run of this script under any of its keys."""
         if not self.has_schema:
             return None
+        with self.engine.connect() as conn:
+            return self._succeeded(conn, key)
+
+    def _succeeded(self, conn: sa.engine.Connection, key: str) -> Run | None:
         query = (sa.select(_runs).where(_spans_clause(self.lineage(key)))
                  .where(_runs.c.status == "succeeded", _runs.c.dry_run.is_(False))
                  .order_by(_runs.c.started_at.desc()).limit(1))
-        with self.engine.connect() as conn:
-            row = conn.execute(query).first()
+        row = conn.execute(query).first()
         return _run_of(row) if row is not None else None
 
     def last_runs(self, keys: Iterable[str]) -> dict[str, Run]:
@@ -693,11 +704,15 @@ class Ledger:
     def start(self, *, script: str, process: Process, args: Sequence[str],
               sha256: str | None = None, dry_run: bool = False,
               git_revision: str | None = None, git_dirty: bool | None = None,
-              environment: str | None = None, reason: str | None = None) -> Run:
+              environment: str | None = None, reason: str | None = None,
+              once: bool = False) -> Run:
         """Write the run's row and take the script's lock, in one transaction.
 
         Raises :class:`LockBusy` when a live run holds the lock; a stale holder is taken
-        over (its run marked ``lost``) and the start goes ahead.
+        over (its run marked ``lost``) and the start goes ahead. With ``once`` (run-once for
+        ``unrecycle/``), raises :class:`AlreadySucceeded` when a real run of the script
+        succeeded: checked with the lock held, so a run that ended a moment ago, or that
+        ``--wait`` waited for, counts.
         """
         started = utcnow()
         values = {
@@ -723,6 +738,10 @@ class Ledger:
                         for h in self._holders(conn, former):
                             if not self._stale(h, conn):
                                 raise LockBusy(h)
+                    if once:
+                        done = self._succeeded(conn, script)
+                        if done is not None:
+                            raise AlreadySucceeded(done)  # rolls the row and lock back
             except sa.exc.IntegrityError:
                 with self.engine.connect() as conn:
                     found = self._holders(conn, [script])

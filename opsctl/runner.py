@@ -85,14 +85,15 @@ def run_script(project: Project, script: Script, args: Sequence[str],
     """Run ``script`` with ``args`` as the options say; returns the exit code."""
     from .entrypoint import compile_script
 
-    args = list(args)
     entry = compile_script(script)
+    arguments = list(args)
     if entry.kind == "module":
         # A legacy script has no options to parse: refuse opsctl's own, and answer --help,
         # before anything loads (running it to ask would run it).
-        args = _plain_args(entry, args, options)
-        if args is None:
+        checked = _plain_args(entry, arguments, options)
+        if checked is None:
             return 0
+        arguments = checked
     git = GitProbe(project.dir)
     # Who runs may take a `git config` call; let it overlap with loading the app.
     lookup = threading.Thread(target=_identity_of, args=(project,), daemon=True)
@@ -105,8 +106,8 @@ def run_script(project: Project, script: Script, args: Sequence[str],
             ledger = None if options.no_ledger else _open_ledger(project)
             if ledger is not None:
                 stack.callback(ledger.close)
-            return _run(project, script, args, options, entry, git, ledger, interrupts,
-                        stack, lookup)
+            return _run(project, script, arguments, options, entry, git, ledger,
+                        interrupts, stack, lookup)
     except (KeyboardInterrupt, Terminated):
         # Interrupted before the script started (loading the app, waiting, confirming).
         output.note(f"opsctl: interrupted by {signal_name(interrupts.received)}; "
@@ -180,13 +181,13 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
     secret = project.config.secret_options
     stored_args = redact(args, secret, entry.flags)
 
-    if ledger is not None and script.kind == "unrecycle" and not options.force:
+    once = ledger is not None and script.kind == "unrecycle" and not options.force
+    if once:
+        # Refused before waiting or asking; checked again with the lock held (_start).
+        assert ledger is not None
         done = ledger.has_succeeded(key)
         if done is not None:
-            raise RunOnceRefused(
-                f"{script.display} already succeeded (run {done.id} by {done.operator}, "
-                f"{done.started_at:%Y-%m-%d %H:%M} UTC); unrecycle/ scripts are one-off fixes: "
-                "pass --force to run it again")
+            raise _run_once(script, done)
 
     from .ledger import Process
 
@@ -206,7 +207,7 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
     run: Run | None = None
     if ledger is not None:
         run = _start(ledger, key, process, stored_args, entry, options, revision, dirty,
-                     environment, script, interrupts)
+                     environment, script, interrupts, once)
 
     current = api.CurrentRun(id=run.id if run else None, script=key, operator=identity.name,
                              dry_run=options.dry_run, reason=options.reason,
@@ -283,8 +284,8 @@ def _plain_args(entry: EntryPoint, args: list[str], options: RunOptions) -> list
 
 def _start(ledger: Ledger, key: str, process: Process, stored_args: list[str],
            entry: EntryPoint, options: RunOptions, revision: str | None, dirty: bool | None,
-           environment: str, script: Script, interrupts: Interrupts) -> Run:
-    from .ledger import LockBusy
+           environment: str, script: Script, interrupts: Interrupts, once: bool) -> Run:
+    from .ledger import AlreadySucceeded, LockBusy
 
     deadline = _deadline(options.wait)
     while True:
@@ -293,7 +294,10 @@ def _start(ledger: Ledger, key: str, process: Process, stored_args: list[str],
                 run = ledger.start(script=key, process=process, args=stored_args,
                                    sha256=entry.sha256, dry_run=options.dry_run,
                                    git_revision=revision, git_dirty=dirty,
-                                   environment=environment, reason=options.reason)
+                                   environment=environment, reason=options.reason,
+                                   once=once)
+        except AlreadySucceeded as done:
+            raise _run_once(script, done.run) from None
         except LockBusy as busy:
             if deadline is None or time.monotonic() >= deadline:
                 raise _lock_held(script, busy.holder.describe(), options) from None
@@ -305,6 +309,13 @@ def _start(ledger: Ledger, key: str, process: Process, stored_args: list[str],
                 ledger.finish(run, status="interrupted", exit_code=interrupts.exit_code)
             raise KeyboardInterrupt
         return run
+
+
+def _run_once(script: Script, done: Run) -> RunOnceRefused:
+    return RunOnceRefused(
+        f"{script.display} already succeeded (run {done.id} by {done.operator}, "
+        f"{done.started_at:%Y-%m-%d %H:%M} UTC); unrecycle/ scripts are one-off fixes: pass "
+        "--force to run it again")
 
 
 def _wait_for_lock(ledger: Ledger, key: str, script: Script, options: RunOptions,

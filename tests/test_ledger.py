@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from opsctl import ledger as ledger_mod
 from opsctl.config import load_config
 from opsctl.errors import LedgerUnreachable
-from opsctl.ledger import Ledger, LockBusy, Process, last_runs, open_ledger
+from opsctl.ledger import AlreadySucceeded, Ledger, LockBusy, Process, last_runs, open_ledger
 
 
 @pytest.fixture
@@ -268,3 +268,16 @@ def test_unreachable_database_is_a_clear_error(ledger_url: str) -> None:
     assert "unreachable" in message and "--no-ledger" in message
     assert "secret" not in message
     assert exc.value.exit_code == 78
+
+
+def test_start_once_refuses_what_already_succeeded_with_the_lock_held(ledger: Ledger) -> None:
+    first = ledger.start(script="unrecycle/fix", process=me(), args=[], once=True)
+    ledger.finish(first, status="succeeded", exit_code=0)
+    with pytest.raises(AlreadySucceeded) as refused:
+        ledger.start(script="unrecycle/fix", process=me(), args=[], once=True)
+    assert refused.value.run.id == first.id
+    # Nothing of the refused start is left: no row, no lock.
+    assert [r.id for r in ledger.runs("unrecycle/fix")] == [first.id]
+    assert ledger.holder("unrecycle/fix") is None
+    again = ledger.start(script="unrecycle/fix", process=me(), args=[])  # --force
+    assert again.id != first.id

@@ -142,3 +142,27 @@ def _peek_stderr(proc: subprocess.Popen[str]) -> str:
     if not ready:
         return ""
     return os.read(proc.stderr.fileno(), 4096).decode("utf-8", "replace")
+
+
+def test_wait_for_a_one_off_fix_then_refuses_it_as_already_done(tmp_path: Path,
+                                                                 ledger_url: str) -> None:
+    """Run-once is checked again once the lock is held: the run waited for has succeeded."""
+    project = write_project(tmp_path, ledger_url)
+    signals = tmp_path / "signals"
+    signals.mkdir()
+    write_script(project, "unrecycle/fix", HOLD_SCRIPT.format(folder=str(signals)))
+    with spawned(project, "run", "unrecycle/fix") as first:
+        wait_for(lambda: started_pids(signals) or first.poll() is not None, what="the start")
+        with spawned(project, "run", "--wait", "unrecycle/fix") as waiting:
+            wait_for(lambda: "waiting" in _peek_stderr(waiting) or waiting.poll() is not None,
+                     what="the waiting note")
+            (signals / "release").touch()
+            _, err = waiting.communicate(timeout=60)
+            assert waiting.returncode == 76, err
+            assert "unrecycle/fix already succeeded" in err and "--force" in err
+        first.communicate(timeout=60)
+    assert first.returncode == 0
+    assert len(started_pids(signals)) == 1  # the fix ran once
+    with ledger(ledger_url) as book:
+        assert [r.status for r in book.runs("unrecycle/fix")] == ["succeeded"]
+        assert book.holder("unrecycle/fix") is None
