@@ -74,7 +74,7 @@ def summary(report: LintReport, prefix: str) -> str:
         text = (f"{_count(report.errors, 'error')}, {_count(report.warnings, 'warning')} "
                 f"in {_count(files, 'path')}; {scope}")
     if report.baselined:
-        text += f"; {report.baselined:,} more accepted by the baseline"
+        text += f"; {_count(report.baselined, 'more finding')} accepted by the baseline"
     return text
 
 

@@ -392,7 +392,8 @@ def test_baseline_adoption_on_a_legacy_repository(repo: Path, run: Invoke) -> No
 
     wrote = run(repo, "lint", "--write-baseline", str(baseline))
     assert (wrote.exit_code, wrote.stdout) == (0, "")
-    assert f"wrote 5 accepted findings to {baseline}" in wrote.stderr
+    assert f"wrote 5 accepted findings to {baseline} (5 entries: one per path and rule)" \
+        in wrote.stderr
     entries = json.loads(baseline.read_text(encoding="utf-8"))["findings"]
     assert [(e["path"], e["code"]) for e in entries] == [
         ("recycle/export_order_data.py", "OPS302"),
@@ -405,7 +406,7 @@ def test_baseline_adoption_on_a_legacy_repository(repo: Path, run: Invoke) -> No
     # Turned on today: the legacy tree passes...
     adopted = run(repo, "lint", "--baseline", str(baseline))
     assert (adopted.exit_code, adopted.stdout) == (0, "")
-    assert "5 more accepted by the baseline" in adopted.stderr
+    assert "5 more findings accepted by the baseline" in adopted.stderr
 
     # ...and a new bad name fails, alone.
     write(root / "yuzaoyah" / "ts_2024_06_10_export_2.py")
@@ -426,6 +427,20 @@ def test_baseline_adoption_on_a_legacy_repository(repo: Path, run: Invoke) -> No
     entries = json.loads(baseline.read_text(encoding="utf-8"))["findings"]
     assert [(e["path"], e["code"]) for e in entries] == [("yuzaoyah/ts_2024_13_45_x.py",
                                                           "OPS202")]
+
+
+def test_baseline_counts_agree_when_a_rule_fires_twice_in_a_file(golden: Path,
+                                                                 run: Invoke) -> None:
+    write(golden / "offline_script" / "recycle" / "flush_calendar.py",
+          '"""Flush the calendar."""\nprint(1)\nprint(2)\n')  # two OPS601: one entry
+    baseline = golden / "baseline.json"
+    wrote = run(golden, "lint", "--write-baseline", str(baseline))
+    assert f"wrote 8 accepted findings to {baseline} (7 entries: one per path and rule)" \
+        in wrote.stderr
+    assert "; 8 more findings accepted by the baseline" in wrote.stderr
+    again = run(golden, "lint", "--baseline", str(baseline))
+    assert (again.exit_code, again.stdout) == (0, "")
+    assert "; 8 more findings accepted by the baseline" in again.stderr
 
 
 def test_baseline_from_the_configuration(repo: Path, run: Invoke) -> None:

@@ -88,8 +88,11 @@ def lint_command(project: Project, paths: tuple[Path, ...], fmt: str, baseline: 
         output.note(f"--fix renamed {len(outcome.fixes.renamed)}; {left} finding"
                     f"{'' if left == 1 else 's'} left for a person")
     if outcome.baseline_written is not None:
-        count = outcome.baseline_written
-        output.note(f"wrote {count} accepted finding{'' if count == 1 else 's'} to {write_to}")
+        # Findings, as the summary counts them; the file holds one entry per path and rule,
+        # so two findings of one rule in one file are one entry.
+        count, entries = report.baselined, outcome.baseline_written
+        output.note(f"wrote {count} accepted finding{'' if count == 1 else 's'} to {write_to} "
+                    f"({entries} entr{'y' if entries == 1 else 'ies'}: one per path and rule)")
     elif report.baseline_unused:
         output.note(f"{report.baseline_unused} baseline entr"
                     f"{'y is' if report.baseline_unused == 1 else 'ies are'} fixed or gone; "
