@@ -38,6 +38,7 @@ from .naming import (
     Naming,
     Problem,
     normalise,
+    parse_temporary,
 )
 
 if TYPE_CHECKING:
@@ -750,7 +751,7 @@ class _Linter:
             self.add(rel, "OPS602",
                      f"no module docstring; {where} start with one whose first line says "
                      "what the script does (opsctl list shows it)",
-                     "add a first line such as \"\"\"Export order data as CSV.\"\"\"", 1)
+                     f"add a first line such as \"\"\"{_first_line(rel)}\"\"\"", 1)
         for node, what in _side_effects(tree.body):
             self.add(rel, "OPS601",
                      f"{what} at module level runs whenever the script is imported (opsctl "
@@ -928,6 +929,15 @@ def _is_main_guard(test: ast.expr) -> bool:
     names = [s for s in sides if isinstance(s, ast.Name) and s.id == "__name__"]
     consts = [s for s in sides if isinstance(s, ast.Constant) and s.value == "__main__"]
     return len(names) == 1 and len(consts) == 1
+
+
+def _first_line(rel: str) -> str:
+    """A docstring's first line to start from, in the words of the script's name:
+    ``recycle/export_order_data.py`` -> ``Export order data.``"""
+    stem = rel.rsplit("/", 1)[-1].removesuffix(".py")
+    parsed = parse_temporary(stem)
+    text = " ".join(normalise(parsed.what if parsed else stem).split("_"))
+    return f"{text[:1].upper()}{text[1:]}." if text else "Say what the script does."
 
 
 def _snippet(node: ast.expr, limit: int = 40) -> str:

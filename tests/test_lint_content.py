@@ -189,6 +189,21 @@ def lint_findings(root: Path, source: str) -> tuple[Finding, ...]:
     return lint(root, Naming(today=TODAY)).findings
 
 
+@pytest.mark.parametrize(("rel", "line"), [
+    ("recycle/clear_cache.py", "Clear cache."),
+    ("unrecycle/flush_order_data.py", "Flush order data."),
+    ("yuzaoyah/ts_2024_06_10_export_custom_s.py", "Export custom s."),
+])
+def test_docstring_fix_is_drawn_from_the_name(tmp_path: Path, rel: str, line: str) -> None:
+    path = tmp_path / rel
+    path.parent.mkdir(parents=True)
+    path.write_text("import os\n", encoding="utf-8")
+    config = LintConfig(stale_days=3650,
+                        content_kinds=frozenset({"recycle", "unrecycle", "temporary"}))
+    (finding,) = lint(tmp_path, Naming(today=TODAY), config).findings
+    assert (finding.code, finding.fix) == ("OPS602", f'add a first line such as """{line}"""')
+
+
 def test_scripts_are_parsed_never_run(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     source = f"import pathlib\npathlib.Path({str(marker)!r}).write_text('x')\n"
