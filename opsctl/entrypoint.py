@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from types import CodeType, ModuleType
 from typing import TYPE_CHECKING, Any, Literal
 
-from .errors import OpsctlError
+from .errors import OpsctlError, ScriptNotLoadable
 
 if TYPE_CHECKING:
     import click
@@ -55,14 +55,23 @@ def compile_script(script: Script) -> EntryPoint:
     try:
         tree = ast.parse(source, filename=str(script.path))
         code = compile(tree, str(script.path), "exec")
-    except SyntaxError as exc:
-        raise OpsctlError(f"{script.display} has a syntax error at line {exc.lineno}: "
-                          f"{exc.msg}; fix it and run again (nothing ran)") from None
-    except ValueError as exc:  # null bytes, undecodable source
-        raise OpsctlError(f"{script.display} is not a Python source file ({exc}); nothing "
-                          "ran") from None
+    except (SyntaxError, ValueError) as exc:
+        raise ScriptNotLoadable(_unloadable(script, source, exc)) from None
     kind: Literal["function", "module"] = "function" if _binds_main(tree) else "module"
     return EntryPoint(script, code, digest, kind, doc=ast.get_docstring(tree))
+
+
+def _unloadable(script: Script, source: bytes, exc: SyntaxError | ValueError) -> str:
+    """Why the script cannot be compiled, in words (nothing ran)."""
+    if b"\0" in source:  # Python says "null bytes" (3.11: a SyntaxError without a line)
+        why = "is not Python source (it contains NUL bytes: a binary file?)"
+    elif isinstance(exc, SyntaxError) and "codec can't decode" in str(exc.msg):
+        why = "is not Python source (it is not UTF-8 and declares no other encoding)"
+    elif isinstance(exc, SyntaxError) and exc.lineno is not None:
+        why = f"has a syntax error at line {exc.lineno}: {exc.msg}"
+    else:
+        why = f"is not Python source ({getattr(exc, 'msg', None) or exc})"
+    return f"{script.display} {why}; fix it and run again (nothing ran)"
 
 
 def _binds_main(tree: ast.Module) -> bool:

@@ -9,7 +9,8 @@ Exit codes (also in the README):
 1     an error: a target that exists, an invalid name, a failed move, ...
 2     a usage or configuration error (bad option, broken ``[tool.opsctl]``)
 74    no such script: an unknown name, a name resolving outside the root, or (for ``run``)
-      a script that cannot be loaded (a syntax error, an import that raises): nothing ran
+      a script that cannot be compiled (a syntax error, not Python source): nothing ran.
+      A script whose import raises did run code: it is recorded as failed and exits 1
 75    the script's lock is held by another run
 76    run-once: an ``unrecycle/`` script that already succeeded (use ``--force``)
 77    confirmation declined, or needed with no terminal and no ``--yes``
@@ -75,6 +76,12 @@ class RunOnceRefused(OpsctlError):
 
 class Declined(OpsctlError):
     exit_code = DECLINED
+
+
+class ScriptNotLoadable(OpsctlError):
+    """The script cannot be compiled (a syntax error, not Python source): nothing ran."""
+
+    exit_code = NO_SCRIPT
 
 
 class LedgerUnreachable(OpsctlError):

@@ -769,6 +769,40 @@ class Ledger:
         raise LedgerUnreachable(f"could not take the lock of {script} in the ledger at "
                                 f"{display_url(self.url)}: it kept changing hands")
 
+    def record(self, *, script: str, process: Process, args: Sequence[str], status: str,
+               exit_code: int | None, error: str | None = None, sha256: str | None = None,
+               dry_run: bool = False, git_revision: str | None = None,
+               git_dirty: bool | None = None, environment: str | None = None,
+               reason: str | None = None) -> Run:
+        """Write a run that ended before it could start properly (its import raised): one
+        row, already complete, and no lock."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        now = utcnow()
+        values = {
+            "script": script, "sha256": sha256, "args": json.dumps(list(args)),
+            "operator": process.operator, "host": process.host, "pid": process.pid,
+            "started_at": _naive(now), "ended_at": _naive(now), "status": status,
+            "exit_code": exit_code, "dry_run": dry_run, "error": _clip(error),
+            "git_revision": git_revision, "git_dirty": git_dirty,
+            "environment": environment, "reason": reason, "summary": "{}",
+        }
+        for attempt in range(10):
+            try:
+                with self.engine.begin() as conn:
+                    inserted = conn.execute(_runs.insert().values(**values))
+                    run_id = inserted.inserted_primary_key[0]  # type: ignore[index]
+                break
+            except sa.exc.OperationalError as exc:
+                if not _retryable(exc) or attempt == 9:
+                    raise
+        return Run(id=int(run_id), script=script, sha256=sha256, args=list(args),
+                   operator=process.operator, host=process.host, pid=process.pid,
+                   started_at=now, ended_at=now, status=status, exit_code=exit_code,
+                   dry_run=dry_run, error=_clip(error), output_tail=None,
+                   git_revision=git_revision, git_dirty=git_dirty, environment=environment,
+                   reason=reason, summary={})
+
     def finish(self, run: Run, *, status: str, exit_code: int | None,
                error: str | None = None, output_tail: str | None = None,
                summary: dict[str, Any] | None = None) -> None:

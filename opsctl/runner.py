@@ -5,7 +5,8 @@ The order matters, and every refusal comes before the script starts:
 1. compile the script (a syntax error runs nothing);
 2. open the ledger (unreachable: refused, unless ``--no-ledger``);
 3. load the app (not found, or its import raised: refused), push an app context;
-4. import the script and parse its Click options (``--help`` and usage errors record nothing);
+4. import the script (if that raises, its code ran: recorded as failed) and parse its
+   arguments (``--help``, usage errors and misplaced opsctl options record nothing);
 5. run-once for ``unrecycle/``, the lock (held: refused at once, or ``--wait``), confirmation
    in a protected environment;
 6. write the run's row and take the lock in one transaction;
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import api, output
-from .errors import Declined, LockHeld, OpsctlError, RunOnceRefused
+from .errors import Declined, LockHeld, RunOnceRefused
 from .interrupts import EXIT_CODES, Interrupts, Terminated, signal_name
 
 if TYPE_CHECKING:
@@ -154,12 +155,9 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
     with _script_argv(script, args):
         try:
             import_entry(entry)
-        except Exception as exc:
-            if project.debug:
-                traceback.print_exc()
-            raise OpsctlError(f"importing {script.display} raised {type(exc).__name__}: "
-                              f"{exc}; nothing ran (run with --debug for the traceback)") \
-                from None
+        except Exception as exc:  # the script's module-level code ran and raised
+            return _import_failed(exc, project, script, args, options, entry, git, ledger,
+                                  app, identity.name)
         if entry.kind == "function":
             plain = _plain_args(entry, args, options)
             if plain is None:
@@ -223,6 +221,31 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
             except Exception as exc:  # the script ran; say so, the row will show as lost
                 output.warn(f"could not record the end of run {run.id} in the ledger "
                             f"({type(exc).__name__}: {exc}); it will show as lost")
+    _tell(outcome, run, script, options, project.debug)
+    return outcome.exit_code
+
+
+def _import_failed(exc: Exception, project: Project, script: Script, args: list[str],
+                   options: RunOptions, entry: EntryPoint, git: GitProbe,
+                   ledger: Ledger | None, app: Any, operator: str) -> int:
+    """Record a script whose import raised as a failed run, like one whose main() raised:
+    its module-level code did run."""
+    from .app import environment_of
+    from .catalogue import printable
+    from .ledger import Process
+
+    text = "".join(traceback.format_exception(type(exc), exc, _script_frames(exc)))
+    first = f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
+    outcome = Outcome("failed", 1, text, f"importing {script.display} raised {first}")
+    run = None
+    if ledger is not None:
+        revision, dirty = git.result()
+        run = ledger.record(script=printable(script.key), process=Process.current(operator),
+                            args=redact(args, project.config.secret_options),
+                            status=outcome.status, exit_code=outcome.exit_code,
+                            error=outcome.error, sha256=entry.sha256, dry_run=options.dry_run,
+                            git_revision=revision, git_dirty=dirty,
+                            environment=environment_of(app), reason=options.reason)
     _tell(outcome, run, script, options, project.debug)
     return outcome.exit_code
 

@@ -567,20 +567,39 @@ def test_confirmation_at_a_terminal(proj: Path, url: str, answer: str, code: int
 def test_a_syntax_error_runs_and_records_nothing(proj: Path, url: str) -> None:
     write_script(proj, "recycle/broken", '"""Broken."""\ndef main(:\n    pass\n')
     result = opsctl(proj, "run", "recycle/broken")
-    assert result.returncode == 1
+    assert result.returncode == 74
     assert "recycle/broken has a syntax error at line 2" in result.stderr
     assert result.stderr.count("\n") == 1
     assert runs_of(url) == []
 
 
-def test_a_script_whose_import_fails_records_nothing(proj: Path, url: str) -> None:
-    write_script(proj, "recycle/imports", '"""Bad import."""\nimport no_such_lib_q\n'
-                 "def main():\n    pass\n")
-    result = opsctl(proj, "run", "recycle/imports")
-    assert result.returncode == 1
-    assert "importing recycle/imports raised ModuleNotFoundError" in result.stderr
-    assert "nothing ran" in result.stderr
+def test_a_binary_file_is_not_python_source(proj: Path, url: str) -> None:
+    (proj / "offline_script" / "recycle" / "blob.py").write_bytes(b"x = 1\0\1\2\n")
+    result = opsctl(proj, "run", "recycle/blob")
+    assert result.returncode == 74
+    assert "recycle/blob is not Python source (it contains NUL bytes" in result.stderr
+    assert "None" not in result.stderr and result.stderr.count("\n") == 1
     assert runs_of(url) == []
+
+
+@pytest.mark.parametrize("source", [
+    '"""Bad import."""\nimport no_such_lib_q\n\ndef main():\n    pass\n',
+    '"""Bad import, Click."""\nimport click\nimport no_such_lib_q\n\n'
+    '@click.command()\ndef main():\n    pass\n',
+    '"""Bad import, legacy."""\nimport no_such_lib_q\n\nif __name__ == "__main__":\n'
+    '    pass\n',
+], ids=["function", "click", "legacy"])
+def test_a_script_whose_import_raises_is_recorded_as_failed(proj: Path, url: str,
+                                                            source: str) -> None:
+    write_script(proj, "recycle/imports", source)
+    result = opsctl(proj, "run", "recycle/imports", "--x")
+    assert result.returncode == 1
+    assert "No module named 'no_such_lib_q'" in result.stderr
+    assert "Traceback" not in result.stderr  # the ledger keeps it
+    (run,) = runs_of(url)
+    assert (run.status, run.exit_code, run.args) == ("failed", 1, ["--x"])
+    assert "Traceback" in (run.error or "") and "no_such_lib_q" in (run.error or "")
+    assert f"opsctl history --run {run.id} shows the traceback" in result.stderr
 
 
 @pytest.mark.parametrize(("name", "expected"), [
