@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from .catalogue import Catalogue, Script, printable
 from .errors import InvalidName, LedgerUnreachable, OpsctlError, TargetExists
@@ -157,18 +157,39 @@ class Moved:
         return {**self.move.as_dict(), "method": self.method}
 
 
-def perform(move: Move, *, record: Callable[[Move], None]) -> Moved:
-    """Move the file, then ``record`` the move (in the ledger); all or nothing.
+class MoveBook(Protocol):
+    """What a move needs of the run ledger (:class:`~opsctl.ledger.Ledger` is one): who is
+    running a script now, and a place to record where it went."""
 
-    If the file is gone, the target appeared meanwhile, git refuses (a locked index), or
-    ``record`` raises, the tree is left exactly as it was — the file in place, no folder
-    created — and the error says so. ``record`` is called last so a ledger failure can be
-    undone by moving the file back; the reverse (undoing a ledger row) is not possible.
+    def holder(self, key: str) -> Holder | None: ...
+
+    def record_move(self, old_key: str, new_key: str, operator: str) -> None: ...
+
+
+def refuse_running(book: MoveBook, script: Script, doing: str) -> None:
+    """Raise :class:`RunInProgress` when a live run holds ``script``'s lock (under any of its
+    names): ``doing`` it now would pull the file from under the run."""
+    holder = book.holder(script.key)
+    if holder is not None:
+        raise RunInProgress(f"{script.display} is running now ({holder.describe()}); "
+                            f"{doing} it once the run has ended")
+
+
+def perform(move: Move, *, book: MoveBook, operator: str) -> Moved:
+    """Move the file, then record the move in ``book`` (the ledger) as ``operator``; all or
+    nothing.
+
+    A script with a run in progress is refused (:class:`RunInProgress`). If the file is gone,
+    the target appeared meanwhile, git refuses (a locked index), or recording raises, the
+    tree is left exactly as it was — the file in place, no folder created — and the error
+    says so. Recording comes last so a ledger failure can be undone by moving the file back;
+    the reverse (undoing a ledger row) is not possible.
     """
     source, target = move.source.path, move.target.path
     if not os.path.isfile(source):
         raise ScriptGone(f"{move.source.display} is gone: {move.source.rel} no longer exists "
                          "(moved or deleted since it was listed); nothing changed")
+    refuse_running(book, move.source, move.verb)
     _refuse_existing(move.source, move.target)
     created = _make_folders(target.parent)
     tree = work_tree(source.parent)
@@ -178,7 +199,7 @@ def perform(move: Move, *, record: Callable[[Move], None]) -> Moved:
         _remove_folders(created)
         raise
     try:
-        record(move)
+        book.record_move(move.source.key, move.target.key, operator)
     except BaseException as exc:
         try:
             _move_file(target, source, tree)

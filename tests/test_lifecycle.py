@@ -14,10 +14,11 @@ from conftest import write
 
 from opsctl.catalogue import Catalogue, Script
 from opsctl.errors import InvalidName, TargetExists
+from opsctl.ledger import Holder
 from opsctl.lifecycle import (
-    Move,
     MoveFailed,
     MoveRefused,
+    RunInProgress,
     ScriptGone,
     StaleScript,
     clean,
@@ -84,16 +85,22 @@ def snapshot(top: Path) -> dict[str, Any]:
 
 
 class Recorder:
-    """Stands in for the ledger's record_move; fails on demand."""
+    """Stands in for the ledger: records moves, fails on demand, and says a script is
+    running when told to."""
 
-    def __init__(self, fail: BaseException | None = None) -> None:
+    def __init__(self, fail: BaseException | None = None,
+                 running: Holder | None = None) -> None:
         self.moves: list[tuple[str, str]] = []
         self.fail = fail
+        self.running = running
 
-    def __call__(self, move: Move) -> None:
+    def holder(self, key: str) -> Holder | None:
+        return self.running
+
+    def record_move(self, old_key: str, new_key: str, operator: str) -> None:
         if self.fail is not None:
             raise self.fail
-        self.moves.append((move.source.key, move.target.key))
+        self.moves.append((old_key, new_key))
 
 
 # -- planning -------------------------------------------------------------------------------
@@ -186,7 +193,7 @@ def test_the_same_name_in_the_other_shared_folder_is_refused(root: Path,
 def test_move_renames_and_records(root: Path, naming: Naming) -> None:
     source = script(root, f"yuzaoyah/{TS}.py", "content\n")
     record = Recorder()
-    moved = perform(plan_move("promote", source, naming=naming), record=record)
+    moved = perform(plan_move("promote", source, naming=naming), book=record, operator="t")
     assert moved.method == "rename"
     assert (root / "recycle/export_order_data.py").read_text() == "content\n"
     assert not source.path.exists()
@@ -196,7 +203,7 @@ def test_move_renames_and_records(root: Path, naming: Naming) -> None:
 def test_move_creates_the_target_folder(tmp_path: Path, naming: Naming) -> None:
     root = tmp_path / "offline_script"
     source = script(root, f"yuzaoyah/{TS}.py")
-    perform(plan_move("demote", source, naming=naming), record=Recorder())
+    perform(plan_move("demote", source, naming=naming), book=Recorder(), operator="t")
     assert (root / "unrecycle/export_order_data.py").is_file()
 
 
@@ -207,7 +214,7 @@ def test_a_ledger_failure_moves_the_file_back(tmp_path: Path, naming: Naming) ->
     move = plan_move("promote", source, naming=naming)
     with pytest.raises(MoveFailed, match="could not record the move in the ledger "
                                          r"\(database is down\).*moved back, nothing changed"):
-        perform(move, record=Recorder(fail=RuntimeError("database is down")))
+        perform(move, book=Recorder(fail=RuntimeError("database is down")), operator="t")
     assert snapshot(tmp_path) == before  # recycle/ was created for the move, and removed
 
 
@@ -215,7 +222,8 @@ def test_a_database_error_stays_one_line(tmp_path: Path, naming: Naming) -> None
     source = script(tmp_path / "offline_script", f"yuzaoyah/{TS}.py")
     error = RuntimeError("(OperationalError) server closed the connection\n[SQL: INSERT ...]")
     with pytest.raises(MoveFailed) as caught:
-        perform(plan_move("promote", source, naming=naming), record=Recorder(fail=error))
+        perform(plan_move("promote", source, naming=naming), book=Recorder(fail=error),
+                operator="t")
     assert "\n" not in caught.value.message
     assert "(OperationalError) server closed the connection)" in caught.value.message
 
@@ -226,8 +234,21 @@ def test_ctrl_c_while_recording_moves_the_file_back(tmp_path: Path, naming: Nami
     before = snapshot(tmp_path)
     with pytest.raises(KeyboardInterrupt):
         perform(plan_move("promote", source, naming=naming),
-                record=Recorder(fail=KeyboardInterrupt()))
+                book=Recorder(fail=KeyboardInterrupt()), operator="t")
     assert snapshot(tmp_path) == before
+
+
+def test_a_running_script_is_never_moved(root: Path, naming: Naming) -> None:
+    # The check is perform()'s own, so no caller of the library can skip it.
+    source = script(root, f"yuzaoyah/{TS}.py")
+    now = _dt.datetime(2024, 12, 31, 9, tzinfo=_dt.UTC)
+    holder = Holder(source.key, 7, "lihua", "host-1", "node", 4242, None, now, now)
+    before = snapshot(root)
+    record = Recorder(running=holder)
+    with pytest.raises(RunInProgress, match=f"yuzaoyah/{TS} is running now \\(run 7 by lihua "
+                                            "on host-1 .*\\); promote it once the run has ended"):
+        perform(plan_move("promote", source, naming=naming), book=record, operator="t")
+    assert snapshot(root) == before and record.moves == []
 
 
 def test_a_file_gone_since_listing(root: Path, naming: Naming) -> None:
@@ -237,7 +258,7 @@ def test_a_file_gone_since_listing(root: Path, naming: Naming) -> None:
     before = snapshot(root)
     record = Recorder()
     with pytest.raises(ScriptGone, match="is gone.*nothing changed"):
-        perform(move, record=record)
+        perform(move, book=record, operator="t")
     assert snapshot(root) == before and record.moves == []
 
 
@@ -248,7 +269,7 @@ def test_a_target_created_since_planning_is_never_overwritten(root: Path,
     write(root / "recycle/export_order_data.py", "theirs\n")
     record = Recorder()
     with pytest.raises(TargetExists):
-        perform(move, record=record)
+        perform(move, book=record, operator="t")
     assert (root / "recycle/export_order_data.py").read_text() == "theirs\n"
     assert source.path.read_text() == "mine\n" and record.moves == []
 
@@ -260,11 +281,11 @@ def test_promote_then_demote_keep_git_history(project: Path, root: Path,
                                               naming: Naming) -> None:
     source = script(root, f"yuzaoyah/{TS}.py", "v1\n")
     repo_of(project)
-    moved = perform(plan_move("promote", source, naming=naming), record=Recorder())
+    moved = perform(plan_move("promote", source, naming=naming), book=Recorder(), operator="t")
     assert moved.method == "git mv"
     git(project, "commit", "-q", "-m", "promote")
     demoted = perform(plan_move("demote", Catalogue(root).resolve("recycle/export_order_data"),
-                                naming=naming), record=Recorder())
+                                naming=naming), book=Recorder(), operator="t")
     assert demoted.method == "git mv"
     git(project, "commit", "-q", "-m", "demote")
     log = git(project, "log", "--follow", "--format=%s", "--",
@@ -275,7 +296,7 @@ def test_promote_then_demote_keep_git_history(project: Path, root: Path,
 def test_an_untracked_file_moves_by_rename(project: Path, root: Path, naming: Naming) -> None:
     repo_of(project)
     source = script(root, f"yuzaoyah/{TS}.py", "new\n")
-    moved = perform(plan_move("promote", source, naming=naming), record=Recorder())
+    moved = perform(plan_move("promote", source, naming=naming), book=Recorder(), operator="t")
     assert moved.method == "rename"
     assert (root / "recycle/export_order_data.py").read_text() == "new\n"
     assert git(project, "status", "--porcelain", "--untracked-files=all").splitlines() == \
@@ -287,7 +308,7 @@ def test_a_dirty_tracked_file_keeps_its_changes(project: Path, root: Path,
     source = script(root, f"yuzaoyah/{TS}.py", "committed\n")
     repo_of(project)
     source.path.write_text("edited, not committed\n", encoding="utf-8")
-    perform(plan_move("promote", source, naming=naming), record=Recorder())
+    perform(plan_move("promote", source, naming=naming), book=Recorder(), operator="t")
     target = root / "recycle/export_order_data.py"
     assert target.read_text() == "edited, not committed\n"
     status = git(project, "status", "--porcelain")
@@ -306,7 +327,7 @@ def test_a_locked_index_fails_cleanly(project: Path, root: Path, naming: Naming)
     record = Recorder()
     with pytest.raises(MoveFailed, match="git mv failed: Unable to create .*index.lock.*"
                                          "nothing changed"):
-        perform(plan_move("promote", source, naming=naming), record=record)
+        perform(plan_move("promote", source, naming=naming), book=record, operator="t")
     assert snapshot(project) == before
     assert record.moves == []
 
@@ -319,7 +340,7 @@ def test_a_ledger_failure_after_git_mv_restores_the_index(project: Path, root: P
     before = snapshot(project)
     with pytest.raises(MoveFailed, match="moved back, nothing changed"):
         perform(plan_move("promote", source, naming=naming),
-                record=Recorder(fail=RuntimeError("ledger down")))
+                book=Recorder(fail=RuntimeError("ledger down")), operator="t")
     assert snapshot(project) == before
 
 

@@ -14,7 +14,6 @@ from ..identity import first_guess_note
 from ..lifecycle import (
     Candidate,
     Move,
-    RunInProgress,
     StaleScript,
     Verb,
     clean,
@@ -68,12 +67,7 @@ def _perform(project: Project, move: Move) -> None:
     # Opened before anything moves, so an unreachable ledger refuses with the tree untouched.
     with ledger(project.config, refusal="nothing was moved, since history only follows a "
                                         "move the ledger records") as book:
-        holder = holder_of(book, move.source)
-        if holder is not None:
-            raise RunInProgress(f"{move.source.display} is running now ({holder.describe()}); "
-                                f"{move.verb} it once the run has ended")
-        moved = perform(move, record=lambda m: book.record_move(m.source.key, m.target.key,
-                                                                operator))
+        moved = perform(move, book=book, operator=operator)
     output.success(f"{move.verb}d {move.source.display} -> {move.target.display}.py "
                    f"({moved.method})")
 
