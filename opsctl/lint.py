@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     import ast
 
     from .config import Config
+    from .gitops import WorkTree
+    from .lifecycle import MoveBook
 
 Severity = Literal["error", "warning"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning")
@@ -308,16 +310,22 @@ class LintRun(NamedTuple):
 
 def run(root: Path, naming: Naming, config: LintConfig, *,
         paths: Sequence[str | Path] | None = None, cwd: Path | None = None, fix: bool = False,
-        baseline: Path | None = None, write_baseline_to: Path | None = None) -> LintRun:
+        baseline: Path | None = None, write_baseline_to: Path | None = None,
+        project_config: Config | None = None,
+        operator: Callable[[], str] | None = None) -> LintRun:
     """Lint; with ``fix``, rename what is safe and lint again; then apply the baseline
-    (``baseline``, else ``config.baseline``), or record one with ``write_baseline_to``."""
+    (``baseline``, else ``config.baseline``), or record one with ``write_baseline_to``.
+
+    With ``project_config``, renames are recorded in the project's run ledger (when it has
+    one) as ``operator()``, and a script with a run in progress is not renamed.
+    """
     if write_baseline_to is not None and paths:
         raise LintUsageError("--write-baseline records the whole tree; run it without paths")
     cwd = cwd or Path.cwd()
     report = lint(root, naming, config, paths=paths, cwd=cwd)
     fixes = None
     if fix:
-        fixes = apply_fixes(root, plan_fixes(report.findings, naming))
+        fixes = _fix(root, plan_fixes(report.findings, naming), project_config, operator)
         if fixes.renamed:
             if paths is not None:
                 paths = paths_after(fixes.renamed, root, paths, cwd)
@@ -1095,6 +1103,8 @@ class FixOutcome(NamedTuple):
     refused: tuple[tuple[Rename, str], ...]
     #: True when ``git mv`` was used (the root is in a git work tree).
     git: bool = False
+    #: True when the renames were recorded in the run ledger, so history follows them.
+    recorded: bool = False
 
 
 def plan_fixes(findings: Iterable[Finding], naming: Naming) -> FixPlan:
@@ -1140,11 +1150,14 @@ def plan_fixes(findings: Iterable[Finding], naming: Naming) -> FixPlan:
     return FixPlan(tuple(renames), tuple(refused))
 
 
-def apply_fixes(root: Path, plan: FixPlan | Sequence[Rename]) -> FixOutcome:
+def apply_fixes(root: Path, plan: FixPlan | Sequence[Rename], *, book: MoveBook | None = None,
+                operator: str = "") -> FixOutcome:
     """Perform the planned renames with ``git mv`` for tracked files, a plain rename otherwise.
 
     Never into an existing file, never touching content. A rename that fails is reported and
     the rest go on; each one is whole or not done. What the plan refused is reported too.
+    With ``book`` (the run ledger), a script with a run in progress is not renamed, and each
+    rename is recorded as a move by ``operator``; one that cannot be recorded is undone.
     """
     from .gitops import GitError, work_tree
 
@@ -1166,22 +1179,86 @@ def apply_fixes(root: Path, plan: FixPlan | Sequence[Rename]) -> FixOutcome:
         if os.path.lexists(target) and not case_only:
             refused.append((r, f"{_safe(r.target)} already exists"))
             continue
+        if book is not None and (busy := _running(book, root, r)) is not None:
+            refused.append((r, busy))
+            continue
+        git = tree if tree is not None and source in tracked else None
         try:
-            if tree is not None and source in tracked:
-                if case_only:
-                    step = source.with_name(f".{source.name}.opsctl-rename")
-                    tree.move(source, step)
-                    tree.move(step, target)
-                else:
-                    tree.move(source, target)
-            else:
-                _rename(source, target, case_only)
+            _move(source, target, git, case_only)
         except (GitError, OSError) as exc:
             refused.append((r, str(exc) if isinstance(exc, GitError) else
                             exc.strerror or str(exc)))
             continue
+        if book is not None and (failed := _record(book, r, operator)) is not None:
+            try:
+                _move(target, source, git, case_only)
+            except (GitError, OSError) as exc:
+                refused.append((r, f"renamed, but the ledger could not record it ({failed}) "
+                                   f"and renaming it back failed ({exc}); rename "
+                                   f"{_safe(r.target)} back to {_safe(r.source)} by hand"))
+                continue
+            refused.append((r, f"the ledger could not record the rename ({failed}); left as "
+                               "it was"))
+            continue
         renamed.append(r)
-    return FixOutcome(tuple(renamed), tuple(refused), git=tree is not None)
+    return FixOutcome(tuple(renamed), tuple(refused), git=tree is not None,
+                      recorded=book is not None and bool(renamed))
+
+
+def _move(source: Path, target: Path, git: WorkTree | None, case_only: bool) -> None:
+    """``git mv`` (``git`` given: the file is tracked) or a plain rename."""
+    if git is None:
+        _rename(source, target, case_only)
+    elif case_only:
+        step = source.with_name(f".{source.name}.opsctl-rename")
+        git.move(source, step)
+        git.move(step, target)
+    else:
+        git.move(source, target)
+
+
+def _key(rel: str) -> str:
+    """A root-relative script path as the ledger names it: ``recycle/clear_cache``."""
+    return rel.removesuffix(".py")
+
+
+def _running(book: MoveBook, root: Path, r: Rename) -> str | None:
+    """Why ``r`` must wait (a run of the script is in progress), or None."""
+    from .catalogue import Script
+    from .lifecycle import RunInProgress, refuse_running
+
+    folder, _, filename = r.source.partition("/")
+    try:
+        refuse_running(book, Script(root, folder, filename), "rename")
+    except RunInProgress as exc:
+        return exc.message
+    return None
+
+
+def _record(book: MoveBook, r: Rename, operator: str) -> str | None:
+    """Record ``r`` in the ledger; the first line of the error when that fails."""
+    try:
+        book.record_move(_key(r.source), _key(r.target), operator)
+    except Exception as exc:  # noqa: BLE001 - whatever the database said, the rename is undone
+        lines = str(exc).strip().splitlines()
+        return lines[0] if lines else type(exc).__name__
+    return None
+
+
+def _fix(root: Path, plan: FixPlan, project_config: Config | None,
+         operator: Callable[[], str] | None) -> FixOutcome:
+    """Apply ``plan``, through the run ledger when the project has one (SPEC §4: a move is
+    recorded so history follows). Only here does the lint touch the ledger, and SQLAlchemy."""
+    if not plan.renames or project_config is None:
+        return apply_fixes(root, plan)
+    from .lifecycle import ledger, ledger_exists
+
+    if not ledger_exists(project_config):
+        return apply_fixes(root, plan)  # no runs recorded anywhere: none to follow a rename
+    with ledger(project_config, refusal="nothing was renamed, since history only follows a "
+                                        "rename the ledger records") as book:
+        who = operator() if operator is not None else "opsctl lint --fix"
+        return apply_fixes(root, plan, book=book, operator=who)
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -11,6 +11,7 @@ import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -551,6 +552,71 @@ def test_fix_outside_git_and_in_file_list_mode(tmp_path: Path, run: Invoke) -> N
     assert "(renamed)" in result.stderr
     assert (root / "yuzaoyah" / "ts_2024_06_10_export.py").exists()
     assert other.exists()  # not given, not touched
+
+
+def ledger_of(project: Path) -> Any:
+    """The project's default SQLite ledger, created as 'opsctl run' would (imported here only:
+    the lint itself must not load SQLAlchemy)."""
+    from opsctl.config import load_config
+    from opsctl.ledger import open_ledger
+
+    return open_ledger(load_config(project))
+
+
+def test_fix_records_renames_in_the_ledger(tmp_path: Path, run: Invoke) -> None:
+    project = new_project(tmp_path)
+    root = project / "offline_script"
+    write(root / "yuzaoyah" / "ts_2024_6_1_export.py")
+    write(root / "recycle" / "Clear-Cache.py", '"""Clear the cache."""\n')
+    ledger_of(project).close()  # a ledger exists: runs have been recorded here
+
+    result = run(project, "lint", "--fix", env={"OPSCTL_DEVELOPER": "lihua"})
+
+    assert result.exit_code == 0, result.stdout
+    assert "--fix renamed 2 (recorded in the run ledger, so history follows);" in result.stderr
+    book = ledger_of(project)
+    try:
+        assert book.aliases("yuzaoyah/ts_2024_06_01_export") == \
+            ["yuzaoyah/ts_2024_06_01_export", "yuzaoyah/ts_2024_6_1_export"]
+        assert book.aliases("recycle/clear_cache") == ["recycle/clear_cache",
+                                                       "recycle/Clear-Cache"]
+    finally:
+        book.close()
+
+
+def test_fix_never_renames_a_running_script(tmp_path: Path, run: Invoke) -> None:
+    from opsctl.ledger import Process, node_id, process_start
+
+    project = new_project(tmp_path)
+    root = project / "offline_script"
+    busy = write(root / "yuzaoyah" / "ts_2024_6_1_export.py")
+    write(root / "yuzaoyah" / "ts_2024_6_2_report.py")
+    book = ledger_of(project)
+    try:  # a run in progress, its lock held by this live process
+        book.start(script="yuzaoyah/ts_2024_6_1_export",
+                   process=Process("lihua", "host-1", os.getpid(), node_id(),
+                                   process_start(os.getpid())), args=[])
+    finally:
+        book.close()
+
+    result = run(project, "lint", "--fix")
+
+    assert busy.exists() and not (root / "yuzaoyah" / "ts_2024_06_01_export.py").exists()
+    assert (root / "yuzaoyah" / "ts_2024_06_02_report.py").exists()
+    assert "not renamed: offline_script/yuzaoyah/ts_2024_6_1_export.py -> " \
+           "offline_script/yuzaoyah/ts_2024_06_01_export.py: yuzaoyah/ts_2024_6_1_export is " \
+           "running now (run 1 by lihua on host-1" in result.stderr
+    assert "rename it once the run has ended" in result.stderr
+    assert "--fix renamed 1 (recorded in the run ledger" in result.stderr
+
+
+def test_fix_without_a_ledger_creates_none(tmp_path: Path, run: Invoke) -> None:
+    project = new_project(tmp_path)
+    write(project / "offline_script" / "yuzaoyah" / "ts_2024_6_1_export.py")
+    result = run(project, "lint", "--fix")
+    assert result.exit_code == 0, result.stdout
+    assert "--fix renamed 1; 0 findings left" in result.stderr
+    assert not (project / "instance").exists()
 
 
 # -- robustness -------------------------------------------------------------------------------

@@ -73,7 +73,8 @@ def lint_command(project: Project, paths: tuple[Path, ...], fmt: str, baseline: 
     root = project.root
     prefix = _prefix(root, project.dir)
     outcome = lint_.run(root, project.naming, settings, paths=list(paths) or None, fix=fix,
-                        baseline=baseline, write_baseline_to=write_to)
+                        baseline=baseline, write_baseline_to=write_to,
+                        project_config=project.config, operator=lambda: project.identity.name)
     report = outcome.report
 
     if outcome.fixes is not None:
@@ -85,7 +86,9 @@ def lint_command(project: Project, paths: tuple[Path, ...], fmt: str, baseline: 
             output.warn(f"not renamed: {shown(prefix + r.source)} -> "
                         f"{shown(prefix + r.target)}: {why}")
         left = len(report.findings) + report.baselined
-        output.note(f"--fix renamed {len(outcome.fixes.renamed)}; {left} finding"
+        recorded = " (recorded in the run ledger, so history follows)" \
+            if outcome.fixes.recorded else ""
+        output.note(f"--fix renamed {len(outcome.fixes.renamed)}{recorded}; {left} finding"
                     f"{'' if left == 1 else 's'} left for a person")
     if outcome.baseline_written is not None:
         # Findings, as the summary counts them; the file holds one entry per path and rule,
