@@ -568,7 +568,10 @@ def run_facts(config: Config, scripts: Sequence[Script], *,
     keys = {s.key for s in scripts}
     with ledger(config, create=False, refusal=refusal) as book:
         runs = book.last_runs(keys)
-        running = {k for k, st in book.stats().items() if st.running and k in keys}
+        # A run in progress is its script's newest run, still marked running: only those few
+        # are checked against the small locks table (never every run row, as stats() reads).
+        running = {k for k, run in runs.items()
+                   if run.status == "running" and book.holder(k) is not None}
     return runs, running
 
 

@@ -369,6 +369,24 @@ def test_stale_shows_last_runs_and_clean_spares_a_running_script(
     assert not (root / "yuzaoyah/ts_2020_01_02_done.py").exists()
 
 
+def test_run_facts_read_the_locks_not_every_run(proj: Path, book: Ledger) -> None:
+    from opsctl.lifecycle import run_facts
+
+    root = proj / "offline_script"
+    busy, done, gone = (Catalogue(root).resolve(str(write(root / f"yuzaoyah/{name}.py")))
+                        for name in ("ts_2020_01_01_busy", "ts_2020_01_02_done",
+                                     "ts_2020_01_03_gone"))
+    add_run(book, done.key, "lihua", at(400, 9))
+    start_run(book, busy.key)
+    # A run whose process died without finishing: still marked running, its lock stale.
+    dead = Process("lihua", "host-1", 2**22 + 1, node_id(), "never")
+    book.start(script=gone.key, process=dead, args=[])
+    with mock.patch.object(Ledger, "stats", side_effect=AssertionError("reads every run")):
+        runs, running = run_facts(load_config(proj), [busy, done, gone])
+    assert set(runs) == {busy.key, done.key, gone.key}
+    assert running == {busy.key}
+
+
 def test_clean_refuses_when_the_ledger_is_unreachable(invoke: Callable[..., Result],
                                                       project: Path) -> None:
     # Whether a run is in progress cannot be known: clean deletes nothing.
