@@ -40,11 +40,10 @@ SUMMARIES: dict[str, str] = {
     "list": "List every script: kind, owner, date, description and last run.",
     "run": "Run a script inside the Flask app context and record the run.",
     "history": "Show the run ledger, newest first, or one run whole.",
-    "promote": "Move a temporary script into recycle/, or list those worth promoting.",
-    "demote": "Move a recycle (or temporary) script into unrecycle/, or list those that look "
-              "one-off.",
-    "stale": "List temporary scripts older than stale_days, with owner and last run.",
-    "clean": "Delete temporary scripts older than stale_days, after showing them and asking.",
+    "promote": "Move a temporary script to recycle/ or list candidates.",
+    "demote": "Move a recycle script to unrecycle/, or list one-offs.",
+    "stale": "List temporary scripts older than stale_days.",
+    "clean": "Delete temporary scripts older than stale_days.",
     "lint": "Check the naming of the offline-script tree; exit 1 on any error.",
 }
 

@@ -163,3 +163,17 @@ def test_clean_owner(invoke: Callable[..., Result], project: Path, root: Path) -
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[-1] == "deleted lihua/ts_2020_02_02_check"
     assert (root / "yuzaoyah/ts_2020_01_01_fix_rows.py").exists()
+
+
+@pytest.mark.parametrize("name", ["promote", "demote", "stale", "clean"])
+def test_root_help_shows_each_lifecycle_summary_whole(name: str) -> None:
+    from click.testing import CliRunner
+
+    from opsctl.cli import SUMMARIES, cli
+
+    # 80 columns: the usual terminal. A summary Click has to shorten ends in "...".
+    result = CliRunner().invoke(cli, ["--help"], terminal_width=80)
+    assert result.exit_code == 0
+    (row,) = [line for line in result.stdout.splitlines() if line.split()[:1] == [name]]
+    assert row.split(None, 1)[1] == SUMMARIES[name]
+    assert len(SUMMARIES[name]) <= 55

@@ -165,7 +165,7 @@ _AS_HELP = "The name in {folder}/ (snake_case, no ts_ or date). Default: {defaul
 @pass_project
 def promote_command(project: Project, script: Script | None, name: str | None, yes: bool,
                     as_json: bool) -> None:
-    """Move a temporary script into recycle/, or list those worth promoting.
+    """Move a temporary script to recycle/ or list candidates.
 
     The new name is the temporary name without ts_YYYY_MM_DD_, unless --as.
     Before adding to recycle/ the convention is to extend an existing script of the
@@ -195,9 +195,10 @@ def promote_command(project: Project, script: Script | None, name: str | None, y
 @pass_project
 def demote_command(project: Project, script: Script | None, name: str | None,
                    as_json: bool) -> None:
-    """Move a recycle (or temporary) script into unrecycle/, or list those that look one-off.
+    """Move a recycle script to unrecycle/, or list one-offs.
 
-    unrecycle/ keeps scripts that turned out to be needed once, as the record;
+    unrecycle/ keeps scripts that turned out to be needed once, as the record
+    (a temporary script can be demoted there too);
     'opsctl run' refuses to run one again after it succeeded (unless --force).
     In a git work tree the move is a git mv, so history follows.
 
@@ -257,10 +258,11 @@ _OLDER_HELP = "Older than this many days by the date in the name (default: stale
 @pass_project
 def stale_command(project: Project, older_than: int | None, owner: str | None,
                   as_json: bool) -> None:
-    """List temporary scripts older than stale_days, with owner and last run.
+    """List temporary scripts older than stale_days.
 
-    Age comes from the date in the name (ts_YYYY_MM_DD_...). recycle/ and
-    unrecycle/ are never stale. 'opsctl clean' deletes what this lists.
+    Each is shown with its owner, age and last run. Age comes from the date in
+    the name (ts_YYYY_MM_DD_...). recycle/ and unrecycle/ are never stale.
+    'opsctl clean' deletes what this lists.
 
     \b
       opsctl stale
@@ -286,12 +288,13 @@ def stale_command(project: Project, older_than: int | None, owner: str | None,
 @pass_project
 def clean_command(project: Project, older_than: int | None, owner: str | None,
                   include_uncommitted: bool, yes: bool) -> None:
-    """Delete temporary scripts older than stale_days, after showing them and asking.
+    """Delete temporary scripts older than stale_days.
 
-    Only temporary scripts are ever deleted, never recycle/ or unrecycle/, and
-    never one with a run in progress. In a git work tree the deletion is a git rm
-    (commit it), so git keeps the history; scripts git has no copy of are kept
-    unless --include-uncommitted.
+    They are listed first, then clean asks (--yes for scripts). Only temporary
+    scripts are ever deleted, never recycle/ or unrecycle/, and never one with a
+    run in progress. In a git work tree the deletion is a git rm (commit it), so
+    git keeps the history; scripts git has no copy of are kept unless
+    --include-uncommitted.
 
     \b
       opsctl clean                    # list, then ask
