@@ -50,7 +50,7 @@ def list_scripts(project: Project, *, kind: str | None = None, owner: str | None
         is_stale = age is not None and age > stale_days
         if stale and not is_stale:
             continue
-        entries.append(Entry(s, read_description(s.path), age, is_stale))
+        entries.append(Entry(s, read_description(s.fspath), age, is_stale))
     if with_runs and entries and ledger_exists(project):
         from .errors import LedgerUnreachable
         from .ledger import last_runs

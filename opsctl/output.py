@@ -65,10 +65,13 @@ def success(message: str) -> None:
 
 
 def print_json(data: Any) -> None:
-    import json  # only the --json paths pay for it
+    """JSON on stdout: indented for a person at a terminal, compact (and fast: the C encoder)
+    for a pipe."""
+    import json
 
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str,
-                          sort_keys=False).encode("utf-8", "replace").decode("utf-8"))
+    text = json.dumps(data, indent=2 if is_terminal() else None, ensure_ascii=False,
+                      default=str)
+    click.echo(text.encode("utf-8", "replace").decode("utf-8"))
 
 
 def table(columns: Sequence[str], rows: Sequence[Sequence[str]], *, title: str | None = None,
