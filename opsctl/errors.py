@@ -90,3 +90,9 @@ class LedgerUnreachable(OpsctlError):
 
 class AppNotFound(OpsctlError):
     exit_code = APP_NOT_FOUND
+
+
+class Interrupted(OpsctlError):
+    """Ctrl-C at a question: nothing was done."""
+
+    exit_code = SIGINT_EXIT

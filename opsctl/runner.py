@@ -35,7 +35,7 @@ import click
 
 from . import api, output
 from .errors import Declined, LockHeld, RunOnceRefused
-from .interrupts import EXIT_CODES, Interrupts, Terminated, signal_name
+from .interrupts import EXIT_CODES, Interrupts, Terminated, can_ask, confirm, signal_name
 
 if TYPE_CHECKING:
     from .app import LoadedApp
@@ -486,20 +486,13 @@ def _confirm(script: Script, args: list[str], loaded: LoadedApp, environment: st
               f"  operator:     {operator}",
               f"  reason:       {options.reason or '(none given: --reason)'}",
               f"  dry run:      {'yes' if options.dry_run else 'no'}"]
-    if not _stdin_is_terminal():
+    if not can_ask():
         raise Declined(f"{script.display} would run in the protected environment "
                        f"{environment!r}, and there is no terminal to confirm it; pass --yes "
                        "to run it non-interactively")
     click.echo("\n".join(lines), err=True)
-    if not click.confirm("Run it?", default=False, err=True):
+    if not confirm("Run it?", otherwise=f"{script.display} did not run"):
         raise Declined(f"not confirmed: {script.display} did not run")
-
-
-def _stdin_is_terminal() -> bool:
-    try:
-        return sys.stdin.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import Result
 from conftest import write
@@ -177,3 +178,36 @@ def test_root_help_shows_each_lifecycle_summary_whole(name: str) -> None:
     (row,) = [line for line in result.stdout.splitlines() if line.split()[:1] == [name]]
     assert row.split(None, 1)[1] == SUMMARIES[name]
     assert len(SUMMARIES[name]) <= 55
+
+
+def test_no_answer_declines_every_question(invoke: Callable[..., Result], project: Path,
+                                           root: Path, monkeypatch: Any) -> None:
+    """End of input at a [y/N] question is a refusal (77), never Click's "Aborted!"."""
+    interactive(monkeypatch)
+    before = tree(project)
+    promote = invoke(project, "promote", TS, input="")
+    cleaned = invoke(project, "clean", input="")
+    for result, said in ((promote, f"no answer: yuzaoyah/{TS} not promoted"),
+                         (cleaned, "no answer: nothing deleted")):
+        assert result.exit_code == 77, result.output
+        assert result.stderr.strip().endswith(f"Error: {said}")
+        assert "Aborted" not in result.stderr
+    assert tree(project) == before
+
+
+def test_ctrl_c_at_a_question_exits_130(invoke: Callable[..., Result], project: Path,
+                                        root: Path, monkeypatch: Any) -> None:
+    interactive(monkeypatch)
+
+    def interrupted(*args: object, **kwargs: object) -> bool:
+        try:  # what click.confirm does when Ctrl-C comes while it reads the answer
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise click.Abort() from None
+
+    monkeypatch.setattr("click.confirm", interrupted)
+    before = tree(project)
+    result = invoke(project, "clean")
+    assert result.exit_code == 130
+    assert result.stderr.strip().endswith("Error: interrupted: nothing deleted")
+    assert "Aborted" not in result.stderr and tree(project) == before

@@ -564,6 +564,49 @@ def test_confirmation_at_a_terminal(proj: Path, url: str, answer: str, code: int
     assert ("greeting plain" in out) == (code == 0)
 
 
+@pytest.mark.parametrize(("how", "code", "said"), [
+    ("eof", 77, "no answer: recycle/greet did not run"),
+    ("ctrl-c", 130, "interrupted: recycle/greet did not run"),
+])
+def test_no_answer_at_the_confirmation(proj: Path, url: str, how: str, code: int,
+                                       said: str) -> None:
+    import select
+    import signal
+
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(opsctl_argv(proj, "run", "recycle/greet"), cwd=proj,
+                                env=env(OPSCTL_ENV="production"), stdin=slave,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert proc.stderr is not None
+        seen = b""
+        while b"Run it?" not in seen:
+            ready, _, _ = select.select([proc.stderr], [], [], 60)
+            assert ready and proc.poll() is None, "no question asked"
+            seen += os.read(proc.stderr.fileno(), 4096)
+        if how == "eof":
+            os.write(master, b"\x04")  # Ctrl-D: end of input at the terminal
+        else:
+            # Once it sleeps in the read: a signal just before the read starts is only
+            # noticed after it (CPython's handlers run between bytecodes).
+            wait_for(lambda: _state(proc.pid) == "S", what="the read of the answer")
+            proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert proc.returncode == code, err
+    assert err.strip() == f"Error: {said}"
+    assert "Aborted" not in err and "greeting" not in out
+    assert runs_of(url) == []
+
+
+def _state(pid: int) -> str:
+    """The process's scheduler state from /proc (S: sleeping, as in a read)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rfind(")") + 2]
+
+
 def test_a_syntax_error_runs_and_records_nothing(proj: Path, url: str) -> None:
     write_script(proj, "recycle/broken", '"""Broken."""\ndef main(:\n    pass\n')
     result = opsctl(proj, "run", "recycle/broken")

@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from .. import output
 from ..catalogue import Catalogue, Script
 from ..errors import Declined, LedgerUnreachable, OpsctlError
 from ..identity import first_guess_note
+from ..interrupts import can_ask, confirm
 from ..lifecycle import (
     Candidate,
     Move,
@@ -35,10 +34,7 @@ from . import SCRIPT, pass_project
 
 def interactive() -> bool:
     """Whether questions can be asked: someone is at a terminal to answer them."""
-    try:
-        return sys.stdin.isatty()
-    except (AttributeError, ValueError):
-        return False
+    return can_ask()
 
 
 # -- promote / demote -----------------------------------------------------------------------
@@ -51,9 +47,9 @@ def _move(project: Project, verb: Verb, script: Script, name: str | None, *, ask
         output.warn(f"recycle/ already has scripts of a similar purpose: "
                     f"{', '.join(move.similar)}; the convention is to extend one of those "
                     "instead of adding another")
-        if ask and interactive() and not click.confirm(
-                f"Promote {script.display} to {move.target.display} anyway?", default=False,
-                err=True):
+        if ask and interactive() and not confirm(
+                f"Promote {script.display} to {move.target.display} anyway?",
+                otherwise=f"{script.display} not promoted"):
             raise Declined(f"{script.display} not promoted; extend "
                            f"{' or '.join(move.similar)} instead")
     _perform(project, move)
@@ -126,8 +122,9 @@ def _suggest(project: Project, verb: Verb, as_json: bool) -> None:
         if move.similar:
             output.warn(f"recycle/ already has scripts of a similar purpose: "
                         f"{', '.join(move.similar)}")
-        if not click.confirm(f"{verb.capitalize()} {c.script.display} to "
-                             f"{move.target.display}?", default=False, err=True):
+        if not confirm(f"{verb.capitalize()} {c.script.display} to {move.target.display}?",
+                       otherwise=f"stopped asking: {c.script.display} and the rest not "
+                                 f"{verb}d"):
             continue
         try:
             _perform(project, move)
@@ -317,7 +314,7 @@ def clean_command(project: Project, older_than: int | None, owner: str | None,
     if not yes:
         if not interactive():
             raise Declined(f"clean would delete {what}; confirm in a terminal, or pass --yes")
-        if not click.confirm(f"Delete {what}?", default=False, err=True):
+        if not confirm(f"Delete {what}?", otherwise="nothing deleted"):
             raise Declined("nothing deleted")
     if ledger_exists(project.config):
         with ledger(project.config, create=False,
