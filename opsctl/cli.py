@@ -7,7 +7,6 @@ used, so ``opsctl --help`` and ``opsctl lint`` never pay for Flask or SQLAlchemy
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 from pathlib import Path
 from typing import Any
@@ -53,7 +52,7 @@ class OpsctlGroup(click.Group):
     one line unless ``--debug``."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [name for name in COMMANDS if _exists(COMMANDS[name].split(":")[0])]
+        return list(COMMANDS)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Click's own version imports every command for its short help; the same rows, from
@@ -84,13 +83,7 @@ class OpsctlGroup(click.Group):
         if target is None:
             return None
         module_name, attr = target.split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                return None  # a command not built yet in this version
-            raise
-        command: click.Command = getattr(module, attr)
+        command: click.Command = getattr(importlib.import_module(module_name), attr)
         return command
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -105,14 +98,6 @@ class OpsctlGroup(click.Group):
                 raise
             raise OpsctlError(f"unexpected error: {type(exc).__name__}: {exc} (run with --debug "
                               "to see the traceback)") from exc
-
-
-def _exists(module_name: str) -> bool:
-    """Whether a command's module is in this version, found without importing it."""
-    try:
-        return importlib.util.find_spec(module_name) is not None
-    except ModuleNotFoundError:
-        return False
 
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}

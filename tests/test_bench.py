@@ -27,8 +27,10 @@ def test_quick_mode_runs_end_to_end(tmp_path: Path) -> None:
     status = {m["key"]: (m["status"], m["note"]) for m in data["measurements"]}
     assert set(status) == {"help", "lint_200", "lint_files_200", "list_200", "run",
                            "ledger_sqlite", "ledger_postgresql"}
-    # A command may be missing from this version; one that is there must not fail.
-    assert {k: v for k, v in status.items() if v[0] not in ("ok", "not available")} == {}
+    # Every measurement runs; only the PostgreSQL ledger may be missing on a machine without
+    # the server (outside CI).
+    may_miss = {"ledger_postgresql"} if not os.environ.get("CI") else set()
+    assert {k: v for k, v in status.items() if v[0] != "ok" and k not in may_miss} == {}
     assert status["help"][0] == "ok"
     assert len(data["targets"]) == 8
     assert all(t["verdict"] in ("yes", "NO", "n/a", "reported") for t in data["targets"])
