@@ -85,7 +85,19 @@ class ScriptNotLoadable(OpsctlError):
 
 
 class LedgerUnreachable(OpsctlError):
+    """The ledger cannot be used. ``diagnosis`` says what is wrong, ``fix`` what to do about it;
+    a command with its own way round adds it with :meth:`retold`."""
+
     exit_code = LEDGER_UNREACHABLE
+
+    def __init__(self, diagnosis: str, fix: str = "") -> None:
+        super().__init__(f"{diagnosis}; {fix}" if fix else diagnosis)
+        self.diagnosis = diagnosis
+        self.fix = fix
+
+    def retold(self, fix: str) -> LedgerUnreachable:
+        """The same diagnosis with another way out (``--no-ledger`` for ``run``)."""
+        return type(self)(self.diagnosis, fix)
 
 
 class AppNotFound(OpsctlError):

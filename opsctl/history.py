@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 from typing import TYPE_CHECKING
 
 from .errors import OpsctlError, ScriptNotFound
@@ -19,14 +18,15 @@ if TYPE_CHECKING:
 
 
 def open_for_reading(project: Project) -> Ledger | None:
-    """The project's ledger, or None when none was ever written (the default SQLite file
-    does not exist yet)."""
-    from .ledger import Ledger
+    """The project's ledger, or None when none was ever written (its SQLite file does not
+    exist yet)."""
+    from ._ledger import ledger_exists
 
     config = project.config
-    if not config.ledger_url and not os.path.exists(
-            config.project_dir / "instance" / "opsctl.sqlite3"):
+    if not ledger_exists(config):
         return None
+    from .ledger import Ledger
+
     ledger = Ledger.open(config.effective_ledger_url, create=False)
     if ledger.has_schema:
         ledger.reap()

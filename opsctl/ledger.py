@@ -49,6 +49,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from ._ledger import STATUSES, exists_at
+from ._ledger import ledger_exists as ledger_exists
 from .errors import LedgerUnreachable
 
 if TYPE_CHECKING:
@@ -56,7 +58,6 @@ if TYPE_CHECKING:
 
 UTC = _dt.UTC
 SCHEMA_VERSION = "1"
-STATUSES = ("running", "succeeded", "failed", "interrupted", "lost")
 #: How often a running process refreshes its lock.
 HEARTBEAT_SECONDS = 15.0
 #: A holder on another machine whose heartbeat is older than this is presumed dead.
@@ -482,14 +483,12 @@ class Ledger:
         With ``create=False`` nothing is created: a ledger without tables just reads empty.
         Raises :class:`~opsctl.errors.LedgerUnreachable` when the database cannot be used.
         """
-        try:
-            engine_url = _driver_url(url)
-            engine = sa.create_engine(engine_url, **_engine_options(engine_url))
-        except Exception as exc:  # bad URL, missing driver
-            raise LedgerUnreachable(_unreachable_message(url, exc)) from None
+        engine = _engine(url)
         if engine.dialect.name == "sqlite":
             sa.event.listen(engine, "connect", _sqlite_connect)
         ledger = cls(engine, url)
+        if not create and not exists_at(url):
+            return ledger  # connecting would create the file: an absent ledger reads empty
         try:
             ledger._ensure_schema(create)
         except LedgerUnreachable:
@@ -497,7 +496,7 @@ class Ledger:
             raise
         except Exception as exc:  # any driver or database error
             engine.dispose()
-            raise LedgerUnreachable(_unreachable_message(url, exc)) from None
+            raise LedgerUnreachable(_unreachable_message(url, exc), FIX_URL) from None
         return ledger
 
     def _ensure_schema(self, create: bool) -> None:
@@ -767,7 +766,8 @@ class Ledger:
                        git_revision=git_revision, git_dirty=git_dirty,
                        environment=environment, reason=reason, summary={})
         raise LedgerUnreachable(f"could not take the lock of {script} in the ledger at "
-                                f"{display_url(self.url)}: it kept changing hands")
+                                f"{display_url(self.url)}: it kept changing hands",
+                                "try again")
 
     def record(self, *, script: str, process: Process, args: Sequence[str], status: str,
                exit_code: int | None, error: str | None = None, sha256: str | None = None,
@@ -912,9 +912,44 @@ def _missing_table(exc: BaseException) -> bool:
 def _unreachable_message(url: str, exc: BaseException) -> str:
     detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     first = detail[0] if detail else type(exc).__name__
-    return (f"the run ledger at {display_url(url)} is unreachable ({first}); fix ledger_url "
-            "in [tool.opsctl] or OPSCTL_LEDGER_URL, or pass --no-ledger to run without a "
-            "record")
+    return f"the run ledger at {display_url(url)} is unreachable ({first})"
+
+
+#: What to do about a ledger that cannot be used, unless something more precise is known.
+FIX_URL = "fix ledger_url in [tool.opsctl] or OPSCTL_LEDGER_URL"
+#: The extra that installs the driver opsctl picks for each backend.
+_EXTRAS = {"postgresql": ("postgres", "psycopg"), "mysql": ("mysql", "pymysql"),
+           "mariadb": ("mysql", "pymysql")}
+
+
+def _engine(url: str) -> sa.engine.Engine:
+    """The ledger's engine (nothing connects yet); what is wrong with the URL, in words."""
+    try:
+        engine_url = _driver_url(url)
+    except sa.exc.ArgumentError:
+        raise LedgerUnreachable(
+            f"the ledger_url {url!r} is not a database URL (e.g. sqlite:///instance/"
+            "opsctl.sqlite3, postgresql+psycopg://user@host/db)", FIX_URL) from None
+    try:
+        return sa.create_engine(engine_url, **_engine_options(engine_url))
+    except ImportError as exc:  # the dialect is known, its driver is not installed
+        backend = engine_url.get_backend_name()
+        extra, module = _EXTRAS.get(backend, (None, None))
+        missing = exc.name or engine_url.get_driver_name()
+        where = f"the run ledger at {display_url(url)} needs the {missing} driver, which is " \
+                "not installed"
+        if extra is None:
+            raise LedgerUnreachable(where, f"pip install {missing}") from None
+        install = f'pip install "opsctl[{extra}]"'
+        if missing != module:  # a driver the extra does not bring, named in the URL
+            install += f" and write the URL as {backend}+{module}://..., or install {missing}"
+        raise LedgerUnreachable(where, install) from None
+    except sa.exc.NoSuchModuleError:
+        raise LedgerUnreachable(
+            f"the ledger_url {display_url(url)!r} names a database SQLAlchemy does not know "
+            f"({engine_url.drivername})", FIX_URL) from None
+    except Exception as exc:  # options the driver rejects, and the like
+        raise LedgerUnreachable(_unreachable_message(url, exc), FIX_URL) from None
 
 
 def _run_of(row: Any) -> Run:
@@ -992,19 +1027,16 @@ def open_ledger(config: Config) -> Ledger:
         except OSError as exc:
             raise LedgerUnreachable(
                 f"cannot create {config.project_dir / 'instance'} for the run ledger "
-                f"({exc.strerror}); set ledger_url, or pass --no-ledger") from None
+                f"({exc.strerror})", "set ledger_url in [tool.opsctl] or OPSCTL_LEDGER_URL") \
+                from None
     return Ledger.open(config.effective_ledger_url)
 
 
 def last_runs(config: Config, keys: list[str]) -> dict[str, Run]:
     """The newest run of each key, for ``opsctl list``. Reads only: creates no file, no table."""
-    url = config.effective_ledger_url
-    parsed = sa.engine.make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        database = parsed.database
-        if not database or database == ":memory:" or not os.path.exists(database):
-            return {}
-    ledger = Ledger.open(url, create=False)
+    if not ledger_exists(config):
+        return {}
+    ledger = Ledger.open(config.effective_ledger_url, create=False)
     try:
         return ledger.last_runs(keys)
     finally:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from ._ledger import ledger_exists as ledger_exists
 from .catalogue import Catalogue, Script, printable
 from .errors import InvalidName, LedgerUnreachable, OpsctlError, TargetExists
 from .gitops import GitError, WorkTree, work_tree
@@ -514,18 +515,6 @@ def clean(plan: Sequence[Deletion], *,
 # -- the ledger, in one place ----------------------------------------------------------------
 
 
-def ledger_exists(config: Config) -> bool:
-    """Whether there is a ledger to read: reading must not create a SQLite file."""
-    url = config.effective_ledger_url
-    if not url.startswith("sqlite:"):
-        return True
-    from sqlalchemy.engine import make_url
-
-    database = make_url(url).database
-    return database is not None and database not in ("", ":memory:") and \
-        os.path.exists(database)
-
-
 @contextmanager
 def ledger(config: Config, *, create: bool = True,
            refusal: str = "nothing changed") -> Iterator[Ledger]:
@@ -541,11 +530,8 @@ def ledger(config: Config, *, create: bool = True,
         book = open_ledger(config) if create else Ledger.open(config.effective_ledger_url,
                                                               create=False)
     except LedgerUnreachable as exc:
-        # The ledger's own hint is for 'run' (--no-ledger); these commands have no such way
-        # round it, so keep its diagnosis and say what to fix.
-        reason = exc.message.split("; fix ledger_url")[0]
-        raise LedgerUnreachable(f"{reason}; {refusal}; fix ledger_url in [tool.opsctl] or "
-                                "OPSCTL_LEDGER_URL") from None
+        # Its diagnosis, what this command did not do, then the ledger's own fix.
+        raise exc.retold("; ".join(filter(None, [refusal, exc.fix]))) from None
     try:
         yield book
     finally:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as _dt
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ._ledger import ledger_exists
 from .catalogue import Script, printable, read_description
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def list_scripts(project: Project, *, kind: str | None = None, owner: str | None
         if stale and not is_stale:
             continue
         entries.append(Entry(s, read_description(s.fspath), age, is_stale))
-    if with_runs and entries and ledger_exists(project):
+    if with_runs and entries and ledger_exists(project.config):
         from .errors import LedgerUnreachable
         from .ledger import last_runs
         from .output import warn
@@ -60,20 +60,12 @@ def list_scripts(project: Project, *, kind: str | None = None, owner: str | None
             runs = last_runs(project.config, [printable(e.script.key) for e in entries])
         except LedgerUnreachable as exc:
             # The scripts are still worth listing; say why the column is empty.
-            reason = exc.format_message().split("; fix ")[0]
-            warn(f"{reason}; listing without last runs (--no-runs skips the ledger)")
+            fix = "; ".join(filter(None, [exc.fix, "--no-runs skips the ledger"]))
+            warn(f"{exc.diagnosis}; listing without last runs ({fix})")
             runs = {}
         entries = [Entry(e.script, e.description, e.age_days, e.stale,
                          runs.get(printable(e.script.key))) for e in entries]
     return entries
-
-
-def ledger_exists(project: Project) -> bool:
-    """Whether there is a ledger to read; the default SQLite file is not created by reading."""
-    config = project.config
-    if config.ledger_url:
-        return True
-    return os.path.exists(config.project_dir / "instance" / "opsctl.sqlite3")
 
 
 def row_of(entry: Entry) -> list[str]:

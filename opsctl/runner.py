@@ -124,9 +124,14 @@ def _identity_of(project: Project) -> None:
 
 
 def _open_ledger(project: Project) -> Ledger:
+    from .errors import LedgerUnreachable
     from .ledger import open_ledger
 
-    return open_ledger(project.config)
+    try:
+        return open_ledger(project.config)
+    except LedgerUnreachable as exc:
+        fix = ", or ".join(filter(None, [exc.fix, "pass --no-ledger to run without a record"]))
+        raise exc.retold(fix) from None
 
 
 def _run(project: Project, script: Script, args: list[str], options: RunOptions,

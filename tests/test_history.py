@@ -141,3 +141,50 @@ def test_list_shows_the_last_run(invoke: Callable[..., Result], project: Path,
     table = invoke(project, "list").stdout
     row = next(line for line in table.splitlines() if "recycle/clear_cache" in line)
     assert "carol failed (dry)" in row
+
+
+def _with_ledger_url(project: Path, url: str) -> None:
+    (project / "pyproject.toml").write_text(f'[tool.opsctl]\nledger_url = "{url}"\n',
+                                            encoding="utf-8")
+    write(project / "offline_script" / "recycle" / "clear_cache.py", '"""Clear the cache."""\n')
+
+
+def test_reading_an_absent_explicit_sqlite_ledger_creates_nothing(
+        invoke: Callable[..., Result], project: Path, tmp_path: Path) -> None:
+    ledger_file = tmp_path / "elsewhere" / "ledger.sqlite3"
+    ledger_file.parent.mkdir()
+    _with_ledger_url(project, f"sqlite:///{ledger_file}")
+    assert invoke(project, "history").exit_code == 0
+    assert invoke(project, "list").exit_code == 0
+    assert invoke(project, "stale").exit_code == 0
+    assert not ledger_file.exists()
+
+
+def test_a_url_that_is_no_url_is_one_line_everywhere(invoke: Callable[..., Result],
+                                                     project: Path) -> None:
+    _with_ledger_url(project, "notaurl")
+    listed = invoke(project, "list")
+    assert listed.exit_code == 0 and "recycle/clear_cache" in listed.stdout
+    assert listed.stderr.count("\n") == 1
+    assert "the ledger_url 'notaurl' is not a database URL" in listed.stderr
+    history = invoke(project, "history")
+    assert history.exit_code == 78
+    assert history.stderr.count("\n") == 1 and "unexpected" not in history.stderr
+    assert "fix ledger_url in [tool.opsctl] or OPSCTL_LEDGER_URL" in history.stderr
+    assert "--no-ledger" not in history.stderr  # history has no such option
+    stale = invoke(project, "clean", "--yes", "--older-than", "0")
+    assert "--no-ledger" not in stale.stderr
+
+
+def test_list_without_a_ledger_imports_no_sqlalchemy(project: Path) -> None:
+    import subprocess
+    import sys
+
+    write(project / "offline_script" / "recycle" / "clear_cache.py", '"""Clear the cache."""\n')
+    code = ("import sys; from opsctl.cli import cli\n"
+            "try:\n    cli.main(['--project', sys.argv[1], 'list'], prog_name='opsctl')\n"
+            "except SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sqlalchemy'))")
+    out = subprocess.run([sys.executable, "-c", code, str(project)], capture_output=True,
+                         text=True, check=True).stdout
+    assert "recycle/clear_cache" in out and out.rstrip().endswith("[]")

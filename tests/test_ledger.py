@@ -265,7 +265,8 @@ def test_unreachable_database_is_a_clear_error(ledger_url: str) -> None:
     with pytest.raises(LedgerUnreachable) as exc:
         Ledger.open(url)
     message = exc.value.format_message()
-    assert "unreachable" in message and "--no-ledger" in message
+    assert "unreachable" in message and "fix ledger_url" in message
+    assert "--no-ledger" not in message  # only 'run' has it: it adds it itself
     assert "secret" not in message
     assert exc.value.exit_code == 78
 
@@ -281,3 +282,29 @@ def test_start_once_refuses_what_already_succeeded_with_the_lock_held(ledger: Le
     assert ledger.holder("unrecycle/fix") is None
     again = ledger.start(script="unrecycle/fix", process=me(), args=[])  # --force
     assert again.id != first.id
+
+
+@pytest.mark.parametrize(("url", "said", "fix"), [
+    ("notaurl", "the ledger_url 'notaurl' is not a database URL", "fix ledger_url"),
+    ("nosuchdb://x/y", "names a database SQLAlchemy does not know", "fix ledger_url"),
+    ("postgresql+psycopg2://u:secret@h/db", "needs the psycopg2 driver, which is not installed",
+     'pip install "opsctl[postgres]" and write the URL as postgresql+psycopg://'),
+    ("mysql+mysqldb://u:secret@h/db", "needs the MySQLdb driver, which is not installed",
+     'pip install "opsctl[mysql]"'),
+], ids=["not-a-url", "unknown-database", "postgres-driver", "mysql-driver"])
+def test_a_bad_url_or_a_missing_driver_says_what_to_do(url: str, said: str, fix: str) -> None:
+    with pytest.raises(LedgerUnreachable) as exc:
+        Ledger.open(url)
+    assert said in exc.value.diagnosis and fix in exc.value.fix
+    assert "secret" not in exc.value.format_message()
+    assert "unreachable" not in exc.value.format_message()
+
+
+def test_reading_an_absent_sqlite_ledger_creates_no_file(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'absent.sqlite3'}"
+    book = Ledger.open(url, create=False)
+    try:
+        assert book.runs() == [] and book.has_succeeded("recycle/x") is None
+    finally:
+        book.close()
+    assert not (tmp_path / "absent.sqlite3").exists()

@@ -5,12 +5,11 @@ from typing import TYPE_CHECKING
 import click
 
 from .. import output
+from .._ledger import STATUSES
 from . import SCRIPT, pass_project
 
 if TYPE_CHECKING:
     from ..project import Project
-
-STATUSES = ("running", "succeeded", "failed", "interrupted", "lost")
 
 
 class _ScriptOrKey(click.ParamType):  # type: ignore[type-arg]  # generic only from Click 8.5

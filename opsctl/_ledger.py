@@ -1,0 +1,45 @@
+"""What is known of the ledger without SQLAlchemy: its statuses and whether there is one.
+
+Commands that only might read the ledger (``list``, ``history``, ``stale``) ask
+:func:`ledger_exists` first, so a project that never ran a script imports no SQLAlchemy and
+no reading ever creates a SQLite file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .config import Config
+
+#: A run's status; ``lost``: its process died (or its lease expired) without finishing.
+STATUSES = ("running", "succeeded", "failed", "interrupted", "lost")
+
+_SQLITE = re.compile(r"sqlite(?:\+\w+)?://(?P<rest>.*)\Z", re.DOTALL)
+
+
+def sqlite_file(url: str) -> str | None:
+    """The file of a ``sqlite://`` URL as SQLAlchemy reads it (``sqlite:///rel.db``,
+    ``sqlite:////abs.db``); ``""`` for an in-memory database, None for any other URL."""
+    match = _SQLITE.match(url)
+    if match is None:
+        return None
+    rest = match["rest"].split("?", 1)[0]
+    database = rest.split("/", 1)[1] if "/" in rest else ""
+    return "" if database == ":memory:" else database
+
+
+def ledger_exists(config: Config) -> bool:
+    """Whether the project has a ledger to read (reading must never create one)."""
+    return exists_at(config.effective_ledger_url)
+
+
+def exists_at(url: str) -> bool:
+    """Whether there is a ledger at ``url``. A SQLite ledger exists when its file does; a
+    server database (or a URL that is no URL) counts as existing: opening it tells more."""
+    database = sqlite_file(url)
+    if database is None:
+        return True
+    return bool(database) and os.path.exists(database)
