@@ -46,6 +46,12 @@ class Interrupts:
         """Only note signals from now on (until :meth:`restore`)."""
         self._shielded += 1
 
+    def resume(self) -> None:
+        """End one :meth:`hold`; a signal noted meanwhile is raised now."""
+        self._shielded = max(0, self._shielded - 1)
+        if not self._shielded and self.received is not None:
+            raise_for(self.received)
+
     def restore(self) -> None:
         self._shielded = 0
         for sig, handler in self._previous.items():

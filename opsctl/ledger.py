@@ -805,8 +805,15 @@ class Ledger:
 
     def finish(self, run: Run, *, status: str, exit_code: int | None,
                error: str | None = None, output_tail: str | None = None,
-               summary: dict[str, Any] | None = None) -> None:
-        """Complete the run's row and release its lock, in one transaction."""
+               summary: dict[str, Any] | None = None) -> bool:
+        """Complete the run's row and release its lock, in one transaction.
+
+        Returns False when the run's lock had been taken over as stale meanwhile (its row
+        marked ``lost`` by another process, e.g. after a long pause of this machine): the
+        run's real outcome is recorded all the same, since it did end, and ``error`` starts
+        with a note that the lock was taken over, so history shows that another run may
+        have overlapped it.
+        """
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}")
         values = {"status": status, "exit_code": exit_code, "ended_at": _naive(utcnow()),
@@ -815,13 +822,26 @@ class Ledger:
         for attempt in range(10):
             try:
                 with self.engine.begin() as conn:
-                    conn.execute(_runs.update().where(_runs.c.id == run.id).values(**values))
+                    updated = conn.execute(_runs.update()
+                                           .where(_runs.c.id == run.id,
+                                                  _runs.c.status == "running")
+                                           .values(**values))
+                    mine = bool(updated.rowcount)
+                    if not mine:
+                        lost = conn.execute(sa.select(_runs.c.error)
+                                            .where(_runs.c.id == run.id)).scalar()
+                        note = (f"taken over: {lost or 'its lock was taken over as stale'}; "
+                                f"the run went on and ended {status}")
+                        conn.execute(_runs.update().where(_runs.c.id == run.id).values(
+                            **{**values, "error": _clip("\n".join(filter(None, [note,
+                                                                                 error])))}))
                     conn.execute(_locks.delete().where(_locks.c.script == run.script,
                                                        _locks.c.run_id == run.id))
-                return
+                return mine
             except sa.exc.OperationalError as exc:
                 if not _retryable(exc) or attempt == 9:
                     raise
+        return True  # pragma: no cover - the loop returns or raises
 
     def heartbeat(self, run: Run) -> bool:
         """Refresh the run's lock; False when the lock is no longer this run's."""

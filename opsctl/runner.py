@@ -208,7 +208,9 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
 
     revision, dirty = git.result()
     run: Run | None = None
-    if ledger is not None:
+    if ledger is None:
+        interrupts.hold()  # as _start does: _execute resumes
+    else:
         run = _start(ledger, key, process, stored_args, entry, options, revision, dirty,
                      environment, script, interrupts, once)
 
@@ -221,8 +223,11 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
     if ledger is not None and run is not None:
         with interrupts.shielded():
             try:
-                ledger.finish(run, status=outcome.status, exit_code=outcome.exit_code,
-                              error=outcome.error, output_tail=tail, summary=summary)
+                if not ledger.finish(run, status=outcome.status, exit_code=outcome.exit_code,
+                                     error=outcome.error, output_tail=tail, summary=summary):
+                    output.warn(f"the lock of run {run.id} was taken over as stale while it "
+                                "ran, so another run may have overlapped it; its outcome is "
+                                "recorded with that note")
             except Exception as exc:  # the script ran; say so, the row will show as lost
                 output.warn(f"could not record the end of run {run.id} in the ledger "
                             f"({type(exc).__name__}: {exc}); it will show as lost")
@@ -317,25 +322,26 @@ def _start(ledger: Ledger, key: str, process: Process, stored_args: list[str],
 
     deadline = _deadline(options.wait)
     while True:
+        # Held from the row's start until the script is called (_execute resumes): a signal
+        # in between is raised there, where it ends the run as interrupted.
+        interrupts.hold()
         try:
-            with interrupts.shielded():
-                run = ledger.start(script=key, process=process, args=stored_args,
-                                   sha256=entry.sha256, dry_run=options.dry_run,
-                                   git_revision=revision, git_dirty=dirty,
-                                   environment=environment, reason=options.reason,
-                                   once=once)
+            run = ledger.start(script=key, process=process, args=stored_args,
+                               sha256=entry.sha256, dry_run=options.dry_run,
+                               git_revision=revision, git_dirty=dirty,
+                               environment=environment, reason=options.reason, once=once)
         except AlreadySucceeded as done:
+            interrupts.resume()
             raise _run_once(script, done.run) from None
         except LockBusy as busy:
+            interrupts.resume()
             if deadline is None or time.monotonic() >= deadline:
                 raise _lock_held(script, busy.holder.describe(), options) from None
             time.sleep(WAIT_POLL_SECONDS)
             continue
-        if interrupts.received is not None:
-            # A signal came while the row was written: record it, run nothing.
-            with interrupts.shielded():
-                ledger.finish(run, status="interrupted", exit_code=interrupts.exit_code)
-            raise KeyboardInterrupt
+        except BaseException:
+            interrupts.resume()
+            raise
         return run
 
 
@@ -401,6 +407,7 @@ def _execute(entry: EntryPoint, script: Script, args: list[str], app: Any,
                     output.warn("the app has no Flask-SQLAlchemy extension: --dry-run only "
                                 "sets current_run().dry_run; the script must honour it")
             try:
+                interrupts.resume()  # a signal since the start is raised here
                 code = call(entry)
             finally:
                 # From here on signals are only noted: the row must be completed.

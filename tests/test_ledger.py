@@ -308,3 +308,18 @@ def test_reading_an_absent_sqlite_ledger_creates_no_file(tmp_path: Path) -> None
     finally:
         book.close()
     assert not (tmp_path / "absent.sqlite3").exists()
+
+
+def test_finish_after_a_takeover_keeps_the_outcome_and_says_so(ledger: Ledger) -> None:
+    run = ledger.start(script="recycle/slow", process=elsewhere(), args=[])
+    (holder,) = [h for h in [ledger.holder("recycle/slow")] if h is not None]
+    assert ledger._take_over(holder)  # what a stale lease leads to on another machine
+    assert ledger.run(run.id).status == "lost"  # type: ignore[union-attr]
+    assert ledger.finish(run, status="succeeded", exit_code=0) is False
+    after = ledger.run(run.id)
+    assert after is not None and (after.status, after.exit_code) == ("succeeded", 0)
+    assert (after.error or "").startswith("taken over: lost:")
+    assert "the run went on and ended succeeded" in (after.error or "")
+    mine = ledger.start(script="recycle/slow", process=me(), args=[])
+    assert ledger.finish(mine, status="succeeded", exit_code=0) is True
+    assert ledger.run(mine.id).error is None  # type: ignore[union-attr]

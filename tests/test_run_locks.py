@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -166,3 +167,30 @@ def test_wait_for_a_one_off_fix_then_refuses_it_as_already_done(tmp_path: Path,
     with ledger(ledger_url) as book:
         assert [r.status for r in book.runs("unrecycle/fix")] == ["succeeded"]
         assert book.holder("unrecycle/fix") is None
+
+
+def test_a_signal_between_the_start_and_the_script_ends_the_run_as_interrupted(
+        tmp_path: Path, ledger_url: str) -> None:
+    """SIGINT right after the row and lock are written: recorded, released, exit 130."""
+    project = write_project(tmp_path, ledger_url)
+    write_script(project, "recycle/never", '"""Must not run."""\n\ndef main():\n'
+                 '    print("script ran")\n')
+    code = ("import os, signal, sys\n"
+            "import opsctl.runner as runner\n"
+            "real = runner.Heartbeat.__init__\n"
+            "def init(self, *args):\n"
+            "    os.kill(os.getpid(), signal.SIGINT)  # the row exists, the script not yet\n"
+            "    real(self, *args)\n"
+            "runner.Heartbeat.__init__ = init\n"
+            "from opsctl.cli import main\n"
+            "sys.argv = ['opsctl', '--project', sys.argv[1], 'run', 'recycle/never']\n"
+            "main()\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(project)], cwd=project, env=env(),
+                          capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL)
+    assert proc.returncode == 130, proc.stderr
+    assert "script ran" not in proc.stdout
+    with ledger(ledger_url) as book:
+        (run,) = book.runs("recycle/never")
+        assert run.status == "interrupted"
+        assert book.holder("recycle/never") is None
