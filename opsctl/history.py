@@ -35,16 +35,28 @@ def open_for_reading(project: Project) -> Ledger | None:
 
 def script_key(project: Project, text: str) -> str:
     """The key of a ``<script>`` argument; a script that no longer exists is named by its key
-    (``recycle/old_name``), since its runs are still in the ledger."""
+    (``recycle/old_name``) when the ledger has runs or moves under exactly that key. Anything
+    else is :class:`ScriptNotFound`, with the catalogue's suggestions (a typo must not read
+    as "no runs yet")."""
     from .catalogue import printable
 
     try:
         return printable(project.catalogue.resolve(text).key)
     except ScriptNotFound:
         key = text.removesuffix(".py").strip("/")
-        if key.count("/") == 1 and ".." not in key.split("/"):
+        if key.count("/") == 1 and ".." not in key.split("/") and _recorded(project, key):
             return key
         raise
+
+
+def _recorded(project: Project, key: str) -> bool:
+    ledger = open_for_reading(project)
+    if ledger is None:
+        return False
+    try:
+        return ledger.knows(key)
+    finally:
+        ledger.close()
 
 
 def runs(project: Project, key: str | None, *, status: str | None, limit: int | None) -> list[Run]:

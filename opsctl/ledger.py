@@ -610,6 +610,18 @@ class Ledger:
             row = conn.execute(sa.select(_runs).where(_runs.c.id == run_id)).first()
         return _run_of(row) if row is not None else None
 
+    def knows(self, key: str) -> bool:
+        """Whether a run or a move was recorded under exactly this key."""
+        if not self.has_schema:
+            return False
+        with self.engine.connect() as conn:
+            run = conn.execute(sa.select(_runs.c.id).where(_runs.c.script == key).limit(1))
+            if run.first() is not None:
+                return True
+            move = conn.execute(sa.select(_moves.c.id).where(
+                sa.or_(_moves.c.old_key == key, _moves.c.new_key == key)).limit(1))
+            return move.first() is not None
+
     def has_succeeded(self, key: str) -> Run | None:
         """The latest succeeded, non-dry run of this script under any of its keys."""
         if not self.has_schema:

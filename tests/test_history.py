@@ -188,3 +188,22 @@ def test_list_without_a_ledger_imports_no_sqlalchemy(project: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code, str(project)], capture_output=True,
                          text=True, check=True).stdout
     assert "recycle/clear_cache" in out and out.rstrip().endswith("[]")
+
+
+def test_history_of_a_misspelt_script_is_no_such_script(invoke: Callable[..., Result],
+                                                        project: Path, book: Ledger) -> None:
+    record(book, "recycle/clear_cache")
+    record(book, "recycle/deleted_since")  # runs of a script whose file is gone
+    typo = invoke(project, "history", "recycle/clear_cahce")
+    assert typo.exit_code == 74
+    assert "did you mean recycle/clear_cache" in typo.stderr
+    assert typo.stderr.count("\n") == 1 and "recorded yet" not in typo.stderr
+    gone = invoke(project, "history", "recycle/deleted_since", "--json")
+    assert gone.exit_code == 0 and len(json.loads(gone.stdout)) == 1
+
+
+def test_history_of_an_unknown_script_without_a_ledger(invoke: Callable[..., Result],
+                                                       project: Path) -> None:
+    result = invoke(project, "history", "recycle/nothing_here")
+    assert result.exit_code == 74
+    assert not (project / "instance").exists()
