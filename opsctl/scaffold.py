@@ -144,9 +144,11 @@ def plan_new(kind: str, name: str, *, naming: Naming, catalogue: Catalogue, deve
     if script_kind == "temporary":
         folder_problem = naming.check_developer_folder(developer)
         if folder_problem is not None:
+            hint = "give one that starts with a lowercase letter, such as your name in pinyin" \
+                if developer_source == "--developer" else \
+                "choose another with --developer NAME or OPSCTL_DEVELOPER"
             raise InvalidName(f"{folder_problem.message} (your developer name, from "
-                              f"{developer_source}); choose another with --developer NAME or "
-                              "OPSCTL_DEVELOPER")
+                              f"{developer_source}): {hint}")
         stem = temporary_stem(name, today or naming.today)
         script = Script(catalogue.root, developer, stem + ".py")
     else:
