@@ -92,7 +92,8 @@ def _load(load: Any, path: str | None, source: str, debug: bool, no_app: type[Ex
             traceback.print_exc()
         raise AppNotFound(
             f"importing the Flask app {path or 'wsgi.py/app.py'} (from {source}) raised "
-            f"{type(exc).__name__}: {_first_line(str(exc))}; fix the app, or run with --debug "
+            f"{type(exc).__name__}: {_clause(_first_line(str(exc)))}; fix the app, or run with "
+            "--debug "
             "for the traceback") from None
     except SystemExit as exc:  # an app module calling sys.exit() on import
         raise AppNotFound(f"importing the Flask app {path} (from {source}) called "
@@ -108,10 +109,16 @@ def _no_app_message(message: str, path: str | None, source: str, where: Path | N
     if "an ImportError was raised" in message:
         # Flask appends the whole traceback; its last line says what failed.
         lines = [ln for ln in message.strip().splitlines() if ln.strip()]
-        return (f"importing the Flask app {path} (from {source}) raised {lines[-1].strip()}; "
+        return (f"importing the Flask app {path} (from {source}) raised "
+                f"{_clause(lines[-1])}; "
                 "fix the import, or run with --debug for the traceback")
-    return (f"no Flask app at {path!r} (from {source}): {_first_line(message)}; "
+    return (f"no Flask app at {path!r} (from {source}): {_clause(_first_line(message))}; "
             "check the module and attribute names (flask --app takes the same form)")
+
+
+def _clause(text: str) -> str:
+    """A message made to sit before '; ...': without its own full stop."""
+    return text.strip().rstrip(".").rstrip()
 
 
 def _first_line(text: str) -> str:

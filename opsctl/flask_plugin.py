@@ -1,7 +1,7 @@
 """``flask ops``: opsctl's commands inside a project's existing ``flask`` CLI.
 
-Registered through the ``flask.commands`` entry point, so ``flask --app demo ops run
-recycle/clear_cache`` works wherever opsctl is installed. Every ``flask`` invocation imports
+Registered through the ``flask.commands`` entry point, so ``flask --app opsctl.demo ops
+run recycle/clear_cache`` works wherever opsctl is installed. Every ``flask`` invocation imports
 this module, so it imports nothing but opsctl's light CLI. The app comes from ``flask --app`` /
 ``FLASK_APP`` when given (``opsctl run`` finds Flask's ``ScriptInfo`` in the context), and from
 ``[tool.opsctl] app`` otherwise.
@@ -19,7 +19,7 @@ ops_command.help = (
     "Offline scripts: opsctl's commands inside the flask CLI.\n\n"
     "The same commands as the 'opsctl' program; 'flask --app' chooses the app for 'run'.\n\n"
     "\b\n"
-    "  flask --app demo ops list\n"
-    "  flask --app demo ops run recycle/clear_cache\n"
+    "  flask --app opsctl.demo ops list\n"
+    "  flask --app opsctl.demo ops run recycle/clear_cache\n"
     "  flask ops history")
 ops_command.short_help = "Offline scripts: opsctl's commands inside the flask CLI."

@@ -83,9 +83,18 @@ def one_run(project: Project, run_id: int) -> Run:
 
 
 def local(when: _dt.datetime | None, seconds: bool = False) -> str:
+    """Local time with its zone, as every table and message shows a time:
+    ``2026-11-25 16:10 +08:00``, or ``UTC`` where the local zone is UTC."""
     if when is None:
         return ""
-    return when.astimezone().strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    here = when.astimezone()
+    text = here.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    offset = here.utcoffset() or _dt.timedelta(0)
+    if not offset:
+        return f"{text} UTC"
+    minutes = int(offset.total_seconds()) // 60
+    sign, minutes = ("-", -minutes) if minutes < 0 else ("+", minutes)
+    return f"{text} {sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def took(run: Run) -> str:
@@ -140,10 +149,10 @@ def details(run: Run) -> str:
         f"  ended:        {ended}",
         f"  environment:  {run.environment or ''}",
         f"  dry run:      {'yes' if run.dry_run else 'no'}",
-        f"  reason:       {run.reason or ''}",
+        f"  reason:       {run.reason or '(none)'}",
         f"  git:          {git}",
         f"  sha256:       {run.sha256 or ''}",
-        f"  summary:      {summary_text(run.summary)}",
+        f"  summary:      {summary_text(run.summary) or '(none)'}",
     ]
     for title, text in (("error", run.error), ("output (tail)", run.output_tail)):
         if text:

@@ -177,7 +177,9 @@ class Holder:
     heartbeat_at: _dt.datetime
 
     def describe(self) -> str:
-        since = self.since.strftime("%Y-%m-%d %H:%M:%S UTC")
+        from .history import local
+
+        since = local(self.since, seconds=True)
         return (f"run {self.run_id} by {self.operator} on {self.host} (pid {self.pid}) "
                 f"since {since}")
 

@@ -77,7 +77,9 @@ def row_of(entry: Entry) -> list[str]:
     run = entry.last_run
     last = ""
     if run is not None:
-        # Local time, as the operator reads it; JSON keeps UTC.
-        last = f"{run.started_at.astimezone():%Y-%m-%d %H:%M} {run.operator} {run.status}"
+        from .history import local
+
+        # Local time with its zone, as the operator reads it; JSON keeps UTC.
+        last = f"{local(run.started_at)} {run.operator} {run.status}"
         last += " (dry)" if run.dry_run else ""
     return [s.kind, s.display, s.owner or "", age, last, entry.description]

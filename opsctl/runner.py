@@ -346,10 +346,12 @@ def _start(ledger: Ledger, key: str, process: Process, stored_args: list[str],
 
 
 def _run_once(script: Script, done: Run) -> RunOnceRefused:
+    from .history import local
+
     return RunOnceRefused(
         f"{script.display} already succeeded (run {done.id} by {done.operator}, "
-        f"{done.started_at:%Y-%m-%d %H:%M} UTC); unrecycle/ scripts are one-off fixes: pass "
-        "--force to run it again")
+        f"{local(done.started_at)}); unrecycle/ scripts are one-off fixes: pass --force to "
+        "run it again")
 
 
 def _wait_for_lock(ledger: Ledger, key: str, script: Script, options: RunOptions,
@@ -479,6 +481,9 @@ def _tell(outcome: Outcome, run: Run | None, script: Script, options: RunOptions
             click.echo((outcome.error or "").rstrip(), err=True)
         hint = f"; opsctl history --run {run.id} shows the traceback" if run else ""
         click.echo(f"Error: {outcome.message} ({where}{hint})", err=True)
+        if "outside of request context" in outcome.message and not options.request_context:
+            output.note(f"opsctl: the script reads flask.request: run it with "
+                        f"{options.prog} --request-context {script.display}")
         return
     output.note(f"opsctl: {script.display} exited with {outcome.exit_code} ({where}{dry})")
 

@@ -3,6 +3,7 @@ the ledger module (in process: no app is involved)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -207,3 +208,25 @@ def test_history_of_an_unknown_script_without_a_ledger(invoke: Callable[..., Res
     result = invoke(project, "history", "recycle/nothing_here")
     assert result.exit_code == 74
     assert not (project / "instance").exists()
+
+
+def test_times_show_their_zone_and_empty_fields_say_none(
+        invoke: Callable[..., Result], project: Path, book: Ledger,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        run = record(book, "recycle/clear_cache")
+        table = invoke(project, "history").stdout
+        listed = invoke(project, "list").stdout
+        whole = invoke(project, "history", "--run", str(run.id)).stdout
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    shown = run.started_at.astimezone(dt.timezone(dt.timedelta(hours=8)))
+    assert f"{shown:%Y-%m-%d %H:%M} +08:00" in table
+    assert f"{shown:%Y-%m-%d %H:%M} +08:00 alice succeeded" in listed
+    assert f"started:      {shown:%Y-%m-%d %H:%M:%S} +08:00" in whole
+    assert "  reason:       (none)" in whole and "  summary:      (none)" in whole

@@ -156,6 +156,7 @@ def test_an_app_that_cannot_load_is_a_clear_error(proj: Path, url: str, app_sour
     assert result.returncode == 79, result.stderr
     assert expected in result.stderr
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: ")
+    assert ".;" not in result.stderr and ".." not in result.stderr.replace("...", "")
     assert "No such command" not in result.stderr and "Traceback" not in result.stderr
     assert not Path(url.removeprefix("sqlite:///")).exists() or runs_of(url) == []
 
@@ -365,6 +366,7 @@ def test_request_context_is_pushed_on_request(proj: Path, url: str) -> None:
     without = opsctl(proj, "run", "recycle/req")
     assert without.returncode == 1
     assert "outside of request context" in without.stderr
+    assert "run it with opsctl run --request-context recycle/req" in without.stderr
 
 
 def test_current_run_reason_and_summary(proj: Path, url: str) -> None:
@@ -607,6 +609,20 @@ def _state(pid: int) -> str:
     return stat[stat.rfind(")") + 2]
 
 
+def test_run_help_puts_opsctl_options_before_the_script() -> None:
+    from opsctl.commands.run import run_command
+
+    examples = [line.strip() for line in (run_command.help or "").splitlines()
+                if line.strip().startswith("opsctl run ")]
+    assert len(examples) == 4
+    for example in examples:
+        words = example.split()
+        script = next(i for i, w in enumerate(words[2:], 2) if "/" in w)
+        after = words[script + 1:]
+        assert not any(w in ("--dry-run", "--wait", "--reason", "--force", "--yes")
+                       for w in after), example
+
+
 def test_a_syntax_error_runs_and_records_nothing(proj: Path, url: str) -> None:
     write_script(proj, "recycle/broken", '"""Broken."""\ndef main(:\n    pass\n')
     result = opsctl(proj, "run", "recycle/broken")
@@ -675,6 +691,14 @@ def test_flask_ops_run_uses_flask_s_app(proj: Path, url: str) -> None:
                               env=env(), capture_output=True, text=True, timeout=60)
     assert fallback.returncode == 0, fallback.stderr
     assert "greeting plain" in fallback.stdout
+    misplaced = subprocess.run([str(flask), "ops", "run", "recycle/greet", "--dry-run"],
+                               cwd=proj, env=env(), capture_output=True, text=True, timeout=60)
+    assert misplaced.returncode == 2
+    assert "(flask ops run --dry-run recycle/greet ...)" in misplaced.stderr
+    helped = subprocess.run([str(flask), "ops", "--help"], cwd=proj, env=env(),
+                            capture_output=True, text=True, timeout=60)
+    assert "flask --app opsctl.demo ops run" in helped.stdout
+    assert "--app demo " not in helped.stdout
     history = subprocess.run([str(flask), "ops", "history", "--json"], cwd=proj, env=env(),
                              capture_output=True, text=True, timeout=60)
     assert [r["script"] for r in json.loads(history.stdout)] == ["recycle/greet"] * 2
