@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .catalogue import Catalogue, Script
-from .config import (DEFAULT_ROOT, find_project_dir, has_opsctl_table,
-                     load_config)
+from .config import DEFAULT_ROOT, find_project_dir, has_opsctl_table, load_config
 from .errors import ConfigError, InvalidName, OpsctlError, TargetExists
 from .naming import Naming, similar, temporary_stem
 

@@ -52,7 +52,7 @@ def test_floor_reports_the_bad_names(tmp_path: Path) -> None:
 
 def _measurement(key: str, a: list[float], b: list[float]) -> bench.Measurement:
     m = bench.Measurement(key, key, bench.Side("a", a), bench.Side("b", b))
-    m.ratios = [x / y for x, y in zip(a, b)]
+    m.ratios = [x / y for x, y in zip(a, b, strict=True)]
     return m
 
 

@@ -155,7 +155,7 @@ def test_json_format(golden: Path, run: Invoke) -> None:
     keys = ("path", "code", "rule", "severity", "message", "fix", "line")
     assert data == {
         "version": 1, "root": "offline_script", "checked": 11, "errors": 5, "warnings": 1,
-        "baselined": 0, "findings": [dict(zip(keys, f)) for f in GOLDEN_FINDINGS],
+        "baselined": 0, "findings": [dict(zip(keys, f, strict=True)) for f in GOLDEN_FINDINGS],
     }
 
 
@@ -212,7 +212,7 @@ def test_junit_format(golden: Path, run: Invoke) -> None:
     assert [(c.get("classname"), c.get("name"), c.get("line")) for c in cases] == \
         [(path, f"{code} {rule}", str(line) if line else None)
          for path, code, rule, _, _, _, line in GOLDEN_FINDINGS]
-    for case, (_, code, _, sev, message, fix, _) in zip(cases, GOLDEN_FINDINGS):
+    for case, (_, code, _, sev, message, fix, _) in zip(cases, GOLDEN_FINDINGS, strict=True):
         (child,) = case
         if sev == "error":
             assert child.tag == "failure"

@@ -59,7 +59,8 @@ class Helper:
 if __name__ == "__main__":
     main()
 ''',
-    "main guard reversed": DOC + "def main():\n    pass\n\nif '__main__' == __name__:\n    main()\n",
+    "main guard reversed":
+        DOC + "def main():\n    pass\n\nif '__main__' == __name__:\n    main()\n",
     "optional import": DOC + "try:\n    import orjson as json\nexcept ImportError:\n"
                              "    import json\n",
     "type checking": DOC + "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"

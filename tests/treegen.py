@@ -302,7 +302,8 @@ def _plant_side_effect(t: _Tree) -> None:
     body = t.rng.choice(("main()\n", "for _ in range(3):\n    pass\n",
                          "with open(__file__) as fh:\n    fh.read()\n",
                          "print('imported')\n"))
-    source = SHARED_SOURCE.format(description="Export.").replace('\n\nif __name__ == "__main__":\n    main()\n', "\n" + body)
+    guard = '\n\nif __name__ == "__main__":\n    main()\n'
+    source = SHARED_SOURCE.format(description="Export.").replace(guard, "\n" + body)
     t.bad.add(t.shared(t.rng.choice(("recycle", "unrecycle")), t.purpose(), source))
 
 
