@@ -218,6 +218,19 @@ def perform(move: Move, *, book: MoveBook, operator: str) -> Moved:
     return Moved(move, method)
 
 
+_MOVE_REFUSAL = "nothing was moved, since history only follows a move the ledger records"
+
+
+def apply_move(move: Move, *, config: Config, operator: str) -> Moved:
+    """Perform ``move`` as ``operator`` and record it in the project's ledger; all or nothing.
+
+    The ledger is opened before anything moves, so an unreachable ledger
+    (:class:`~opsctl.errors.LedgerUnreachable`) refuses with the tree untouched.
+    """
+    with ledger(config, refusal=_MOVE_REFUSAL) as book:
+        return perform(move, book=book, operator=operator)
+
+
 def _one_line(exc: BaseException) -> str:
     """An error's first line: database errors go on with the SQL and a documentation link."""
     text = exc.message if isinstance(exc, OpsctlError) else str(exc)
@@ -382,6 +395,57 @@ def _ago(days: int) -> str:
     return "today" if days <= 0 else ("yesterday" if days == 1 else f"{days} days ago")
 
 
+def suggest(verb: Verb, config: Config, scripts: Iterable[Script], *,
+            now: _dt.datetime | None = None) -> list[Candidate]:
+    """The scripts the ledger's runs suggest to ``verb``: :func:`promote_candidates` or
+    :func:`demote_candidates` (idle for ``config.stale_days``, counted up to ``now``)."""
+    stats = script_stats(config, refusal=f"the {verb} candidates come from its runs")
+    if verb == "promote":
+        return promote_candidates(scripts, stats)
+    return demote_candidates(scripts, stats, stale_days=config.stale_days,
+                             now=now or _dt.datetime.now(_dt.UTC))
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What became of one candidate :func:`offer_moves` offered: ``refused`` when its move
+    could not be planned, else ``moved`` when done, ``failed`` when doing it failed, or
+    neither when it was declined."""
+
+    candidate: Candidate
+    move: Move | None = None
+    moved: Moved | None = None
+    refused: OpsctlError | None = None
+    failed: OpsctlError | None = None
+
+
+def offer_moves(candidates: Iterable[Candidate], *, naming: Naming,
+                accept: Callable[[Move], bool],
+                carry_out: Callable[[Move], Moved]) -> Iterator[Offer]:
+    """Plan each candidate's move, offer it to ``accept`` and ``carry_out`` the accepted ones,
+    one at a time; yield what became of each as it happens.
+
+    Each move is planned just before it is offered, against the disk as the moves before it
+    left it. A move that cannot be planned or carried out (an :class:`OpsctlError`) does not
+    stop the others; whatever ``accept`` raises (a refusal to answer) stops them all.
+    """
+    for candidate in candidates:
+        try:
+            move = plan_move(candidate.verb, candidate.script, naming=naming)
+        except OpsctlError as exc:
+            yield Offer(candidate, refused=exc)
+            continue
+        if not accept(move):
+            yield Offer(candidate, move)
+            continue
+        try:
+            moved = carry_out(move)
+        except OpsctlError as exc:
+            yield Offer(candidate, move, failed=exc)
+            continue
+        yield Offer(candidate, move, moved)
+
+
 # -- stale and clean ------------------------------------------------------------------------
 
 
@@ -510,6 +574,73 @@ def clean(plan: Sequence[Deletion], *,
             pass
     methods = [m for m, part in (("git rm", tracked), ("delete", untracked)) if part]
     return CleanResult(tuple(todo), tuple(kept), " + ".join(methods) or "nothing")
+
+
+@dataclass(frozen=True)
+class StaleList:
+    """The stale scripts of a project, older than ``limit`` days. ``runs_unknown`` says why
+    their last runs are not shown (the ledger could not be read), None when they are."""
+
+    scripts: list[StaleScript]
+    limit: int
+    runs_unknown: str | None = None
+
+
+_CLEAN_REFUSAL = "nothing was deleted, since clean must know which scripts are running"
+
+
+def find_stale(config: Config, scripts: Iterable[Script], *, older_than: int | None = None,
+               owner: str | None = None, need_runs: bool = False) -> StaleList:
+    """The stale scripts (older than ``older_than``, default ``config.stale_days``) with their
+    last runs and whether one is in progress.
+
+    An unreachable ledger raises :class:`~opsctl.errors.LedgerUnreachable` when
+    ``need_runs`` (clean must know what is running; it will not guess); otherwise the
+    scripts come without runs and ``runs_unknown`` says why.
+    """
+    limit = config.stale_days if older_than is None else older_than
+    found = stale_scripts(scripts, older_than=limit, owner=owner)
+    try:
+        runs, running = run_facts(
+            config, [s.script for s in found],
+            refusal=_CLEAN_REFUSAL if need_runs else "last runs are not shown")
+    except LedgerUnreachable as exc:
+        if need_runs:
+            raise
+        return StaleList(found, limit, exc.message)
+    return StaleList([StaleScript(s.script, s.age_days, runs.get(s.script.key),
+                                  s.script.key in running) for s in found], limit)
+
+
+@dataclass(frozen=True)
+class CleanPlan:
+    """What ``clean`` would do: a :class:`Deletion` for each script older than ``limit``."""
+
+    deletions: list[Deletion]
+    limit: int
+
+    @property
+    def doomed(self) -> list[Deletion]:
+        """The deletions that delete (the rest keep their script)."""
+        return [d for d in self.deletions if d.keep is None]
+
+
+def plan_clean_project(config: Config, scripts: Iterable[Script], *,
+                       older_than: int | None = None, owner: str | None = None,
+                       include_uncommitted: bool = False) -> CleanPlan:
+    """:func:`find_stale` (the ledger must be readable) then :func:`plan_clean`."""
+    found = find_stale(config, scripts, older_than=older_than, owner=owner, need_runs=True)
+    return CleanPlan(plan_clean(found.scripts, include_uncommitted=include_uncommitted),
+                     found.limit)
+
+
+def clean_project(config: Config, plan: Sequence[Deletion]) -> CleanResult:
+    """:func:`clean`, re-checking against the ledger's locks (when there is a ledger) that no
+    run of a doomed script has started since it was planned."""
+    if not ledger_exists(config):
+        return clean(plan)
+    with ledger(config, create=False, refusal=_CLEAN_REFUSAL) as book:
+        return clean(plan, running=lambda s: holder_of(book, s) is not None)
 
 
 # -- the ledger, in one place ----------------------------------------------------------------

@@ -13,19 +13,29 @@ import pytest
 from conftest import write
 
 from opsctl.catalogue import Catalogue, Script
-from opsctl.errors import InvalidName, TargetExists
+from opsctl.config import load_config
+from opsctl.errors import Declined, InvalidName, LedgerUnreachable, TargetExists
 from opsctl.ledger import Holder
 from opsctl.lifecycle import (
+    Candidate,
+    Move,
+    Moved,
     MoveFailed,
     MoveRefused,
     RunInProgress,
     ScriptGone,
     StaleScript,
+    Verb,
     clean,
+    clean_project,
+    find_stale,
+    offer_moves,
     perform,
     plan_clean,
+    plan_clean_project,
     plan_move,
     stale_scripts,
+    suggest,
 )
 from opsctl.naming import Naming
 
@@ -426,3 +436,140 @@ def test_the_rename_itself_never_replaces(tmp_path: Path) -> None:
     with pytest.raises(TargetExists):
         _rename_no_replace(source, target)
     assert source.read_text() == "mine\n" and target.read_text() == "theirs\n"
+
+
+# -- what the commands call: suggestions offered one by one, stale lists, clean ---------------
+
+
+def candidate(verb: Verb, script: Script) -> Candidate:
+    return Candidate(verb, script, None, "run on 2 days", 2, 2, ("yuzaoyah",), None)
+
+
+def test_offer_moves_plans_each_just_before_offering_it(root: Path, naming: Naming) -> None:
+    first = script(root, "yuzaoyah/ts_2024_06_10_export_x.py")
+    same_name = script(root, "lihua/ts_2024_06_11_export_x.py")
+    no_ts = script(root, "yuzaoyah/misnamed.py")
+    declined = script(root, "yuzaoyah/ts_2024_06_12_clear_sessions.py")
+    book = Recorder()
+    offered: list[str] = []
+
+    def accept(move: Move) -> bool:
+        offered.append(move.source.key)
+        return move.source != declined
+
+    def carry_out(move: Move) -> Moved:
+        return perform(move, book=book, operator="yuzaoyah")
+
+    offers = list(offer_moves([candidate("promote", s) for s in (first, same_name, no_ts,
+                                                                 declined)],
+                              naming=naming, accept=accept, carry_out=carry_out))
+    assert [o.candidate.script for o in offers] == [first, same_name, no_ts, declined]
+    done, taken, refused, skipped = offers
+    assert done.moved is not None and done.moved.method == "rename"
+    assert done.refused is done.failed is None
+    # The first move took recycle/export_x, so the second is refused when it comes up.
+    assert isinstance(taken.refused, TargetExists) and taken.move is None
+    assert isinstance(refused.refused, MoveRefused)
+    assert skipped.move is not None and skipped.moved is skipped.failed is None
+    assert offered == [first.key, declined.key]
+    assert book.moves == [(first.key, "recycle/export_x")]
+    assert same_name.path.exists() and declined.path.exists()
+
+
+def test_offer_moves_goes_on_after_a_failed_move(root: Path, naming: Naming) -> None:
+    a = script(root, "recycle/flush_a.py")
+    b = script(root, "recycle/flush_b.py")
+    book = Recorder()
+
+    def carry_out(move: Move) -> Moved:
+        if move.source == a:
+            raise MoveFailed("the ledger went away")
+        return perform(move, book=book, operator="yuzaoyah")
+
+    offers = list(offer_moves([candidate("demote", a), candidate("demote", b)], naming=naming,
+                              accept=lambda move: True, carry_out=carry_out))
+    assert [str(o.failed) for o in offers] == ["the ledger went away", "None"]
+    assert offers[1].moved is not None
+    assert a.path.exists() and (root / "unrecycle/flush_b.py").exists()
+
+
+def test_offer_moves_stops_when_accept_raises(root: Path, naming: Naming) -> None:
+    a = script(root, "recycle/flush_a.py")
+    b = script(root, "recycle/flush_b.py")
+    offered: list[Script] = []
+
+    def accept(move: Move) -> bool:
+        offered.append(move.source)
+        raise Declined("no answer")
+
+    def carry_out(move: Move) -> Moved:
+        raise AssertionError("nothing is accepted")
+
+    offers = offer_moves([candidate("demote", a), candidate("demote", b)], naming=naming,
+                         accept=accept, carry_out=carry_out)
+    with pytest.raises(Declined):
+        list(offers)
+    assert offered == [a] and a.path.exists() and b.path.exists()
+
+
+def test_suggest_without_a_ledger(project: Path, root: Path) -> None:
+    script(root, f"yuzaoyah/{TS}.py")
+    old = script(root, "recycle/never_run.py")
+    script(root, "recycle/fresh.py")
+    long_ago = _dt.datetime(2024, 1, 1, 12, tzinfo=_dt.UTC).timestamp()
+    os.utime(old.path, (long_ago, long_ago))
+    config = load_config(project)
+    assert suggest("promote", config, Catalogue(root)) == []
+    found = suggest("demote", config, Catalogue(root),
+                    now=_dt.datetime(2024, 12, 31, 12, tzinfo=_dt.UTC))
+    assert [(c.script.key, c.why) for c in found] == [
+        ("recycle/never_run", "never run; unchanged for 365 days")]
+    assert not (project / "instance").exists()  # reading never creates a ledger
+
+
+def test_find_stale_without_a_ledger(project: Path, root: Path) -> None:
+    script(root, "yuzaoyah/ts_2020_01_01_old.py")
+    script(root, "lihua/ts_2020_01_02_older.py")
+    script(root, f"yuzaoyah/{TS}.py")
+    config = load_config(project)
+    found = find_stale(config, Catalogue(root))
+    assert found.limit == config.stale_days and found.runs_unknown is None
+    assert [s.script.key for s in found.scripts][:2] == ["yuzaoyah/ts_2020_01_01_old",
+                                                         "lihua/ts_2020_01_02_older"]
+    assert all(s.last_run is None and not s.running for s in found.scripts)
+    mine = find_stale(config, Catalogue(root), older_than=100000, owner="yuzaoyah")
+    assert (mine.scripts, mine.limit) == ([], 100000)
+
+
+def test_find_stale_with_an_unreachable_ledger(project: Path, root: Path) -> None:
+    (project / "pyproject.toml").write_text(
+        '[tool.opsctl]\nledger_url = "postgresql+psycopg://nobody@127.0.0.1:1/none"\n',
+        encoding="utf-8")
+    old = script(root, "yuzaoyah/ts_2020_01_01_old.py")
+    config = load_config(project)
+    listed = find_stale(config, Catalogue(root))
+    assert [s.script for s in listed.scripts] == [old]
+    assert listed.runs_unknown is not None and "last runs are not shown" in listed.runs_unknown
+    with pytest.raises(LedgerUnreachable, match="nothing was deleted"):
+        find_stale(config, Catalogue(root), need_runs=True)
+    with pytest.raises(LedgerUnreachable, match="nothing was deleted"):
+        plan_clean_project(config, Catalogue(root))
+    assert old.path.exists()
+
+
+def test_plan_clean_project_then_clean_project(project: Path, root: Path) -> None:
+    committed = script(root, "yuzaoyah/ts_2020_01_01_committed.py")
+    repo_of(project)
+    untracked = script(root, "yuzaoyah/ts_2020_01_02_untracked.py")
+    config = load_config(project)
+    plan = plan_clean_project(config, Catalogue(root), older_than=1000)
+    assert [d.stale.script for d in plan.deletions] == [committed, untracked]
+    assert plan.limit == 1000 and [d.stale.script for d in plan.doomed] == [committed]
+    result = clean_project(config, plan.deletions)
+    assert result.method == "git rm" and [d.stale.script for d in result.deleted] == [committed]
+    assert not committed.path.exists() and untracked.path.exists()
+    assert not (project / "instance").exists()  # no ledger: nothing to re-check, none made
+    everything = plan_clean_project(config, Catalogue(root), older_than=1000,
+                                    include_uncommitted=True)
+    assert [d.stale.script for d in everything.doomed] == [untracked]
+    assert plan_clean_project(config, Catalogue(root), older_than=100000).deletions == []

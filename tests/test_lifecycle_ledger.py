@@ -21,7 +21,17 @@ from opsctl import ledger as ledger_module
 from opsctl.catalogue import Catalogue
 from opsctl.config import load_config
 from opsctl.ledger import Ledger, Process, Run, node_id, process_start
-from opsctl.lifecycle import demote_candidates, promote_candidates, script_stats
+from opsctl.lifecycle import (
+    apply_move,
+    clean_project,
+    demote_candidates,
+    plan_clean_project,
+    plan_move,
+    promote_candidates,
+    script_stats,
+    suggest,
+)
+from opsctl.naming import Naming
 
 UTC = _dt.UTC
 TS = "ts_2024_06_10_export_order_data"
@@ -436,3 +446,49 @@ def test_run_once_refuses_a_demoted_script_that_already_succeeded(tmp_path: Path
     again = opsctl(proj, "run", "unrecycle/fix_rows")
     assert again.returncode == 76, again.stderr
     assert "already succeeded" in again.stderr and "fixing" not in again.stdout
+
+
+# -- the module functions the commands call, on a real ledger ----------------------------------
+
+
+def test_suggest_reads_the_ledger(proj: Path, book: Ledger) -> None:
+    root = proj / "offline_script"
+    write(root / f"{OLD}.py")
+    write(root / "recycle/once.py")
+    add_run(book, OLD, "yuzaoyah", at(3))
+    add_run(book, OLD, "yuzaoyah", at(2))
+    add_run(book, "recycle/once", "lihua", at(5))
+    config = load_config(proj)
+    assert [(c.script.key, c.target) for c in suggest("promote", config, Catalogue(root))] == [
+        (OLD, NEW)]
+    assert [(c.script.key, c.why) for c in suggest("demote", config, Catalogue(root),
+                                                   now=at(0))] == [
+        ("recycle/once", "run exactly once, 5 days ago")]
+
+
+def test_apply_move_records_it(proj: Path, book: Ledger, ledger_url: str) -> None:
+    root = proj / "offline_script"
+    source = Catalogue(root).resolve(str(write(root / f"{OLD}.py")))
+    move = plan_move("promote", source, naming=Naming())
+    moved = apply_move(move, config=load_config(proj), operator="yuzaoyah")
+    assert (moved.move, moved.method) == (move, "rename")
+    assert (root / f"{NEW}.py").exists() and not source.path.exists()
+    assert moves_of(ledger_url, NEW) == [NEW, OLD]
+
+
+def test_clean_project_rechecks_the_locks(proj: Path, book: Ledger) -> None:
+    root = proj / "offline_script"
+    write(root / "yuzaoyah/ts_2020_01_01_busy.py")
+    write(root / "yuzaoyah/ts_2020_01_02_done.py")
+    add_run(book, "yuzaoyah/ts_2020_01_02_done", "lihua", at(400, 9))
+    config = load_config(proj)
+    plan = plan_clean_project(config, Catalogue(root))
+    assert [d.stale.script.key for d in plan.doomed] == ["yuzaoyah/ts_2020_01_01_busy",
+                                                         "yuzaoyah/ts_2020_01_02_done"]
+    assert plan.deletions[1].stale.last_run is not None
+    start_run(book, "yuzaoyah/ts_2020_01_01_busy")  # after the plan, before the deletion
+    result = clean_project(config, plan.deletions)
+    assert [d.stale.script.key for d in result.deleted] == ["yuzaoyah/ts_2020_01_02_done"]
+    assert [(d.stale.script.key, d.keep) for d in result.kept] == [
+        ("yuzaoyah/ts_2020_01_01_busy", "a run started meanwhile")]
+    assert (root / "yuzaoyah/ts_2020_01_01_busy.py").exists()

@@ -6,27 +6,23 @@ from __future__ import annotations
 import click
 
 from .. import output
-from ..catalogue import Catalogue, Script
-from ..errors import Declined, LedgerUnreachable, OpsctlError
+from ..catalogue import Script
+from ..errors import Declined, OpsctlError
 from ..identity import first_guess_note
 from ..interrupts import can_ask, confirm
 from ..lifecycle import (
     Candidate,
     Move,
+    Moved,
     StaleScript,
     Verb,
-    clean,
-    demote_candidates,
-    holder_of,
-    ledger,
-    ledger_exists,
-    perform,
-    plan_clean,
+    apply_move,
+    clean_project,
+    find_stale,
+    offer_moves,
+    plan_clean_project,
     plan_move,
-    promote_candidates,
-    run_facts,
-    script_stats,
-    stale_scripts,
+    suggest,
 )
 from ..project import Project
 from . import SCRIPT, pass_project
@@ -56,14 +52,19 @@ def _move(project: Project, verb: Verb, script: Script, name: str | None, *, ask
 
 
 def _perform(project: Project, move: Move) -> None:
+    _moved(_carry_out(project, move))
+
+
+def _carry_out(project: Project, move: Move) -> Moved:
     operator = project.identity.name
     note = first_guess_note(project.identity)
     if note:
         output.note(note)
-    # Opened before anything moves, so an unreachable ledger refuses with the tree untouched.
-    with ledger(project.config, refusal="nothing was moved, since history only follows a "
-                                        "move the ledger records") as book:
-        moved = perform(move, book=book, operator=operator)
+    return apply_move(move, config=project.config, operator=operator)
+
+
+def _moved(moved: Moved) -> None:
+    move = moved.move
     output.success(f"{move.verb}d {move.source.display} -> {move.target.display}.py "
                    f"({moved.method})")
 
@@ -80,18 +81,13 @@ def _candidate_rows(verb: Verb, candidates: list[Candidate]) -> list[list[str]]:
 
 def _suggest(project: Project, verb: Verb, as_json: bool) -> None:
     config = project.config
-    stats = script_stats(config, refusal=f"the {verb} candidates come from its runs")
+    candidates = suggest(verb, config, project.catalogue)
     if verb == "promote":
-        candidates = promote_candidates(project.catalogue.scripts, stats)
         title = "Temporary scripts needed again (run on 2+ days, or by 2+ operators):"
         columns = ["script", "runs", "days", "operators", "last run"]
         empty = ("no temporary script has been run on two or more days or by two or more "
                  "operators; nothing to promote")
     else:
-        from datetime import UTC, datetime
-
-        candidates = demote_candidates(project.catalogue.scripts, stats,
-                                       stale_days=config.stale_days, now=datetime.now(UTC))
         title = (f"Recycle scripts that look one-off (run once, or not run for "
                  f"{config.stale_days} days):")
         columns = ["script", "runs", "days", "operators", "last run", "why"]
@@ -111,26 +107,26 @@ def _suggest(project: Project, verb: Verb, as_json: bool) -> None:
         output.note(f"{verb} one with: opsctl {verb} <script>"
                     + (" [--as NAME]" if verb == "promote" else ""))
         return
-    failed = 0
-    for c in candidates:
-        try:
-            move = plan_move(verb, c.script, naming=project.naming,
-                             catalogue=Catalogue(project.root))
-        except OpsctlError as exc:
-            output.warn(f"{c.script.display}: {exc.message}")
-            continue
+
+    def accept(move: Move) -> bool:
         if move.similar:
             output.warn(f"recycle/ already has scripts of a similar purpose: "
                         f"{', '.join(move.similar)}")
-        if not confirm(f"{verb.capitalize()} {c.script.display} to {move.target.display}?",
-                       otherwise=f"stopped asking: {c.script.display} and the rest not "
-                                 f"{verb}d"):
-            continue
-        try:
-            _perform(project, move)
-        except OpsctlError as exc:
-            output.warn(f"{c.script.display} not {verb}d: {exc.message}")
+        return confirm(f"{verb.capitalize()} {move.source.display} to {move.target.display}?",
+                       otherwise=f"stopped asking: {move.source.display} and the rest not "
+                                 f"{verb}d")
+
+    failed = 0
+    for offer in offer_moves(candidates, naming=project.naming, accept=accept,
+                             carry_out=lambda move: _carry_out(project, move)):
+        display = offer.candidate.script.display
+        if offer.refused is not None:
+            output.warn(f"{display}: {offer.refused.message}")
+        elif offer.failed is not None:
+            output.warn(f"{display} not {verb}d: {offer.failed.message}")
             failed += 1
+        elif offer.moved is not None:
+            _moved(offer.moved)
     if failed:
         raise OpsctlError(f"{failed} of the accepted moves failed (see above); the rest were "
                           "done")
@@ -213,25 +209,6 @@ def demote_command(project: Project, script: Script | None, name: str | None,
 # -- stale / clean --------------------------------------------------------------------------
 
 
-def _stale(project: Project, older_than: int | None, owner: str | None, *,
-           need_runs: bool) -> tuple[list[StaleScript], bool]:
-    """The stale scripts with their last runs, and whether the runs could be read."""
-    limit = project.config.stale_days if older_than is None else older_than
-    found = stale_scripts(project.catalogue.scripts, older_than=limit, owner=owner)
-    try:
-        runs, running = run_facts(
-            project.config, [s.script for s in found],
-            refusal="nothing was deleted, since clean must know which scripts are running"
-            if need_runs else "last runs are not shown")
-    except LedgerUnreachable as exc:
-        if need_runs:  # clean must know what is running; it will not guess
-            raise
-        output.warn(exc.message)
-        return found, False
-    return [StaleScript(s.script, s.age_days, runs.get(s.script.key), s.script.key in running)
-            for s in found], True
-
-
 def _last_run(s: StaleScript, known: bool = True) -> str:
     run = s.last_run
     if run is None:
@@ -265,14 +242,16 @@ def stale_command(project: Project, older_than: int | None, owner: str | None,
       opsctl stale
       opsctl stale --older-than 30 --owner yuzaoyah
     """
-    found, known = _stale(project, older_than, owner, need_runs=False)
+    found = find_stale(project.config, project.catalogue, older_than=older_than, owner=owner)
+    if found.runs_unknown is not None:
+        output.warn(found.runs_unknown)
     if as_json:
-        output.print_json([s.as_dict() for s in found])
+        output.print_json([s.as_dict() for s in found.scripts])
         return
-    limit = project.config.stale_days if older_than is None else older_than
+    known = found.runs_unknown is None
     output.table(["script", "owner", "age", "last run"],
-                 [_stale_row(s, known) for s in found],
-                 empty=f"no temporary script is older than {limit} days")
+                 [_stale_row(s, known) for s in found.scripts],
+                 empty=f"no temporary script is older than {found.limit} days")
 
 
 @click.command("clean")
@@ -297,16 +276,15 @@ def clean_command(project: Project, older_than: int | None, owner: str | None,
       opsctl clean                    # list, then ask
       opsctl clean --older-than 180 --owner yuzaoyah --yes
     """
-    found, _ = _stale(project, older_than, owner, need_runs=True)
-    limit = project.config.stale_days if older_than is None else older_than
-    if not found:
-        output.note(f"no temporary script is older than {limit} days; nothing to clean")
+    plan = plan_clean_project(project.config, project.catalogue, older_than=older_than,
+                              owner=owner, include_uncommitted=include_uncommitted)
+    if not plan.deletions:
+        output.note(f"no temporary script is older than {plan.limit} days; nothing to clean")
         return
-    plan = plan_clean(found, include_uncommitted=include_uncommitted)
     rows = [[*_stale_row(d.stale), "delete" if d.keep is None else f"keep: {d.keep}"]
-            for d in plan]
+            for d in plan.deletions]
     output.table(["script", "owner", "age", "last run", "action"], rows)
-    doomed = [d for d in plan if d.keep is None]
+    doomed = plan.doomed
     if not doomed:
         output.note("nothing to delete")
         return
@@ -316,17 +294,11 @@ def clean_command(project: Project, older_than: int | None, owner: str | None,
             raise Declined(f"clean would delete {what}; confirm in a terminal, or pass --yes")
         if not confirm(f"Delete {what}?", otherwise="nothing deleted"):
             raise Declined("nothing deleted")
-    if ledger_exists(project.config):
-        with ledger(project.config, create=False,
-                    refusal="nothing was deleted, since clean must know which scripts are "
-                            "running") as book:
-            result = clean(plan, running=lambda s: holder_of(book, s) is not None)
-    else:
-        result = clean(plan)
+    result = clean_project(project.config, plan.deletions)
     for d in result.deleted:
         output.echo(f"deleted {d.stale.script.display}")
     for d in result.kept:
-        if d in plan:
+        if d in plan.deletions:
             continue  # already shown as kept in the table
         output.warn(f"kept {d.stale.script.display}: {d.keep}")
     if result.deleted:
