@@ -58,6 +58,24 @@ def write(path: Path, text: str = '"""A script."""\n') -> Path:
     return path
 
 
+def git(cwd: Path, *args: str) -> str:
+    """Run git in ``cwd`` as a fixed test identity; its stdout."""
+    import subprocess
+
+    return subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
+                          cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the user's own git configuration (signing, hooks, default branch) and any
+    GIT_DIR-style variables out of a test's git repositories."""
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
+        monkeypatch.delenv(var, raising=False)
+
+
 def _unreachable(what: str, exc: BaseException) -> None:
     message = f"{what} is not reachable ({type(exc).__name__}: {exc})"
     if IN_CI:

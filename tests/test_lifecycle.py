@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import write
+from conftest import git, write
 
 from opsctl.catalogue import Catalogue, Script
 from opsctl.config import load_config
@@ -42,17 +41,7 @@ from opsctl.naming import Naming
 TS = "ts_2024_06_10_export_order_data"
 
 
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
-                          cwd=cwd, check=True, capture_output=True, text=True).stdout
-
-
-@pytest.fixture(autouse=True)
-def _isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
-        monkeypatch.delenv(var, raising=False)
+pytestmark = pytest.mark.usefixtures("isolated_git")
 
 
 @pytest.fixture

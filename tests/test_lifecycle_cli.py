@@ -17,10 +17,8 @@ TS = "ts_2024_06_10_export_order_data"
 
 
 @pytest.fixture(autouse=True)
-def _developer(monkeypatch: pytest.MonkeyPatch) -> None:
+def _developer(monkeypatch: pytest.MonkeyPatch, isolated_git: None) -> None:
     monkeypatch.setenv("OPSCTL_DEVELOPER", "yuzaoyah")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +14,7 @@ from unittest import mock
 
 import pytest
 from click.testing import Result
-from conftest import write
+from conftest import git, write
 
 from opsctl import ledger as ledger_module
 from opsctl.catalogue import Catalogue
@@ -40,12 +39,8 @@ NEW = "recycle/export_order_data"
 
 
 @pytest.fixture(autouse=True)
-def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def _environment(monkeypatch: pytest.MonkeyPatch, isolated_git: None) -> None:
     monkeypatch.setenv("OPSCTL_DEVELOPER", "yuzaoyah")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
-        monkeypatch.delenv(var, raising=False)
 
 
 @pytest.fixture
@@ -83,11 +78,6 @@ def start_run(book: Ledger, key: str) -> Run:
     """A run in progress: its lock is held by this (live) test process."""
     process = Process("lihua", "host-1", os.getpid(), node_id(), process_start(os.getpid()))
     return book.start(script=key, process=process, args=[])
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
-                          cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
 def snapshot(top: Path) -> dict[str, object]:
