@@ -122,11 +122,6 @@ class Catalogue:
                 if _is_script_file(entry):
                     yield Script(self.root, folder.name, entry.name)
 
-    def get(self, folder: str, filename: str) -> Script | None:
-        """The script at ``<folder>/<filename>`` if the file exists."""
-        script = Script(self.root, folder, filename)
-        return script if script.path.is_file() else None
-
     def resolve(self, text: str, cwd: Path | None = None) -> Script:
         """Turn ``recycle/clear_cache``, ``recycle/clear_cache.py``, a path, or a unique bare
         name into a script; refuse anything outside the root."""
