@@ -89,6 +89,8 @@ class OpsctlGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except OpsctlError as exc:
+            raise as_click(exc) from exc
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit,
                 KeyboardInterrupt):
             raise
@@ -96,8 +98,16 @@ class OpsctlGroup(click.Group):
             project = ctx.find_object(Project)
             if (project is not None and project.debug) or os.environ.get("OPSCTL_DEBUG"):
                 raise
-            raise OpsctlError(f"unexpected error: {type(exc).__name__}: {exc} (run with --debug "
-                              "to see the traceback)") from exc
+            raise as_click(OpsctlError(f"unexpected error: {type(exc).__name__}: {exc} (run "
+                                       "with --debug to see the traceback)")) from exc
+
+
+def as_click(error: OpsctlError) -> click.ClickException:
+    """An opsctl refusal as Click's own exception, so Click prints ``Error: <message>`` and
+    exits with the refusal's code (:mod:`opsctl.errors` does not depend on Click)."""
+    converted = click.ClickException(error.message)
+    converted.exit_code = error.exit_code
+    return converted
 
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}

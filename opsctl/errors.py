@@ -1,7 +1,10 @@
 """The errors opsctl raises on purpose, each with its documented exit code.
 
-Every refusal is a :class:`click.ClickException`, so Click prints the one-line message and exits
-with :attr:`exit_code`; anything else is a bug and keeps its traceback under ``--debug``.
+Every refusal is an :class:`OpsctlError`: the command line prints its one-line message as
+``Error: ...`` and exits with :attr:`~OpsctlError.exit_code`; anything else is a bug and keeps
+its traceback under ``--debug``. The hierarchy does not depend on Click, so the lint's fast path
+(:mod:`opsctl.main`) can raise and show these without importing it; the Click group turns them
+into Click's own exceptions (:func:`opsctl.cli.as_click`).
 
 Exit codes (also in the README):
 
@@ -24,7 +27,11 @@ Exit codes (also in the README):
 
 from __future__ import annotations
 
-import click
+import sys
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from typing import IO
 
 NO_SCRIPT = 74
 LOCK_HELD = 75
@@ -36,10 +43,24 @@ SIGINT_EXIT = 130
 SIGTERM_EXIT = 143
 
 
-class OpsctlError(click.ClickException):
+class OpsctlError(Exception):
     """A refusal with a one-line message; exit code 1 unless a subclass says otherwise."""
 
     exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+    def format_message(self) -> str:
+        return self.message
+
+    def show(self, file: IO[str] | None = None) -> None:
+        """Print ``Error: <message>`` on stderr, as Click prints its own errors."""
+        print(f"Error: {self.message}", file=file or sys.stderr, flush=True)
 
 
 class ConfigError(OpsctlError):

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import api, output
-from .errors import Declined, LockHeld, RunOnceRefused
+from .errors import Declined, LockHeld, OpsctlError, RunOnceRefused
 from .interrupts import EXIT_CODES, Interrupts, Terminated, can_ask, confirm, signal_name
 
 if TYPE_CHECKING:
@@ -444,7 +444,8 @@ def _outcome_of(exc: BaseException, script: Script, interrupts: Interrupts) -> O
         return Outcome("failed", 1, str(code))
     if isinstance(exc, click.exceptions.Exit):
         return _outcome_of_return(exc.exit_code)
-    if isinstance(exc, click.ClickException):
+    # A usage error, or a refusal the script met through opsctl's API: its one line, no traceback.
+    if isinstance(exc, (click.ClickException, OpsctlError)):
         exc.show()
         return Outcome("failed", exc.exit_code, exc.format_message())
     if isinstance(exc, click.exceptions.Abort):

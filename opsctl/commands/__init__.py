@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..errors import OpsctlError
 from ..project import Project
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ class ScriptParam(click.ParamType):  # type: ignore[type-arg]
 
         try:
             scripts = project_of(ctx).catalogue.scripts
-        except click.ClickException:
+        except OpsctlError:  # no project here, a broken [tool.opsctl]: nothing to offer
             return []
         out = []
         for s in scripts:
