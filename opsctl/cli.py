@@ -106,7 +106,8 @@ def as_click(error: OpsctlError) -> click.ClickException:
     """An opsctl refusal as Click's own exception, so Click prints ``Error: <message>`` and
     exits with the refusal's code (:mod:`opsctl.errors` does not depend on Click)."""
     converted = click.ClickException(error.message)
-    converted.exit_code = error.exit_code
+    # Click declares exit_code on the class; this one instance carries the refusal's own.
+    converted.exit_code = error.exit_code  # type: ignore[misc]
     return converted
 
 
