@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from .errors import ConfigError, OpsctlError
 from .naming import DEFAULT_DEVELOPER_PATTERN
@@ -24,8 +23,7 @@ DEFAULT_PROTECTED = ("production",)
 DEFAULT_SECRET_OPTIONS = ("password", "passwd", "token", "secret", "api-key", "api_key")
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     """The settings of one project, every path absolute."""
 
     project_dir: Path
@@ -39,7 +37,7 @@ class Config:
     ledger_url: str | None = None
     protected_environments: tuple[str, ...] = DEFAULT_PROTECTED
     secret_options: tuple[str, ...] = DEFAULT_SECRET_OPTIONS
-    lint: Mapping[str, Any] = field(default_factory=dict)
+    lint: Mapping[str, Any] = MappingProxyType({})
 
     @property
     def default_ledger_url(self) -> str:
@@ -134,6 +132,8 @@ def read_table(project_dir: Path) -> tuple[dict[str, Any], str]:
     pyproject = project_dir / "pyproject.toml"
     if not pyproject.is_file():
         return {}, "defaults"
+    import tomllib  # imported on use: a project without pyproject.toml needs no parser
+
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

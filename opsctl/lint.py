@@ -22,9 +22,9 @@ import operator
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from itertools import compress, filterfalse
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from .errors import ConfigError, OpsctlError
@@ -89,12 +89,12 @@ RULES: tuple[Rule, ...] = (
 RULES_BY_CODE: dict[str, Rule] = {r.code: r for r in RULES}
 _CODE_OF: dict[str, str] = {**{r.code.lower(): r.code for r in RULES},
                             **{r.name: r.code for r in RULES}}
+DEFAULT_SEVERITIES: dict[str, Severity] = {r.code: r.severity for r in RULES}
 CONTENT_CODES = frozenset({"OPS601", "OPS602", "OPS603"})
 CONTENT_KINDS: tuple[Kind, ...] = ("recycle", "unrecycle", "temporary")
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """One thing wrong in the tree. ``path`` is relative to the offline-script root, with
     ``/`` separators; it names a file, or a folder for layout and developer-folder findings.
     ``line`` is set only for content findings."""
@@ -116,15 +116,14 @@ class Finding:
 
 # -- configuration ----------------------------------------------------------------------------
 
-# The value types below are frozen dataclasses without generated __eq__/__hash__ where nothing
-# compares them: each generated method costs import time, and lint runs in CI on every push.
-@dataclass(frozen=True, eq=False)
-class LintConfig:
+# The value types here are NamedTuples, not dataclasses: the dataclasses module (with inspect,
+# which it imports) costs more import time than linting thousands of names, and lint runs in CI
+# on every push.
+class LintConfig(NamedTuple):
     """``[tool.opsctl.lint]``, validated: which rules run, how severe they are, what to skip."""
 
     enabled: frozenset[str] = frozenset(RULES_BY_CODE)
-    severities: Mapping[str, Severity] = field(
-        default_factory=lambda: {r.code: r.severity for r in RULES})
+    severities: Mapping[str, Severity] = MappingProxyType(DEFAULT_SEVERITIES)
     ignore: tuple[str, ...] = ()
     status_suffixes: tuple[str, ...] = DEFAULT_STATUS_SUFFIXES
     content_kinds: frozenset[str] = frozenset({"recycle", "unrecycle"})
@@ -161,7 +160,7 @@ class LintConfig:
         enabled = codes("select", select) if select is not None else set(RULES_BY_CODE)
         enabled -= codes("disable", strings("disable") or ())
 
-        severities: dict[str, Severity] = {r.code: r.severity for r in RULES}
+        severities = dict(DEFAULT_SEVERITIES)
         raw_severity = table.get("severity", {})
         if not isinstance(raw_severity, dict):
             raise _type_error(source, "severity", raw_severity)
@@ -251,8 +250,7 @@ class RootMissing(LintUsageError):
     """The offline-script root is not there to lint."""
 
 
-@dataclass(frozen=True, eq=False)
-class LintReport:
+class LintReport(NamedTuple):
     """The outcome of one lint: its findings, sorted, and what was looked at."""
 
     root: Path
@@ -794,8 +792,8 @@ def apply_baseline(report: LintReport, accepted: frozenset[tuple[str, str]]) -> 
     kept = tuple(f for f in report.findings if (f.path, f.code) not in accepted)
     matched = {(f.path, f.code) for f in report.findings} & accepted
     unused = None if report.partial else len(accepted) - len(matched)
-    return replace(report, findings=kept, baselined=len(report.findings) - len(kept),
-                   baseline_unused=unused)
+    return report._replace(findings=kept, baselined=len(report.findings) - len(kept),
+                           baseline_unused=unused)
 
 
 # -- --fix ------------------------------------------------------------------------------------

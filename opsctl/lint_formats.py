@@ -42,10 +42,10 @@ def render(fmt: str, report: LintReport, prefix: str, *, color: bool = False) ->
 
 def render_text(report: LintReport, prefix: str, color: bool = False) -> str:
     """Findings grouped by file, each with its code, severity, message and fix."""
-    import click
+    from .output import style as ansi
 
-    def style(text: str, **kwargs: object) -> str:
-        return click.style(text, **kwargs) if color else text  # type: ignore[arg-type]
+    def style(text: str, *styles: str) -> str:
+        return ansi(text, *styles) if color else text
 
     lines: list[str] = []
     current: str | None = None
@@ -54,12 +54,12 @@ def render_text(report: LintReport, prefix: str, color: bool = False) -> str:
             if current is not None:
                 lines.append("")
             current = f.path
-            lines.append(style(shown(prefix + f.path), bold=True))
-        severity = style(f"{f.severity:<7}", fg="red" if f.severity == "error" else "yellow")
+            lines.append(style(shown(prefix + f.path), "bold"))
+        severity = style(f"{f.severity:<7}", "red" if f.severity == "error" else "yellow")
         where = f"line {f.line}: " if f.line else ""
         lines.append(f"  {f.code} {severity} {where}{shown(f.message)}")
         if f.fix:
-            lines.append(style(f"                 fix: {shown(f.fix)}", dim=True))
+            lines.append(style(f"                 fix: {shown(f.fix)}", "dim"))
     return "\n".join(lines) + ("\n" if lines else "")
 
 

@@ -2,20 +2,39 @@
 
 stdout carries data (tables, lists, findings, JSON); stderr carries notes, warnings and
 errors. ``NO_COLOR`` turns colour off; ``FORCE_COLOR`` / a terminal turn rich on. rich is
-imported only when a terminal will show it, so piped output and ``--help`` stay fast.
+imported only when a terminal will show it, so piped output and ``--help`` stay fast. Neither
+is Click: this module is on the lint's fast path (:mod:`opsctl.main`), where Click's import
+alone would cost more than linting 10,000 names, so lines go straight to ``sys.stdout`` /
+``sys.stderr`` (looked up on each call, so Click's test runner still captures them) and the
+few styles used are written as ANSI codes here.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
-import click
-
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
     from rich.console import Console
+
+#: SGR codes of the styles opsctl uses (the codes click.style writes for them).
+_SGR = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33"}
+
+
+def style(text: str, *styles: str) -> str:
+    """``text`` in the given styles (``"bold"``, ``"red"``, ...), reset after it."""
+    return "".join(f"\x1b[{_SGR[s]}m" for s in styles) + text + "\x1b[0m"
+
+
+def write(text: str, *, err: bool = False) -> None:
+    """``text`` as it is (no newline added) on stdout, or stderr; flushed, as a log wants."""
+    stream = sys.stderr if err else sys.stdout
+    stream.write(text)
+    stream.flush()
 
 
 def is_terminal(err: bool = False) -> bool:
@@ -47,21 +66,21 @@ def console(err: bool = False) -> Console:
 
 
 def echo(message: str = "", *, err: bool = False) -> None:
-    click.echo(message, err=err)
+    write(message + "\n", err=err)
 
 
 def note(message: str) -> None:
     """A diagnostic line on stderr."""
-    click.echo(click.style(message, dim=True) if use_color(True) else message, err=True)
+    echo(style(message, "dim") if use_color(True) else message, err=True)
 
 
 def warn(message: str) -> None:
-    prefix = click.style("warning:", fg="yellow", bold=True) if use_color(True) else "warning:"
-    click.echo(f"{prefix} {message}", err=True)
+    prefix = style("warning:", "yellow", "bold") if use_color(True) else "warning:"
+    echo(f"{prefix} {message}", err=True)
 
 
 def success(message: str) -> None:
-    click.echo(click.style(message, fg="green") if use_color(False) else message)
+    echo(style(message, "green") if use_color(False) else message)
 
 
 def print_json(data: Any) -> None:
@@ -71,7 +90,7 @@ def print_json(data: Any) -> None:
 
     text = json.dumps(data, indent=2 if is_terminal() else None, ensure_ascii=False,
                       default=str)
-    click.echo(text.encode("utf-8", "replace").decode("utf-8"))
+    echo(text.encode("utf-8", "replace").decode("utf-8"))
 
 
 def table(columns: Sequence[str], rows: Sequence[Sequence[str]], *, title: str | None = None,
@@ -102,7 +121,7 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[str]], *, title: str |
     for row in (header, *rows):
         cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])] + [row[-1]]
         lines.append("  ".join(cells).rstrip())
-    click.echo("\n".join(lines))
+    echo("\n".join(lines))
 
 
 def _escape(text: str) -> str:
