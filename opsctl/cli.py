@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from .errors import OpsctlError
+from .errors import OpsctlError, unexpected
 from .project import Project
 
 #: CLI name -> "module:attribute" of the Click command. The order is the order in --help.
@@ -98,8 +98,7 @@ class OpsctlGroup(click.Group):
             project = ctx.find_object(Project)
             if (project is not None and project.debug) or os.environ.get("OPSCTL_DEBUG"):
                 raise
-            raise as_click(OpsctlError(f"unexpected error: {type(exc).__name__}: {exc} (run "
-                                       "with --debug to see the traceback)")) from exc
+            raise as_click(unexpected(exc)) from exc
 
 
 def as_click(error: OpsctlError) -> click.ClickException:
@@ -144,8 +143,3 @@ def cli(ctx: click.Context, project_dir: Path | None, developer: str | None,
     project = ctx.obj
     project.debug = project.debug or debug
     project.developer_option = developer
-
-
-def main() -> None:
-    """The console-script entry point."""
-    cli.main(prog_name="opsctl")

@@ -10,12 +10,17 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import ConfigError, OpsctlError
 from .naming import DEFAULT_DEVELOPER_PATTERN
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+#: A folder as the functions here take it: a str or a Path.
+StrPath = str | os.PathLike[str]
 
 DEFAULT_ROOT = "offline_script"
 DEFAULT_STALE_DAYS = 90
@@ -24,13 +29,18 @@ DEFAULT_SECRET_OPTIONS = ("password", "passwd", "token", "secret", "api-key", "a
 
 
 class Config(NamedTuple):
-    """The settings of one project, every path absolute."""
+    """The settings of one project, every path absolute.
 
-    project_dir: Path
-    root: Path
+    Folders are kept as strings (``*_path``) and given as :class:`~pathlib.Path` by the
+    properties of the same name without the suffix: the lint reads the strings, so it runs
+    without importing pathlib.
+    """
+
+    project_path: str
+    root_path: str
     source: str = "defaults"
     app: str | None = None
-    templates: Path | None = None
+    templates_path: str | None = None
     stale_days: int = DEFAULT_STALE_DAYS
     developer_pattern: str = DEFAULT_DEVELOPER_PATTERN
     developers: tuple[str, ...] | None = None
@@ -40,9 +50,28 @@ class Config(NamedTuple):
     lint: Mapping[str, Any] = MappingProxyType({})
 
     @property
+    def project_dir(self) -> Path:
+        from pathlib import Path
+
+        return Path(self.project_path)
+
+    @property
+    def root(self) -> Path:
+        """The offline-script root."""
+        from pathlib import Path
+
+        return Path(self.root_path)
+
+    @property
+    def templates(self) -> Path | None:
+        from pathlib import Path
+
+        return Path(self.templates_path) if self.templates_path is not None else None
+
+    @property
     def default_ledger_url(self) -> str:
         """``instance/opsctl.sqlite3`` under the project: Flask's place for local state."""
-        return f"sqlite:///{self.project_dir / 'instance' / 'opsctl.sqlite3'}"
+        return f"sqlite:///{os.path.join(self.project_path, 'instance', 'opsctl.sqlite3')}"
 
     @property
     def effective_ledger_url(self) -> str:
@@ -93,49 +122,55 @@ _KEYS: dict[str, tuple[Any, str, Any]] = {
 _TABLE_RE = re.compile(r"^\s*\[tool\.opsctl[\].]", re.MULTILINE)
 
 
-def has_opsctl_table(pyproject: Path) -> bool:
+def has_opsctl_table(pyproject: StrPath) -> bool:
     """Whether a ``pyproject.toml`` has a ``[tool.opsctl]`` table (a text check, no parse:
     looking at every pyproject.toml upward must stay cheap)."""
     try:
-        return _TABLE_RE.search(pyproject.read_text(encoding="utf-8")) is not None
+        with open(pyproject, encoding="utf-8") as fh:
+            return _TABLE_RE.search(fh.read()) is not None
     except (OSError, UnicodeDecodeError):
         return False
 
 
-def is_project_dir(folder: Path) -> bool:
-    return has_opsctl_table(folder / "pyproject.toml") or (folder / DEFAULT_ROOT).is_dir()
+def is_project_dir(folder: StrPath) -> bool:
+    return has_opsctl_table(os.path.join(folder, "pyproject.toml")) or \
+        os.path.isdir(os.path.join(folder, DEFAULT_ROOT))
 
 
-def find_project_dir(start: Path | None = None) -> Path | None:
+def find_project_dir(start: StrPath | None = None) -> str | None:
     """The nearest folder upward holding ``pyproject.toml`` with ``[tool.opsctl]``, or an
     ``offline_script/`` folder."""
-    here = (start or Path.cwd()).absolute()
-    for folder in (here, *here.parents):
+    folder = os.path.abspath(start if start is not None else os.getcwd())
+    while True:
         if is_project_dir(folder):
             return folder
-    return None
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
 
 
-def check_project_dir(folder: Path) -> Path:
+def check_project_dir(folder: StrPath) -> str:
     """A folder named with ``--project``: it must exist and be an opsctl project."""
-    if not folder.is_dir():
-        raise ConfigError(f"--project {folder}: no such folder")
+    if not os.path.isdir(folder):
+        raise ConfigError(f"--project {os.fspath(folder)}: no such folder")
     if not is_project_dir(folder):
-        raise ConfigError(f"--project {folder}: not an opsctl project (no pyproject.toml with "
-                          "[tool.opsctl], no offline_script/ folder); run 'opsctl init' there "
-                          "first")
-    return folder
+        raise ConfigError(f"--project {os.fspath(folder)}: not an opsctl project (no "
+                          "pyproject.toml with [tool.opsctl], no offline_script/ folder); run "
+                          "'opsctl init' there first")
+    return os.path.abspath(folder)
 
 
-def read_table(project_dir: Path) -> tuple[dict[str, Any], str]:
+def read_table(project_dir: StrPath) -> tuple[dict[str, Any], str]:
     """The raw ``[tool.opsctl]`` table of a project and a description of where it came from."""
-    pyproject = project_dir / "pyproject.toml"
-    if not pyproject.is_file():
+    pyproject = os.path.join(project_dir, "pyproject.toml")
+    if not os.path.isfile(pyproject):
         return {}, "defaults"
     import tomllib  # imported on use: a project without pyproject.toml needs no parser
 
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        with open(pyproject, encoding="utf-8") as fh:
+            data = tomllib.loads(fh.read())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{pyproject}: not valid TOML ({exc}); fix the file") from None
     tool = data.get("tool", {})
@@ -146,7 +181,7 @@ def read_table(project_dir: Path) -> tuple[dict[str, Any], str]:
 
 
 def load_config(
-    project_dir: Path,
+    project_dir: StrPath,
     *,
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
@@ -188,17 +223,18 @@ def load_config(
         raise ConfigError(f"{source}: developer_pattern is not a valid regular expression "
                           f"({exc})") from None
 
-    def path(value: str) -> Path:
-        p = Path(os.path.expanduser(value))
-        return p if p.is_absolute() else project_dir / p
+    project = os.fspath(project_dir)
+
+    def path(value: str) -> str:  # relative to the project; an absolute value stays
+        return os.path.normpath(os.path.join(project, os.path.expanduser(value)))
 
     templates = values.get("templates")
     return Config(
-        project_dir=project_dir,
-        root=path(values.get("root", DEFAULT_ROOT)),
+        project_path=project,
+        root_path=path(values.get("root", DEFAULT_ROOT)),
         source=source,
         app=values.get("app"),
-        templates=path(templates) if templates else project_dir / "templates",
+        templates_path=path(templates or "templates"),
         stale_days=values.get("stale_days", DEFAULT_STALE_DAYS),
         developer_pattern=values.get("developer_pattern", DEFAULT_DEVELOPER_PATTERN),
         developers=tuple(values["developers"]) if "developers" in values else None,
@@ -209,12 +245,13 @@ def load_config(
     )
 
 
-def require_project_dir(start: Path | None = None) -> Path:
+def require_project_dir(start: StrPath | None = None) -> str:
     """Like :func:`find_project_dir`, but an error that says what to do when there is none."""
     found = find_project_dir(start)
     if found is None:
+        where = os.fspath(start) if start is not None else os.getcwd()
         raise OpsctlError(
-            f"no opsctl project here ({start or Path.cwd()}): no pyproject.toml with "
+            f"no opsctl project here ({where}): no pyproject.toml with "
             "[tool.opsctl] and no offline_script/ folder above it; run 'opsctl init' in the "
             "project root, or pass --project DIR")
     return found

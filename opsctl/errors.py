@@ -63,6 +63,12 @@ class OpsctlError(Exception):
         print(f"Error: {self.message}", file=file or sys.stderr, flush=True)
 
 
+def unexpected(exc: Exception) -> OpsctlError:
+    """A bug, told in one line; its traceback is one ``--debug`` (or ``OPSCTL_DEBUG=1``) away."""
+    return OpsctlError(f"unexpected error: {type(exc).__name__}: {exc} (run with --debug to see "
+                       "the traceback)")
+
+
 class ConfigError(OpsctlError):
     """``[tool.opsctl]`` or an ``OPSCTL_*`` variable is broken or has a wrong type."""
 

@@ -5,14 +5,16 @@ passes); this module applies them to a whole tree or to a list of files, adds th
 need more than one name (duplicates, layout, staleness), and turns the outcome into
 :class:`Finding` values. The rules on a file's content (docstring, import side effects, parsed
 with :mod:`ast` and never imported) are in :mod:`opsctl.lint_content`. Reading
-``[tool.opsctl.lint]``, baselines and the safe renames of ``--fix`` (recorded in the run ledger
-when there is one) are here too; rendering is in :mod:`opsctl.lint_formats`.
+``[tool.opsctl.lint]`` is here too; baselines are in :mod:`opsctl.lint_baseline`, the safe
+renames of ``--fix`` in :mod:`opsctl.lint_fix`, rendering in :mod:`opsctl.lint_formats`.
 
-Speed matters (SPEC §8: within 2x of a bare ``os.scandir`` walk on 100,000 files), so the walk
-is one ``os.scandir`` per folder, reads nothing but ``DirEntry`` data for names, and a good
-temporary name costs one regex match (its date window included) inside a C-level ``filter``.
-Nothing heavy is imported here: :mod:`opsctl.lint_content` (with ``ast``), ``json`` and
-``fnmatch`` load only when there is work for them, and the ledger only for ``--fix``.
+Speed matters (SPEC §8: within 2x of a bare ``os.scandir`` walk on 10,000 and 100,000 files),
+so the walk is one ``os.scandir`` per folder, reads nothing but ``DirEntry`` data for names,
+and a good temporary name costs one regex match (its date window included) inside a C-level
+``filter``. Paths are strings, so the lint does not import :mod:`pathlib`; its values are
+NamedTuples, so it does not import :mod:`dataclasses`. :mod:`opsctl.lint_content` (with
+``ast``), ``json`` and ``fnmatch`` load only when there is work for them, and the ledger only
+for ``--fix``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import compress, filterfalse
-from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
@@ -42,8 +43,7 @@ from .naming import (
 
 if TYPE_CHECKING:
     from .config import Config
-    from .gitops import WorkTree
-    from .lifecycle import MoveBook
+    from .lint_fix import FixOutcome
 
 Severity = Literal["error", "warning"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning")
@@ -128,17 +128,19 @@ class LintConfig(NamedTuple):
     status_suffixes: tuple[str, ...] = DEFAULT_STATUS_SUFFIXES
     content_kinds: frozenset[str] = frozenset({"recycle", "unrecycle"})
     stale_days: int = 90
-    baseline: Path | None = None
+    #: The baseline file, absolute (a relative one in the table is under the project).
+    baseline: str | None = None
 
     @classmethod
     def from_config(cls, config: Config) -> LintConfig:
         """The lint settings of a loaded project configuration."""
         return cls.from_table(config.lint, source=config.source,
-                              project_dir=config.project_dir, stale_days=config.stale_days)
+                              project_dir=config.project_path, stale_days=config.stale_days)
 
     @classmethod
     def from_table(cls, table: Mapping[str, Any], *, source: str = "defaults",
-                   project_dir: Path | None = None, stale_days: int = 90) -> LintConfig:
+                   project_dir: str | os.PathLike[str] | None = None,
+                   stale_days: int = 90) -> LintConfig:
         """Validate a raw ``[tool.opsctl.lint]`` table; errors name the key and the file."""
         unknown = sorted(set(table) - set(_LINT_KEYS))
         if unknown:
@@ -194,9 +196,9 @@ class LintConfig(NamedTuple):
             raise _type_error(source, "baseline", baseline)
         baseline_path = None
         if baseline:
-            baseline_path = Path(os.path.expanduser(baseline))
-            if not baseline_path.is_absolute() and project_dir is not None:
-                baseline_path = project_dir / baseline_path
+            baseline_path = os.path.expanduser(baseline)
+            if not os.path.isabs(baseline_path) and project_dir is not None:
+                baseline_path = os.path.join(project_dir, baseline_path)
 
         return cls(
             enabled=frozenset(enabled),
@@ -253,7 +255,7 @@ class RootMissing(LintUsageError):
 class LintReport(NamedTuple):
     """The outcome of one lint: its findings, sorted, and what was looked at."""
 
-    root: Path
+    root: str
     findings: tuple[Finding, ...]
     checked: int
     #: Paths given in file-list mode that are not under the root (skipped).
@@ -279,18 +281,19 @@ class LintReport(NamedTuple):
         return 1 if self.errors else 0
 
 
-def lint(root: Path, naming: Naming, config: LintConfig | None = None, *,
-         paths: Sequence[str | Path] | None = None, cwd: Path | None = None) -> LintReport:
+def lint(root: str | os.PathLike[str], naming: Naming, config: LintConfig | None = None, *,
+         paths: Sequence[str | os.PathLike[str]] | None = None,
+         cwd: str | os.PathLike[str] | None = None) -> LintReport:
     """Lint the tree under ``root``, or only ``paths`` (absolute, or relative to ``cwd``).
 
     In file-list mode the cross-file rules still see what they need: the names in recycle/
     and unrecycle/ (two folder listings), never a walk of the whole tree.
     """
-    linter = _Linter(root, naming, config or LintConfig())
+    linter = _Linter(os.fspath(root), naming, config or LintConfig())
     if paths is None:
         linter.walk_tree()
         return linter.report()
-    linter.check_paths(paths, cwd or Path.cwd())
+    linter.check_paths(paths, os.fspath(cwd) if cwd is not None else os.getcwd())
     return linter.report(partial=True)
 
 
@@ -303,9 +306,10 @@ class LintRun(NamedTuple):
     baseline_written: int | None = None
 
 
-def run(root: Path, naming: Naming, config: LintConfig, *,
-        paths: Sequence[str | Path] | None = None, cwd: Path | None = None, fix: bool = False,
-        baseline: Path | None = None, write_baseline_to: Path | None = None,
+def run(root: str | os.PathLike[str], naming: Naming, config: LintConfig, *,
+        paths: Sequence[str | os.PathLike[str]] | None = None,
+        cwd: str | os.PathLike[str] | None = None, fix: bool = False,
+        baseline: str | None = None, write_baseline_to: str | None = None,
         project_config: Config | None = None,
         operator: Callable[[], str] | None = None) -> LintRun:
     """Lint; with ``fix``, rename what is safe and lint again; then apply the baseline
@@ -316,20 +320,28 @@ def run(root: Path, naming: Naming, config: LintConfig, *,
     """
     if write_baseline_to is not None and paths:
         raise LintUsageError("--write-baseline records the whole tree; run it without paths")
-    cwd = cwd or Path.cwd()
+    cwd = os.fspath(cwd) if cwd is not None else os.getcwd()
     report = lint(root, naming, config, paths=paths, cwd=cwd)
     fixes = None
     if fix:
-        fixes = _fix(root, plan_fixes(report.findings, naming), project_config, operator)
+        from pathlib import Path
+
+        from .lint_fix import fix_findings, paths_after
+
+        fixes = fix_findings(Path(root), report.findings, naming, project_config, operator)
         if fixes.renamed:
             if paths is not None:
-                paths = paths_after(fixes.renamed, root, paths, cwd)
+                paths = paths_after(fixes.renamed, Path(root), paths, Path(cwd))
             report = lint(root, naming, config, paths=paths, cwd=cwd)
     written = None
     if write_baseline_to is not None:
+        from .lint_baseline import write_baseline
+
         written = write_baseline(write_baseline_to, report.findings)
-        report = apply_baseline(report, read_baseline(write_baseline_to))
-    elif (accepted := baseline or config.baseline) is not None:
+    accepted = write_baseline_to or baseline or config.baseline
+    if accepted is not None:
+        from .lint_baseline import apply_baseline, read_baseline
+
         report = apply_baseline(report, read_baseline(accepted))
     return LintRun(report, fixes, written)
 
@@ -346,7 +358,7 @@ _DAY = operator.itemgetter(slice(3, 13))  # the date of a good temporary file na
 class _Linter:
     """One run of the lint; collects findings, then :meth:`report` sorts them."""
 
-    def __init__(self, root: Path, naming: Naming, config: LintConfig) -> None:
+    def __init__(self, root: str, naming: Naming, config: LintConfig) -> None:
         self.root = root
         self.naming = naming
         self.config = config
@@ -576,7 +588,7 @@ class _Linter:
 
     # -- file-list mode ----------------------------------------------------------------------
 
-    def check_paths(self, paths: Sequence[str | Path], cwd: Path) -> None:
+    def check_paths(self, paths: Sequence[str | os.PathLike[str]], cwd: str) -> None:
         root_real = os.path.realpath(self.root)
         shared_targets: set[str] = set()
         for given in paths:
@@ -631,7 +643,7 @@ class _Linter:
         out: list[tuple[str, str]] = []
         for folder in SHARED_FOLDERS:
             try:
-                with os.scandir(self.root / folder) as entries:
+                with os.scandir(os.path.join(self.root, folder)) as entries:
                     out.extend((folder, e.name) for e in entries
                                if e.name.endswith(".py") and not e.name.startswith(".")
                                and e.name not in IGNORED_NAMES and not e.is_dir())
@@ -728,294 +740,3 @@ def _compile_globs(patterns: Sequence[str]) -> Callable[[str], object] | None:
         pattern = pattern.strip().rstrip("/")
         parts += [fnmatch.translate(pattern), fnmatch.translate(pattern + "/*")]
     return re.compile("|".join(parts)).match
-
-
-# -- baselines --------------------------------------------------------------------------------
-
-BASELINE_VERSION = 1
-
-
-class BaselineError(LintUsageError):
-    """A baseline file is missing or not a baseline."""
-
-
-def read_baseline(path: Path) -> frozenset[tuple[str, str]]:
-    """The ``(path, code)`` pairs recorded in a baseline file."""
-    import json
-
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BaselineError(f"baseline {path} does not exist; write it with 'opsctl lint "
-                            f"--write-baseline {path}'") from None
-    except (OSError, ValueError) as exc:
-        raise BaselineError(f"{path} is not a readable opsctl lint baseline ({exc}); rewrite it "
-                            "with --write-baseline") from None
-    entries = data.get("findings") if isinstance(data, dict) else None
-    if not isinstance(entries, list) or not all(
-            isinstance(e, dict) and isinstance(e.get("path"), str) and
-            isinstance(e.get("code"), str) for e in entries):
-        raise BaselineError(f"{path} is not an opsctl lint baseline (expected a \"findings\" "
-                            "list of {path, code}); rewrite it with --write-baseline")
-    return frozenset((e["path"], e["code"]) for e in entries)
-
-
-def write_baseline(path: Path, findings: Iterable[Finding]) -> int:
-    """Record ``findings`` as the accepted state; returns the number of entries written.
-
-    Only what is found now is written, so a file fixed or deleted since the last baseline
-    drops out. One entry per (path, code): a finding moving to another line stays accepted.
-    """
-    import json
-
-    entries: dict[tuple[str, str], str] = {}
-    for f in sorted(findings, key=Finding.sort_key):
-        entries.setdefault((f.path, f.code), f.message)
-    data = {
-        "version": BASELINE_VERSION,
-        "about": "opsctl lint baseline: findings accepted until fixed; regenerate with "
-                 "opsctl lint --write-baseline FILE",
-        "findings": [{"path": p, "code": c, "message": m} for (p, c), m in entries.items()],
-    }
-    # ASCII JSON: a name with undecodable bytes survives as a \udcXX escape.
-    text = json.dumps(data, indent=2, ensure_ascii=True) + "\n"
-    if path.parent != Path(""):
-        path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return len(entries)
-
-
-def apply_baseline(report: LintReport, accepted: frozenset[tuple[str, str]]) -> LintReport:
-    """The report without findings recorded in the baseline."""
-    kept = tuple(f for f in report.findings if (f.path, f.code) not in accepted)
-    matched = {(f.path, f.code) for f in report.findings} & accepted
-    unused = None if report.partial else len(accepted) - len(matched)
-    return report._replace(findings=kept, baselined=len(report.findings) - len(kept),
-                           baseline_unused=unused)
-
-
-# -- --fix ------------------------------------------------------------------------------------
-
-class Rename(NamedTuple):
-    """A safe rename: ``source`` and ``target`` relative to the root."""
-
-    source: str
-    target: str
-
-
-class FixPlan(NamedTuple):
-    """What ``--fix`` means to do: ``renames``, and the renames it will not do, with why."""
-
-    renames: tuple[Rename, ...]
-    refused: tuple[tuple[Rename, str], ...] = ()
-
-
-class FixOutcome(NamedTuple):
-    """What ``--fix`` did."""
-
-    renamed: tuple[Rename, ...]
-    #: Renames planned but not done, with the reason.
-    refused: tuple[tuple[Rename, str], ...]
-    #: True when ``git mv`` was used (the root is in a git work tree).
-    git: bool = False
-    #: True when the renames were recorded in the run ledger, so history follows them.
-    recorded: bool = False
-
-
-def plan_fixes(findings: Iterable[Finding], naming: Naming) -> FixPlan:
-    """The renames that are safe and unambiguous: case, separators and zero padding only.
-
-    Dropping a suffix or a date, or a ``ts_`` prefix in recycle/, changes what a name means or
-    needs a merge; those stay for a person. Two names that would become one are refused
-    both, each naming the other.
-    """
-    planned: dict[str, str] = {}
-    for f in findings:
-        folder, _, name = f.path.partition("/")
-        if not name or "/" in name or not name.endswith(".py"):
-            continue
-        stem = name[:-3]
-        target: str | None = None
-        if f.code == "OPS201":
-            fixed = naming.fixed_temporary_stem(stem)
-            target = f"{fixed}.py" if fixed else None
-        elif f.code == "OPS301" and folder in SHARED_FOLDERS and \
-                not stem.lower().startswith("ts_"):
-            fixed = normalise(stem)
-            kind: Kind = "recycle" if folder == "recycle" else "unrecycle"
-            if fixed and SNAKE_RE.match(fixed) and "." not in stem and \
-                    naming.check_script_name(f"{fixed}.py", kind) is None:
-                target = f"{fixed}.py"
-        if target is not None and target != name:
-            planned[f.path] = f"{folder}/{target}"
-    # Two names that would become one: neither is renamed, a person picks.
-    sources: dict[str, list[str]] = {}
-    for source, target in sorted(planned.items()):
-        sources.setdefault(target, []).append(source)
-    renames: list[Rename] = []
-    refused: list[tuple[Rename, str]] = []
-    for source, target in sorted(planned.items()):
-        others = [o for o in sources[target] if o != source]
-        if not others:
-            renames.append(Rename(source, target))
-            continue
-        refused.append((Rename(source, target),
-                        f"would collide with {_safe(', '.join(others))}, which --fix would also "
-                        f"rename to {_safe(target)}; rename one of them by hand"))
-    return FixPlan(tuple(renames), tuple(refused))
-
-
-def apply_fixes(root: Path, plan: FixPlan | Sequence[Rename], *, book: MoveBook | None = None,
-                operator: str = "") -> FixOutcome:
-    """Perform the planned renames with ``git mv`` for tracked files, a plain rename otherwise.
-
-    Never into an existing file, never touching content. A rename that fails is reported and
-    the rest go on; each one is whole or not done. What the plan refused is reported too.
-    With ``book`` (the run ledger), a script with a run in progress is not renamed, and each
-    rename is recorded as a move by ``operator``; one that cannot be recorded is undone.
-    """
-    from .gitops import GitError, work_tree
-
-    if not isinstance(plan, FixPlan):
-        plan = FixPlan(tuple(plan))
-    renames = plan.renames
-    tree = work_tree(root) if renames else None
-    tracked = tree.tracked([root / r.source for r in renames]) if tree is not None else set()
-    renamed: list[Rename] = []
-    refused: list[tuple[Rename, str]] = list(plan.refused)
-    for r in renames:
-        source, target = root / r.source, root / r.target
-        if not os.path.lexists(source):
-            refused.append((r, "it is gone"))
-            continue
-        # On a case-insensitive file system Export.py and export.py are one file: a case-only
-        # rename is still safe, through a temporary name.
-        case_only = os.path.lexists(target) and _same_file(source, target)
-        if os.path.lexists(target) and not case_only:
-            refused.append((r, f"{_safe(r.target)} already exists"))
-            continue
-        if book is not None and (busy := _running(book, root, r)) is not None:
-            refused.append((r, busy))
-            continue
-        git = tree if tree is not None and source in tracked else None
-        try:
-            _move(source, target, git, case_only)
-        except (GitError, OSError) as exc:
-            refused.append((r, str(exc) if isinstance(exc, GitError) else
-                            exc.strerror or str(exc)))
-            continue
-        if book is not None and (failed := _record(book, r, operator)) is not None:
-            try:
-                _move(target, source, git, case_only)
-            except (GitError, OSError) as exc:
-                refused.append((r, f"renamed, but the ledger could not record it ({failed}) "
-                                   f"and renaming it back failed ({exc}); rename "
-                                   f"{_safe(r.target)} back to {_safe(r.source)} by hand"))
-                continue
-            refused.append((r, f"the ledger could not record the rename ({failed}); left as "
-                               "it was"))
-            continue
-        renamed.append(r)
-    return FixOutcome(tuple(renamed), tuple(refused), git=tree is not None,
-                      recorded=book is not None and bool(renamed))
-
-
-def _move(source: Path, target: Path, git: WorkTree | None, case_only: bool) -> None:
-    """``git mv`` (``git`` given: the file is tracked) or a plain rename."""
-    if git is None:
-        _rename(source, target, case_only)
-    elif case_only:
-        step = source.with_name(f".{source.name}.opsctl-rename")
-        git.move(source, step)
-        git.move(step, target)
-    else:
-        git.move(source, target)
-
-
-def _key(rel: str) -> str:
-    """A root-relative script path as the ledger names it: ``recycle/clear_cache``."""
-    return rel.removesuffix(".py")
-
-
-def _running(book: MoveBook, root: Path, r: Rename) -> str | None:
-    """Why ``r`` must wait (a run of the script is in progress), or None."""
-    from .catalogue import Script
-    from .lifecycle import RunInProgress, refuse_running
-
-    folder, _, filename = r.source.partition("/")
-    try:
-        refuse_running(book, Script(root, folder, filename), "rename")
-    except RunInProgress as exc:
-        return exc.message
-    return None
-
-
-def _record(book: MoveBook, r: Rename, operator: str) -> str | None:
-    """Record ``r`` in the ledger; the first line of the error when that fails."""
-    try:
-        book.record_move(_key(r.source), _key(r.target), operator)
-    except Exception as exc:  # noqa: BLE001 - whatever the database said, the rename is undone
-        lines = str(exc).strip().splitlines()
-        return lines[0] if lines else type(exc).__name__
-    return None
-
-
-def _fix(root: Path, plan: FixPlan, project_config: Config | None,
-         operator: Callable[[], str] | None) -> FixOutcome:
-    """Apply ``plan``, through the run ledger when the project has one (SPEC §4: a move is
-    recorded so history follows). Only here does the lint touch the ledger, and SQLAlchemy."""
-    if not plan.renames or project_config is None:
-        return apply_fixes(root, plan)
-    from .lifecycle import ledger, ledger_exists
-
-    if not ledger_exists(project_config):
-        return apply_fixes(root, plan)  # no runs recorded anywhere: none to follow a rename
-    with ledger(project_config, refusal="nothing was renamed, since history only follows a "
-                                        "rename the ledger records") as book:
-        who = operator() if operator is not None else "opsctl lint --fix"
-        return apply_fixes(root, plan, book=book, operator=who)
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
-def _rename(source: Path, target: Path, case_only: bool) -> None:
-    if case_only:
-        step = source.with_name(f".{source.name}.opsctl-rename")
-        os.rename(source, step)
-        os.rename(step, target)
-        return
-    # A hard link fails if the target appeared meanwhile, so nothing is ever overwritten;
-    # where links are not supported, a rename right after the existence check does.
-    try:
-        os.link(source, target, follow_symlinks=False)
-    except FileExistsError:
-        raise
-    except OSError:
-        if os.path.lexists(target):
-            raise FileExistsError(17, "target exists", str(target)) from None
-        os.rename(source, target)
-        return
-    try:
-        os.unlink(source)
-    except OSError:
-        os.unlink(target)  # leave the tree as it was: one name, the old one
-        raise
-
-
-def paths_after(renamed: Iterable[Rename], root: Path, paths: Sequence[str | Path],
-                cwd: Path) -> list[str]:
-    """``paths`` (file-list mode) with the renamed files under their new names."""
-    moved = {os.path.abspath(root / r.source): os.path.abspath(root / r.target)
-             for r in renamed}
-    out: list[str] = []
-    for p in paths:
-        absolute = os.path.abspath(os.path.join(cwd, os.fspath(p)))
-        out.append(moved.get(absolute, absolute))
-    return out

@@ -378,12 +378,10 @@ class Naming:
 def dates_between(first: _dt.date, last: _dt.date) -> str:
     """A regex matching exactly the dates ``first`` to ``last`` as ``YYYY_MM_DD``: one
     alternative per month, the days as ranges (``2024_02_(?:2[8-9])``)."""
-    import calendar
-
     months: list[str] = []
     day = first
     while day <= last:
-        end = min(last, day.replace(day=calendar.monthrange(day.year, day.month)[1]))
+        end = min(last, day.replace(day=days_in_month(day.year, day.month)))
         ranges = []
         for tens in range(day.day // 10, end.day // 10 + 1):
             low, high = max(day.day, tens * 10), min(end.day, tens * 10 + 9)
@@ -393,20 +391,28 @@ def dates_between(first: _dt.date, last: _dt.date) -> str:
     return f"(?:{'|'.join(months)})" if months else "(?!)"
 
 
+# English whatever the locale, and no calendar module (it imports locale: 2 ms a lint).
+_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
+                "September", "October", "November", "December")
+
+
+def days_in_month(year: int, month: int) -> int:
+    if month == 12:
+        return 31
+    return (_dt.date(year, month + 1, 1) - _dt.timedelta(days=1)).day
+
+
 def _why_not_a_date(year: int, month: int, day: int) -> str:
     """Say which part of an impossible date is wrong: ``2023_02_29`` -> not a leap year."""
-    import calendar
-
     if year < 1:
         return "there is no year 0"
     if not 1 <= month <= 12:
         return f"there is no month {month:02d}"
-    last = calendar.monthrange(year, month)[1]
     if month == 2 and day == 29:
         return f"{year} is not a leap year"
     if day < 1:
         return "there is no day 00"
-    return f"{calendar.month_name[month]} has {last} days"
+    return f"{_MONTH_NAMES[month - 1]} has {days_in_month(year, month)} days"
 
 
 def _rename_or_extend(kind: Kind, plain: str, exists: Callable[[str], bool] | None) -> str:

@@ -6,11 +6,13 @@ first use, so ``opsctl --help`` reads nothing and ``opsctl lint`` never opens th
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     # Imported where used: ``opsctl --help`` builds a Project and must not pay for them.
     from .catalogue import Catalogue
     from .config import Config
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
 class Project:
     """Lazily loaded state shared by every command of one invocation."""
 
-    def __init__(self, project_dir: Path | None = None, *, debug: bool = False,
+    def __init__(self, project_dir: str | os.PathLike[str] | None = None, *, debug: bool = False,
                  overrides: dict[str, Any] | None = None) -> None:
         #: The folder given with --project / OPSCTL_PROJECT, if any.
         self.given_dir = project_dir
@@ -30,24 +32,37 @@ class Project:
         self.developer_option: str | None = None
 
     @cached_property
-    def dir(self) -> Path:
-        """The project folder (the one holding ``pyproject.toml`` / ``offline_script/``)."""
+    def dir_path(self) -> str:
+        """The project folder (the one holding ``pyproject.toml`` / ``offline_script/``),
+        absolute."""
         from .config import check_project_dir, require_project_dir
 
         if self.given_dir is not None:
-            return check_project_dir(self.given_dir.absolute())
+            return check_project_dir(self.given_dir)
         return require_project_dir()
+
+    @property
+    def dir(self) -> Path:
+        """:attr:`dir_path` as a Path."""
+        from pathlib import Path
+
+        return Path(self.dir_path)
 
     @cached_property
     def config(self) -> Config:
         from .config import load_config
 
-        return load_config(self.dir, overrides=self.overrides)
+        return load_config(self.dir_path, overrides=self.overrides)
 
     @property
     def root(self) -> Path:
         """The offline-script root."""
         return self.config.root
+
+    @property
+    def root_path(self) -> str:
+        """The offline-script root as a string: what the lint takes, without pathlib."""
+        return self.config.root_path
 
     @cached_property
     def catalogue(self) -> Catalogue:

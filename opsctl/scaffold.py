@@ -100,7 +100,8 @@ def _checked_root(project_dir: Path, name: str) -> Path:
 
 def guess_init_dir(cwd: Path) -> Path:
     """Where ``init`` works: an existing project above, else the current folder."""
-    return find_project_dir(cwd) or cwd
+    found = find_project_dir(cwd)
+    return Path(found) if found is not None else cwd
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,12 @@ def test_find_by_pyproject_table(tmp_path: Path) -> None:
     write(tmp_path / "pyproject.toml", "[project]\nname='x'\n\n[tool.opsctl]\nstale_days = 3\n")
     deep = tmp_path / "a" / "b"
     deep.mkdir(parents=True)
-    assert find_project_dir(deep) == tmp_path
+    assert find_project_dir(deep) == str(tmp_path)
 
 
 def test_find_by_offline_script_folder(tmp_path: Path) -> None:
     (tmp_path / "offline_script" / "recycle").mkdir(parents=True)
-    assert find_project_dir(tmp_path / "offline_script" / "recycle") == tmp_path
+    assert find_project_dir(tmp_path / "offline_script" / "recycle") == str(tmp_path)
 
 
 def test_pyproject_without_table_is_not_a_project(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ def dump():
     with open(out, "w") as fh:
         json.dump(sorted(sys.modules), fh)
 atexit.register(dump)
-from opsctl.cli import main
+from opsctl.main import main
 sys.exit(main())
 """
 
@@ -79,7 +79,8 @@ def test_fast_paths_import_no_web_stack(tree: Path, tmp_path: Path, args: tuple[
 def test_probe_sees_heavy_imports(tree: Path, tmp_path: Path) -> None:
     """The probe itself works: a module that pulls in Flask shows up."""
     out = tmp_path / "modules.json"
-    code = PROBE.replace("from opsctl.cli import main", "import flask\nfrom opsctl.cli import main")
+    code = PROBE.replace("from opsctl.main import main",
+                         "import flask\nfrom opsctl.main import main")
     subprocess.run([sys.executable, "-c", code, str(out), "--help"], cwd=tree, check=True,
                    capture_output=True, timeout=60)
     assert "flask" in heavy_in(set(json.loads(out.read_text(encoding="utf-8"))))

@@ -683,7 +683,7 @@ PROBE = """
 import atexit, json, sys
 out, sys.argv = sys.argv[1], ["opsctl", *sys.argv[2:]]
 atexit.register(lambda: json.dump(sorted(sys.modules), open(out, "w")))
-from opsctl.cli import main
+from opsctl.main import main
 main()
 """
 

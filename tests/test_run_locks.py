@@ -182,7 +182,7 @@ def test_a_signal_between_the_start_and_the_script_ends_the_run_as_interrupted(
             "    os.kill(os.getpid(), signal.SIGINT)  # the row exists, the script not yet\n"
             "    real(self, *args)\n"
             "runner.Heartbeat.__init__ = init\n"
-            "from opsctl.cli import main\n"
+            "from opsctl.main import main\n"
             "sys.argv = ['opsctl', '--project', sys.argv[1], 'run', 'recycle/never']\n"
             "main()\n")
     proc = subprocess.run([sys.executable, "-c", code, str(project)], cwd=project, env=env(),

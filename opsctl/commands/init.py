@@ -28,7 +28,7 @@ def init_command(ctx: click.Context, root_name: str | None) -> None:
     """
     given = project_of(ctx).given_dir
     if given is not None:
-        project_dir = given.absolute()
+        project_dir = Path(given).absolute()
         if not project_dir.is_dir():
             if not project_dir.parent.is_dir():
                 raise ConfigError(f"--project {project_dir}: no such folder")

@@ -1,0 +1,199 @@
+"""What ``opsctl lint`` does once its options are known, and a fast path that reads them.
+
+The lint runs on every push and in every pre-commit hook, and importing Click costs more than
+linting 10,000 names (SPEC §8 holds the lint within 2x of a bare ``os.scandir`` walk). So the
+``opsctl`` program (:mod:`opsctl.main`) hands ``opsctl lint`` straight to :func:`run_fast` when
+its arguments are of the everyday shapes (paths, ``--format``, ``--baseline``, ``-v``), and
+everything else to the Click group: ``--help``, ``--fix``, ``--write-baseline``,
+``--list-rules``, global options, an unknown or repeated option, shell completion. The Click
+command (:mod:`opsctl.commands.lint`) and the fast path both end in :func:`execute`, so the
+two cannot drift apart in what the lint does; a test runs both on the same arguments and
+compares every byte of output and the exit code.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, NamedTuple
+
+from . import output
+from .errors import OpsctlError, unexpected
+from .lint_formats import FORMATS
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from .lint import LintConfig
+    from .project import Project
+
+class LintOptions(NamedTuple):
+    """The options of ``opsctl lint``, as Click or :func:`parse_fast` read them."""
+
+    paths: tuple[str, ...] = ()
+    fmt: str = "text"
+    baseline: str | None = None
+    write_to: str | None = None
+    fix: bool = False
+    verbose: bool = False
+    list_rules: bool = False
+
+
+#: Options the fast path reads, each taking a value, and the flags.
+_VALUED = {"--format": "fmt", "--baseline": "baseline"}
+_FLAGS = {"-v": "verbose", "--verbose": "verbose"}
+
+
+def parse_fast(args: Sequence[str], environ: Mapping[str, str]) -> LintOptions | None:
+    """``opsctl lint ARGS`` as options, or None when only Click may read them.
+
+    Read here: file and folder paths, ``--format`` (one of :data:`FORMATS`), ``--baseline``
+    (not a folder) and ``-v``/``--verbose``, each option at most once, as ``--opt value`` or
+    ``--opt=value``. Anything else, including whatever Click would refuse, is Click's, so its
+    messages stay the only ones; so is a run with ``OPSCTL_PROJECT`` set (Click checks the
+    folder) or a shell completing a word.
+    """
+    if environ.get("OPSCTL_PROJECT") or environ.get("_OPSCTL_COMPLETE"):
+        return None
+    values: dict[str, object] = {}
+    paths: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        i += 1
+        if not arg.startswith("-"):
+            paths.append(arg)
+            continue
+        name, eq, value = arg.partition("=")
+        if name in _VALUED:
+            if not eq:
+                if i == len(args):
+                    return None
+                value = args[i]
+                i += 1
+            key = _VALUED[name]
+            if key in values or not value:
+                return None
+            values[key] = value
+        elif arg in _FLAGS and _FLAGS[arg] not in values:
+            values[_FLAGS[arg]] = True
+        else:
+            return None
+    if values.get("fmt", "text") not in FORMATS:
+        return None
+    baseline = values.get("baseline")
+    if isinstance(baseline, str) and os.path.isdir(baseline):
+        return None  # Click's message: it is a folder, not a file
+    return LintOptions(paths=tuple(paths), **values)  # type: ignore[arg-type]
+
+
+def run_fast(args: Sequence[str]) -> int | None:
+    """The whole of ``opsctl lint ARGS`` without Click, as its exit status; None when the
+    arguments are Click's to read (see :func:`parse_fast`)."""
+    options = parse_fast(args, os.environ)
+    if options is None:
+        return None
+    from .project import Project
+
+    try:
+        return execute(Project(None), options)
+    except OpsctlError as exc:
+        exc.show()
+        return exc.exit_code
+    except BrokenPipeError:
+        raise  # the reader went away: opsctl.main ends quietly
+    except Exception as exc:
+        if os.environ.get("OPSCTL_DEBUG"):
+            raise
+        error = unexpected(exc)
+        error.show()
+        return error.exit_code
+
+
+def execute(project: Project, options: LintOptions) -> int:
+    """Lint the project as ``options`` say, print the findings and notes, and return the
+    exit status: 0 clean (warnings allowed), 1 errors found."""
+    from . import lint as lint_
+    from .lint_formats import render, shown, summary
+
+    settings = lint_.LintConfig.from_config(project.config)
+    if options.list_rules:
+        _print_rules(settings)
+        return 0
+    root = project.root_path
+    prefix = _prefix(root, project.dir_path)
+    baseline = options.baseline
+    outcome = lint_.run(root, project.naming, settings, paths=list(options.paths) or None,
+                        fix=options.fix, baseline=baseline, write_baseline_to=options.write_to,
+                        project_config=project.config,
+                        operator=lambda: project.identity.name)
+    report = outcome.report
+
+    if outcome.fixes is not None:
+        how = "git mv" if outcome.fixes.git else "renamed"
+        for r in outcome.fixes.renamed:
+            output.note(f"fixed: {shown(prefix + r.source)} -> {shown(prefix + r.target)} "
+                        f"({how})")
+        for r, why in outcome.fixes.refused:
+            output.warn(f"not renamed: {shown(prefix + r.source)} -> "
+                        f"{shown(prefix + r.target)}: {why}")
+        left = len(report.findings) + report.baselined
+        recorded = " (recorded in the run ledger, so history follows)" \
+            if outcome.fixes.recorded else ""
+        output.note(f"--fix renamed {len(outcome.fixes.renamed)}{recorded}; {left} finding"
+                    f"{'' if left == 1 else 's'} left for a person")
+    if outcome.baseline_written is not None:
+        # Findings, as the summary counts them; the file holds one entry per path and rule,
+        # so two findings of one rule in one file are one entry.
+        count, entries = report.baselined, outcome.baseline_written
+        output.note(f"wrote {count} accepted finding{'' if count == 1 else 's'} to "
+                    f"{options.write_to} ({entries} entr{'y' if entries == 1 else 'ies'}: one "
+                    "per path and rule)")
+    elif report.baseline_unused:
+        output.note(f"{report.baseline_unused} baseline entr"
+                    f"{'y is' if report.baseline_unused == 1 else 'ies are'} fixed or gone; "
+                    f"shrink {baseline or settings.baseline} with --write-baseline")
+    if options.verbose:
+        for p in report.outside:
+            output.note(f"skipped {shown(p)}: not under the offline-script root {root}")
+
+    color = options.fmt == "text" and output.use_color()
+    shown_as = _github_prefix(root, project.dir_path) if options.fmt == "github" else prefix
+    text = render(options.fmt, report, shown_as, color=color)
+    if text:
+        output.write(text)
+    output.note(summary(report, prefix))
+    return report.exit_code
+
+
+def _prefix(root: str, base: str) -> str:
+    """How paths are shown: relative to ``base`` (the project folder) when the root is in it."""
+    try:
+        rel = os.path.relpath(root, base)
+    except ValueError:  # another drive on Windows
+        return f"{root}{os.sep}"
+    if rel == ".":
+        return ""
+    if rel.startswith(".."):
+        return f"{root}/"
+    return rel.replace(os.sep, "/") + "/"
+
+
+def _github_prefix(root: str, project_dir: str) -> str:
+    """GitHub resolves ``file=`` from the repository root: the workspace when in Actions."""
+    workspace = os.environ.get("GITHUB_WORKSPACE")
+    if workspace:
+        real_root, real_workspace = os.path.realpath(root), os.path.realpath(workspace)
+        if real_root == real_workspace or \
+                real_root.startswith(real_workspace.rstrip(os.sep) + os.sep):
+            return _prefix(real_root, real_workspace)
+    return _prefix(root, project_dir)
+
+
+def _print_rules(settings: LintConfig) -> None:
+    from .lint import RULES
+
+    rows = []
+    for rule in RULES:
+        state = settings.severities[rule.code] if rule.code in settings.enabled else "off"
+        rows.append([rule.code, rule.name, state, rule.summary])
+    output.table(["code", "rule", "severity", "finds"], rows)

@@ -1,0 +1,41 @@
+"""The ``opsctl`` program: the console script and ``python -m opsctl``.
+
+``opsctl lint`` in its everyday shapes (what CI and a pre-commit hook run) goes straight to
+:func:`opsctl.lint_cli.run_fast`, which never imports Click; everything else, ``opsctl lint``
+with any other option included, goes to the Click group in :mod:`opsctl.cli`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    if args[:1] == ["lint"]:
+        from .lint_cli import run_fast
+
+        try:
+            code = run_fast(args[1:])
+        except KeyboardInterrupt:
+            code = 130  # as for a run interrupted by Ctrl-C: nothing was changed
+        except BrokenPipeError:  # `opsctl lint | head`: the reader has what it wanted
+            code = 1
+        if code is not None:
+            _exit(code)
+    from .cli import cli
+
+    cli.main(args, prog_name="opsctl")
+
+
+def _exit(code: int) -> None:
+    """Exit with ``code``; output a closed pipe could not take is dropped quietly (as Click
+    does), never a second traceback at interpreter exit."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = code or 1
+    sys.exit(code)
