@@ -54,8 +54,12 @@ def new_project(base: Path, lint_table: str = "") -> Path:
 
 @pytest.fixture
 def golden(tmp_path: Path) -> Path:
+    return golden_tree(tmp_path)
+
+
+def golden_tree(base: Path) -> Path:
     """A small tree with one finding of several kinds, one of them a warning."""
-    project = new_project(tmp_path, '\n[tool.opsctl.lint]\nseverity = { OPS501 = "warning" }\n')
+    project = new_project(base, '\n[tool.opsctl.lint]\nseverity = { OPS501 = "warning" }\n')
     root = project / "offline_script"
     write(root / "recycle" / "export_order_data.py")
     write(root / "recycle" / "export_order_data_6573.py")
