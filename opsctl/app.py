@@ -18,9 +18,8 @@ import re
 import sys
 import traceback
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import AppNotFound
 
@@ -32,8 +31,7 @@ if TYPE_CHECKING:
     from .config import Config
 
 
-@dataclass(frozen=True)
-class LoadedApp:
+class LoadedApp(NamedTuple):
     app: Flask
     #: What was imported (``opsctl.demo:create_app``), or None for wsgi.py/app.py discovery.
     import_path: str | None

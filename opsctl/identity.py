@@ -13,15 +13,14 @@ import os
 import re
 import subprocess
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import ConfigError
 from .naming import normalise
 
 
-@dataclass(frozen=True)
-class Identity:
+class Identity(NamedTuple):
     name: str
     source: str
     guessed: bool

@@ -40,9 +40,8 @@ import socket
 import time
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
@@ -70,8 +69,7 @@ TEXT_LIMIT = 64 * 1024
 # --------------------------------------------------------------------------- values
 
 
-@dataclass(frozen=True)
-class Run:
+class Run(NamedTuple):
     """One recorded run. ``script`` is the key the script had when it ran."""
 
     id: int
@@ -92,7 +90,7 @@ class Run:
     git_dirty: bool | None
     environment: str | None
     reason: str | None
-    summary: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any]
 
     @property
     def duration(self) -> float | None:
@@ -127,8 +125,7 @@ class Run:
         }
 
 
-@dataclass(frozen=True)
-class ScriptStats:
+class ScriptStats(NamedTuple):
     """What the ledger knows about one script under its current key.
 
     ``runs`` counts every recorded run, dry runs included; ``succeeded`` counts succeeded
@@ -146,8 +143,7 @@ class ScriptStats:
     running: bool
 
 
-@dataclass(frozen=True)
-class Process:
+class Process(NamedTuple):
     """Who is running: written into a run row and its lock."""
 
     operator: str
@@ -162,8 +158,7 @@ class Process:
         return cls(operator, socket.gethostname(), pid, node_id(), process_start(pid))
 
 
-@dataclass(frozen=True)
-class Holder:
+class Holder(NamedTuple):
     """The run holding a script's lock."""
 
     script: str

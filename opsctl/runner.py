@@ -27,9 +27,8 @@ import time
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
 
@@ -55,8 +54,7 @@ HELP_OPTIONS = ("-h", "--help")
 WAIT_POLL_SECONDS = 0.5
 
 
-@dataclass(frozen=True)
-class RunOptions:
+class RunOptions(NamedTuple):
     app: str | None = None
     dry_run: bool = False
     yes: bool = False
@@ -72,8 +70,7 @@ class RunOptions:
     prog: str = "opsctl run"
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     status: str
     exit_code: int
     error: str | None = None
