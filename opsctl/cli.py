@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from .errors import OpsctlError, unexpected
+from .errors import SIGINT_EXIT, OpsctlError, unexpected
 from .project import Project
 
 #: CLI name -> "module:attribute" of the Click command. The order is the order in --help.
@@ -91,8 +91,11 @@ class OpsctlGroup(click.Group):
             return super().invoke(ctx)
         except OpsctlError as exc:
             raise as_click(exc) from exc
-        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit,
-                KeyboardInterrupt):
+        except KeyboardInterrupt:
+            # Ctrl-C exits 130, as documented (and as the lint's fast path does), not with
+            # Click's "Aborted!" and 1. A run records its own interruption before this.
+            raise click.exceptions.Exit(SIGINT_EXIT) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
         except Exception as exc:
             project = ctx.find_object(Project)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import sys
 
+from .errors import SIGINT_EXIT
+
 
 def main() -> None:
     args = sys.argv[1:]
@@ -19,7 +21,7 @@ def main() -> None:
         try:
             code = run_fast(args[1:])
         except KeyboardInterrupt:
-            code = 130  # as for a run interrupted by Ctrl-C: nothing was changed
+            code = SIGINT_EXIT  # as the Click group exits on Ctrl-C
         except BrokenPipeError:  # `opsctl lint | head`: the reader has what it wanted
             code = 1
         if code is not None:

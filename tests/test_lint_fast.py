@@ -225,9 +225,13 @@ def test_unexpected_errors_are_one_line_unless_debug(golden: Path) -> None:
     assert "Traceback" in proc.stderr and "RuntimeError: kaboom" in proc.stderr
 
 
-def test_ctrl_c_exits_130_without_a_traceback(golden: Path) -> None:
-    proc = subprocess.run([sys.executable, "-c", RAISING.format(exc="KeyboardInterrupt")],
-                          cwd=golden, env=clean_env(), capture_output=True, text=True,
-                          timeout=60, check=False)
-    assert proc.returncode == 130
-    assert "Traceback" not in proc.stderr
+@pytest.mark.parametrize("args", [(), ("--list-rules",)], ids=["fast", "click"])
+def test_ctrl_c_exits_130_without_a_traceback(golden: Path, args: tuple[str, ...]) -> None:
+    code = RAISING.format(exc="KeyboardInterrupt").replace('"lint"]', f'"lint", *{args!r}]')
+    if args:  # --list-rules does not lint: interrupt what it does instead
+        code = code.replace("import opsctl.lint\n", "import opsctl.lint_cli\n").replace(
+            "opsctl.lint.lint = boom", "opsctl.lint_cli._print_rules = boom")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=golden, env=clean_env(),
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 130, proc.stderr
+    assert "Traceback" not in proc.stderr and "Aborted" not in proc.stderr
