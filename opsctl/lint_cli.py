@@ -3,9 +3,10 @@
 The lint runs on every push and in every pre-commit hook, and importing Click costs more than
 linting 10,000 names (SPEC §8 holds the lint within 2x of a bare ``os.scandir`` walk). So the
 ``opsctl`` program (:mod:`opsctl.main`) hands ``opsctl lint`` straight to :func:`run_fast` when
-its arguments are of the everyday shapes (paths, ``--format``, ``--baseline``, ``-v``), and
-everything else to the Click group: ``--help``, ``--fix``, ``--write-baseline``,
-``--list-rules``, global options, an unknown or repeated option, shell completion. The Click
+its arguments are of the everyday shapes (paths, ``--format``, ``--baseline``, ``-v``, and the
+group's ``--project`` and ``--debug``), and everything else to the Click group: ``--help``,
+``--fix``, ``--write-baseline``, ``--list-rules``, an unknown or repeated option, a project
+that is not one, shell completion. The Click
 command (:mod:`opsctl.commands.lint`) and the fast path both end in :func:`execute`, so the
 two cannot drift apart in what the lint does; a test runs both on the same arguments and
 compares every byte of output and the exit code.
@@ -38,71 +39,108 @@ class LintOptions(NamedTuple):
     list_rules: bool = False
 
 
-#: Options the fast path reads, each taking a value, and the flags.
-_VALUED = {"--format": "fmt", "--baseline": "baseline"}
-_FLAGS = {"-v": "verbose", "--verbose": "verbose"}
+class FastLint(NamedTuple):
+    """An ``opsctl ... lint ...`` command line the fast path can run: the lint's options and
+    the group's (``--project``, or ``OPSCTL_PROJECT``, and ``--debug``)."""
+
+    options: LintOptions
+    project_dir: str | None = None
+    debug: bool = False
 
 
-def parse_fast(args: Sequence[str], environ: Mapping[str, str]) -> LintOptions | None:
-    """``opsctl lint ARGS`` as options, or None when only Click may read them.
+#: The options the fast path reads (``{option: field}``): the group's, then the lint's.
+_GROUP_VALUED = {"--project": "project_dir"}
+_GROUP_FLAGS = {"--debug": "debug"}
+_LINT_VALUED = {"--format": "fmt", "--baseline": "baseline"}
+_LINT_FLAGS = {"-v": "verbose", "--verbose": "verbose"}
 
-    Read here: file and folder paths, ``--format`` (one of :data:`FORMATS`), ``--baseline``
-    (not a folder) and ``-v``/``--verbose``, each option at most once, as ``--opt value`` or
-    ``--opt=value``. Anything else, including whatever Click would refuse, is Click's, so its
-    messages stay the only ones; so is a run with ``OPSCTL_PROJECT`` set (Click checks the
-    folder) or a shell completing a word.
+
+def parse_fast(argv: Sequence[str], environ: Mapping[str, str]) -> FastLint | None:
+    """``opsctl ARGV`` as a lint the fast path can run, or None when only Click may read it.
+
+    Read here: ``--project DIR`` (an existing opsctl project) and ``--debug`` before
+    ``lint``; after it, file and folder paths, ``--format`` (one of :data:`FORMATS`),
+    ``--baseline`` (not a folder) and ``-v``/``--verbose``. Each option at most once, as
+    ``--opt value`` or ``--opt=value``. Anything else is Click's, and so is anything Click
+    would refuse, so its messages stay the only ones; so is a shell completing a word.
     """
-    if environ.get("OPSCTL_PROJECT") or environ.get("_OPSCTL_COMPLETE"):
+    if environ.get("_OPSCTL_COMPLETE"):
+        return None
+    group: dict[str, object] = {}
+    i = _read_options(argv, 0, _GROUP_VALUED, _GROUP_FLAGS, group, None)
+    if i is None or i == len(argv) or argv[i] != "lint":
         return None
     values: dict[str, object] = {}
     paths: list[str] = []
-    i = 0
+    if _read_options(argv, i + 1, _LINT_VALUED, _LINT_FLAGS, values, paths) is None:
+        return None
+    if values.get("fmt", "text") not in FORMATS:
+        return None
+    baseline = values.get("baseline")
+    if isinstance(baseline, str) and os.path.isdir(baseline):
+        return None  # Click says it is a folder, not a file
+    # Click takes OPSCTL_PROJECT when --project is not given, and an empty one as unset.
+    given = group.get("project_dir")
+    project = given if isinstance(given, str) else environ.get("OPSCTL_PROJECT") or None
+    if project is not None:
+        from .config import is_project_dir
+
+        if not (os.path.isdir(project) and is_project_dir(project)):
+            return None  # Click and the project's checks say what is wrong with it
+    options = LintOptions(paths=tuple(paths), **values)  # type: ignore[arg-type]
+    return FastLint(options, project, bool(group.get("debug")))
+
+
+def _read_options(args: Sequence[str], i: int, valued: Mapping[str, str],
+                  flags: Mapping[str, str], values: dict[str, object],
+                  paths: list[str] | None) -> int | None:
+    """Read ``args[i:]`` into ``values``: up to the first word that is not an option
+    (``paths`` None: a command name), or all of it, words into ``paths``. Returns where it
+    stopped, or None at a shape the fast path leaves to Click."""
     while i < len(args):
         arg = args[i]
-        i += 1
         if not arg.startswith("-"):
+            if paths is None:
+                return i
             paths.append(arg)
+            i += 1
             continue
+        i += 1
         name, eq, value = arg.partition("=")
-        if name in _VALUED:
+        if name in valued:
             if not eq:
                 if i == len(args):
                     return None
                 value = args[i]
                 i += 1
-            key = _VALUED[name]
+            key = valued[name]
             if key in values or not value:
                 return None
             values[key] = value
-        elif arg in _FLAGS and _FLAGS[arg] not in values:
-            values[_FLAGS[arg]] = True
+        elif arg in flags and flags[arg] not in values:
+            values[flags[arg]] = True
         else:
             return None
-    if values.get("fmt", "text") not in FORMATS:
-        return None
-    baseline = values.get("baseline")
-    if isinstance(baseline, str) and os.path.isdir(baseline):
-        return None  # Click's message: it is a folder, not a file
-    return LintOptions(paths=tuple(paths), **values)  # type: ignore[arg-type]
+    return i
 
 
-def run_fast(args: Sequence[str]) -> int | None:
-    """The whole of ``opsctl lint ARGS`` without Click, as its exit status; None when the
-    arguments are Click's to read (see :func:`parse_fast`)."""
-    options = parse_fast(args, os.environ)
-    if options is None:
+def run_fast(argv: Sequence[str]) -> int | None:
+    """The whole of ``opsctl ARGV`` without Click, as its exit status, when it is a lint of
+    the everyday shapes; None when the arguments are Click's to read (:func:`parse_fast`)."""
+    fast = parse_fast(argv, os.environ)
+    if fast is None:
         return None
     from .project import Project
 
     try:
-        return execute(Project(None), options)
+        return execute(Project(fast.project_dir, debug=fast.debug), fast.options)
     except OpsctlError as exc:
         exc.show()
         return exc.exit_code
     except BrokenPipeError:
         raise  # the reader went away: opsctl.main ends quietly
     except Exception as exc:
-        if os.environ.get("OPSCTL_DEBUG"):
+        if fast.debug or os.environ.get("OPSCTL_DEBUG"):
             raise
         error = unexpected(exc)
         error.show()

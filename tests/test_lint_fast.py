@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from test_lint_cli import GOLDEN_TEXT, SUMMARY, golden_tree, new_project, write
 
-from opsctl.lint_cli import LintOptions, parse_fast
+from opsctl.lint_cli import FastLint, LintOptions, parse_fast
 
 #: The console script's road: opsctl.main, writing the imported module names to argv[1].
 FAST = """
@@ -90,6 +90,10 @@ CASES: list[tuple[tuple[str, ...], dict[str, str], int]] = [
     (("lint", "."), {}, 1),
     (("lint", "--baseline", "lint-baseline.json"), {}, 1),
     (("lint", "--baseline=missing.json"), {}, 2),
+    (("--project", ".", "lint"), {}, 1),
+    (("--debug", "--project=.", "lint", "--format", "json"), {}, 1),
+    (("lint",), {"OPSCTL_PROJECT": "."}, 1),
+    (("lint",), {"OPSCTL_PROJECT": ""}, 1),
 ]
 
 
@@ -120,13 +124,17 @@ def test_fast_path_output_is_the_golden_output(golden: Path, tmp_path: Path) -> 
     ("[tool.opsctl.lint]\nselect = ['OPS999']\n", 2, "unknown rule 'OPS999'"),
     ("[tool.opsctl\n", 2, "not valid TOML"),
 ])
-def test_refusals_agree(tmp_path: Path, pyproject: str, status: int, message: str) -> None:
+@pytest.mark.parametrize("where", ["here", "--project"])
+def test_refusals_agree(tmp_path: Path, pyproject: str, status: int, message: str,
+                        where: str) -> None:
     project = tmp_path / "proj"
     (project / "offline_script").mkdir(parents=True)
     (project / "pyproject.toml").write_text(pyproject, encoding="utf-8")
-    quick, modules = fast(project, tmp_path, "lint")
+    cwd, args = (project, ("lint",)) if where == "here" else \
+        (tmp_path, ("--project", "proj", "lint"))
+    quick, modules = fast(cwd, tmp_path, *args)
     assert "click" not in modules
-    reference = slow(project, "lint")
+    reference = slow(cwd, *args)
     assert (quick.returncode, quick.stdout, quick.stderr) == \
         (reference.returncode, reference.stdout, reference.stderr)
     assert quick.returncode == status
@@ -143,32 +151,52 @@ def test_no_project_agrees(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("args", [
-    ("--help",), ("-h",), ("--fix",), ("--list-rules",), ("--write-baseline", "b.json"),
-    ("--format", "xml"), ("--format",), ("--format", "json", "--format", "text"),
-    ("-v", "-v"), ("--", "x.py"), ("-vh",), ("--verbose=yes",), ("--formats", "json"),
-    ("--baseline", "offline_script"), ("--baseline=",), ("-",),
+    ("lint", "--help"), ("lint", "-h"), ("lint", "--fix"), ("lint", "--list-rules"),
+    ("lint", "--write-baseline", "b.json"), ("lint", "--format", "xml"), ("lint", "--format"),
+    ("lint", "--format", "json", "--format", "text"), ("lint", "-v", "-v"),
+    ("lint", "--", "x.py"), ("lint", "-vh"), ("lint", "--verbose=yes"),
+    ("lint", "--formats", "json"), ("lint", "--baseline", "offline_script"),
+    ("lint", "--baseline="), ("lint", "-"), ("--help", "lint"), ("--version", "lint"),
+    ("--developer", "me", "lint"), ("--project", "offline_script", "lint"),
+    ("--project", "nowhere", "lint"), ("--project",), ("--project", "lint"),
+    ("--debug", "--debug", "lint"), ("lint", "--project", "."), ("list", "lint"),
+    ("run", "recycle/lint"), (),
 ], ids=" ".join)
 def test_other_shapes_are_left_to_click(golden: Path, args: tuple[str, ...],
                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(golden)  # --baseline offline_script: a folder, from here
+    monkeypatch.chdir(golden)  # offline_script: a folder, and not a project, from here
     assert parse_fast(args, {}) is None
 
 
 @pytest.mark.parametrize(("args", "expected"), [
-    ((), LintOptions()),
-    (("a.py", "b/c.py"), LintOptions(paths=("a.py", "b/c.py"))),
-    (("--format=json", "a.py", "-v"), LintOptions(paths=("a.py",), fmt="json", verbose=True)),
-    (("--baseline", "b.json", "--format", "junit"),
-     LintOptions(fmt="junit", baseline="b.json")),
-], ids=["nothing", "paths", "format=", "baseline"])
-def test_everyday_shapes_are_read(args: tuple[str, ...], expected: LintOptions) -> None:
+    (("lint",), FastLint(LintOptions())),
+    (("lint", "a.py", "b/c.py"), FastLint(LintOptions(paths=("a.py", "b/c.py")))),
+    (("lint", "--format=json", "a.py", "-v"),
+     FastLint(LintOptions(paths=("a.py",), fmt="json", verbose=True))),
+    (("lint", "--baseline", "b.json", "--format", "junit"),
+     FastLint(LintOptions(fmt="junit", baseline="b.json"))),
+    (("--debug", "--project", ".", "lint", "a.py"),
+     FastLint(LintOptions(paths=("a.py",)), ".", debug=True)),
+], ids=["nothing", "paths", "format=", "baseline", "project"])
+def test_everyday_shapes_are_read(golden: Path, args: tuple[str, ...], expected: FastLint,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(golden)
     assert parse_fast(args, {}) == expected
 
 
-@pytest.mark.parametrize("var", ["OPSCTL_PROJECT", "_OPSCTL_COMPLETE"])
-def test_a_project_from_the_environment_or_completion_is_clicks(var: str) -> None:
-    assert parse_fast((), {var: "x"}) is None
-    assert parse_fast((), {var: ""}) == LintOptions()  # an empty variable is no variable
+def test_the_project_from_the_environment(golden: Path, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert parse_fast(("lint",), {"OPSCTL_PROJECT": str(golden)}) == \
+        FastLint(LintOptions(), str(golden))
+    assert parse_fast(("--project", str(golden), "lint"),
+                      {"OPSCTL_PROJECT": str(tmp_path)}) == FastLint(LintOptions(), str(golden))
+    assert parse_fast(("lint",), {"OPSCTL_PROJECT": ""}) == FastLint(LintOptions())
+    assert parse_fast(("lint",), {"OPSCTL_PROJECT": str(tmp_path)}) is None  # not a project
+
+
+def test_completion_is_clicks() -> None:
+    assert parse_fast(("lint",), {"_OPSCTL_COMPLETE": "bash_complete"}) is None
 
 
 def test_click_shapes_still_work_from_the_program(golden: Path, tmp_path: Path) -> None:
