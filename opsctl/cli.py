@@ -95,8 +95,9 @@ class OpsctlGroup(click.Group):
             # Ctrl-C exits 130, as documented (and as the lint's fast path does), not with
             # Click's "Aborted!" and 1. A run records its own interruption before this.
             raise click.exceptions.Exit(SIGINT_EXIT) from None
-        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
-            raise
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit,
+                BrokenPipeError):
+            raise  # Click's own; and a reader gone (`opsctl list | head`) ends quietly there
         except Exception as exc:
             project = ctx.find_object(Project)
             if (project is not None and project.debug) or os.environ.get("OPSCTL_DEBUG"):

@@ -122,6 +122,25 @@ _KEYS: dict[str, tuple[Any, str, Any]] = {
 _TABLE_RE = re.compile(r"^\s*\[tool\.opsctl[\].]", re.MULTILINE)
 
 
+def tidy(path: StrPath) -> str:
+    """``path`` spelled as :mod:`pathlib` spells it: no ``.`` parts, no doubled or trailing
+    separators. ``..`` stays: only the file system knows where it leads after a symlink."""
+    text = os.fspath(path)
+    if os.altsep:
+        text = text.replace(os.altsep, os.sep)
+    drive, rest = os.path.splitdrive(text)
+    head = os.sep if rest.startswith(os.sep) else ""
+    parts = [p for p in rest.split(os.sep) if p not in ("", ".")]
+    return drive + head + os.sep.join(parts) if drive or head or parts else "."
+
+
+def absolute(path: StrPath) -> str:
+    """``path`` made absolute against the current folder, and tidied; as
+    :meth:`pathlib.Path.absolute`, ``..`` is left for the file system to resolve."""
+    text = os.fspath(path)
+    return tidy(text if os.path.isabs(text) else os.path.join(os.getcwd(), text))
+
+
 def has_opsctl_table(pyproject: StrPath) -> bool:
     """Whether a ``pyproject.toml`` has a ``[tool.opsctl]`` table (a text check, no parse:
     looking at every pyproject.toml upward must stay cheap)."""
@@ -140,7 +159,7 @@ def is_project_dir(folder: StrPath) -> bool:
 def find_project_dir(start: StrPath | None = None) -> str | None:
     """The nearest folder upward holding ``pyproject.toml`` with ``[tool.opsctl]``, or an
     ``offline_script/`` folder."""
-    folder = os.path.abspath(start if start is not None else os.getcwd())
+    folder = absolute(start if start is not None else os.getcwd())
     while True:
         if is_project_dir(folder):
             return folder
@@ -153,12 +172,12 @@ def find_project_dir(start: StrPath | None = None) -> str | None:
 def check_project_dir(folder: StrPath) -> str:
     """A folder named with ``--project``: it must exist and be an opsctl project."""
     if not os.path.isdir(folder):
-        raise ConfigError(f"--project {os.fspath(folder)}: no such folder")
+        raise ConfigError(f"--project {absolute(folder)}: no such folder")
     if not is_project_dir(folder):
-        raise ConfigError(f"--project {os.fspath(folder)}: not an opsctl project (no "
+        raise ConfigError(f"--project {absolute(folder)}: not an opsctl project (no "
                           "pyproject.toml with [tool.opsctl], no offline_script/ folder); run "
                           "'opsctl init' there first")
-    return os.path.abspath(folder)
+    return absolute(folder)
 
 
 def read_table(project_dir: StrPath) -> tuple[dict[str, Any], str]:
@@ -226,7 +245,7 @@ def load_config(
     project = os.fspath(project_dir)
 
     def path(value: str) -> str:  # relative to the project; an absolute value stays
-        return os.path.normpath(os.path.join(project, os.path.expanduser(value)))
+        return tidy(os.path.join(project, os.path.expanduser(value)))
 
     templates = values.get("templates")
     return Config(

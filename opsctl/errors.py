@@ -27,8 +27,6 @@ Exit codes (also in the README):
 
 from __future__ import annotations
 
-import sys
-
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:
     from typing import IO
@@ -60,7 +58,12 @@ class OpsctlError(Exception):
 
     def show(self, file: IO[str] | None = None) -> None:
         """Print ``Error: <message>`` on stderr, as Click prints its own errors."""
-        print(f"Error: {self.message}", file=file or sys.stderr, flush=True)
+        if file is not None:
+            print(f"Error: {self.message}", file=file, flush=True)
+            return
+        from .output import write
+
+        write(f"Error: {self.message}\n", err=True)
 
 
 def unexpected(exc: Exception) -> OpsctlError:

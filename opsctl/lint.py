@@ -28,6 +28,7 @@ from itertools import compress, filterfalse
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
+from .config import tidy
 from .errors import ConfigError, OpsctlError
 from .naming import (
     DEFAULT_STATUS_SUFFIXES,
@@ -199,6 +200,7 @@ class LintConfig(NamedTuple):
             baseline_path = os.path.expanduser(baseline)
             if not os.path.isabs(baseline_path) and project_dir is not None:
                 baseline_path = os.path.join(project_dir, baseline_path)
+            baseline_path = tidy(baseline_path)
 
         return cls(
             enabled=frozenset(enabled),

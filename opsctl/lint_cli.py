@@ -79,16 +79,30 @@ def parse_fast(argv: Sequence[str], environ: Mapping[str, str]) -> FastLint | No
     baseline = values.get("baseline")
     if isinstance(baseline, str) and os.path.isdir(baseline):
         return None  # Click says it is a folder, not a file
+    if not all(map(_readable_or_absent, paths)) or \
+            (isinstance(baseline, str) and not _readable_or_absent(baseline)):
+        return None  # Click says it is not readable
     # Click takes OPSCTL_PROJECT when --project is not given, and an empty one as unset.
     given = group.get("project_dir")
     project = given if isinstance(given, str) else environ.get("OPSCTL_PROJECT") or None
     if project is not None:
         from .config import is_project_dir
 
-        if not (os.path.isdir(project) and is_project_dir(project)):
+        if not (os.path.isdir(project) and _readable_or_absent(project) and
+                is_project_dir(project)):
             return None  # Click and the project's checks say what is wrong with it
     options = LintOptions(paths=tuple(paths), **values)  # type: ignore[arg-type]
     return FastLint(options, project, bool(group.get("debug")))
+
+
+def _readable_or_absent(path: str) -> bool:
+    """What Click's ``click.Path()`` accepts without a word: a path that does not exist, or
+    one the process may read."""
+    try:
+        os.stat(path)
+    except (OSError, ValueError):
+        return True
+    return os.access(path, os.R_OK)
 
 
 def _read_options(args: Sequence[str], i: int, valued: Mapping[str, str],
@@ -151,6 +165,7 @@ def execute(project: Project, options: LintOptions) -> int:
     """Lint the project as ``options`` say, print the findings and notes, and return the
     exit status: 0 clean (warnings allowed), 1 errors found."""
     from . import lint as lint_
+    from .config import tidy
     from .lint_formats import render, shown, summary
 
     settings = lint_.LintConfig.from_config(project.config)
@@ -159,9 +174,11 @@ def execute(project: Project, options: LintOptions) -> int:
         return 0
     root = project.root_path
     prefix = _prefix(root, project.dir_path)
-    baseline = options.baseline
+    # Spelled as before these were strings: `--write-baseline out/` writes the file out.
+    baseline = tidy(options.baseline) if options.baseline is not None else None
+    write_to = tidy(options.write_to) if options.write_to is not None else None
     outcome = lint_.run(root, project.naming, settings, paths=list(options.paths) or None,
-                        fix=options.fix, baseline=baseline, write_baseline_to=options.write_to,
+                        fix=options.fix, baseline=baseline, write_baseline_to=write_to,
                         project_config=project.config,
                         operator=lambda: project.identity.name)
     report = outcome.report
@@ -184,7 +201,7 @@ def execute(project: Project, options: LintOptions) -> int:
         # so two findings of one rule in one file are one entry.
         count, entries = report.baselined, outcome.baseline_written
         output.note(f"wrote {count} accepted finding{'' if count == 1 else 's'} to "
-                    f"{options.write_to} ({entries} entr{'y' if entries == 1 else 'ies'}: one "
+                    f"{write_to} ({entries} entr{'y' if entries == 1 else 'ies'}: one "
                     "per path and rule)")
     elif report.baseline_unused:
         output.note(f"{report.baseline_unused} baseline entr"

@@ -15,7 +15,9 @@ from .errors import SIGINT_EXIT
 
 def main() -> None:
     args = sys.argv[1:]
-    if "lint" in args:  # cheap to ask: the fast path reads the arguments properly
+    # Cheap to ask: the fast path reads the arguments properly. Not on Windows, where Click
+    # expands wildcards in the arguments itself (its shells do not).
+    if "lint" in args and os.name != "nt":
         from .lint_cli import run_fast
 
         try:
@@ -28,7 +30,7 @@ def main() -> None:
             _exit(code)
     from .cli import cli
 
-    cli.main(args, prog_name="opsctl")
+    cli.main(prog_name="opsctl")
 
 
 def _exit(code: int) -> None:

@@ -31,10 +31,28 @@ def style(text: str, *styles: str) -> str:
 
 
 def write(text: str, *, err: bool = False) -> None:
-    """``text`` as it is (no newline added) on stdout, or stderr; flushed, as a log wants."""
+    """``text`` as it is (no newline added) on stdout, or stderr; flushed, as a log wants.
+
+    A stream set to ASCII (``PYTHONIOENCODING=ascii``, an old locale) gets UTF-8 bytes, with
+    anything unencodable replaced, as Click writes to one: never a crash on a file name.
+    """
     stream = sys.stderr if err else sys.stdout
-    stream.write(text)
+    buffer = getattr(stream, "buffer", None)
+    if buffer is not None and _is_ascii(stream):
+        stream.flush()
+        buffer.write(text.encode("utf-8", "replace"))
+    else:
+        stream.write(text)
     stream.flush()
+
+
+def _is_ascii(stream: object) -> bool:
+    import codecs
+
+    try:
+        return codecs.lookup(getattr(stream, "encoding", None) or "utf-8").name == "ascii"
+    except LookupError:
+        return False
 
 
 def is_terminal(err: bool = False) -> bool:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,42 @@ def test_bad_config_names_key_and_file(tmp_path: Path, toml: str, message: str) 
 def test_bad_env_value(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="OPSCTL_STALE_DAYS must be"):
         load_config(tmp_path, environ={"OPSCTL_STALE_DAYS": "soon"})
+
+
+@pytest.mark.parametrize(("path", "tidied"), [
+    ("a/./b//c/", "a/b/c"), ("/x/../y/.", "/x/../y"), ("./", "."), ("", "."), ("/", "/"),
+    ("..", ".."), ("a/b/../../c", "a/b/../../c"),
+])
+def test_tidy_spells_paths_as_pathlib_does(path: str, tidied: str) -> None:
+    from opsctl.config import tidy
+
+    assert tidy(path) == tidied == (str(Path(path)) if path else ".")
+
+
+def test_a_root_with_dotdot_is_resolved_by_the_file_system(tmp_path: Path) -> None:
+    """A project reached through a symlink, its root beside it: ``..`` must be left for the
+    file system (collapsed as text it would name a folder beside the symlink)."""
+    real = tmp_path / "real" / "proj"
+    real.mkdir(parents=True)
+    (real / "pyproject.toml").write_text('[tool.opsctl]\nroot = "../shared"\n',
+                                         encoding="utf-8")
+    (tmp_path / "real" / "shared" / "recycle").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(real)
+    config = load_config(tmp_path / "link")
+    assert config.root_path == str(tmp_path / "link" / ".." / "shared")
+    assert (config.root / "recycle").is_dir()
+
+
+def test_project_dir_keeps_dotdot_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from opsctl.config import check_project_dir
+
+    inner = tmp_path / "real" / "a" / "proj"
+    inner.mkdir(parents=True)
+    (tmp_path / "real" / "a" / "pyproject.toml").write_text("[tool.opsctl]\n",
+                                                            encoding="utf-8")
+    (tmp_path / "w").mkdir()
+    (tmp_path / "w" / "link").symlink_to(inner)
+    monkeypatch.chdir(tmp_path / "w")
+    found = check_project_dir("link/..")
+    assert found == str(tmp_path / "w" / "link" / "..")
+    assert os.path.samefile(found, tmp_path / "real" / "a")

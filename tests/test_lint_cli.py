@@ -480,6 +480,15 @@ def test_a_broken_baseline_is_a_usage_error(golden: Path, run: Invoke, content: 
     assert "Traceback" not in result.stderr
 
 
+def test_write_baseline_to_a_name_with_a_trailing_slash(golden: Path, run: Invoke) -> None:
+    """``--write-baseline out/`` writes the file ``out``, as a path spelled that way names."""
+    target = golden / "out"
+    result = run(golden, "lint", "--write-baseline", f"{target}/")
+    assert result.exit_code == 0, result.output
+    assert json.loads(target.read_text(encoding="utf-8"))["findings"]
+    assert sorted(p.name for p in golden.iterdir() if p.name.startswith(".")) == []
+
+
 def test_write_baseline_refuses_paths(golden: Path, run: Invoke) -> None:
     result = run(golden, "lint", "--write-baseline", str(golden / "b.json"),
                  str(golden / "offline_script" / "yuzaoyah" / "notes.txt"))

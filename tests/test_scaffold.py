@@ -282,6 +282,19 @@ def test_init_uses_the_configured_root(invoke: Invoke, tmp_path: Path) -> None:
     assert "created ops_scripts/" in result.stdout
 
 
+@pytest.mark.parametrize("root_option", [(), ("--root", "ops_scripts")])
+def test_init_with_a_project_given_as_dotdot(invoke: Invoke, tmp_path: Path,
+                                             root_option: tuple[str, ...]) -> None:
+    """``opsctl --project .. init`` from a subfolder: the configured root and the project
+    folder are spelled alike, so the root is seen to be inside the project."""
+    proj = tmp_path / "svc"
+    write(proj / "pyproject.toml", '[tool.opsctl]\nroot = "ops_scripts"\n')
+    (proj / "sub").mkdir()
+    result = invoke(proj / "sub" / "..", "init", *root_option)
+    assert result.exit_code == 0, result.output
+    assert (proj / "ops_scripts/recycle/.gitkeep").is_file()
+
+
 @pytest.mark.parametrize("root", ["../evil", "/tmp/elsewhere-abs", ""])
 def test_init_refuses_a_root_outside_the_project(invoke: Invoke, tmp_path: Path,
                                                 root: str) -> None:
