@@ -1,4 +1,5 @@
-"""The few git operations the lifecycle needs: find the work tree, ``git mv``, ``git rm``.
+"""The few git operations opsctl needs: find the work tree, ``git mv`` and ``git rm`` for the
+lifecycle, and the revision (and whether it is modified) that a run records.
 
 opsctl shells out to ``git`` itself rather than touching ``.git``: git owns its index and
 its lock, and a user's hooks, config and future git versions keep working. Every call runs
@@ -10,8 +11,9 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from contextlib import suppress
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import OpsctlError
 
@@ -45,8 +47,7 @@ def _first_error(stderr: bytes) -> str:
     return lines[0] if lines else "no message"
 
 
-@dataclass(frozen=True)
-class WorkTree:
+class WorkTree(NamedTuple):
     """A git work tree, named by its top folder (as ``git rev-parse --show-toplevel`` says)."""
 
     top: Path
@@ -118,3 +119,56 @@ def work_tree(path: Path) -> WorkTree | None:
         return None
     top = result.stdout.decode("utf-8", "surrogateescape").strip()
     return WorkTree(Path(os.path.realpath(top))) if top else None
+
+
+# -- what a run records ----------------------------------------------------------------------
+
+class GitProbe:
+    """The project's git revision and whether its tracked files are modified, asked of one
+    ``git status`` in the background while the app loads."""
+
+    def __init__(self, cwd: Path) -> None:
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._result: tuple[str | None, bool | None] | None = None
+        try:
+            # porcelain v2 with --branch gives the HEAD commit and the changes in one process.
+            self._proc = subprocess.Popen(
+                ["git", "status", "--porcelain=v2", "--branch", "--untracked-files=no"],
+                cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL)
+        except OSError:
+            self._result = (None, None)
+
+    def result(self) -> tuple[str | None, bool | None]:
+        if self._result is None:
+            assert self._proc is not None
+            try:
+                out, _ = self._proc.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.close()
+                self._result = (None, None)
+                return self._result
+            self._result = parse_git_status(out.decode("utf-8", "replace")) \
+                if self._proc.returncode == 0 else (None, None)
+        return self._result
+
+    def close(self) -> None:
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.kill()
+            with suppress(Exception):
+                self._proc.communicate()
+
+
+def parse_git_status(text: str) -> tuple[str | None, bool | None]:
+    """``(revision, dirty)`` from ``git status --porcelain=v2 --branch``; no revision before
+    the first commit."""
+    revision = None
+    dirty = False
+    for line in text.splitlines():
+        if line.startswith("# branch.oid "):
+            oid = line.split()[2]
+            revision = None if oid == "(initial)" else oid
+        elif line and not line.startswith("#"):
+            dirty = True
+    return (revision, dirty) if revision else (None, None)

@@ -19,8 +19,6 @@ The order matters, and every refusal comes before the script starts:
 from __future__ import annotations
 
 import os
-import re
-import subprocess
 import sys
 import threading
 import time
@@ -34,7 +32,9 @@ import click
 
 from . import api, output
 from .errors import Declined, LockHeld, OpsctlError, RunOnceRefused
+from .gitops import GitProbe
 from .interrupts import EXIT_CODES, Interrupts, Terminated, can_ask, confirm, signal_name
+from .runargs import HELP_OPTIONS, own_option, redact
 
 if TYPE_CHECKING:
     from .app import LoadedApp
@@ -43,13 +43,6 @@ if TYPE_CHECKING:
     from .ledger import Ledger, Process, Run
     from .project import Project
 
-#: opsctl run's own options. After the script name they belong to a Click ``main`` that
-#: declares them; a plain ``main()`` or legacy script only gets them after ``--``.
-OWN_OPTIONS = ("--app", "--dry-run", "--reason", "-y", "--yes", "--force", "--wait",
-               "--request-context", "--no-ledger")
-#: Those of them that take a value (``--wait``'s is optional: a number of seconds).
-VALUE_OPTIONS = ("--app", "--reason", "--wait")
-HELP_OPTIONS = ("-h", "--help")
 #: How often a waiting run looks at the lock again.
 WAIT_POLL_SECONDS = 0.5
 
@@ -255,32 +248,6 @@ def _import_failed(exc: Exception, project: Project, script: Script, args: list[
                             environment=environment_of(app), reason=options.reason)
     _tell(outcome, run, script, options, project.debug)
     return outcome.exit_code
-
-
-def own_option(args: Sequence[str]) -> tuple[str, list[str]] | None:
-    """The first of opsctl run's own options among a script's arguments (before any ``--``),
-    with its value when it takes one: ``("--wait", ["--wait", "60"])``."""
-    for i, arg in enumerate(args):
-        if arg == "--":
-            return None
-        name = arg.partition("=")[0] if arg.startswith("--") else arg
-        if name not in OWN_OPTIONS:
-            continue
-        words = [arg]
-        if "=" not in arg and name in VALUE_OPTIONS and i + 1 < len(args):
-            value = args[i + 1]
-            if name != "--wait" or _is_seconds(value):
-                words.append(value)
-        return name, words
-    return None
-
-
-def _is_seconds(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _put_before(words: list[str], script: Script, options: RunOptions) -> str:
@@ -521,104 +488,7 @@ def _script_argv(script: Script, args: list[str]) -> Iterator[None]:
         sys.argv = before
 
 
-# --------------------------------------------------------------------------- secrets
-
-
-def redact(args: Sequence[str], secret_names: Sequence[str],
-           flags: frozenset[str] = frozenset()) -> list[str]:
-    """Arguments with the values of secret-looking options replaced by ``***``.
-
-    An option is secret when its name contains one of ``secret_names`` (``--db-password``,
-    ``--api_key``); both ``--token=x`` and ``--token x`` are covered. Options known to be
-    flags take no value, so the argument after them is kept.
-    """
-    words = [_norm(s) for s in secret_names if s.strip("-_")]
-
-    def is_secret(option: str) -> bool:
-        name = _norm(option)
-        return any(w in name for w in words)
-
-    out: list[str] = []
-    hide_next = False
-    for arg in args:
-        if hide_next:
-            out.append("***")
-            hide_next = False
-            continue
-        if arg == "--":
-            out.append(arg)
-            continue
-        if arg.startswith("-") and len(arg) > 1 and not _is_number(arg):
-            option, eq, _ = arg.partition("=")
-            if is_secret(option):
-                if eq:
-                    out.append(f"{option}=***")
-                    continue
-                hide_next = option not in flags
-        out.append(arg)
-    return out
-
-
-def _norm(name: str) -> str:
-    return name.lstrip("-").lower().replace("_", "-")
-
-
-def _is_number(text: str) -> bool:
-    return re.fullmatch(r"-\d+(\.\d*)?", text) is not None
-
-
-# --------------------------------------------------------------------------- git, heartbeat
-
-
-class GitProbe:
-    """The project's git revision and whether its tracked files are modified, asked of one
-    ``git status`` in the background while the app loads."""
-
-    def __init__(self, cwd: Path) -> None:
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._result: tuple[str | None, bool | None] | None = None
-        try:
-            # porcelain v2 with --branch gives the HEAD commit and the changes in one process.
-            self._proc = subprocess.Popen(
-                ["git", "status", "--porcelain=v2", "--branch", "--untracked-files=no"],
-                cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                stdin=subprocess.DEVNULL)
-        except OSError:
-            self._result = (None, None)
-
-    def result(self) -> tuple[str | None, bool | None]:
-        if self._result is None:
-            assert self._proc is not None
-            try:
-                out, _ = self._proc.communicate(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.close()
-                self._result = (None, None)
-                return self._result
-            self._result = parse_git_status(out.decode("utf-8", "replace")) \
-                if self._proc.returncode == 0 else (None, None)
-        return self._result
-
-    def close(self) -> None:
-        if self._proc is not None:
-            if self._proc.poll() is None:
-                self._proc.kill()
-            with suppress(Exception):
-                self._proc.communicate()
-
-
-def parse_git_status(text: str) -> tuple[str | None, bool | None]:
-    """``(revision, dirty)`` from ``git status --porcelain=v2 --branch``; no revision before
-    the first commit."""
-    revision = None
-    dirty = False
-    for line in text.splitlines():
-        if line.startswith("# branch.oid "):
-            oid = line.split()[2]
-            revision = None if oid == "(initial)" else oid
-        elif line and not line.startswith("#"):
-            dirty = True
-    return (revision, dirty) if revision else (None, None)
+# --------------------------------------------------------------------------- heartbeat, locks
 
 
 class Heartbeat:

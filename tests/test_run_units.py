@@ -15,7 +15,7 @@ import opsctl
 from opsctl import api
 from opsctl.commands.run import _bare_wait, run_command
 from opsctl.errors import APP_NOT_FOUND, DECLINED, LEDGER_UNREACHABLE, LOCK_HELD, RUN_ONCE
-from opsctl.runner import OWN_OPTIONS, redact
+from opsctl.runargs import OWN_OPTIONS, redact
 from opsctl.tee import Tail, Tee
 
 

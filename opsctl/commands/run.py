@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..runargs import is_seconds
 from . import SCRIPT, pass_project
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ def _bare_wait(command: click.Command, args: list[str]) -> list[str]:
         arg = args[i]
         if arg == "--wait":
             nxt = args[i + 1] if i + 1 < len(args) else None
-            if nxt is None or not _is_seconds(nxt):
+            if nxt is None or not is_seconds(nxt):
                 out.append("--wait=inf")
                 i += 1
                 continue
@@ -41,14 +42,6 @@ def _bare_wait(command: click.Command, args: list[str]) -> list[str]:
             i += 1
         i += 1
     return out
-
-
-def _is_seconds(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 @click.command("run", cls=RunCommand, context_settings={"allow_interspersed_args": False})

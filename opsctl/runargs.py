@@ -1,0 +1,87 @@
+"""A run's command line: ``opsctl run``'s own options among a script's arguments, and the
+redaction of secret option values before the arguments are recorded in the ledger.
+
+Light on purpose: the ``run`` command's argument pre-parse uses it too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+#: opsctl run's own options. After the script name they belong to a Click ``main`` that
+#: declares them; a plain ``main()`` or legacy script only gets them after ``--``.
+OWN_OPTIONS = ("--app", "--dry-run", "--reason", "-y", "--yes", "--force", "--wait",
+               "--request-context", "--no-ledger")
+#: Those of them that take a value (``--wait``'s is optional: a number of seconds).
+VALUE_OPTIONS = ("--app", "--reason", "--wait")
+HELP_OPTIONS = ("-h", "--help")
+
+
+def own_option(args: Sequence[str]) -> tuple[str, list[str]] | None:
+    """The first of opsctl run's own options among a script's arguments (before any ``--``),
+    with its value when it takes one: ``("--wait", ["--wait", "60"])``."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return None
+        name = arg.partition("=")[0] if arg.startswith("--") else arg
+        if name not in OWN_OPTIONS:
+            continue
+        words = [arg]
+        if "=" not in arg and name in VALUE_OPTIONS and i + 1 < len(args):
+            value = args[i + 1]
+            if name != "--wait" or is_seconds(value):
+                words.append(value)
+        return name, words
+    return None
+
+
+def is_seconds(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def redact(args: Sequence[str], secret_names: Sequence[str],
+           flags: frozenset[str] = frozenset()) -> list[str]:
+    """Arguments with the values of secret-looking options replaced by ``***``.
+
+    An option is secret when its name contains one of ``secret_names`` (``--db-password``,
+    ``--api_key``); both ``--token=x`` and ``--token x`` are covered. Options known to be
+    flags take no value, so the argument after them is kept.
+    """
+    words = [_norm(s) for s in secret_names if s.strip("-_")]
+
+    def is_secret(option: str) -> bool:
+        name = _norm(option)
+        return any(w in name for w in words)
+
+    out: list[str] = []
+    hide_next = False
+    for arg in args:
+        if hide_next:
+            out.append("***")
+            hide_next = False
+            continue
+        if arg == "--":
+            out.append(arg)
+            continue
+        if arg.startswith("-") and len(arg) > 1 and not _is_number(arg):
+            option, eq, _ = arg.partition("=")
+            if is_secret(option):
+                if eq:
+                    out.append(f"{option}=***")
+                    continue
+                hide_next = option not in flags
+        out.append(arg)
+    return out
+
+
+def _norm(name: str) -> str:
+    return name.lstrip("-").lower().replace("_", "-")
+
+
+def _is_number(text: str) -> bool:
+    return re.fullmatch(r"-\d+(\.\d*)?", text) is not None
