@@ -6,10 +6,10 @@ linting 10,000 names (SPEC §8 holds the lint within 2x of a bare ``os.scandir``
 its arguments are of the everyday shapes (paths, ``--format``, ``--baseline``, ``-v``, and the
 group's ``--project`` and ``--debug``), and everything else to the Click group: ``--help``,
 ``--fix``, ``--write-baseline``, ``--list-rules``, an unknown or repeated option, a project
-that is not one, shell completion. The Click
-command (:mod:`opsctl.commands.lint`) and the fast path both end in :func:`execute`, so the
-two cannot drift apart in what the lint does; a test runs both on the same arguments and
-compares every byte of output and the exit code.
+that is not one, shell completion. The Click command (:mod:`opsctl.commands.lint`) and the
+fast path both end in :func:`execute`, so the two cannot drift apart in what the lint does;
+tests run both on the same arguments and compare every byte of output and the exit status,
+and check that every option read here is declared alike on the Click side.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from .lint import LintConfig
     from .project import Project
+
 
 class LintOptions(NamedTuple):
     """The options of ``opsctl lint``, as Click or :func:`parse_fast` read them."""

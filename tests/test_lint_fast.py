@@ -293,3 +293,30 @@ def test_ctrl_c_exits_130_without_a_traceback(golden: Path, args: tuple[str, ...
                           capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 130, proc.stderr
     assert "Traceback" not in proc.stderr and "Aborted" not in proc.stderr
+
+
+def test_the_options_read_here_are_declared_alike_on_the_click_side() -> None:
+    """The fast path knows a few options by name; each must be an option of the same arity
+    in the Click group or command, or the two roads would read a command line differently."""
+    import click
+
+    from opsctl import lint_cli
+    from opsctl.cli import cli
+    from opsctl.commands.lint import lint_command
+
+    for command, valued, flags in ((cli, lint_cli._GROUP_VALUED, lint_cli._GROUP_FLAGS),
+                                   (lint_command, lint_cli._LINT_VALUED, lint_cli._LINT_FLAGS)):
+        options = {opt: p for p in command.params if isinstance(p, click.Option)
+                   for opt in p.opts}
+        for name, field in valued.items():
+            assert name in options and not options[name].is_flag, name
+            assert options[name].name == field, name
+        for name, field in flags.items():
+            assert name in options and options[name].is_flag, name
+            assert options[name].name == field, name
+    assert set(lint_cli.LintOptions._fields) == {p.name for p in lint_command.params}
+    # What parse_fast also knows: where --project may come from, and the formats.
+    project = next(p for p in cli.params if p.name == "project_dir")
+    assert project.envvar == "OPSCTL_PROJECT"
+    fmt = next(p for p in lint_command.params if p.name == "fmt")
+    assert isinstance(fmt.type, click.Choice) and tuple(fmt.type.choices) == lint_cli.FORMATS

@@ -58,7 +58,8 @@ def lint_command(project: Project, paths: tuple[str, ...], fmt: str, baseline: s
     """
     # The work is opsctl.lint_cli's, shared with the fast path that `opsctl lint` takes
     # without Click for its everyday shapes.
-    code = execute(project, LintOptions(paths, fmt, baseline, write_to, fix, verbose,
-                                        list_rules))
+    code = execute(project, LintOptions(paths=paths, fmt=fmt, baseline=baseline,
+                                        write_to=write_to, fix=fix, verbose=verbose,
+                                        list_rules=list_rules))
     if code:
         raise click.exceptions.Exit(code)
