@@ -61,7 +61,8 @@ def check_script(root: str | os.PathLike[str], rel: str, kind: Kind) -> Iterator
         return
     source: str | bytes
     try:
-        source = data.decode("utf-8-sig")
+        # utf-8-sig without its codec module: a leading BOM is dropped, the rest is UTF-8.
+        source = (data[3:] if data.startswith(_BOM) else data).decode("utf-8")
     except UnicodeDecodeError as exc:
         head = b"\n".join(data.splitlines()[:2])
         if _CODING_RE.search(head) is None:
@@ -283,18 +284,23 @@ def _read(path: str) -> bytes:
     """
     fd = os.open(path, os.O_RDONLY | _O_NONBLOCK | getattr(os, "O_BINARY", 0))
     try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise NotAFile(_file_type(mode))
-        chunks = []
-        while chunk := os.read(fd, 1 << 16):
-            chunks.append(chunk)
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotAFile(_file_type(st.st_mode))
+        # One read of the size fstat gave, and one more byte: short means done (a file that
+        # grew meanwhile is read on). Syscalls are what reading thirty small files costs.
+        size = st.st_size + 1
+        chunks = [os.read(fd, size)]
+        while len(chunks[-1]) == size:
+            chunks.append(os.read(fd, 1 << 16))
+            size = 1 << 16
         return b"".join(chunks)
     finally:
         os.close(fd)
 
 
 _O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_BOM = b"\xef\xbb\xbf"
 
 
 def _file_type(mode: int) -> str:

@@ -159,6 +159,10 @@ BAD_SOURCES: list[tuple[str, str | bytes, list[tuple[str, int | None]]]] = [
     ("binary", b"\x00\x01\x02\xff", [("OPS603", None)]),
     ("utf-16", DOC.encode("utf-16"), [("OPS603", None)]),
     ("latin-1 without a coding line", b'"""Caf\xe9 export."""\n', [("OPS603", None)]),
+    ("a byte-order mark, then a call", b"\xef\xbb\xbf" + (DOC + "print(1)\n").encode(),
+     [("OPS601", DOC.count("\n") + 1)]),
+    ("a call after 200 KB of comments (the whole file is read)",
+     DOC + "# padding\n" * 20_000 + "print(1)\n", [("OPS601", DOC.count("\n") + 20_001)]),
 ]
 
 
