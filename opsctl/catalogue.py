@@ -141,7 +141,10 @@ class Catalogue:
                            _purpose(s.stem) == stem]
             if len(matches) == 1:
                 return self._checked(matches[0], root_real, text)
-            here = [s for s in matches if s.path.parent == cwd]
+            # The one in the current folder, however either is spelled (a symlink, ..).
+            here_real = os.path.realpath(cwd)
+            here = [s for s in matches
+                    if os.path.realpath(os.path.join(s.root, s.folder)) == here_real]
             if len(here) == 1:
                 return self._checked(here[0], root_real, text)
             if matches:

@@ -135,10 +135,18 @@ def tidy(path: StrPath) -> str:
 
 
 def absolute(path: StrPath) -> str:
-    """``path`` made absolute against the current folder, and tidied; as
-    :meth:`pathlib.Path.absolute`, ``..`` is left for the file system to resolve."""
+    """``path`` made absolute against the current folder, and tidied. A path with ``..`` in
+    it is resolved by the file system (:func:`os.path.realpath`), which alone knows where
+    ``..`` leads after a symlink; a project folder is then spelled one way however it was
+    reached, which its locks and the current-folder checks compare against. Other paths keep
+    their spelling (a symlinked home stays as the user knows it)."""
     text = os.fspath(path)
-    return tidy(text if os.path.isabs(text) else os.path.join(os.getcwd(), text))
+    full = tidy(text if os.path.isabs(text) else os.path.join(os.getcwd(), text))
+    return os.path.realpath(full) if _has_dotdot(full) else full
+
+
+def _has_dotdot(path: str) -> bool:
+    return ".." in path.split(os.sep)
 
 
 def has_opsctl_table(pyproject: StrPath) -> bool:
@@ -245,7 +253,7 @@ def load_config(
     project = os.fspath(project_dir)
 
     def path(value: str) -> str:  # relative to the project; an absolute value stays
-        return tidy(os.path.join(project, os.path.expanduser(value)))
+        return absolute(os.path.join(project, os.path.expanduser(value)))
 
     templates = values.get("templates")
     return Config(

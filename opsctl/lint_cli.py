@@ -175,8 +175,14 @@ def execute(project: Project, options: LintOptions) -> int:
         return 0
     root = project.root_path
     prefix = _prefix(root, project.dir_path)
-    # Spelled as before these were strings: `--write-baseline out/` writes the file out.
-    baseline = tidy(options.baseline) if options.baseline is not None else None
+    # Spelled as pathlib would (`--write-baseline out/` writes the file out); an empty
+    # --baseline is no baseline, as an empty option is elsewhere.
+    baseline = tidy(options.baseline) if options.baseline else None
+    if options.write_to == "":
+        from .lint import LintUsageError
+
+        raise LintUsageError("--write-baseline needs a file name, such as "
+                             ".opsctl-baseline.json")
     write_to = tidy(options.write_to) if options.write_to is not None else None
     outcome = lint_.run(root, project.naming, settings, paths=list(options.paths) or None,
                         fix=options.fix, baseline=baseline, write_baseline_to=write_to,

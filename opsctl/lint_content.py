@@ -60,15 +60,20 @@ def check_script(root: str | os.PathLike[str], rel: str, kind: Kind) -> Iterator
                    "replace it with the script's source, or move it out of the tree")
         return
     source: str | bytes
+    # utf-8-sig without its codec module: a leading BOM is dropped, the rest is UTF-8.
+    bom = len(_BOM) if data.startswith(_BOM) else 0
     try:
-        # utf-8-sig without its codec module: a leading BOM is dropped, the rest is UTF-8.
-        source = (data[3:] if data.startswith(_BOM) else data).decode("utf-8")
+        source = data[bom:].decode("utf-8")
     except UnicodeDecodeError as exc:
+        where = f"an undecodable byte at offset {exc.start + bom}"
+        if bom:  # a BOM says UTF-8 whatever a coding line says (Python refuses the pair too)
+            yield Item("OPS603", f"not UTF-8 though it starts with a UTF-8 byte-order mark "
+                       f"({where})", "save it as UTF-8")
+            return
         head = b"\n".join(data.splitlines()[:2])
         if _CODING_RE.search(head) is None:
-            yield Item("OPS603",
-                       f"not UTF-8 (an undecodable byte at offset {exc.start}), and no "
-                       "coding declaration", "save it as UTF-8")
+            yield Item("OPS603", f"not UTF-8 ({where}), and no coding declaration",
+                       "save it as UTF-8")
             return
         source = data  # let the parser honour the declared encoding
     try:
@@ -287,13 +292,18 @@ def _read(path: str) -> bytes:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise NotAFile(_file_type(st.st_mode))
-        # One read of the size fstat gave, and one more byte: short means done (a file that
-        # grew meanwhile is read on). Syscalls are what reading thirty small files costs.
-        size = st.st_size + 1
-        chunks = [os.read(fd, size)]
-        while len(chunks[-1]) == size:
-            chunks.append(os.read(fd, 1 << 16))
-            size = 1 << 16
+        # One read of the size fstat gave, and one byte more: getting exactly that size is
+        # the end (syscalls are what reading thirty small files costs). Short of it (a read
+        # capped at 2 GiB, a file that shrank) or past it (a file that grew): read on.
+        size = st.st_size
+        chunks = [os.read(fd, size + 1)]
+        total = len(chunks[0])
+        while total != size:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
         return b"".join(chunks)
     finally:
         os.close(fd)

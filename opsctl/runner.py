@@ -540,7 +540,10 @@ def _local_lock(project: Project, key: str, options: RunOptions) -> Iterator[obj
                     "already running")
         yield None
         return
-    digest = hashlib.sha256(f"{project.dir}\0{key}".encode()).hexdigest()[:16]
+    # The real folder: one project reached two ways (a symlink, a relative --project) is one
+    # lock.
+    real = os.path.realpath(project.dir_path)
+    digest = hashlib.sha256(f"{real}\0{key}".encode()).hexdigest()[:16]
     path = Path(tempfile.gettempdir()) / f"opsctl-{digest}.lock"
     output.warn("--no-ledger: this run is not recorded, run-once is not checked, and the "
                 "lock holds on this machine only")

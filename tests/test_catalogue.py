@@ -65,6 +65,23 @@ def test_resolve_from_inside_a_folder(tree: Path) -> None:
         "yuzaoyah/ts_2024_06_11_clear_cache"
 
 
+@pytest.mark.parametrize("spelling", ["dotdot", "symlink"])
+def test_a_bare_name_picks_the_current_folder_however_the_root_is_spelled(
+        tree: Path, tmp_path: Path, spelling: str) -> None:
+    """Two developers have a script of the same name: the one in the current folder wins,
+    with the root reached through ``..`` or a symlink (the current folder is a real path)."""
+    for dev in ("alice", "bob"):
+        write(tree / dev / "ts_2026_11_20_say_hi.py")
+    if spelling == "dotdot":
+        root = tree / "alice" / ".."
+    else:
+        root = tmp_path / "link"
+        root.symlink_to(tree)
+    cat = Catalogue(root)
+    assert cat.resolve("ts_2026_11_20_say_hi", cwd=tree / "alice").key == \
+        "alice/ts_2026_11_20_say_hi"
+
+
 def test_ambiguous_bare_name_names_both(tree: Path) -> None:
     write(tree / "unrecycle" / "export_order.py")
     with pytest.raises(ScriptNotFound, match="ambiguous.*recycle/export_order.*unrecycle"):

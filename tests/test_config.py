@@ -84,8 +84,8 @@ def test_tidy_spells_paths_as_pathlib_does(path: str, tidied: str) -> None:
 
 
 def test_a_root_with_dotdot_is_resolved_by_the_file_system(tmp_path: Path) -> None:
-    """A project reached through a symlink, its root beside it: ``..`` must be left for the
-    file system (collapsed as text it would name a folder beside the symlink)."""
+    """A project reached through a symlink, its root beside it: ``..`` is resolved by the file
+    system (collapsed as text it would name a folder beside the symlink)."""
     real = tmp_path / "real" / "proj"
     real.mkdir(parents=True)
     (real / "pyproject.toml").write_text('[tool.opsctl]\nroot = "../shared"\n',
@@ -93,20 +93,28 @@ def test_a_root_with_dotdot_is_resolved_by_the_file_system(tmp_path: Path) -> No
     (tmp_path / "real" / "shared" / "recycle").mkdir(parents=True)
     (tmp_path / "link").symlink_to(real)
     config = load_config(tmp_path / "link")
-    assert config.root_path == str(tmp_path / "link" / ".." / "shared")
+    assert config.root_path == os.path.realpath(tmp_path / "real" / "shared")
     assert (config.root / "recycle").is_dir()
 
 
-def test_project_dir_keeps_dotdot_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_project_dir_with_dotdot_is_the_real_folder(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--project link/..`` is the folder above the symlink's target, spelled one way: locks
+    and the current-folder checks compare it."""
     from opsctl.config import check_project_dir
 
     inner = tmp_path / "real" / "a" / "proj"
-    inner.mkdir(parents=True)
+    (inner / "offline_script").mkdir(parents=True)
     (tmp_path / "real" / "a" / "pyproject.toml").write_text("[tool.opsctl]\n",
                                                             encoding="utf-8")
     (tmp_path / "w").mkdir()
     (tmp_path / "w" / "link").symlink_to(inner)
     monkeypatch.chdir(tmp_path / "w")
-    found = check_project_dir("link/..")
-    assert found == str(tmp_path / "w" / "link" / "..")
-    assert os.path.samefile(found, tmp_path / "real" / "a")
+    assert check_project_dir("link/..") == os.path.realpath(tmp_path / "real" / "a")
+    assert check_project_dir("link") == str(tmp_path / "w" / "link")  # no .., as given
+
+
+def test_finding_the_project_upward_from_a_dotdot_path(tmp_path: Path) -> None:
+    (tmp_path / "p1" / "offline_script").mkdir(parents=True)
+    (tmp_path / "np2").mkdir()
+    assert find_project_dir(tmp_path / "p1" / ".." / "np2") is None

@@ -489,6 +489,14 @@ def test_write_baseline_to_a_name_with_a_trailing_slash(golden: Path, run: Invok
     assert sorted(p.name for p in golden.iterdir() if p.name.startswith(".")) == []
 
 
+def test_empty_baseline_options(golden: Path, run: Invoke) -> None:
+    """``--baseline ""`` is no baseline, as an empty option is elsewhere; ``--write-baseline
+    ""`` names no file and is refused."""
+    assert run(golden, "lint", "--baseline", "").exit_code == 1  # the findings, unfiltered
+    refused = run(golden, "lint", "--write-baseline", "")
+    assert refused.exit_code == 2 and "--write-baseline needs a file name" in refused.stderr
+
+
 def test_write_baseline_refuses_paths(golden: Path, run: Invoke) -> None:
     result = run(golden, "lint", "--write-baseline", str(golden / "b.json"),
                  str(golden / "offline_script" / "yuzaoyah" / "notes.txt"))

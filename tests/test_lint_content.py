@@ -7,6 +7,7 @@ when executed proves it.
 from __future__ import annotations
 
 import datetime as _dt
+import os
 from pathlib import Path
 
 import pytest
@@ -161,6 +162,8 @@ BAD_SOURCES: list[tuple[str, str | bytes, list[tuple[str, int | None]]]] = [
     ("latin-1 without a coding line", b'"""Caf\xe9 export."""\n', [("OPS603", None)]),
     ("a byte-order mark, then a call", b"\xef\xbb\xbf" + (DOC + "print(1)\n").encode(),
      [("OPS601", DOC.count("\n") + 1)]),
+    ("a byte-order mark and a latin-1 coding line", b"\xef\xbb\xbf# -*- coding: latin-1 -*-\n"
+                                                    b'"""Caf\xe9."""\n', [("OPS603", None)]),
     ("a call after 200 KB of comments (the whole file is read)",
      DOC + "# padding\n" * 20_000 + "print(1)\n", [("OPS601", DOC.count("\n") + 20_001)]),
 ]
@@ -248,3 +251,28 @@ def test_an_unreadable_script_is_a_finding(tmp_path: Path) -> None:
     finally:
         path.chmod(0o644)
     assert (finding.code, finding.message) == ("OPS603", "cannot be read (Permission denied)")
+
+
+def test_a_bom_and_another_encoding_is_explained(tmp_path: Path) -> None:
+    source = b"\xef\xbb\xbf# -*- coding: latin-1 -*-\n" + b'"""Caf\xe9."""\n'
+    path = tmp_path / "recycle" / "cafe.py"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(source)
+    (finding,) = lint(tmp_path, Naming(today=TODAY), LintConfig(stale_days=3650)).findings
+    offset = source.index(b"\xe9")
+    assert finding.message == ("not UTF-8 though it starts with a UTF-8 byte-order mark (an "
+                               f"undecodable byte at offset {offset})")
+
+
+def test_reads_shorter_than_asked_are_read_on(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernel caps one read (at 2 GiB on Linux); a file longer than the cap is still read
+    whole. The cap is made 1,000 bytes here."""
+    import opsctl.lint_content as lint_content
+
+    path = tmp_path / "big.py"
+    data = (DOC + "# padding\n" * 500 + "print(1)\n").encode()
+    path.write_bytes(data)
+    real_read = os.read
+    monkeypatch.setattr(lint_content.os, "read", lambda fd, n: real_read(fd, min(n, 1000)))
+    assert lint_content._read(str(path)) == data

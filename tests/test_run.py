@@ -502,6 +502,25 @@ def test_no_ledger_still_locks_on_this_machine(proj: Path, tmp_path: Path) -> No
     assert first.returncode == 0
 
 
+def test_the_no_ledger_lock_is_one_however_the_project_is_named(proj: Path,
+                                                               tmp_path: Path) -> None:
+    """The lock is the real project folder's: ``--project ..`` from a subfolder, or the
+    project through a symlink, meets the lock the first run holds."""
+    signals = tmp_path / "signals"
+    signals.mkdir()
+    write_script(proj, "recycle/hold", HOLD_SCRIPT.format(folder=str(signals)))
+    link = tmp_path / "link"
+    link.symlink_to(proj)
+    with spawned(proj, "run", "--no-ledger", "recycle/hold") as first:
+        wait_for(lambda: started_pids(signals) or first.poll() is not None, what="the start")
+        for project, cwd in ((Path(".."), proj / "offline_script"), (link, tmp_path)):
+            second = opsctl(project, "run", "--no-ledger", "recycle/hold", cwd=cwd)
+            assert second.returncode == 75, second.stderr
+        (signals / "release").touch()
+        first.communicate(timeout=60)
+    assert first.returncode == 0
+
+
 def test_run_once_refuses_a_succeeded_unrecycle_script(proj: Path, url: str) -> None:
     write_script(proj, "unrecycle/fix", '''\
         """A one-off fix."""

@@ -5,6 +5,7 @@ from pathlib import Path
 import click
 
 from .. import output
+from ..config import absolute
 from ..errors import ConfigError
 from ..scaffold import guess_init_dir, init_project
 from . import project_of
@@ -28,7 +29,7 @@ def init_command(ctx: click.Context, root_name: str | None) -> None:
     """
     given = project_of(ctx).given_dir
     if given is not None:
-        project_dir = Path(given).absolute()
+        project_dir = Path(absolute(given))  # spelled as the configuration spells folders
         if not project_dir.is_dir():
             if not project_dir.parent.is_dir():
                 raise ConfigError(f"--project {project_dir}: no such folder")
