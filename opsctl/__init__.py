@@ -10,14 +10,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .api import CurrentRun, current_run, report, run_directly, track
+    from .cli.direct import run_directly
+    from .run.api import CurrentRun, current_run, report, track
 
 __all__ = ["CurrentRun", "current_run", "report", "run_directly", "track"]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "run_directly":
+        from .cli.direct import run_directly
+
+        return run_directly
     if name in __all__:
-        from . import api
+        from .run import api
 
         return getattr(api, name)
     raise AttributeError(f"module 'opsctl' has no attribute {name!r}")

@@ -1,3 +1,3 @@
-from opsctl.main import main
+from opsctl.cli.main import main
 
 main()

@@ -3,8 +3,8 @@
 Every refusal is an :class:`OpsctlError`: the command line prints its one-line message as
 ``Error: ...`` and exits with :attr:`~OpsctlError.exit_code`; anything else is a bug and keeps
 its traceback under ``--debug``. The hierarchy does not depend on Click, so the lint's fast path
-(:mod:`opsctl.main`) can raise and show these without importing it; the Click group turns them
-into Click's own exceptions (:func:`opsctl.cli.as_click`).
+(:mod:`opsctl.cli.main`) can raise and show these without importing it; the Click group turns them
+into Click's own exceptions (:func:`opsctl.cli.group.as_click`).
 
 Exit codes (also in the README):
 

@@ -6,26 +6,26 @@ process died, so what it shows is true.
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 from typing import TYPE_CHECKING
 
 from .errors import OpsctlError, ScriptNotFound
+from .output import local
 
 if TYPE_CHECKING:
-    from .ledger import Ledger, Run
+    from .ledger.store import Ledger, Run
     from .project import Project
 
 
 def open_for_reading(project: Project) -> Ledger | None:
     """The project's ledger, or None when none was ever written (its SQLite file does not
     exist yet)."""
-    from ._ledger import ledger_exists
+    from .ledger.facts import ledger_exists
 
     config = project.config
     if not ledger_exists(config):
         return None
-    from .ledger import Ledger
+    from .ledger.store import Ledger
 
     ledger = Ledger.open(config.effective_ledger_url, create=False)
     if ledger.has_schema:
@@ -80,21 +80,6 @@ def one_run(project: Project, run_id: int) -> Run:
     if found is None:
         raise OpsctlError(f"no run {run_id} in the ledger; 'opsctl history' lists the runs")
     return found
-
-
-def local(when: _dt.datetime | None, seconds: bool = False) -> str:
-    """Local time with its zone, as every table and message shows a time:
-    ``2026-11-25 16:10 +08:00``, or ``UTC`` where the local zone is UTC."""
-    if when is None:
-        return ""
-    here = when.astimezone()
-    text = here.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
-    offset = here.utcoffset() or _dt.timedelta(0)
-    if not offset:
-        return f"{text} UTC"
-    minutes = int(offset.total_seconds()) // 60
-    sign, minutes = ("-", -minutes) if minutes < 0 else ("+", minutes)
-    return f"{text} {sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def took(run: Run) -> str:

@@ -6,8 +6,8 @@ import datetime as _dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ._ledger import ledger_exists
 from .catalogue import Script, printable, read_description
+from .ledger.facts import ledger_exists
 
 if TYPE_CHECKING:
     from .project import Project
@@ -19,7 +19,7 @@ class Entry:
     description: str
     age_days: int | None
     stale: bool
-    last_run: Any = None  # a ledger run summary (see opsctl.ledger.last_runs), or None
+    last_run: Any = None  # a ledger run summary (see opsctl.ledger.store.last_runs), or None
 
     def as_dict(self) -> dict[str, Any]:
         s = self.script
@@ -53,7 +53,7 @@ def list_scripts(project: Project, *, kind: str | None = None, owner: str | None
         entries.append(Entry(s, read_description(s.fspath), age, is_stale))
     if with_runs and entries and ledger_exists(project.config):
         from .errors import LedgerUnreachable
-        from .ledger import last_runs
+        from .ledger.store import last_runs
         from .output import warn
 
         try:
@@ -77,7 +77,7 @@ def row_of(entry: Entry) -> list[str]:
     run = entry.last_run
     last = ""
     if run is not None:
-        from .history import local
+        from .output import local
 
         # Local time with its zone, as the operator reads it; JSON keeps UTC.
         last = f"{local(run.started_at)} {run.operator} {run.status}"

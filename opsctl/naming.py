@@ -24,7 +24,7 @@ OPS603   unparsable            a recycle/unrecycle script that is binary, not UT
                                not valid Python, so the content rules cannot read it
 =======  ====================  =========================================================
 
-The lint (:mod:`opsctl.lint`) applies these rules to a whole tree; its fast path for a good
+The lint (:mod:`opsctl.lint.engine`) applies these rules to a whole tree; its fast path for a good
 temporary name is one match of :attr:`Naming.good_temporary_file` and a cached date check.
 """
 
@@ -32,9 +32,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 Kind = Literal["recycle", "unrecycle", "temporary"]
 KINDS: tuple[Kind, ...] = ("recycle", "unrecycle", "temporary")
@@ -50,6 +50,9 @@ DEFAULT_STATUS_SUFFIXES: tuple[str, ...] = (
 )
 
 DEFAULT_DEVELOPER_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+#: What ``status_suffixes`` of ``[tool.opsctl.lint]`` must be; its errors say so.
+STATUS_SUFFIXES_TYPE = "a list of lowercase words"
 
 _SNAKE = r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*"
 SNAKE_RE = re.compile(rf"^{_SNAKE}$")
@@ -452,3 +455,21 @@ def similar(name: str, candidates: Iterable[str], *, exclude: str | None = None)
         if same_verb or contained or close:
             out.append(other)
     return out
+
+
+def configured_status_suffixes(table: Mapping[str, Any], source: str) -> tuple[str, ...]:
+    """The ``status_suffixes`` of a raw ``[tool.opsctl.lint]`` table, validated: the words
+    ``new``, ``promote`` and the lint all reject as a name's last part."""
+    from .errors import ConfigError
+
+    if "status_suffixes" not in table:
+        return DEFAULT_STATUS_SUFFIXES
+    words = table["status_suffixes"]
+    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+        raise ConfigError(f"{source}: [tool.opsctl.lint] status_suffixes must be "
+                          f"{STATUS_SUFFIXES_TYPE}, not {type(words).__name__} {words!r}")
+    for word in words:
+        if not SNAKE_RE.match(word) and not word.isdigit():
+            raise ConfigError(f"{source}: [tool.opsctl.lint] status_suffixes entry "
+                              f"{word!r} must be a lowercase word such as \"old\"")
+    return tuple(words)

@@ -3,7 +3,7 @@
 stdout carries data (tables, lists, findings, JSON); stderr carries notes, warnings and
 errors. ``NO_COLOR`` turns colour off; ``FORCE_COLOR`` / a terminal turn rich on. rich is
 imported only when a terminal will show it, so piped output and ``--help`` stay fast. Neither
-is Click: this module is on the lint's fast path (:mod:`opsctl.main`), where Click's import
+is Click: this module is on the lint's fast path (:mod:`opsctl.cli.main`), where Click's import
 alone would cost more than linting 10,000 names, so lines go straight to ``sys.stdout`` /
 ``sys.stderr`` (looked up on each call, so Click's test runner still captures them) and the
 few styles used are written as ANSI codes here.
@@ -17,6 +17,7 @@ import sys
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from datetime import datetime
     from typing import Any
 
     from rich.console import Console
@@ -146,3 +147,20 @@ def _escape(text: str) -> str:
     from rich.markup import escape
 
     return escape(text)
+
+
+def local(when: datetime | None, seconds: bool = False) -> str:
+    """Local time with its zone, as every table and message shows a time:
+    ``2026-11-25 16:10 +08:00``, or ``UTC`` where the local zone is UTC."""
+    if when is None:
+        return ""
+    from datetime import timedelta
+
+    here = when.astimezone()
+    text = here.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    offset = here.utcoffset() or timedelta(0)
+    if not offset:
+        return f"{text} UTC"
+    minutes = int(offset.total_seconds()) // 60
+    sign, minutes = ("-", -minutes) if minutes < 0 else ("+", minutes)
+    return f"{text} {sign}{minutes // 60:02d}:{minutes % 60:02d}"

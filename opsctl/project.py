@@ -72,12 +72,11 @@ class Project:
 
     @cached_property
     def naming(self) -> Naming:
-        from .lint import LintConfig
-        from .naming import Naming
+        from .naming import Naming, configured_status_suffixes
 
-        # The status-suffix deny-list is part of [tool.opsctl.lint], validated there: `new` and
-        # `promote` accept exactly the names `lint` passes.
-        suffixes = LintConfig.from_config(self.config).status_suffixes
+        # The status-suffix deny-list is part of [tool.opsctl.lint] and read the same way
+        # there: `new` and `promote` accept exactly the names `lint` passes.
+        suffixes = configured_status_suffixes(self.config.lint, self.config.source)
         return Naming(developer_pattern=self.config.developer_pattern,
                       developers=self.config.developers, status_suffixes=suffixes)
 

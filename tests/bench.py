@@ -376,7 +376,7 @@ def compare(key: str, title: str, a: Command, b: Command | None, runs: int, env:
 
 def _ledger_api() -> Any:
     try:
-        from opsctl.ledger import Ledger
+        from opsctl.ledger.store import Ledger
     except ImportError:
         return None
     return Ledger
@@ -387,7 +387,7 @@ def measure_ledger(key: str, title: str, url: str, iterations: int) -> Measureme
     m = Measurement(key, title, Side(f"Ledger.open({url.split('@')[-1]}) start+finish"), None)
     ledger_cls = _ledger_api()
     if ledger_cls is None:
-        m.status, m.note = "not available", "opsctl.ledger is not in this version"
+        m.status, m.note = "not available", "opsctl.ledger.store is not in this version"
         return m
     from opsctl.errors import LedgerUnreachable
 
@@ -414,7 +414,7 @@ def measure_ledger(key: str, title: str, url: str, iterations: int) -> Measureme
 def _one_run(ledger: Any) -> Callable[[], None]:
     """start + finish of one run: the rows ``opsctl run`` writes around a script (its run row
     and lock, then the completed row and the lock released)."""
-    from opsctl.ledger import Process
+    from opsctl.ledger.store import Process
 
     process = Process.current("bench")
 

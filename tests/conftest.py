@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from opsctl.cli import cli
+from opsctl.cli.group import cli
 
 PG_SERVER = os.environ.get("OPSCTL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 MARIADB_SERVER = os.environ.get("OPSCTL_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306")

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from opsctl.ledger import Ledger
+from opsctl.ledger.store import Ledger
 
 PLAIN_APP = '''\
 """Flask alone."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from opsctl.cli import COMMANDS, cli
+from opsctl.cli.group import COMMANDS, cli
 
 
 def test_every_registered_command_loads() -> None:
@@ -38,7 +38,7 @@ def test_unexpected_errors_are_one_line_without_debug(runner: CliRunner, monkeyp
         raise RuntimeError("kaboom")
 
     monkeypatch.setattr(opsctl.listing, "list_scripts", boom)
-    monkeypatch.setattr("opsctl.commands.list.list_scripts", boom)
+    monkeypatch.setattr("opsctl.cli.list.list_scripts", boom)
     monkeypatch.delenv("OPSCTL_DEBUG", raising=False)
     result = runner.invoke(cli, ["--project", "/tmp", "list"])
     assert result.exit_code == 1
@@ -55,7 +55,7 @@ def test_script_completion(runner: CliRunner, project, monkeypatch) -> None:  # 
     write(project / "offline_script/recycle/export_order.py")
     from click.shell_completion import ShellComplete
 
-    from opsctl.commands import SCRIPT
+    from opsctl.cli.params import SCRIPT
 
     ctx = cli.make_context("opsctl", ["--project", str(project)], resilient_parsing=True)
     items = SCRIPT.shell_complete(ctx, None, "recycle/c")  # type: ignore[arg-type]
@@ -70,7 +70,7 @@ def test_completion_skips_undecodable_names(project) -> None:  # type: ignore[no
 
     from conftest import write
 
-    from opsctl.commands import SCRIPT
+    from opsctl.cli.params import SCRIPT
 
     write(project / "offline_script/recycle/clear_cache.py")
     with open(os.fsencode(project / "offline_script/recycle") + b"/bad_\xff.py", "wb") as fh:

@@ -12,7 +12,7 @@ import pytest
 from click.testing import Result
 from conftest import write
 
-from opsctl.ledger import Ledger, Process, Run
+from opsctl.ledger.store import Ledger, Process, Run
 
 
 @pytest.fixture
@@ -121,7 +121,7 @@ def test_history_marks_a_dead_run_lost(invoke: Callable[..., Result], project: P
     import subprocess
     import sys
 
-    from opsctl.ledger import node_id
+    from opsctl.ledger.store import node_id
 
     pid = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                              capture_output=True, text=True, check=True).stdout)
@@ -182,7 +182,7 @@ def test_list_without_a_ledger_imports_no_sqlalchemy(project: Path) -> None:
     import sys
 
     write(project / "offline_script" / "recycle" / "clear_cache.py", '"""Clear the cache."""\n')
-    code = ("import sys; from opsctl.cli import cli\n"
+    code = ("import sys; from opsctl.cli.group import cli\n"
             "try:\n    cli.main(['--project', sys.argv[1], 'list'], prog_name='opsctl')\n"
             "except SystemExit:\n    pass\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sqlalchemy'))")

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from opsctl import ledger as ledger_mod
+from opsctl.ledger import store as ledger_mod
 from opsctl.config import load_config
 from opsctl.errors import LedgerUnreachable
-from opsctl.ledger import AlreadySucceeded, Ledger, LockBusy, Process, last_runs, open_ledger
+from opsctl.ledger.store import AlreadySucceeded, Ledger, LockBusy, Process, last_runs, open_ledger
 
 
 @pytest.fixture

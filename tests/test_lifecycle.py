@@ -1,4 +1,4 @@
-"""opsctl.lifecycle called directly: planning moves, performing them all-or-nothing (in a
+"""opsctl.lifecycle.moves called directly: planning moves, performing them all-or-nothing (in a
 plain folder and in a real git work tree), and finding and cleaning stale scripts."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from conftest import git, write
 from opsctl.catalogue import Catalogue, Script
 from opsctl.config import load_config
 from opsctl.errors import Declined, InvalidName, LedgerUnreachable, TargetExists
-from opsctl.ledger import Holder
-from opsctl.lifecycle import (
+from opsctl.ledger.store import Holder
+from opsctl.lifecycle.moves import (
     Candidate,
     Move,
     Moved,
@@ -419,7 +419,7 @@ def test_clean_include_uncommitted(project: Path, root: Path) -> None:
 def test_the_rename_itself_never_replaces(tmp_path: Path) -> None:
     # perform() checks the target first; the rename must still hold if a file lands between
     # that check and the rename (a plain os.rename would silently replace it).
-    from opsctl.lifecycle import _rename_no_replace
+    from opsctl.lifecycle.moves import _rename_no_replace
 
     source, target = write(tmp_path / "a.py", "mine\n"), write(tmp_path / "b.py", "theirs\n")
     with pytest.raises(TargetExists):

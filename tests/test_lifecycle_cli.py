@@ -89,7 +89,7 @@ def test_a_symlink_pointing_out_is_refused(invoke: Callable[..., Result], projec
 
 
 def interactive(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("opsctl.commands.lifecycle.interactive", lambda: True)
+    monkeypatch.setattr("opsctl.cli.lifecycle.interactive", lambda: True)
 
 
 def test_similar_scripts_declined_at_a_terminal(invoke: Callable[..., Result], project: Path,
@@ -168,7 +168,7 @@ def test_clean_owner(invoke: Callable[..., Result], project: Path, root: Path) -
 def test_root_help_shows_each_lifecycle_summary_whole(name: str) -> None:
     from click.testing import CliRunner
 
-    from opsctl.cli import SUMMARIES, cli
+    from opsctl.cli.group import SUMMARIES, cli
 
     # 80 columns: the usual terminal. A summary Click has to shorten ends in "...".
     result = CliRunner().invoke(cli, ["--help"], terminal_width=80)

@@ -16,11 +16,11 @@ import pytest
 from click.testing import Result
 from conftest import git, write
 
-from opsctl import ledger as ledger_module
+from opsctl.ledger import store as ledger_module
 from opsctl.catalogue import Catalogue
 from opsctl.config import load_config
-from opsctl.ledger import Ledger, Process, Run, node_id, process_start
-from opsctl.lifecycle import (
+from opsctl.ledger.store import Ledger, Process, Run, node_id, process_start
+from opsctl.lifecycle.moves import (
     apply_move,
     clean_project,
     demote_candidates,
@@ -204,7 +204,7 @@ def test_accepting_candidates_at_a_terminal(invoke: Callable[..., Result], proj:
     for key in (OLD, "yuzaoyah/ts_2024_06_11_clear_sessions"):
         add_run(book, key, "yuzaoyah", at(3))
         add_run(book, key, "yuzaoyah", at(2))
-    monkeypatch.setattr("opsctl.commands.lifecycle.interactive", lambda: True)
+    monkeypatch.setattr("opsctl.cli.lifecycle.interactive", lambda: True)
     result = invoke(proj, "promote", input="y\nn\n")
     assert result.exit_code == 0, result.output
     assert "similar purpose: recycle/export_order" in result.stderr
@@ -221,7 +221,7 @@ def test_a_candidate_gone_before_it_is_moved(invoke: Callable[..., Result], proj
     write(root / f"{OLD}.py")
     add_run(book, OLD, "yuzaoyah", at(3))
     add_run(book, OLD, "yuzaoyah", at(2))
-    monkeypatch.setattr("opsctl.commands.lifecycle.interactive", lambda: True)
+    monkeypatch.setattr("opsctl.cli.lifecycle.interactive", lambda: True)
 
     def confirm_after_someone_deletes_it(*args: object, **kwargs: object) -> bool:
         (root / f"{OLD}.py").unlink()
@@ -370,7 +370,7 @@ def test_stale_shows_last_runs_and_clean_spares_a_running_script(
 
 
 def test_run_facts_read_the_locks_not_every_run(proj: Path, book: Ledger) -> None:
-    from opsctl.lifecycle import run_facts
+    from opsctl.lifecycle.moves import run_facts
 
     root = proj / "offline_script"
     busy, done, gone = (Catalogue(root).resolve(str(write(root / f"yuzaoyah/{name}.py")))

@@ -13,7 +13,7 @@ import click
 import pytest
 from conftest import write
 
-from opsctl.cli import SUMMARIES, cli
+from opsctl.cli.group import SUMMARIES, cli
 
 HEAVY = ("flask", "flask_sqlalchemy", "werkzeug", "jinja2", "sqlalchemy")
 
@@ -26,7 +26,7 @@ def dump():
     with open(out, "w") as fh:
         json.dump(sorted(sys.modules), fh)
 atexit.register(dump)
-from opsctl.main import main
+from opsctl.cli.main import main
 sys.exit(main())
 """
 
@@ -79,8 +79,8 @@ def test_fast_paths_import_no_web_stack(tree: Path, tmp_path: Path, args: tuple[
 def test_probe_sees_heavy_imports(tree: Path, tmp_path: Path) -> None:
     """The probe itself works: a module that pulls in Flask shows up."""
     out = tmp_path / "modules.json"
-    code = PROBE.replace("from opsctl.main import main",
-                         "import flask\nfrom opsctl.main import main")
+    code = PROBE.replace("from opsctl.cli.main import main",
+                         "import flask\nfrom opsctl.cli.main import main")
     subprocess.run([sys.executable, "-c", code, str(out), "--help"], cwd=tree, check=True,
                    capture_output=True, timeout=60)
     assert "flask" in heavy_in(set(json.loads(out.read_text(encoding="utf-8"))))
@@ -109,13 +109,13 @@ def test_lint_imports_neither_click_nor_pathlib(tree: Path, tmp_path: Path,
 def test_root_help_imports_no_command(tree: Path, tmp_path: Path) -> None:
     """``opsctl --help`` lists the commands from their summaries, importing none of them."""
     modules, _ = imported_modules(tree, tmp_path, "--help")
-    assert sorted(m for m in modules if m.startswith("opsctl.commands.")) == []
+    assert sorted(m for m in modules if m.startswith("opsctl.cli.params.")) == []
 
 
 def test_every_command_has_its_summary() -> None:
     ctx = click.Context(cli, info_name="opsctl")
     missing = [name for name in cli.list_commands(ctx) if name not in SUMMARIES]
-    assert missing == [], "add the first paragraph of their help to opsctl.cli.SUMMARIES"
+    assert missing == [], "add the first paragraph of their help to opsctl.cli.group.SUMMARIES"
     for name, summary in SUMMARIES.items():
         command = cli.get_command(ctx, name)
         assert command is not None and command.help is not None

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from opsctl.cli import cli
+from opsctl.cli.group import cli
 
 REPO = Path(__file__).resolve().parent.parent
 GOOD = '"""Export order data."""\n\n\ndef main() -> None:\n    pass\n'
@@ -291,7 +291,7 @@ def test_file_list_includes_the_cross_file_rules(golden: Path, run: Invoke) -> N
 
 
 def test_file_list_does_not_walk_the_tree(golden: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from opsctl import lint as lint_module
+    from opsctl.lint import engine as lint_module
     from opsctl.naming import Naming
 
     listed: list[str] = []
@@ -579,7 +579,7 @@ def ledger_of(project: Path) -> Any:
     """The project's default SQLite ledger, created as 'opsctl run' would (imported here only:
     the lint itself must not load SQLAlchemy)."""
     from opsctl.config import load_config
-    from opsctl.ledger import open_ledger
+    from opsctl.ledger.store import open_ledger
 
     return open_ledger(load_config(project))
 
@@ -606,7 +606,7 @@ def test_fix_records_renames_in_the_ledger(tmp_path: Path, run: Invoke) -> None:
 
 
 def test_fix_never_renames_a_running_script(tmp_path: Path, run: Invoke) -> None:
-    from opsctl.ledger import Process, node_id, process_start
+    from opsctl.ledger.store import Process, node_id, process_start
 
     project = new_project(tmp_path)
     root = project / "offline_script"
@@ -704,7 +704,7 @@ PROBE = """
 import atexit, json, sys
 out, sys.argv = sys.argv[1], ["opsctl", *sys.argv[2:]]
 atexit.register(lambda: json.dump(sorted(sys.modules), open(out, "w")))
-from opsctl.main import main
+from opsctl.cli.main import main
 main()
 """
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from opsctl.cli import cli
+from opsctl.cli.group import cli
 from opsctl.errors import ConfigError
-from opsctl.lint import LintConfig, lint
+from opsctl.lint.engine import LintConfig, lint
 from opsctl.naming import Naming
 
 TODAY = _dt.date(2024, 7, 1)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from opsctl.lint import Finding, LintConfig, lint
+from opsctl.lint.engine import Finding, LintConfig, lint
 from opsctl.naming import Naming
 
 TODAY = _dt.date(2024, 7, 1)
@@ -268,7 +268,7 @@ def test_reads_shorter_than_asked_are_read_on(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """The kernel caps one read (at 2 GiB on Linux); a file longer than the cap is still read
     whole. The cap is made 1,000 bytes here."""
-    import opsctl.lint_content as lint_content
+    import opsctl.lint.content as lint_content
 
     path = tmp_path / "big.py"
     data = (DOC + "# padding\n" * 500 + "print(1)\n").encode()

@@ -1,6 +1,6 @@
 """The lint's fast path: ``opsctl lint`` in its everyday shapes runs without Click.
 
-:mod:`opsctl.main` hands those shapes to :func:`opsctl.lint_cli.run_fast`; every other shape
+:mod:`opsctl.cli.main` hands those shapes to :func:`opsctl.lint.fast.run_fast`; every other shape
 goes to the Click group. Both end in the same ``execute``, and these tests hold them equal: each
 case runs in two real processes, once through the program as installed and once straight
 through the Click group, and compares stdout, stderr and the exit status byte for byte. A probe
@@ -19,20 +19,20 @@ from pathlib import Path
 import pytest
 from test_lint_cli import GOLDEN_TEXT, SUMMARY, golden_tree, new_project, write
 
-from opsctl.lint_cli import FastLint, LintOptions, parse_fast
+from opsctl.lint.fast import FastLint, LintOptions, parse_fast
 
-#: The console script's road: opsctl.main, writing the imported module names to argv[1].
+#: The console script's road: opsctl.cli.main, writing the imported module names to argv[1].
 FAST = """
 import atexit, json, sys
 probe, sys.argv = sys.argv[1], ["opsctl", *sys.argv[2:]]
 atexit.register(lambda: open(probe, "w").write(json.dumps(sorted(sys.modules))))
-from opsctl.main import main
+from opsctl.cli.main import main
 main()
 """
 #: Click's road for the same arguments.
 CLICK = """
 import sys
-from opsctl.cli import cli
+from opsctl.cli.group import cli
 cli.main(sys.argv[1:], prog_name="opsctl")
 """
 
@@ -229,7 +229,7 @@ def test_completion_is_clicks() -> None:
 
 
 def test_click_shapes_still_work_from_the_program(golden: Path, tmp_path: Path) -> None:
-    """Through opsctl.main, a shape the fast path does not read reaches Click and works."""
+    """Through opsctl.cli.main, a shape the fast path does not read reaches Click and works."""
     proc, modules = fast(golden, tmp_path, "lint", "--help")
     assert proc.returncode == 0 and "Usage: opsctl lint" in proc.stdout
     assert "click" in modules
@@ -259,12 +259,12 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path, args: tuple[str, ...]) -> No
 
 RAISING = """
 import sys
-import opsctl.lint
+import opsctl.lint.engine
 def boom(*args, **kwargs):
     raise {exc}
-opsctl.lint.lint = boom
+opsctl.lint.engine.lint = boom
 sys.argv = ["opsctl", "lint"]
-from opsctl.main import main
+from opsctl.cli.main import main
 main()
 """
 
@@ -287,8 +287,8 @@ def test_unexpected_errors_are_one_line_unless_debug(golden: Path) -> None:
 def test_ctrl_c_exits_130_without_a_traceback(golden: Path, args: tuple[str, ...]) -> None:
     code = RAISING.format(exc="KeyboardInterrupt").replace('"lint"]', f'"lint", *{args!r}]')
     if args:  # --list-rules does not lint: interrupt what it does instead
-        code = code.replace("import opsctl.lint\n", "import opsctl.lint_cli\n").replace(
-            "opsctl.lint.lint = boom", "opsctl.lint_cli._print_rules = boom")
+        code = code.replace("import opsctl.lint.engine\n", "import opsctl.lint.fast\n").replace(
+            "opsctl.lint.engine.lint = boom", "opsctl.lint.fast._print_rules = boom")
     proc = subprocess.run([sys.executable, "-c", code], cwd=golden, env=clean_env(),
                           capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 130, proc.stderr
@@ -300,9 +300,9 @@ def test_the_options_read_here_are_declared_alike_on_the_click_side() -> None:
     in the Click group or command, or the two roads would read a command line differently."""
     import click
 
-    from opsctl import lint_cli
-    from opsctl.cli import cli
-    from opsctl.commands.lint import lint_command
+    from opsctl.lint import fast as lint_cli
+    from opsctl.cli.group import cli
+    from opsctl.cli.lint import lint_command
 
     for command, valued, flags in ((cli, lint_cli._GROUP_VALUED, lint_cli._GROUP_FLAGS),
                                    (lint_command, lint_cli._LINT_VALUED, lint_cli._LINT_FLAGS)):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from opsctl.lint import Finding, LintConfig, lint
+from opsctl.lint.engine import Finding, LintConfig, lint
 from opsctl.naming import DEFAULT_STATUS_SUFFIXES, Kind, Naming
 
 TODAY = _dt.date(2024, 7, 1)
@@ -156,7 +156,7 @@ def test_bad_names_get_their_code(tmp_path: Path, rel: str, reported: str | None
 
 
 def test_every_rule_is_in_the_tables() -> None:
-    from opsctl.lint import RULES
+    from opsctl.lint.rules import RULES
 
     codes = {code for _, _, code in BAD} | {"OPS302", "OPS601", "OPS602", "OPS603"}
     assert codes == {r.code for r in RULES}

@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 from treegen import SHARED_MISTAKES, TEMPORARY_MISTAKES, generate_tree
 
-from opsctl.cli import cli
-from opsctl.lint import lint
+from opsctl.cli.group import cli
+from opsctl.lint.engine import lint
 from opsctl.naming import Naming
 
 TODAY = _dt.date(2026, 3, 15)
@@ -78,7 +78,7 @@ def test_the_cli_on_the_tree(tmp_path: Path) -> None:
     (project / "pyproject.toml").write_text("[tool.opsctl]\n", encoding="utf-8")
     result = CliRunner().invoke(cli, ["--project", str(project), "lint", "--format", "json"])
     assert result.exit_code == 1
-    from opsctl.lint_formats import shown
+    from opsctl.lint.formats import shown
 
     found = {f["path"].removeprefix("offline_script/")
              for f in json.loads(result.stdout)["findings"]}

@@ -629,7 +629,7 @@ def _state(pid: int) -> str:
 
 
 def test_run_help_puts_opsctl_options_before_the_script() -> None:
-    from opsctl.commands.run import run_command
+    from opsctl.cli.run import run_command
 
     examples = [line.strip() for line in (run_command.help or "").splitlines()
                 if line.strip().startswith("opsctl run ")]

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 import opsctl
-from opsctl import api
-from opsctl.commands.run import _bare_wait, run_command
+from opsctl.run import api
+from opsctl.cli.run import _bare_wait, run_command
 from opsctl.errors import APP_NOT_FOUND, DECLINED, LEDGER_UNREACHABLE, LOCK_HELD, RUN_ONCE
-from opsctl.runargs import OWN_OPTIONS, redact
-from opsctl.tee import Tail, Tee
+from opsctl.run.args import OWN_OPTIONS, redact
+from opsctl.run.tee import Tail, Tee
 
 
 def test_current_run_outside_a_run_is_a_clear_error() -> None:
@@ -128,8 +128,8 @@ def test_the_heartbeat_refreshes_the_lock_from_its_thread(tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
-    from opsctl import ledger as ledger_mod
-    from opsctl.runner import Heartbeat
+    from opsctl.ledger import store as ledger_mod
+    from opsctl.run.runner import Heartbeat
 
     monkeypatch.setattr(ledger_mod, "HEARTBEAT_SECONDS", 0.05)
     book = ledger_mod.Ledger.open(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")

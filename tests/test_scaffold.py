@@ -193,7 +193,7 @@ def test_list_and_new_survive_odd_trees(invoke: Invoke, project: Path) -> None:
 
 
 def test_no_project_is_a_clear_error(runner, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from opsctl.cli import cli
+    from opsctl.cli.group import cli
 
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(cli, ["list"])

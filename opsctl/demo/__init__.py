@@ -17,18 +17,10 @@ import os
 from typing import Any
 
 from flask import Flask
-from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy.orm import DeclarativeBase
+
+from .extensions import Base, db
 
 __all__ = ["Base", "create_app", "db"]
-
-
-class Base(DeclarativeBase):
-    """The declarative base of the demo models (SQLAlchemy 2 typed mappings)."""
-
-
-#: The Flask-SQLAlchemy extension, bound to an app by :func:`create_app`.
-db = SQLAlchemy(model_class=Base)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -60,8 +52,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
 
-    # Imported here, not at the top: the models need ``db`` defined first, and keeping the
-    # package import to the extension object is what makes ``import opsctl.demo`` cheap.
+    # Imported here, not at the top: keeping the package import to the extension object is
+    # what makes ``import opsctl.demo`` cheap.
     from . import seed, views
 
     app.register_blueprint(views.bp)

@@ -14,7 +14,7 @@ import datetime as dt
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from . import db
+from .extensions import db
 
 #: The order statuses the service writes. Anything else in the column is dirty data.
 ORDER_STATUSES: tuple[str, ...] = ("pending", "paid", "shipped", "cancelled", "refunded")

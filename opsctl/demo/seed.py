@@ -22,7 +22,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
-from . import db
+from .extensions import db
 from .models import CacheEntry, CalendarDay, Customer, Order, utcnow
 
 SEED = 20240610

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint
 from sqlalchemy import func, select
 
-from . import db
+from .extensions import db
 from .models import Customer, Order
 
 bp = Blueprint("orders", __name__)

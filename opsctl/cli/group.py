@@ -1,6 +1,6 @@
 """The ``opsctl`` command group: global options and lazily loaded subcommands.
 
-Subcommands live in :mod:`opsctl.commands`, one module per verb, and are imported only when
+Subcommands live in :mod:`opsctl.cli.params`, one module per verb, and are imported only when
 used, so ``opsctl --help`` and ``opsctl lint`` never pay for Flask or SQLAlchemy.
 """
 
@@ -13,21 +13,21 @@ from typing import Any
 
 import click
 
-from .errors import SIGINT_EXIT, OpsctlError, unexpected
-from .project import Project
+from ..errors import SIGINT_EXIT, OpsctlError, unexpected
+from ..project import Project
 
 #: CLI name -> "module:attribute" of the Click command. The order is the order in --help.
 COMMANDS: dict[str, str] = {
-    "init": "opsctl.commands.init:init_command",
-    "new": "opsctl.commands.new:new_command",
-    "list": "opsctl.commands.list:list_command",
-    "run": "opsctl.commands.run:run_command",
-    "history": "opsctl.commands.history:history_command",
-    "promote": "opsctl.commands.lifecycle:promote_command",
-    "demote": "opsctl.commands.lifecycle:demote_command",
-    "stale": "opsctl.commands.lifecycle:stale_command",
-    "clean": "opsctl.commands.lifecycle:clean_command",
-    "lint": "opsctl.commands.lint:lint_command",
+    "init": "opsctl.cli.init:init_command",
+    "new": "opsctl.cli.new:new_command",
+    "list": "opsctl.cli.list:list_command",
+    "run": "opsctl.cli.run:run_command",
+    "history": "opsctl.cli.history:history_command",
+    "promote": "opsctl.cli.lifecycle:promote_command",
+    "demote": "opsctl.cli.lifecycle:demote_command",
+    "stale": "opsctl.cli.lifecycle:stale_command",
+    "clean": "opsctl.cli.lifecycle:clean_command",
+    "lint": "opsctl.cli.lint:lint_command",
 }
 
 #: CLI name -> the first paragraph of the command's help, so that ``opsctl --help`` lists the

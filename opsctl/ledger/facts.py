@@ -12,7 +12,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .config import Config
+    from ..config import Config
 
 #: A run's status; ``lost``: its process died (or its lease expired) without finishing.
 STATUSES = ("running", "succeeded", "failed", "interrupted", "lost")

@@ -4,7 +4,7 @@ import click
 
 from .. import output
 from ..project import Project
-from . import pass_project
+from .params import pass_project
 
 
 def _parse_vars(values: tuple[str, ...]) -> dict[str, str]:

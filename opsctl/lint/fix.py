@@ -12,13 +12,13 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from .lint import Finding, _safe
-from .naming import SHARED_FOLDERS, SNAKE_RE, Kind, Naming, normalise
+from ..naming import SHARED_FOLDERS, SNAKE_RE, Kind, Naming, normalise
+from .rules import Finding, _safe
 
 if TYPE_CHECKING:
-    from .config import Config
-    from .gitops import WorkTree
-    from .lifecycle import MoveBook
+    from ..config import Config
+    from ..gitops import WorkTree
+    from ..lifecycle.moves import MoveBook
 
 class Rename(NamedTuple):
     """A safe rename: ``source`` and ``target`` relative to the root."""
@@ -98,7 +98,7 @@ def apply_fixes(root: Path, plan: FixPlan | Sequence[Rename], *, book: MoveBook 
     With ``book`` (the run ledger), a script with a run in progress is not renamed, and each
     rename is recorded as a move by ``operator``; one that cannot be recorded is undone.
     """
-    from .gitops import GitError, work_tree
+    from ..gitops import GitError, work_tree
 
     if not isinstance(plan, FixPlan):
         plan = FixPlan(tuple(plan))
@@ -163,8 +163,8 @@ def _key(rel: str) -> str:
 
 def _running(book: MoveBook, root: Path, r: Rename) -> str | None:
     """Why ``r`` must wait (a run of the script is in progress), or None."""
-    from .catalogue import Script
-    from .lifecycle import RunInProgress, refuse_running
+    from ..catalogue import Script
+    from ..lifecycle.moves import RunInProgress, refuse_running
 
     folder, _, filename = r.source.partition("/")
     try:
@@ -193,7 +193,7 @@ def fix_findings(root: Path, findings: Iterable[Finding], naming: Naming,
     plan = plan_fixes(findings, naming)
     if not plan.renames or project_config is None:
         return apply_fixes(root, plan)
-    from .lifecycle import ledger, ledger_exists
+    from ..lifecycle.moves import ledger, ledger_exists
 
     if not ledger_exists(project_config):
         return apply_fixes(root, plan)  # no runs recorded anywhere: none to follow a rename

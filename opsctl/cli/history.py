@@ -5,8 +5,8 @@ from typing import TYPE_CHECKING
 import click
 
 from .. import output
-from .._ledger import STATUSES
-from . import SCRIPT, pass_project
+from ..ledger.facts import STATUSES
+from .params import SCRIPT, pass_project
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -20,7 +20,7 @@ class _ScriptOrKey(click.ParamType):  # type: ignore[type-arg]  # generic only f
     def convert(self, value: object, param: click.Parameter | None,
                 ctx: click.Context | None) -> str:
         from ..history import script_key
-        from . import project_of
+        from .params import project_of
 
         assert ctx is not None
         return script_key(project_of(ctx), str(value))

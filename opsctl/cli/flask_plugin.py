@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 
-from .cli import cli
+from .group import cli
 
 ops_command = copy.copy(cli)
 ops_command.name = "ops"

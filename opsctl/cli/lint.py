@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import click
 
-from ..lint_cli import LintOptions, execute
-from ..lint_formats import FORMATS
+from ..lint.fast import LintOptions, execute
+from ..lint.formats import FORMATS
 from ..project import Project
-from . import pass_project
+from .params import pass_project
 
 
 @click.command("lint")
@@ -56,7 +56,7 @@ def lint_command(project: Project, paths: tuple[str, ...], fmt: str, baseline: s
     [tool.opsctl.lint]: select, disable, severity, ignore, status_suffixes,
     content_kinds, baseline.
     """
-    # The work is opsctl.lint_cli's, shared with the fast path that `opsctl lint` takes
+    # The work is opsctl.lint.fast's, shared with the fast path that `opsctl lint` takes
     # without Click for its everyday shapes.
     code = execute(project, LintOptions(paths=paths, fmt=fmt, baseline=baseline,
                                         write_to=write_to, fix=fix, verbose=verbose,

@@ -1,8 +1,8 @@
 """The ``opsctl`` program: the console script and ``python -m opsctl``.
 
 ``opsctl lint`` in its everyday shapes (what CI and a pre-commit hook run) goes straight to
-:func:`opsctl.lint_cli.run_fast`, which never imports Click; everything else, ``opsctl lint``
-with any other option included, goes to the Click group in :mod:`opsctl.cli`.
+:func:`opsctl.lint.fast.run_fast`, which never imports Click; everything else, ``opsctl lint``
+with any other option included, goes to the Click group in :mod:`opsctl.cli.group`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .errors import SIGINT_EXIT
+from ..errors import SIGINT_EXIT
 
 
 def main() -> None:
@@ -18,7 +18,7 @@ def main() -> None:
     # Cheap to ask: the fast path reads the arguments properly. Not on Windows, where Click
     # expands wildcards in the arguments itself (its shells do not).
     if "lint" in args and os.name != "nt":
-        from .lint_cli import run_fast
+        from ..lint.fast import run_fast
 
         try:
             code = run_fast(args)
@@ -28,7 +28,7 @@ def main() -> None:
             code = 1
         if code is not None:
             _exit(code)
-    from .cli import cli
+    from .group import cli
 
     cli.main(prog_name="opsctl")
 

@@ -5,7 +5,7 @@ import click
 from .. import output
 from ..listing import list_scripts, row_of
 from ..project import Project
-from . import pass_project
+from .params import pass_project
 
 
 @click.command("list")

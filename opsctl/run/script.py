@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from types import CodeType, ModuleType
 from typing import TYPE_CHECKING, Any, Literal
 
-from .errors import OpsctlError, ScriptNotLoadable
+from ..errors import OpsctlError, ScriptNotLoadable
 
 if TYPE_CHECKING:
     import click
 
-    from .catalogue import Script
+    from ..catalogue import Script
 
 
 @dataclass

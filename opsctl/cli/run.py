@@ -4,8 +4,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..runargs import is_seconds
-from . import SCRIPT, pass_project
+from ..run.args import is_seconds
+from .params import SCRIPT, pass_project
 
 if TYPE_CHECKING:
     from ..catalogue import Script
@@ -84,7 +84,7 @@ def run_command(project: Project, script: Script, args: tuple[str, ...], app_pat
       opsctl run --dry-run unrecycle/flush_order_data
       opsctl run --wait 60 recycle/clear_cache
     """
-    from ..runner import RunOptions, run_script
+    from ..run.runner import RunOptions, run_script
 
     ctx = click.get_current_context()
     options = RunOptions(app=app_path, dry_run=dry_run, yes=yes, force=force, wait=wait,

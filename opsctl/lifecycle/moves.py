@@ -24,16 +24,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from ._ledger import ledger_exists as ledger_exists
-from .catalogue import Catalogue, Script, printable
-from .errors import InvalidName, LedgerUnreachable, OpsctlError, TargetExists
-from .gitops import GitError, WorkTree, work_tree
-from .naming import Kind, Naming, parse_temporary
-from .scaffold import similar_recycle
+from ..catalogue import Catalogue, Script, printable
+from ..errors import InvalidName, LedgerUnreachable, OpsctlError, TargetExists
+from ..gitops import GitError, WorkTree, work_tree
+from ..ledger.facts import ledger_exists as ledger_exists
+from ..naming import Kind, Naming, parse_temporary
+from ..scaffold import similar_recycle
 
 if TYPE_CHECKING:
-    from .config import Config
-    from .ledger import Holder, Ledger, Run, ScriptStats
+    from ..config import Config
+    from ..ledger.store import Holder, Ledger, Run, ScriptStats
 
 Verb = Literal["promote", "demote"]
 #: The folder each verb moves a script into.
@@ -159,7 +159,7 @@ class Moved:
 
 
 class MoveBook(Protocol):
-    """What a move needs of the run ledger (:class:`~opsctl.ledger.Ledger` is one): who is
+    """What a move needs of the run ledger (:class:`~opsctl.ledger.store.Ledger` is one): who is
     running a script now, and a place to record where it went."""
 
     def holder(self, key: str) -> Holder | None: ...
@@ -655,7 +655,7 @@ def ledger(config: Config, *, create: bool = True,
     are made on first use; without, a ledger with no tables reads empty. An unreachable
     ledger is an error that ends with ``refusal``: what the command did not do, and why.
     """
-    from .ledger import Ledger, open_ledger
+    from ..ledger.store import Ledger, open_ledger
 
     try:
         book = open_ledger(config) if create else Ledger.open(config.effective_ledger_url,

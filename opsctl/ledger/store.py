@@ -48,12 +48,12 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from ._ledger import STATUSES, exists_at
-from ._ledger import ledger_exists as ledger_exists
-from .errors import LedgerUnreachable
+from ..errors import LedgerUnreachable
+from .facts import STATUSES, exists_at
+from .facts import ledger_exists as ledger_exists
 
 if TYPE_CHECKING:
-    from .config import Config
+    from ..config import Config
 
 UTC = _dt.UTC
 SCHEMA_VERSION = "1"
@@ -172,7 +172,7 @@ class Holder(NamedTuple):
     heartbeat_at: _dt.datetime
 
     def describe(self) -> str:
-        from .history import local
+        from ..output import local
 
         since = local(self.since, seconds=True)
         return (f"run {self.run_id} by {self.operator} on {self.host} (pid {self.pid}) "

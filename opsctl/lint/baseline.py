@@ -12,7 +12,7 @@ import json
 import os
 from typing import TYPE_CHECKING
 
-from .lint import Finding, LintReport, LintUsageError
+from .rules import Finding, LintReport, LintUsageError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -21,14 +21,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .errors import AppNotFound
+from ..errors import AppNotFound
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from flask import Flask
 
-    from .config import Config
+    from ..config import Config
 
 
 class LoadedApp(NamedTuple):

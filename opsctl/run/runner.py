@@ -30,18 +30,20 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
 
-from . import api, output
-from .errors import Declined, LockHeld, OpsctlError, RunOnceRefused
-from .gitops import GitProbe
-from .interrupts import EXIT_CODES, Interrupts, Terminated, can_ask, confirm, signal_name
-from .runargs import HELP_OPTIONS, own_option, redact
+from .. import output
+from ..errors import Declined, LockHeld, OpsctlError, RunOnceRefused
+from ..gitops import GitProbe
+from ..prompt import can_ask, confirm
+from . import api
+from .args import HELP_OPTIONS, own_option, redact
+from .signals import EXIT_CODES, Interrupts, Terminated, signal_name
 
 if TYPE_CHECKING:
+    from ..catalogue import Script
+    from ..ledger.store import Ledger, Process, Run
+    from ..project import Project
     from .app import LoadedApp
-    from .catalogue import Script
-    from .entrypoint import EntryPoint
-    from .ledger import Ledger, Process, Run
-    from .project import Project
+    from .script import EntryPoint
 
 #: How often a waiting run looks at the lock again.
 WAIT_POLL_SECONDS = 0.5
@@ -74,7 +76,7 @@ class Outcome(NamedTuple):
 def run_script(project: Project, script: Script, args: Sequence[str],
                options: RunOptions) -> int:
     """Run ``script`` with ``args`` as the options say; returns the exit code."""
-    from .entrypoint import compile_script
+    from .script import compile_script
 
     entry = compile_script(script)
     arguments = list(args)
@@ -114,8 +116,8 @@ def _identity_of(project: Project) -> None:
 
 
 def _open_ledger(project: Project) -> Ledger:
-    from .errors import LedgerUnreachable
-    from .ledger import open_ledger
+    from ..errors import LedgerUnreachable
+    from ..ledger.store import open_ledger
 
     try:
         return open_ledger(project.config)
@@ -127,10 +129,10 @@ def _open_ledger(project: Project) -> Ledger:
 def _run(project: Project, script: Script, args: list[str], options: RunOptions,
          entry: EntryPoint, git: GitProbe, ledger: Ledger | None, interrupts: Interrupts,
          stack: ExitStack, lookup: threading.Thread) -> int:
+    from ..catalogue import printable
+    from ..identity import first_guess_note
     from .app import environment_of, load_app
-    from .catalogue import printable
-    from .entrypoint import import_entry, parse_args
-    from .identity import first_guess_note
+    from .script import import_entry, parse_args
 
     key = printable(script.key)
     loaded = load_app(project.config, options.app, script_info=options.script_info,
@@ -182,7 +184,7 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
         if done is not None:
             raise _run_once(script, done)
 
-    from .ledger import Process
+    from ..ledger.store import Process
 
     process = Process.current(identity.name)
     protected = environment in project.config.protected_environments
@@ -230,9 +232,9 @@ def _import_failed(exc: Exception, project: Project, script: Script, args: list[
                    ledger: Ledger | None, app: Any, operator: str) -> int:
     """Record a script whose import raised as a failed run, like one whose main() raised:
     its module-level code did run."""
+    from ..catalogue import printable
+    from ..ledger.store import Process
     from .app import environment_of
-    from .catalogue import printable
-    from .ledger import Process
 
     text = "".join(traceback.format_exception(type(exc), exc, _script_frames(exc)))
     first = f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
@@ -264,7 +266,7 @@ def _plain_args(entry: EntryPoint, args: list[str], options: RunOptions) -> list
     real), ``-h``/``--help`` prints the docstring (None: done), and a ``--`` right after the
     script name, which lets such arguments through, is dropped.
     """
-    from .entrypoint import help_text
+    from .script import help_text
 
     if args[:1] == ["--"]:
         return args[1:]
@@ -282,7 +284,7 @@ def _plain_args(entry: EntryPoint, args: list[str], options: RunOptions) -> list
 def _start(ledger: Ledger, key: str, process: Process, stored_args: list[str],
            entry: EntryPoint, options: RunOptions, revision: str | None, dirty: bool | None,
            environment: str, script: Script, interrupts: Interrupts, once: bool) -> Run:
-    from .ledger import AlreadySucceeded, LockBusy
+    from ..ledger.store import AlreadySucceeded, LockBusy
 
     deadline = _deadline(options.wait)
     while True:
@@ -310,7 +312,7 @@ def _start(ledger: Ledger, key: str, process: Process, stored_args: list[str],
 
 
 def _run_once(script: Script, done: Run) -> RunOnceRefused:
-    from .history import local
+    from ..output import local
 
     return RunOnceRefused(
         f"{script.display} already succeeded (run {done.id} by {done.operator}, "
@@ -352,7 +354,7 @@ def _execute(entry: EntryPoint, script: Script, args: list[str], app: Any,
              current: api.CurrentRun, options: RunOptions, interrupts: Interrupts,
              heartbeat: Heartbeat | None) -> tuple[Outcome, dict[str, Any], str]:
     from .dryrun import rolled_back
-    from .entrypoint import call
+    from .script import call
     from .tee import Tail, teed
 
     tail = Tail()
@@ -511,7 +513,7 @@ class Heartbeat:
             self._thread.join(timeout=5)
 
     def _beat(self) -> None:
-        from .ledger import HEARTBEAT_SECONDS
+        from ..ledger.store import HEARTBEAT_SECONDS
 
         while not self._stop.wait(HEARTBEAT_SECONDS):
             try:

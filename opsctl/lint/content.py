@@ -1,8 +1,8 @@
 """The lint's content rules: a docstring, no work on import, and source the parser can read.
 
-Scripts are read as bytes and parsed with :mod:`ast`, never imported or run. :mod:`opsctl.lint`
-loads this module (and ``ast``) only when a tree has scripts whose content is checked, so a lint
-of names alone never pays for it.
+Scripts are read as bytes and parsed with :mod:`ast`, never imported or run.
+:mod:`opsctl.lint.engine` loads this module (and ``ast``) only when a tree has scripts whose
+content is checked, so a lint of names alone never pays for it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
-from .naming import Kind, normalise, parse_temporary
+from ..naming import Kind, normalise, parse_temporary
 
 #: PEP 263: an encoding declaration in the first two lines makes non-UTF-8 source legal.
 _CODING_RE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)

@@ -1,4 +1,4 @@
-"""Rendering a :class:`~opsctl.lint.LintReport`: text, JSON, GitHub annotations, JUnit XML.
+"""Rendering a :class:`~opsctl.lint.engine.LintReport`: text, JSON, GitHub annotations, JUnit XML.
 
 Each renderer returns the whole output as one string for stdout. Paths are shown relative to
 the project folder (``offline_script/recycle/x.py``), or for ``github`` to the workflow's
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .lint import Finding, LintReport
+    from .rules import Finding, LintReport
 
 FORMATS = ("text", "json", "github", "junit")
 
@@ -26,7 +26,7 @@ def shown(text: str) -> str:
     """``text`` safe to print: undecodable bytes and control characters become U+FFFD."""
     if text.isprintable():  # nearly always: one C scan, and done
         return text
-    from .catalogue import printable
+    from ..catalogue import printable
 
     return _CONTROL_RE.sub("\ufffd", printable(text))
 
@@ -42,7 +42,7 @@ def render(fmt: str, report: LintReport, prefix: str, *, color: bool = False) ->
 
 def render_text(report: LintReport, prefix: str, color: bool = False) -> str:
     """Findings grouped by file, each with its code, severity, message and fix."""
-    from .output import style as ansi
+    from ..output import style as ansi
 
     def style(text: str, *styles: str) -> str:
         return ansi(text, *styles) if color else text
@@ -160,7 +160,7 @@ def render_junit(report: LintReport, prefix: str, color: bool = False) -> str:
             out.text = f"warning: {detail}"
         cases.append(case)
     if not cases:
-        cases.append(ET.Element("testcase", {"classname": "opsctl.lint",
+        cases.append(ET.Element("testcase", {"classname": "opsctl.lint.engine",
                                              "name": "naming lint"}))
     counts = {"tests": str(len(cases)), "failures": str(report.errors), "errors": "0",
               "skipped": "0"}

@@ -1,5 +1,5 @@
 """``opsctl promote``, ``demote``, ``stale`` and ``clean``: thin skins over
-:mod:`opsctl.lifecycle`."""
+:mod:`opsctl.lifecycle.moves`."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from .. import output
 from ..catalogue import Script
 from ..errors import Declined, OpsctlError
 from ..identity import first_guess_note
-from ..interrupts import can_ask, confirm
-from ..lifecycle import (
+from ..lifecycle.moves import (
     Candidate,
     Move,
     Moved,
@@ -25,7 +24,8 @@ from ..lifecycle import (
     suggest,
 )
 from ..project import Project
-from . import SCRIPT, pass_project
+from ..prompt import can_ask, confirm
+from .params import SCRIPT, pass_project
 
 
 def interactive() -> bool:

@@ -2,11 +2,11 @@
 
 The lint runs on every push and in every pre-commit hook, and importing Click costs more than
 linting 10,000 names (SPEC §8 holds the lint within 2x of a bare ``os.scandir`` walk). So the
-``opsctl`` program (:mod:`opsctl.main`) hands ``opsctl lint`` straight to :func:`run_fast` when
+``opsctl`` program (:mod:`opsctl.cli.main`) hands ``opsctl lint`` straight to :func:`run_fast` when
 its arguments are of the everyday shapes (paths, ``--format``, ``--baseline``, ``-v``, and the
 group's ``--project`` and ``--debug``), and everything else to the Click group: ``--help``,
 ``--fix``, ``--write-baseline``, ``--list-rules``, an unknown or repeated option, a project
-that is not one, shell completion. The Click command (:mod:`opsctl.commands.lint`) and the
+that is not one, shell completion. The Click command (:mod:`opsctl.cli.lint`) and the
 fast path both end in :func:`execute`, so the two cannot drift apart in what the lint does;
 tests run both on the same arguments and compare every byte of output and the exit status,
 and check that every option read here is declared alike on the Click side.
@@ -17,15 +17,15 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, NamedTuple
 
-from . import output
-from .errors import OpsctlError, unexpected
-from .lint_formats import FORMATS
+from .. import output
+from ..errors import OpsctlError, unexpected
+from .formats import FORMATS
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from .lint import LintConfig
-    from .project import Project
+    from ..project import Project
+    from .settings import LintConfig
 
 
 class LintOptions(NamedTuple):
@@ -87,7 +87,7 @@ def parse_fast(argv: Sequence[str], environ: Mapping[str, str]) -> FastLint | No
     given = group.get("project_dir")
     project = given if isinstance(given, str) else environ.get("OPSCTL_PROJECT") or None
     if project is not None:
-        from .config import is_project_dir
+        from ..config import is_project_dir
 
         if not (os.path.isdir(project) and _readable_or_absent(project) and
                 is_project_dir(project)):
@@ -145,7 +145,7 @@ def run_fast(argv: Sequence[str]) -> int | None:
     fast = parse_fast(argv, os.environ)
     if fast is None:
         return None
-    from .project import Project
+    from ..project import Project
 
     try:
         return execute(Project(fast.project_dir, debug=fast.debug), fast.options)
@@ -153,7 +153,7 @@ def run_fast(argv: Sequence[str]) -> int | None:
         exc.show()
         return exc.exit_code
     except BrokenPipeError:
-        raise  # the reader went away: opsctl.main ends quietly
+        raise  # the reader went away: opsctl.cli.main ends quietly
     except Exception as exc:
         if fast.debug or os.environ.get("OPSCTL_DEBUG"):
             raise
@@ -165,11 +165,12 @@ def run_fast(argv: Sequence[str]) -> int | None:
 def execute(project: Project, options: LintOptions) -> int:
     """Lint the project as ``options`` say, print the findings and notes, and return the
     exit status: 0 clean (warnings allowed), 1 errors found."""
-    from . import lint as lint_
-    from .config import tidy
-    from .lint_formats import render, shown, summary
+    from ..config import tidy
+    from . import engine as lint_
+    from .formats import render, shown, summary
+    from .settings import LintConfig
 
-    settings = lint_.LintConfig.from_config(project.config)
+    settings = LintConfig.from_config(project.config)
     if options.list_rules:
         _print_rules(settings)
         return 0
@@ -179,7 +180,7 @@ def execute(project: Project, options: LintOptions) -> int:
     # --baseline is no baseline, as an empty option is elsewhere.
     baseline = tidy(options.baseline) if options.baseline else None
     if options.write_to == "":
-        from .lint import LintUsageError
+        from .rules import LintUsageError
 
         raise LintUsageError("--write-baseline needs a file name, such as "
                              ".opsctl-baseline.json")
@@ -252,7 +253,7 @@ def _github_prefix(root: str, project_dir: str) -> str:
 
 
 def _print_rules(settings: LintConfig) -> None:
-    from .lint import RULES
+    from .rules import RULES
 
     rows = []
     for rule in RULES:

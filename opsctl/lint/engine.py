@@ -4,15 +4,15 @@ The rules themselves live in :mod:`opsctl.naming` (a name ``new`` accepts is a n
 passes); this module applies them to a whole tree or to a list of files, adds the rules that
 need more than one name (duplicates, layout, staleness), and turns the outcome into
 :class:`Finding` values. The rules on a file's content (docstring, import side effects, parsed
-with :mod:`ast` and never imported) are in :mod:`opsctl.lint_content`. Reading
-``[tool.opsctl.lint]`` is here too; baselines are in :mod:`opsctl.lint_baseline`, the safe
-renames of ``--fix`` in :mod:`opsctl.lint_fix`, rendering in :mod:`opsctl.lint_formats`.
+with :mod:`ast` and never imported) are in :mod:`opsctl.lint.content`. Reading
+``[tool.opsctl.lint]`` is here too; baselines are in :mod:`opsctl.lint.baseline`, the safe
+renames of ``--fix`` in :mod:`opsctl.lint.fix`, rendering in :mod:`opsctl.lint.formats`.
 
 Speed matters (SPEC §8: within 2x of a bare ``os.scandir`` walk on 10,000 and 100,000 files),
 so the walk is one ``os.scandir`` per folder, reads nothing but ``DirEntry`` data for names,
 and a good temporary name costs one regex match (its date window included) inside a C-level
 ``filter``. Paths are strings, so the lint does not import :mod:`pathlib`; its values are
-NamedTuples, so it does not import :mod:`dataclasses`. :mod:`opsctl.lint_content` (with
+NamedTuples, so it does not import :mod:`dataclasses`. :mod:`opsctl.lint.content` (with
 ``ast``), ``json`` and ``fnmatch`` load only when there is work for them, and the ledger only
 for ``--fix``.
 """
@@ -23,18 +23,13 @@ import datetime as _dt
 import operator
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import compress, filterfalse
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from .config import tidy
-from .errors import ConfigError, OpsctlError
-from .naming import (
-    DEFAULT_STATUS_SUFFIXES,
+from ..naming import (
     IGNORED_NAMES,
     SHARED_FOLDERS,
-    SNAKE_RE,
     TS_FILE_RE,
     Kind,
     Naming,
@@ -43,244 +38,19 @@ from .naming import (
 )
 
 if TYPE_CHECKING:
-    from .config import Config
-    from .lint_fix import FixOutcome
+    from ..config import Config
+    from .fix import FixOutcome
 
-Severity = Literal["error", "warning"]
-SEVERITIES: tuple[Severity, ...] = ("error", "warning")
-
-
-class Rule(NamedTuple):
-    """One lint rule: a stable code, a short name, its default severity and what it finds."""
-
-    code: str
-    name: str
-    severity: Severity
-    summary: str
-
-
-RULES: tuple[Rule, ...] = (
-    Rule("OPS101", "layout", "error",
-         "a file directly in the root, or a folder inside recycle/, unrecycle/ or a developer "
-         "folder"),
-    Rule("OPS102", "developer-folder", "error",
-         "a developer folder not matching developer_pattern, or not in developers"),
-    Rule("OPS201", "temporary-name", "error",
-         "a temporary script not named ts_YYYY_MM_DD_<what>.py, or <what> ending in a "
-         "numeric, date or status suffix"),
-    Rule("OPS202", "temporary-date", "error",
-         "a temporary script dated with an impossible calendar date or in the future"),
-    Rule("OPS301", "script-name", "error",
-         "a recycle/unrecycle name that is not plain snake_case: a dot, a ts_ prefix, a date, "
-         "a numeric or status suffix"),
-    Rule("OPS302", "duplicate", "error",
-         "one name in both recycle/ and unrecycle/, or names differing only by a suffix or "
-         "by case"),
-    Rule("OPS401", "stale", "warning", "a temporary script older than stale_days"),
-    Rule("OPS501", "not-a-script", "error",
-         "a non-.py file where scripts live (__init__.py, README.md, __pycache__ are fine)"),
-    Rule("OPS601", "import-side-effects", "error",
-         "module-level work (a call, an assignment that calls one, a loop, a with block) "
-         "outside if __name__ == \"__main__\":"),
-    Rule("OPS602", "docstring", "error", "a script without a module docstring"),
-    Rule("OPS603", "unparsable", "error",
-         "a script that is binary, not UTF-8 or not valid Python, so its content cannot be "
-         "checked"),
+from .rules import (
+    CONTENT_CODES,
+    Finding,
+    LintReport,
+    LintUsageError,
+    PathNotFound,
+    RootMissing,
+    _safe,
 )
-RULES_BY_CODE: dict[str, Rule] = {r.code: r for r in RULES}
-_CODE_OF: dict[str, str] = {**{r.code.lower(): r.code for r in RULES},
-                            **{r.name: r.code for r in RULES}}
-DEFAULT_SEVERITIES: dict[str, Severity] = {r.code: r.severity for r in RULES}
-CONTENT_CODES = frozenset({"OPS601", "OPS602", "OPS603"})
-CONTENT_KINDS: tuple[Kind, ...] = ("recycle", "unrecycle", "temporary")
-
-
-class Finding(NamedTuple):
-    """One thing wrong in the tree. ``path`` is relative to the offline-script root, with
-    ``/`` separators; it names a file, or a folder for layout and developer-folder findings.
-    ``line`` is set only for content findings."""
-
-    path: str
-    code: str
-    message: str
-    severity: Severity = "error"
-    fix: str | None = None
-    line: int | None = None
-
-    @property
-    def rule(self) -> str:
-        return RULES_BY_CODE[self.code].name
-
-    def sort_key(self) -> tuple[str, int, str, str]:
-        return self.path, self.line or 0, self.code, self.message
-
-
-# -- configuration ----------------------------------------------------------------------------
-
-# The value types here are NamedTuples, not dataclasses: the dataclasses module (with inspect,
-# which it imports) costs more import time than linting thousands of names, and lint runs in CI
-# on every push.
-class LintConfig(NamedTuple):
-    """``[tool.opsctl.lint]``, validated: which rules run, how severe they are, what to skip."""
-
-    enabled: frozenset[str] = frozenset(RULES_BY_CODE)
-    severities: Mapping[str, Severity] = MappingProxyType(DEFAULT_SEVERITIES)
-    ignore: tuple[str, ...] = ()
-    status_suffixes: tuple[str, ...] = DEFAULT_STATUS_SUFFIXES
-    content_kinds: frozenset[str] = frozenset({"recycle", "unrecycle"})
-    stale_days: int = 90
-    #: The baseline file, absolute (a relative one in the table is under the project).
-    baseline: str | None = None
-
-    @classmethod
-    def from_config(cls, config: Config) -> LintConfig:
-        """The lint settings of a loaded project configuration."""
-        return cls.from_table(config.lint, source=config.source,
-                              project_dir=config.project_path, stale_days=config.stale_days)
-
-    @classmethod
-    def from_table(cls, table: Mapping[str, Any], *, source: str = "defaults",
-                   project_dir: str | os.PathLike[str] | None = None,
-                   stale_days: int = 90) -> LintConfig:
-        """Validate a raw ``[tool.opsctl.lint]`` table; errors name the key and the file."""
-        unknown = sorted(set(table) - set(_LINT_KEYS))
-        if unknown:
-            raise ConfigError(f"{source}: unknown key [tool.opsctl.lint] {unknown[0]!r} "
-                              f"(known keys: {', '.join(sorted(_LINT_KEYS))})")
-
-        def strings(key: str) -> list[str] | None:
-            if key not in table:
-                return None
-            value = table[key]
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise _type_error(source, key, value)
-            return value
-
-        def codes(key: str, values: Iterable[str]) -> set[str]:
-            return {_rule_code(v, source, key) for v in values}
-
-        select = strings("select")
-        enabled = codes("select", select) if select is not None else set(RULES_BY_CODE)
-        enabled -= codes("disable", strings("disable") or ())
-
-        severities = dict(DEFAULT_SEVERITIES)
-        raw_severity = table.get("severity", {})
-        if not isinstance(raw_severity, dict):
-            raise _type_error(source, "severity", raw_severity)
-        for key, value in raw_severity.items():
-            code = _rule_code(key, source, "severity")
-            if value not in SEVERITIES:
-                raise ConfigError(f"{source}: [tool.opsctl.lint] severity.{key} must be "
-                                  f"\"error\" or \"warning\", not {value!r}")
-            severities[code] = value
-
-        ignore = tuple(strings("ignore") or ())
-        for pattern in ignore:
-            if not pattern.strip():
-                raise ConfigError(f"{source}: [tool.opsctl.lint] ignore holds an empty "
-                                  "pattern; remove it")
-
-        suffixes = strings("status_suffixes")
-        for word in suffixes or ():
-            if not SNAKE_RE.match(word) and not word.isdigit():
-                raise ConfigError(f"{source}: [tool.opsctl.lint] status_suffixes entry "
-                                  f"{word!r} must be a lowercase word such as \"old\"")
-
-        kinds = strings("content_kinds")
-        for kind in kinds or ():
-            if kind not in CONTENT_KINDS:
-                raise ConfigError(f"{source}: [tool.opsctl.lint] content_kinds entry {kind!r} "
-                                  f"must be one of {', '.join(CONTENT_KINDS)}")
-
-        baseline = table.get("baseline")
-        if baseline is not None and (not isinstance(baseline, str) or not baseline.strip()):
-            raise _type_error(source, "baseline", baseline)
-        baseline_path = None
-        if baseline:
-            baseline_path = os.path.expanduser(baseline)
-            if not os.path.isabs(baseline_path) and project_dir is not None:
-                baseline_path = os.path.join(project_dir, baseline_path)
-            baseline_path = tidy(baseline_path)
-
-        return cls(
-            enabled=frozenset(enabled),
-            severities=severities,
-            ignore=ignore,
-            status_suffixes=tuple(suffixes) if suffixes is not None else DEFAULT_STATUS_SUFFIXES,
-            content_kinds=frozenset(kinds) if kinds is not None else
-            frozenset({"recycle", "unrecycle"}),
-            stale_days=stale_days,
-            baseline=baseline_path,
-        )
-
-
-_LINT_KEYS: dict[str, str] = {
-    "select": "a list of rule codes or names (OPS201, \"stale\")",
-    "disable": "a list of rule codes or names",
-    "severity": "a table of rule code or name = \"error\" or \"warning\"",
-    "ignore": "a list of path globs relative to the root (\"legacy/**\")",
-    "status_suffixes": "a list of lowercase words",
-    "content_kinds": "a list of folder kinds (recycle, unrecycle, temporary)",
-    "baseline": "a file path (string)",
-}
-
-
-def _type_error(source: str, key: str, value: object) -> ConfigError:
-    return ConfigError(f"{source}: [tool.opsctl.lint] {key} must be {_LINT_KEYS[key]}, not "
-                       f"{type(value).__name__} {value!r}")
-
-
-def _rule_code(text: str, source: str, key: str) -> str:
-    code = _CODE_OF.get(text.strip().lower())
-    if code is None:
-        raise ConfigError(f"{source}: [tool.opsctl.lint] {key}: unknown rule {text!r} "
-                          "('opsctl lint --list-rules' lists the codes and names)")
-    return code
-
-
-# -- the lint ---------------------------------------------------------------------------------
-
-class LintUsageError(OpsctlError):
-    """The lint was asked for something it cannot do: exit 2, as for a bad option."""
-
-    exit_code = 2
-
-
-class PathNotFound(LintUsageError):
-    """A path given to ``opsctl lint`` does not exist."""
-
-
-class RootMissing(LintUsageError):
-    """The offline-script root is not there to lint."""
-
-
-class LintReport(NamedTuple):
-    """The outcome of one lint: its findings, sorted, and what was looked at."""
-
-    root: str
-    findings: tuple[Finding, ...]
-    checked: int
-    #: Paths given in file-list mode that are not under the root (skipped).
-    outside: tuple[str, ...] = ()
-    #: True when only given paths were checked (file-list mode).
-    partial: bool = False
-    baselined: int = 0
-    #: Baseline entries that no longer match anything (fixed or deleted); None in file-list
-    #: mode, where most of the tree was not looked at.
-    baseline_unused: int | None = None
-
-    @property
-    def errors(self) -> int:
-        return sum(1 for f in self.findings if f.severity == "error")
-
-    @property
-    def warnings(self) -> int:
-        return sum(1 for f in self.findings if f.severity == "warning")
-
-    @property
-    def exit_code(self) -> int:
-        """1 when any error-level finding is left, 0 otherwise."""
-        return 1 if self.errors else 0
+from .settings import LintConfig
 
 
 def lint(root: str | os.PathLike[str], naming: Naming, config: LintConfig | None = None, *,
@@ -328,7 +98,7 @@ def run(root: str | os.PathLike[str], naming: Naming, config: LintConfig, *,
     if fix:
         from pathlib import Path
 
-        from .lint_fix import fix_findings, paths_after
+        from .fix import fix_findings, paths_after
 
         fixes = fix_findings(Path(root), report.findings, naming, project_config, operator)
         if fixes.renamed:
@@ -337,12 +107,12 @@ def run(root: str | os.PathLike[str], naming: Naming, config: LintConfig, *,
             report = lint(root, naming, config, paths=paths, cwd=cwd)
     written = None
     if write_baseline_to is not None:
-        from .lint_baseline import write_baseline
+        from .baseline import write_baseline
 
         written = write_baseline(write_baseline_to, report.findings)
     accepted = write_baseline_to or baseline or config.baseline
     if accepted is not None:
-        from .lint_baseline import apply_baseline, read_baseline
+        from .baseline import apply_baseline, read_baseline
 
         report = apply_baseline(report, read_baseline(accepted))
     return LintRun(report, fixes, written)
@@ -712,7 +482,7 @@ class _Linter:
     def check_contents(self) -> None:
         if not self.content:
             return
-        from .lint_content import check_scripts  # ast and the rules, only when there is work
+        from .content import check_scripts  # ast and the rules, only when there is work
 
         todo = [(rel, kind) for rel, kind in self.content
                 if self.ignored is None or not self.ignored(rel)]
@@ -724,11 +494,6 @@ class _Linter:
 def _inside(path: str, folder: str) -> bool:
     return path.startswith(folder.rstrip(os.sep) + os.sep)
 
-
-def _safe(text: str) -> str:
-    from .catalogue import printable
-
-    return printable(text)
 
 
 def _compile_globs(patterns: Sequence[str]) -> Callable[[str], object] | None:

@@ -1,6 +1,5 @@
 """Ctrl-C and SIGTERM during a run: the script stops, the run is recorded as ``interrupted``,
-the lock is released, and opsctl exits 130 or 143. And at a [y/N] question: Ctrl-C exits
-130, end of input declines (77), never Click's bare "Aborted!".
+the lock is released, and opsctl exits 130 or 143 (questions are :mod:`opsctl.prompt`'s).
 
 SIGINT raises :class:`KeyboardInterrupt` as Python always does (a script's own
 ``except KeyboardInterrupt`` cleanup still runs); SIGTERM raises :class:`Terminated`, which
@@ -11,14 +10,13 @@ only note the signal, so a row is never left half written.
 from __future__ import annotations
 
 import signal
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
-from .errors import SIGINT_EXIT, SIGTERM_EXIT, Declined, Interrupted
+from ..errors import SIGINT_EXIT, SIGTERM_EXIT
 
 
 class Terminated(BaseException):
@@ -87,28 +85,3 @@ def raise_for(signum: int) -> None:
 
 def signal_name(signum: int | None) -> str:
     return signal.Signals(signum).name if signum is not None else "a signal"
-
-
-def can_ask() -> bool:
-    """Whether a question can be answered: someone is at a terminal on stdin."""
-    try:
-        return sys.stdin.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-def confirm(question: str, *, otherwise: str) -> bool:
-    """Ask ``question [y/N]`` on stderr; True for yes, False for no.
-
-    End of input (Ctrl-D, a closed stdin) raises :class:`Declined`, and Ctrl-C
-    :class:`Interrupted`, both with ``otherwise``: what was not done.
-    """
-    import click
-
-    try:
-        return click.confirm(question, default=False, err=True)
-    except click.exceptions.Abort as exc:
-        click.echo(err=True)  # end the question's line
-        if isinstance(exc.__context__, KeyboardInterrupt):
-            raise Interrupted(f"interrupted: {otherwise}") from None
-        raise Declined(f"no answer: {otherwise}") from None

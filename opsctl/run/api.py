@@ -20,8 +20,7 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import IO, Any, NoReturn, TypeVar
+from typing import IO, Any, TypeVar
 
 T = TypeVar("T")
 
@@ -50,7 +49,7 @@ def current_run() -> CurrentRun:
         raise RuntimeError(
             "opsctl.current_run() is only available while a script runs under 'opsctl run' "
             "(or 'python <script>.py' through opsctl.run_directly); in a test, don't call it, "
-            "or patch opsctl.api._current with a CurrentRun")
+            "or patch opsctl.run.api._current with a CurrentRun")
     return _current
 
 
@@ -76,23 +75,9 @@ def report(**summary: Any) -> None:
     _summary.update(summary)
 
 
-def run_directly(file: str) -> NoReturn:
-    """Run this script exactly as ``opsctl run <script> ARGS`` would; for ``__main__`` blocks.
-
-    The project is found from the file's location; the arguments are ``sys.argv[1:]``.
-    """
-    if _current is not None:
-        raise RuntimeError(
-            "opsctl.run_directly() was called inside a run; keep it under "
-            "'if __name__ == \"__main__\":' and give the script a main() entry point")
-    from .cli import cli
-    from .config import require_project_dir
-
-    path = Path(file).resolve()
-    project_dir = require_project_dir(path.parent)
-    cli.main(args=["--project", str(project_dir), "run", str(path), *sys.argv[1:]],
-             prog_name="opsctl")
-    raise SystemExit(0)  # cli.main exits itself; this keeps the NoReturn promise honest
+def in_run() -> bool:
+    """Whether a run is in progress in this process."""
+    return _current is not None
 
 
 def _is_terminal(stream: IO[str]) -> bool:

@@ -8,7 +8,7 @@ from .. import output
 from ..config import absolute
 from ..errors import ConfigError
 from ..scaffold import guess_init_dir, init_project
-from . import project_of
+from .params import project_of
 
 
 @click.command("init")

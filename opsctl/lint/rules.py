@@ -1,0 +1,132 @@
+"""The lint's vocabulary: its rules, their codes and severities, and the values a lint
+returns (:class:`Finding`, :class:`LintReport`).
+
+Every other lint module imports these; this one imports only the naming rules and the errors.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple
+
+from ..errors import OpsctlError
+from ..naming import Kind
+
+Severity = Literal["error", "warning"]
+SEVERITIES: tuple[Severity, ...] = ("error", "warning")
+
+
+class Rule(NamedTuple):
+    """One lint rule: a stable code, a short name, its default severity and what it finds."""
+
+    code: str
+    name: str
+    severity: Severity
+    summary: str
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("OPS101", "layout", "error",
+         "a file directly in the root, or a folder inside recycle/, unrecycle/ or a developer "
+         "folder"),
+    Rule("OPS102", "developer-folder", "error",
+         "a developer folder not matching developer_pattern, or not in developers"),
+    Rule("OPS201", "temporary-name", "error",
+         "a temporary script not named ts_YYYY_MM_DD_<what>.py, or <what> ending in a "
+         "numeric, date or status suffix"),
+    Rule("OPS202", "temporary-date", "error",
+         "a temporary script dated with an impossible calendar date or in the future"),
+    Rule("OPS301", "script-name", "error",
+         "a recycle/unrecycle name that is not plain snake_case: a dot, a ts_ prefix, a date, "
+         "a numeric or status suffix"),
+    Rule("OPS302", "duplicate", "error",
+         "one name in both recycle/ and unrecycle/, or names differing only by a suffix or "
+         "by case"),
+    Rule("OPS401", "stale", "warning", "a temporary script older than stale_days"),
+    Rule("OPS501", "not-a-script", "error",
+         "a non-.py file where scripts live (__init__.py, README.md, __pycache__ are fine)"),
+    Rule("OPS601", "import-side-effects", "error",
+         "module-level work (a call, an assignment that calls one, a loop, a with block) "
+         "outside if __name__ == \"__main__\":"),
+    Rule("OPS602", "docstring", "error", "a script without a module docstring"),
+    Rule("OPS603", "unparsable", "error",
+         "a script that is binary, not UTF-8 or not valid Python, so its content cannot be "
+         "checked"),
+)
+RULES_BY_CODE: dict[str, Rule] = {r.code: r for r in RULES}
+_CODE_OF: dict[str, str] = {**{r.code.lower(): r.code for r in RULES},
+                            **{r.name: r.code for r in RULES}}
+DEFAULT_SEVERITIES: dict[str, Severity] = {r.code: r.severity for r in RULES}
+CONTENT_CODES = frozenset({"OPS601", "OPS602", "OPS603"})
+CONTENT_KINDS: tuple[Kind, ...] = ("recycle", "unrecycle", "temporary")
+
+
+class Finding(NamedTuple):
+    """One thing wrong in the tree. ``path`` is relative to the offline-script root, with
+    ``/`` separators; it names a file, or a folder for layout and developer-folder findings.
+    ``line`` is set only for content findings."""
+
+    path: str
+    code: str
+    message: str
+    severity: Severity = "error"
+    fix: str | None = None
+    line: int | None = None
+
+    @property
+    def rule(self) -> str:
+        return RULES_BY_CODE[self.code].name
+
+    def sort_key(self) -> tuple[str, int, str, str]:
+        return self.path, self.line or 0, self.code, self.message
+
+
+
+class LintUsageError(OpsctlError):
+    """The lint was asked for something it cannot do: exit 2, as for a bad option."""
+
+    exit_code = 2
+
+
+class PathNotFound(LintUsageError):
+    """A path given to ``opsctl lint`` does not exist."""
+
+
+class RootMissing(LintUsageError):
+    """The offline-script root is not there to lint."""
+
+
+class LintReport(NamedTuple):
+    """The outcome of one lint: its findings, sorted, and what was looked at."""
+
+    root: str
+    findings: tuple[Finding, ...]
+    checked: int
+    #: Paths given in file-list mode that are not under the root (skipped).
+    outside: tuple[str, ...] = ()
+    #: True when only given paths were checked (file-list mode).
+    partial: bool = False
+    baselined: int = 0
+    #: Baseline entries that no longer match anything (fixed or deleted); None in file-list
+    #: mode, where most of the tree was not looked at.
+    baseline_unused: int | None = None
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity == "error")
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for f in self.findings if f.severity == "warning")
+
+    @property
+    def exit_code(self) -> int:
+        """1 when any error-level finding is left, 0 otherwise."""
+        return 1 if self.errors else 0
+
+
+
+def _safe(text: str) -> str:
+    from ..catalogue import printable
+
+    return printable(text)
+
