@@ -1,3 +1,5 @@
+"""``opsctl history``: the run ledger, newest first, or one run whole (:mod:`opsctl.history`)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

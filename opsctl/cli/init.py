@@ -1,3 +1,5 @@
+"""``opsctl init``: the offline-script layout and a ``[tool.opsctl]`` table."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,3 +1,5 @@
+"""``opsctl lint`` on the Click road; everyday shapes skip Click (:mod:`opsctl.lint.fast`)."""
+
 from __future__ import annotations
 
 import click

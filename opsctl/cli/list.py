@@ -1,3 +1,5 @@
+"""``opsctl list``: every script with its kind, owner, age and last run (:mod:`opsctl.listing`)."""
+
 from __future__ import annotations
 
 import click

@@ -1,3 +1,5 @@
+"""``opsctl new``: a script from a template, its path printed (:mod:`opsctl.scaffold`)."""
+
 from __future__ import annotations
 
 import click

@@ -1,3 +1,5 @@
+"""``opsctl run``: a script in the app context, on the record (:mod:`opsctl.run.runner`)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
