@@ -16,9 +16,9 @@ import pytest
 from click.testing import Result
 from conftest import git, write
 
-from opsctl.ledger import store as ledger_module
 from opsctl.catalogue import Catalogue
 from opsctl.config import load_config
+from opsctl.ledger import store as ledger_module
 from opsctl.ledger.store import Ledger, Process, Run, node_id, process_start
 from opsctl.lifecycle.moves import (
     apply_move,

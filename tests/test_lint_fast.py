@@ -300,9 +300,9 @@ def test_the_options_read_here_are_declared_alike_on_the_click_side() -> None:
     in the Click group or command, or the two roads would read a command line differently."""
     import click
 
-    from opsctl.lint import fast as lint_cli
     from opsctl.cli.group import cli
     from opsctl.cli.lint import lint_command
+    from opsctl.lint import fast as lint_cli
 
     for command, valued, flags in ((cli, lint_cli._GROUP_VALUED, lint_cli._GROUP_FLAGS),
                                    (lint_command, lint_cli._LINT_VALUED, lint_cli._LINT_FLAGS)):

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 import opsctl
-from opsctl.run import api
 from opsctl.cli.run import _bare_wait, run_command
 from opsctl.errors import APP_NOT_FOUND, DECLINED, LEDGER_UNREACHABLE, LOCK_HELD, RUN_ONCE
+from opsctl.run import api
 from opsctl.run.args import OWN_OPTIONS, redact
 from opsctl.run.tee import Tail, Tee
 
