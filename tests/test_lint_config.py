@@ -15,7 +15,8 @@ from click.testing import CliRunner
 
 from opsctl.cli.group import cli
 from opsctl.errors import ConfigError
-from opsctl.lint.engine import LintConfig, lint
+from opsctl.lint.engine import lint
+from opsctl.lint.settings import LintConfig
 from opsctl.naming import Naming
 
 TODAY = _dt.date(2024, 7, 1)

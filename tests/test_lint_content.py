@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from opsctl.lint.engine import Finding, LintConfig, lint
+from opsctl.lint.engine import lint
+from opsctl.lint.rules import Finding
+from opsctl.lint.settings import LintConfig
 from opsctl.naming import Naming
 
 TODAY = _dt.date(2024, 7, 1)

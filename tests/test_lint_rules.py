@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from opsctl.lint.engine import Finding, LintConfig, lint
+from opsctl.lint.engine import lint
+from opsctl.lint.rules import Finding
+from opsctl.lint.settings import LintConfig
 from opsctl.naming import DEFAULT_STATUS_SUFFIXES, Kind, Naming
 
 TODAY = _dt.date(2024, 7, 1)
