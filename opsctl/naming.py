@@ -24,8 +24,10 @@ OPS603   unparsable            a recycle/unrecycle script that is binary, not UT
                                not valid Python, so the content rules cannot read it
 =======  ====================  =========================================================
 
-The lint (:mod:`opsctl.lint.engine`) applies these rules to a whole tree; its fast path for a good
-temporary name is one match of :attr:`Naming.good_temporary_file` and a cached date check.
+The lint (:mod:`opsctl.lint.walk`) applies these rules to a whole tree; its fast path for a
+good temporary name is one match of :attr:`Naming.good_temporary_file` and a cached date check.
+Copy suffixes live in :mod:`opsctl.copies`, dates inside names in :mod:`opsctl.dates`, similar
+purposes in :mod:`opsctl.similarity`.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
 from typing import Any, Literal, NamedTuple
+
+from .copies import CopyMarks
+from .dates import dates_between, why_not_a_date
 
 Kind = Literal["recycle", "unrecycle", "temporary"]
 KINDS: tuple[Kind, ...] = ("recycle", "unrecycle", "temporary")
@@ -142,12 +147,13 @@ class Naming:
         self.developer_pattern = developer_pattern
         self._developer_re = re.compile(developer_pattern)
         self.developers = frozenset(developers) if developers is not None else None
-        self.status_suffixes = tuple(status_suffixes)
         self.today = today or _dt.date.today()
-        status = "|".join(sorted((re.escape(s) for s in self.status_suffixes), key=len,
-                                 reverse=True))
-        # One trailing suffix token: a number (dates are runs of numbers) or a status word.
-        self._suffix_re = re.compile(rf"_(\d+|{status})$" if status else r"_(\d+)$")
+        self.copies = CopyMarks(status_suffixes)
+        self.status_suffixes = self.copies.status_suffixes
+        #: The kind and text of a name's trailing copy suffix (:meth:`CopyMarks.suffix_of`).
+        self.suffix_of = self.copies.suffix_of
+        #: A name without its copy suffixes (:meth:`CopyMarks.strip_suffixes`).
+        self.strip_suffixes = self.copies.strip_suffixes
 
     @cached_property
     def good_temporary_file(self) -> Callable[[str], re.Match[str] | None]:
@@ -159,51 +165,14 @@ class Naming:
         word is a status word (``ts_2024_06_10_old.py``), so a miss only means "apply the full
         rules".
         """
-        return re.compile(self._good_temporary_pattern(_ANY_DATE)).fullmatch
+        return re.compile(_good_temporary_pattern(self.status_suffixes, _ANY_DATE)).fullmatch
 
     def good_temporary_file_between(self, first: _dt.date,
                                     last: _dt.date) -> Callable[[str], re.Match[str] | None]:
         """Like :attr:`good_temporary_file`, and proves the date good too: a calendar date
         from ``first`` to ``last``. The lint's window of dates neither stale nor future."""
-        return re.compile(self._good_temporary_pattern(dates_between(first, last))).fullmatch
-
-    def _good_temporary_pattern(self, dates: str) -> str:
-        by_length: dict[int, list[str]] = {}
-        for word in self.status_suffixes:
-            by_length.setdefault(len(word), []).append(re.escape(word))
-        no_status = "".join(f"(?<!_(?:{'|'.join(words)}))" for words in by_length.values())
-        return rf"ts_{dates}_{_TS_GOOD_WHAT}(?<![0-9]){no_status}\.py"
-
-    # -- single tokens ------------------------------------------------------------------------
-
-    def suffix_of(self, name: str) -> tuple[str, str] | None:
-        """The kind (``numeric``/``date``/``status``) and text of a trailing copy suffix."""
-        _base, removed = self.strip_suffixes(name)
-        if not removed:
-            return None
-        if removed.replace("_", "").isdigit():
-            kind = "date" if "_" in removed or len(removed) == 8 else "numeric"
-        else:
-            kind = "status"
-        return kind, removed
-
-    def strip_suffixes(self, name: str) -> tuple[str, str]:
-        """Split ``export_order_data_05_10_error`` into ``export_order_data`` and ``05_10_error``.
-
-        At least one purpose word is always kept, so ``new_orders`` stays as it is and a lone
-        ``old`` is not a suffix.
-        """
-        base = name
-        while True:
-            m = self._suffix_re.search(base)
-            if m is None or m.start() == 0 or not base[: m.start()].strip("_"):
-                break
-            head = base[: m.start()]
-            if head.replace("_", "").isdigit():  # only numbers would be left: keep them
-                break
-            base = head
-        removed = name[len(base) + 1:] if base != name else ""
-        return base, removed
+        pattern = _good_temporary_pattern(self.status_suffixes, dates_between(first, last))
+        return re.compile(pattern).fullmatch
 
     # -- whole names -------------------------------------------------------------------------
 
@@ -233,7 +202,7 @@ class Naming:
                 day = _dt.date(int(m[1]), int(m[2]), int(m[3]))
             except ValueError:
                 return Problem("OPS202", f"{m[1]}_{m[2]}_{m[3]} is not a calendar date "
-                               f"({_why_not_a_date(int(m[1]), int(m[2]), int(m[3]))})",
+                               f"({why_not_a_date(int(m[1]), int(m[2]), int(m[3]))})",
                                "use the date the script was written, as YYYY_MM_DD")
             if day > self.today:
                 return Problem("OPS202", f"the date {day:%Y_%m_%d} is in the future",
@@ -253,20 +222,8 @@ class Naming:
         return Problem(
             "OPS201",
             "temporary scripts are named ts_YYYY_MM_DD_<what>.py with <what> in snake_case",
-            self._fix_temporary(stem),
+            _fix_temporary(self, stem),
         )
-
-    def _fix_temporary(self, stem: str) -> str | None:
-        fixed = self.fixed_temporary_stem(stem)
-        if fixed:
-            return f"rename to {fixed}.py"
-        if _TS_LOOSE_RE.match(stem) is None:
-            # No date at all (export_order.py in a developer folder): only a person knows it.
-            what = normalise(stem)
-            if what and SNAKE_RE.match(what) and self.suffix_of(what) is None and \
-                    not what.startswith("ts_"):
-                return f"rename to ts_YYYY_MM_DD_{what}.py with the date it was written"
-        return None
 
     def fixed_temporary_stem(self, stem: str) -> str | None:
         """The safe rename of a nearly-right temporary stem (case, separators, zero padding)."""
@@ -343,10 +300,6 @@ class Naming:
             return None
         return fixed
 
-    def _use(self, kind: Kind, text: str) -> str | None:
-        fixed = self.plain_name(text, kind)
-        return f"use {fixed!r}" if fixed else None
-
     def validate(self, kind: Kind, name: str) -> Problem | None:
         """Check a purpose name given to ``new``/``promote --as`` (no ``ts_``, no ``.py``)."""
         if not name:
@@ -360,62 +313,48 @@ class Naming:
                 "OPS301",
                 "give the purpose only, without 'ts_' or a date: opsctl adds those"
                 + ("" if kind == "temporary" else " to temporary scripts only"),
-                self._use(kind, bare[4] if bare and bare[4] else ""),
+                _use(self, kind, bare[4] if bare and bare[4] else ""),
             )
         if not SNAKE_RE.match(name):
             return Problem("OPS201" if kind == "temporary" else "OPS301",
                            f"{name!r} is not snake_case (lowercase words joined by '_')",
-                           self._use(kind, name))
+                           _use(self, kind, name))
         suffix = self.suffix_of(name)
         if suffix is not None:
             kind_of, text = suffix
             return Problem("OPS201" if kind == "temporary" else "OPS301",
                            f"{name!r} ends in a {kind_of} suffix '_{text}'; a name says what "
                            "the script does, not which copy it is",
-                           self._use(kind, name[: -len(text) - 1]))
+                           _use(self, kind, name[: -len(text) - 1]))
         if kind == "temporary":
             return None
         return self.check_script_name(f"{name}.py", kind)
 
 
-def dates_between(first: _dt.date, last: _dt.date) -> str:
-    """A regex matching exactly the dates ``first`` to ``last`` as ``YYYY_MM_DD``: one
-    alternative per month, the days as ranges (``2024_02_(?:2[8-9])``)."""
-    months: list[str] = []
-    day = first
-    while day <= last:
-        end = min(last, day.replace(day=days_in_month(day.year, day.month)))
-        ranges = []
-        for tens in range(day.day // 10, end.day // 10 + 1):
-            low, high = max(day.day, tens * 10), min(end.day, tens * 10 + 9)
-            ranges.append(f"{tens}[{low % 10}-{high % 10}]")
-        months.append(f"{day:%Y_%m}_(?:{'|'.join(ranges)})")
-        day = end + _dt.timedelta(days=1)
-    return f"(?:{'|'.join(months)})" if months else "(?!)"
+def _good_temporary_pattern(status_suffixes: Iterable[str], dates: str) -> str:
+    by_length: dict[int, list[str]] = {}
+    for word in status_suffixes:
+        by_length.setdefault(len(word), []).append(re.escape(word))
+    no_status = "".join(f"(?<!_(?:{'|'.join(words)}))" for words in by_length.values())
+    return rf"ts_{dates}_{_TS_GOOD_WHAT}(?<![0-9]){no_status}\.py"
 
 
-# English whatever the locale, and no calendar module (it imports locale: 2 ms a lint).
-_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
-                "September", "October", "November", "December")
+def _fix_temporary(naming: Naming, stem: str) -> str | None:
+    fixed = naming.fixed_temporary_stem(stem)
+    if fixed:
+        return f"rename to {fixed}.py"
+    if _TS_LOOSE_RE.match(stem) is None:
+        # No date at all (export_order.py in a developer folder): only a person knows it.
+        what = normalise(stem)
+        if what and SNAKE_RE.match(what) and naming.suffix_of(what) is None and \
+                not what.startswith("ts_"):
+            return f"rename to ts_YYYY_MM_DD_{what}.py with the date it was written"
+    return None
 
 
-def days_in_month(year: int, month: int) -> int:
-    if month == 12:
-        return 31
-    return (_dt.date(year, month + 1, 1) - _dt.timedelta(days=1)).day
-
-
-def _why_not_a_date(year: int, month: int, day: int) -> str:
-    """Say which part of an impossible date is wrong: ``2023_02_29`` -> not a leap year."""
-    if year < 1:
-        return "there is no year 0"
-    if not 1 <= month <= 12:
-        return f"there is no month {month:02d}"
-    if month == 2 and day == 29:
-        return f"{year} is not a leap year"
-    if day < 1:
-        return "there is no day 00"
-    return f"{_MONTH_NAMES[month - 1]} has {days_in_month(year, month)} days"
+def _use(naming: Naming, kind: Kind, text: str) -> str | None:
+    fixed = naming.plain_name(text, kind)
+    return f"use {fixed!r}" if fixed else None
 
 
 def _rename_or_extend(kind: Kind, plain: str, exists: Callable[[str], bool] | None) -> str:
@@ -426,35 +365,6 @@ def _rename_or_extend(kind: Kind, plain: str, exists: Callable[[str], bool] | No
         return f"extend {others[0]} if it exists, else rename to it"
     taken = next((rel for rel in others if exists(rel)), None)
     return f"extend {taken} instead" if taken else f"rename to {others[0]}"
-
-
-def similar(name: str, candidates: Iterable[str], *, exclude: str | None = None) -> list[str]:
-    """Candidates of similar purpose: sharing words with ``name`` or close in spelling.
-
-    ``export_order`` is similar to ``export_order_data``; ``clear_cache`` is not.
-    """
-    import difflib
-
-    mine = set(words(name))
-    if not mine:
-        return []
-    out: list[str] = []
-    for other in candidates:
-        if other == exclude:
-            continue
-        theirs = set(words(other))
-        if not theirs:
-            continue
-        shared = mine & theirs
-        # The same verb and one more word in common, or one name's words all inside the other's
-        # (export_order / export_order_data), mean the same purpose; flush_order_data and
-        # export_order_data share words but not a purpose.
-        same_verb = words(name)[0] == words(other)[0] and len(shared) >= 2
-        contained = len(shared) >= 2 and (shared == theirs or shared == mine)
-        close = difflib.SequenceMatcher(None, "_".join(mine), "_".join(theirs)).ratio() > 0.85
-        if same_verb or contained or close:
-            out.append(other)
-    return out
 
 
 def configured_status_suffixes(table: Mapping[str, Any], source: str) -> tuple[str, ...]:

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 from .catalogue import Catalogue, Script
 from .config import DEFAULT_ROOT, find_project_dir, has_opsctl_table, load_config
 from .errors import ConfigError, InvalidName, OpsctlError, TargetExists
-from .naming import Naming, similar, temporary_stem
+from .naming import Naming, temporary_stem
+from .similarity import similar
 
 if TYPE_CHECKING:
     from .project import Project

@@ -18,7 +18,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "opsctl"
 #: the ground floor any ground-floor module) and any lower layer, never a higher one nor a
 #: neighbour on its own layer.
 LAYERS: list[dict[str, tuple[str, ...]]] = [
-    {"ground floor": ("opsctl.errors", "opsctl.output", "opsctl.naming", "opsctl.config",
+    {"ground floor": ("opsctl.errors", "opsctl.output", "opsctl.naming", "opsctl.copies",
+                      "opsctl.dates", "opsctl.similarity", "opsctl.config",
                       "opsctl.identity", "opsctl.catalogue", "opsctl.gitops", "opsctl.prompt",
                       "opsctl.project")},
     {"ledger": ("opsctl.ledger",)},

@@ -347,7 +347,7 @@ def test_configured_status_suffixes(tmp_path: Path) -> None:
 def test_dates_between_is_exactly_the_calendar(first: _dt.date, last: _dt.date) -> None:
     import re
 
-    from opsctl.naming import dates_between
+    from opsctl.dates import dates_between
 
     window = re.compile(dates_between(first, last)).fullmatch
     day = first - _dt.timedelta(days=40)
