@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 import pytest
 from click.testing import CliRunner
 
@@ -53,8 +55,6 @@ def test_script_completion(runner: CliRunner, project, monkeypatch) -> None:  # 
 
     write(project / "offline_script/recycle/clear_cache.py")
     write(project / "offline_script/recycle/export_order.py")
-    from click.shell_completion import ShellComplete
-
     from opsctl.cli.params import SCRIPT
 
     ctx = cli.make_context("opsctl", ["--project", str(project)], resilient_parsing=True)
@@ -62,7 +62,29 @@ def test_script_completion(runner: CliRunner, project, monkeypatch) -> None:  # 
     assert [i.value for i in items] == ["recycle/clear_cache"]
     items = SCRIPT.shell_complete(ctx, None, "exp")  # type: ignore[arg-type]
     assert [i.value for i in items] == ["recycle/export_order"]
-    assert ShellComplete  # the machinery Click uses to call shell_complete
+    # As the shell asks (README: eval "$(_OPSCTL_COMPLETE=bash_source opsctl)"): a real
+    # process, through the console entry point and Click's completion protocol.
+    assert complete(f"opsctl --project {shlex.quote(str(project))} run recycle/c") == \
+        ["plain,recycle/clear_cache"]
+    assert complete(f"opsctl --project {shlex.quote(str(project))} history exp") == \
+        ["plain,recycle/export_order"]
+    # `lint` has a fast path of its own; completing its options still goes through Click.
+    assert complete(f"opsctl --project {shlex.quote(str(project))} lint --format j") == \
+        ["plain,json", "plain,junit"]
+
+
+def complete(words: str) -> list[str]:
+    """What bash completion gets for the last of ``words`` (bash_complete: "type,value")."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "_OPSCTL_COMPLETE": "bash_complete", "COMP_WORDS": words,
+           "COMP_CWORD": str(len(shlex.split(words)) - 1)}
+    done = subprocess.run([sys.executable, "-m", "opsctl"], env=env, capture_output=True,
+                          text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
 
 
 def test_completion_skips_undecodable_names(project) -> None:  # type: ignore[no-untyped-def]

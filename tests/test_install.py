@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
-import sys
 import venv
 from pathlib import Path
 
 import pytest
+
+# Slow: a wheel built and installed into a fresh virtual environment.
+pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -81,4 +84,17 @@ def test_fresh_install_scaffolds_and_lists(installed: Path, tmp_path: Path) -> N
     compiled = subprocess.run([str(installed / "python"), "-m", "py_compile", str(ts_path)],
                               capture_output=True, text=True)
     assert compiled.returncode == 0, compiled.stderr
-    assert sys.version_info >= (3, 11)
+    # The scaffolded scripts must also be valid on the oldest Python the package claims, and
+    # the wheel must carry that claim.
+    import ast
+    import tomllib
+
+    requires = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["requires-python"]
+    assert re.fullmatch(r">=3\.\d+", requires), requires
+    oldest = (3, int(requires.split(".")[1]))
+    for script in (ts_path, proj / "offline_script" / "recycle" / "clear_cache.py"):
+        ast.parse(script.read_text(encoding="utf-8"), filename=str(script), feature_version=oldest)
+    claimed = subprocess.run([str(installed / "python"), "-c", "from importlib.metadata import "
+                              "metadata; print(metadata('opsctl')['Requires-Python'])"],
+                             cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert claimed.stdout.strip() == requires
