@@ -240,19 +240,40 @@ def test_content_rules_can_be_disabled(tmp_path: Path) -> None:
 
 
 def test_an_unreadable_script_is_a_finding(tmp_path: Path) -> None:
-    import os
+    """A script its owner may not read (mode 000). Root reads any file through its
+    CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH capabilities, so as root the lint runs without
+    them (setpriv, util-linux): still uid 0, but the file's mode holds."""
+    import json
+    import shutil
+    import subprocess
+    import sys
 
-    if os.geteuid() == 0:
-        pytest.skip("root reads any file")
-    path = tmp_path / "recycle" / "clear_cache.py"
-    path.parent.mkdir()
+    project = tmp_path / "proj"
+    path = project / "offline_script" / "recycle" / "clear_cache.py"
+    path.parent.mkdir(parents=True)
+    (project / "pyproject.toml").write_text("[tool.opsctl]\nstale_days = 36500\n",
+                                            encoding="utf-8")
     path.write_text(DOC, encoding="utf-8")
+    without_override: list[str] = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        assert setpriv is not None, "setpriv (util-linux) is needed to test this as root"
+        dropped = "-dac_override,-dac_read_search"
+        without_override = [setpriv, f"--bounding-set={dropped}", f"--inh-caps={dropped}"]
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("OPSCTL_")}
     path.chmod(0)
     try:
-        (finding,) = lint(tmp_path, Naming(today=TODAY)).findings
+        proc = subprocess.run([*without_override, sys.executable, "-m", "opsctl", "lint",
+                               "--format", "json"], cwd=project, env=environ,
+                              capture_output=True, text=True, timeout=120,
+                              stdin=subprocess.DEVNULL)
     finally:
         path.chmod(0o644)
-    assert (finding.code, finding.message) == ("OPS603", "cannot be read (Permission denied)")
+    assert proc.returncode == 1, proc.stderr
+    (finding,) = json.loads(proc.stdout)["findings"]
+    assert (finding["path"], finding["code"], finding["message"], finding["fix"]) == (
+        "offline_script/recycle/clear_cache.py", "OPS603", "cannot be read (Permission denied)",
+        "fix its permissions, or remove it")
 
 
 def test_a_bom_and_another_encoding_is_explained(tmp_path: Path) -> None:
