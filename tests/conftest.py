@@ -106,7 +106,12 @@ def _server_database(server_url: str, what: str) -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+#: The server databases make a test slow: the quick subset (-m "not slow") runs on SQLite alone.
+LEDGER_DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow),
+                    pytest.param("mariadb", marks=pytest.mark.slow)]
+
+
+@pytest.fixture(params=LEDGER_DATABASES)
 def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database URL for a ledger, on each of the three databases."""
     if request.param == "sqlite":

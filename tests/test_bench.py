@@ -11,10 +11,12 @@ import sys
 from pathlib import Path
 
 import bench
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow  # the benchmark's quick mode, end to end
 def test_quick_mode_runs_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     proc = subprocess.run([sys.executable, "-m", "tests.bench", "--quick", "--runs", "1",

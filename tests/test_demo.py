@@ -595,6 +595,7 @@ def test_demo_and_scripts_on_each_database(ledger_url: str, instance_path: Path,
 
 # -- through opsctl itself --------------------------------------------------------------------
 
+@pytest.mark.slow  # a fresh virtual environment
 def test_readme_first_command_on_a_fresh_machine(tmp_path: Path, python: str) -> None:
     """``opsctl run recycle/clear_cache`` with nothing set up: the demo seeds itself, a dry
     run changes nothing, the real run does, and the ledger holds what the script reported."""

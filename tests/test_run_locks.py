@@ -22,6 +22,9 @@ from runkit import (
     write_script,
 )
 
+# Slow: real processes racing for locks, and signals.
+pytestmark = pytest.mark.slow
+
 CONCURRENT = 20
 
 
