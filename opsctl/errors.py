@@ -17,7 +17,8 @@ Exit codes (also in the README):
 75    the script's lock is held by another run
 76    run-once: an ``unrecycle/`` script that already succeeded (use ``--force``)
 77    confirmation declined, or needed with no terminal and no ``--yes``
-78    the run ledger is unreachable (use ``--no-ledger`` to run without it)
+78    the run ledger is unreachable (use ``--no-ledger`` to run without it), or its schema is
+      newer than this opsctl understands (upgrade opsctl)
 79    no Flask application found, or importing it raised
 130   interrupted by Ctrl-C (SIGINT); 143 by SIGTERM
 ====  =====================================================================
@@ -128,6 +129,11 @@ class LedgerUnreachable(OpsctlError):
     def retold(self, fix: str) -> LedgerUnreachable:
         """The same diagnosis with another way out (``--no-ledger`` for ``run``)."""
         return type(self)(self.diagnosis, fix)
+
+
+class LedgerTooNew(LedgerUnreachable):
+    """The ledger's schema version is newer than this opsctl understands: a newer opsctl
+    upgraded it. Nothing is read or written; upgrading opsctl is the way out."""
 
 
 class AppNotFound(OpsctlError):

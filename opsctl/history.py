@@ -13,7 +13,8 @@ from .errors import OpsctlError, ScriptNotFound
 from .output import local
 
 if TYPE_CHECKING:
-    from .ledger.store import Ledger, Run
+    from .ledger.store import Ledger
+    from .ledger.values import Run
     from .project import Project
 
 

@@ -414,7 +414,7 @@ def measure_ledger(key: str, title: str, url: str, iterations: int) -> Measureme
 def _one_run(ledger: Any) -> Callable[[], None]:
     """start + finish of one run: the rows ``opsctl run`` writes around a script (its run row
     and lock, then the completed row and the lock released)."""
-    from opsctl.ledger.store import Process
+    from opsctl.ledger.values import Process
 
     process = Process.current("bench")
 

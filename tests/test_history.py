@@ -12,7 +12,8 @@ import pytest
 from click.testing import Result
 from conftest import write
 
-from opsctl.ledger.store import Ledger, Process, Run
+from opsctl.ledger.store import Ledger
+from opsctl.ledger.values import Process, Run
 
 
 @pytest.fixture
@@ -121,7 +122,7 @@ def test_history_marks_a_dead_run_lost(invoke: Callable[..., Result], project: P
     import subprocess
     import sys
 
-    from opsctl.ledger.store import node_id
+    from opsctl.ledger.processes import node_id
 
     pid = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                              capture_output=True, text=True, check=True).stdout)

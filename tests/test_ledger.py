@@ -14,10 +14,15 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from opsctl.ledger import store as ledger_mod
 from opsctl.config import load_config
 from opsctl.errors import LedgerUnreachable
-from opsctl.ledger.store import AlreadySucceeded, Ledger, LockBusy, Process, last_runs, open_ledger
+from opsctl.ledger.engine import driver_url
+from opsctl.ledger.locks import LEASE_SECONDS
+from opsctl.ledger.processes import node_id
+from opsctl.ledger.rows import TEXT_LIMIT
+from opsctl.ledger.schema import LOCKS, server_utcnow
+from opsctl.ledger.store import Ledger, last_runs, open_ledger
+from opsctl.ledger.values import AlreadySucceeded, LockBusy, Process
 
 
 @pytest.fixture
@@ -41,14 +46,14 @@ def dead_here() -> Process:
     proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)
     pid = int(proc.stdout)
-    return Process("carol", "this-host", pid, ledger_mod.node_id(), None)
+    return Process("carol", "this-host", pid, node_id(), None)
 
 
 def test_tables_are_created_on_first_use_and_reopen(ledger_url: str) -> None:
     first = Ledger.open(ledger_url)
     assert first.has_schema
     first.close()
-    engine = sa.create_engine(ledger_mod._driver_url(ledger_url))
+    engine = sa.create_engine(driver_url(ledger_url))
     try:
         names = set(sa.inspect(engine).get_table_names())
     finally:
@@ -66,7 +71,7 @@ def test_read_only_open_creates_nothing(ledger_url: str) -> None:
         assert reader.runs() == [] and reader.stats() == {} and reader.last_runs(["a/b"]) == {}
     finally:
         reader.close()
-    engine = sa.create_engine(ledger_mod._driver_url(ledger_url))
+    engine = sa.create_engine(driver_url(ledger_url))
     try:
         assert not [t for t in sa.inspect(engine).get_table_names() if t.startswith("opsctl")]
     finally:
@@ -107,7 +112,7 @@ def test_long_output_keeps_its_end(ledger: Ledger) -> None:
     ledger.finish(run, status="succeeded", exit_code=0, output_tail=text)
     (got,) = ledger.runs("recycle/x")
     assert got.output_tail is not None and got.output_tail.endswith("line 19999\n")
-    assert len(got.output_tail) <= ledger_mod.TEXT_LIMIT + 3
+    assert len(got.output_tail) <= TEXT_LIMIT + 3
 
 
 def test_the_lock_refuses_a_second_run_and_is_released(ledger: Ledger) -> None:
@@ -149,9 +154,9 @@ def test_a_holder_on_another_machine_counts_until_its_lease_expires(ledger: Ledg
     assert ledger.stats()["recycle/x"].running
     # Its heartbeat stops: older than the lease by the database's own clock.
     with ledger.engine.begin() as conn:
-        now = conn.execute(sa.select(ledger_mod._utcnow())).scalar()
-        old = now - dt.timedelta(seconds=ledger_mod.LEASE_SECONDS + 5)
-        conn.execute(ledger_mod._locks.update().values(heartbeat_at=old))
+        now = conn.execute(sa.select(server_utcnow())).scalar()
+        old = now - dt.timedelta(seconds=LEASE_SECONDS + 5)
+        conn.execute(LOCKS.update().values(heartbeat_at=old))
     assert not ledger.stats()["recycle/x"].running
     new = ledger.start(script="recycle/x", process=me(), args=[])
     assert ledger.run(remote.id).status == "lost"  # type: ignore[union-attr]

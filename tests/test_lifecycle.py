@@ -14,7 +14,7 @@ from conftest import git, write
 from opsctl.catalogue import Catalogue, Script
 from opsctl.config import load_config
 from opsctl.errors import Declined, InvalidName, LedgerUnreachable, TargetExists
-from opsctl.ledger.store import Holder
+from opsctl.ledger.values import Holder
 from opsctl.lifecycle.moves import (
     Candidate,
     Move,

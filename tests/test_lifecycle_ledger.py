@@ -18,8 +18,11 @@ from conftest import git, write
 
 from opsctl.catalogue import Catalogue
 from opsctl.config import load_config
-from opsctl.ledger import store as ledger_module
-from opsctl.ledger.store import Ledger, Process, Run, node_id, process_start
+from opsctl.errors import LedgerUnreachable
+from opsctl.ledger import rows as ledger_clock
+from opsctl.ledger.processes import node_id, process_start
+from opsctl.ledger.store import Ledger
+from opsctl.ledger.values import Process, Run
 from opsctl.lifecycle.moves import (
     apply_move,
     clean_project,
@@ -68,7 +71,7 @@ def add_run(book: Ledger, key: str, operator: str, when: _dt.datetime,
     """A finished run of ``key`` by ``operator`` at ``when``, through the ledger's own
     start/finish (its clock set to ``when``)."""
     process = Process(operator, "host-1", os.getpid(), node_id(), process_start(os.getpid()))
-    with mock.patch.object(ledger_module, "utcnow", return_value=when):
+    with mock.patch.object(ledger_clock, "utcnow", return_value=when):
         run = book.start(script=key, process=process, args=[])
         book.finish(run, status=status, exit_code=0 if status == "succeeded" else 1)
     return run
@@ -294,7 +297,7 @@ def test_a_ledger_failure_leaves_tree_and_ledger(invoke: Callable[..., Result], 
     before = snapshot(proj)
 
     def refuse(*args: object) -> None:
-        raise ledger_module.LedgerUnreachable("the connection was closed")
+        raise LedgerUnreachable("the connection was closed")
 
     with mock.patch.object(Ledger, "record_move", refuse):
         result = invoke(proj, "promote", OLD)

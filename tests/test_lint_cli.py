@@ -606,7 +606,8 @@ def test_fix_records_renames_in_the_ledger(tmp_path: Path, run: Invoke) -> None:
 
 
 def test_fix_never_renames_a_running_script(tmp_path: Path, run: Invoke) -> None:
-    from opsctl.ledger.store import Process, node_id, process_start
+    from opsctl.ledger.processes import node_id, process_start
+    from opsctl.ledger.values import Process
 
     project = new_project(tmp_path)
     root = project / "offline_script"

@@ -252,7 +252,7 @@ def test_configured_secret_options_are_redacted(tmp_path: Path, url: str, where:
 
 
 def test_history_limit_zero_lists_every_run(proj: Path, url: str) -> None:
-    from opsctl.ledger.store import Process
+    from opsctl.ledger.values import Process
 
     count = 25  # more than the default limit of 20
     with ledger(url) as book:
@@ -288,7 +288,7 @@ def test_the_heartbeat_is_well_inside_the_lease() -> None:
 
 def test_a_remote_holder_is_live_within_the_lease_and_lost_beyond_it(proj: Path,
                                                                      url: str) -> None:
-    from opsctl.ledger.store import Process
+    from opsctl.ledger.values import Process
 
     beat = ledger_constant("HEARTBEAT_SECONDS")
     lease = ledger_constant("LEASE_SECONDS")

@@ -128,13 +128,15 @@ def test_the_heartbeat_refreshes_the_lock_from_its_thread(tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
-    from opsctl.ledger import store as ledger_mod
+    from opsctl.ledger import locks
+    from opsctl.ledger.store import Ledger
+    from opsctl.ledger.values import Process
     from opsctl.run.runner import Heartbeat
 
-    monkeypatch.setattr(ledger_mod, "HEARTBEAT_SECONDS", 0.05)
-    book = ledger_mod.Ledger.open(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
+    monkeypatch.setattr(locks, "HEARTBEAT_SECONDS", 0.05)
+    book = Ledger.open(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
     try:
-        run = book.start(script="recycle/x", process=ledger_mod.Process.current("a"), args=[])
+        run = book.start(script="recycle/x", process=Process.current("a"), args=[])
         before = book.holder("recycle/x").heartbeat_at  # type: ignore[union-attr]
         beat = Heartbeat(book, run)
         beat.start()

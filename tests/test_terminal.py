@@ -111,7 +111,7 @@ def proj(tmp_path: Path, url: str) -> Path:
 
 def run_by(url: str, key: str, *operators: str) -> None:
     """A finished run of ``key`` by each operator."""
-    from opsctl.ledger.store import Process
+    from opsctl.ledger.values import Process
 
     with ledger(url) as book:
         for operator in operators:

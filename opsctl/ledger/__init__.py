@@ -1,5 +1,12 @@
-"""The run ledger: what is known without SQLAlchemy (:mod:`.facts`) and the store on its own
-SQLAlchemy engine (:mod:`.store`): runs, moves, locks, and the schema's upgrades.
+"""The run ledger: runs, moves, locks, and the schema's upgrades, on its own SQLAlchemy engine.
+
+Without SQLAlchemy: :mod:`.facts` (statuses, whether there is a ledger), :mod:`.values` (the
+frozen values callers get), :mod:`.processes` (this machine's processes). With it:
+:mod:`.store` (:class:`~.store.Ledger`, built from :mod:`.core`, :mod:`.lineage`,
+:mod:`.locks`, :mod:`.reads` and :mod:`.writes`), :mod:`.schema` (the tables),
+:mod:`.upgrade` (the schema version and its steps), :mod:`.rows` (values to rows and back),
+:mod:`.engine` and :mod:`.backend` with one module per database (:mod:`.sqlite`,
+:mod:`.postgresql`, :mod:`.mysql`) for whatever differs between them.
 
 May import only the ground floor's errors, config and output; it knows nothing of commands,
 the lint or how history is shown. Rows never leave it: callers get frozen values.

@@ -33,7 +33,8 @@ from ..scaffold import similar_recycle
 
 if TYPE_CHECKING:
     from ..config import Config
-    from ..ledger.store import Holder, Ledger, Run, ScriptStats
+    from ..ledger.store import Ledger
+    from ..ledger.values import Holder, Run, ScriptStats
 
 Verb = Literal["promote", "demote"]
 #: The folder each verb moves a script into.

@@ -40,7 +40,8 @@ from .signals import EXIT_CODES, Interrupts, Terminated, signal_name
 
 if TYPE_CHECKING:
     from ..catalogue import Script
-    from ..ledger.store import Ledger, Process, Run
+    from ..ledger.store import Ledger
+    from ..ledger.values import Process, Run
     from ..project import Project
     from .app import LoadedApp
     from .script import EntryPoint
@@ -184,7 +185,7 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
         if done is not None:
             raise _run_once(script, done)
 
-    from ..ledger.store import Process
+    from ..ledger.values import Process
 
     process = Process.current(identity.name)
     protected = environment in project.config.protected_environments
@@ -233,7 +234,7 @@ def _import_failed(exc: Exception, project: Project, script: Script, args: list[
     """Record a script whose import raised as a failed run, like one whose main() raised:
     its module-level code did run."""
     from ..catalogue import printable
-    from ..ledger.store import Process
+    from ..ledger.values import Process
     from .app import environment_of
 
     text = "".join(traceback.format_exception(type(exc), exc, _script_frames(exc)))
@@ -284,7 +285,7 @@ def _plain_args(entry: EntryPoint, args: list[str], options: RunOptions) -> list
 def _start(ledger: Ledger, key: str, process: Process, stored_args: list[str],
            entry: EntryPoint, options: RunOptions, revision: str | None, dirty: bool | None,
            environment: str, script: Script, interrupts: Interrupts, once: bool) -> Run:
-    from ..ledger.store import AlreadySucceeded, LockBusy
+    from ..ledger.values import AlreadySucceeded, LockBusy
 
     deadline = _deadline(options.wait)
     while True:
@@ -513,7 +514,7 @@ class Heartbeat:
             self._thread.join(timeout=5)
 
     def _beat(self) -> None:
-        from ..ledger.store import HEARTBEAT_SECONDS
+        from ..ledger.locks import HEARTBEAT_SECONDS
 
         while not self._stop.wait(HEARTBEAT_SECONDS):
             try:

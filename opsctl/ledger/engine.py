@@ -1,0 +1,93 @@
+"""The ledger's own SQLAlchemy engine: from a ``ledger_url`` to an engine with its database's
+:class:`~.backend.Backend`, and what is wrong with a URL or a database, in words.
+
+The engine is the ledger's alone, never the application's, so a script's rollback can never
+lose a ledger row.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ..errors import LedgerUnreachable
+from .backend import Backend
+from .mysql import MySQL
+from .postgresql import PostgreSQL
+from .sqlite import SQLite
+
+_BACKENDS: dict[str, Backend] = {b.name: b for b in (SQLite(), PostgreSQL(), MySQL("mysql"),
+                                                     MySQL("mariadb"))}
+_GENERIC = Backend()
+
+#: What to do about a ledger that cannot be used, unless something more precise is known.
+FIX_URL = "fix ledger_url in [tool.opsctl] or OPSCTL_LEDGER_URL"
+
+
+def backend_for(name: str) -> Backend:
+    """The backend of a SQLAlchemy backend (dialect) name; the generic one for the rest."""
+    return _BACKENDS.get(name, _GENERIC)
+
+
+def display_url(url: str) -> str:
+    """The URL with any password hidden, for messages."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL is shown as the user wrote it, minus nothing secret
+        return url.split("@")[-1] if "@" in url else url
+
+
+def unreachable_message(url: str, exc: BaseException) -> str:
+    """``the run ledger at URL is unreachable (<the driver's first line>)``."""
+    detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    first = detail[0] if detail else type(exc).__name__
+    return f"the run ledger at {display_url(url)} is unreachable ({first})"
+
+
+def driver_url(url: str) -> sa.engine.URL:
+    """Pick the driver the extras install when the URL names none.
+
+    ``postgresql://`` means psycopg2 and ``mysql://`` means mysqlclient to SQLAlchemy; opsctl
+    ships psycopg 3 and PyMySQL (``opsctl[postgres]``, ``opsctl[mysql]``).
+    """
+    import importlib.util
+
+    parsed = sa.engine.make_url(url)
+    default = backend_for(parsed.drivername).default_driver
+    if default is not None:
+        module, replacement = default
+        if importlib.util.find_spec(module) is None:
+            parsed = parsed.set(drivername=replacement)
+    return parsed
+
+
+def make_engine(url: str) -> sa.engine.Engine:
+    """The ledger's engine (nothing connects yet); what is wrong with the URL, in words."""
+    try:
+        engine_url = driver_url(url)
+    except sa.exc.ArgumentError:
+        raise LedgerUnreachable(
+            f"the ledger_url {url!r} is not a database URL (e.g. sqlite:///instance/"
+            "opsctl.sqlite3, postgresql+psycopg://user@host/db)", FIX_URL) from None
+    backend = backend_for(engine_url.get_backend_name())
+    try:
+        engine = sa.create_engine(engine_url, **backend.engine_options())
+    except ImportError as exc:  # the dialect is known, its driver is not installed
+        missing = exc.name or engine_url.get_driver_name()
+        where = f"the run ledger at {display_url(url)} needs the {missing} driver, which is " \
+                "not installed"
+        if backend.extra is None:
+            raise LedgerUnreachable(where, f"pip install {missing}") from None
+        extra, module = backend.extra
+        install = f'pip install "opsctl[{extra}]"'
+        if missing != module:  # a driver the extra does not bring, named in the URL
+            install += f" and write the URL as {backend.name}+{module}://..., or install " \
+                       f"{missing}"
+        raise LedgerUnreachable(where, install) from None
+    except sa.exc.NoSuchModuleError:
+        raise LedgerUnreachable(
+            f"the ledger_url {display_url(url)!r} names a database SQLAlchemy does not know "
+            f"({engine_url.drivername})", FIX_URL) from None
+    except Exception as exc:  # options the driver rejects, and the like
+        raise LedgerUnreachable(unreachable_message(url, exc), FIX_URL) from None
+    backend.configure(engine)
+    return engine

@@ -1,0 +1,91 @@
+"""MySQL and MariaDB, a team's shared ledger: the driver (PyMySQL), connection settings,
+table options, the column types their defaults get wrong, and a schema lock that is a named
+``GET_LOCK``.
+
+Their DDL commits implicitly, so a schema change is never one transaction: each upgrade step
+checks what is there before changing it, and a step cut short is completed by the next
+process that opens the ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..errors import LedgerUnreachable
+from .backend import Backend
+
+#: Seconds a process waits for another one's schema change before giving up.
+SCHEMA_LOCK_WAIT = 120
+#: Table options, set just before creating the tables: naming them in ``sa.Table`` would
+#: import the MySQL dialect on every run.
+TABLE_OPTIONS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
+
+
+class MySQL(Backend):
+    """MySQL or MariaDB (one class: SQLAlchemy names MariaDB either way)."""
+
+    utcnow_sql = "UTC_TIMESTAMP(6)"
+    extra = ("mysql", "pymysql")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.default_driver = {"mysql": ("MySQLdb", "mysql+pymysql"),
+                               "mariadb": ("mariadb", "mariadb+pymysql")}[name]
+
+    def engine_options(self) -> dict[str, Any]:
+        return {"connect_args": {"connect_timeout": 5, "charset": "utf8mb4"}, "pool_size": 2,
+                "isolation_level": "READ COMMITTED"}
+
+    def text_type(self) -> sa.types.TypeEngine[Any]:
+        """MEDIUMTEXT: TEXT stops at 64 KiB of bytes."""
+        from sqlalchemy.dialects.mysql import MEDIUMTEXT
+
+        return MEDIUMTEXT()
+
+    def datetime_type(self) -> sa.types.TypeEngine[Any]:
+        """DATETIME(6): without it, microseconds are dropped."""
+        from sqlalchemy.dialects.mysql import DATETIME
+
+        return DATETIME(fsp=6)
+
+    def create_tables(self, conn: sa.engine.Connection, metadata: sa.MetaData) -> None:
+        for table in metadata.tables.values():
+            table.dialect_kwargs.update(TABLE_OPTIONS)
+        super().create_tables(conn, metadata)
+
+    @contextmanager
+    def schema_change(self, engine: sa.engine.Engine) -> Iterator[sa.engine.Connection]:
+        """A named lock (``GET_LOCK``, one per database) held by this connection's session
+        while the change runs; another process waits for it. The DDL inside commits as it
+        goes (see the module's docstring)."""
+        lock = sa.func.left(sa.func.concat("opsctl_schema ", sa.func.database()), 64)
+        with engine.connect() as conn:
+            got = conn.execute(sa.select(sa.func.get_lock(lock, SCHEMA_LOCK_WAIT))).scalar()
+            conn.commit()
+            if got != 1:
+                raise LedgerUnreachable(
+                    f"another process has been changing the ledger's tables for over "
+                    f"{SCHEMA_LOCK_WAIT} s", "try again when it is done")
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                try:
+                    conn.execute(sa.select(sa.func.release_lock(lock)))
+                    conn.commit()
+                except sa.exc.DBAPIError:
+                    # The lock belongs to the session: closing the connection releases it,
+                    # where keeping it in the pool would keep the lock too.
+                    conn.invalidate()
+
+    def retryable(self, exc: BaseException) -> bool:
+        args: tuple[Any, ...] = getattr(getattr(exc, "orig", None), "args", ())
+        return bool(args) and args[0] in (1205, 1213)  # lock wait timeout, deadlock
+
+    def missing_table(self, exc: BaseException) -> bool:
+        args: tuple[Any, ...] = getattr(getattr(exc, "orig", None), "args", ())
+        return bool(args) and args[0] == 1146  # table doesn't exist

@@ -1,0 +1,44 @@
+"""PostgreSQL, a team's shared ledger: its driver (psycopg 3), connection settings, the
+server's UTC clock, and a schema lock that is a transaction-scoped advisory lock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+
+from .backend import Backend
+
+#: The advisory lock key of a ledger's schema changes: ``b"opsctl_s"`` as a bigint. Advisory
+#: locks belong to one database, so ledgers in different databases never wait on each other.
+SCHEMA_LOCK = int.from_bytes(b"opsctl_s", "big")
+
+
+class PostgreSQL(Backend):
+    """PostgreSQL through psycopg 3 (``opsctl[postgres]``)."""
+
+    name = "postgresql"
+    default_driver = ("psycopg2", "postgresql+psycopg")
+    extra = ("postgres", "psycopg")
+    utcnow_sql = "TIMEZONE('utc', CURRENT_TIMESTAMP)"
+
+    def engine_options(self) -> dict[str, Any]:
+        return {"connect_args": {"connect_timeout": 5}, "pool_size": 2}
+
+    @contextmanager
+    def schema_change(self, engine: sa.engine.Engine) -> Iterator[sa.engine.Connection]:
+        """One transaction holding ``pg_advisory_xact_lock``: a second process waits for the
+        first to commit. PostgreSQL's DDL is transactional, so a change cut short leaves
+        nothing behind, and the lock goes with the transaction."""
+        with engine.begin() as conn:
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(SCHEMA_LOCK)))
+            yield conn
+
+    def retryable(self, exc: BaseException) -> bool:
+        # serialization failure, deadlock detected
+        return getattr(getattr(exc, "orig", None), "sqlstate", None) in ("40001", "40P01")
+
+    def missing_table(self, exc: BaseException) -> bool:
+        return getattr(getattr(exc, "orig", None), "sqlstate", None) == "42P01"

@@ -1,0 +1,131 @@
+"""Reading the ledger: runs newest first (one script's under all the keys it had), one run,
+the newest run of each script, and per-script counts for ``list`` and ``stale``.
+
+Every read of a ledger without tables reads empty, and none writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+
+from .lineage import Span, current_key, lineage_of, spans_clause
+from .locks import Locks
+from .rows import aware, run_of
+from .schema import MOVES, RUNS
+from .values import Run, ScriptStats
+
+
+class Reads(Locks):
+    """The ledger's queries; rows come out as :class:`~.values.Run` values."""
+
+    def runs(self, key: str | None = None, *, status: str | None = None,
+             limit: int | None = None, follow_moves: bool = True) -> list[Run]:
+        """Runs, newest first; of one script (and its former keys) when ``key`` is given."""
+        if not self.has_schema:
+            return []
+        query = sa.select(RUNS)
+        if key is not None:
+            spans: list[Span] = self.lineage(key) if follow_moves else [(key, None, None)]
+            query = query.where(spans_clause(spans))
+        if status is not None:
+            query = query.where(RUNS.c.status == status)
+        query = query.order_by(RUNS.c.started_at.desc(), RUNS.c.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [run_of(row) for row in conn.execute(query)]
+
+    def run(self, run_id: int) -> Run | None:
+        """One run by id."""
+        if not self.has_schema:
+            return None
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(RUNS).where(RUNS.c.id == run_id)).first()
+        return run_of(row) if row is not None else None
+
+    def knows(self, key: str) -> bool:
+        """Whether a run or a move was recorded under exactly this key."""
+        if not self.has_schema:
+            return False
+        with self.engine.connect() as conn:
+            run = conn.execute(sa.select(RUNS.c.id).where(RUNS.c.script == key).limit(1))
+            if run.first() is not None:
+                return True
+            move = conn.execute(sa.select(MOVES.c.id).where(
+                sa.or_(MOVES.c.old_key == key, MOVES.c.new_key == key)).limit(1))
+            return move.first() is not None
+
+    def has_succeeded(self, key: str) -> Run | None:
+        """The latest succeeded, non-dry run of this script under any of its keys."""
+        if not self.has_schema:
+            return None
+        with self.engine.connect() as conn:
+            return self._succeeded(conn, key)
+
+    def _succeeded(self, conn: sa.engine.Connection, key: str) -> Run | None:
+        query = (sa.select(RUNS).where(spans_clause(self.lineage(key)))
+                 .where(RUNS.c.status == "succeeded", RUNS.c.dry_run.is_(False))
+                 .order_by(RUNS.c.started_at.desc()).limit(1))
+        row = conn.execute(query).first()
+        return run_of(row) if row is not None else None
+
+    def last_runs(self, keys: Iterable[str]) -> dict[str, Run]:
+        """The newest run of each key (moves followed)."""
+        wanted = set(keys)
+        if not self.has_schema or not wanted:
+            return {}
+        moves = self._all_moves()
+        moved = {k for old, new, _ in moves for k in (old, new)}
+        newest = (sa.select(sa.func.max(RUNS.c.id)).group_by(RUNS.c.script)
+                  .scalar_subquery())
+        out: dict[str, Run] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(sa.select(RUNS).where(RUNS.c.id.in_(newest))):
+                run = run_of(row)
+                if run.script in wanted and run.script not in moved:
+                    out[run.script] = run
+            # Keys touched by moves are few: ask for each precisely.
+            for key in wanted & moved:
+                query = (sa.select(RUNS).where(spans_clause(lineage_of(key, moves)))
+                         .order_by(RUNS.c.started_at.desc(), RUNS.c.id.desc()).limit(1))
+                newest_row = conn.execute(query).first()
+                if newest_row is not None:
+                    out[key] = run_of(newest_row)
+        return out
+
+    def stats(self) -> dict[str, ScriptStats]:
+        """Per current key: counts, days, operators and whether a run is live.
+
+        Runs under former keys are folded into the key the script has now.
+        """
+        if not self.has_schema:
+            return {}
+        moves = self._all_moves()
+        cols = (RUNS.c.id, RUNS.c.script, RUNS.c.started_at, RUNS.c.status,
+                RUNS.c.dry_run, RUNS.c.operator)
+        with self.engine.connect() as conn:
+            found = conn.execute(sa.select(*cols)).all()
+            live = {h.run_id for h in self._holders(conn) if not self._stale(h, conn)}
+        acc: dict[str, dict[str, Any]] = {}
+        for row in found:
+            started = aware(row.started_at)
+            assert started is not None
+            key = current_key(row.script, started, moves)
+            a = acc.setdefault(key, {"runs": 0, "succeeded": 0, "days": set(),
+                                     "operators": set(), "first": None, "last": None,
+                                     "running": False})
+            a["runs"] += 1
+            if row.status == "succeeded" and not row.dry_run:
+                a["succeeded"] += 1
+            a["days"].add(started.astimezone().date())
+            a["operators"].add(row.operator)
+            a["first"] = started if a["first"] is None else min(a["first"], started)
+            a["last"] = started if a["last"] is None else max(a["last"], started)
+            if row.status == "running" and row.id in live:
+                a["running"] = True
+        return {k: ScriptStats(k, a["runs"], a["succeeded"], frozenset(a["days"]),
+                               frozenset(a["operators"]), a["first"], a["last"], a["running"])
+                for k, a in acc.items()}

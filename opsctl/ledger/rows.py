@@ -1,0 +1,69 @@
+"""How values cross between Python and the ledger's rows: the clock, times (naive UTC in
+the rows, aware outside), long text clipped to what a reader wants, JSON columns, and a row
+made into a :class:`~.values.Run`.
+
+The rest of the ledger calls ``rows.utcnow()`` through this module, so a test sets the
+ledger's clock in one place.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from typing import Any
+
+from .values import Run
+
+UTC = _dt.UTC
+#: Characters of text columns kept (output tail, error): MySQL MEDIUMTEXT holds 16 MiB, so
+#: this bound is about what a reader of ``history --run`` wants, not what the database allows.
+TEXT_LIMIT = 64 * 1024
+
+
+def utcnow() -> _dt.datetime:
+    """This machine's clock, aware, in UTC."""
+    return _dt.datetime.now(UTC)
+
+
+def aware(value: _dt.datetime | None) -> _dt.datetime | None:
+    """Rows hold naive UTC (SQLite and MySQL keep no zone); values crossing out are aware."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def naive(value: _dt.datetime) -> _dt.datetime:
+    """An aware time as the naive UTC a row holds."""
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+def clip(text: str | None, limit: int = TEXT_LIMIT) -> str | None:
+    """Keep the end of long text (the end of output and of a traceback matter most)."""
+    if text is None or len(text) <= limit:
+        return text
+    return "[…]" + text[-limit:]
+
+
+def json_load(text: str | None, default: Any) -> Any:
+    """A JSON column's value; ``default`` when empty or not JSON."""
+    if not text:
+        return default
+    try:
+        return json.loads(text)
+    except ValueError:
+        return default
+
+
+def run_of(row: Any) -> Run:
+    """A row of ``opsctl_runs`` as a :class:`~.values.Run`."""
+    return Run(
+        id=row.id, script=row.script, sha256=row.sha256, args=json_load(row.args, []),
+        operator=row.operator, host=row.host, pid=row.pid,
+        started_at=aware(row.started_at),  # type: ignore[arg-type]
+        ended_at=aware(row.ended_at), status=row.status, exit_code=row.exit_code,
+        dry_run=bool(row.dry_run), error=row.error, output_tail=row.output_tail,
+        git_revision=row.git_revision,
+        git_dirty=None if row.git_dirty is None else bool(row.git_dirty),
+        environment=row.environment, reason=row.reason,
+        summary=json_load(row.summary, {}),
+    )

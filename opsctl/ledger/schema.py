@@ -1,0 +1,113 @@
+"""The ledger's tables as the current schema version has them, and the column types and the
+server-clock function they use (each database's choice made by its backend).
+
+A new ledger is created from these definitions directly at the current version; an older
+one reaches it through the steps in :mod:`.upgrade`, which never read these definitions
+(they describe what is, not what was).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+from .engine import backend_for
+
+
+class server_utcnow(FunctionElement[_dt.datetime]):  # noqa: N801 - a SQL function, like sa.func's
+    """The database server's current UTC time, so lock leases use one clock for everyone."""
+
+    type = sa.DateTime()
+    inherit_cache = True
+
+
+@compiles(server_utcnow)
+def _compile_utcnow(element: Any, compiler: SQLCompiler, **kw: Any) -> str:
+    return backend_for(compiler.dialect.name).utcnow_sql
+
+
+class LongText(sa.types.TypeDecorator[str]):
+    """Long text (output tail, error, summary): TEXT, or what the database holds it in."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.engine.Dialect) -> sa.types.TypeEngine[Any]:
+        return dialect.type_descriptor(backend_for(dialect.name).text_type())
+
+
+class When(sa.types.TypeDecorator[_dt.datetime]):
+    """A naive UTC time, to the microsecond where the database can."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.engine.Dialect) -> sa.types.TypeEngine[Any]:
+        return dialect.type_descriptor(backend_for(dialect.name).datetime_type())
+
+
+_TEXT = LongText()
+_WHEN = When()
+_KEY = sa.String(512)  # 512 utf8mb4 characters still fit an InnoDB index
+
+METADATA = sa.MetaData()
+
+RUNS = sa.Table(
+    "opsctl_runs", METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("script", _KEY, nullable=False),
+    sa.Column("sha256", sa.String(64)),
+    sa.Column("args", _TEXT, nullable=False),
+    sa.Column("operator", sa.String(255), nullable=False),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("started_at", _WHEN, nullable=False),
+    sa.Column("ended_at", _WHEN),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("exit_code", sa.Integer),
+    sa.Column("dry_run", sa.Boolean, nullable=False),
+    sa.Column("error", _TEXT),
+    sa.Column("output_tail", _TEXT),
+    sa.Column("git_revision", sa.String(64)),
+    sa.Column("git_dirty", sa.Boolean),
+    sa.Column("environment", sa.String(255)),
+    sa.Column("reason", _TEXT),
+    sa.Column("summary", _TEXT),
+    sa.Index("ix_opsctl_runs_script_started", "script", "started_at"),
+    sa.Index("ix_opsctl_runs_status", "status"),
+)
+
+LOCKS = sa.Table(
+    "opsctl_locks", METADATA,
+    sa.Column("script", _KEY, primary_key=True),
+    sa.Column("run_id", sa.Integer, nullable=False),
+    sa.Column("operator", sa.String(255), nullable=False),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("node", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("pid_started", sa.String(32)),
+    sa.Column("since", _WHEN, nullable=False),
+    sa.Column("heartbeat_at", _WHEN, nullable=False),
+)
+
+MOVES = sa.Table(
+    "opsctl_moves", METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("old_key", _KEY, nullable=False),
+    sa.Column("new_key", _KEY, nullable=False),
+    sa.Column("operator", sa.String(255), nullable=False),
+    sa.Column("moved_at", _WHEN, nullable=False),
+)
+
+# Created last: its ``schema`` row says the tables above exist and at which version, so
+# opening an up-to-date ledger costs one primary-key read instead of reflecting every table.
+META = sa.Table(
+    "opsctl_meta", METADATA,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(255), nullable=False),
+)

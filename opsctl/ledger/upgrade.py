@@ -1,0 +1,129 @@
+"""The ledger's schema version, and the steps that upgrade an older ledger in place.
+
+``opsctl_meta(name='schema')`` holds the version. Version 1 is opsctl 0.1.0's tables;
+:data:`STEPS` takes a ledger from each version to the next, so :data:`SCHEMA_VERSION` is one
+more than their count. A later column is one more step at the end of the list and one more
+column in :mod:`.schema`; a step is never edited once released.
+
+* Opening an up-to-date ledger costs one primary-key read of the version row, nothing more.
+* A new ledger is created directly at :data:`SCHEMA_VERSION` from :mod:`.schema`. Tables
+  left by a creation cut short (an older opsctl's, or on a database whose DDL is not
+  transactional) count as version 1 and are brought up by the steps.
+* An older ledger is upgraded when opened, reading or writing, under the database's schema
+  lock (:meth:`~.backend.Backend.schema_change`): one process upgrades, another opening it
+  at the same moment waits and then finds the work done. Where DDL is transactional (SQLite,
+  PostgreSQL) the whole upgrade is one transaction. MySQL/MariaDB commit each DDL statement
+  implicitly, so there every step first checks whether its change is already there (a step
+  cut short is completed by the next opener) and the version row is raised after each step.
+* A ledger newer than :data:`SCHEMA_VERSION` is refused (:class:`~opsctl.errors.LedgerTooNew`):
+  a newer opsctl upgraded it, and this one must not write rows it does not understand.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import sqlalchemy as sa
+
+from ..errors import LedgerTooNew, LedgerUnreachable
+from .backend import Backend
+from .engine import display_url
+from .schema import META, METADATA
+
+#: One step: takes a ledger from one version to the next; must check before it changes.
+Step = Callable[[sa.engine.Connection], None]
+
+
+#: ``STEPS[n - 1]`` upgrades a ledger at version ``n`` to ``n + 1``.
+STEPS: list[Step] = []
+SCHEMA_VERSION = len(STEPS) + 1
+
+
+def prepare(engine: sa.engine.Engine, backend: Backend, url: str, *,
+            create: bool) -> tuple[int | None, int | None]:
+    """Bring the ledger at ``engine`` to :data:`SCHEMA_VERSION`: ``(version, upgraded_from)``.
+
+    ``version`` is None when there are no tables and ``create`` is false (a reader then
+    reads empty); ``upgraded_from`` is the version this call upgraded from, None when it
+    upgraded nothing (another process may have).
+    """
+    found = read_version(engine, backend, url)
+    if found == SCHEMA_VERSION:
+        return found, None
+    if found is None and not create:
+        return None, None
+    for attempt in range(20):
+        try:
+            with backend.schema_change(engine) as conn:
+                return _bring_up(conn, backend, url, create=create)
+        except sa.exc.DBAPIError:
+            # A database busy beyond its timeout, or a race on a server without a schema
+            # lock: whoever lost looks again after a moment.
+            if read_version(engine, backend, url) == SCHEMA_VERSION:
+                return SCHEMA_VERSION, None
+            if attempt == 19:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def read_version(engine: sa.engine.Engine, backend: Backend, url: str) -> int | None:
+    """The ledger's schema version (one primary-key read); None when it has no tables.
+    Refuses a version newer than :data:`SCHEMA_VERSION`."""
+    try:
+        with engine.connect() as conn:
+            value = conn.execute(_VERSION).scalar()
+    except (sa.exc.ProgrammingError, sa.exc.OperationalError) as exc:
+        if backend.missing_table(exc):
+            return None
+        raise
+    return _known(value, url)
+
+
+_VERSION = sa.select(META.c.value).where(META.c.name == "schema")
+
+
+def _known(value: str | None, url: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        version = int(value)
+    except ValueError:
+        raise LedgerUnreachable(f"the ledger at {display_url(url)} has a schema version "
+                                f"opsctl does not know ({value!r})",
+                                "point ledger_url at an opsctl ledger") from None
+    if version > SCHEMA_VERSION:
+        raise LedgerTooNew(f"the ledger at {display_url(url)} has schema version {version}, "
+                           f"newer than this opsctl understands ({SCHEMA_VERSION})",
+                           "upgrade opsctl")
+    return version
+
+
+def _bring_up(conn: sa.engine.Connection, backend: Backend, url: str, *,
+              create: bool) -> tuple[int | None, int | None]:
+    """Under the schema lock: look again, then create or upgrade what is still needed."""
+    inspector = sa.inspect(conn)
+    found = None
+    if inspector.has_table(META.name):
+        found = _known(conn.execute(_VERSION).scalar(), url)
+    if found == SCHEMA_VERSION:
+        return found, None  # another process did it while this one waited
+    if found is None:
+        if not create:
+            return None, None
+        leftover = any(inspector.has_table(name) for name in METADATA.tables)
+        backend.create_tables(conn, METADATA)
+        if not leftover:
+            conn.execute(META.insert().values(name="schema", value=str(SCHEMA_VERSION)))
+            return SCHEMA_VERSION, None
+        # Tables of a creation cut short: which version made them is unknown, so every step
+        # runs, each checking first.
+        conn.execute(META.insert().values(name="schema", value="1"))
+        found = 1
+    for version in range(found, SCHEMA_VERSION):
+        STEPS[version - 1](conn)
+        conn.execute(META.update().where(META.c.name == "schema")
+                     .values(value=str(version + 1)))
+    return SCHEMA_VERSION, found
+

@@ -1,0 +1,143 @@
+"""The values the ledger hands out: a recorded :class:`Run`, a script's :class:`ScriptStats`,
+the :class:`Process` that runs and the :class:`Holder` of a lock, and the two refusals of
+:meth:`~opsctl.ledger.store.Ledger.start`. Rows never leave the ledger; these frozen values do.
+
+Importing this module loads no SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import socket
+from typing import Any, NamedTuple
+
+from .processes import node_id, process_start
+
+
+class Run(NamedTuple):
+    """One recorded run. ``script`` is the key the script had when it ran."""
+
+    id: int
+    script: str
+    sha256: str | None
+    args: list[str]
+    operator: str
+    host: str
+    pid: int
+    started_at: _dt.datetime
+    ended_at: _dt.datetime | None
+    status: str
+    exit_code: int | None
+    dry_run: bool
+    error: str | None
+    output_tail: str | None
+    git_revision: str | None
+    git_dirty: bool | None
+    environment: str | None
+    reason: str | None
+    summary: dict[str, Any]
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to end, None while running."""
+        if self.ended_at is None:
+            return None
+        return (self.ended_at - self.started_at).total_seconds()
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (datetimes as ISO 8601 with ``+00:00``)."""
+        return {
+            "id": self.id,
+            "script": self.script,
+            "sha256": self.sha256,
+            "args": list(self.args),
+            "operator": self.operator,
+            "host": self.host,
+            "pid": self.pid,
+            "started_at": self.started_at.isoformat(),
+            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+            "duration": self.duration,
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "dry_run": self.dry_run,
+            "error": self.error,
+            "output_tail": self.output_tail,
+            "git_revision": self.git_revision,
+            "git_dirty": self.git_dirty,
+            "environment": self.environment,
+            "reason": self.reason,
+            "summary": dict(self.summary),
+        }
+
+
+class ScriptStats(NamedTuple):
+    """What the ledger knows about one script under its current key.
+
+    ``runs`` counts every recorded run, dry runs included; ``succeeded`` counts succeeded
+    runs that were not dry (those changed something). ``days`` are local calendar dates of
+    the machine asking. ``running`` is true while a run holds a live lock.
+    """
+
+    key: str
+    runs: int
+    succeeded: int
+    days: frozenset[_dt.date]
+    operators: frozenset[str]
+    first_at: _dt.datetime | None
+    last_at: _dt.datetime | None
+    running: bool
+
+
+class Process(NamedTuple):
+    """Who is running: written into a run row and its lock."""
+
+    operator: str
+    host: str
+    pid: int
+    node: str
+    pid_started: str | None
+
+    @classmethod
+    def current(cls, operator: str) -> Process:
+        pid = os.getpid()
+        return cls(operator, socket.gethostname(), pid, node_id(), process_start(pid))
+
+
+class Holder(NamedTuple):
+    """The run holding a script's lock."""
+
+    script: str
+    run_id: int
+    operator: str
+    host: str
+    node: str
+    pid: int
+    pid_started: str | None
+    since: _dt.datetime
+    heartbeat_at: _dt.datetime
+
+    def describe(self) -> str:
+        from ..output import local
+
+        since = local(self.since, seconds=True)
+        return (f"run {self.run_id} by {self.operator} on {self.host} (pid {self.pid}) "
+                f"since {since}")
+
+
+class AlreadySucceeded(Exception):
+    """Raised by :meth:`~opsctl.ledger.store.Ledger.start` with ``once=True`` when the
+    script already succeeded."""
+
+    def __init__(self, run: Run) -> None:
+        super().__init__(f"run {run.id} succeeded")
+        self.run = run
+
+
+class LockBusy(Exception):
+    """Raised by :meth:`~opsctl.ledger.store.Ledger.start` when a live run holds the
+    script's lock."""
+
+    def __init__(self, holder: Holder) -> None:
+        super().__init__(holder.describe())
+        self.holder = holder
