@@ -80,6 +80,8 @@ RUNS = sa.Table(
     sa.Column("summary", _TEXT),
     sa.Index("ix_opsctl_runs_script_started", "script", "started_at"),
     sa.Index("ix_opsctl_runs_status", "status"),
+    # Version 2: history lists every script's runs newest first.
+    sa.Index("ix_opsctl_runs_started_at", "started_at"),
 )
 
 LOCKS = sa.Table(

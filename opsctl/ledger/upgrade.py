@@ -35,8 +35,18 @@ from .schema import META, METADATA
 Step = Callable[[sa.engine.Connection], None]
 
 
+def _index_runs_by_start(conn: sa.engine.Connection) -> None:
+    """1 → 2: an index on ``opsctl_runs.started_at``: ``history`` lists every script's runs
+    newest first, and without it reads the whole table to do so."""
+    if "ix_opsctl_runs_started_at" in _index_names(conn, "opsctl_runs"):
+        return
+    # The table as this step knows it, not as :mod:`.schema` has it today.
+    runs = sa.Table("opsctl_runs", sa.MetaData(), sa.Column("started_at", sa.DateTime))
+    sa.Index("ix_opsctl_runs_started_at", runs.c.started_at).create(conn)
+
+
 #: ``STEPS[n - 1]`` upgrades a ledger at version ``n`` to ``n + 1``.
-STEPS: list[Step] = []
+STEPS: list[Step] = [_index_runs_by_start]
 SCHEMA_VERSION = len(STEPS) + 1
 
 
@@ -127,3 +137,6 @@ def _bring_up(conn: sa.engine.Connection, backend: Backend, url: str, *,
                      .values(value=str(version + 1)))
     return SCHEMA_VERSION, found
 
+
+def _index_names(conn: sa.engine.Connection, table: str) -> set[str]:
+    return {str(ix["name"]) for ix in sa.inspect(conn).get_indexes(table)}
