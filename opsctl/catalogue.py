@@ -184,11 +184,15 @@ class Catalogue:
         raise ScriptNotFound(self._not_found_message(text))
 
     def _checked(self, script: Script, root_real: Path, text: str) -> Script:
-        """Refuse a script found by name whose file is a symlink pointing out of the root."""
+        """Refuse a script found by name whose file is a symlink pointing out of the root; a
+        symlink to another script under the root is that script (one file, one key, one
+        lock)."""
         real = Path(os.path.realpath(script.path))
         if not _inside(real, root_real):
             raise OutsideRoot(f"{text!r} resolves to {real}, outside the offline-script root "
                               f"{self.root}; opsctl only works on scripts under it")
+        if real != root_real / script.folder / script.filename:
+            return self._script_at(real, root_real, text)
         return script
 
     def _script_at(self, real: Path, root_real: Path, text: str) -> Script:
@@ -197,6 +201,11 @@ class Catalogue:
             raise ScriptNotFound(
                 f"{text!r} is not a script: scripts live directly in recycle/, unrecycle/ or a "
                 "developer folder under the root (see 'opsctl lint')")
+        if parts[1].startswith("."):
+            # Never listed, never linted as a script: running it would be a run nobody sees.
+            raise ScriptNotFound(
+                f"{text!r} is a hidden file, not a script: opsctl neither lists nor runs "
+                f"hidden files; rename it to {parts[0]}/{parts[1].lstrip('.')}")
         return Script(self.root, parts[0], parts[1])
 
     def _not_found_message(self, text: str) -> str:

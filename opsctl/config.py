@@ -265,11 +265,37 @@ def load_config(
         stale_days=values.get("stale_days", DEFAULT_STALE_DAYS),
         developer_pattern=values.get("developer_pattern", DEFAULT_DEVELOPER_PATTERN),
         developers=tuple(values["developers"]) if "developers" in values else None,
-        ledger_url=values.get("ledger_url"),
+        ledger_url=anchored_ledger_url(values["ledger_url"], project)
+        if values.get("ledger_url") else None,
         protected_environments=tuple(values.get("protected_environments", DEFAULT_PROTECTED)),
         secret_options=tuple(values.get("secret_options", DEFAULT_SECRET_OPTIONS)),
         lint=values.get("lint", {}),
     )
+
+
+_SQLITE_URL = re.compile(r"(?P<scheme>sqlite(?:\+\w+)?)://(?P<rest>.*)\Z", re.DOTALL)
+
+
+def anchored_ledger_url(url: str, project_dir: str) -> str:
+    """``url`` with a relative SQLite file made absolute against the project, so that every
+    command, started from any folder, reads and locks one ledger. An in-memory SQLite ledger
+    is refused: it would record nothing and keep no lock. Any other URL is kept as it is."""
+    match = _SQLITE_URL.match(url)
+    if match is None:
+        return url
+    path, sep, query = match["rest"].partition("?")
+    if path and not path.startswith("/"):
+        return url  # sqlite://host/... is no SQLite URL: opening it says so
+    database = path[1:]
+    if database in ("", ":memory:") or database.startswith("file::memory:") or \
+            "mode=memory" in query:
+        raise ConfigError(f"ledger_url {url!r} is a database in memory, which would record no "
+                          "run and hold no lock; point it at a file (sqlite:///instance/"
+                          "opsctl.sqlite3) or a server, or run with --no-ledger")
+    if database.startswith("file:") or os.path.isabs(os.path.expanduser(database)):
+        return url
+    anchored = absolute(os.path.join(project_dir, os.path.expanduser(database)))
+    return f"{match['scheme']}:///{anchored}{sep}{query}"
 
 
 def require_project_dir(start: StrPath | None = None) -> str:

@@ -45,7 +45,6 @@ GOOD = [
     "yuzaoyah/README.md",
     "yuzaoyah/__pycache__/ts_2024_06_10_x.cpython-311.pyc",
     "yuzaoyah/.gitkeep",
-    "yuzaoyah/.ts_2024_06_10_hidden_editor_file.py",
     "recycle/export_order_data.py",
     "recycle/new_orders.py",
     "recycle/report_2024_q1_totals.py",

@@ -218,6 +218,15 @@ class Linter(Collector):
                  "developer folder, never deeper",
                  f"move its scripts up into {top}/ (or a developer folder) and remove it")
 
+    def hidden(self, folder: str, name: str, is_dir: bool, code: str) -> None:
+        """A hidden script is one nobody sees: opsctl never lists or runs it. Other hidden
+        files (``.gitkeep``, ``.DS_Store``) and folders are not the lint's."""
+        if is_dir or not name.endswith(".py"):
+            return
+        self.add(f"{folder}/{name}", code,
+                 "a hidden script (its name starts with '.'): opsctl never lists or runs it",
+                 f"rename it to {folder}/{name.lstrip('.')}, or delete it")
+
     def not_a_script(self, rel: str) -> None:
         self.add(rel, "OPS501",
                  "not a Python script; only .py scripts (and README.md, __init__.py) belong "
@@ -226,6 +235,7 @@ class Linter(Collector):
 
     def shared_entry(self, folder: str, name: str, is_dir: bool) -> None:
         if name.startswith("."):
+            self.hidden(folder, name, is_dir, "OPS301")
             return
         rel = f"{folder}/{name}"
         if is_dir:
@@ -247,6 +257,7 @@ class Linter(Collector):
 
     def temporary_entry(self, folder: str, name: str, is_dir: bool) -> None:
         if name.startswith("."):
+            self.hidden(folder, name, is_dir, "OPS201")
             return
         rel = f"{folder}/{name}"
         if is_dir:
