@@ -161,6 +161,17 @@ def test_a_0_1_0_ledger_is_upgraded_in_place_and_keeps_its_history(
     assert version_of(old_ledger) == "2"
 
 
+def test_list_reads_an_old_ledger_and_upgrades_it(invoke: Callable[..., Result],
+                                                  tmp_path: Path, old_ledger: str) -> None:
+    project = project_on(tmp_path, old_ledger)
+    listed = invoke(project, "list", "--json")
+    assert listed.exit_code == 0 and listed.stderr == ""
+    last = {e["key"]: (e["last_run"] or {}).get("id") for e in json.loads(listed.stdout)}
+    assert last == {"recycle/clear_cache": 1, "recycle/fix_totals": 2,
+                    "recycle/export_order": 3}  # the promote 0.1.0 recorded, followed
+    assert version_of(old_ledger) == "2" and INDEX in indexes_of(old_ledger)
+
+
 def test_opening_an_old_ledger_through_the_api_says_it_upgraded(old_ledger: str) -> None:
     with Ledger.open(old_ledger, create=False) as book:
         assert book.has_schema and book.upgraded_from == 1
