@@ -25,7 +25,8 @@ StrPath = str | os.PathLike[str]
 DEFAULT_ROOT = "offline_script"
 DEFAULT_STALE_DAYS = 90
 DEFAULT_PROTECTED = ("production",)
-DEFAULT_SECRET_OPTIONS = ("password", "passwd", "token", "secret", "api-key", "api_key")
+DEFAULT_SECRET_OPTIONS = ("password", "passwd", "passphrase", "token", "secret", "api-key",
+                          "api_key", "apikey", "credential", "private-key", "access-key")
 
 
 class Config(NamedTuple):
