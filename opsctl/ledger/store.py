@@ -15,13 +15,14 @@ commands open a project's ledger.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from ..errors import LedgerUnreachable
 from .engine import FIX_URL, make_engine, unreachable_message
-from .facts import exists_at, ledger_exists
+from .facts import exists_at, ledger_exists, sqlite_file
 from .upgrade import prepare
 from .values import Run
 from .writes import Writes
@@ -76,13 +77,16 @@ class Ledger(Writes):
 
 
 def open_ledger(config: Config) -> Ledger:
-    """Open the project's ledger, creating ``instance/`` for the default SQLite file."""
-    if not config.ledger_url:
+    """Open the project's ledger, creating ``instance/`` for a SQLite file there (the
+    default, or a ``ledger_url`` naming it, e.g. ``sqlite:///instance/opsctl.sqlite3``)."""
+    database = sqlite_file(config.effective_ledger_url)
+    instance = config.project_dir / "instance"
+    if database and os.path.normpath(os.path.dirname(database)) == os.path.normpath(instance):
         try:
-            (config.project_dir / "instance").mkdir(exist_ok=True)
+            instance.mkdir(exist_ok=True)
         except OSError as exc:
             raise LedgerUnreachable(
-                f"cannot create {config.project_dir / 'instance'} for the run ledger "
+                f"cannot create {instance} for the run ledger "
                 f"({exc.strerror})", "set ledger_url in [tool.opsctl] or OPSCTL_LEDGER_URL") \
                 from None
     return Ledger.open(config.effective_ledger_url)
