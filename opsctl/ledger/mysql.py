@@ -88,4 +88,5 @@ class MySQL(Backend):
 
     def missing_table(self, exc: BaseException) -> bool:
         args: tuple[Any, ...] = getattr(getattr(exc, "orig", None), "args", ())
-        return bool(args) and args[0] == 1146  # table doesn't exist
+        # 1146: table doesn't exist (PyMySQL, mysqlclient); other drivers say it in words.
+        return (bool(args) and args[0] == 1146) or super().missing_table(exc)

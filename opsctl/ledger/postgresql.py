@@ -37,8 +37,13 @@ class PostgreSQL(Backend):
             yield conn
 
     def retryable(self, exc: BaseException) -> bool:
-        # serialization failure, deadlock detected
-        return getattr(getattr(exc, "orig", None), "sqlstate", None) in ("40001", "40P01")
+        return _sqlstate(exc) in ("40001", "40P01")  # serialization failure, deadlock
 
     def missing_table(self, exc: BaseException) -> bool:
-        return getattr(getattr(exc, "orig", None), "sqlstate", None) == "42P01"
+        return _sqlstate(exc) == "42P01" or super().missing_table(exc)
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a driver error: ``sqlstate`` in psycopg 3, ``pgcode`` in psycopg2."""
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)

@@ -67,13 +67,16 @@ def prepare(engine: sa.engine.Engine, backend: Backend, url: str, *,
         try:
             with backend.schema_change(engine) as conn:
                 return _bring_up(conn, backend, url, create=create)
-        except sa.exc.DBAPIError:
-            # A database busy beyond its timeout, or a race on a server without a schema
-            # lock: whoever lost looks again after a moment.
-            if read_version(engine, backend, url) == SCHEMA_VERSION:
-                return SCHEMA_VERSION, None
-            if attempt == 19:
+        except sa.exc.DBAPIError as exc:
+            # A database busy beyond its timeout, or a race on a database without a schema
+            # lock: whoever lost looks again after a moment. Anything else (no right to
+            # change the tables, say) is told at once.
+            now = read_version(engine, backend, url)
+            if now == SCHEMA_VERSION:
+                return now, None
+            if attempt == 19 or not (backend.retryable(exc) or now != found):
                 raise
+            found = now
             time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
