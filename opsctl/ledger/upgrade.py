@@ -48,6 +48,8 @@ def _index_runs_by_start(conn: sa.engine.Connection) -> None:
 #: ``STEPS[n - 1]`` upgrades a ledger at version ``n`` to ``n + 1``.
 STEPS: list[Step] = [_index_runs_by_start]
 SCHEMA_VERSION = len(STEPS) + 1
+#: The read of the version row: the whole cost of opening an up-to-date ledger.
+_VERSION = sa.select(META.c.value).where(META.c.name == "schema")
 
 
 def prepare(engine: sa.engine.Engine, backend: Backend, url: str, *,
@@ -92,9 +94,6 @@ def read_version(engine: sa.engine.Engine, backend: Backend, url: str) -> int | 
             return None
         raise
     return _known(value, url)
-
-
-_VERSION = sa.select(META.c.value).where(META.c.name == "schema")
 
 
 def _known(value: str | None, url: str) -> int | None:
