@@ -1,4 +1,4 @@
-"""opsctl.lifecycle.moves called directly: planning moves, performing them all-or-nothing (in a
+"""opsctl.lifecycle called directly: planning moves, performing them all-or-nothing (in a
 plain folder and in a real git work tree), and finding and cleaning stale scripts."""
 
 from __future__ import annotations
@@ -15,26 +15,26 @@ from opsctl.catalogue import Catalogue, Script
 from opsctl.config import load_config
 from opsctl.errors import Declined, InvalidName, LedgerUnreachable, TargetExists
 from opsctl.ledger.values import Holder
+from opsctl.lifecycle.candidates import Candidate, offer_moves, suggest
+from opsctl.lifecycle.cleaning import (
+    StaleScript,
+    clean,
+    clean_project,
+    find_stale,
+    plan_clean,
+    plan_clean_project,
+    stale_scripts,
+)
 from opsctl.lifecycle.moves import (
-    Candidate,
     Move,
     Moved,
     MoveFailed,
     MoveRefused,
     RunInProgress,
     ScriptGone,
-    StaleScript,
     Verb,
-    clean,
-    clean_project,
-    find_stale,
-    offer_moves,
     perform,
-    plan_clean,
-    plan_clean_project,
     plan_move,
-    stale_scripts,
-    suggest,
 )
 from opsctl.naming import Naming
 

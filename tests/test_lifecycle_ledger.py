@@ -23,16 +23,10 @@ from opsctl.ledger import rows as ledger_clock
 from opsctl.ledger.processes import node_id, process_start
 from opsctl.ledger.store import Ledger
 from opsctl.ledger.values import Process, Run
-from opsctl.lifecycle.moves import (
-    apply_move,
-    clean_project,
-    demote_candidates,
-    plan_clean_project,
-    plan_move,
-    promote_candidates,
-    script_stats,
-    suggest,
-)
+from opsctl.lifecycle.book import script_stats
+from opsctl.lifecycle.candidates import demote_candidates, promote_candidates, suggest
+from opsctl.lifecycle.cleaning import clean_project, plan_clean_project
+from opsctl.lifecycle.moves import apply_move, plan_move
 from opsctl.naming import Naming
 
 UTC = _dt.UTC
@@ -373,7 +367,7 @@ def test_stale_shows_last_runs_and_clean_spares_a_running_script(
 
 
 def test_run_facts_read_the_locks_not_every_run(proj: Path, book: Ledger) -> None:
-    from opsctl.lifecycle.moves import run_facts
+    from opsctl.lifecycle.book import run_facts
 
     root = proj / "offline_script"
     busy, done, gone = (Catalogue(root).resolve(str(write(root / f"yuzaoyah/{name}.py")))

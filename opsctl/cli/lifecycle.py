@@ -1,5 +1,5 @@
 """``opsctl promote``, ``demote``, ``stale`` and ``clean``: thin skins over
-:mod:`opsctl.lifecycle.moves`."""
+:mod:`opsctl.lifecycle`."""
 
 from __future__ import annotations
 
@@ -9,20 +9,9 @@ from .. import output
 from ..catalogue import Script
 from ..errors import Declined, OpsctlError
 from ..identity import first_guess_note
-from ..lifecycle.moves import (
-    Candidate,
-    Move,
-    Moved,
-    StaleScript,
-    Verb,
-    apply_move,
-    clean_project,
-    find_stale,
-    offer_moves,
-    plan_clean_project,
-    plan_move,
-    suggest,
-)
+from ..lifecycle.candidates import Candidate, offer_moves, suggest
+from ..lifecycle.cleaning import StaleScript, clean_project, find_stale, plan_clean_project
+from ..lifecycle.moves import Move, Moved, Verb, apply_move, plan_move
 from ..project import Project
 from ..prompt import can_ask, confirm
 from .params import SCRIPT, pass_project

@@ -193,7 +193,8 @@ def fix_findings(root: Path, findings: Iterable[Finding], naming: Naming,
     plan = plan_fixes(findings, naming)
     if not plan.renames or project_config is None:
         return apply_fixes(root, plan)
-    from ..lifecycle.moves import ledger, ledger_exists
+    from ..ledger.facts import ledger_exists
+    from ..lifecycle.book import ledger
 
     if not ledger_exists(project_config):
         return apply_fixes(root, plan)  # no runs recorded anywhere: none to follow a rename
