@@ -1,0 +1,1 @@
+"""Glue for ``mutmut run`` (README, Development): not a test module."""
