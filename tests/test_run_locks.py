@@ -179,12 +179,12 @@ def test_a_signal_between_the_start_and_the_script_ends_the_run_as_interrupted(
     write_script(project, "recycle/never", '"""Must not run."""\n\ndef main():\n'
                  '    print("script ran")\n')
     code = ("import os, signal, sys\n"
-            "import opsctl.run.runner as runner\n"
-            "real = runner.Heartbeat.__init__\n"
+            "import opsctl.run.heartbeat as heartbeat\n"
+            "real = heartbeat.Heartbeat.__init__\n"
             "def init(self, *args):\n"
             "    os.kill(os.getpid(), signal.SIGINT)  # the row exists, the script not yet\n"
             "    real(self, *args)\n"
-            "runner.Heartbeat.__init__ = init\n"
+            "heartbeat.Heartbeat.__init__ = init\n"
             "from opsctl.cli.main import main\n"
             "sys.argv = ['opsctl', '--project', sys.argv[1], 'run', 'recycle/never']\n"
             "main()\n")

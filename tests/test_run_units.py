@@ -131,7 +131,7 @@ def test_the_heartbeat_refreshes_the_lock_from_its_thread(tmp_path: Path,
     from opsctl.ledger import locks
     from opsctl.ledger.store import Ledger
     from opsctl.ledger.values import Process
-    from opsctl.run.runner import Heartbeat
+    from opsctl.run.heartbeat import Heartbeat
 
     monkeypatch.setattr(locks, "HEARTBEAT_SECONDS", 0.05)
     book = Ledger.open(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")

@@ -86,7 +86,8 @@ def run_command(project: Project, script: Script, args: tuple[str, ...], app_pat
       opsctl run --dry-run unrecycle/flush_order_data
       opsctl run --wait 60 recycle/clear_cache
     """
-    from ..run.runner import RunOptions, run_script
+    from ..run.args import RunOptions
+    from ..run.runner import run_script
 
     ctx = click.get_current_context()
     options = RunOptions(app=app_path, dry_run=dry_run, yes=yes, force=force, wait=wait,

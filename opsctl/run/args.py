@@ -1,5 +1,6 @@
-"""A run's command line: ``opsctl run``'s own options among a script's arguments, and the
-redaction of secret option values before the arguments are recorded in the ledger.
+"""A run's command line: ``opsctl run``'s own options (:class:`RunOptions`, as the command
+read them; found among a script's arguments), and the redaction of secret option values before
+the arguments are recorded in the ledger.
 
 Light on purpose: the ``run`` command's argument pre-parse uses it too.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 #: opsctl run's own options. After the script name they belong to a Click ``main`` that
 #: declares them; a plain ``main()`` or legacy script only gets them after ``--``.
@@ -16,6 +18,22 @@ OWN_OPTIONS = ("--app", "--dry-run", "--reason", "-y", "--yes", "--force", "--wa
 #: Those of them that take a value (``--wait``'s is optional: a number of seconds).
 VALUE_OPTIONS = ("--app", "--reason", "--wait")
 HELP_OPTIONS = ("-h", "--help")
+
+
+class RunOptions(NamedTuple):
+    app: str | None = None
+    dry_run: bool = False
+    yes: bool = False
+    force: bool = False
+    #: Seconds to wait for a held lock (``inf``: as long as it takes); None: refuse at once.
+    wait: float | None = None
+    reason: str | None = None
+    no_ledger: bool = False
+    request_context: bool = False
+    #: ``flask.cli.ScriptInfo`` when running as ``flask ops run``.
+    script_info: Any = None
+    #: How the operator called the command, for hints: ``opsctl run`` or ``flask ops run``.
+    prog: str = "opsctl run"
 
 
 def own_option(args: Sequence[str]) -> tuple[str, list[str]] | None:

@@ -1,0 +1,41 @@
+"""What will run, said before a run in a protected environment, and the operator's go-ahead
+(``--yes`` gives it without asking; with no terminal to ask at, the run is declined).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from ..errors import Declined
+from ..prompt import can_ask, confirm
+
+if TYPE_CHECKING:
+    from ..catalogue import Script
+    from .app import LoadedApp
+    from .args import RunOptions
+
+
+def confirm_run(script: Script, args: list[str], loaded: LoadedApp, environment: str,
+                options: RunOptions, operator: str) -> None:
+    from .app import databases_of
+
+    if options.yes:
+        return
+    command = " ".join([script.display, *args])
+    lines = [f"About to run {command}",
+             f"  app:          {loaded.description}"]
+    for url in databases_of(loaded.app) or ["(no Flask-SQLAlchemy database)"]:
+        lines.append(f"  database:     {url}")
+    lines += [f"  environment:  {environment} (protected)",
+              f"  operator:     {operator}",
+              f"  reason:       {options.reason or '(none given: --reason)'}",
+              f"  dry run:      {'yes' if options.dry_run else 'no'}"]
+    if not can_ask():
+        raise Declined(f"{script.display} would run in the protected environment "
+                       f"{environment!r}, and there is no terminal to confirm it; pass --yes "
+                       "to run it non-interactively")
+    click.echo("\n".join(lines), err=True)
+    if not confirm("Run it?", otherwise=f"{script.display} did not run"):
+        raise Declined(f"not confirmed: {script.display} did not run")
