@@ -140,6 +140,7 @@ def details(run: Run) -> str:
         f"  sha256:       {run.sha256 or ''}",
         f"  summary:      {summary_text(run.summary) or '(none)'}",
     ]
+    lines.extend(f"  note:         {note}" for note in run.notes)
     for title, text in (("error", run.error), ("output (tail)", run.output_tail)):
         if text:
             lines.append(f"{title}:")

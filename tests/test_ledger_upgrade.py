@@ -29,6 +29,8 @@ from opsctl.ledger.store import Ledger
 from opsctl.ledger.upgrade import SCHEMA_VERSION, STEPS
 from opsctl.ledger.values import Process
 
+CURRENT = str(SCHEMA_VERSION)
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 INDEX = "ix_opsctl_runs_started_at"
 #: The runs in the 0.1.0 ledger, newest first: (id, script, status).
@@ -128,8 +130,8 @@ def project_on(base: Path, url: str) -> Path:
     return project
 
 
-def test_the_current_version_is_two_with_one_step() -> None:
-    assert SCHEMA_VERSION == 2 and len(STEPS) == SCHEMA_VERSION - 1
+def test_the_current_version_is_three_with_two_steps() -> None:
+    assert SCHEMA_VERSION == 3 and len(STEPS) == SCHEMA_VERSION - 1
 
 
 @pytest.mark.slow
@@ -150,7 +152,7 @@ def test_a_0_1_0_ledger_is_upgraded_in_place_and_keeps_its_history(
     # The promote 0.1.0 recorded is followed: the temporary script's run is export_order's.
     moved = json.loads(invoke(project, "history", "recycle/export_order", "--json").stdout)
     assert [r["id"] for r in moved] == [3]
-    assert version_of(old_ledger) == str(SCHEMA_VERSION) == "2"
+    assert version_of(old_ledger) == str(SCHEMA_VERSION) == "3"
     assert INDEX in indexes_of(old_ledger)
     # A new run is recorded next to the old ones.
     ran = opsctl(project, "run", "recycle/clear_cache")
@@ -158,7 +160,7 @@ def test_a_0_1_0_ledger_is_upgraded_in_place_and_keeps_its_history(
     data = json.loads(invoke(project, "history", "--json").stdout)
     assert [(r["id"], r["status"]) for r in data][:2] == [(4, "succeeded"), (3, "succeeded")]
     assert data[0]["summary"] == {"deleted": 5} and len(data) == 4
-    assert version_of(old_ledger) == "2"
+    assert version_of(old_ledger) == str(SCHEMA_VERSION)
 
 
 def test_list_reads_an_old_ledger_and_upgrades_it(invoke: Callable[..., Result],
@@ -169,7 +171,7 @@ def test_list_reads_an_old_ledger_and_upgrades_it(invoke: Callable[..., Result],
     last = {e["key"]: (e["last_run"] or {}).get("id") for e in json.loads(listed.stdout)}
     assert last == {"recycle/clear_cache": 1, "recycle/fix_totals": 2,
                     "recycle/export_order": 3}  # the promote 0.1.0 recorded, followed
-    assert version_of(old_ledger) == "2" and INDEX in indexes_of(old_ledger)
+    assert version_of(old_ledger) == str(SCHEMA_VERSION) and INDEX in indexes_of(old_ledger)
 
 
 def test_opening_an_old_ledger_through_the_api_says_it_upgraded(old_ledger: str) -> None:
@@ -182,13 +184,13 @@ def test_opening_an_old_ledger_through_the_api_says_it_upgraded(old_ledger: str)
     with Ledger.open(old_ledger) as again:
         assert again.upgraded_from is None  # done once
         assert [r.id for r in again.runs("recycle/clear_cache")] == [run.id, 1]
-    assert version_of(old_ledger) == "2" and indexes_of(old_ledger).count(INDEX) == 1
+    assert version_of(old_ledger) == CURRENT and indexes_of(old_ledger).count(INDEX) == 1
 
 
 def test_a_new_ledger_is_created_at_the_current_version(ledger_url: str) -> None:
     with Ledger.open(ledger_url) as book:
         assert book.has_schema and book.upgraded_from is None
-    assert version_of(ledger_url) == "2" and INDEX in indexes_of(ledger_url)
+    assert version_of(ledger_url) == str(SCHEMA_VERSION) and INDEX in indexes_of(ledger_url)
 
 
 def test_a_step_cut_short_is_completed(old_ledger: str) -> None:
@@ -198,7 +200,7 @@ def test_a_step_cut_short_is_completed(old_ledger: str) -> None:
         conn.exec_driver_sql(f"CREATE INDEX {INDEX} ON opsctl_runs (started_at)")
     with Ledger.open(old_ledger) as book:
         assert book.upgraded_from == 1 and len(book.runs()) == 3
-    assert version_of(old_ledger) == "2" and indexes_of(old_ledger).count(INDEX) == 1
+    assert version_of(old_ledger) == CURRENT and indexes_of(old_ledger).count(INDEX) == 1
 
 
 def test_tables_without_a_version_row_are_brought_up_to_date(old_ledger: str) -> None:
@@ -211,7 +213,7 @@ def test_tables_without_a_version_row_are_brought_up_to_date(old_ledger: str) ->
     assert version_of(old_ledger) is None
     with Ledger.open(old_ledger) as book:
         assert book.has_schema and len(book.runs()) == 3
-    assert version_of(old_ledger) == "2" and INDEX in indexes_of(old_ledger)
+    assert version_of(old_ledger) == str(SCHEMA_VERSION) and INDEX in indexes_of(old_ledger)
 
 
 #: Opens the ledger at argv[1] once every process has been let go. The upgrade step notes
@@ -286,14 +288,18 @@ def test_two_processes_opening_an_old_ledger_at_once_upgrade_it_once(
     assert len(list(here.glob("arrived-*"))) == 2
     assert len(list(here.glob("stepped-*"))) == 1
     assert sorted(out.split() for out, _ in results) == [["1", "3"], ["None", "3"]]
-    assert version_of(old_ledger) == "2" and indexes_of(old_ledger).count(INDEX) == 1
+    assert version_of(old_ledger) == CURRENT and indexes_of(old_ledger).count(INDEX) == 1
+
+
+NEWER = SCHEMA_VERSION + 1
+TOO_NEW = f"{NEWER}, newer than this opsctl understands ({SCHEMA_VERSION})"
 
 
 def make_newer(url: str) -> None:
-    """A ledger a future opsctl (schema version 3) has upgraded."""
+    """A ledger a future opsctl (one schema version ahead) has upgraded."""
     Ledger.open(url).close()
     with engine_of(url) as engine, engine.begin() as conn:
-        conn.exec_driver_sql("UPDATE opsctl_meta SET value = '3' WHERE name = 'schema'")
+        conn.exec_driver_sql(f"UPDATE opsctl_meta SET value = '{NEWER}' WHERE name = 'schema'")
 
 
 def test_a_newer_ledger_is_refused(ledger_url: str) -> None:
@@ -303,8 +309,8 @@ def test_a_newer_ledger_is_refused(ledger_url: str) -> None:
             Ledger.open(ledger_url, create=create)
         assert caught.value.exit_code == LEDGER_UNREACHABLE == 78
         assert caught.value.message.endswith(
-            "has schema version 3, newer than this opsctl understands (2); upgrade opsctl")
-    assert version_of(ledger_url) == "3"  # untouched
+            f"has schema version {TOO_NEW}; upgrade opsctl")
+    assert version_of(ledger_url) == str(NEWER)  # untouched
 
 
 @pytest.mark.slow
@@ -315,18 +321,18 @@ def test_a_newer_ledger_is_one_line_in_run_history_and_list(
     ran = opsctl(project, "run", "recycle/clear_cache")
     assert ran.returncode == 78 and ran.stdout == ""
     assert ran.stderr.count("\n") == 1 and "Traceback" not in ran.stderr
-    assert "has schema version 3, newer than this opsctl understands (2); upgrade opsctl" \
+    assert f"has schema version {TOO_NEW}; upgrade opsctl" \
         in ran.stderr
     history = invoke(project, "history")
     assert history.exit_code == 78 and history.stderr.count("\n") == 1
     assert history.stderr.startswith("Error: the ledger at ")
-    assert "schema version 3, newer than this opsctl understands (2)" in history.stderr
+    assert f"schema version {TOO_NEW}" in history.stderr
     # list still lists the scripts, and says in one line why there are no last runs.
     listed = invoke(project, "list")
     assert listed.exit_code == 0 and "recycle/clear_cache" in listed.stdout
     assert listed.stderr.count("\n") == 1
-    assert "schema version 3, newer than this opsctl understands (2)" in listed.stderr
-    assert version_of(ledger_url) == "3"
+    assert f"schema version {TOO_NEW}" in listed.stderr
+    assert version_of(ledger_url) == str(NEWER)
 
 
 def test_an_up_to_date_ledger_is_opened_with_one_read_and_no_write(ledger_url: str) -> None:
@@ -345,4 +351,24 @@ def test_an_up_to_date_ledger_is_opened_with_one_read_and_no_write(ledger_url: s
     assert len(statements) == 2, statements
     for statement in statements:
         assert statement.startswith("SELECT opsctl_meta.value FROM opsctl_meta WHERE"), statement
-    assert version_of(ledger_url) == "2"
+    assert version_of(ledger_url) == str(SCHEMA_VERSION)
+
+
+def columns_of(url: str) -> list[str]:
+    with engine_of(url) as engine:
+        return [str(c["name"]) for c in sa.inspect(engine).get_columns("opsctl_runs")]
+
+
+def test_step_two_adds_run_notes_and_old_runs_read_without_any(old_ledger: str) -> None:
+    assert "notes" not in columns_of(old_ledger)
+    with Ledger.open(old_ledger) as book:
+        assert all(r.notes == () for r in book.runs())
+        run = book.start(script="recycle/clear_cache", process=Process.current("bob"),
+                         args=[], notes=["the app says production"])
+        assert run.notes == ("the app says production",)
+        book.finish(run, status="succeeded", exit_code=0,
+                    notes=["the app says production", "écrit tard, depuis le journal"])
+        assert book.run(run.id).notes == ("the app says production",  # type: ignore[union-attr]
+                                          "écrit tard, depuis le journal")
+    assert "notes" in columns_of(old_ledger)
+    assert version_of(old_ledger) == str(SCHEMA_VERSION)

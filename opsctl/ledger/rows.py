@@ -66,4 +66,5 @@ def run_of(row: Any) -> Run:
         git_dirty=None if row.git_dirty is None else bool(row.git_dirty),
         environment=row.environment, reason=row.reason,
         summary=json_load(row.summary, {}),
+        notes=tuple(json_load(row.notes, [])),
     )

@@ -78,6 +78,8 @@ RUNS = sa.Table(
     sa.Column("environment", sa.String(255)),
     sa.Column("reason", _TEXT),
     sa.Column("summary", _TEXT),
+    # What opsctl itself observed about the run, as a JSON list of sentences (schema 3).
+    sa.Column("notes", _TEXT),
     sa.Index("ix_opsctl_runs_script_started", "script", "started_at"),
     sa.Index("ix_opsctl_runs_status", "status"),
     # Version 2: history lists every script's runs newest first.

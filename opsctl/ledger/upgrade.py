@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from ..errors import LedgerTooNew, LedgerUnreachable
 from .backend import Backend
 from .engine import display_url
-from .schema import META, METADATA
+from .schema import META, METADATA, LongText
 
 #: One step: takes a ledger from one version to the next; must check before it changes.
 Step = Callable[[sa.engine.Connection], None]
@@ -45,8 +45,20 @@ def _index_runs_by_start(conn: sa.engine.Connection) -> None:
     sa.Index("ix_opsctl_runs_started_at", runs.c.started_at).create(conn)
 
 
+def _add_run_notes(conn: sa.engine.Connection) -> None:
+    """2 → 3: ``opsctl_runs.notes``, what opsctl itself observed about a run (an environment
+    the operator's shell disagreed with, a dry run the script honoured itself, an outcome
+    recorded late from the local journal), as a JSON list of sentences."""
+    if "notes" in {str(c["name"]) for c in sa.inspect(conn).get_columns("opsctl_runs")}:
+        return
+    # The long-text type each database's module gives the other text columns.
+    kind = LongText().compile(dialect=conn.dialect)
+    name = conn.dialect.identifier_preparer.quote("notes")
+    conn.exec_driver_sql(f"ALTER TABLE opsctl_runs ADD COLUMN {name} {kind}")
+
+
 #: ``STEPS[n - 1]`` upgrades a ledger at version ``n`` to ``n + 1``.
-STEPS: list[Step] = [_index_runs_by_start]
+STEPS: list[Step] = [_index_runs_by_start, _add_run_notes]
 SCHEMA_VERSION = len(STEPS) + 1
 #: The read of the version row: the whole cost of opening an up-to-date ledger.
 _VERSION = sa.select(META.c.value).where(META.c.name == "schema")

@@ -37,6 +37,8 @@ class Run(NamedTuple):
     environment: str | None
     reason: str | None
     summary: dict[str, Any]
+    #: What opsctl itself observed about the run (schema 3), one sentence each.
+    notes: tuple[str, ...] = ()
 
     @property
     def duration(self) -> float | None:
@@ -68,6 +70,7 @@ class Run(NamedTuple):
             "environment": self.environment,
             "reason": self.reason,
             "summary": dict(self.summary),
+            "notes": list(self.notes),
         }
 
 

@@ -29,7 +29,7 @@ class Writes(Reads):
               sha256: str | None = None, dry_run: bool = False,
               git_revision: str | None = None, git_dirty: bool | None = None,
               environment: str | None = None, reason: str | None = None,
-              once: bool = False) -> Run:
+              once: bool = False, notes: Sequence[str] = ()) -> Run:
         """Write the run's row and take the script's lock, in one transaction.
 
         Raises :class:`~.values.LockBusy` when a live run holds the lock; a stale holder is
@@ -45,6 +45,7 @@ class Writes(Reads):
             "started_at": rows.naive(started), "status": "running", "dry_run": dry_run,
             "git_revision": git_revision, "git_dirty": git_dirty,
             "environment": environment, "reason": reason,
+            "notes": json.dumps(list(notes), ensure_ascii=False) if notes else None,
         }
         former = [k for k in self.aliases(script) if k != script]
         for _attempt in range(50):
@@ -89,7 +90,8 @@ class Writes(Reads):
                        started_at=started, ended_at=None, status="running", exit_code=None,
                        dry_run=dry_run, error=None, output_tail=None,
                        git_revision=git_revision, git_dirty=git_dirty,
-                       environment=environment, reason=reason, summary={})
+                       environment=environment, reason=reason, summary={},
+                       notes=tuple(notes))
         raise LedgerUnreachable(f"could not take the lock of {script} in the ledger at "
                                 f"{display_url(self.url)}: it kept changing hands",
                                 "try again")
@@ -130,7 +132,8 @@ class Writes(Reads):
 
     def finish(self, run: Run, *, status: str, exit_code: int | None,
                error: str | None = None, output_tail: str | None = None,
-               summary: dict[str, Any] | None = None) -> bool:
+               summary: dict[str, Any] | None = None,
+               notes: Sequence[str] | None = None) -> bool:
         """Complete the run's row and release its lock, in one transaction.
 
         Returns False when the run's lock had been taken over as stale meanwhile (its row
@@ -145,6 +148,8 @@ class Writes(Reads):
                   "ended_at": rows.naive(rows.utcnow()), "error": rows.clip(error),
                   "output_tail": rows.clip(output_tail),
                   "summary": json.dumps(summary or {}, default=str, ensure_ascii=False)}
+        if notes is not None:  # the run's whole list: what it started with, and more
+            values["notes"] = json.dumps(list(notes), ensure_ascii=False) if notes else None
         for attempt in range(10):
             try:
                 with self.engine.begin() as conn:
