@@ -211,3 +211,16 @@ def test_no_module_over_400_lines_and_no_class_over_200() -> None:
                 if size > 200 and f"{name}.{node.name}" not in SIZE_EXCEPTIONS:
                     big.append(f"{name}.{node.name}: {size} lines")
     assert not big, big
+
+
+def test_the_readme_tree_names_every_subpackage_and_module() -> None:
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Development", 1)[1]
+    tree = section.split("```text", 1)[1].split("```", 1)[0]
+    folders = sorted(p.name for p in PACKAGE.iterdir()
+                     if p.is_dir() and (p / "__init__.py").exists())
+    modules_here = sorted(p.name for p in PACKAGE.glob("*.py")
+                          if p.name not in ("__init__.py", "__main__.py"))
+    missing = [f"{f}/" for f in folders if f"{f}/" not in tree]
+    missing += [m for m in modules_here if m not in tree]
+    assert not missing, f"README's Development tree lacks {missing}"
