@@ -17,10 +17,14 @@ Exit codes (also in the README):
 75    the script's lock is held by another run
 76    run-once: an ``unrecycle/`` script that already succeeded (use ``--force``)
 77    confirmation declined, or needed with no terminal and no ``--yes``
-78    the run ledger is unreachable (use ``--no-ledger`` to run without it), or its schema is
-      newer than this opsctl understands (upgrade opsctl)
+78    the run ledger is unreachable or refuses a change (use ``--no-ledger`` to run without
+      it), or its schema is newer than this opsctl understands (upgrade opsctl); or the end
+      of a run could be kept neither in the ledger nor in the local journal
 79    no Flask application found, or importing it raised
-130   interrupted by Ctrl-C (SIGINT); 143 by SIGTERM
+129   ended by SIGHUP (the terminal went away: a dropped SSH session)
+130   interrupted by Ctrl-C (SIGINT)
+131   ended by SIGQUIT
+143   ended by SIGTERM
 ====  =====================================================================
 
 ``opsctl run`` otherwise exits with the script's own exit code.
@@ -38,7 +42,9 @@ RUN_ONCE = 76
 DECLINED = 77
 LEDGER_UNREACHABLE = 78
 APP_NOT_FOUND = 79
+SIGHUP_EXIT = 129
 SIGINT_EXIT = 130
+SIGQUIT_EXIT = 131
 SIGTERM_EXIT = 143
 
 

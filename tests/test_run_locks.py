@@ -97,8 +97,9 @@ def test_kill_9_leaves_a_lost_run_and_the_next_run_proceeds(held: tuple[Path, Pa
         assert book.holder("recycle/hold") is None
 
 
-@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
-                         ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143),
+                                           (signal.SIGHUP, 129), (signal.SIGQUIT, 131)],
+                         ids=["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"])
 def test_a_signal_mid_run_is_interrupted_and_releases_the_lock(
         held: tuple[Path, Path], ledger_url: str, sig: int, code: int) -> None:
     project, signals = held

@@ -78,7 +78,8 @@ def run_command(project: Project, script: Script, args: tuple[str, ...], app_pat
     the script itself: 'opsctl run SCRIPT --help' shows a Click script's own options
     (or a plain script's docstring). A plain main() or legacy script gets opsctl's
     option names (--dry-run, --wait, ...) only after '--'. The exit code is the
-    script's own; opsctl's refusals use 74-79, and Ctrl-C / SIGTERM give 130 / 143.
+    script's own; opsctl's refusals use 74-79, and Ctrl-C / SIGTERM / SIGHUP /
+    SIGQUIT give 130 / 143 / 129 / 131.
 
     \b
       opsctl run recycle/clear_cache

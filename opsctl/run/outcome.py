@@ -86,10 +86,11 @@ def outcome_of(exc: BaseException, script: Script, interrupts: Interrupts) -> Ou
                                                                KeyboardInterrupt):
         exc = exc.__context__
     if isinstance(exc, (KeyboardInterrupt, Terminated)):
-        code = EXIT_CODES.get(interrupts.received) or (  # type: ignore[call-overload]
+        received = interrupts.received
+        ended = (EXIT_CODES.get(received) if received is not None else None) or (
             143 if isinstance(exc, Terminated) else 130)
-        name = signal_name(interrupts.received) if interrupts.received else "SIGINT"
-        return Outcome("interrupted", code, f"interrupted by {name}",
+        name = signal_name(received) if received else "SIGINT"
+        return Outcome("interrupted", ended, f"interrupted by {name}",
                        f"{script.display} was interrupted by {name}")
     if isinstance(exc, SystemExit):
         code = exc.code

@@ -15,7 +15,8 @@ The order matters, and every refusal comes before the script starts:
 8. complete the row and release the lock, whatever happened, and tell the operator how it
    ended (:mod:`.outcome`).
 
-:func:`run_script` returns the exit code: the script's own, or 130/143 after SIGINT/SIGTERM.
+:func:`run_script` returns the exit code: the script's own, or 130/143/129/131 after
+SIGINT/SIGTERM/SIGHUP/SIGQUIT.
 """
 
 from __future__ import annotations

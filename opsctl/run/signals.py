@@ -1,10 +1,13 @@
-"""Ctrl-C and SIGTERM during a run: the script stops, the run is recorded as ``interrupted``,
-the lock is released, and opsctl exits 130 or 143 (questions are :mod:`opsctl.prompt`'s).
+"""Ctrl-C, SIGTERM, SIGHUP (a dropped SSH session, a closed terminal) and SIGQUIT during a
+run: the script stops, the run is recorded as ``interrupted``, the lock is released, and
+opsctl exits 128 + the signal's number: 130, 143, 129, 131 (questions are
+:mod:`opsctl.prompt`'s).
 
 SIGINT raises :class:`KeyboardInterrupt` as Python always does (a script's own
-``except KeyboardInterrupt`` cleanup still runs); SIGTERM raises :class:`Terminated`, which
+``except KeyboardInterrupt`` cleanup still runs); the others raise :class:`Terminated`, which
 ``except Exception`` does not swallow either. While the ledger is being written the handlers
-only note the signal, so a row is never left half written.
+only note the signal, so a row is never left half written; :attr:`Interrupts.count` lets a
+write that waits for the ledger stop waiting when another one comes.
 """
 
 from __future__ import annotations
@@ -16,14 +19,19 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
-from ..errors import SIGINT_EXIT, SIGTERM_EXIT
+from ..errors import SIGHUP_EXIT, SIGINT_EXIT, SIGQUIT_EXIT, SIGTERM_EXIT
 
 
 class Terminated(BaseException):
-    """SIGTERM arrived during the run."""
+    """SIGTERM, SIGHUP or SIGQUIT arrived during the run."""
 
 
-EXIT_CODES = {signal.SIGINT: SIGINT_EXIT, signal.SIGTERM: SIGTERM_EXIT}
+#: The signals that end a run, and opsctl's exit code for each (SIGHUP and SIGQUIT are
+#: POSIX's: Windows has neither).
+EXIT_CODES: dict[int, int] = {signal.SIGINT: SIGINT_EXIT, signal.SIGTERM: SIGTERM_EXIT}
+for _name, _code in (("SIGHUP", SIGHUP_EXIT), ("SIGQUIT", SIGQUIT_EXIT)):
+    if hasattr(signal, _name):
+        EXIT_CODES[getattr(signal, _name)] = _code
 
 
 class Interrupts:
@@ -31,6 +39,8 @@ class Interrupts:
 
     def __init__(self) -> None:
         self.received: int | None = None
+        #: How many of these signals came so far.
+        self.count = 0
         self._shielded = 0
         self._previous: dict[int, Any] = {}
 
@@ -57,6 +67,7 @@ class Interrupts:
         self._previous.clear()
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.count += 1
         if self.received is None:
             self.received = signum
         if self._shielded:
@@ -74,7 +85,7 @@ class Interrupts:
 
     @property
     def exit_code(self) -> int | None:
-        return EXIT_CODES.get(self.received) if self.received is not None else None  # type: ignore[call-overload]
+        return EXIT_CODES.get(self.received) if self.received is not None else None
 
 
 def raise_for(signum: int) -> None:
