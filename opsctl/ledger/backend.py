@@ -9,6 +9,7 @@ stateless; importing one never imports a SQLAlchemy dialect (the MySQL dialect a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -67,9 +68,16 @@ class Backend:
         return False
 
     def missing_table(self, exc: BaseException) -> bool:
-        """Whether ``exc`` says a table does not exist (a ledger with no tables yet)."""
-        return any(s in _text_of(exc) for s in ("no such table", "does not exist",
-                                                "doesn't exist"))
+        """Whether ``exc`` says one of the ledger's tables does not exist (a ledger with no
+        tables yet). The table must be named: a database or a user that does not exist is
+        no empty ledger, and waiting will not make it."""
+        text = _text_of(exc)
+        return _TABLE.search(text) is not None and any(
+            s in text for s in ("no such table", "does not exist", "doesn't exist"))
+
+
+#: A ledger table's name, whole (``opsctl_meta``, not ``opsctl_metadata``).
+_TABLE = re.compile(r"\bopsctl_(?:meta|runs|locks|moves)\b")
 
 
 def _text_of(exc: BaseException) -> str:

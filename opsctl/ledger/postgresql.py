@@ -40,7 +40,11 @@ class PostgreSQL(Backend):
         return _sqlstate(exc) in ("40001", "40P01")  # serialization failure, deadlock
 
     def missing_table(self, exc: BaseException) -> bool:
-        return _sqlstate(exc) == "42P01" or super().missing_table(exc)
+        """SQLSTATE 42P01 (undefined table): a database or role that does not exist also
+        "does not exist", and must fail at once rather than read as a ledger without tables.
+        A driver that gives no SQLSTATE is read in words."""
+        state = _sqlstate(exc)
+        return state == "42P01" if state is not None else super().missing_table(exc)
 
 
 def _sqlstate(exc: BaseException) -> str | None:

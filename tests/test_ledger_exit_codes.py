@@ -1,0 +1,86 @@
+"""A ledger that can be reached but not used gives exit 78 in one line, at once: a
+PostgreSQL database or role that does not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from conftest import IN_CI
+from runkit import opsctl, write_project, write_script
+
+from opsctl.errors import LedgerUnreachable
+from opsctl.ledger.store import Ledger
+
+TOUCH = '''\
+"""Leave a mark."""
+from pathlib import Path
+
+
+def main():
+    Path({marker!r}).touch()
+'''
+
+
+MISSING = {
+    "database": "postgresql+psycopg://postgres@127.0.0.1:5432/opsctl_no_such_database",
+    "role": "postgresql+psycopg://opsctl_no_such_role@127.0.0.1:5432/test",
+}
+
+
+@pytest.fixture
+def connection_attempts() -> Iterator[list[object]]:
+    """Every attempt of any engine in this process to open a database connection."""
+    attempts: list[object] = []
+
+    def count(*args: object) -> None:
+        attempts.append(args)
+
+    sa.event.listen(sa.engine.Engine, "do_connect", count)
+    try:
+        yield attempts
+    finally:
+        sa.event.remove(sa.engine.Engine, "do_connect", count)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("missing", list(MISSING))
+@pytest.mark.parametrize("create", [True, False], ids=["writing", "reading"])
+def test_a_missing_postgresql_database_or_role_fails_at_the_first_attempt(
+        missing: str, create: bool, connection_attempts: list[object]) -> None:
+    """Never mistaken for a ledger without tables: no retry, and no empty read."""
+    server = sa.create_engine(MISSING["role"].replace("opsctl_no_such_role", "postgres"))
+    try:
+        with server.connect():
+            pass
+    except sa.exc.OperationalError as exc:
+        why = f"PostgreSQL at 127.0.0.1:5432 is not reachable ({exc})"
+        if IN_CI:
+            pytest.fail(f"{why}; CI=true requires it")
+        pytest.skip(why)
+    finally:
+        server.dispose()
+    connection_attempts.clear()
+    with pytest.raises(LedgerUnreachable) as refused:
+        Ledger.open(MISSING[missing], create=create)
+    assert f'{missing} "opsctl_no_such_{missing}" does not exist' in refused.value.diagnosis
+    assert len(connection_attempts) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("missing", list(MISSING))
+@pytest.mark.parametrize("command", [("run", "recycle/touch"), ("history",)],
+                         ids=["run", "history"])
+def test_a_missing_postgresql_database_or_role_is_exit_78(tmp_path: Path, missing: str,
+                                                          command: tuple[str, ...]) -> None:
+    marker = tmp_path / "side-effect"
+    project = write_project(tmp_path, MISSING[missing])
+    write_script(project, "recycle/touch", TOUCH.format(marker=str(marker)))
+    result = opsctl(project, *command)
+    assert result.returncode == 78, (result.stdout, result.stderr)
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("Error: the run ledger at ") and "does not exist" in line
+    assert not marker.exists()
