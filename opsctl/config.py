@@ -24,6 +24,9 @@ StrPath = str | os.PathLike[str]
 
 DEFAULT_ROOT = "offline_script"
 DEFAULT_STALE_DAYS = 90
+#: Seconds the end of a run waits out a ledger that cannot be reached before it goes to the
+#: local journal.
+DEFAULT_LEDGER_RETRY_SECONDS = 30.0
 DEFAULT_PROTECTED = ("production",)
 DEFAULT_SECRET_OPTIONS = ("password", "passwd", "passphrase", "token", "secret", "api-key",
                           "api_key", "apikey", "credential", "private-key", "access-key")
@@ -46,6 +49,7 @@ class Config(NamedTuple):
     developer_pattern: str = DEFAULT_DEVELOPER_PATTERN
     developers: tuple[str, ...] | None = None
     ledger_url: str | None = None
+    ledger_retry_seconds: float = DEFAULT_LEDGER_RETRY_SECONDS
     protected_environments: tuple[str, ...] = DEFAULT_PROTECTED
     secret_options: tuple[str, ...] = DEFAULT_SECRET_OPTIONS
     lint: Mapping[str, Any] = MappingProxyType({})
@@ -88,6 +92,10 @@ def _int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v >= 0
 
 
+def _seconds(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < float("inf")
+
+
 def _strlist(v: Any) -> bool:
     return isinstance(v, list) and all(isinstance(x, str) for x in v)
 
@@ -114,6 +122,7 @@ _KEYS: dict[str, tuple[Any, str, Any]] = {
     "developer_pattern": (_str, "a regular expression (string)", _opt_str),
     "developers": (_strlist, "a list of folder names", _split),
     "ledger_url": (_str, "a SQLAlchemy database URL (string)", _opt_str),
+    "ledger_retry_seconds": (_seconds, "a number of seconds (>= 0)", float),
     "protected_environments": (_strlist, "a list of environment names", _split),
     "secret_options": (_strlist, "a list of option names", _split),
     "lint": (_table, "a table ([tool.opsctl.lint])", None),
@@ -268,6 +277,8 @@ def load_config(
         developers=tuple(values["developers"]) if "developers" in values else None,
         ledger_url=anchored_ledger_url(values["ledger_url"], project)
         if values.get("ledger_url") else None,
+        ledger_retry_seconds=float(values.get("ledger_retry_seconds",
+                                              DEFAULT_LEDGER_RETRY_SECONDS)),
         protected_environments=tuple(values.get("protected_environments", DEFAULT_PROTECTED)),
         secret_options=tuple(values.get("secret_options", DEFAULT_SECRET_OPTIONS)),
         lint=values.get("lint", {}),

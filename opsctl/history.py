@@ -1,7 +1,8 @@
 """What ``opsctl history`` shows: recorded runs, newest first, and one run whole.
 
-Reading history never creates the default ledger file; it does mark ``lost`` the runs whose
-process died, so what it shows is true.
+Reading history never creates the default ledger file; it does record what the local journal
+kept (the end of a run the ledger could not take) and mark ``lost`` the runs whose process
+died, so what it shows is true.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ def open_for_reading(project: Project) -> Ledger | None:
     config = project.config
     if not ledger_exists(config):
         return None
-    from .ledger.store import Ledger
+    from .ledger.store import open_ledger
 
-    ledger = Ledger.open(config.effective_ledger_url, create=False)
+    ledger = open_ledger(config, create=False)
     if ledger.has_schema:
         ledger.reap()
     return ledger

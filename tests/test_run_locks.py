@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -198,3 +199,108 @@ def test_a_signal_between_the_start_and_the_script_ends_the_run_as_interrupted(
         (run,) = book.runs("recycle/never")
         assert run.status == "interrupted"
         assert book.holder("recycle/never") is None
+
+
+def test_a_dropped_terminal_ends_the_run_as_interrupted(held: tuple[Path, Path],
+                                                        ledger_url: str) -> None:
+    """A dropped SSH session: the run's controlling terminal hangs up (SIGHUP, and writes to
+    it fail from then on). Recorded as interrupted, lock released, exit 129."""
+    import fcntl
+    import termios
+
+    project, signals = held
+    master, slave = os.openpty()
+
+    def controlling_terminal() -> None:  # a login shell's: the terminal is the session's
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    try:
+        proc = subprocess.Popen(opsctl_argv(project, "run", "recycle/hold"), cwd=project,
+                                env=env(), stdin=slave, stdout=slave, stderr=slave,
+                                start_new_session=True, preexec_fn=controlling_terminal)
+    finally:
+        os.close(slave)
+    try:
+        wait_for(lambda: started_pids(signals) or proc.poll() is not None, what="the start")
+        os.close(master)  # the session drops: the kernel hangs the terminal up
+        master = -1
+        assert proc.wait(timeout=60) == 129
+    finally:
+        if master >= 0:
+            os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=60)
+    with ledger(ledger_url) as book:
+        (run,) = book.runs("recycle/hold")
+        assert (run.status, run.exit_code) == ("interrupted", 129)
+        assert "SIGHUP" in (run.error or "")
+        assert book.holder("recycle/hold") is None
+
+
+def test_a_one_off_fix_whose_last_run_died_is_refused_as_unknown(tmp_path: Path,
+                                                                  ledger_url: str) -> None:
+    """kill -9 mid-fix: whether it applied its change is unknown, so it is not run again
+    without --force, neither while its row still says running nor once it is marked lost."""
+    project = write_project(tmp_path, ledger_url)
+    signals = tmp_path / "signals"
+    signals.mkdir()
+    write_script(project, "unrecycle/fix", HOLD_SCRIPT.format(folder=str(signals)))
+    with spawned(project, "run", "unrecycle/fix") as proc:
+        wait_for(lambda: started_pids(signals) or proc.poll() is not None, what="the start")
+        proc.kill()
+        proc.wait(timeout=30)
+    (signals / "release").touch()
+    for marked in ("running", "lost"):
+        with ledger(ledger_url) as book:
+            assert [r.status for r in book.runs("unrecycle/fix")] == [marked]
+        refused = opsctl(project, "run", "unrecycle/fix")
+        assert refused.returncode == 76, refused.stderr
+        assert "Error: the outcome of run 1 of unrecycle/fix is unknown" in refused.stderr
+        assert "opsctl history --run 1" in refused.stderr and "--force" in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1
+        assert len(started_pids(signals)) == 1
+        assert opsctl(project, "history").returncode == 0  # marks the dead run lost
+    forced = opsctl(project, "run", "--force", "unrecycle/fix")
+    assert forced.returncode == 0, forced.stderr
+    assert len(started_pids(signals)) == 2
+
+
+#: Bytes of another encoding, a lone surrogate, NUL: what a script may print and report.
+AWKWARD_SCRIPT = '''\
+"""Print and report awkward text."""
+import sys
+from opsctl import report
+
+
+def main():
+    text = b"caf\\xe9".decode("utf-8", "surrogateescape") + " \\ud800 a\\x00b na\\u00efve"
+    print(text, file=sys.stderr)
+    report(text=text, arg=sys.argv[1])
+    if sys.argv[2:] == ["raise"]:
+        raise ValueError(text)
+'''
+STORED = "caf\\xe9 \\ud800 a\\x00b na\u00efve"
+
+
+@pytest.mark.parametrize("ends", ["succeeded", "failed"])
+def test_any_text_a_script_produces_is_stored_safely(tmp_path: Path, ledger_url: str,
+                                                     ends: str) -> None:
+    project = write_project(tmp_path, ledger_url)
+    write_script(project, "recycle/awkward", AWKWARD_SCRIPT)
+    arg = os.fsdecode(b"ol\xe9")  # a non-UTF-8 argument, as the shell passes it
+    extra = ["raise"] if ends == "failed" else []
+    result = opsctl(project, "run", "--reason", "caf\u00e9", "recycle/awkward", arg, *extra)
+    assert result.returncode == (0 if ends == "succeeded" else 1), result.stderr
+    assert "could not record" not in result.stderr, result.stderr
+    shown = opsctl(project, "history", "--run", "1", "--json")
+    assert shown.returncode == 0, shown.stderr
+    run = json.loads(shown.stdout)
+    assert (run["status"], run["args"], run["reason"]) == (ends, ["ol\\xe9", *extra],
+                                                            "caf\u00e9")
+    assert run["summary"] == {"text": STORED, "arg": "ol\\xe9"}
+    assert STORED in run["output_tail"]
+    if ends == "failed":
+        assert STORED in run["error"]
+    text = opsctl(project, "history", "--run", "1")
+    assert text.returncode == 0 and STORED in text.stdout, text.stderr

@@ -3,7 +3,8 @@
 Without SQLAlchemy: :mod:`.facts` (statuses, whether there is a ledger), :mod:`.values` (the
 frozen values callers get), :mod:`.processes` (this machine's processes). With it:
 :mod:`.store` (:class:`~.store.Ledger`, built from :mod:`.core`, :mod:`.lineage`,
-:mod:`.locks`, :mod:`.reads` and :mod:`.writes`), :mod:`.schema` (the tables),
+:mod:`.locks`, :mod:`.reads`, :mod:`.writes` and :mod:`.ends`, the end of a run kept
+whatever happens, with :mod:`.journal`, the local journal), :mod:`.schema` (the tables),
 :mod:`.upgrade` (the schema version and its steps), :mod:`.rows` (values to rows and back),
 :mod:`.engine` and :mod:`.backend` with one module per database (:mod:`.sqlite`,
 :mod:`.postgresql`, :mod:`.mysql`) for whatever differs between them.

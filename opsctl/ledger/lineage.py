@@ -13,7 +13,7 @@ import datetime as _dt
 import sqlalchemy as sa
 
 from . import rows
-from .core import LedgerCore
+from .core import LedgerCore, guarded
 from .schema import MOVES, RUNS
 
 #: A move: ``(old_key, new_key, moved_at)``.
@@ -30,6 +30,7 @@ class Lineage(LedgerCore):
         # Moves are few and rare; one read serves a whole command (record_move refreshes it).
         self._moves: list[Move] | None = None
 
+    @guarded("written")
     def record_move(self, old_key: str, new_key: str, operator: str) -> None:
         """Record that the script at ``old_key`` now lives at ``new_key``."""
         with self.engine.begin() as conn:
@@ -50,6 +51,7 @@ class Lineage(LedgerCore):
                            for r in found]
         return self._moves
 
+    @guarded("read")
     def lineage(self, key: str) -> list[Span]:
         """The keys the script now at ``key`` had, newest first, each with ``[from, until)``.
 
@@ -57,6 +59,7 @@ class Lineage(LedgerCore):
         """
         return lineage_of(key, self._all_moves())
 
+    @guarded("read")
     def aliases(self, key: str) -> list[str]:
         """``key`` and every former key it had, following moves transitively."""
         seen: list[str] = []

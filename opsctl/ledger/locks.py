@@ -23,6 +23,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from . import rows
+from .core import guarded
 from .lineage import Lineage
 from .processes import node_id, pid_alive
 from .schema import LOCKS, RUNS, server_utcnow
@@ -37,6 +38,7 @@ LEASE_SECONDS = 90.0
 class Locks(Lineage):
     """The ledger's locks: who holds one, refreshing one, and reaping dead holders."""
 
+    @guarded("read")
     def holder(self, key: str) -> Holder | None:
         """The live holder of this script's lock (under any of its keys), if any.
 
@@ -53,6 +55,7 @@ class Locks(Lineage):
         live = [h for h in holders if h not in stale]
         return live[0] if live else None
 
+    @guarded("written")
     def heartbeat(self, run: Run) -> bool:
         """Refresh the run's lock; False when the lock is no longer this run's."""
         with self.engine.begin() as conn:
@@ -62,6 +65,7 @@ class Locks(Lineage):
                                   .values(heartbeat_at=server_utcnow()))
         return bool(result.rowcount)
 
+    @guarded("written")
     def reap(self) -> list[int]:
         """Mark ``lost`` every run whose holder died; returns their ids."""
         if not self.has_schema:

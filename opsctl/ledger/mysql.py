@@ -37,8 +37,9 @@ class MySQL(Backend):
                                "mariadb": ("mariadb", "mariadb+pymysql")}[name]
 
     def engine_options(self) -> dict[str, Any]:
+        # pool_pre_ping: see PostgreSQL's; MySQL also drops idle connections (wait_timeout).
         return {"connect_args": {"connect_timeout": 5, "charset": "utf8mb4"}, "pool_size": 2,
-                "isolation_level": "READ COMMITTED"}
+                "isolation_level": "READ COMMITTED", "pool_pre_ping": True}
 
     def text_type(self) -> sa.types.TypeEngine[Any]:
         """MEDIUMTEXT: TEXT stops at 64 KiB of bytes."""

@@ -25,7 +25,9 @@ class PostgreSQL(Backend):
     utcnow_sql = "TIMEZONE('utc', CURRENT_TIMESTAMP)"
 
     def engine_options(self) -> dict[str, Any]:
-        return {"connect_args": {"connect_timeout": 5}, "pool_size": 2}
+        # pool_pre_ping: a pooled connection the server dropped (a restart, a failover) is
+        # replaced before use instead of failing the run's end.
+        return {"connect_args": {"connect_timeout": 5}, "pool_size": 2, "pool_pre_ping": True}
 
     @contextmanager
     def schema_change(self, engine: sa.engine.Engine) -> Iterator[sa.engine.Connection]:

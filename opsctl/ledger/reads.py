@@ -1,5 +1,6 @@
 """Reading the ledger: runs newest first (one script's under all the keys it had), one run,
-the newest run of each script, and per-script counts for ``list`` and ``stale``.
+the newest run of each script, what stands in the way of running a one-off fix again, and
+per-script counts for ``list`` and ``stale``.
 
 Every read of a ledger without tables reads empty, and none writes.
 """
@@ -11,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .core import guarded
 from .lineage import Span, current_key, lineage_of, spans_clause
 from .locks import Locks
 from .rows import aware, run_of
@@ -21,6 +23,7 @@ from .values import Run, ScriptStats
 class Reads(Locks):
     """The ledger's queries; rows come out as :class:`~.values.Run` values."""
 
+    @guarded("read")
     def runs(self, key: str | None = None, *, status: str | None = None,
              limit: int | None = None, follow_moves: bool = True) -> list[Run]:
         """Runs, newest first; of one script (and its former keys) when ``key`` is given."""
@@ -38,6 +41,7 @@ class Reads(Locks):
         with self.engine.connect() as conn:
             return [run_of(row) for row in conn.execute(query)]
 
+    @guarded("read")
     def run(self, run_id: int) -> Run | None:
         """One run by id."""
         if not self.has_schema:
@@ -46,6 +50,7 @@ class Reads(Locks):
             row = conn.execute(sa.select(RUNS).where(RUNS.c.id == run_id)).first()
         return run_of(row) if row is not None else None
 
+    @guarded("read")
     def knows(self, key: str) -> bool:
         """Whether a run or a move was recorded under exactly this key."""
         if not self.has_schema:
@@ -58,12 +63,43 @@ class Reads(Locks):
                 sa.or_(MOVES.c.old_key == key, MOVES.c.new_key == key)).limit(1))
             return move.first() is not None
 
+    @guarded("read")
     def has_succeeded(self, key: str) -> Run | None:
         """The latest succeeded, non-dry run of this script under any of its keys."""
         if not self.has_schema:
             return None
         with self.engine.connect() as conn:
             return self._succeeded(conn, key)
+
+    @guarded("read")
+    def once_blocker(self, key: str) -> Run | None:
+        """What refuses a one-off fix without ``--force``: its latest succeeded, non-dry run
+        under any of its keys, else its last non-dry run when that run's outcome is unknown
+        (``lost``, or ``running`` with its process gone: it may have succeeded)."""
+        if not self.has_schema:
+            return None
+        with self.engine.connect() as conn:
+            return self._once_blocker(conn, key)
+
+    def _once_blocker(self, conn: sa.engine.Connection, key: str,
+                      started: int | None = None) -> Run | None:
+        done = self._succeeded(conn, key)
+        if done is not None:
+            return done
+        query = (sa.select(RUNS).where(spans_clause(self.lineage(key)))
+                 .where(RUNS.c.dry_run.is_(False))
+                 .order_by(RUNS.c.started_at.desc(), RUNS.c.id.desc()).limit(1))
+        if started is not None:  # the run being started, with the lock held
+            query = query.where(RUNS.c.id != started)
+        row = conn.execute(query).first()
+        last = run_of(row) if row is not None else None
+        if last is None or last.status not in ("lost", "running"):
+            return None
+        if last.status == "running":
+            holders = [h for h in self._holders(conn) if h.run_id == last.id]
+            if holders and not self._stale(holders[0], conn):
+                return None  # alive: its lock, not run-once, stands in the way
+        return last
 
     def _succeeded(self, conn: sa.engine.Connection, key: str) -> Run | None:
         query = (sa.select(RUNS).where(spans_clause(self.lineage(key)))
@@ -72,6 +108,7 @@ class Reads(Locks):
         row = conn.execute(query).first()
         return run_of(row) if row is not None else None
 
+    @guarded("read")
     def last_runs(self, keys: Iterable[str]) -> dict[str, Run]:
         """The newest run of each key (moves followed)."""
         wanted = set(keys)
@@ -96,6 +133,7 @@ class Reads(Locks):
                     out[key] = run_of(newest_row)
         return out
 
+    @guarded("read")
     def stats(self) -> dict[str, ScriptStats]:
         """Per current key: counts, days, operators and whether a run is live.
 

@@ -1,6 +1,9 @@
 """How values cross between Python and the ledger's rows: the clock, times (naive UTC in
-the rows, aware outside), long text clipped to what a reader wants, JSON columns, and a row
-made into a :class:`~.values.Run`.
+the rows, aware outside), text made storable and long text clipped to what a reader wants,
+JSON columns, and a row made into a :class:`~.values.Run`.
+
+Text is made storable once, here, at the ledger's write boundary (:func:`text`,
+:func:`json_text`): whatever a script prints, reports or raises is stored on every database.
 
 The rest of the ledger calls ``rows.utcnow()`` through this module, so a test sets the
 ledger's clock in one place.
@@ -10,6 +13,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from .values import Run
@@ -35,6 +40,56 @@ def aware(value: _dt.datetime | None) -> _dt.datetime | None:
 def naive(value: _dt.datetime) -> _dt.datetime:
     """An aware time as the naive UTC a row holds."""
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+#: What no database takes as text: NUL (PostgreSQL refuses it) and lone surrogates (no UTF-8
+#: encoder takes them; they are how Python decodes bytes of another encoding).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match[0])
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, as surrogateescape keeps it
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def text(value: str) -> str:
+    """``value`` as every database stores it: a NUL, a lone surrogate, or a byte of another
+    encoding (``\\udce9`` from ``surrogateescape``) is written the way Python escapes it
+    (``\\x00``, ``\\ud800``, ``\\xe9``); everything else is kept as it is."""
+    return _UNSTORABLE.sub(_escape, value) if _UNSTORABLE.search(value) else value
+
+
+def opt_text(value: str | None) -> str | None:
+    return None if value is None else text(value)
+
+
+def plain(value: Any) -> Any:
+    """A value as JSON holds it, its text storable: mappings (any keys, as text), sequences,
+    numbers, booleans and None stay what they are; anything else becomes its ``str``."""
+    if isinstance(value, str):
+        return text(value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, Mapping):
+        return {text(k) if isinstance(k, str) else text(_str(k)): plain(v)
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [plain(v) for v in value]
+    return text(_str(value))
+
+
+def _str(value: Any) -> str:
+    try:
+        return str(value)
+    except Exception:  # a value whose __str__ raises is still reported as something
+        return f"<unprintable {type(value).__name__}>"
+
+
+def json_text(value: Any) -> str:
+    """A JSON column's text for ``value`` (see :func:`plain`)."""
+    return json.dumps(plain(value), ensure_ascii=False)
 
 
 def clip(text: str | None, limit: int = TEXT_LIMIT) -> str | None:

@@ -9,8 +9,9 @@ Importing this module loads SQLAlchemy; commands that do not need the ledger nev
 Rows never leave the ledger: callers get frozen values (:mod:`.values`).
 
 :class:`Ledger` is built from focused parts (see :mod:`.core`); this module opens it, with
-its schema created or upgraded on the way (:mod:`.upgrade`), and offers the two ways
-commands open a project's ledger.
+its schema created or upgraded on the way (:mod:`.upgrade`), and offers the ways commands
+open a project's ledger: :func:`open_ledger`, which also records what the project's local
+journal kept while the ledger could not be reached (:mod:`.ends`), and :func:`last_runs`.
 """
 
 from __future__ import annotations
@@ -20,18 +21,20 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from .. import output
 from ..errors import LedgerUnreachable
+from .ends import Ends
 from .engine import FIX_URL, make_engine, unreachable_message
 from .facts import exists_at, ledger_exists, sqlite_file
+from .journal import Journal, journal_folder
 from .upgrade import prepare
-from .values import Run
-from .writes import Writes
+from .values import Replayed, Run
 
 if TYPE_CHECKING:
     from ..config import Config
 
 
-class Ledger(Writes):
+class Ledger(Ends):
     """The run ledger on one database. Open with :meth:`open`; close when done."""
 
     def __init__(self, engine: sa.engine.Engine, url: str) -> None:
@@ -76,12 +79,18 @@ class Ledger(Writes):
         self.close()
 
 
-def open_ledger(config: Config) -> Ledger:
-    """Open the project's ledger, creating ``instance/`` for a SQLite file there (the
-    default, or a ``ledger_url`` naming it, e.g. ``sqlite:///instance/opsctl.sqlite3``)."""
+def open_ledger(config: Config, *, create: bool = True) -> Ledger:
+    """Open the project's ledger, with the project's ``ledger_retry_seconds`` and local
+    journal, and record what the journal kept for it (each entry said in one line on stderr).
+
+    With ``create`` (the default), ``instance/`` is made for a SQLite file there (the
+    default, or a ``ledger_url`` naming it, e.g. ``sqlite:///instance/opsctl.sqlite3``), and
+    the tables on first use; without, nothing is created (see :meth:`Ledger.open`).
+    """
     database = sqlite_file(config.effective_ledger_url)
     instance = config.project_dir / "instance"
-    if database and os.path.normpath(os.path.dirname(database)) == os.path.normpath(instance):
+    if create and database and \
+            os.path.normpath(os.path.dirname(database)) == os.path.normpath(instance):
         try:
             instance.mkdir(exist_ok=True)
         except OSError as exc:
@@ -89,14 +98,38 @@ def open_ledger(config: Config) -> Ledger:
                 f"cannot create {instance} for the run ledger "
                 f"({exc.strerror})", "set ledger_url in [tool.opsctl] or OPSCTL_LEDGER_URL") \
                 from None
-    return Ledger.open(config.effective_ledger_url)
+    ledger = Ledger.open(config.effective_ledger_url, create=create)
+    ledger.retry_seconds = config.ledger_retry_seconds
+    ledger.journal = Journal(journal_folder(config.project_path), ledger.url)
+    try:
+        replayed = ledger.replay_journal()
+    except LedgerUnreachable as exc:  # the command itself may still work: say, go on
+        output.warn(f"the local journal's entries are not recorded yet ({exc.diagnosis})")
+        replayed = []
+    for entry in replayed:
+        _tell(entry)
+    return ledger
+
+
+def _tell(entry: Replayed) -> None:
+    what = f"{entry.script}, {entry.status}"
+    if entry.what == "recorded" and entry.whole:
+        output.note(f"opsctl: recorded run {entry.run_id} ({what}) from the local journal")
+    elif entry.what == "recorded":
+        output.note(f"opsctl: recorded the end of run {entry.run_id} ({what}) from the local "
+                    "journal")
+    elif entry.what == "unknown run":
+        output.warn(f"the local journal holds the end of run {entry.run_id} ({what}), which "
+                    f"the ledger does not have; kept in {entry.path}")
+    elif entry.what == "unreadable":
+        output.warn(f"cannot read the journal entry {entry.path}; left as it is")
 
 
 def last_runs(config: Config, keys: list[str]) -> dict[str, Run]:
     """The newest run of each key, for ``opsctl list``. Reads only: creates no file, no table."""
     if not ledger_exists(config):
         return {}
-    ledger = Ledger.open(config.effective_ledger_url, create=False)
+    ledger = open_ledger(config, create=False)
     try:
         return ledger.last_runs(keys)
     finally:

@@ -128,9 +128,43 @@ class Holder(NamedTuple):
                 f"since {since}")
 
 
+class Ended(NamedTuple):
+    """Where the end of a run went (:meth:`~opsctl.ledger.ends.Ends.end`).
+
+    ``how``: ``"recorded"`` in the ledger; ``"taken over"``, recorded, but its lock had been
+    taken over as stale meanwhile; ``"journaled"``, kept in the local journal at ``path``
+    because the ledger could not take it (``problem`` says why), to be recorded by the next
+    command that opens the ledger; ``"not kept"``, neither (``journal_problem`` says why the
+    journal could not take it either).
+    """
+
+    how: str
+    path: str | None = None
+    problem: str | None = None
+    journal_problem: str | None = None
+
+
+class Replayed(NamedTuple):
+    """An entry of the local journal, looked at when the ledger was opened.
+
+    ``what``: ``"recorded"`` (now in the ledger), ``"already"`` (it was: a replay cut short
+    before deleting the file), ``"unknown run"`` (the ledger has no such run: kept), or
+    ``"unreadable"`` (not an entry opsctl can read: kept).
+    """
+
+    path: str
+    what: str
+    run_id: int | None = None
+    script: str | None = None
+    status: str | None = None
+    #: True for a run written whole (its import raised), False for the end of a started run.
+    whole: bool = False
+
+
 class AlreadySucceeded(Exception):
     """Raised by :meth:`~opsctl.ledger.store.Ledger.start` with ``once=True`` when the
-    script already succeeded."""
+    script already succeeded, or may have: ``run.status`` is then ``lost`` or ``running``
+    (its last run's outcome is unknown)."""
 
     def __init__(self, run: Run) -> None:
         super().__init__(f"run {run.id} succeeded")

@@ -28,11 +28,10 @@ def ledger(config: Config, *, create: bool = True,
     are made on first use; without, a ledger with no tables reads empty. An unreachable
     ledger is an error that ends with ``refusal``: what the command did not do, and why.
     """
-    from ..ledger.store import Ledger, open_ledger
+    from ..ledger.store import open_ledger
 
     try:
-        book = open_ledger(config) if create else Ledger.open(config.effective_ledger_url,
-                                                              create=False)
+        book = open_ledger(config, create=create)
     except LedgerUnreachable as exc:
         # Its diagnosis, what this command did not do, then the ledger's own fix.
         raise exc.retold("; ".join(filter(None, [refusal, exc.fix]))) from None

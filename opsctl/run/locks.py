@@ -59,12 +59,21 @@ def start_run(ledger: Ledger, key: str, process: Process, stored_args: list[str]
 
 
 def run_once_refused(script: Script, done: Run) -> RunOnceRefused:
+    """The refusal of a one-off fix that succeeded, or whose last run may have: its outcome
+    is unknown (``lost``, or ``running`` with its process gone)."""
     from ..output import local
 
+    if done.status == "succeeded":
+        return RunOnceRefused(
+            f"{script.display} already succeeded (run {done.id} by {done.operator}, "
+            f"{local(done.started_at)}); unrecycle/ scripts are one-off fixes: pass --force to "
+            "run it again")
+    how = ("its process ended without recording how" if done.status == "lost"
+           else "it is still marked running, but its process is gone")
     return RunOnceRefused(
-        f"{script.display} already succeeded (run {done.id} by {done.operator}, "
-        f"{local(done.started_at)}); unrecycle/ scripts are one-off fixes: pass --force to "
-        "run it again")
+        f"the outcome of run {done.id} of {script.display} is unknown (by {done.operator}, "
+        f"{local(done.started_at)}: {how}); it may have applied its fix: see opsctl history "
+        f"--run {done.id} and check the data, then pass --force to run it again")
 
 
 def wait_for_lock(ledger: Ledger, key: str, script: Script, options: RunOptions,

@@ -1,6 +1,11 @@
 """How a run ends: the outcome of whatever the script returned or raised, its record in the
 ledger (the end of a started run, or a failed import recorded whole), and the line that tells
 the operator.
+
+The record is never given up: the ledger waits out an outage for ``ledger_retry_seconds``,
+then keeps the end in the local journal (:mod:`opsctl.ledger.ends`), and the operator is told
+which. Only when neither can take it does the exit code become 78, after saying how the run
+ended.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import click
 
 from .. import output
-from ..errors import OpsctlError
+from ..errors import LEDGER_UNREACHABLE, OpsctlError
 from .args import redact
 from .signals import EXIT_CODES, Terminated, signal_name
 
@@ -21,7 +26,7 @@ if TYPE_CHECKING:
     from ..catalogue import Script
     from ..gitops import GitProbe
     from ..ledger.store import Ledger
-    from ..ledger.values import Run
+    from ..ledger.values import Ended, Run
     from ..project import Project
     from .args import RunOptions
     from .script import EntryPoint
@@ -34,6 +39,8 @@ class Outcome(NamedTuple):
     error: str | None = None
     #: One line for the operator, on stderr; None when there is nothing to say.
     message: str | None = None
+    #: False when the ledger could not take the end (so the lock it holds is not released).
+    recorded: bool = True
 
 
 def import_failed(exc: Exception, project: Project, script: Script, args: list[str],
@@ -49,32 +56,101 @@ def import_failed(exc: Exception, project: Project, script: Script, args: list[s
     first = f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
     outcome = Outcome("failed", 1, text, f"importing {script.display} raised {first}")
     run = None
+    where = None
     if ledger is not None:
         revision, dirty = git.result()
-        run = ledger.record(script=printable(script.key), process=Process.current(operator),
-                            args=redact(args, project.config.secret_options),
-                            status=outcome.status, exit_code=outcome.exit_code,
-                            error=outcome.error, sha256=entry.sha256, dry_run=options.dry_run,
-                            git_revision=revision, git_dirty=dirty,
-                            environment=environment_of(app), reason=options.reason)
-    tell(outcome, run, script, options, project.debug)
+        run, ended = ledger.record(
+            script=printable(script.key), process=Process.current(operator),
+            args=redact(args, project.config.secret_options), status=outcome.status,
+            exit_code=outcome.exit_code, error=outcome.error, sha256=entry.sha256,
+            dry_run=options.dry_run, git_revision=revision, git_dirty=dirty,
+            environment=environment_of(app), reason=options.reason,
+            on_retry=lambda exc, seconds: _retrying(ledger, "this run", exc, seconds))
+        if run is None:
+            where = "kept in the local journal" if ended.how == "journaled" else "not recorded"
+            outcome = _not_recorded(ledger, "this run", outcome, ended)
+    tell(outcome, run, script, options, project.debug, where=where)
     return outcome.exit_code
 
 
 def record_end(ledger: Ledger, run: Run, outcome: Outcome, summary: dict[str, Any], tail: str,
-               interrupts: Interrupts) -> None:
-    """Complete the run's row with its outcome and release its lock; a failure to record it
-    is warned about, never raised: the script has run."""
+               interrupts: Interrupts) -> Outcome:
+    """Complete the run's row with its outcome and release its lock; the outcome to tell.
+
+    The ledger waits out an outage (a further signal ends the wait), then keeps the end in
+    the local journal; each is said on stderr. When neither can take it, the outcome is
+    printed and its exit code becomes 78. Never raises: the script has run.
+    """
     with interrupts.shielded():
+        before = interrupts.count
+        ended = ledger.end(run, status=outcome.status, exit_code=outcome.exit_code,
+                           error=outcome.error, output_tail=tail, summary=summary,
+                           on_retry=lambda exc, seconds: _retrying(
+                               ledger, f"the end of run {run.id}", exc, seconds),
+                           give_up=lambda: interrupts.count > before)
+    if ended.how == "taken over":
+        _say(output.warn, f"the lock of run {run.id} was taken over as stale while it ran, so "
+             "another run may have overlapped it; its outcome is recorded with that note")
+    elif ended.how != "recorded":
+        ending = f"it ended {outcome.status}, exit {outcome.exit_code}"
+        if summary:
+            import json
+
+            ending += "; summary: " + json.dumps(summary, default=str, ensure_ascii=False)
+        return _not_recorded(ledger, f"the end of run {run.id}", outcome, ended, ending)
+    return outcome
+
+
+def _retrying(ledger: Ledger, what: str, exc: BaseException, seconds: float) -> None:
+    from ..ledger.engine import display_url
+
+    _say(output.note, f"opsctl: the run ledger at {display_url(ledger.url)} cannot be reached "
+         f"({_first_line(exc)}); retrying for up to {seconds:g} s to record {what}")
+
+
+def _not_recorded(ledger: Ledger, what: str, outcome: Outcome, ended: Ended,
+                  ending: str = "") -> Outcome:
+    from ..ledger.engine import display_url
+
+    failed = f"could not record {what} in the ledger at {display_url(ledger.url)} " \
+             f"({ended.problem})"
+    if ended.how == "journaled":
+        _say(output.warn, f"{failed}; it is kept in the local journal ({ended.path}): the next "
+             "opsctl command that reaches the ledger records it")
+        return outcome._replace(recorded=False)
+    shown = f"; {ending}" if ending else ""
+    _say(output.warn, f"{failed} nor keep it in the local journal ({ended.journal_problem}): "
+         f"it will show as lost{shown}")
+    return outcome._replace(exit_code=LEDGER_UNREACHABLE, recorded=False)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return lines[0].strip() if lines else type(exc).__name__
+
+
+def _say(show: Any, message: str) -> None:
+    """A line on stderr that must not end the run's telling when the terminal is gone (a
+    dropped session: writes fail with EIO): further output then goes nowhere."""
+    try:
+        show(message)
+    except OSError:
+        _detach_terminal()
+
+
+def _detach_terminal() -> None:
+    """Point stdout and stderr at the null device, so nothing opsctl or Python still writes
+    (its buffers at exit) fails again and changes the exit code."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    for fd in (1, 2):
         try:
-            if not ledger.finish(run, status=outcome.status, exit_code=outcome.exit_code,
-                                 error=outcome.error, output_tail=tail, summary=summary):
-                output.warn(f"the lock of run {run.id} was taken over as stale while it "
-                            "ran, so another run may have overlapped it; its outcome is "
-                            "recorded with that note")
-        except Exception as exc:  # the script ran; say so, the row will show as lost
-            output.warn(f"could not record the end of run {run.id} in the ledger "
-                        f"({type(exc).__name__}: {exc}); it will show as lost")
+            os.dup2(null, fd)
+        except OSError:
+            pass
+    os.close(null)
 
 
 def outcome_of_return(code: int) -> Outcome:
@@ -125,14 +201,24 @@ def script_frames(exc: BaseException) -> Any:
 
 
 def tell(outcome: Outcome, run: Run | None, script: Script, options: RunOptions,
-         debug: bool) -> None:
-    where = f"run {run.id}" if run else "not recorded: --no-ledger"
+         debug: bool, *, where: str | None = None) -> None:
+    """Tell the operator how the run ended, on stderr (nowhere, when the terminal is gone)."""
+    try:
+        _tell(outcome, run, script, options, debug, where)
+    except OSError:
+        _detach_terminal()
+
+
+def _tell(outcome: Outcome, run: Run | None, script: Script, options: RunOptions,
+          debug: bool, where: str | None) -> None:
+    where = where or (f"run {run.id}" if run else "not recorded: --no-ledger")
     dry = ", dry run: database changes rolled back" if options.dry_run else ""
     if outcome.status == "succeeded":
         output.note(f"opsctl: {script.display} succeeded ({where}{dry})")
         return
     if outcome.status == "interrupted":
-        output.note(f"opsctl: {outcome.message} ({where}); its lock is released")
+        released = "; its lock is released" if outcome.recorded else ""
+        output.note(f"opsctl: {outcome.message} ({where}){released}")
         return
     if outcome.message is not None:  # raised
         if debug or run is None:

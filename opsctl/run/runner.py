@@ -154,7 +154,7 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
     if once:
         # Refused before waiting or asking; checked again with the lock held (start_run).
         assert ledger is not None
-        done = ledger.has_succeeded(key)
+        done = ledger.once_blocker(key)
         if done is not None:
             raise run_once_refused(script, done)
 
@@ -189,7 +189,7 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
     outcome, summary, tail = _execute(entry, script, args, app, current, options, interrupts,
                                       heartbeat)
     if ledger is not None and run is not None:
-        record_end(ledger, run, outcome, summary, tail, interrupts)
+        outcome = record_end(ledger, run, outcome, summary, tail, interrupts)
     tell(outcome, run, script, options, project.debug)
     return outcome.exit_code
 
