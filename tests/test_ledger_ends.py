@@ -99,6 +99,28 @@ def test_an_end_the_ledger_cannot_take_is_journaled_and_recorded_once(
     assert journal_files(project) == []
 
 
+@pytest.mark.parametrize("opener", ["list", "lifecycle"])
+def test_every_command_that_opens_the_ledger_records_the_journal(
+        project: Path, ledger_url: str, opener: str) -> None:
+    """``list``'s last runs and the lifecycle commands' reads record it too."""
+    from opsctl.ledger.store import last_runs
+    from opsctl.lifecycle.book import script_stats
+
+    config = load_config(project)
+    with open_ledger(config) as book:
+        run = book.start(script="recycle/x", process=me(), args=[])
+    twin = unreachable_twin(ledger_url, project)
+    try:
+        assert twin.end(run, status="succeeded", exit_code=0).how == "journaled"
+    finally:
+        twin.close()
+    if opener == "list":
+        assert last_runs(config, ["recycle/x"])["recycle/x"].status == "succeeded"
+    else:
+        assert script_stats(config)["recycle/x"].succeeded == 1
+    assert journal_files(project) == []
+
+
 def test_a_journaled_end_replaces_the_lost_mark_and_says_so(project: Path,
                                                             ledger_url: str) -> None:
     config = load_config(project)
