@@ -54,11 +54,15 @@ class PgServer:
         self.log = self.folder / "server.log"
         self.port = _free_port()
         self._as: list[str] = []
-        if os.geteuid() == 0:  # PostgreSQL will not run as root
-            self._as = ["runuser", "-u", "postgres", "--"]
-            shutil.chown(self.folder, "postgres")
-        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres",
-                  "--no-sync", "-E", "UTF8")
+        try:
+            if os.geteuid() == 0:  # PostgreSQL will not run as root
+                self._as = ["runuser", "-u", "postgres", "--"]
+                shutil.chown(self.folder, "postgres")
+            self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres",
+                      "--no-sync", "-E", "UTF8")
+        except BaseException:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise
 
     @property
     def url(self) -> str:
