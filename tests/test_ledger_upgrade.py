@@ -130,8 +130,23 @@ def project_on(base: Path, url: str) -> Path:
     return project
 
 
-def test_the_current_version_is_three_with_two_steps() -> None:
-    assert SCHEMA_VERSION == 3 and len(STEPS) == SCHEMA_VERSION - 1
+def test_the_current_version_is_four_with_three_steps() -> None:
+    assert SCHEMA_VERSION == 4 and len(STEPS) == SCHEMA_VERSION - 1
+
+
+def test_version_4_tells_an_absorption_from_a_move(old_ledger: str) -> None:
+    """``opsctl_moves.kind``: the moves 0.1.0 recorded read as moves (NULL), still followed;
+    an absorption is told apart."""
+    with Ledger.open(old_ledger) as book:
+        assert [r.id for r in book.runs("recycle/export_order")] == [3]
+        book.record_absorb("recycle/fix_totals", "recycle/export_order", "bob")
+    with engine_of(old_ledger) as engine:
+        columns = {c["name"] for c in sa.inspect(engine).get_columns("opsctl_moves")}
+        with engine.connect() as conn:
+            kinds = conn.exec_driver_sql("SELECT kind FROM opsctl_moves ORDER BY id").all()
+    assert "kind" in columns and [k for (k,) in kinds] == [None, "absorb"]
+    with Ledger.open(old_ledger) as book:
+        assert [r.id for r in book.runs("recycle/export_order")] == [3, 2]
 
 
 @pytest.mark.slow
@@ -152,7 +167,7 @@ def test_a_0_1_0_ledger_is_upgraded_in_place_and_keeps_its_history(
     # The promote 0.1.0 recorded is followed: the temporary script's run is export_order's.
     moved = json.loads(invoke(project, "history", "recycle/export_order", "--json").stdout)
     assert [r["id"] for r in moved] == [3]
-    assert version_of(old_ledger) == str(SCHEMA_VERSION) == "3"
+    assert version_of(old_ledger) == str(SCHEMA_VERSION) == "4"
     assert INDEX in indexes_of(old_ledger)
     # A new run is recorded next to the old ones.
     ran = opsctl(project, "run", "recycle/clear_cache")

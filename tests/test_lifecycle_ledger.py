@@ -342,6 +342,24 @@ def test_promote_and_demote_in_git_keep_history(invoke: Callable[..., Result], p
         "unrecycle/export_order_data", NEW, OLD]
 
 
+def test_a_name_freed_by_a_later_move_starts_afresh(invoke: Callable[..., Result], proj: Path,
+                                                    book: Ledger, ledger_url: str) -> None:
+    """recycle/x got its name by a move, ran, then moved on: a new script later written as
+    recycle/x has none of those runs; they follow the script that left."""
+    ts = "yuzaoyah/ts_2024_06_10_flush_rows"
+    write(proj / f"offline_script/{ts}.py")
+    assert invoke(proj, "promote", ts).exit_code == 0
+    ran = add_run(book, "recycle/flush_rows", "yuzaoyah", _dt.datetime.now(UTC))
+    assert invoke(proj, "demote", "recycle/flush_rows").exit_code == 0
+    write(proj / "offline_script/recycle/flush_rows.py")  # a new script takes the name
+    fresh_history = invoke(proj, "history", "recycle/flush_rows", "--json")
+    assert json.loads(fresh_history.stdout) == []
+    moved = json.loads(invoke(proj, "history", "unrecycle/flush_rows", "--json").stdout)
+    assert [r["id"] for r in moved] == [ran.id]
+    with fresh(ledger_url) as reader:
+        assert reader.has_succeeded("recycle/flush_rows") is None
+
+
 # -- stale and clean with runs -----------------------------------------------------------------
 
 

@@ -1,6 +1,6 @@
-"""Reading the ledger: runs newest first (one script's under all the keys it had), one run,
-the newest run of each script, what stands in the way of running a one-off fix again, and
-per-script counts for ``list`` and ``stale``.
+"""Reading the ledger: runs newest first (one script's under all the keys it had, and those of
+the scripts absorbed into it), one run, the newest run of each script, what stands in the way
+of running a one-off fix again, and per-script counts for ``list`` and ``stale``.
 
 Every read of a ledger without tables reads empty, and none writes.
 """
@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .core import guarded
-from .lineage import Span, current_key, lineage_of, spans_clause
+from .lineage import Span, absorbed_of, current_key, lineage_of, spans_clause
 from .locks import Locks
 from .rows import aware, run_of
 from .schema import MOVES, RUNS
@@ -26,12 +26,13 @@ class Reads(Locks):
     @guarded("read")
     def runs(self, key: str | None = None, *, status: str | None = None,
              limit: int | None = None, follow_moves: bool = True) -> list[Run]:
-        """Runs, newest first; of one script (and its former keys) when ``key`` is given."""
+        """Runs, newest first; of one script (its former keys, and the scripts absorbed into
+        it) when ``key`` is given."""
         if not self.has_schema:
             return []
         query = sa.select(RUNS)
         if key is not None:
-            spans: list[Span] = self.lineage(key) if follow_moves else [(key, None, None)]
+            spans: list[Span] = self.spans(key) if follow_moves else [(key, None, None)]
             query = query.where(spans_clause(spans))
         if status is not None:
             query = query.where(RUNS.c.status == status)
@@ -65,7 +66,8 @@ class Reads(Locks):
 
     @guarded("read")
     def has_succeeded(self, key: str) -> Run | None:
-        """The latest succeeded, non-dry run of this script under any of its keys."""
+        """The latest succeeded, non-dry run of this script under any of its keys, or of a
+        script absorbed into it."""
         if not self.has_schema:
             return None
         with self.engine.connect() as conn:
@@ -86,7 +88,7 @@ class Reads(Locks):
         done = self._succeeded(conn, key)
         if done is not None:
             return done
-        query = (sa.select(RUNS).where(spans_clause(self.lineage(key)))
+        query = (sa.select(RUNS).where(spans_clause(self.spans(key)))
                  .where(RUNS.c.dry_run.is_(False))
                  .order_by(RUNS.c.started_at.desc(), RUNS.c.id.desc()).limit(1))
         if started is not None:  # the run being started, with the lock held
@@ -102,7 +104,7 @@ class Reads(Locks):
         return last
 
     def _succeeded(self, conn: sa.engine.Connection, key: str) -> Run | None:
-        query = (sa.select(RUNS).where(spans_clause(self.lineage(key)))
+        query = (sa.select(RUNS).where(spans_clause(self.spans(key)))
                  .where(RUNS.c.status == "succeeded", RUNS.c.dry_run.is_(False))
                  .order_by(RUNS.c.started_at.desc()).limit(1))
         row = conn.execute(query).first()
@@ -110,12 +112,12 @@ class Reads(Locks):
 
     @guarded("read")
     def last_runs(self, keys: Iterable[str]) -> dict[str, Run]:
-        """The newest run of each key (moves followed)."""
+        """The newest run of each key (moves and absorptions followed)."""
         wanted = set(keys)
         if not self.has_schema or not wanted:
             return {}
-        moves = self._all_moves()
-        moved = {k for old, new, _ in moves for k in (old, new)}
+        moves, absorbed = self._read_events()
+        moved = {k for old, new, _ in moves + absorbed for k in (old, new)}
         newest = (sa.select(sa.func.max(RUNS.c.id)).group_by(RUNS.c.script)
                   .scalar_subquery())
         out: dict[str, Run] = {}
@@ -126,7 +128,8 @@ class Reads(Locks):
                     out[run.script] = run
             # Keys touched by moves are few: ask for each precisely.
             for key in wanted & moved:
-                query = (sa.select(RUNS).where(spans_clause(lineage_of(key, moves)))
+                spans = lineage_of(key, moves, absorbed) + absorbed_of(key, moves, absorbed)
+                query = (sa.select(RUNS).where(spans_clause(spans))
                          .order_by(RUNS.c.started_at.desc(), RUNS.c.id.desc()).limit(1))
                 newest_row = conn.execute(query).first()
                 if newest_row is not None:
@@ -137,11 +140,12 @@ class Reads(Locks):
     def stats(self) -> dict[str, ScriptStats]:
         """Per current key: counts, days, operators and whether a run is live.
 
-        Runs under former keys are folded into the key the script has now.
+        Runs under former keys, and those of scripts absorbed since, are folded into the key
+        the script has now.
         """
         if not self.has_schema:
             return {}
-        moves = self._all_moves()
+        moves = self._forward()
         cols = (RUNS.c.id, RUNS.c.script, RUNS.c.started_at, RUNS.c.status,
                 RUNS.c.dry_run, RUNS.c.operator)
         with self.engine.connect() as conn:

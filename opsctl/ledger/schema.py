@@ -106,6 +106,9 @@ MOVES = sa.Table(
     sa.Column("new_key", _KEY, nullable=False),
     sa.Column("operator", sa.String(255), nullable=False),
     sa.Column("moved_at", _WHEN, nullable=False),
+    # Schema 4: NULL for a move (the script now lives at new_key); "absorb" when the script
+    # at old_key was folded into the one at new_key and removed (opsctl absorb).
+    sa.Column("kind", sa.String(16)),
 )
 
 # Created last: its ``schema`` row says the tables above exist and at which version, so

@@ -57,8 +57,18 @@ def _add_run_notes(conn: sa.engine.Connection) -> None:
     conn.exec_driver_sql(f"ALTER TABLE opsctl_runs ADD COLUMN {name} {kind}")
 
 
+def _add_move_kind(conn: sa.engine.Connection) -> None:
+    """3 → 4: ``opsctl_moves.kind``, NULL for a move and ``absorb`` for a script folded into
+    another (``opsctl absorb``), whose runs then show in the other's history."""
+    if "kind" in {str(c["name"]) for c in sa.inspect(conn).get_columns("opsctl_moves")}:
+        return
+    kind = sa.String(16).compile(dialect=conn.dialect)
+    name = conn.dialect.identifier_preparer.quote("kind")
+    conn.exec_driver_sql(f"ALTER TABLE opsctl_moves ADD COLUMN {name} {kind}")
+
+
 #: ``STEPS[n - 1]`` upgrades a ledger at version ``n`` to ``n + 1``.
-STEPS: list[Step] = [_index_runs_by_start, _add_run_notes]
+STEPS: list[Step] = [_index_runs_by_start, _add_run_notes, _add_move_kind]
 SCHEMA_VERSION = len(STEPS) + 1
 #: The read of the version row: the whole cost of opening an up-to-date ledger.
 _VERSION = sa.select(META.c.value).where(META.c.name == "schema")
