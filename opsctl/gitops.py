@@ -1,5 +1,7 @@
 """The few git operations opsctl needs: find the work tree, ``git mv`` and ``git rm`` for the
-lifecycle, and the revision (and whether it is modified) that a run records.
+lifecycle (and putting back what ``git rm`` removed), the tracked lines that still mention a
+renamed script, when a file was added and last committed (the lint's near-twin rule), and
+the revision (and whether it is modified) that a run records.
 
 opsctl shells out to ``git`` itself rather than touching ``.git``: git owns its index and
 its lock, and a user's hooks, config and future git versions keep working. Every call runs
@@ -45,6 +47,14 @@ def _first_error(stderr: bytes) -> str:
             if ln.startswith(prefix):
                 return ln[len(prefix):].strip()
     return lines[0] if lines else "no message"
+
+
+class Mention(NamedTuple):
+    """A line of a tracked file: its path from the top of the work tree, number and text."""
+
+    path: str
+    line: int
+    text: str
 
 
 class WorkTree(NamedTuple):
@@ -106,6 +116,44 @@ class WorkTree(NamedTuple):
         result = _run(["rm", "-q", "--", *(self.relative(p) for p in paths)], self.top)
         if result.returncode != 0:
             raise GitError(f"git rm failed: {_first_error(result.stderr)}")
+
+
+    def restore(self, path: Path) -> None:
+        """Put back a file ``git rm`` removed: its committed content, in the index and on
+        disk."""
+        result = _run(["checkout", "-q", "HEAD", "--", self.relative(path)], self.top)
+        if result.returncode != 0:
+            raise GitError(f"git checkout failed: {_first_error(result.stderr)}")
+
+    def mentions(self, words: Sequence[str]) -> list[Mention]:
+        """The lines of tracked text files that hold one of ``words`` as a whole (so
+        ``recycle/x`` matches ``recycle/x.py`` but not ``recycle/x_2``), in path order."""
+        args = ["grep", "-n", "-I", "-F", "-w", "-z", "--full-name", "--no-color"]
+        for word in words:
+            args += ["-e", word]
+        result = _run(args, self.top)
+        if result.returncode == 1:
+            return []  # nothing found
+        if result.returncode != 0:
+            raise GitError(f"git grep failed: {_first_error(result.stderr)}")
+        found = []
+        for entry in result.stdout.decode("utf-8", "replace").splitlines():
+            path, number, text = entry.split("\0", 2)
+            found.append(Mention(path, int(number), text))
+        return found
+
+    def commit_times(self, path: Path) -> tuple[int, int] | None:
+        """When the file got its path (the oldest commit adding it) and when a commit last
+        changed it, as Unix times; None when no commit holds it."""
+        rel = self.relative(path)
+        last = _run(["log", "-1", "--format=%ct", "--", rel], self.top)
+        added = _run(["log", "--diff-filter=A", "--format=%ct", "--", rel], self.top)
+        if last.returncode != 0 or added.returncode != 0:
+            return None
+        changed, created = last.stdout.split(), added.stdout.split()
+        if not changed:
+            return None
+        return int(created[-1]) if created else int(changed[0]), int(changed[0])
 
 
 def work_tree(path: Path) -> WorkTree | None:

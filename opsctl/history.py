@@ -61,12 +61,21 @@ def _recorded(project: Project, key: str) -> bool:
         ledger.close()
 
 
-def runs(project: Project, key: str | None, *, status: str | None, limit: int | None) -> list[Run]:
+def shown_runs(project: Project, key: str | None, *, status: str | None,
+               limit: int | None) -> tuple[list[Run], set[int]]:
+    """The runs, newest first, and the ids of those that came to ``key``'s script from a
+    script absorbed into it (``opsctl absorb``)."""
     ledger = open_for_reading(project)
     if ledger is None:
-        return []
+        return [], set()
     try:
-        return ledger.runs(key, status=status, limit=limit)
+        found = ledger.runs(key, status=status, limit=limit)
+        if key is None:
+            return found, set()
+        from .ledger.lineage import within
+
+        spans = ledger.absorbed_spans(key)
+        return found, {r.id for r in found if within(spans, r.script, r.started_at)}
     finally:
         ledger.close()
 
@@ -107,12 +116,15 @@ def _value(value: object) -> str:
                                                            ensure_ascii=False)
 
 
-def row_of(run: Run) -> list[str]:
+def row_of(run: Run, absorbed: bool = False) -> list[str]:
+    """A run as a row of the history table; a run of a script since absorbed into the one
+    shown is marked ``(absorbed)``."""
     note = summary_text(run.summary)
     if run.reason:
         note = f"{note}; reason: {run.reason}" if note else f"reason: {run.reason}"
     exit_code = "" if run.exit_code is None else str(run.exit_code)
-    return [str(run.id), local(run.started_at), run.script, run.operator, status_text(run),
+    script = f"{run.script} (absorbed)" if absorbed else run.script
+    return [str(run.id), local(run.started_at), script, run.operator, status_text(run),
             exit_code, took(run), note]
 
 

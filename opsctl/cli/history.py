@@ -45,7 +45,8 @@ def history_command(project: Project, script: str | None, status: str | None, li
                     run_id: int | None, as_json: bool) -> None:
     """Show the run ledger, newest first, or one run whole.
 
-    A script's history includes the runs it had under former names (promote, demote).
+    A script's history includes the runs it had under former names (promote, demote,
+    rename) and those of scripts absorbed into it, marked (absorbed).
 
     \b
       opsctl history
@@ -64,10 +65,12 @@ def history_command(project: Project, script: str | None, status: str | None, li
         else:
             click.echo(history.details(run))
         return
-    runs = history.runs(project, script, status=status, limit=limit or None)
+    runs, absorbed = history.shown_runs(project, script, status=status, limit=limit or None)
     if as_json:
-        output.print_json([r.as_dict() for r in runs])
+        # A script's runs say which came from a script absorbed into it.
+        output.print_json([r.as_dict() if script is None else
+                           {**r.as_dict(), "absorbed": r.id in absorbed} for r in runs])
         return
     what = f" of {script}" if script else ""
-    output.table(history.COLUMNS, [history.row_of(r) for r in runs],
+    output.table(history.COLUMNS, [history.row_of(r, r.id in absorbed) for r in runs],
                  empty=f"no runs{what} recorded yet")

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from ..config import Config
     from ..ledger.values import Holder
 
-Verb = Literal["promote", "demote"]
+#: ``rename`` keeps a script in its folder (:mod:`.renames` plans it); the others move it.
+Verb = Literal["promote", "demote", "rename"]
 #: The folder each verb moves a script into.
 TARGET_FOLDER: dict[Verb, Kind] = {"promote": "recycle", "demote": "unrecycle"}
 
@@ -81,7 +82,7 @@ def plan_move(verb: Verb, script: Script, *, naming: Naming, name: str | None = 
         raise MoveRefused(_already_there(verb, script))
     new_name = _target_name(verb, script, naming, name)
     target = Script(script.root, folder, new_name + ".py")
-    _refuse_existing(script, target)
+    refuse_existing(script, target)
     similar: tuple[str, ...] = ()
     if verb == "promote":
         catalogue = catalogue or Catalogue(script.root)
@@ -124,19 +125,21 @@ def _target_name(verb: Verb, script: Script, naming: Naming, name: str | None) -
     return default
 
 
-def _refuse_existing(source: Script, target: Script) -> None:
+def refuse_existing(source: Script, target: Script, *,
+                    choose: str = "choose another name with --as NAME") -> None:
+    """Raise :class:`~opsctl.errors.TargetExists` when ``target`` is taken, or its name is in
+    the other shared folder; ``choose`` says how to give another name."""
     if os.path.lexists(target.path):
         extend = " extend that script instead, or" if target.folder == "recycle" else ""
         raise TargetExists(f"{target.display}.py already exists; opsctl never overwrites:"
-                           f"{extend} choose another name with --as NAME")
+                           f"{extend} {choose}")
     # The same name in recycle/ and unrecycle/ is a duplicate the lint reports (OPS302); a
     # script coming back from the other shared folder is the one exception.
     other = "unrecycle" if target.folder == "recycle" else "recycle"
     twin = Script(source.root, other, target.filename)
     if twin.key != source.key and os.path.lexists(twin.path):
         raise TargetExists(f"{twin.display}.py already exists, and one name in both recycle/ and "
-                           f"unrecycle/ is a duplicate (OPS302); choose another name with "
-                           "--as NAME")
+                           f"unrecycle/ is a duplicate (OPS302); {choose}")
 
 
 # -- performing a move ----------------------------------------------------------------------
@@ -153,16 +156,20 @@ class Moved:
         return {**self.move.as_dict(), "method": self.method}
 
 
-class MoveBook(Protocol):
-    """What a move needs of the run ledger (:class:`~opsctl.ledger.store.Ledger` is one): who is
-    running a script now, and a place to record where it went."""
+class Holders(Protocol):
+    """Who is running a script now, as the run ledger knows it."""
 
     def holder(self, key: str) -> Holder | None: ...
+
+
+class MoveBook(Holders, Protocol):
+    """What a move needs of the run ledger (:class:`~opsctl.ledger.store.Ledger` is one): who is
+    running a script now, and a place to record where it went."""
 
     def record_move(self, old_key: str, new_key: str, operator: str) -> None: ...
 
 
-def refuse_running(book: MoveBook, script: Script, doing: str) -> None:
+def refuse_running(book: Holders, script: Script, doing: str) -> None:
     """Raise :class:`RunInProgress` when a live run holds ``script``'s lock (under any of its
     names): ``doing`` it now would pull the file from under the run."""
     holder = book.holder(script.key)
@@ -186,7 +193,8 @@ def perform(move: Move, *, book: MoveBook, operator: str) -> Moved:
         raise ScriptGone(f"{move.source.display} is gone: {move.source.rel} no longer exists "
                          "(moved or deleted since it was listed); nothing changed")
     refuse_running(book, move.source, move.verb)
-    _refuse_existing(move.source, move.target)
+    refuse_existing(move.source, move.target, **({"choose": "choose another name"}
+                                                 if move.verb == "rename" else {}))
     created = _make_folders(target.parent)
     tree = work_tree(source.parent)
     try:
