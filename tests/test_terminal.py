@@ -1,4 +1,4 @@
-"""``opsctl promote`` and ``opsctl clean`` at a real terminal: a pseudo-terminal on stdin, stdout
+"""``opsctl promote``, ``opsctl clean`` and ``opsctl new recycle`` at a real terminal: a pseudo-terminal on stdin, stdout
 and stderr of a real opsctl process, as a person would have. The question is asked, read from
 the screen, answered, and the answer is what happens."""
 
@@ -189,3 +189,30 @@ def test_clean_without_a_terminal_refuses_without_yes(proj: Path) -> None:
     assert result.returncode == 77, result.stderr
     assert "confirm in a terminal, or pass --yes" in result.stderr
     assert old.exists()
+
+
+# --------------------------------------------------------------------------- new
+
+
+@pytest.mark.parametrize(("answer", "code"), [("y", 0), ("n", 77)])
+def test_new_recycle_asks_beside_a_similar_script(proj: Path, answer: str, code: int) -> None:
+    write_script(proj, "recycle/export_order", '"""Export orders."""\n')
+    target = proj / "offline_script" / "recycle" / "export_order_data.py"
+
+    with terminal(proj, "new", "recycle", "export_order_data") as term:
+        term.read_until("[y/N]")
+        assert "similar purpose: recycle/export_order" in term.screen
+        assert "$EDITOR offline_script/recycle/export_order.py" in term.screen
+        assert term.screen.rstrip().splitlines()[-1] == (
+            "Write recycle/export_order_data.py anyway? [y/N]:")
+        assert not target.exists()  # nothing written before the answer
+        term.type(f"{answer}\r")
+        status = term.finish()
+
+    assert status == code, term.screen
+    if answer == "y":
+        assert target.exists()
+        assert "offline_script/recycle/export_order_data.py" in term.screen
+    else:
+        assert not target.exists()
+        assert "not written; extend recycle/export_order instead" in term.screen

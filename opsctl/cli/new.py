@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from .. import output
+from ..errors import Declined
 from ..project import Project
+from ..prompt import can_ask
 from .params import pass_project
+
+
+def interactive() -> bool:
+    """Whether a question can be asked: someone is at a terminal to answer it."""
+    return can_ask()
 
 
 def _parse_vars(values: tuple[str, ...]) -> dict[str, str]:
@@ -25,9 +34,11 @@ def _parse_vars(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("-m", "--message", help="What the script does (its docstring's first line).")
 @click.option("--var", "variables", multiple=True, metavar="KEY=VALUE",
               help="An extra template variable; repeatable.")
+@click.option("--force", is_flag=True,
+              help="Write a recycle script even when recycle/ has one of a similar purpose.")
 @pass_project
 def new_command(project: Project, kind: str, name: str, message: str | None,
-                variables: tuple[str, ...]) -> None:
+                variables: tuple[str, ...], force: bool) -> None:
     """Create a script from a template and print its path.
 
     \b
@@ -38,19 +49,70 @@ def new_command(project: Project, kind: str, name: str, message: str | None,
 
     NAME is the purpose in snake_case; opsctl adds ts_ and the date itself.
     Templates: templates/<kind>.py.jinja in the project overrides the built-in one.
+
+    When recycle/ already has a script of a similar purpose, new recycle shows
+    what it offers (its description and options) and how to extend it instead,
+    and writes nothing: in a terminal it asks, --force writes anyway.
     """
     from ..identity import first_guess_note
     from ..scaffold import new_script
 
     extra = _parse_vars(variables)
+    if kind == "recycle":
+        _extend_instead(project, name.removesuffix(".py"), force)
     created = new_script(project, kind, name, message=message, variables=extra)
     if kind == "ts":
         note = first_guess_note(project.identity)
         if note:
             output.note(note)
-    if created.similar:
-        output.warn(f"recycle/ already has scripts of a similar purpose: "
-                    f"{', '.join(created.similar)}; the convention is to extend one of those "
-                    "instead of adding another")
-    path = created.script.path
-    output.echo(str(path.relative_to(project.dir) if path.is_relative_to(project.dir) else path))
+        if created.similar:
+            _warn_similar(created.similar)
+    output.echo(str(_shown(project, created.script.path)))
+
+
+def _warn_similar(similar: list[str]) -> None:
+    output.warn(f"recycle/ already has scripts of a similar purpose: {', '.join(similar)}; the "
+                "convention is to extend one of those instead of adding another")
+
+
+def _shown(project: Project, path: Path) -> Path:
+    return path.relative_to(project.dir) if path.is_relative_to(project.dir) else path
+
+
+def _extend_instead(project: Project, name: str, force: bool) -> None:
+    """When recycle/ has scripts of a purpose similar to ``name``: show what each offers and
+    how to extend it, then write only with ``force`` or a yes at a terminal."""
+    import shlex
+
+    from ..lifecycle.extend import offers
+    from ..scaffold import plan_new
+
+    # An invalid name or an existing file is refused first, as without similar scripts.
+    target = plan_new("recycle", name, naming=project.naming, catalogue=project.catalogue,
+                      developer="")
+    found = offers(name, project.catalogue)
+    if not found:
+        return
+    keys = [o.script.display for o in found]
+    _warn_similar(keys)
+    for offer in found:
+        output.echo(f"  {offer.script.display}: {offer.description}".rstrip(), err=True)
+        for line in offer.lines():
+            output.echo(f"    {line}", err=True)
+    output.echo("extend it instead:" if len(found) == 1 else "extend one of them instead:",
+                err=True)
+    for offer in found:
+        output.echo(f"  $EDITOR {shlex.quote(str(_shown(project, offer.script.path)))}",
+                    err=True)
+    output.echo(f"  opsctl rename {keys[0]} NEW_NAME   (once it does both: a more general name)",
+                err=True)
+    if force:
+        return
+    others = " or ".join(keys)
+    if not interactive():
+        raise Declined(f"{target.rel} was not written: extend {others} instead, or pass "
+                       "--force to write it anyway")
+    from ..prompt import confirm
+
+    if not confirm(f"Write {target.rel} anyway?", otherwise=f"{target.rel} not written"):
+        raise Declined(f"{target.rel} not written; extend {others} instead")
