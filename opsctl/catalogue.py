@@ -17,6 +17,10 @@ from pathlib import Path
 from .errors import OutsideRoot, ScriptNotFound
 from .naming import SHARED_FOLDERS, Kind, parse_temporary
 
+# A script's description, read without importing it: it lives in opsctl.similarity, where the
+# lint reads it without this module's imports (pathlib, dataclasses).
+from .similarity import read_description as read_description
+
 
 @dataclass(frozen=True)
 class Script:
@@ -240,42 +244,3 @@ def _inside(path: Path, root: Path) -> bool:
 def _order(script: Script) -> tuple[int, str, str]:
     rank = {"recycle": 0, "unrecycle": 1}.get(script.folder, 2)
     return rank, script.folder, script.filename
-
-
-_DOCSTRING_START = ('"""', "'''", '"', "'")
-
-
-def read_description(path: str | Path, limit: int = 4096) -> str:
-    """The first line of a script's module docstring, read without importing or parsing it.
-
-    Reads at most ``limit`` bytes; a binary or undecodable file gives a short marker instead.
-    """
-    try:
-        # os.open/os.read, not open(): no buffered file object per script, and a FIFO or
-        # device named like a script does not block the listing.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        try:
-            head = os.read(fd, limit)
-        finally:
-            os.close(fd)
-    except OSError as exc:
-        return f"(unreadable: {exc.strerror})"
-    if b"\0" in head:
-        return "(binary file)"
-    text = head.decode("utf-8", "replace")
-    for line in text.splitlines():
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        body = stripped.lstrip("rRuU")
-        for quote in _DOCSTRING_START:
-            if body.startswith(quote):
-                rest = body[len(quote):]
-                if rest.strip():
-                    return rest.split(quote)[0].strip()
-                # The text starts on the next line: """\nExport order data.
-                after = text.split(line, 1)[1].lstrip("\r\n")
-                first = after.splitlines()[0].strip() if after.strip() else ""
-                return first.split(quote)[0].strip()
-        return ""
-    return ""

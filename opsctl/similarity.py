@@ -1,12 +1,19 @@
-"""Similar purposes: which existing scripts a new name probably duplicates.
+"""Similar purposes: which existing scripts a new name probably duplicates, and which recycle
+scripts are near-twins.
 
 The convention says to extend a recycle script of the same purpose before adding another, so
-``new`` and ``promote`` name the similar ones.
+``new`` and ``promote`` name the similar ones (:func:`similar`: a loose match, sharing words).
+Two scripts whose names or descriptions are nearly identical are *near-twins*
+(:func:`one_word_apart`: a strict match), which the lint reports (OPS303). A description is
+the first line of a script's docstring (:func:`read_description`, read without importing or
+parsing the script, and without :mod:`pathlib`, so the lint can afford it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
 
 from .naming import words
 
@@ -38,3 +45,105 @@ def similar(name: str, candidates: Iterable[str], *, exclude: str | None = None)
         if same_verb or contained or close:
             out.append(other)
     return out
+
+
+def one_word_apart(word_lists: Mapping[str, Sequence[str]],
+                   minimum: int) -> list[tuple[str, str]]:
+    """The pairs of keys whose word lists are nearly identical, each pair sorted: the same
+    first two words (the verb and what it acts on), at most one word after them changed,
+    added or dropped, and at least ``minimum`` words in common. So
+    ``export_order_id_and_custom_name`` and ``export_order_id_and_custom_id`` are, while
+    ``export_order`` and ``export_order_data`` (two words in common), ``flush_order_data`` and
+    ``export_order_data`` (another verb) and ``export_order_ids_to_csv`` and
+    ``export_customer_ids_to_csv`` (another object) are not.
+
+    Linear in the number of lists: each is indexed whole and with each word after the first
+    two left out, so two lists one word apart meet under one index key (a word changed: both
+    without it; a word added: the shorter whole, the longer without it), and only those are
+    compared. A key holds the words the two would have in common, so none shorter than
+    ``minimum`` is made.
+    """
+    index: dict[tuple[str, ...], list[str]] = {}
+    for key, found in word_lists.items():
+        seq = tuple(found)
+        if len(seq) < max(minimum, _FIXED):
+            continue
+        index.setdefault(seq, []).append(key)
+        if len(seq) > max(minimum, _FIXED):
+            for i in range(_FIXED, len(seq)):
+                index.setdefault(seq[:i] + seq[i + 1:], []).append(key)
+    pairs: set[tuple[str, str]] = set()
+    for keys in index.values():
+        for i, a in enumerate(keys):
+            for b in keys[i + 1:]:
+                if a != b and _near(word_lists[a], word_lists[b], minimum):
+                    pairs.add((a, b) if a < b else (b, a))
+    return sorted(pairs)
+
+
+#: Words two near-twins have the same, first: the verb and what it acts on.
+_FIXED = 2
+
+
+def _near(x: Sequence[str], y: Sequence[str], minimum: int) -> bool:
+    if list(x[:_FIXED]) != list(y[:_FIXED]) or len(x) < _FIXED:
+        return False
+    if len(x) == len(y):
+        differ = sum(a != b for a, b in zip(x, y, strict=True))
+        return differ <= 1 and len(x) - differ >= minimum
+    short, long = (x, y) if len(x) < len(y) else (y, x)
+    if len(long) - len(short) != 1 or len(short) < minimum:
+        return False
+    return any(list(long[:i]) + list(long[i + 1:]) == list(short)
+               for i in range(_FIXED, len(long)))
+
+
+_WORD_RE = re.compile(r"[a-z0-9]+")
+#: Words that join a description's words without saying what the script does.
+_FILLER = frozenset({"a", "an", "the", "of", "to", "for", "with", "and", "or", "in", "on",
+                     "by", "from", "at", "as", "into", "its", "their", "all", "every", "each"})
+
+
+def description_words(text: str) -> list[str]:
+    """The words of a description that say something: lowercase, without punctuation and
+    without filler (``the``, ``of``, ``to``...)."""
+    return [w for w in _WORD_RE.findall(text.lower()) if w not in _FILLER]
+
+
+_DOCSTRING_START = ('"""', "'''", '"', "'")
+
+
+def read_description(path: str | os.PathLike[str], limit: int = 4096) -> str:
+    """The first line of a script's module docstring, read without importing or parsing it.
+
+    Reads at most ``limit`` bytes; a binary or undecodable file gives a short marker instead.
+    """
+    try:
+        # os.open/os.read, not open(): no buffered file object per script, and a FIFO or
+        # device named like a script does not block the listing.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            head = os.read(fd, limit)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        return f"(unreadable: {exc.strerror})"
+    if b"\0" in head:
+        return "(binary file)"
+    text = head.decode("utf-8", "replace")
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        body = stripped.lstrip("rRuU")
+        for quote in _DOCSTRING_START:
+            if body.startswith(quote):
+                rest = body[len(quote):]
+                if rest.strip():
+                    return rest.split(quote)[0].strip()
+                # The text starts on the next line: """\nExport order data.
+                after = text.split(line, 1)[1].lstrip("\r\n")
+                first = after.splitlines()[0].strip() if after.strip() else ""
+                return first.split(quote)[0].strip()
+        return ""
+    return ""

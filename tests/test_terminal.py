@@ -1,6 +1,6 @@
-"""``opsctl promote``, ``opsctl clean`` and ``opsctl new recycle`` at a real terminal: a pseudo-terminal on stdin, stdout
-and stderr of a real opsctl process, as a person would have. The question is asked, read from
-the screen, answered, and the answer is what happens."""
+"""``opsctl promote``, ``opsctl clean`` and ``opsctl new recycle`` at a real terminal: a
+pseudo-terminal on stdin, stdout and stderr of a real opsctl process, as a person would have.
+The question is asked, read from the screen, answered, and the answer is what happens."""
 
 from __future__ import annotations
 

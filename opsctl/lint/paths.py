@@ -41,7 +41,9 @@ class PathLinter(Linter):
             self.checked += 1
             self.check_parts(parts, real, shared_targets)
         if shared_targets:
-            self.check_duplicates(self.list_shared(), shared_targets)
+            listed = self.list_shared()
+            self.check_duplicates(listed, shared_targets)
+            self.check_twins(listed, shared_targets)
 
     def check_parts(self, parts: list[str], real: str, shared_targets: set[str]) -> None:
         if any(p.startswith(".") for p in parts) or "__pycache__" in parts:

@@ -41,6 +41,9 @@ RULES: tuple[Rule, ...] = (
     Rule("OPS302", "duplicate", "error",
          "one name in both recycle/ and unrecycle/, or names differing only by a suffix or "
          "by case"),
+    Rule("OPS303", "near-twin", "warning",
+         "a recycle script not changed since a near-twin (a nearly identical name or "
+         "description) appeared beside it"),
     Rule("OPS401", "stale", "warning", "a temporary script older than stale_days"),
     Rule("OPS501", "not-a-script", "error",
          "a non-.py file where scripts live (__init__.py, README.md, __pycache__ are fine)"),

@@ -92,6 +92,16 @@ class Collector:
         for path, message, fix in duplicates(scripts, self.naming, only):
             self.add(path, "OPS302", message, fix)
 
+    def check_twins(self, scripts: Iterable[tuple[str, str]], only: set[str] | None) -> None:
+        """Report recycle scripts untouched since a near-twin appeared
+        (:mod:`opsctl.lint.twins`); ``only`` limits that to pairs with a file being checked."""
+        if "OPS303" not in self.enabled:
+            return
+        from .twins import near_twins
+
+        for path, message, fix in near_twins(self.root, scripts, self.naming, only):
+            self.add(path, "OPS303", message, fix)
+
     # -- content rules -----------------------------------------------------------------------
 
     def check_contents(self) -> None:
@@ -130,6 +140,7 @@ class Linter(Collector):
             else:
                 self.root_file(name)
         self.check_duplicates(self.shared_scripts, None)
+        self.check_twins(self.shared_scripts, None)
 
     def root_file(self, name: str) -> None:
         if name not in IGNORED_NAMES:

@@ -1,0 +1,115 @@
+"""The near-twin rule (OPS303): a recycle script left untouched since a near-twin appeared
+beside it.
+
+Two recycle scripts are near-twins when their names or their descriptions (a docstring's first
+line) are nearly identical (:func:`opsctl.similarity.one_word_apart`: the same first word, at
+most one word different, and three words in common for names, four for descriptions). The one
+not changed since its twin appeared is reported, with the twin named: the twin was written
+instead of extending it, and the convention's way out is to fold one into the other and
+``opsctl absorb`` it. Names that differ only by a suffix or by case are the duplicate rule's
+(OPS302), not this one's.
+
+When a script appeared and was last changed: in a git work tree, from the commits (the first
+one holding the file at its path, the last one changing it; a change not committed yet counts
+as now), so a fresh clone's file times do not matter; otherwise, and for a file git does not
+track, from the file's modification time. Git is asked only about the scripts of a pair, so a
+tree without near-twins never starts it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+from ..naming import Naming, normalise, words
+from ..similarity import description_words, one_word_apart, read_description
+
+if TYPE_CHECKING:
+    from ..gitops import WorkTree
+
+#: Words in common for two names, and for two descriptions, to be near-twins.
+NAME_WORDS, DESCRIPTION_WORDS = 3, 4
+
+
+def near_twins(root: str, scripts: Iterable[tuple[str, str]], naming: Naming,
+               only: set[str] | None = None) -> Iterator[tuple[str, str, str]]:
+    """``(path, message, fix)`` for each recycle script (of ``(folder, file name)`` pairs)
+    untouched since a near-twin appeared beside it; with ``only``, for pairs with a member
+    among those paths."""
+    names = sorted(n for folder, n in scripts if folder == "recycle" and n.endswith(".py"))
+    if len(names) < 2:
+        return
+    pairs = dict.fromkeys(one_word_apart({n: words(n[:-3]) for n in names}, NAME_WORDS),
+                          "name")
+    described = {n: description_words(read_description(os.path.join(root, "recycle", n)))
+                 for n in names}
+    for pair in one_word_apart(described, DESCRIPTION_WORDS):
+        pairs.setdefault(pair, "description")
+
+    def purpose(name: str) -> str:  # as the duplicate rule groups names
+        return naming.strip_suffixes(normalise(name[:-3]))[0]
+
+    times = _Times(root)
+    for (a, b), what in sorted(pairs.items()):
+        if purpose(a) == purpose(b):
+            continue
+        if only is not None and f"recycle/{a}" not in only and f"recycle/{b}" not in only:
+            continue
+        for this, twin in ((a, b), (b, a)):
+            if times.changed(this) <= times.appeared(twin):
+                yield (f"recycle/{this}",
+                       f"recycle/{twin} appeared beside it since it was last changed, with a "
+                       f"nearly identical {what}: one purpose, one script",
+                       f"extend this script with what recycle/{twin} does, then run: opsctl "
+                       f"absorb recycle/{this[:-3]} recycle/{twin[:-3]}")
+
+
+class _Times:
+    """When each script of ``root/recycle`` appeared and was last changed, as Unix times."""
+
+    def __init__(self, root: str) -> None:
+        self.folder = os.path.join(root, "recycle")
+        self._tree: WorkTree | None = None
+        self._looked = False  # for the work tree: git starts only when a pair is found
+        self._found: dict[str, tuple[float, float]] = {}
+
+    def appeared(self, name: str) -> float:
+        return self._times(name)[0]
+
+    def changed(self, name: str) -> float:
+        return self._times(name)[1]
+
+    def _times(self, name: str) -> tuple[float, float]:
+        if name not in self._found:
+            path = os.path.join(self.folder, name)
+            try:
+                mtime = os.stat(path).st_mtime
+            except OSError:
+                mtime = 0.0
+            self._found[name] = self._committed(path) or (mtime, mtime)
+        return self._found[name]
+
+    def _committed(self, path: str) -> tuple[float, float] | None:
+        """From git, for a file it tracks: (first commit with it, last change or now)."""
+        from pathlib import Path
+
+        from ..gitops import GitError, work_tree
+
+        if not self._looked:
+            self._tree, self._looked = work_tree(Path(self.folder)), True
+        tree = self._tree
+        if tree is None:
+            return None
+        file = Path(path)
+        try:
+            if not tree.tracked([file]):
+                return None
+            times = tree.commit_times(file)
+            if times is None:
+                return None
+            if tree.changed([file]):
+                return float(times[0]), float("inf")  # being changed now
+        except GitError:
+            return None
+        return float(times[0]), float(times[1])
