@@ -48,6 +48,7 @@ SCRIPTS = {
     "flush_calendar": REPO / "offline_script/recycle/flush_calendar.py",
     "flush_order_data": REPO / "offline_script/unrecycle/flush_order_data.py",
     "export": REPO / "offline_script/yuzaoyah/ts_2024_06_10_export_custom_s.py",
+    "export_orders": REPO / "offline_script/recycle/export_order_id_and_custom_name.py",
 }
 
 T = TypeVar("T")
@@ -563,6 +564,41 @@ def test_export_defaults_to_the_instance_folder(app: Flask, api: FakeApi,
     assert path.parent == Path(app.instance_path)
     assert path.name.startswith("customers_") and path.suffix == ".csv"
     assert len(read_csv(path.read_text(encoding="utf-8"))) == demo_seed.CUSTOMERS
+
+
+# -- recycle/export_order_id_and_custom_name ---------------------------------------------------
+
+def test_export_orders_writes_each_order_s_id_and_customer_name(
+        app: Flask, api: FakeApi, run_script: Any, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # --out is relative to where it runs, as for any command
+    result = run_script("export_orders")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (f"wrote {demo_seed.ORDERS} orders to orders.csv: order_id, "
+                             "custom_name\n")
+    assert api.reports == [{"rows": demo_seed.ORDERS, "file": "orders.csv",
+                            "fields": ["order_id", "custom_name"]}]
+    rows = read_csv((tmp_path / "orders.csv").read_text(encoding="utf-8"))
+    assert list(rows[0]) == ["order_id", "custom_name"]
+    with app.app_context():
+        names = {o.id: o.customer.name for o in db.session.scalars(sa.select(Order))}
+    assert {int(r["order_id"]): r["custom_name"] for r in rows} == names
+    assert not (tmp_path / "orders.csv.part").exists()
+
+
+def test_export_orders_since_and_dry_run(app: Flask, api: FakeApi, run_script: Any,
+                                         tmp_path: Path) -> None:
+    with app.app_context():
+        placed = sorted(db.session.scalars(sa.select(Order.created_at)))
+    since = placed[len(placed) // 2].date()
+    expected = sum(p.date() >= since for p in placed)
+    api.run.dry_run = True
+    out = tmp_path / "june.csv"
+    result = run_script("export_orders", "--since", since.isoformat(), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (f"dry run: would write {expected} orders to {out}: order_id, "
+                             "custom_name\n")
+    assert 0 < expected < demo_seed.ORDERS and not out.exists()
 
 
 # -- on each database -------------------------------------------------------------------------
