@@ -152,7 +152,7 @@ def test_the_script_is_never_imported(tmp_path: Path) -> None:
      def main(dry, fields, target):
          pass
      ''', ["-n, --dry          Do nothing.",
-           "--field [id|name]  A column. [default: ['id']] (repeatable)",
+           "--field [id|name]  A column. [default: id] (repeatable)",
            "TARGET"]),
     ('''\
      """Export."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from conftest import git
@@ -159,3 +160,13 @@ def test_in_git_the_commits_decide(tmp_path: Path, isolated_git: None) -> None:
     assert found(root) == []  # changed in the work tree: touched now
     commit(tmp_path, "a again", "2024-04-01")
     assert found(root) == []  # committed after B appeared
+
+
+def test_git_is_asked_only_about_a_pair(tmp_path: Path, isolated_git: None) -> None:
+    root = tmp_path / "offline_script"
+    make(root, A, "Export order ids with the customer's name.")
+    make(root, "recycle/clear_cache.py", "Clear the cache.")
+    git(tmp_path, "init", "-q")
+    commit(tmp_path, "scripts", "2024-01-01")
+    with mock.patch("opsctl.gitops.work_tree", side_effect=AssertionError("git was asked")):
+        assert lint(root, Naming(today=TODAY)).findings == ()

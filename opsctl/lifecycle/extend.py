@@ -131,7 +131,9 @@ def _option(kind: str, call: ast.Call) -> Option:
     help_text = _literal(keywords.get("help"))
     parts = [str(help_text)] if isinstance(help_text, str) else []
     default = _literal(keywords.get("default"))
-    if default not in (None, False, "", ()):
+    if isinstance(default, (list, tuple)):
+        default = ", ".join(str(d) for d in default)  # a repeated option's values
+    if default not in (None, False, ""):
         parts.append(f"[default: {default}]")
     if _literal(keywords.get("multiple")):
         parts.append("(repeatable)")
