@@ -16,6 +16,7 @@ from conftest import git, write
 from test_lifecycle_ledger import add_run, at, fresh, snapshot, start_run
 
 from opsctl.errors import LedgerUnreachable
+from opsctl.ledger.processes import node_id
 from opsctl.ledger.store import Ledger
 from opsctl.ledger.values import LockBusy, Process
 
@@ -113,6 +114,19 @@ def test_run_once_carries_over_from_an_absorbed_unrecycle_script(
     with fresh(ledger_url) as reader:
         found = reader.has_succeeded("unrecycle/fix_rows")
     assert found is not None and found.id == done.id  # what the run-once guard asks
+
+
+def test_an_absorbed_run_of_unknown_outcome_blocks_run_once_too(
+        invoke: Callable[..., Result], proj: Path, book: Ledger, ledger_url: str) -> None:
+    """A run of the absorbed one-off fix whose process died may have succeeded: the kept one
+    is refused without --force, as the absorbed one would have been."""
+    dead = Process("lihua", "host-1", 2**22 + 1, node_id(), "never")
+    lost = book.start(script="unrecycle/fix_order_rows", process=dead, args=[])
+    book.reap()
+    assert invoke(proj, "absorb", "unrecycle/fix_rows", "unrecycle/fix_order_rows").exit_code == 0
+    with fresh(ledger_url) as reader:
+        blocker = reader.once_blocker("unrecycle/fix_rows")
+    assert blocker is not None and (blocker.id, blocker.status) == (lost.id, "lost")
 
 
 def test_a_lock_under_the_absorbed_name_still_counts(invoke: Callable[..., Result], proj: Path,
