@@ -21,6 +21,9 @@ from .naming import SHARED_FOLDERS, Kind, parse_temporary
 # lint reads it without this module's imports (pathlib, dataclasses).
 from .similarity import read_description as read_description
 
+#: Characters of a script name quoted whole in a message; a longer one is cut.
+NAME_SHOWN = 120
+
 
 @dataclass(frozen=True)
 class Script:
@@ -87,6 +90,22 @@ def printable(text: str) -> str:
         return text
     except UnicodeEncodeError:
         return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _named(text: str) -> str:
+    """A script name as messages quote it: a name too long to read is cut, its length said."""
+    if len(text) <= NAME_SHOWN:
+        return repr(text)
+    return f"{text[:NAME_SHOWN // 2]!r}… ({len(text):,} characters)"
+
+
+def _is_file(path: Path) -> bool:
+    """Whether a file is there; a name the file system cannot even hold (too long, a loop of
+    symlinks) names no file either."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def _is_script_file(entry: os.DirEntry[str]) -> bool:
@@ -169,21 +188,21 @@ class Catalogue:
         escaped: Path | None = None
         for cand in candidates:
             real = Path(os.path.realpath(cand))
-            if not real.is_file():
+            if not _is_file(real):
                 continue
             if not _inside(real, root_real):
                 escaped = cand
                 continue
             return self._script_at(real, root_real, text)
         if escaped is not None:
-            raise OutsideRoot(f"{text!r} resolves to {os.path.realpath(escaped)}, outside the "
-                              f"offline-script root {self.root}; opsctl only works on scripts "
+            raise OutsideRoot(f"{_named(text)} resolves to {os.path.realpath(escaped)}, outside "
+                              f"the offline-script root {self.root}; opsctl only works on scripts "
                               "under it")
         if has_sep or Path(text).is_absolute():
             # Nothing exists there; still refuse a name that could only point outside.
             root_norm = Path(os.path.normpath(self.root))
             if not any(_inside(Path(os.path.normpath(c)), root_norm) for c in candidates):
-                raise OutsideRoot(f"{text!r} is outside the offline-script root {self.root}; "
+                raise OutsideRoot(f"{_named(text)} is outside the offline-script root {self.root}; "
                                   "opsctl only works on scripts under it")
         raise ScriptNotFound(self._not_found_message(text))
 
@@ -193,7 +212,7 @@ class Catalogue:
         lock)."""
         real = Path(os.path.realpath(script.path))
         if not _inside(real, root_real):
-            raise OutsideRoot(f"{text!r} resolves to {real}, outside the offline-script root "
+            raise OutsideRoot(f"{_named(text)} resolves to {real}, outside the offline-script root "
                               f"{self.root}; opsctl only works on scripts under it")
         if real != root_real / script.folder / script.filename:
             return self._script_at(real, root_real, text)
@@ -203,12 +222,12 @@ class Catalogue:
         parts = real.relative_to(root_real).parts
         if len(parts) != 2 or not parts[1].endswith(".py") or parts[0].startswith((".", "__")):
             raise ScriptNotFound(
-                f"{text!r} is not a script: scripts live directly in recycle/, unrecycle/ or a "
-                "developer folder under the root (see 'opsctl lint')")
+                f"{_named(text)} is not a script: scripts live directly in recycle/, unrecycle/ "
+                "or a developer folder under the root (see 'opsctl lint')")
         if parts[1].startswith("."):
             # Never listed, never linted as a script: running it would be a run nobody sees.
             raise ScriptNotFound(
-                f"{text!r} is a hidden file, not a script: opsctl neither lists nor runs "
+                f"{_named(text)} is a hidden file, not a script: opsctl neither lists nor runs "
                 f"hidden files; rename it to {parts[0]}/{parts[1].lstrip('.')}")
         return Script(self.root, parts[0], parts[1])
 
@@ -229,7 +248,7 @@ class Catalogue:
         close = close[:3]
         hint = f"; did you mean {', '.join(printable(c) for c in close[:3])}?" if close else \
             "; 'opsctl list' shows the scripts"
-        return f"no script {text!r} under {self.root}{hint}"
+        return f"no script {_named(text)} under {self.root}{hint}"
 
 
 def _purpose(stem: str) -> str | None:

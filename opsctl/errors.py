@@ -11,8 +11,9 @@ Exit codes (also in the README):
 ====  =====================================================================
 1     an error: a target that exists, an invalid name, a failed move, ...
 2     a usage or configuration error (bad option, broken ``[tool.opsctl]``)
-74    no such script: an unknown name, a name resolving outside the root, or (for ``run``)
-      a script that cannot be compiled (a syntax error, not Python source): nothing ran.
+74    no such script: an unknown name (one too long for the file system included), a name
+      resolving outside the root, or (for ``run``) a script that cannot be read or compiled
+      (no permission to read it, a syntax error, not Python source): nothing ran.
       A script whose import raises did run code: it is recorded as failed and exits 1
 75    the script's lock is held by another run
 76    run-once: an ``unrecycle/`` script that already succeeded (use ``--force``)
@@ -27,7 +28,8 @@ Exit codes (also in the README):
 143   ended by SIGTERM
 ====  =====================================================================
 
-``opsctl run`` otherwise exits with the script's own exit code.
+``opsctl run`` otherwise exits with the script's own exit code; one outside 0-255, which no
+exit status holds, is exited and recorded as 1.
 """
 
 from __future__ import annotations
@@ -116,7 +118,8 @@ class Declined(OpsctlError):
 
 
 class ScriptNotLoadable(OpsctlError):
-    """The script cannot be compiled (a syntax error, not Python source): nothing ran."""
+    """The script cannot be read or compiled (no permission, a syntax error, not Python
+    source): nothing ran."""
 
     exit_code = NO_SCRIPT
 

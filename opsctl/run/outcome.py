@@ -41,6 +41,10 @@ class Outcome(NamedTuple):
     message: str | None = None
     #: False when the ledger could not take the end (so the lock it holds is not released).
     recorded: bool = True
+    #: What opsctl observed about the end, added to the run's notes.
+    notes: tuple[str, ...] = ()
+    #: The code the script asked for, when it is not the one exited with (outside 0-255).
+    asked: int | None = None
 
 
 def import_failed(exc: Exception, project: Project, script: Script, args: list[str],
@@ -83,9 +87,10 @@ def record_end(ledger: Ledger, run: Run, outcome: Outcome, summary: dict[str, An
     """
     with interrupts.shielded():
         before = interrupts.count
+        notes = [*run.notes, *outcome.notes] if outcome.notes else None
         ended = ledger.end(run, status=outcome.status, exit_code=outcome.exit_code,
                            error=outcome.error, output_tail=tail, summary=summary,
-                           on_retry=lambda exc, seconds: _retrying(
+                           notes=notes, on_retry=lambda exc, seconds: _retrying(
                                ledger, f"the end of run {run.id}", exc, seconds),
                            give_up=lambda: interrupts.count > before)
     if ended.how == "taken over":
@@ -154,6 +159,14 @@ def _detach_terminal() -> None:
 
 
 def outcome_of_return(code: int) -> Outcome:
+    """The outcome of an exit code the script gave. An exit status holds 0-255 (the kernel
+    keeps the low 8 bits: 256 would read as success, 330 as opsctl's own 74), so a code
+    outside that range is exited and recorded as 1, with a note of the code asked for."""
+    code = int(code)  # sys.exit(True) is 1
+    if not 0 <= code <= 255:
+        note = (f"the script exited with {code}, outside the 0-255 an exit status can hold: "
+                "exited and recorded as 1")
+        return Outcome("failed", 1, notes=(note,), asked=code)
     return Outcome("succeeded" if code == 0 else "failed", code)
 
 
@@ -229,5 +242,9 @@ def _tell(outcome: Outcome, run: Run | None, script: Script, options: RunOptions
         if "outside of request context" in outcome.message and not options.request_context:
             output.note(f"opsctl: the script reads flask.request: run it with "
                         f"{options.prog} --request-context {script.display}")
+        return
+    if outcome.asked is not None:
+        output.note(f"opsctl: {script.display} exited with {outcome.asked}, outside 0-255: "
+                    f"exits {outcome.exit_code} ({where}{dry})")
         return
     output.note(f"opsctl: {script.display} exited with {outcome.exit_code} ({where}{dry})")

@@ -50,7 +50,7 @@ def compile_script(script: Script) -> EntryPoint:
     try:
         source = script.path.read_bytes()
     except OSError as exc:
-        raise OpsctlError(f"cannot read {script.display}: {exc.strerror}") from None
+        raise ScriptNotLoadable(_unreadable(script, exc)) from None
     digest = hashlib.sha256(source).hexdigest()
     try:
         tree = ast.parse(source, filename=str(script.path))
@@ -59,6 +59,16 @@ def compile_script(script: Script) -> EntryPoint:
         raise ScriptNotLoadable(_unloadable(script, source, exc)) from None
     kind: Literal["function", "module"] = "function" if _binds_main(tree) else "module"
     return EntryPoint(script, code, digest, kind, doc=ast.get_docstring(tree))
+
+
+def _unreadable(script: Script, exc: OSError) -> str:
+    import errno
+
+    why = exc.strerror or type(exc).__name__
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"cannot read {script.display} ({why}); fix its permissions and run again " \
+            "(nothing ran)"
+    return f"cannot read {script.display} ({why}); nothing ran"
 
 
 def _unloadable(script: Script, source: bytes, exc: SyntaxError | ValueError) -> str:
