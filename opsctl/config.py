@@ -129,6 +129,10 @@ _KEYS: dict[str, tuple[Any, str, Any]] = {
 }
 
 
+#: Keys whose ``OPSCTL_*`` variable adds to the configured list (or the default) instead of
+#: replacing it.
+ADDITIVE: dict[str, tuple[str, ...]] = {"protected_environments": DEFAULT_PROTECTED}
+
 _TABLE_RE = re.compile(r"^\s*\[tool\.opsctl[\].]", re.MULTILINE)
 
 
@@ -251,6 +255,10 @@ def load_config(
         if not check(value):
             raise ConfigError(f"environment variable {var} must be {expected}, not "
                               f"{environ[var]!r}")
+        if key in ADDITIVE:
+            # An operator's variable may protect more, never less: it adds to the list.
+            before = values.get(key, ADDITIVE[key])
+            value = [*before, *(v for v in value if v not in before)]
         values[key] = value
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
 

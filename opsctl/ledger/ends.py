@@ -50,7 +50,7 @@ class Ends(Writes):
                exit_code: int | None, error: str | None = None, sha256: str | None = None,
                dry_run: bool = False, git_revision: str | None = None,
                git_dirty: bool | None = None, environment: str | None = None,
-               reason: str | None = None,
+               reason: str | None = None, notes: Sequence[str] = (),
                on_retry: OnRetry | None = None) -> tuple[Run | None, Ended]:
         """Write a run that ended before it could start properly (its import raised): one
         row, already complete, and no lock. The run, and where it went; no run when it went
@@ -58,7 +58,7 @@ class Ends(Writes):
         values = whole_values(script=script, process=process, args=args, status=status,
                               exit_code=exit_code, error=error, sha256=sha256,
                               dry_run=dry_run, git_revision=git_revision, git_dirty=git_dirty,
-                              environment=environment, reason=reason)
+                              environment=environment, reason=reason, notes=notes)
         try:
             run_id, _ = self.persist(lambda conn: self._insert_whole(conn, values),
                                      on_retry=on_retry)
@@ -67,7 +67,7 @@ class Ends(Writes):
 
             return None, self._keep({"kind": "run", "values": values},
                                     f"whole-{uuid.uuid4().hex[:12]}", exc)
-        row = SimpleNamespace(**values, id=run_id, output_tail=None, notes=None)
+        row = SimpleNamespace(**values, id=run_id, output_tail=None)
         return rows.run_of(row), Ended("recorded")
 
     def _keep(self, entry: dict[str, Any], name: str, exc: BaseException) -> Ended:
@@ -107,7 +107,7 @@ class Ends(Writes):
         values = dict(entry["values"])
         why = f"{LATE}: when the run ended, the ledger could not take it ({entry['problem']})"
         if entry["kind"] == "run":
-            values["notes"] = rows.json_text([why])
+            values["notes"] = rows.json_text([*rows.json_load(values.get("notes"), []), why])
             run_id, inserted = self.persist(lambda conn: self._insert_whole(conn, values))
             return Replayed(path, "recorded" if inserted else "already", run_id,
                             values["script"], values["status"], whole=True)

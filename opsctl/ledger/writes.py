@@ -176,7 +176,7 @@ def whole_values(*, script: str, process: Process, args: Sequence[str], status: 
                  exit_code: int | None, error: str | None = None, sha256: str | None = None,
                  dry_run: bool = False, git_revision: str | None = None,
                  git_dirty: bool | None = None, environment: str | None = None,
-                 reason: str | None = None) -> dict[str, Any]:
+                 reason: str | None = None, notes: Sequence[str] = ()) -> dict[str, Any]:
     """The row of a run that ended before it could start properly, complete."""
     if status not in STATUSES:
         raise ValueError(f"unknown status {status!r}")
@@ -184,7 +184,8 @@ def whole_values(*, script: str, process: Process, args: Sequence[str], status: 
     values = _run_values(script, process, args, sha256, dry_run, git_revision, git_dirty,
                          environment, reason)
     values.update(started_at=now, ended_at=now, status=status, exit_code=exit_code,
-                  error=rows.clip(rows.opt_text(error)), summary="{}")
+                  error=rows.clip(rows.opt_text(error)), summary="{}",
+                  notes=rows.json_text(list(notes)) if notes else None)
     return values
 
 

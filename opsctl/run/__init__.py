@@ -1,8 +1,9 @@
 """Running a script: the run itself, step by step (:mod:`.runner`); loading the Flask app
 (:mod:`.app`), the script's entry point (:mod:`.script`), opsctl's options among the script's
 (:mod:`.args`), run-once and the lock, waited for and taken with the run's row
-(:mod:`.locks`), the confirmation of what will run in a protected environment
-(:mod:`.confirmation`), the heartbeat that keeps the lock alive (:mod:`.heartbeat`), dry runs
+(:mod:`.locks`), the run's environment and whether it is protected (:mod:`.environment`),
+the confirmation of what will run in a protected environment (:mod:`.confirmation`), the
+heartbeat that keeps the lock alive (:mod:`.heartbeat`), dry runs
 (:mod:`.dryrun`), the output tee (:mod:`.tee`), signals (:mod:`.signals`), secrets kept out of
 the ledger (:mod:`.secrets`), the script API (:mod:`.api`), and how a run ends: its outcome,
 recorded in the ledger and told (:mod:`.outcome`).

@@ -24,11 +24,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from ..errors import AppNotFound
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
     from flask import Flask
 
     from ..config import Config
+    from .environment import Environment
 
 
 class LoadedApp(NamedTuple):
@@ -145,11 +146,13 @@ def _working_directory(path: Path) -> Iterator[None]:
         os.chdir(before)
 
 
-def environment_of(app: Flask) -> str:
-    """The environment name: ``OPSCTL_ENV``, else the app's ``OPSCTL_ENV`` or ``ENV`` config,
-    else ``development``."""
-    return str(os.environ.get("OPSCTL_ENV") or app.config.get("OPSCTL_ENV")
-               or app.config.get("ENV") or "development")
+def environment_of(app: Flask, protected: Sequence[str]) -> Environment:
+    """The run's environment: the app's own (its ``OPSCTL_ENV`` or ``ENV`` config) when it
+    states one, else ``OPSCTL_ENV``, else ``development``; protected when any name stated is
+    (:mod:`.environment`)."""
+    from .environment import decide
+
+    return decide(app.config, os.environ, protected)
 
 
 def databases_of(app: Flask) -> list[str]:

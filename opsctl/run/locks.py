@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,7 +30,8 @@ WAIT_POLL_SECONDS = 0.5
 
 def start_run(ledger: Ledger, key: str, process: Process, stored_args: list[str],
               entry: EntryPoint, options: RunOptions, revision: str | None, dirty: bool | None,
-              environment: str, script: Script, interrupts: Interrupts, once: bool) -> Run:
+              environment: str, script: Script, interrupts: Interrupts, once: bool,
+              notes: Sequence[str] = ()) -> Run:
     from ..ledger.values import AlreadySucceeded, LockBusy
 
     deadline = _deadline(options.wait)
@@ -42,7 +43,8 @@ def start_run(ledger: Ledger, key: str, process: Process, stored_args: list[str]
             run = ledger.start(script=key, process=process, args=stored_args,
                                sha256=entry.sha256, dry_run=options.dry_run,
                                git_revision=revision, git_dirty=dirty,
-                               environment=environment, reason=options.reason, once=once)
+                               environment=environment, reason=options.reason, once=once,
+                               notes=notes)
         except AlreadySucceeded as done:
             interrupts.resume()
             raise run_once_refused(script, done.run) from None

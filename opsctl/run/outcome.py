@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ..ledger.values import Ended, Run
     from ..project import Project
     from .args import RunOptions
+    from .environment import Environment
     from .script import EntryPoint
     from .signals import Interrupts
 
@@ -49,12 +50,11 @@ class Outcome(NamedTuple):
 
 def import_failed(exc: Exception, project: Project, script: Script, args: list[str],
                   options: RunOptions, entry: EntryPoint, git: GitProbe,
-                  ledger: Ledger | None, app: Any, operator: str) -> int:
+                  ledger: Ledger | None, environment: Environment, operator: str) -> int:
     """Record a script whose import raised as a failed run, like one whose main() raised:
     its module-level code did run."""
     from ..catalogue import printable
     from ..ledger.values import Process
-    from .app import environment_of
 
     text = "".join(traceback.format_exception(type(exc), exc, script_frames(exc)))
     first = f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
@@ -68,7 +68,8 @@ def import_failed(exc: Exception, project: Project, script: Script, args: list[s
             args=redact(args, project.config.secret_options), status=outcome.status,
             exit_code=outcome.exit_code, error=outcome.error, sha256=entry.sha256,
             dry_run=options.dry_run, git_revision=revision, git_dirty=dirty,
-            environment=environment_of(app), reason=options.reason,
+            environment=environment.name, reason=options.reason,
+            notes=[environment.conflict] if environment.conflict else [],
             on_retry=lambda exc, seconds: _retrying(ledger, "this run", exc, seconds))
         if run is None:
             where = "kept in the local journal" if ended.how == "journaled" else "not recorded"

@@ -111,6 +111,7 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
     key = printable(script.key)
     loaded = load_app(project.config, options.app, script_info=options.script_info,
                       debug=project.debug)
+    environment = environment_of(loaded.app, project.config.protected_environments)
     lookup.join()
     identity = project.identity
     note = first_guess_note(identity)
@@ -128,7 +129,7 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
             import_entry(entry)
         except Exception as exc:  # the script's module-level code ran and raised
             return import_failed(exc, project, script, args, options, entry, git, ledger,
-                                 app, identity.name)
+                                 environment, identity.name)
         if entry.kind == "function":
             plain = _plain_args(entry, args, options)
             if plain is None:
@@ -146,7 +147,6 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
                 output.note(f"opsctl: {_put_before(found[1], script, options)}")
             return exc.exit_code
 
-    environment = environment_of(app)
     secret = project.config.secret_options
     stored_args = redact(args, secret, entry.flags)
 
@@ -161,7 +161,7 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
     from ..ledger.values import Process
 
     process = Process.current(identity.name)
-    protected = environment in project.config.protected_environments
+    protected = environment.protected
     if ledger is None:
         stack.enter_context(local_lock(project, key, options))
     elif (protected and not options.yes) or options.wait is not None:
@@ -173,6 +173,8 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
         from .confirmation import confirm_run
 
         confirm_run(script, stored_args, loaded, environment, options, identity.name)
+    elif environment.conflict:
+        output.warn(environment.conflict)
 
     revision, dirty = git.result()
     run: Run | None = None
@@ -180,11 +182,12 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
         interrupts.hold()  # as start_run does: _execute resumes
     else:
         run = start_run(ledger, key, process, stored_args, entry, options, revision, dirty,
-                        environment, script, interrupts, once)
+                        environment.name, script, interrupts, once,
+                        notes=[environment.conflict] if environment.conflict else [])
 
     current = api.CurrentRun(id=run.id if run else None, script=key, operator=identity.name,
                              dry_run=options.dry_run, reason=options.reason,
-                             environment=environment)
+                             environment=environment.name)
     heartbeat = Heartbeat(ledger, run) if ledger is not None and run is not None else None
     outcome, summary, tail = _execute(entry, script, args, app, current, options, interrupts,
                                       heartbeat)
