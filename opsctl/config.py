@@ -52,6 +52,8 @@ class Config(NamedTuple):
     ledger_retry_seconds: float = DEFAULT_LEDGER_RETRY_SECONDS
     protected_environments: tuple[str, ...] = DEFAULT_PROTECTED
     secret_options: tuple[str, ...] = DEFAULT_SECRET_OPTIONS
+    #: Whether a run's output tail is kept in the ledger.
+    keep_output: bool = True
     lint: Mapping[str, Any] = MappingProxyType({})
 
     @property
@@ -104,6 +106,23 @@ def _table(v: Any) -> bool:
     return isinstance(v, dict)
 
 
+def _bool(v: Any) -> bool:
+    return isinstance(v, bool)
+
+
+_BOOLEANS = {"1": True, "true": True, "yes": True, "on": True,
+             "0": False, "false": False, "no": False, "off": False}
+
+
+def _flag(s: str) -> bool | None:
+    if not s.strip():
+        return None
+    try:
+        return _BOOLEANS[s.strip().lower()]
+    except KeyError:
+        raise ValueError(s) from None
+
+
 def _opt_str(s: str) -> str | None:
     return s or None
 
@@ -125,6 +144,7 @@ _KEYS: dict[str, tuple[Any, str, Any]] = {
     "ledger_retry_seconds": (_seconds, "a number of seconds (>= 0)", float),
     "protected_environments": (_strlist, "a list of environment names", _split),
     "secret_options": (_strlist, "a list of option names", _split),
+    "keep_output": (_bool, "true or false", _flag),
     "lint": (_table, "a table ([tool.opsctl.lint])", None),
 }
 
@@ -289,6 +309,7 @@ def load_config(
                                               DEFAULT_LEDGER_RETRY_SECONDS)),
         protected_environments=tuple(values.get("protected_environments", DEFAULT_PROTECTED)),
         secret_options=tuple(values.get("secret_options", DEFAULT_SECRET_OPTIONS)),
+        keep_output=values.get("keep_output", True),
         lint=values.get("lint", {}),
     )
 

@@ -118,3 +118,17 @@ def test_finding_the_project_upward_from_a_dotdot_path(tmp_path: Path) -> None:
     (tmp_path / "p1" / "offline_script").mkdir(parents=True)
     (tmp_path / "np2").mkdir()
     assert find_project_dir(tmp_path / "p1" / ".." / "np2") is None
+
+
+def test_keep_output_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    assert load_config(tmp_path, environ={}).keep_output is True
+    write(tmp_path / "pyproject.toml", "[tool.opsctl]\nkeep_output = false\n")
+    assert load_config(tmp_path, environ={}).keep_output is False
+    for text, value in [("1", True), ("true", True), ("Yes", True), ("on", True),
+                        ("0", False), ("false", False), ("NO", False), ("off", False)]:
+        assert load_config(tmp_path, environ={"OPSCTL_KEEP_OUTPUT": text}).keep_output is value
+    with pytest.raises(ConfigError, match="OPSCTL_KEEP_OUTPUT must be true or false"):
+        load_config(tmp_path, environ={"OPSCTL_KEEP_OUTPUT": "sometimes"})
+    write(tmp_path / "pyproject.toml", "[tool.opsctl]\nkeep_output = 'no'\n")
+    with pytest.raises(ConfigError, match="keep_output must be true or false"):
+        load_config(tmp_path, environ={})

@@ -15,7 +15,8 @@ import opsctl
 from opsctl.cli.run import _bare_wait, run_command
 from opsctl.errors import APP_NOT_FOUND, DECLINED, LEDGER_UNREACHABLE, LOCK_HELD, RUN_ONCE
 from opsctl.run import api
-from opsctl.run.args import OWN_OPTIONS, redact
+from opsctl.run.args import OWN_OPTIONS
+from opsctl.run.secrets import redact
 from opsctl.run.tee import Tail, Tee
 
 

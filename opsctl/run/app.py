@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from ..config import Config
     from .environment import Environment
+    from .secrets import Scrubber
 
 
 class LoadedApp(NamedTuple):
@@ -153,6 +154,22 @@ def environment_of(app: Flask, protected: Sequence[str]) -> Environment:
     from .environment import decide
 
     return decide(app.config, os.environ, protected)
+
+
+def scrubber_for(app: Flask, secret_names: Sequence[str], *urls: str) -> Scrubber:
+    """A scrubber that knows the app's own secrets: its ``SECRET_KEY`` and secret-like
+    configuration, the secret-like environment variables, and the passwords of its
+    Flask-SQLAlchemy engines and of ``urls`` (the ledger's). Needs an app context."""
+    from .secrets import Scrubber, app_secrets
+
+    known = [u for u in urls if u]
+    db = app.extensions.get("sqlalchemy")
+    if db is not None:
+        try:
+            known += [e.url.render_as_string(hide_password=False) for e in db.engines.values()]
+        except Exception:  # a misconfigured bind fails in the script itself, not here
+            pass
+    return Scrubber(app_secrets(app.config, os.environ, secret_names, known), secret_names)
 
 
 def databases_of(app: Flask) -> list[str]:

@@ -1,13 +1,12 @@
 """A run's command line: ``opsctl run``'s own options (:class:`RunOptions`, as the command
-read them; found among a script's arguments), and the redaction of secret option values before
-the arguments are recorded in the ledger.
+read them; found among a script's arguments). What of the arguments is recorded, secrets
+redacted, is :mod:`.secrets`' part.
 
 Light on purpose: the ``run`` command's argument pre-parse uses it too.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -60,46 +59,3 @@ def is_seconds(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def redact(args: Sequence[str], secret_names: Sequence[str],
-           flags: frozenset[str] = frozenset()) -> list[str]:
-    """Arguments with the values of secret-looking options replaced by ``***``.
-
-    An option is secret when its name contains one of ``secret_names`` (``--db-password``,
-    ``--api_key``); both ``--token=x`` and ``--token x`` are covered. Options known to be
-    flags take no value, so the argument after them is kept.
-    """
-    words = [_norm(s) for s in secret_names if s.strip("-_")]
-
-    def is_secret(option: str) -> bool:
-        name = _norm(option)
-        return any(w in name for w in words)
-
-    out: list[str] = []
-    hide_next = False
-    for arg in args:
-        if hide_next:
-            out.append("***")
-            hide_next = False
-            continue
-        if arg == "--":
-            out.append(arg)
-            continue
-        if arg.startswith("-") and len(arg) > 1 and not _is_number(arg):
-            option, eq, _ = arg.partition("=")
-            if is_secret(option):
-                if eq:
-                    out.append(f"{option}=***")
-                    continue
-                hide_next = option not in flags
-        out.append(arg)
-    return out
-
-
-def _norm(name: str) -> str:
-    return name.lstrip("-").lower().replace("_", "-")
-
-
-def _is_number(text: str) -> bool:
-    return re.fullmatch(r"-\d+(\.\d*)?", text) is not None

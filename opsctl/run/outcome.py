@@ -19,7 +19,6 @@ import click
 
 from .. import output
 from ..errors import LEDGER_UNREACHABLE, OpsctlError
-from .args import redact
 from .signals import EXIT_CODES, Terminated, signal_name
 
 if TYPE_CHECKING:
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
     from .args import RunOptions
     from .environment import Environment
     from .script import EntryPoint
+    from .secrets import Scrubber
     from .signals import Interrupts
 
 
@@ -50,11 +50,13 @@ class Outcome(NamedTuple):
 
 def import_failed(exc: Exception, project: Project, script: Script, args: list[str],
                   options: RunOptions, entry: EntryPoint, git: GitProbe,
-                  ledger: Ledger | None, environment: Environment, operator: str) -> int:
+                  ledger: Ledger | None, environment: Environment, operator: str,
+                  scrub: Scrubber) -> int:
     """Record a script whose import raised as a failed run, like one whose main() raised:
-    its module-level code did run."""
+    its module-level code did run. What is stored is scrubbed of secrets first."""
     from ..catalogue import printable
     from ..ledger.values import Process
+    from .secrets import redact
 
     text = "".join(traceback.format_exception(type(exc), exc, script_frames(exc)))
     first = f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
@@ -65,10 +67,11 @@ def import_failed(exc: Exception, project: Project, script: Script, args: list[s
         revision, dirty = git.result()
         run, ended = ledger.record(
             script=printable(script.key), process=Process.current(operator),
-            args=redact(args, project.config.secret_options), status=outcome.status,
-            exit_code=outcome.exit_code, error=outcome.error, sha256=entry.sha256,
-            dry_run=options.dry_run, git_revision=revision, git_dirty=dirty,
-            environment=environment.name, reason=options.reason,
+            args=scrub.args(redact(args, project.config.secret_options)),
+            status=outcome.status, exit_code=outcome.exit_code,
+            error=scrub.text(outcome.error), sha256=entry.sha256, dry_run=options.dry_run,
+            git_revision=revision, git_dirty=dirty, environment=environment.name,
+            reason=scrub.text(options.reason),
             notes=[environment.conflict] if environment.conflict else [],
             on_retry=lambda exc, seconds: _retrying(ledger, "this run", exc, seconds))
         if run is None:
@@ -78,8 +81,8 @@ def import_failed(exc: Exception, project: Project, script: Script, args: list[s
     return outcome.exit_code
 
 
-def record_end(ledger: Ledger, run: Run, outcome: Outcome, summary: dict[str, Any], tail: str,
-               interrupts: Interrupts) -> Outcome:
+def record_end(ledger: Ledger, run: Run, outcome: Outcome, summary: dict[str, Any],
+               tail: str | None, interrupts: Interrupts) -> Outcome:
     """Complete the run's row with its outcome and release its lock; the outcome to tell.
 
     The ledger waits out an outage (a further signal ends the wait), then keeps the end in

@@ -32,7 +32,7 @@ import click
 from .. import output
 from ..gitops import GitProbe
 from . import api
-from .args import HELP_OPTIONS, own_option, redact
+from .args import HELP_OPTIONS, own_option
 from .heartbeat import Heartbeat
 from .locks import local_lock, run_once_refused, start_run, wait_for_lock
 from .outcome import Outcome, import_failed, outcome_of, outcome_of_return, record_end, tell
@@ -105,8 +105,9 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
          stack: ExitStack, lookup: threading.Thread) -> int:
     from ..catalogue import printable
     from ..identity import first_guess_note
-    from .app import environment_of, load_app
-    from .script import import_entry, parse_args
+    from .app import environment_of, load_app, scrubber_for
+    from .script import import_entry, parse_args, secret_values
+    from .secrets import redact
 
     key = printable(script.key)
     loaded = load_app(project.config, options.app, script_info=options.script_info,
@@ -123,13 +124,16 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
         stack.enter_context(app.test_request_context())
     if str(project.dir) not in sys.path:
         sys.path.insert(0, str(project.dir))
+    secret = project.config.secret_options
+    # The app's own secrets, scrubbed from everything stored (needs the app context).
+    scrub = scrubber_for(app, secret, project.config.effective_ledger_url)
 
     with _script_argv(script, args):
         try:
-            import_entry(entry)
+            import_entry(entry, secret)
         except Exception as exc:  # the script's module-level code ran and raised
             return import_failed(exc, project, script, args, options, entry, git, ledger,
-                                 environment, identity.name)
+                                 environment, identity.name, scrub)
         if entry.kind == "function":
             plain = _plain_args(entry, args, options)
             if plain is None:
@@ -147,8 +151,9 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
                 output.note(f"opsctl: {_put_before(found[1], script, options)}")
             return exc.exit_code
 
-    secret = project.config.secret_options
-    stored_args = redact(args, secret, entry.flags)
+    scrub = scrub.adding(secret_values(entry))
+    stored_args = scrub.args(redact(args, secret, entry.flags, entry.secret_opts))
+    stored = options._replace(reason=scrub.text(options.reason))
 
     once = ledger is not None and script.kind == "unrecycle" and not options.force
     if once:
@@ -181,7 +186,7 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
     if ledger is None:
         interrupts.hold()  # as start_run does: _execute resumes
     else:
-        run = start_run(ledger, key, process, stored_args, entry, options, revision, dirty,
+        run = start_run(ledger, key, process, stored_args, entry, stored, revision, dirty,
                         environment.name, script, interrupts, once,
                         notes=[environment.conflict] if environment.conflict else [])
 
@@ -192,7 +197,12 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
     outcome, summary, tail = _execute(entry, script, args, app, current, options, interrupts,
                                       heartbeat)
     if ledger is not None and run is not None:
-        outcome = record_end(ledger, run, outcome, summary, tail, interrupts)
+        # What is stored is scrubbed; the terminal is told the error as it was.
+        stored_end = record_end(ledger, run, outcome._replace(error=scrub.text(outcome.error)),
+                                scrub.value(summary),
+                                scrub.text(tail) if project.config.keep_output else None,
+                                interrupts)
+        outcome = stored_end._replace(error=outcome.error)
     tell(outcome, run, script, options, project.debug)
     return outcome.exit_code
 

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from ..errors import OpsctlError, ScriptNotLoadable
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import click
 
     from ..catalogue import Script
@@ -41,6 +43,10 @@ class EntryPoint:
     context: click.Context | None = None
     #: Names of the Click command's flag options (they take no value), for redaction.
     flags: frozenset[str] = field(default_factory=frozenset)
+    #: Every option string of the Click command's secret options (``-p`` as well as
+    #: ``--password``), and the names of its secret parameters (:func:`secret_params`).
+    secret_opts: frozenset[str] = field(default_factory=frozenset)
+    secret_names: tuple[str, ...] = ()
     #: The module docstring: the ``--help`` of a script that is not a Click command.
     doc: str | None = None
 
@@ -105,8 +111,9 @@ def module_name(script: Script) -> str:
     return ".".join(re.sub(r"\W", "_", p) or "_" for p in parts)
 
 
-def import_entry(entry: EntryPoint) -> None:
-    """Import the script as a module and find ``main`` (needs the app context).
+def import_entry(entry: EntryPoint, secret_words: Sequence[str] = ()) -> None:
+    """Import the script as a module and find ``main`` (needs the app context); a Click
+    ``main``'s secret parameters are found by ``secret_words`` (the ``secret_options``).
 
     Exceptions from the script's import propagate.
     """
@@ -126,11 +133,52 @@ def import_entry(entry: EntryPoint) -> None:
         entry.function = main
         entry.flags = frozenset(opt for p in main.params if isinstance(p, click.Option)
                                 and (p.is_flag or p.count) for opt in p.opts + p.secondary_opts)
+        entry.secret_opts, entry.secret_names = secret_params(main, secret_words)
     elif callable(main):
         entry.function = main
     else:
         raise OpsctlError(f"{entry.script.display}: main is a {type(main).__name__}, not a "
                           "function or a Click command")
+
+
+def secret_params(command: click.Command,
+                  secret_words: Sequence[str]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """A Click command's secret parameters: every option string of its secret options, and
+    the names of all of them (arguments included).
+
+    A parameter is secret when any name it is declared with (``-p``, ``--password``, its
+    parameter name) looks secret, or when it hides its input (``hide_input=True``).
+    """
+    import click
+
+    from .secrets import secret_name
+
+    opts: set[str] = set()
+    names: list[str] = []
+    for param in command.params:
+        declared = [*param.opts, *param.secondary_opts, param.name or ""]
+        if not (getattr(param, "hide_input", False) or
+                any(secret_name(d, secret_words) for d in declared if d)):
+            continue
+        if isinstance(param, click.Option):
+            opts.update(param.opts, param.secondary_opts)
+        if param.name:
+            names.append(param.name)
+    return frozenset(opts), tuple(names)
+
+
+def secret_values(entry: EntryPoint) -> list[str]:
+    """What the script's secret parameters were given, once its arguments are parsed (from
+    the command line, an environment variable, a prompt or a default), as text."""
+    if entry.context is None:
+        return []
+    found: list[str] = []
+    for name in entry.secret_names:
+        value = entry.context.params.get(name)
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if item is not None and not isinstance(item, bool):
+                found.append(str(item))
+    return found
 
 
 def parse_args(entry: EntryPoint, args: list[str], prog: str = "opsctl run") -> None:

@@ -33,10 +33,16 @@ SECRET_WORDS = frozenset({"key", "pass", "pwd", "pw", "auth", "pin", "otp", "dsn
 MIN_SECRET = 4
 
 _WORD_SPLIT = re.compile(r"[-_.\s]+")
-#: ``scheme://user:password@host``; the password may hold anything but ``@``, ``/`` and blanks.
-_URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/@]*:)(?P<pw>[^\s@/]+)@")
+#: ``scheme://user:password@host``; the password runs to the authority's last ``@`` (an
+#: unencoded ``@`` in it is still masked whole) and holds no ``/`` or blank.
+_URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/@]*:)(?P<pw>[^\s/]+)@")
 #: What SQLAlchemy appends to a database error: the statement's bound values, one line.
 _SQL_PARAMETERS = re.compile(r"\[parameters: [^\n]*")
+#: What databases quote of a row in their errors: PostgreSQL's ``Key (token)=(value)`` and
+#: ``Failing row contains (...)``, MySQL's ``Duplicate entry 'value' for key``.
+_DB_KEY = re.compile(r"(?P<head>\bKey \((?:[^()\n]|\([^()\n]*\))*\)=)\([^\n]*\)")
+_DB_ROW = re.compile(r"(?P<head>\bFailing row contains )\([^\n]*\)")
+_DB_ENTRY = re.compile(r"(?P<head>\bDuplicate entry ')[^\n]*?(?=' for key)")
 _BEARER = re.compile(r"\b(?P<scheme>Bearer|Basic)\s+[A-Za-z0-9._~+/=\-]{4,}")
 _KEY_VALUE = re.compile(r"(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)=(?P<value>.+)", re.DOTALL)
 _KEY_VALUE_INLINE = re.compile(r"\b(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)=(?P<value>[^\s,;&'\"]+)")
@@ -68,17 +74,16 @@ def redact(args: Sequence[str], secret_names: Sequence[str],
 
     out: list[str] = []
     hide_next = False
-    after_dashes = False
     for arg in args:
         if hide_next:
             out.append(MASK)
             hide_next = False
             continue
-        if arg == "--" and not after_dashes:
-            after_dashes = True
+        if arg == "--":
+            # What follows is the script's to read; a secret option there is no less secret.
             out.append(arg)
             continue
-        if not after_dashes and arg.startswith("-") and len(arg) > 1 and not _is_number(arg):
+        if arg.startswith("-") and len(arg) > 1 and not _is_number(arg):
             if arg.startswith("--"):
                 option, eq, _ = arg.partition("=")
                 if is_secret(option):
@@ -126,6 +131,9 @@ class Scrubber:
             text = self._values_re.sub(MASK, text)
         text = _URL_PASSWORD.sub(lambda m: f"{m['head']}{MASK}@", text)
         text = _SQL_PARAMETERS.sub("[parameters: hidden by opsctl]", text)
+        text = _DB_KEY.sub(lambda m: f"{m['head']}({MASK})", text)
+        text = _DB_ROW.sub(lambda m: f"{m['head']}({MASK})", text)
+        text = _DB_ENTRY.sub(lambda m: f"{m['head']}{MASK}", text)
         text = _BEARER.sub(lambda m: f"{m['scheme']} {MASK}", text)
         return _KEY_VALUE_INLINE.sub(self._key_value, text)
 
@@ -146,35 +154,86 @@ class Scrubber:
                                         else self.value(v)) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return [self.value(v) for v in value]
-        return value
+        if value is None or isinstance(value, (bool, int, float)):
+            return value
+        # Stored as its text (the ledger's JSON takes str() of what it cannot hold): that
+        # text is what is scrubbed.
+        return self.text(str(value))
+
+    def adding(self, values: Iterable[str]) -> Scrubber:
+        """The same scrubber, knowing more secret values (what a script's secret options
+        were given)."""
+        return Scrubber([*self.values, *values], self.secret_names)
+
+
+#: Names that contain a secret word but hold none: the shell's working folder (``pwd``), and
+#: keys whose last word says they hold a name, a place or a setting (``SESSION_COOKIE_NAME``,
+#: ``SSH_AUTH_SOCK``, ``SESSION_COOKIE_HTTPONLY``).
+NOT_SECRET_NAMES = frozenset({"PWD", "OLDPWD"})
+NOT_SECRET_LAST_WORDS = frozenset({
+    "name", "names", "domain", "path", "dir", "file", "sock", "socket", "type", "size",
+    "samesite", "httponly", "secure", "partitioned", "lifetime", "url", "uri", "host",
+    "port", "user", "username", "header", "method", "enabled", "required", "algorithm",
+    "length", "timeout", "prefix", "location"})
+#: Values too common to be told from ordinary words when scrubbed by value.
+TRIVIAL_VALUES = frozenset({"true", "false", "yes", "no", "on", "off", "none", "null"})
+
+
+def secret_key(key: str, secret_names: Sequence[str]) -> bool:
+    """Whether a configuration key or an environment variable holds a secret value:
+    ``SECRET_KEY``, ``STRIPE_API_KEY``, ``PGPASSWORD``, but not ``SESSION_COOKIE_NAME``,
+    ``SSH_AUTH_SOCK`` or ``PWD``."""
+    if key == "SECRET_KEY" or key == "SECRET_KEY_FALLBACKS":
+        return True
+    if key in NOT_SECRET_NAMES or not secret_name(key, secret_names):
+        return False
+    words = [w for w in _WORD_SPLIT.split(key.lower()) if w]
+    return not words or words[-1] not in NOT_SECRET_LAST_WORDS
 
 
 def app_secrets(config: Mapping[str, Any], environ: Mapping[str, str],
                 secret_names: Sequence[str], urls: Iterable[str] = ()) -> list[str]:
-    """The values of an app's own secrets: ``SECRET_KEY`` and any configuration key or
-    environment variable with a secret-like name, and the passwords inside its database URLs
-    (``urls`` adds the URLs of engines it holds)."""
+    """The values of an app's own secrets: ``SECRET_KEY`` (and its fallbacks), any
+    configuration key (nested ones included) or environment variable with a secret-like name
+    (:func:`secret_key`), and the password of every URL among their values (database URIs
+    and binds, a broker, a proxy); ``urls`` adds the URLs of engines it holds."""
     found: list[str] = []
-    for key, value in config.items():
-        if isinstance(value, str) and (key == "SECRET_KEY" or secret_name(key, secret_names)):
-            found.append(value)
-    for key, value in environ.items():
-        if secret_name(key, secret_names):
-            found.append(value)
     candidates = [*urls]
-    for key in ("SQLALCHEMY_DATABASE_URI", "DATABASE_URL"):
-        if isinstance(config.get(key), str):
-            candidates.append(config[key])
-    binds = config.get("SQLALCHEMY_BINDS")
-    if isinstance(binds, Mapping):
-        candidates += [v if isinstance(v, str) else str(v.get("url", ""))
-                       for v in binds.values() if isinstance(v, (str, Mapping))]
+    for source in (config, environ):
+        for key, value in source.items():
+            _walk(str(key), value, secret_names, False, found, candidates)
     for url in candidates:
-        match = _URL_PASSWORD.search(url)
-        if match is not None:
+        for match in _URL_PASSWORD.finditer(url):
             found.append(match["pw"])
             found.append(_unquote(match["pw"]))
-    return [v for v in found if v and len(v) >= MIN_SECRET]
+    return [v for v in dict.fromkeys(found)
+            if len(v) >= MIN_SECRET and v.strip().lower() not in TRIVIAL_VALUES]
+
+
+def _walk(key: str, value: Any, secret_names: Sequence[str], secret: bool, found: list[str],
+          candidates: list[str]) -> None:
+    """Collect the text under one key: all of it as secret when the key (or one above it)
+    is, and all of it as candidates for URLs with a password."""
+    secret = secret or secret_key(key, secret_names)
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            _walk(str(k), v, secret_names, secret, found, candidates)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _walk(key, v, secret_names, secret, found, candidates)
+    elif isinstance(value, (str, bytes)):
+        texts = [value] if isinstance(value, str) else _bytes_texts(value)
+        candidates += texts
+        if secret:
+            found += texts
+
+
+def _bytes_texts(value: bytes) -> list[str]:
+    """Bytes (a ``SECRET_KEY`` often is) as they could be printed: decoded, and as their
+    ``repr`` shows them."""
+    shown = repr(value)[2:-1]
+    text = value.decode("utf-8", "replace")
+    return [text] if text == shown else [text, shown]
 
 
 def _unquote(text: str) -> str:
