@@ -8,8 +8,10 @@ Two parts:
   a secret-like key (``PASSWORD=hunter2``).
 * :class:`Scrubber` cleans any text stored (arguments, reason, summary, error, traceback,
   output tail): passwords inside URLs (``postgresql://u:***@host/db``), the bound parameters
-  SQLAlchemy prints in its errors, and the values of the app's own secrets (``SECRET_KEY``,
-  passwords in its database URIs, secret-like configuration keys and environment variables).
+  SQLAlchemy prints in its errors and the row values databases quote in theirs, and known
+  values: the app's own secrets (:func:`app_secrets`: ``SECRET_KEY``, passwords in its
+  database URIs, secret-like configuration keys and environment variables) and what the
+  script's secret options were given.
 
 Light: the ``run`` command's pre-parse imports :mod:`opsctl.run.args`, and this module imports
 nothing heavy either.
