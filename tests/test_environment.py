@@ -218,3 +218,35 @@ def test_the_prompt_shows_the_disagreement(tmp_path: Path, app_env: str, shell_e
     assert f"ran in {app_env}" in out
     (run,) = runs_of(url)
     assert run.environment == app_env and len(run.notes) == 1
+
+
+def test_the_notes_of_a_run_recorded_whole_survive_the_local_journal(tmp_path: Path) -> None:
+    """A script whose import raised is recorded whole with its notes (an environment
+    disagreement); kept in the journal through an outage, the row it becomes keeps them, the
+    late note added after."""
+    from opsctl.ledger.engine import make_engine
+    from opsctl.ledger.journal import Journal
+    from opsctl.ledger.store import Ledger, open_ledger
+    from opsctl.ledger.values import Process
+
+    project, url = project_stating(tmp_path, "production")
+    config = load_config(project)
+    with open_ledger(config) as book:
+        run, ended = book.record(script="recycle/broken", process=Process.current("alice"),
+                                 args=[], status="failed", exit_code=1, error="ImportError",
+                                 notes=["names disagree"])
+        assert ended.how == "recorded" and run is not None and run.notes == ("names disagree",)
+    twin = Ledger(make_engine("sqlite:////nonexistent-folder/x/ledger.sqlite3"), url)
+    twin.retry_seconds = 0
+    twin.journal = Journal(str(project / "instance" / "opsctl-journal"), url)
+    try:
+        run, ended = twin.record(script="recycle/broken", process=Process.current("alice"),
+                                 args=[], status="failed", exit_code=1, error="ImportError",
+                                 notes=["names disagree again"])
+    finally:
+        twin.close()
+    assert run is None and ended.how == "journaled"
+    with open_ledger(config) as book:  # opening it records the journal
+        late = book.runs("recycle/broken")[0]
+    assert late.notes[0] == "names disagree again"
+    assert late.notes[1].startswith("recorded late from the local journal")

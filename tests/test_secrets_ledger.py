@@ -277,3 +277,70 @@ def main(password, token, verbose, secret):
               if table == "opsctl_runs" and column in ("args", "output_tail")]
     assert sorted(values) == [("args", '["-vs***"]'),
                               ("output_tail", "given *** *** ***\n")]
+
+
+JOURNAL_LEAK = '''\
+"""Wait for the ledger to go away, then leak."""
+import os
+import time
+from pathlib import Path
+
+from flask import current_app
+from opsctl import report
+
+
+def main():
+    here = Path({folder!r})
+    (here / "started").write_text(str(os.getpid()))
+    deadline = time.monotonic() + 60
+    while not (here / "release").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    print("key", current_app.config["SECRET_KEY"], "token", os.environ["SHOP_API_TOKEN"])
+    report(source="postgresql://u:Summary-Pw-0020@h/db")
+    raise RuntimeError("cannot reach postgresql://u:Error-Pw-0022@h/db")
+'''
+
+
+@pytest.mark.slow  # a PostgreSQL server of the test's own, stopped mid-run
+def test_an_end_kept_in_the_local_journal_is_scrubbed_too(tmp_path: Path) -> None:
+    """The end of a run the ledger cannot take goes to a file under instance/: it holds what
+    the ledger would have, scrubbed the same way, and so does the row it becomes."""
+    from pgserver import PgServer
+    from runkit import spawned, wait_for
+
+    server = PgServer()
+    try:
+        server.start()
+        project = write_project(tmp_path, server.url, app="leakapp:create_app()")
+        (project / "leakapp.py").write_text(
+            LEAK_APP.format(database=f"sqlite:///{tmp_path / 'app.sqlite3'}"), encoding="utf-8")
+        signals = tmp_path / "signals"
+        signals.mkdir()
+        write_script(project, "recycle/journal_leak", JOURNAL_LEAK.format(folder=str(signals)))
+        with spawned(project, "run", "--reason", "from postgresql://u:Reason-Pw-0030@db/x",
+                     "recycle/journal_leak", "--password", "Opt-Long-Sep-0007",
+                     OPSCTL_LEDGER_RETRY_SECONDS="1", SHOP_API_TOKEN="Env-Token-0023") as proc:
+            wait_for(lambda: (signals / "started").exists() or proc.poll() is not None,
+                     what="the script's start")
+            server.stop()
+            (signals / "release").touch()
+            out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 1, err
+        assert "it is kept in the local journal" in err, err
+        (kept,) = sorted((project / "instance" / "opsctl-journal").glob("*.json"))
+        data = kept.read_text(encoding="utf-8")
+        assert [s for s in SECRETS if s in data] == []
+        assert "key *** token ***" in data and "postgresql://u:***@h/db" in data
+
+        server.start()
+        replayed = opsctl(project, "history", "--json")
+        assert replayed.returncode == 0, replayed.stderr
+        assert "from the local journal" in replayed.stderr
+        values = list(raw_values(server.url))
+        assert [(t, c, s) for t, c, text in values for s in SECRETS if s in text] == []
+        (run,) = json.loads(replayed.stdout)
+        assert run["status"] == "failed" and run["output_tail"].startswith("key *** token ***")
+        assert run["reason"] == "from postgresql://u:***@db/x"
+        assert run["args"] == ["--password", "***"]
+    finally:
+        server.remove()
