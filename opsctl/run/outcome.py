@@ -46,6 +46,8 @@ class Outcome(NamedTuple):
     notes: tuple[str, ...] = ()
     #: The code the script asked for, when it is not the one exited with (outside 0-255).
     asked: int | None = None
+    #: What a dry run did, for the final line (:mod:`.dryrun`); None in a real run.
+    dry: str | None = None
 
 
 def import_failed(exc: Exception, project: Project, script: Script, args: list[str],
@@ -229,7 +231,7 @@ def tell(outcome: Outcome, run: Run | None, script: Script, options: RunOptions,
 def _tell(outcome: Outcome, run: Run | None, script: Script, options: RunOptions,
           debug: bool, where: str | None) -> None:
     where = where or (f"run {run.id}" if run else "not recorded: --no-ledger")
-    dry = ", dry run: database changes rolled back" if options.dry_run else ""
+    dry = f", {outcome.dry}" if outcome.dry else ""
     if outcome.status == "succeeded":
         output.note(f"opsctl: {script.display} succeeded ({where}{dry})")
         return

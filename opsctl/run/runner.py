@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from ..ledger.values import Run
     from ..project import Project
     from .args import RunOptions
+    from .dryrun import Plan
     from .script import EntryPoint
 
 
@@ -151,6 +152,12 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
                 output.note(f"opsctl: {_put_before(found[1], script, options)}")
             return exc.exit_code
 
+    dry = None
+    if options.dry_run:  # refused here (exit 2) when nothing can be rolled back
+        from .dryrun import plan
+
+        dry = plan(app, entry, keep=(ledger.engine,) if ledger is not None else ())
+
     scrub = scrub.adding(secret_values(entry))
     stored_args = scrub.args(redact(args, secret, entry.flags, entry.secret_opts))
     stored = options._replace(reason=scrub.text(options.reason))
@@ -194,8 +201,8 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
                              dry_run=options.dry_run, reason=options.reason,
                              environment=environment.name)
     heartbeat = Heartbeat(ledger, run) if ledger is not None and run is not None else None
-    outcome, summary, tail = _execute(entry, script, args, app, current, options, interrupts,
-                                      heartbeat)
+    outcome, summary, tail = _execute(entry, script, args, app, current, interrupts,
+                                      heartbeat, dry)
     if ledger is not None and run is not None:
         # What is stored is scrubbed; the terminal is told the error as it was.
         stored_end = record_end(ledger, run, outcome._replace(error=scrub.text(outcome.error)),
@@ -237,15 +244,15 @@ def _plain_args(entry: EntryPoint, args: list[str], options: RunOptions) -> list
 
 
 def _execute(entry: EntryPoint, script: Script, args: list[str], app: Any,
-             current: api.CurrentRun, options: RunOptions, interrupts: Interrupts,
-             heartbeat: Heartbeat | None) -> tuple[Outcome, dict[str, Any], str]:
-    from .dryrun import rolled_back
+             current: api.CurrentRun, interrupts: Interrupts, heartbeat: Heartbeat | None,
+             dry: Plan | None) -> tuple[Outcome, dict[str, Any], str]:
     from .script import call
     from .tee import Tail, teed
 
     tail = Tail()
     summary: dict[str, Any] = {}
     outcome: Outcome
+    guard = None
     try:
         with ExitStack() as stack:
             if heartbeat is not None:
@@ -255,11 +262,10 @@ def _execute(entry: EntryPoint, script: Script, args: list[str], app: Any,
             api._begin(current, real_stderr)
             stack.callback(lambda: summary.update(api._end()))
             stack.enter_context(_script_argv(script, args))
-            if options.dry_run:
-                has_session = stack.enter_context(rolled_back(app))
-                if not has_session:
-                    output.warn("the app has no Flask-SQLAlchemy extension: --dry-run only "
-                                "sets current_run().dry_run; the script must honour it")
+            if dry is not None and dry.rollback:
+                from .dryrun import rolled_back
+
+                guard = stack.enter_context(rolled_back(app, dry.keep))
             try:
                 interrupts.resume()  # a signal since the start is raised here
                 code = call(entry)
@@ -269,6 +275,10 @@ def _execute(entry: EntryPoint, script: Script, args: list[str], app: Any,
             outcome = outcome_of_return(code)
     except BaseException as exc:  # everything a script can end with becomes an outcome
         outcome = outcome_of(exc, script, interrupts)
+    if dry is not None:
+        from .dryrun import judged
+
+        outcome = judged(outcome, dry, guard)
     return outcome, summary, tail.text()
 
 

@@ -32,6 +32,12 @@ if TYPE_CHECKING:
     from ..catalogue import Script
 
 
+#: The module-level marker of a script that honours ``current_run().dry_run`` itself, so
+#: ``--dry-run`` may run it on an app with nothing opsctl can roll back (:mod:`.dryrun`).
+DRY_RUN_MARKER = "OPSCTL_DRY_RUN"
+DRY_RUN_HONOURED = "honoured"
+
+
 @dataclass
 class EntryPoint:
     script: Script
@@ -49,6 +55,8 @@ class EntryPoint:
     secret_names: tuple[str, ...] = ()
     #: The module docstring: the ``--help`` of a script that is not a Click command.
     doc: str | None = None
+    #: Whether it declares ``OPSCTL_DRY_RUN = "honoured"`` (:mod:`.dryrun`).
+    honours_dry_run: bool = False
 
 
 def compile_script(script: Script) -> EntryPoint:
@@ -64,7 +72,8 @@ def compile_script(script: Script) -> EntryPoint:
     except (SyntaxError, ValueError) as exc:
         raise ScriptNotLoadable(_unloadable(script, source, exc)) from None
     kind: Literal["function", "module"] = "function" if _binds_main(tree) else "module"
-    return EntryPoint(script, code, digest, kind, doc=ast.get_docstring(tree))
+    return EntryPoint(script, code, digest, kind, doc=ast.get_docstring(tree),
+                      honours_dry_run=declares_honoured(tree))
 
 
 def _unreadable(script: Script, exc: OSError) -> str:
@@ -88,6 +97,20 @@ def _unloadable(script: Script, source: bytes, exc: SyntaxError | ValueError) ->
     else:
         why = f"is not Python source ({getattr(exc, 'msg', None) or exc})"
     return f"{script.display} {why}; fix it and run again (nothing ran)"
+
+
+def declares_honoured(tree: ast.Module) -> bool:
+    """Whether a script's module level says ``OPSCTL_DRY_RUN = "honoured"``."""
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        else:
+            continue
+        if any(isinstance(t, ast.Name) and t.id == DRY_RUN_MARKER for t in targets):
+            return isinstance(value, ast.Constant) and value.value == DRY_RUN_HONOURED
+    return False
 
 
 def _binds_main(tree: ast.Module) -> bool:
