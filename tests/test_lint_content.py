@@ -74,6 +74,9 @@ if __name__ == "__main__":
     "byte order mark": "\ufeff" + DOC,
     "latin-1 with a coding line": None,  # bytes, below
     "legacy escape warning": DOC + 'PATTERN = "\\d+"\n',
+    # The marker of a script that honours current_run().dry_run itself (README, Dry runs).
+    "dry-run marker": DOC + 'OPSCTL_DRY_RUN = "honoured"\n\n\ndef main():\n    pass\n',
+    "dry-run marker annotated": DOC + 'OPSCTL_DRY_RUN: str = "honoured"\n',
     "assignments that build values": DOC + """
 import logging
 import os
