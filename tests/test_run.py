@@ -522,9 +522,13 @@ def test_the_no_ledger_lock_is_one_however_the_project_is_named(proj: Path,
 
 
 def test_run_once_refuses_a_succeeded_unrecycle_script(proj: Path, url: str) -> None:
+    # plainapp has no database opsctl can roll back: the script declares that it honours a
+    # dry run itself, so --dry-run may run it.
     write_script(proj, "unrecycle/fix", '''\
         """A one-off fix."""
         import sys
+
+        OPSCTL_DRY_RUN = "honoured"
 
         def main():
             print("fixing")

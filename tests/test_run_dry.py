@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 from pathlib import Path
 
 import pytest
-from runkit import ledger, opsctl, python_in, write_project, write_script
+from runkit import ledger, opsctl, python_in, spawned, wait_for, write_project, write_script
 
 SEEDED = ([(1, "apple", 100), (2, "pear", 200), (3, "plum", 300)], [(1, "seeded")])
 
@@ -138,3 +140,28 @@ def test_the_ledger_survives_how_the_script_ends(shop: Path, ledger_url: str, bo
         assert 'ends.py", line' in (run.error or "")
         assert f"opsctl history --run {run.id}" in result.stderr
         assert error is not None and error in result.stderr
+
+
+def test_an_interrupted_dry_run_rolls_back(shop: Path, ledger_url: str, tmp_path: Path) -> None:
+    started = tmp_path / "started"
+    write_script(shop, "recycle/slow", f'''\
+        """Change, commit, then wait to be stopped."""
+        import time
+        from pathlib import Path
+        from shopapp import Item, db
+
+        def main():
+            db.session.get(Item, 1).price = 1
+            db.session.commit()
+            Path({str(started)!r}).write_text("x")
+            time.sleep(60)
+        ''')
+    with spawned(shop, "run", "--dry-run", "recycle/slow") as proc:
+        wait_for(started.exists, what="the script to start")
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
+        assert proc.returncode == 143
+    assert snapshot(shop) == SEEDED
+    with ledger(ledger_url) as book:
+        (run,) = book.runs("recycle/slow")
+    assert run.status == "interrupted" and run.dry_run

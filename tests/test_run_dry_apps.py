@@ -138,6 +138,9 @@ def test_sessions_and_connections_the_script_opens_on_the_app_s_engines(
             raw = db.session.connection().connection.dbapi_connection  # the session, untouched
             db.session.add(Item(id=4, name="kiwi", price=400))
             db.session.commit()
+            leaked = db.engines["audit"].connect()       # never closed: rolled back at the end
+            leaked.execute(db.update(AuditEntry).values(text="leaked"))
+            leaked.commit()
             report(seen=seen, kiwi=db.session.get(Item, 4).name, raw=raw is not None)
         ''')
     result = opsctl(shop, "run", "--dry-run", "recycle/engines")
@@ -148,8 +151,8 @@ def test_sessions_and_connections_the_script_opens_on_the_app_s_engines(
         (run,) = book.runs("recycle/engines")
     assert run.status == "succeeded" and run.dry_run
     assert run.summary == {"seen": 303, "kiwi": "kiwi", "raw": True}
-    # Three commits on connections of the script's own were withheld: the run says so.
-    assert any("3 commits" in note and "withheld" in note for note in run.notes), run.notes
+    # Four commits on connections of the script's own were withheld: the run says so.
+    assert any("4 commits" in note and "withheld" in note for note in run.notes), run.notes
 
 
 def test_an_autocommit_connection_is_refused(shop: Path, ledger_url: str) -> None:
@@ -259,3 +262,50 @@ def test_a_script_that_honours_the_flag_itself_may_dry_run(flaskr: tuple[Path, P
     shown = opsctl(project, "history", "--run", str(run.id))
     assert "dry run honoured by the script: nothing rolled back by opsctl" in shown.stdout
 
+
+
+#: Flask and a plain SQLAlchemy Engine, kept in app.extensions or in the config.
+ENGINE_ONLY_APP = '''\
+"""The shop's database through a plain Engine: no Flask-SQLAlchemy on this app."""
+from flask import Flask
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
+
+import shopapp
+
+
+def create_app(where):
+    app = Flask(__name__)
+    engine = create_engine(shopapp.DATABASE, poolclass=NullPool)
+    if where == "extensions":
+        app.extensions["shop"] = engine
+    else:
+        app.config["SHOP_ENGINE"] = engine
+    return app
+'''
+
+
+@pytest.mark.parametrize("where", ["extensions", "config"])
+def test_an_app_with_a_plain_engine_is_rolled_back(tmp_path: Path, where: str) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    project = write_project(tmp_path, url, app=f"plainengine:create_app('{where}')",
+                            database=url)
+    (project / "plainengine.py").write_text(ENGINE_ONLY_APP, encoding="utf-8")
+    python_in(project, "import shopapp; shopapp.seed()")
+    write_script(project, "recycle/plain", '''\
+        """Change the shop through the app's own engine."""
+        from flask import current_app
+        from sqlalchemy import text
+        from sqlalchemy.orm import Session
+
+
+        def main():
+            engine = current_app.extensions.get("shop") or current_app.config["SHOP_ENGINE"]
+            with Session(engine) as session:
+                session.execute(text("UPDATE shop_item SET price = 1"))
+                session.commit()
+        ''')
+    result = opsctl(project, "run", "--dry-run", "recycle/plain")
+    assert result.returncode == 0, result.stderr
+    assert "dry run: database changes rolled back" in result.stderr
+    assert snapshot(project) == SEEDED

@@ -93,6 +93,20 @@ def test_non_transactional_tables_are_found_and_fail_the_run(shop: Path,
     assert out.strip() == "1"
 
 
+@pytest.mark.parametrize("ledger_url", on(("sqlite", "postgresql"), id="ddl"), indirect=True)
+def test_ddl_is_rolled_back_where_the_database_can(shop: Path, ledger_url: str) -> None:
+    code, err = run_dry(shop, 'db.session.execute(text("CREATE TABLE shop_extra (id INT)"))\n'
+                              '    db.session.execute(text("DROP TABLE shop_item"))\n'
+                              '    db.session.commit()')
+    assert code == 0, err
+    assert snapshot(shop) == SEEDED
+    out = python_in(shop, "import shopapp, sqlalchemy as sa\n"
+                          "e = sa.create_engine(shopapp.DATABASE)\n"
+                          "print(sa.inspect(e).has_table('shop_extra'))\n"
+                          "e.dispose()")
+    assert out.strip() == "False"
+
+
 DRIVER_MODULE = {
     "sqlite": "conn = sqlite3.connect(DATABASE.removeprefix('sqlite:///'))\n",
     "postgresql": "import psycopg\n"
