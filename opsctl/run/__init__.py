@@ -3,10 +3,11 @@
 (:mod:`.args`), run-once and the lock, waited for and taken with the run's row
 (:mod:`.locks`), the run's environment and whether it is protected (:mod:`.environment`),
 the confirmation of what will run in a protected environment (:mod:`.confirmation`), the
-heartbeat that keeps the lock alive (:mod:`.heartbeat`), dry runs
-(:mod:`.dryrun`), the output tee (:mod:`.tee`), signals (:mod:`.signals`), secrets kept out of
-the ledger (:mod:`.secrets`), the script API (:mod:`.api`), and how a run ends: its outcome,
-recorded in the ledger and told (:mod:`.outcome`).
+heartbeat that keeps the lock alive (:mod:`.heartbeat`), dry runs (:mod:`.dryrun`; the guard of
+their transaction, :mod:`.dryguard`, and what it knows of each database, :mod:`.drydb`), the
+output tee (:mod:`.tee`), signals (:mod:`.signals`), secrets kept out of the ledger
+(:mod:`.secrets`), the script API (:mod:`.api`), and how a run ends: its outcome, recorded in
+the ledger and told (:mod:`.outcome`).
 
 May import the ground floor and :mod:`opsctl.ledger`; never :mod:`opsctl.cli`.
 """
