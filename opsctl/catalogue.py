@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -144,6 +144,23 @@ class Catalogue:
             for entry in entries:
                 if _is_script_file(entry):
                     yield Script(self.root, folder.name, entry.name)
+
+    def purposes(self, folders: Iterable[str]) -> set[str]:
+        """The purpose names of the scripts in ``folders`` (each listed, not the whole tree):
+        a shared script's stem, a temporary script's ``<what>``. What the naming rules weigh
+        a new name against: ``clear_temp`` beside ``clear`` is a copy."""
+        found: set[str] = set()
+        for folder in folders:
+            try:
+                entries = list(os.scandir(os.path.join(self.root, folder)))
+            except OSError:
+                continue
+            for entry in entries:
+                if _is_script_file(entry):
+                    stem = entry.name[:-3]
+                    parsed = parse_temporary(stem) if folder not in SHARED_FOLDERS else None
+                    found.add(parsed.what if parsed else stem)
+        return found
 
     def resolve(self, text: str, cwd: Path | None = None) -> Script:
         """Turn ``recycle/clear_cache``, ``recycle/clear_cache.py``, a path, or a unique bare

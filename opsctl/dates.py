@@ -48,3 +48,16 @@ def why_not_a_date(year: int, month: int, day: int) -> str:
     if day < 1:
         return "there is no day 00"
     return f"{_MONTH_NAMES[month - 1]} has {days_in_month(year, month)} days"
+
+
+#: The earliest date a temporary script's name may carry unless ``date_floor`` says otherwise:
+#: ``ts_0001_01_01`` is a calendar date, but no script was written then.
+DEFAULT_DATE_FLOOR = _dt.date(2000, 1, 1)
+
+
+def parse_floor(text: str) -> _dt.date | None:
+    """``2015-01-01`` (or ``2015_01_01``) as a date; None when it is not one."""
+    try:
+        return _dt.date.fromisoformat(text.replace("_", "-"))
+    except ValueError:
+        return None

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import getpass
 import os
-import re
 import subprocess
 import tomllib
 from pathlib import Path
 from typing import NamedTuple
 
 from .errors import ConfigError
-from .naming import normalise
+from .naming import folder_name_of
 
 
 class Identity(NamedTuple):
@@ -46,10 +45,8 @@ def _git_email(cwd: Path | None) -> str | None:
     return email or None
 
 
-def to_folder_name(raw: str) -> str:
-    """``Zhang.San`` → ``zhang_san``; leading digits and symbols dropped."""
-    name = normalise(re.sub(r"[^0-9A-Za-z]+", "_", raw))
-    return re.sub(r"^[^a-z]+", "", name)
+#: ``Zhang.San`` → ``zhang_san``: the rule the lint also uses to know the repository's authors.
+to_folder_name = folder_name_of
 
 
 def find_identity(explicit: str | None = None, *, cwd: Path | None = None) -> Identity:

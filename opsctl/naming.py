@@ -4,42 +4,38 @@
 so a name ``new`` accepts is a name ``lint`` passes. Only file and folder *names* are read here;
 nothing touches file contents or the disk.
 
-Rule codes are stable (they appear in lint output, baselines and ignore settings):
-
-=======  ====================  =========================================================
-code     rule                  finding
-=======  ====================  =========================================================
-OPS101   layout                a file directly in the root, or a nested folder
-OPS102   developer-folder      a developer folder whose name breaks the pattern/allow-list
-OPS201   temporary-name        not ``ts_YYYY_MM_DD_<snake_case>.py``, or a suffix on <what>
-OPS202   temporary-date        not a real calendar date, or a date in the future
-OPS301   script-name           a recycle/unrecycle name that is not a plain snake_case name
-OPS302   duplicate             one name in recycle/ and unrecycle/, or names differing only
-                               by a suffix or by case
-OPS401   stale                 a temporary script older than ``stale_days``
-OPS501   not-a-script          a non-``.py`` file where scripts live
-OPS601   import-side-effects   module-level work outside ``if __name__ == "__main__":``
-OPS602   docstring             a recycle/unrecycle script without a module docstring
-OPS603   unparsable            a recycle/unrecycle script that is binary, not UTF-8, or
-                               not valid Python, so the content rules cannot read it
-=======  ====================  =========================================================
+The codes of its findings (OPS1xx folders, OPS2xx temporary names, OPS3xx recycle/unrecycle
+names) are stable; :mod:`opsctl.lint.rules` lists every rule with its level.
 
 The lint (:mod:`opsctl.lint.walk`) applies these rules to a whole tree; its fast path for a
 good temporary name is one match of :attr:`Naming.good_temporary_file` and a cached date check.
-Copy suffixes live in :mod:`opsctl.copies`, dates inside names in :mod:`opsctl.dates`, similar
-purposes in :mod:`opsctl.similarity`.
+A name is a copy on evidence: its own marks (:mod:`opsctl.copies`) and the siblings the caller
+can see (``original``). Dates inside names live in :mod:`opsctl.dates`, similar purposes in
+:mod:`opsctl.similarity`.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
-from typing import Any, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
-from .copies import CopyMarks
-from .dates import dates_between, why_not_a_date
+from .copies import DEFAULT_STATUS_SUFFIXES as DEFAULT_STATUS_SUFFIXES
+from .copies import (
+    DOUBT,
+    MONTHS,
+    PREFIX_WORDS,
+    CopyMarks,
+    explain_given_copy,
+    explain_script_copy,
+    explain_temporary_copy,
+    judge,
+)
+from .copies import STATUS_SUFFIXES_TYPE as STATUS_SUFFIXES_TYPE
+from .copies import configured_status_suffixes as configured_status_suffixes
+from .dates import DEFAULT_DATE_FLOOR, dates_between, why_not_a_date
 
 Kind = Literal["recycle", "unrecycle", "temporary"]
 KINDS: tuple[Kind, ...] = ("recycle", "unrecycle", "temporary")
@@ -48,16 +44,19 @@ SHARED_FOLDERS = ("recycle", "unrecycle")
 #: Files and folders that may sit anywhere in the tree without being scripts.
 IGNORED_NAMES = frozenset({"__init__.py", "README.md", "README", "README.rst", "__pycache__"})
 
-#: Words that mark a copy or a state rather than a purpose (``…_old``, ``…_bak``).
-DEFAULT_STATUS_SUFFIXES: tuple[str, ...] = (
-    "error", "err", "bak", "backup", "old", "tmp", "temp", "copy", "fixed", "fix", "final",
-    "new", "test", "draft", "wip", "orig", "v1", "v2", "v3",
-)
+#: Folder names that are no person's: a developer folder called so holds nobody's scripts.
+NON_PERSON_WORDS = frozenset("""
+    backup backups bak old tmp temp misc common scripts script shared share utils util lib libs
+    tools tool test tests archive archived deprecated legacy data output outputs log logs doc
+    docs notes other others public private team all everyone default general helpers helper sql
+    config configs todo wip trash junk draft drafts playground sandbox scratch example examples
+    sample samples src bin cron jobs job tasks task daily weekly monthly migration migrations
+    fix fixes hotfix new unused offline online prod staging dev release admin root user users
+    ops linshi beifen jiu gonggong ceshi jiaoben qita gongju shuju rizhi wendang zanshi
+""".split())
 
 DEFAULT_DEVELOPER_PATTERN = r"^[a-z][a-z0-9_]*$"
 
-#: What ``status_suffixes`` of ``[tool.opsctl.lint]`` must be; its errors say so.
-STATUS_SUFFIXES_TYPE = "a list of lowercase words"
 
 _SNAKE = r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*"
 SNAKE_RE = re.compile(rf"^{_SNAKE}$")
@@ -133,6 +132,11 @@ def words(name: str) -> list[str]:
     return [w for w in name.lower().split("_") if w and not w.isdigit()]
 
 
+#: Says which script a name would be a copy of: given a purpose name (a recycle stem, or a
+#: temporary script's ``<what>``), the root-relative path of a sibling that has it, or None.
+Original = Callable[[str], str | None]
+
+
 class Naming:
     """The naming rules for one configuration, with every pattern compiled once."""
 
@@ -143,41 +147,39 @@ class Naming:
         developers: Sequence[str] | None = None,
         status_suffixes: Iterable[str] = DEFAULT_STATUS_SUFFIXES,
         today: _dt.date | None = None,
+        date_floor: _dt.date = DEFAULT_DATE_FLOOR,
     ) -> None:
         self.developer_pattern = developer_pattern
         self._developer_re = re.compile(developer_pattern)
         self.developers = frozenset(developers) if developers is not None else None
         self.today = today or _dt.date.today()
+        self.date_floor = date_floor
         self.copies = CopyMarks(status_suffixes)
         self.status_suffixes = self.copies.status_suffixes
-        #: The kind and text of a name's trailing copy suffix (:meth:`CopyMarks.suffix_of`).
-        self.suffix_of = self.copies.suffix_of
-        #: A name without its copy suffixes (:meth:`CopyMarks.strip_suffixes`).
-        self.strip_suffixes = self.copies.strip_suffixes
 
     @cached_property
     def good_temporary_file(self) -> Callable[[str], re.Match[str] | None]:
         """A match that proves a temporary file name good but for its date (``name[3:13]``).
 
         The lint's fast path over a large tree, so it is built for speed: no groups, no
-        backtracking, one fixed-width look-behind per length of status word. It is stricter
-        than :meth:`check_temporary`: it misses a name ending in a digit, or one whose only
-        word is a status word (``ts_2024_06_10_old.py``), so a miss only means "apply the full
-        rules".
+        backtracking, one fixed-width look-behind per length of mark word. It is stricter
+        than :meth:`check_temporary`: it misses a name ending in a digit or in any word that
+        may mark a copy, or starting with one, so a miss only means "apply the full rules".
         """
-        return re.compile(_good_temporary_pattern(self.status_suffixes, _ANY_DATE)).fullmatch
+        return re.compile(_good_temporary_pattern(self.copies.words, _ANY_DATE)).fullmatch
 
     def good_temporary_file_between(self, first: _dt.date,
                                     last: _dt.date) -> Callable[[str], re.Match[str] | None]:
         """Like :attr:`good_temporary_file`, and proves the date good too: a calendar date
         from ``first`` to ``last``. The lint's window of dates neither stale nor future."""
-        pattern = _good_temporary_pattern(self.status_suffixes, dates_between(first, last))
+        pattern = _good_temporary_pattern(self.copies.words, dates_between(first, last))
         return re.compile(pattern).fullmatch
 
     # -- whole names -------------------------------------------------------------------------
 
     def check_developer_folder(self, folder: str) -> Problem | None:
-        """Check a developer folder's name against the pattern and the allow-list."""
+        """Check a developer folder's name: the pattern, the allow-list, and a person's name
+        rather than a word such as ``backup`` or ``old_scripts``."""
         if not self._developer_re.match(folder):
             fix = normalise(folder)
             return Problem(
@@ -185,45 +187,51 @@ class Naming:
                 f"developer folder {folder!r} does not match {self.developer_pattern}",
                 f"rename the folder to {fix!r}" if fix and self._developer_re.match(fix) else None,
             )
-        if self.developers is not None and folder not in self.developers:
+        if self.developers is not None:
+            if folder in self.developers:
+                return None
             return Problem(
                 "OPS102",
                 f"developer folder {folder!r} is not in the configured developers list",
                 "add it to [tool.opsctl] developers, or move the scripts to a listed folder",
             )
-        return None
+        return _not_a_person(folder)
 
-    def check_temporary(self, filename: str) -> Problem | None:
-        """Check a file name in a developer folder: ``ts_YYYY_MM_DD_<what>.py``."""
+    def check_temporary(self, filename: str, *, original: Original | None = None,
+                        folder: str | None = None) -> Problem | None:
+        """Check a file name in a developer folder: ``ts_YYYY_MM_DD_<what>.py``; ``original``
+        says which of the developer's other scripts has a given ``<what>``."""
         stem = filename.removesuffix(".py")
         m = TS_RE.match(stem)
-        if m is not None:
-            try:
-                day = _dt.date(int(m[1]), int(m[2]), int(m[3]))
-            except ValueError:
-                return Problem("OPS202", f"{m[1]}_{m[2]}_{m[3]} is not a calendar date "
-                               f"({why_not_a_date(int(m[1]), int(m[2]), int(m[3]))})",
-                               "use the date the script was written, as YYYY_MM_DD")
-            if day > self.today:
-                return Problem("OPS202", f"the date {day:%Y_%m_%d} is in the future",
-                               "use the date the script was written, as YYYY_MM_DD")
-            what = m[4]
-            suffix = self.suffix_of(what)
-            if suffix is not None:
-                kind, text = suffix
-                base = what[: -len(text) - 1]
-                return Problem(
-                    "OPS201",
-                    f"the name ends in a {kind} suffix '_{text}'; temporary names say what the "
-                    "script does, not which copy it is",
-                    f"rename to ts_{m[1]}_{m[2]}_{m[3]}_{base}.py, or write a new dated script",
-                )
+        if m is None:
+            return Problem(
+                "OPS201",
+                "temporary scripts are named ts_YYYY_MM_DD_<what>.py with <what> in snake_case",
+                _fix_temporary(self, stem),
+            )
+        problem = self.check_date(m[1], m[2], m[3])
+        if problem is not None:
+            return problem
+        verdict = judge(self.copies, m[4], original)
+        if verdict is None:
             return None
-        return Problem(
-            "OPS201",
-            "temporary scripts are named ts_YYYY_MM_DD_<what>.py with <what> in snake_case",
-            _fix_temporary(self, stem),
-        )
+        return Problem(*explain_temporary_copy(verdict, f"{m[1]}_{m[2]}_{m[3]}", folder))
+
+    def check_date(self, year: str, month: str, day: str) -> Problem | None:
+        """A temporary script's date: a calendar date, not before the floor, not ahead."""
+        fix = "use the date the script was written, as YYYY_MM_DD"
+        try:
+            date = _dt.date(int(year), int(month), int(day))
+        except ValueError:
+            return Problem("OPS202", f"{year}_{month}_{day} is not a calendar date "
+                           f"({why_not_a_date(int(year), int(month), int(day))})", fix)
+        if date > self.today:
+            return Problem("OPS202", f"the date {date:%Y_%m_%d} is in the future", fix)
+        if date < self.date_floor:
+            return Problem("OPS202", f"the date {date:%Y_%m_%d} is before "
+                           f"{self.date_floor:%Y-%m-%d}, the earliest a script here can carry "
+                           "(date_floor in [tool.opsctl.lint])", fix)
+        return None
 
     def fixed_temporary_stem(self, stem: str) -> str | None:
         """The safe rename of a nearly-right temporary stem (case, separators, zero padding)."""
@@ -241,12 +249,13 @@ class Naming:
         return candidate
 
     def check_script_name(self, filename: str, kind: Kind = "recycle", *,
-                          exists: Callable[[str], bool] | None = None) -> Problem | None:
+                          exists: Callable[[str], bool] | None = None,
+                          original: Original | None = None) -> Problem | None:
         """Check a file name in recycle/ or unrecycle/: a plain snake_case purpose name.
 
         ``exists`` says whether a root-relative path (``recycle/clear_cache.py``) is taken, so
         that a fix says "extend" an existing script of the plain name and "rename" otherwise;
-        without it the fix says both.
+        without it the fix says both. ``original`` is the evidence of a copy.
         """
         stem = filename.removesuffix(".py")
         folder = f"{kind}/"
@@ -268,20 +277,13 @@ class Naming:
                 f"rename to {folder}{fixed}.py" if fixed and SNAKE_RE.match(fixed)
                 and self.check_script_name(f"{fixed}.py", kind) is None else None,
             )
-        date = _DATE_INSIDE_RE.search(stem)
-        suffix = self.suffix_of(stem)
-        if suffix is not None:
-            kind_of, text = suffix
-            base = stem[: -len(text) - 1]
-            plain = self.plain_name(base, kind)
-            return Problem(
-                "OPS301",
-                f"the name carries a {kind_of} suffix '_{text}'; {folder} holds one script per "
-                "purpose",
-                f"drop the {kind_of} suffix: {_rename_or_extend(kind, plain, exists)}"
-                if plain else f"drop the {kind_of} suffix",
-            )
-        if date is not None:
+        verdict = judge(self.copies, stem, original)
+        if verdict is not None:
+            plain = self.plain_name(verdict.mark.base, kind)
+            return Problem(*explain_script_copy(verdict, kind, SHARED_FOLDERS,
+                                                _rename_or_extend(kind, plain, exists)
+                                                if plain else None))
+        if _DATE_INSIDE_RE.search(stem) is not None:
             return Problem(
                 "OPS301",
                 f"the name carries a date; {folder} scripts are reused, so their names say "
@@ -292,16 +294,21 @@ class Naming:
 
     def plain_name(self, text: str, kind: Kind) -> str | None:
         """The nearest name to ``text`` that passes the rules for ``kind`` (normalised, copy
-        suffixes dropped), or None when there is none to suggest."""
+        marks dropped), or None when there is none to suggest."""
         fixed = normalise(text)
-        if fixed and SNAKE_RE.match(fixed) and self.suffix_of(fixed) is not None:
-            fixed = self.strip_suffixes(fixed)[0]
+        if fixed and SNAKE_RE.match(fixed):
+            verdict = judge(self.copies, fixed)
+            if verdict is not None:
+                fixed = verdict.mark.base
         if not fixed or not SNAKE_RE.match(fixed) or self.validate(kind, fixed) is not None:
             return None
         return fixed
 
-    def validate(self, kind: Kind, name: str) -> Problem | None:
-        """Check a purpose name given to ``new``/``promote --as`` (no ``ts_``, no ``.py``)."""
+    def validate(self, kind: Kind, name: str, *,
+                 exists: Callable[[str], bool] | None = None) -> Problem | None:
+        """Check a purpose name given to ``new``/``promote --as`` (no ``ts_``, no ``.py``):
+        refused exactly when the lint would report an error. ``exists`` says whether a
+        sibling has a given purpose name (recycle/unrecycle, or the developer's folder)."""
         if not name:
             return Problem("OPS301", "the name is empty", "give a snake_case name such as "
                                                           "export_order_data")
@@ -315,28 +322,51 @@ class Naming:
                 + ("" if kind == "temporary" else " to temporary scripts only"),
                 _use(self, kind, bare[4] if bare and bare[4] else ""),
             )
+        code = "OPS201" if kind == "temporary" else "OPS301"
         if not SNAKE_RE.match(name):
-            return Problem("OPS201" if kind == "temporary" else "OPS301",
-                           f"{name!r} is not snake_case (lowercase words joined by '_')",
+            return Problem(code, f"{name!r} is not snake_case (lowercase words joined by '_')",
                            _use(self, kind, name))
-        suffix = self.suffix_of(name)
-        if suffix is not None:
-            kind_of, text = suffix
-            return Problem("OPS201" if kind == "temporary" else "OPS301",
-                           f"{name!r} ends in a {kind_of} suffix '_{text}'; a name says what "
-                           "the script does, not which copy it is",
-                           _use(self, kind, name[: -len(text) - 1]))
+        verdict = judge(self.copies, name, (lambda base: base if exists(base) else None)
+                                    if exists is not None else None)
+        if verdict is not None and verdict.level > DOUBT:
+            return Problem(code, explain_given_copy(verdict, name),
+                           _use(self, kind, verdict.mark.base))
         if kind == "temporary":
             return None
-        return self.check_script_name(f"{name}.py", kind)
+        problem = self.check_script_name(f"{name}.py", kind)
+        return None if problem is None or problem.code in MAYBE_COPY_CODES else problem
 
 
-def _good_temporary_pattern(status_suffixes: Iterable[str], dates: str) -> str:
+def _not_a_person(folder: str) -> Problem | None:
+    if not all(w in NON_PERSON_WORDS for w in folder.split("_") if w):
+        return None
+    return Problem("OPS102", f"developer folder {folder!r} is not a person: developer folders "
+                   "are named after the developer whose scripts they hold",
+                   "move its scripts into their authors' folders (or recycle/ if they are "
+                   "reused), and remove it; list the real ones in [tool.opsctl] developers")
+
+
+#: The codes of a name that may be a copy: warnings, which ``new`` and ``promote`` accept.
+MAYBE_COPY_CODES = frozenset({"OPS203", "OPS304"})
+
+
+def folder_name_of(raw: str) -> str:
+    """The developer folder for a name or an e-mail's local part, as ``new`` picks it:
+    ``Zhang.San`` -> ``zhang_san``; leading digits and symbols dropped."""
+    name = normalise(re.sub(r"[^0-9A-Za-z]+", "_", raw))
+    return re.sub(r"^[^a-z]+", "", name)
+
+
+def _good_temporary_pattern(mark_words: Iterable[str], dates: str) -> str:
     by_length: dict[int, list[str]] = {}
-    for word in status_suffixes:
-        by_length.setdefault(len(word), []).append(re.escape(word))
-    no_status = "".join(f"(?<!_(?:{'|'.join(words)}))" for words in by_length.values())
-    return rf"ts_{dates}_{_TS_GOOD_WHAT}(?<![0-9]){no_status}\.py"
+    for word in mark_words:
+        by_length.setdefault(len(word) + 1, []).append("_" + re.escape(word))
+    for month in MONTHS:  # a month-name date: _10jun
+        by_length.setdefault(len(month) + 1, []).append("[0-9]" + month)
+    no_mark = "".join(f"(?<!{'|'.join(words)})" if len(words) == 1 else
+                      f"(?<!(?:{'|'.join(words)}))" for words in by_length.values())
+    no_prefix = f"(?!(?:{'|'.join(PREFIX_WORDS)})_|copy_of_)"
+    return rf"ts_{dates}_{no_prefix}{_TS_GOOD_WHAT}(?<![0-9]){no_mark}\.py"
 
 
 def _fix_temporary(naming: Naming, stem: str) -> str | None:
@@ -346,7 +376,7 @@ def _fix_temporary(naming: Naming, stem: str) -> str | None:
     if _TS_LOOSE_RE.match(stem) is None:
         # No date at all (export_order.py in a developer folder): only a person knows it.
         what = normalise(stem)
-        if what and SNAKE_RE.match(what) and naming.suffix_of(what) is None and \
+        if what and SNAKE_RE.match(what) and naming.validate("temporary", what) is None and \
                 not what.startswith("ts_"):
             return f"rename to ts_YYYY_MM_DD_{what}.py with the date it was written"
     return None
@@ -365,21 +395,3 @@ def _rename_or_extend(kind: Kind, plain: str, exists: Callable[[str], bool] | No
         return f"extend {others[0]} if it exists, else rename to it"
     taken = next((rel for rel in others if exists(rel)), None)
     return f"extend {taken} instead" if taken else f"rename to {others[0]}"
-
-
-def configured_status_suffixes(table: Mapping[str, Any], source: str) -> tuple[str, ...]:
-    """The ``status_suffixes`` of a raw ``[tool.opsctl.lint]`` table, validated: the words
-    ``new``, ``promote`` and the lint all reject as a name's last part."""
-    from .errors import ConfigError
-
-    if "status_suffixes" not in table:
-        return DEFAULT_STATUS_SUFFIXES
-    words = table["status_suffixes"]
-    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
-        raise ConfigError(f"{source}: [tool.opsctl.lint] status_suffixes must be "
-                          f"{STATUS_SUFFIXES_TYPE}, not {type(words).__name__} {words!r}")
-    for word in words:
-        if not SNAKE_RE.match(word) and not word.isdigit():
-            raise ConfigError(f"{source}: [tool.opsctl.lint] status_suffixes entry "
-                              f"{word!r} must be a lowercase word such as \"old\"")
-    return tuple(words)

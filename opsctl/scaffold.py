@@ -138,7 +138,11 @@ def plan_new(kind: str, name: str, *, naming: Naming, catalogue: Catalogue, deve
              developer_source: str = "--developer", today: _dt.date | None = None) -> Script:
     """The script ``new`` would create; raises on an invalid name or an existing target."""
     script_kind = TEMPLATE_KINDS[kind]
-    problem = naming.validate(script_kind, name)  # type: ignore[arg-type]
+    # The same evidence the lint weighs: a sibling named without a copy mark.
+    siblings = catalogue.purposes((developer,) if script_kind == "temporary" else
+                                  ("recycle", "unrecycle"))
+    problem = naming.validate(script_kind, name,  # type: ignore[arg-type]
+                              exists=siblings.__contains__)
     if problem is not None:
         hint = f" ({problem.fix})" if problem.fix else ""
         raise InvalidName(f"invalid name {name!r}: {problem.message}{hint}")

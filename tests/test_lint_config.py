@@ -28,7 +28,7 @@ def parse(table: dict[str, Any]) -> LintConfig:
 
 def test_defaults() -> None:
     config = parse({})
-    assert len(config.enabled) == 12
+    assert len(config.enabled) == 16
     assert config.severities["OPS401"] == "warning"
     assert config.severities["OPS201"] == "error"
     assert config.content_kinds == {"recycle", "unrecycle"}
@@ -133,4 +133,4 @@ def test_list_rules_shows_the_effective_severity(tmp_path: Path) -> None:
     assert rows["OPS401"] == "warning"
     assert rows["OPS201"] == "error"
     assert rows["OPS303"] == "warning"
-    assert len(rows) == 12
+    assert len(rows) == 16

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from opsctl.lint.engine import lint
-from opsctl.lint.rules import Finding
+from opsctl.lint.rules import RULES_BY_CODE, Finding
 from opsctl.lint.settings import LintConfig
 from opsctl.naming import DEFAULT_STATUS_SUFFIXES, Kind, Naming
 
@@ -127,6 +127,15 @@ BAD: list[tuple[str, str, str]] = [
     ("recycle/1export.py", None, "OPS301"),
     ("unrecycle/flush_order_data_2.py", None, "OPS301"),
     ("unrecycle/Flush_Order_Data.py", None, "OPS301"),
+    # a last word that may be the purpose or mark a copy, with nothing to prove it (warnings)
+    ("yuzaoyah/ts_2024_06_10_clear_temp.py", None, "OPS203"),
+    ("recycle/export_draft.py", None, "OPS304"),
+    # no person's folder
+    ("old_scripts/ts_2024_06_10_x.py", "old_scripts", "OPS102"),
+    ("backup/ts_2024_06_10_x.py", "backup", "OPS102"),
+    # before the date floor
+    ("yuzaoyah/ts_0001_01_01_x.py", None, "OPS202"),
+    ("yuzaoyah/ts_1999_12_31_x.py", None, "OPS202"),
     # stale (a warning)
     ("yuzaoyah/ts_2024_01_01_export.py", None, "OPS401"),
     ("yuzaoyah/ts_2019_06_10_export.py", None, "OPS401"),
@@ -153,22 +162,27 @@ def test_bad_names_get_their_code(tmp_path: Path, rel: str, reported: str | None
     assert [(f.path, f.code) for f in findings] == [(reported or rel, code)]
     finding = findings[0]
     assert finding.message and "\n" not in finding.message
-    assert finding.severity == ("warning" if code == "OPS401" else "error")
+    assert finding.severity == RULES_BY_CODE[code].severity
 
 
 def test_every_rule_is_in_the_tables() -> None:
     from opsctl.lint.rules import RULES
 
-    codes = {code for _, _, code in BAD} | {"OPS302", "OPS303", "OPS601", "OPS602", "OPS603"}
+    # OPS103 needs a git repository (test_lint_developers.py), OPS303 a history
+    # (test_lint_twins.py); the content rules have their own tables (test_lint_content.py).
+    codes = {code for _, _, code in BAD} | {"OPS103", "OPS302", "OPS303", "OPS601", "OPS602",
+                                            "OPS603", "OPS604"}
     assert codes == {r.code for r in RULES}
 
 
 @pytest.mark.parametrize("suffix", DEFAULT_STATUS_SUFFIXES)
 def test_the_message_names_the_suffix(tmp_path: Path, suffix: str) -> None:
-    make(tmp_path, f"yuzaoyah/ts_2024_06_10_export_{suffix}.py")
+    # After what the script works on (order), every status word marks a copy; after a verb
+    # alone (export_draft) it may be the object, and is a warning (test_lint_copies.py).
+    make(tmp_path, f"yuzaoyah/ts_2024_06_10_export_order_{suffix}.py")
     (finding,) = lint_tree(tmp_path)
     assert f"'_{suffix}'" in finding.message
-    assert finding.fix == "rename to ts_2024_06_10_export.py, or write a new dated script"
+    assert finding.fix == "rename to ts_2024_06_10_export_order.py, or write a new dated script"
 
 
 @pytest.mark.parametrize(("name", "why"), [
@@ -195,7 +209,7 @@ def test_future_date_message(tmp_path: Path) -> None:
      "drop the numeric suffix: rename to recycle/export_order_data.py"),
     ("recycle/clear_cache_bak.py", "drop the status suffix: rename to recycle/clear_cache.py"),
     ("unrecycle/flush_2024_06_10.py", "drop the date suffix: rename to unrecycle/flush.py"),
-    ("recycle/ts_2024_06_10_export_old.py", "rename to recycle/export.py"),
+    ("recycle/ts_2024_06_10_export_order_old.py", "rename to recycle/export_order.py"),
     ("recycle/Export-Order.py", "rename to recycle/export_order.py"),
     ("recycle/ts_2024_06_10_export.py", "rename to recycle/export.py"),
     ("yuzaoyah/ts_2024_6_1_x.py", "rename to ts_2024_06_01_x.py"),
@@ -295,26 +309,23 @@ def test_names_differing_by_a_suffix(tmp_path: Path, copy: str) -> None:
     make(tmp_path, "recycle/export_order_data.py")
     make(tmp_path, f"recycle/{copy}")
     findings = lint_tree(tmp_path)
-    assert codes_by_path(findings) == {"recycle/export_order_data.py": ["OPS302"],
-                                       f"recycle/{copy}": ["OPS301", "OPS302"]}
-    dup = next(f for f in findings if f.path == "recycle/export_order_data.py")
-    assert dup.message == f"differs only by a suffix from recycle/{copy}: one purpose, " \
-                          "one script"
-    # The plain name keeps; it is never told to merge into itself.
-    assert dup.fix == f"keep this one: merge recycle/{copy} into it (extend it with an " \
-                      "option), then delete it"
+    # The copy is flagged, never the original it copies.
+    assert codes_by_path(findings) == {f"recycle/{copy}": ["OPS301", "OPS302"]}
     copy_dup = next(f for f in findings if f.path == f"recycle/{copy}" and f.code == "OPS302")
+    assert copy_dup.message == "differs only by a suffix from recycle/export_order_data.py: " \
+                               "one purpose, one script"
     assert copy_dup.fix == "merge them into recycle/export_order_data.py (extend it with an " \
                            "option) and delete the rest"
+    name = next(f for f in findings if f.path == f"recycle/{copy}" and f.code == "OPS301")
+    assert name.message.startswith("a copy of recycle/export_order_data.py: ")
 
 
 def test_names_differing_only_by_case(tmp_path: Path) -> None:
     make(tmp_path, "recycle/export_order.py")
     make(tmp_path, "unrecycle/Export_Order.py")
     findings = lint_tree(tmp_path)
-    assert codes_by_path(findings) == {"recycle/export_order.py": ["OPS302"],
-                                       "unrecycle/Export_Order.py": ["OPS301", "OPS302"]}
-    assert "differs only by case from unrecycle/Export_Order.py" in findings[0].message
+    assert codes_by_path(findings) == {"unrecycle/Export_Order.py": ["OPS301", "OPS302"]}
+    assert "differs only by case from recycle/export_order.py" in findings[1].message
 
 
 def test_similar_purposes_are_not_duplicates(tmp_path: Path) -> None:

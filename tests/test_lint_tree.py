@@ -14,17 +14,18 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from treegen import SHARED_MISTAKES, TEMPORARY_MISTAKES, generate_tree
+from treegen import SHARED_MISTAKES, TEMPORARY_MISTAKES, Planted, generate_tree, reported
 
 from opsctl.cli.group import cli
 from opsctl.lint.engine import lint
+from opsctl.lint.settings import LintConfig
 from opsctl.naming import Naming
 
 TODAY = _dt.date(2026, 3, 15)
 
 
 @pytest.fixture(scope="module")
-def tree(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, set[str]]:
+def tree(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Planted]:
     root = tmp_path_factory.mktemp("tree") / "offline_script"
     planted = generate_tree(root, 2_000, today=TODAY)
     return root, planted
@@ -35,18 +36,27 @@ def all_files(root: Path) -> list[str]:
                   for folder, _, files in os.walk(root) for f in files)
 
 
-def test_every_planted_mistake_and_nothing_else(tree: tuple[Path, set[str]]) -> None:
+def test_every_planted_mistake_and_nothing_else(tree: tuple[Path, Planted]) -> None:
     root, planted = tree
-    assert 90 <= len(planted) <= 140  # about 5% of 2,000, some mistakes span two files
+    assert 90 <= len(planted) <= 140  # about 5% of 2,000
     report = lint(root, Naming(today=TODAY))
-    assert {f.path for f in report.findings} == planted
+    assert {f.path for f in report.findings} == reported(planted)
     codes = {f.code for f in report.findings}
     assert codes == {"OPS101", "OPS102", "OPS201", "OPS202", "OPS301", "OPS302", "OPS401",
                      "OPS501", "OPS601", "OPS602", "OPS603"}
-    assert report.warnings == sum(1 for f in report.findings if f.code == "OPS401") > 0
+    # The stale scripts are one warning, which counts them all.
+    (stale,) = [f for f in report.findings if f.code == "OPS401"]
+    assert report.warnings == 1 and report.stale == len(planted.stale) > 1
+    assert f"the oldest of {len(planted.stale)} temporary scripts" in stale.message
 
 
-def test_fast_path_agrees_with_the_full_rules(tree: tuple[Path, set[str]]) -> None:
+def test_show_stale_reports_each(tree: tuple[Path, Planted]) -> None:
+    root, planted = tree
+    report = lint(root, Naming(today=TODAY), LintConfig(show_stale=True))
+    assert {f.path for f in report.findings} == set(planted)
+
+
+def test_fast_path_agrees_with_the_full_rules(tree: tuple[Path, Planted]) -> None:
     """File-list mode applies the full rules to each name; the whole-tree walk proves most
     names good in bulk. Given every file, both must find the same."""
     root, _ = tree
@@ -65,9 +75,9 @@ def test_generation_is_deterministic(tmp_path: Path) -> None:
 
 def test_a_small_tree_still_plants_every_kind(tmp_path: Path) -> None:
     kinds = len(SHARED_MISTAKES) + len(TEMPORARY_MISTAKES)
-    planted = generate_tree(tmp_path / "offline_script", 500, today=TODAY)
+    planted = generate_tree(tmp_path / "offline_script", 600, today=TODAY)
     report = lint(tmp_path / "offline_script", Naming(today=TODAY))
-    assert {f.path for f in report.findings} == planted
+    assert {f.path for f in report.findings} == reported(planted)
     assert len(planted) >= kinds
 
 
@@ -82,4 +92,4 @@ def test_the_cli_on_the_tree(tmp_path: Path) -> None:
 
     found = {f["path"].removeprefix("offline_script/")
              for f in json.loads(result.stdout)["findings"]}
-    assert found == {shown(p) for p in planted}
+    assert found == {shown(p) for p in reported(planted)}

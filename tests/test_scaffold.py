@@ -73,7 +73,9 @@ def test_new_warns_about_similar_recycle_scripts(invoke: Invoke, project: Path) 
     ("ts", "ts_2024_06_10_x", "without 'ts_' or a date"),
     ("recycle", "", "the name is empty"),
     ("recycle", "export_order_data_6573", "numeric suffix"),
-    ("ts", "export_old", "status suffix"),
+    ("ts", "export_order_old", "status suffix"),
+    ("recycle", "export_orders_v4", "version suffix"),
+    ("recycle", "copy_of_clear_cache", "status prefix 'copy_of_'"),
 ])
 def test_new_invalid_names(invoke: Invoke, project: Path, kind: str, name: str,
                            message: str) -> None:
@@ -85,6 +87,22 @@ def test_new_invalid_names(invoke: Invoke, project: Path, kind: str, name: str,
     assert re.search(message, result.stderr), result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert sorted(p for p in project.rglob("*")) == before
+
+
+def test_new_weighs_the_evidence_the_lint_weighs(invoke: Invoke, project: Path) -> None:
+    """A name ``new`` accepts is a name the lint passes: ``clear_temp`` is a purpose on its
+    own, and a copy beside ``clear`` (the developer's, or a recycle script)."""
+    root = project / "offline_script"
+    assert invoke(project, "new", "ts", "clear_temp").exit_code == 0
+    write(root / "ann" / "ts_2024_01_02_export.py")
+    refused = invoke(project, "new", "ts", "export_draft")
+    assert refused.exit_code == 1 and "a copy of 'export'" in refused.stderr
+    write(root / "unrecycle" / "resend.py")
+    refused = invoke(project, "new", "recycle", "resend_error")
+    assert refused.exit_code == 1 and "a copy of 'resend'" in refused.stderr
+    assert invoke(project, "new", "recycle", "resend_failed_emails").exit_code == 0
+    lint = invoke(project, "lint", "--format", "json")
+    assert lint.exit_code == 0, lint.stdout
 
 
 def test_new_refuses_to_overwrite(invoke: Invoke, project: Path) -> None:

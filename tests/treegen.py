@@ -77,6 +77,7 @@ class _Tree:
         self.rng = rng
         self.today = today
         self.bad: set[str] = set()
+        self.stale: set[str] = set()  # planted stale scripts (a part of bad)
         self.used: set[str] = set()  # root-relative paths already written
         self.shared_purposes: set[str] = set()  # purpose keys in recycle/ and unrecycle/
         self.recycle_names: list[str] = []  # good recycle stems, for planted copies
@@ -252,16 +253,43 @@ def _plant_stale(t: _Tree) -> None:
     def make() -> str:
         day = t.today - _dt.timedelta(days=t.rng.randint(200, 2000))
         return f"ts_{day:%Y_%m_%d}_{t.what()}_{t.rng.choice(QUALIFIERS)}.py"
-    t.bad.add(t.fresh_temporary(dev, make))
+    path = t.fresh_temporary(dev, make)
+    t.bad.add(path)
+    t.stale.add(path)
 
 
 def _plant_suffixed_copy(t: _Tree) -> None:
-    """``recycle/export_order_data_6573.py`` beside ``recycle/export_order_data.py``: both are
-    reported (the copy's name, and the duplicate pair on each side)."""
+    """``recycle/export_order_data_6573.py`` beside ``recycle/export_order_data.py``: the copy
+    is reported (its name, and the duplicate), never the original."""
     base = t.shared("recycle", t.purpose())
     stem = base[len("recycle/"):-3]
-    suffix = t.rng.choice(("6573", "2024_06_10", "05_10_error", "bak", "old", "final", "2"))
-    t.bad.update({base, t.shared("recycle", f"{stem}_{suffix}")})
+    suffix = t.rng.choice(("6573", "2024_06_10", "05_10_error", "bak", "old", "final", "2",
+                           "v4", "copy2", "latest", "jun10"))
+    t.bad.add(t.shared("recycle", f"{stem}_{suffix}"))
+
+
+def _plant_copy_of_earlier(t: _Tree) -> None:
+    """``ts_..._resend_error.py`` beside the same developer's ``ts_..._resend.py``: a word that
+    could be the purpose, proved a copy by the earlier script."""
+    dev = t.rng.choice(t.developers)
+    verb, word = t.rng.choice(VERBS), t.rng.choice(("temp", "draft", "error", "backup", "new"))
+    t.fresh_temporary(dev, lambda: f"ts_{t.recent():%Y_%m_%d}_{verb}.py")
+    t.bad.add(t.fresh_temporary(dev, lambda: f"ts_{t.recent():%Y_%m_%d}_{verb}_{word}.py"))
+
+
+def _plant_ancient_date(t: _Tree) -> None:
+    """A calendar date no script was written on: before 2000 (the default date floor)."""
+    dev = t.rng.choice(t.developers)
+    t.bad.add(t.fresh_temporary(dev, lambda: f"ts_{t.rng.choice(('0001', '1970', '1999'))}_01_01_"
+                                             f"{t.what()}_{t.rng.choice(QUALIFIERS)}.py"))
+
+
+def _plant_non_person_folder(t: _Tree) -> None:
+    folder = t.rng.choice(("backup", "old_scripts", "tmp", "common", "misc_scripts"))
+    if folder in t.developers or (t.root / folder).exists():
+        folder = f"{folder}_old"
+    t.good_temporary(folder)
+    t.bad.add(folder)
 
 
 def _plant_suffix_alone(t: _Tree) -> None:
@@ -285,7 +313,8 @@ def _plant_same_in_both(t: _Tree) -> None:
 def _plant_case_twin(t: _Tree) -> None:
     stem = t.purpose()
     twin = "_".join(w.capitalize() for w in stem.split("_"))
-    t.bad.update({t.shared("recycle", stem), t.shared("recycle", twin)})
+    t.shared("recycle", stem)  # the original: the twin is the one reported
+    t.bad.add(t.shared("recycle", twin))
 
 
 def _plant_camel(t: _Tree) -> None:
@@ -336,18 +365,25 @@ def _plant_bad_developer(t: _Tree) -> None:
 TEMPORARY_MISTAKES: tuple[Callable[[_Tree], None], ...] = (
     _plant_impossible_date, _plant_future_date, _plant_numeric_suffix, _plant_date_suffix,
     _plant_status_suffix, _plant_unpadded_date, _plant_separators, _plant_no_prefix,
-    _plant_odd_name, _plant_not_a_script, _plant_stale,
+    _plant_odd_name, _plant_not_a_script, _plant_stale, _plant_copy_of_earlier,
+    _plant_ancient_date,
 )
 SHARED_MISTAKES: tuple[Callable[[_Tree], None], ...] = (
     _plant_suffixed_copy, _plant_suffix_alone, _plant_ts_in_recycle, _plant_dotted,
     _plant_same_in_both, _plant_case_twin, _plant_camel, _plant_no_docstring,
     _plant_side_effect, _plant_unreadable, _plant_shared_not_a_script, _plant_nested_folder,
-    _plant_file_in_root, _plant_bad_developer,
+    _plant_file_in_root, _plant_bad_developer, _plant_non_person_folder,
 )
 
 
+class Planted(set[str]):
+    """The planted bad paths, and which of them are stale (:func:`reported`)."""
+
+    stale: frozenset[str] = frozenset()
+
+
 def generate_tree(root: Path, n: int, bad_ratio: float = 0.05, seed: int = 0, *,
-                  today: _dt.date | None = None) -> set[str]:
+                  today: _dt.date | None = None) -> Planted:
     """Write about ``n`` scripts under ``root``; return the root-relative paths planted bad.
 
     A path in the result is a file, or a folder for the layout and developer-folder mistakes.
@@ -384,7 +420,17 @@ def generate_tree(root: Path, n: int, bad_ratio: float = 0.05, seed: int = 0, *,
     n_temporary = max(0, n - 2 * n_shared - n_bad)
     for i in range(n_temporary):
         t.good_temporary(t.developers[i % len(t.developers)])
-    return t.bad
+    planted = Planted(t.bad)
+    planted.stale = frozenset(t.stale)
+    return planted
+
+
+def reported(planted: Planted) -> set[str]:
+    """The paths a default lint reports for ``planted``: the stale scripts summarised in one
+    finding, at the oldest."""
+    oldest = min(planted.stale, key=lambda p: (p.split("/", 1)[1][3:13], p)) \
+        if planted.stale else None
+    return (planted - planted.stale) | ({oldest} if oldest else set())
 
 
 if __name__ == "__main__":  # pragma: no cover - a convenience for the benchmark and by hand

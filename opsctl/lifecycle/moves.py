@@ -105,7 +105,8 @@ def _target_name(verb: Verb, script: Script, naming: Naming, name: str | None) -
             raise InvalidName(f"invalid name {name!r} for --as: give the name only, without a "
                               f"folder; opsctl puts it in {folder}/")
         name = name.removesuffix(".py")
-        problem = naming.validate(folder, name)
+        siblings = Catalogue(script.root).purposes(("recycle", "unrecycle"))
+        problem = naming.validate(folder, name, exists=siblings.__contains__)
         if problem is not None:
             hint = f" ({problem.fix})" if problem.fix else ""
             raise InvalidName(f"invalid name {name!r} for {folder}/: {problem.message}{hint}")
@@ -118,7 +119,8 @@ def _target_name(verb: Verb, script: Script, naming: Naming, name: str | None) -
         default = parsed.what
     else:
         default = script.stem
-    problem = naming.validate(folder, default)
+    siblings = Catalogue(script.root).purposes(("recycle", "unrecycle"))
+    problem = naming.validate(folder, default, exists=siblings.__contains__)
     if problem is not None:
         raise InvalidName(f"{default!r} (from {script.display}) is not a valid {folder}/ name: "
                           f"{problem.message}; choose one with --as NAME")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import NamedTuple
 
-from ..catalogue import Script
+from ..catalogue import Catalogue, Script
 from ..errors import InvalidName
 from ..gitops import Mention, work_tree
 from ..naming import Naming, parse_temporary, temporary_stem
@@ -33,17 +33,21 @@ def plan_rename(script: Script, name: str, *, naming: Naming) -> Move:
                           "in its folder (demote or promote moves it to another)")
     name = name.removesuffix(".py")
     folder = f"{script.folder}/"
+    # The evidence the lint weighs: a sibling named without a copy mark (not this script).
+    catalogue = Catalogue(script.root)
     if script.kind == "temporary":
         parsed = parse_temporary(script.stem)
         if parsed is None:
             raise MoveRefused(f"{script.display} is not named ts_YYYY_MM_DD_<what>, so there "
                               "is no date to keep; give it its ts_ name by hand")
-        problem = naming.validate("temporary", name)
+        siblings = catalogue.purposes((script.folder,)) - {parsed.what}
+        problem = naming.validate("temporary", name, exists=siblings.__contains__)
         stem = temporary_stem(name, parsed.date)
         if problem is None:
             problem = naming.check_temporary(stem + ".py")
     else:
-        problem = naming.validate(script.kind, name)
+        siblings = catalogue.purposes(("recycle", "unrecycle")) - {script.stem}
+        problem = naming.validate(script.kind, name, exists=siblings.__contains__)
         stem = name
     if problem is not None:
         hint = f" ({problem.fix})" if problem.fix else ""

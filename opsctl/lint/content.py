@@ -1,6 +1,7 @@
 """The lint's content rules: a docstring, no work on import, and source the parser can read.
 
-Scripts are read as bytes and parsed with :mod:`ast`, never imported or run.
+Scripts are read as bytes and parsed with :mod:`ast`, never imported or run; what counts as
+work on import is :mod:`opsctl.lint.effects`'.
 :mod:`opsctl.lint.engine` loads this module (and ``ast``) only when a tree has scripts whose
 content is checked, so a lint of names alone never pays for it.
 """
@@ -16,6 +17,8 @@ from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 from ..naming import Kind, normalise, parse_temporary
+from .calls import WORK
+from .effects import side_effects
 
 #: PEP 263: an encoding declaration in the first two lines makes non-UTF-8 source legal.
 _CODING_RE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
@@ -28,12 +31,14 @@ class Item(NamedTuple):
     message: str
     fix: str | None = None
     line: int | None = None
+    #: What was found (the statement of a side effect): its fingerprint in a baseline.
+    found: str | None = None
 
 
 def check_scripts(root: str | os.PathLike[str], scripts: Iterable[tuple[str, Kind]],
-                  ) -> Iterator[tuple[str, str, str, str | None, int | None]]:
+                  ) -> Iterator[tuple[str, str, str, str | None, int | None, str | None]]:
     """The content findings of each ``(rel, kind)`` under ``root``, as
-    ``(rel, code, message, fix, line)``."""
+    ``(rel, code, message, fix, line, found)``."""
     # Parsing legacy source can warn (invalid escape sequences); the lint reports what it is
     # asked to, and a warning filter set to "error" must not turn a parse into a crash.
     with warnings.catch_warnings():
@@ -94,173 +99,20 @@ def check_script(root: str | os.PathLike[str], rel: str, kind: Kind) -> Iterator
                    f"no module docstring; {where} start with one whose first line says "
                    "what the script does (opsctl list shows it)",
                    f"add a first line such as \"\"\"{_first_line(rel)}\"\"\"", 1)
-    for node, what in _side_effects(tree.body):
-        yield Item("OPS601",
-                   f"{what} at module level runs whenever the script is imported (opsctl "
-                   "run, --help, python script.py)",
-                   "move it into main(), or under if __name__ == \"__main__\":",
-                   node.lineno)
-
-
-def _side_effects(body: list[ast.stmt],
-                  scope: _Scope | None = None) -> Iterable[tuple[ast.stmt, str]]:
-    """Module-level statements that do work on import, with a short description of each."""
-    scope = scope if scope is not None else _Scope.of(body)
-    for node in body:
-        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-            # A plain assignment (log = logging.getLogger(__name__)) is what a module is for;
-            # one whose value does the work (rows = db.session.execute(...)) is not.
-            call = scope.working_call(node.value) if node.value is not None else None
-            if call is not None:
-                yield node, f"an assignment that calls `{_snippet(call)}`"
-            continue
-        if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef,
-                             ast.ClassDef, ast.Pass, ast.Delete, ast.Global, ast.Nonlocal,
-                             ast.Assert)) \
-                or type(node).__name__ == "TypeAlias":
-            # Definitions are what a module is for; a decorator's call is part of its
-            # definition.
-            continue
-        if isinstance(node, ast.Expr):
-            if isinstance(node.value, ast.Constant):
-                continue  # a docstring, or a bare ``...``
-            what = "a call" if isinstance(node.value, (ast.Call, ast.Await)) else "an expression"
-            yield node, f"{what} `{_snippet(node.value)}`"
-        elif isinstance(node, ast.If):
-            if _is_main_guard(node.test):
-                yield from _side_effects(node.orelse, scope)  # an else: runs on import
-            else:
-                yield from _side_effects(node.body, scope)
-                yield from _side_effects(node.orelse, scope)
-        elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
-            # try: import orjson as json / except ImportError: import json is a definition.
-            tried: ast.Try = node  # type: ignore[assignment]  # TryStar has the same fields
-            yield from _side_effects(tried.body, scope)
-            for handler in tried.handlers:
-                yield from _side_effects(handler.body, scope)
-            yield from _side_effects(tried.orelse, scope)
-            yield from _side_effects(tried.finalbody, scope)
-        elif isinstance(node, (ast.For, ast.AsyncFor)):
-            yield node, "a for loop"
-        elif isinstance(node, ast.While):
-            yield node, "a while loop"
-        elif isinstance(node, (ast.With, ast.AsyncWith)):
-            yield node, "a with block"
-        elif isinstance(node, ast.Raise):
-            yield node, "a raise"
+    for effect in side_effects(tree):
+        what = f"{effect.what} `{effect.call}`" if effect.call else effect.what
+        found = " ".join(ast.unparse(effect.node).split())
+        if effect.level == WORK:
+            yield Item("OPS601", f"{what} at module level runs whenever the script is imported "
+                       "(opsctl run, --help, python script.py)",
+                       "move it into main(), or under if __name__ == \"__main__\":",
+                       effect.node.lineno, found)
         else:
-            yield node, f"a {type(node).__name__.lower()} statement"
-
-
-#: Calls that only build a value, whatever the rules below would say of their names. Names are
-#: as imported (``from re import compile`` counts as ``re.compile``); ``.*`` covers a module.
-_PURE_CALLS = frozenset({
-    "logging.getLogger", "typing.TypeVar", "typing.NewType", "typing.NamedTuple",
-    "typing.ParamSpec", "typing.TypeVarTuple", "typing.cast", "collections.namedtuple",
-    "dataclasses.field", "re.compile", "pathlib.Path", "pathlib.PurePath", "os.environ.get",
-    "os.getenv", "functools.partial", "datetime.timedelta", "datetime.date",
-    "datetime.datetime", "decimal.Decimal", "enum.auto", "frozenset", "set", "dict", "list",
-    "tuple", "int", "str", "float", "bool", "range", "sorted", "len", "object", "shutil.which",
-    "socket.gethostname",
-})
-_PURE_MODULES = ("click.", "os.path.", "string.", "typing.", "sqlalchemy.")
-#: Calls that do the work of a script: open files, print, run processes, talk to the network.
-_WORK_CALLS = frozenset({"open", "print", "input", "exec", "eval", "breakpoint", "asyncio.run",
-                         "os.system", "os.popen", "os.remove", "os.unlink", "os.rename",
-                         "os.replace", "os.rmdir", "os.removedirs", "os.makedirs", "os.mkdir",
-                         "io.open", "time.sleep", "urllib.request.urlopen"})
-_WORK_MODULES = ("requests.", "subprocess.", "httpx.", "shutil.", "socket.", "smtplib.",
-                 "urllib.request.")
-#: Methods that query or change a database whatever their object; a call through ``session`` or
-#: ``query`` (``db.session.get(...)``, ``Order.query.all()``) does too.
-_WORK_METHODS = frozenset({"execute", "executemany", "executescript", "query", "commit",
-                           "rollback", "flush", "delete", "scalar", "scalars", "add_all",
-                           "bulk_save_objects", "bulk_insert_mappings", "bulk_update_mappings",
-                           "merge", "invoke", "run_until_complete"})
-
-
-class _Scope:
-    """What a module defines, for telling a value from work: its functions, and the names its
-    imports bind (``import subprocess as sp``: ``sp`` is ``subprocess``)."""
-
-    def __init__(self, functions: set[str], imported: dict[str, str]) -> None:
-        self.functions = functions
-        self.imported = imported
-
-    @classmethod
-    def of(cls, body: list[ast.stmt]) -> _Scope:
-        functions: set[str] = set()
-        imported: dict[str, str] = {}
-        todo = list(body)
-        while todo:
-            node = todo.pop()
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                functions.add(node.name)
-            elif isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.asname:
-                        imported[alias.asname] = alias.name
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                for alias in node.names:
-                    imported[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-            elif isinstance(node, ast.If):
-                todo += node.body + node.orelse
-            elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
-                tried: ast.Try = node  # type: ignore[assignment]
-                todo += tried.body + tried.orelse + tried.finalbody
-                for handler in tried.handlers:
-                    todo += handler.body
-        return cls(functions, imported)
-
-    def working_call(self, value: ast.expr) -> ast.Call | None:
-        """The first call inside ``value`` that does work when evaluated, if any.
-
-        Lambdas are skipped (their body runs only when called); comprehensions are not.
-        """
-        todo: list[ast.AST] = [value]
-        while todo:
-            node = todo.pop(0)
-            if isinstance(node, ast.Lambda):
-                continue
-            if isinstance(node, ast.Call) and self.does_work(node):
-                return node
-            todo.extend(ast.iter_child_nodes(node))
-        return None
-
-    def does_work(self, call: ast.Call) -> bool:
-        parts: list[str] = []
-        func = call.func
-        while isinstance(func, ast.Attribute):
-            parts.append(func.attr)
-            func = func.value
-        if isinstance(func, ast.Name):
-            if not parts and func.id in self.functions:
-                return True  # one of the module's own functions: main(), run(), ...
-            parts.append(self.imported.get(func.id, func.id))
-        else:
-            # A call on a call's result (db.session.query(X).delete()): judged by its methods.
-            parts.append("")
-        parts.reverse()
-        name = ".".join(parts)
-        if name in _PURE_CALLS or name.startswith(_PURE_MODULES):
-            return False
-        if name in _WORK_CALLS or name.startswith(_WORK_MODULES):
-            return True
-        dotted = name.split(".")
-        # *.session.* / *.query.* (db.session.execute), and the database verbs on any object.
-        return any(p in ("session", "query") for p in dotted[1:-1]) or \
-            (len(dotted) > 1 and dotted[-1] in _WORK_METHODS)
-
-
-def _is_main_guard(test: ast.expr) -> bool:
-    """``__name__ == "__main__"`` (either way round)."""
-    if not isinstance(test, ast.Compare) or len(test.ops) != 1 or \
-            not isinstance(test.ops[0], ast.Eq):
-        return False
-    sides = [test.left, test.comparators[0]]
-    names = [s for s in sides if isinstance(s, ast.Name) and s.id == "__name__"]
-    consts = [s for s in sides if isinstance(s, ast.Constant) and s.value == "__main__"]
-    return len(names) == 1 and len(consts) == 1
+            yield Item("OPS604", f"{what} at module level may do work whenever the script is "
+                       "imported; the lint cannot tell what it does",
+                       "if it touches data, files or the network, move it into main() (or "
+                       "under if __name__ == \"__main__\":); if it only sets things up, leave it",
+                       effect.node.lineno, found)
 
 
 def _first_line(rel: str) -> str:

@@ -1,8 +1,10 @@
 """The duplicate rule (OPS302): shared scripts of one purpose.
 
 Two scripts in recycle/ and unrecycle/ have one purpose when their names are equal once case,
-separators and copy suffixes are set aside, or when one name sits in both folders. Every
-member of such a group is reported, with the one to keep when a member has the plain name.
+separators and copy marks are set aside, or when one name sits in both folders. The copies of
+such a group are reported, never its original: the member with the plain name is the one to
+keep and is told nothing. When no member has the plain name, or one name sits in both
+folders, every member is reported.
 """
 
 from __future__ import annotations
@@ -18,15 +20,18 @@ def duplicates(scripts: Iterable[tuple[str, str]], naming: Naming,
     (``(folder, file name)`` pairs) of one purpose; with ``only``, just those paths."""
     groups: dict[str, list[tuple[str, str]]] = {}
     for folder, name in scripts:
-        key = naming.strip_suffixes(normalise(name[:-3]))[0]
+        key = naming.copies.purpose_key(normalise(name[:-3]))
         if key:
             groups.setdefault(key, []).append((folder, name))
     for key, members in groups.items():
         if len(members) < 2:
             continue
         members.sort(key=lambda m: (m[0] != "recycle", m))
+        originals = [m for m in members if m[1][:-3] == key]
         for folder, name in members:
             rel = f"{folder}/{name}"
+            if len(originals) == 1 and (folder, name) in originals:
+                continue  # the original: its copies are the findings
             if only is None or rel in only:
                 yield (rel, *_explain(key, (folder, name), members))
 
@@ -47,6 +52,8 @@ def _explain(key: str, member: tuple[str, str],
         how = "only by case"
     elif all(normalise(s) == normalise(stem) for s in other_stems):
         how = "only by case or separators"
+    elif normalise(stem).endswith(key) and normalise(stem) != key:
+        how = "only by a prefix"
     else:
         how = "only by a suffix"
     canonical = next((f"{f}/{n}" for f, n in members if n[:-3] == key), None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from ..naming import IGNORED_NAMES, SHARED_FOLDERS
+from ..naming import SHARED_FOLDERS
 from .rules import PathNotFound, _safe
 from .walk import Linter
 
@@ -69,19 +69,6 @@ class PathLinter(Linter):
             shared_targets.add(f"{top}/{parts[1]}")
         else:
             self.temporary_entry(top, parts[1], is_dir)
-
-    def list_shared(self) -> list[tuple[str, str]]:
-        """Every script name in recycle/ and unrecycle/: what the duplicate rule compares."""
-        out: list[tuple[str, str]] = []
-        for folder in SHARED_FOLDERS:
-            try:
-                with os.scandir(os.path.join(self.root, folder)) as entries:
-                    out.extend((folder, e.name) for e in entries
-                               if e.name.endswith(".py") and not e.name.startswith(".")
-                               and e.name not in IGNORED_NAMES and not e.is_dir())
-            except OSError:
-                continue
-        return out
 
 
 def _inside(path: str, folder: str) -> bool:

@@ -29,37 +29,52 @@ RULES: tuple[Rule, ...] = (
          "a file directly in the root, or a folder inside recycle/, unrecycle/ or a developer "
          "folder"),
     Rule("OPS102", "developer-folder", "error",
-         "a developer folder not matching developer_pattern, or not in developers"),
+         "a developer folder not matching developer_pattern, not in developers, or named "
+         "for no person (backup, old_scripts, common)"),
+    Rule("OPS103", "unknown-developer", "warning",
+         "without a developers list, in a git repository: a developer folder that no commit "
+         "author goes by"),
     Rule("OPS201", "temporary-name", "error",
-         "a temporary script not named ts_YYYY_MM_DD_<what>.py, or <what> ending in a "
-         "numeric, date or status suffix"),
+         "a temporary script not named ts_YYYY_MM_DD_<what>.py, or <what> a copy: a number, "
+         "date, version or copy word, or a copy of one of the developer's scripts"),
     Rule("OPS202", "temporary-date", "error",
-         "a temporary script dated with an impossible calendar date or in the future"),
+         "a temporary script dated with an impossible calendar date, before date_floor, or "
+         "in the future"),
+    Rule("OPS203", "temporary-maybe-copy", "warning",
+         "<what> ending in a word that may mark a copy (clear_temp), with no script of the "
+         "developer to prove it one"),
     Rule("OPS301", "script-name", "error",
          "a recycle/unrecycle name that is not plain snake_case: a dot, a ts_ prefix, a date, "
-         "a numeric or status suffix"),
+         "a number, version or copy word, or a copy of another shared script"),
     Rule("OPS302", "duplicate", "error",
-         "one name in both recycle/ and unrecycle/, or names differing only by a suffix or "
-         "by case"),
+         "one name in both recycle/ and unrecycle/, or a copy of another shared script "
+         "(differing by a mark or by case); the original is not reported"),
     Rule("OPS303", "near-twin", "warning",
          "a recycle script not changed since a near-twin (a nearly identical name or "
          "description) appeared beside it"),
-    Rule("OPS401", "stale", "warning", "a temporary script older than stale_days"),
+    Rule("OPS304", "script-maybe-copy", "warning",
+         "a recycle/unrecycle name ending in a word that may mark a copy (export_draft), with "
+         "no sibling to prove it one"),
+    Rule("OPS401", "stale", "warning",
+         "temporary scripts older than stale_days: one summary line (--show-stale: each)"),
     Rule("OPS501", "not-a-script", "error",
          "a non-.py file where scripts live (__init__.py, README.md, __pycache__ are fine)"),
     Rule("OPS601", "import-side-effects", "error",
-         "module-level work (a call, an assignment that calls one, a loop, a with block) "
+         "module-level work that touches data, files or the network, or runs the script, "
          "outside if __name__ == \"__main__\":"),
     Rule("OPS602", "docstring", "error", "a script without a module docstring"),
     Rule("OPS603", "unparsable", "error",
          "a script that is binary, not UTF-8 or not valid Python, so its content cannot be "
          "checked"),
+    Rule("OPS604", "possible-side-effect", "warning",
+         "a module-level call or loop whose work the lint cannot judge (a function it does "
+         "not know)"),
 )
 RULES_BY_CODE: dict[str, Rule] = {r.code: r for r in RULES}
 _CODE_OF: dict[str, str] = {**{r.code.lower(): r.code for r in RULES},
                             **{r.name: r.code for r in RULES}}
 DEFAULT_SEVERITIES: dict[str, Severity] = {r.code: r.severity for r in RULES}
-CONTENT_CODES = frozenset({"OPS601", "OPS602", "OPS603"})
+CONTENT_CODES = frozenset({"OPS601", "OPS602", "OPS603", "OPS604"})
 CONTENT_KINDS: tuple[Kind, ...] = ("recycle", "unrecycle", "temporary")
 
 
@@ -74,6 +89,9 @@ class Finding(NamedTuple):
     severity: Severity = "error"
     fix: str | None = None
     line: int | None = None
+    #: What was found, when a path and a rule do not say it alone (the statement of an
+    #: import side effect): with them, the finding's fingerprint in a baseline.
+    found: str | None = None
 
     @property
     def rule(self) -> str:
@@ -112,6 +130,8 @@ class LintReport(NamedTuple):
     #: Baseline entries that no longer match anything (fixed or deleted); None in file-list
     #: mode, where most of the tree was not looked at.
     baseline_unused: int | None = None
+    #: Stale temporary scripts, summarised in one finding unless --show-stale.
+    stale: int = 0
 
     @property
     def errors(self) -> int:

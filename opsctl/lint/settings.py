@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..config import tidy
+from ..dates import parse_floor
 from ..errors import ConfigError
 from ..naming import DEFAULT_STATUS_SUFFIXES, STATUS_SUFFIXES_TYPE, configured_status_suffixes
 from .rules import _CODE_OF, CONTENT_KINDS, DEFAULT_SEVERITIES, RULES_BY_CODE, SEVERITIES, Severity
@@ -34,6 +35,11 @@ class LintConfig(NamedTuple):
     stale_days: int = 90
     #: The baseline file, absolute (a relative one in the table is under the project).
     baseline: str | None = None
+    #: The earliest date a temporary name may carry: ``YYYY-MM-DD``, ``first-commit`` (the
+    #: repository's), or None for :data:`opsctl.dates.DEFAULT_DATE_FLOOR`.
+    date_floor: str | None = None
+    #: One OPS401 warning per stale script (``--show-stale``) instead of one summary.
+    show_stale: bool = False
 
     @classmethod
     def from_config(cls, config: Config) -> LintConfig:
@@ -101,6 +107,11 @@ class LintConfig(NamedTuple):
                 baseline_path = os.path.join(project_dir, baseline_path)
             baseline_path = tidy(baseline_path)
 
+        date_floor = table.get("date_floor")
+        if date_floor is not None and (not isinstance(date_floor, str) or (
+                date_floor != FIRST_COMMIT and parse_floor(date_floor) is None)):
+            raise _type_error(source, "date_floor", date_floor)
+
         return cls(
             enabled=frozenset(enabled),
             severities=severities,
@@ -110,6 +121,7 @@ class LintConfig(NamedTuple):
             frozenset({"recycle", "unrecycle"}),
             stale_days=stale_days,
             baseline=baseline_path,
+            date_floor=date_floor,
         )
 
 
@@ -121,7 +133,11 @@ _LINT_KEYS: dict[str, str] = {
     "status_suffixes": STATUS_SUFFIXES_TYPE,
     "content_kinds": "a list of folder kinds (recycle, unrecycle, temporary)",
     "baseline": "a file path (string)",
+    "date_floor": "a date such as \"2015-01-01\", or \"first-commit\"",
 }
+
+#: ``date_floor = "first-commit"``: the repository's first commit is the earliest date.
+FIRST_COMMIT = "first-commit"
 
 
 def _type_error(source: str, key: str, value: object) -> ConfigError:

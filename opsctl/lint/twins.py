@@ -6,8 +6,8 @@ line) are nearly identical (:func:`opsctl.similarity.one_word_apart`: the same f
 most one word different, and three words in common for names, four for descriptions). The one
 not changed since its twin appeared is reported, with the twin named: the twin was written
 instead of extending it, and the convention's way out is to fold one into the other and
-``opsctl absorb`` it. Names that differ only by a suffix or by case are the duplicate rule's
-(OPS302), not this one's.
+``opsctl absorb`` it. Names that differ only by a copy mark or by case are the duplicate
+rule's (OPS302), not this one's.
 
 When a script appeared and was last changed: in a git work tree, from the commits (the first
 one holding the file at its path, the last one changing it; a change not committed yet counts
@@ -48,7 +48,7 @@ def near_twins(root: str, scripts: Iterable[tuple[str, str]], naming: Naming,
         pairs.setdefault(pair, "description")
 
     def purpose(name: str) -> str:  # as the duplicate rule groups names
-        return naming.strip_suffixes(normalise(name[:-3]))[0]
+        return naming.copies.purpose_key(normalise(name[:-3]))
 
     times = _Times(root)
     for (a, b), what in sorted(pairs.items()):

@@ -1,0 +1,250 @@
+"""What one lint has found, and the rules that need more than one name: duplicates, the
+evidence of shared scripts, stale scripts summarised, developer folders only the repository
+can vouch for, and the content rules run at the end. :mod:`opsctl.lint.walk` feeds it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+from collections.abc import Callable, Iterable, Sequence
+
+from ..naming import IGNORED_NAMES, SHARED_FOLDERS, Kind, Naming, Problem
+from .duplicates import duplicates
+from .rules import CONTENT_CODES, Finding, LintReport
+from .settings import FIRST_COMMIT, LintConfig
+
+# Date states, cached per distinct date string: a tree of 100,000 scripts has a few thousand.
+OK, STALE, BAD = 0, 1, 2
+
+
+class Collector:
+    """What one lint has found: findings as the rules allow them (enabled, not ignored, at
+    their configured severity), the scripts whose content to check, the names the duplicate
+    rule compares, and the summaries (stale scripts, unknown developers) made at the end.
+    :meth:`report` sorts it all."""
+
+    def __init__(self, root: str, naming: Naming, config: LintConfig) -> None:
+        self.root = root
+        self.naming = naming
+        self.config = config
+        self.findings: list[Finding] = []
+        self.checked = 0
+        self.outside: list[str] = []
+        self.shared_scripts: list[tuple[str, str]] = []  # (folder, filename) in recycle/unrecycle
+        self.content: list[tuple[str, Kind]] = []  # root-relative paths whose content to check
+        self.enabled = config.enabled
+        self.severity = dict(config.severities)
+        self.content_kinds = config.content_kinds if config.enabled & CONTENT_CODES \
+            else frozenset()
+        self.today = naming.today
+        _apply_date_floor(naming, config, root)
+        self.stale_before = naming.today - _dt.timedelta(days=config.stale_days) \
+            if "OPS401" in config.enabled else None
+        self.dates: dict[str, int] = {}  # OK, STALE or BAD
+        # Dates neither stale nor future, in the fast match itself: most names then need no
+        # date work at all. Without a stale window (the rule off, or decades long), each
+        # distinct date is checked once instead.
+        self.window = naming.good_temporary_file_between(
+            max(self.stale_before, naming.date_floor), self.today) \
+            if self.stale_before is not None and config.stale_days <= 3660 else None
+        self.ignored = _compile_globs(config.ignore)
+        self.dev_folders_checked: set[str] = set()
+        self.unvouched: list[str] = []  # developer folders only the repository can vouch for
+        self.nested_reported: set[str] = set()
+        self.stale_count = 0
+        self.stale_oldest: tuple[str, str] | None = None  # (date, path)
+        self._shared_stems: dict[str, str] | None = None
+        self._shared_list: list[tuple[str, str]] | None = None
+
+    # -- recording ---------------------------------------------------------------------------
+
+    def add(self, path: str, code: str, message: str, fix: str | None = None,
+            line: int | None = None, found: str | None = None) -> None:
+        if code not in self.enabled or (self.ignored is not None and self.ignored(path)):
+            return
+        self.findings.append(Finding(path, code, message, self.severity[code], fix, line,
+                                     found))
+
+    def problem(self, path: str, problem: Problem) -> None:
+        self.add(path, problem.code, problem.message, problem.fix)
+
+    def report(self, *, partial: bool = False) -> LintReport:
+        self.check_contents()
+        self.check_developers()
+        self.summarise_stale()
+        # File-list mode may reach one finding twice (a file given twice, or inside a folder
+        # also given); a walk of the tree visits every name once.
+        found = dict.fromkeys(self.findings) if partial else self.findings
+        findings = tuple(sorted(found, key=Finding.sort_key))
+        return LintReport(self.root, findings, self.checked, tuple(self.outside), partial,
+                          stale=self.stale_count)
+
+    # -- cross-file rules --------------------------------------------------------------------
+
+    def check_duplicates(self, scripts: Iterable[tuple[str, str]],
+                         only: set[str] | None) -> None:
+        """Report the copies among shared scripts of one purpose
+        (:func:`opsctl.lint.duplicates.duplicates`); ``only`` limits that to the files being
+        checked."""
+        if "OPS302" not in self.enabled:
+            return
+        for path, message, fix in duplicates(scripts, self.naming, only):
+            self.add(path, "OPS302", message, fix)
+
+    def check_twins(self, scripts: Iterable[tuple[str, str]], only: set[str] | None) -> None:
+        """Report recycle scripts untouched since a near-twin appeared
+        (:mod:`opsctl.lint.twins`); ``only`` limits that to pairs with a file being checked."""
+        if "OPS303" not in self.enabled:
+            return
+        from .twins import near_twins
+
+        for path, message, fix in near_twins(self.root, scripts, self.naming, only):
+            self.add(path, "OPS303", message, fix)
+
+    def shared_original(self, base: str) -> str | None:
+        """The recycle/ (else unrecycle/) script named ``base``: what a name is a copy of."""
+        if self._shared_stems is None:
+            self._shared_stems = stems(self.list_shared())
+        return self._shared_stems.get(base)
+
+    def list_shared(self) -> list[tuple[str, str]]:
+        """Every script name in recycle/ and unrecycle/: the evidence and duplicate rules'
+        (listed once)."""
+        if self._shared_list is None:
+            self._shared_list = []
+            for folder in SHARED_FOLDERS:
+                try:
+                    with os.scandir(os.path.join(self.root, folder)) as entries:
+                        self._shared_list.extend((folder, e.name) for e in entries
+                                                 if is_script(e))
+                except OSError:
+                    continue
+        return self._shared_list
+
+    def check_developers(self) -> None:
+        """Developer folders no ``developers`` list vouches for: in a git repository, the
+        ones no commit author goes by (one ``git log``, and only when there are any)."""
+        if not self.unvouched or "OPS103" not in self.enabled:
+            return
+        from .authors import goes_by, known_developers
+
+        known = known_developers(self.root)
+        if known is None:
+            return  # not a repository, a shallow clone, or no git: nobody to ask
+        for folder in self.unvouched:
+            if not goes_by(folder, known):
+                self.add(folder, "OPS103",
+                         f"no commit author of this repository goes by {folder!r} (the folder "
+                         "'opsctl new' makes from an author's e-mail), and [tool.opsctl] "
+                         "developers is not set to vouch for it",
+                         "list the team in [tool.opsctl] developers, or move the scripts into "
+                         "the folder of the developer who wrote them")
+
+    # -- stale scripts -----------------------------------------------------------------------
+
+    def stale(self, rel: str, day: str) -> None:
+        if self.config.show_stale:
+            self.add(rel, "OPS401", *_stale_text(day, self.config.stale_days))
+            return
+        if "OPS401" not in self.enabled or (self.ignored is not None and self.ignored(rel)):
+            return
+        self.stale_count += 1
+        if self.stale_oldest is None or (day, rel) < self.stale_oldest:
+            self.stale_oldest = (day, rel)
+
+    def date_state(self, text: str) -> int:
+        state = self.dates.get(text)
+        if state is None:
+            try:
+                day = _dt.date(int(text[0:4]), int(text[5:7]), int(text[8:10]))
+            except ValueError:
+                state = BAD
+            else:
+                if day > self.today or day < self.naming.date_floor:
+                    state = BAD
+                elif self.stale_before is not None and day < self.stale_before:
+                    state = STALE
+                else:
+                    state = OK
+            self.dates[text] = state
+        return state
+
+    def summarise_stale(self) -> None:
+        """One finding for every stale script: how many, the oldest, where to see them."""
+        if self.stale_oldest is None:
+            return
+        day, rel = self.stale_oldest
+        message, fix = _stale_text(day, self.config.stale_days)
+        if self.stale_count > 1:
+            message = (f"the oldest of {self.stale_count:,} temporary scripts older than "
+                       f"stale_days ({self.config.stale_days}), from {day.replace('_', '-')}; "
+                       "'opsctl stale' lists them (or 'opsctl lint --show-stale')")
+            fix = "delete them (opsctl clean), or promote what is still needed (opsctl promote)"
+        self.add(rel, "OPS401", message, fix)
+        self.stale_oldest = None
+
+    # -- content rules -----------------------------------------------------------------------
+
+    def check_contents(self) -> None:
+        if not self.content:
+            return
+        from .content import check_scripts  # ast and the rules, only when there is work
+
+        todo = [(rel, kind) for rel, kind in self.content
+                if self.ignored is None or not self.ignored(rel)]
+        for rel, code, message, fix, line, found in check_scripts(self.root, todo):
+            self.add(rel, code, message, fix, line, found)
+        self.content = []
+
+
+def stems(scripts: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """``{stem: "folder/name.py"}``, recycle/ first when a stem is in both."""
+    stems: dict[str, str] = {}
+    for folder, name in sorted(scripts, key=lambda s: s[0] != "recycle"):
+        stems.setdefault(name[:-3], f"{folder}/{name}")
+    return stems
+
+
+def is_script(entry: os.DirEntry[str]) -> bool:
+    name = entry.name
+    return name.endswith(".py") and not name.startswith(".") and name not in IGNORED_NAMES \
+        and not entry.is_dir()
+
+
+def _stale_text(day: str, stale_days: int) -> tuple[str, str]:
+    return (f"a temporary script from {day.replace('_', '-')}, older than stale_days "
+            f"({stale_days})",
+            "delete it (opsctl clean), or promote it if it is still needed (opsctl promote)")
+
+
+def _apply_date_floor(naming: Naming, config: LintConfig, root: str) -> None:
+    """Set the naming rules' date floor from ``[tool.opsctl.lint] date_floor``."""
+    if config.date_floor is None:
+        return
+    if config.date_floor == FIRST_COMMIT:
+        from .authors import first_commit_date
+
+        first = first_commit_date(root)
+        if first is not None:
+            naming.date_floor = first
+        return
+    from ..dates import parse_floor
+
+    floor = parse_floor(config.date_floor)
+    if floor is not None:
+        naming.date_floor = floor
+
+
+def _compile_globs(patterns: Sequence[str]) -> Callable[[str], object] | None:
+    """One regex for every ``ignore`` glob; a glob naming a folder covers what is inside."""
+    if not patterns:
+        return None
+    import fnmatch
+
+    parts: list[str] = []
+    for pattern in patterns:
+        pattern = pattern.strip().rstrip("/")
+        parts += [fnmatch.translate(pattern), fnmatch.translate(pattern + "/*")]
+    return re.compile("|".join(parts)).match
