@@ -32,9 +32,16 @@ from .params import pass_project
               help="Also say which given paths were skipped as outside the root.")
 @click.option("--list-rules", is_flag=True,
               help="Print the rules (code, name, severity) and exit.")
+@click.option("--show-stale", is_flag=True,
+              help="One warning per stale temporary script, instead of one line for all.")
+@click.option("--changed-files", "changed_files", metavar="FILE",
+              type=click.Path(dir_okay=False, allow_dash=True),
+              help="With --format github: annotate the files listed in FILE (one a line, "
+                   "'-' for stdin) first. In a pull request, git is asked.")
 @pass_project
 def lint_command(project: Project, paths: tuple[str, ...], fmt: str, baseline: str | None,
-                 write_to: str | None, fix: bool, verbose: bool, list_rules: bool) -> None:
+                 write_to: str | None, fix: bool, verbose: bool, list_rules: bool,
+                 show_stale: bool, changed_files: str | None) -> None:
     """Check the naming of the offline-script tree; exit 1 on any error.
 
     Temporary scripts are named ts_YYYY_MM_DD_<what>.py in a developer folder;
@@ -62,6 +69,7 @@ def lint_command(project: Project, paths: tuple[str, ...], fmt: str, baseline: s
     # without Click for its everyday shapes.
     code = execute(project, LintOptions(paths=paths, fmt=fmt, baseline=baseline,
                                         write_to=write_to, fix=fix, verbose=verbose,
-                                        list_rules=list_rules))
+                                        list_rules=list_rules, show_stale=show_stale,
+                                        changed_files=changed_files))
     if code:
         raise click.exceptions.Exit(code)

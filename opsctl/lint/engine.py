@@ -56,6 +56,8 @@ class LintRun(NamedTuple):
     report: LintReport
     fixes: FixOutcome | None = None
     baseline_written: int | None = None
+    #: Baseline entries ``--fix`` moved to the new names of the files it renamed.
+    baseline_moved: int = 0
 
 
 def run(root: str | os.PathLike[str], naming: Naming, config: LintConfig, *,
@@ -63,18 +65,22 @@ def run(root: str | os.PathLike[str], naming: Naming, config: LintConfig, *,
         cwd: str | os.PathLike[str] | None = None, fix: bool = False,
         baseline: str | None = None, write_baseline_to: str | None = None,
         project_config: Config | None = None,
-        operator: Callable[[], str] | None = None) -> LintRun:
+        operator: Callable[[], str] | None = None, prefix: str = "") -> LintRun:
     """Lint; with ``fix``, rename what is safe and lint again; then apply the baseline
     (``baseline``, else ``config.baseline``), or record one with ``write_baseline_to``.
 
-    With ``project_config``, renames are recorded in the project's run ledger (when it has
-    one) as ``operator()``, and a script with a run in progress is not renamed.
+    ``prefix`` is the root's path from the project (``offline_script/``): baselines record
+    paths from the project, as ``--format json`` shows them. With ``project_config``, renames
+    are recorded in the project's run ledger (when it has one) as ``operator()``, and a
+    script with a run in progress is not renamed.
     """
     if write_baseline_to is not None and paths:
         raise LintUsageError("--write-baseline records the whole tree; run it without paths")
     cwd = os.fspath(cwd) if cwd is not None else os.getcwd()
     report = lint(root, naming, config, paths=paths, cwd=cwd)
+    accepted = write_baseline_to or baseline or config.baseline
     fixes = None
+    moved = 0
     if fix:
         from pathlib import Path
 
@@ -85,14 +91,18 @@ def run(root: str | os.PathLike[str], naming: Naming, config: LintConfig, *,
             if paths is not None:
                 paths = paths_after(fixes.renamed, Path(root), paths, Path(cwd))
             report = lint(root, naming, config, paths=paths, cwd=cwd)
+            if accepted is not None and write_baseline_to is None and os.path.exists(accepted):
+                from .baseline import move_entries
+
+                moved = move_entries(accepted, {r.source: r.target for r in fixes.renamed},
+                                     prefix)
     written = None
     if write_baseline_to is not None:
         from .baseline import write_baseline
 
-        written = write_baseline(write_baseline_to, report.findings)
-    accepted = write_baseline_to or baseline or config.baseline
+        written = write_baseline(write_baseline_to, report.findings, prefix)
     if accepted is not None:
         from .baseline import apply_baseline, read_baseline
 
-        report = apply_baseline(report, read_baseline(accepted))
-    return LintRun(report, fixes, written)
+        report = apply_baseline(report, read_baseline(accepted, prefix), prefix)
+    return LintRun(report, fixes, written, moved)

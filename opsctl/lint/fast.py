@@ -38,6 +38,8 @@ class LintOptions(NamedTuple):
     fix: bool = False
     verbose: bool = False
     list_rules: bool = False
+    show_stale: bool = False
+    changed_files: str | None = None
 
 
 class FastLint(NamedTuple):
@@ -174,8 +176,12 @@ def execute(project: Project, options: LintOptions) -> int:
     if options.list_rules:
         _print_rules(settings)
         return 0
+    if options.show_stale:
+        settings = settings._replace(show_stale=True)
     root = project.root_path
     prefix = _prefix(root, project.dir_path)
+    # Paths as JSON and baselines give them: from the project, whatever the root.
+    from_project = _relative_prefix(root, project.dir_path)
     # Spelled as pathlib would (`--write-baseline out/` writes the file out); an empty
     # --baseline is no baseline, as an empty option is elsewhere.
     baseline = tidy(options.baseline) if options.baseline else None
@@ -188,14 +194,13 @@ def execute(project: Project, options: LintOptions) -> int:
     outcome = lint_.run(root, project.naming, settings, paths=list(options.paths) or None,
                         fix=options.fix, baseline=baseline, write_baseline_to=write_to,
                         project_config=project.config,
-                        operator=lambda: project.identity.name)
+                        operator=lambda: project.identity.name, prefix=from_project)
     report = outcome.report
 
     if outcome.fixes is not None:
-        how = "git mv" if outcome.fixes.git else "renamed"
         for r in outcome.fixes.renamed:
             output.note(f"fixed: {shown(prefix + r.source)} -> {shown(prefix + r.target)} "
-                        f"({how})")
+                        f"({'git mv' if r.git else 'renamed'})")
         for r, why in outcome.fixes.refused:
             output.warn(f"not renamed: {shown(prefix + r.source)} -> "
                         f"{shown(prefix + r.target)}: {why}")
@@ -204,13 +209,14 @@ def execute(project: Project, options: LintOptions) -> int:
             if outcome.fixes.recorded else ""
         output.note(f"--fix renamed {len(outcome.fixes.renamed)}{recorded}; {left} finding"
                     f"{'' if left == 1 else 's'} left for a person")
+    if outcome.baseline_moved:
+        moved = outcome.baseline_moved
+        output.note(f"moved {moved} baseline entr{'y' if moved == 1 else 'ies'} to the new "
+                    f"names in {baseline or settings.baseline}")
     if outcome.baseline_written is not None:
-        # Findings, as the summary counts them; the file holds one entry per path and rule,
-        # so two findings of one rule in one file are one entry.
-        count, entries = report.baselined, outcome.baseline_written
+        count = outcome.baseline_written
         output.note(f"wrote {count} accepted finding{'' if count == 1 else 's'} to "
-                    f"{write_to} ({entries} entr{'y' if entries == 1 else 'ies'}: one "
-                    "per path and rule)")
+                    f"{write_to}")
     elif report.baseline_unused:
         output.note(f"{report.baseline_unused} baseline entr"
                     f"{'y is' if report.baseline_unused == 1 else 'ies are'} fixed or gone; "
@@ -220,8 +226,14 @@ def execute(project: Project, options: LintOptions) -> int:
             output.note(f"skipped {shown(p)}: not under the offline-script root {root}")
 
     color = options.fmt == "text" and output.use_color()
-    shown_as = _github_prefix(root, project.dir_path) if options.fmt == "github" else prefix
-    text = render(options.fmt, report, shown_as, color=color)
+    shown_as = {"github": lambda: _github_prefix(root, project.dir_path),
+                "json": lambda: from_project}.get(options.fmt, lambda: prefix)()
+    changed = None
+    if options.fmt == "github":
+        from .changes import changed_paths
+
+        changed = changed_paths(root, options.changed_files, os.getcwd(), os.environ)
+    text = render(options.fmt, report, shown_as, color=color, changed=changed)
     if text:
         output.write(text)
     output.note(summary(report, prefix))
@@ -239,6 +251,16 @@ def _prefix(root: str, base: str) -> str:
     if rel.startswith(".."):
         return f"{root}/"
     return rel.replace(os.sep, "/") + "/"
+
+
+def _relative_prefix(root: str, base: str) -> str:
+    """The root's path from ``base``, ``..`` and all when it is outside (another drive:
+    absolute, the only way there)."""
+    try:
+        rel = os.path.relpath(root, base)
+    except ValueError:
+        return f"{root}{os.sep}"
+    return "" if rel == "." else rel.replace(os.sep, "/") + "/"
 
 
 def _github_prefix(root: str, project_dir: str) -> str:

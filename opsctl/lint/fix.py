@@ -21,10 +21,12 @@ if TYPE_CHECKING:
     from ..lifecycle.moves import MoveBook
 
 class Rename(NamedTuple):
-    """A safe rename: ``source`` and ``target`` relative to the root."""
+    """A safe rename: ``source`` and ``target`` relative to the root; ``git`` once done with
+    ``git mv`` (a tracked file), rather than a plain rename."""
 
     source: str
     target: str
+    git: bool = False
 
 
 class FixPlan(NamedTuple):
@@ -139,7 +141,7 @@ def apply_fixes(root: Path, plan: FixPlan | Sequence[Rename], *, book: MoveBook 
             refused.append((r, f"the ledger could not record the rename ({failed}); left as "
                                "it was"))
             continue
-        renamed.append(r)
+        renamed.append(r._replace(git=git is not None))
     return FixOutcome(tuple(renamed), tuple(refused), git=tree is not None,
                       recorded=book is not None and bool(renamed))
 

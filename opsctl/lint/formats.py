@@ -31,11 +31,14 @@ def shown(text: str) -> str:
     return _CONTROL_RE.sub("\ufffd", printable(text))
 
 
-def render(fmt: str, report: LintReport, prefix: str, *, color: bool = False) -> str:
-    """The report in ``fmt``; ``prefix`` is prepended to root-relative paths."""
+def render(fmt: str, report: LintReport, prefix: str, *, color: bool = False,
+           changed: frozenset[str] | None = None) -> str:
+    """The report in ``fmt``; ``prefix`` is prepended to root-relative paths; ``changed``
+    (root-relative) are annotated first by ``github``."""
+    if fmt == "github":
+        return render_github(report, prefix, changed=changed)
     renderers: dict[str, Callable[[LintReport, str, bool], str]] = {
-        "text": render_text, "json": render_json, "github": render_github,
-        "junit": render_junit,
+        "text": render_text, "json": render_json, "junit": render_junit,
     }
     return renderers[fmt](report, prefix, color)
 
@@ -120,15 +123,19 @@ def _gh_property(text: str) -> str:
     return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def render_github(report: LintReport, prefix: str, color: bool = False) -> str:
+def render_github(report: LintReport, prefix: str, color: bool = False, *,
+                  changed: frozenset[str] | None = None) -> str:
     """GitHub Actions workflow commands, one per finding, annotating the pull request:
 
     ``::error file=offline_script/recycle/x.py,title=OPS301 script-name::message (fix: ...)``
 
-    A finding about a name has ``file=`` and no ``line=``; a content finding has both.
+    A finding about a name has ``file=`` and no ``line=``; a content finding has both. GitHub
+    shows the first ten errors and ten warnings of a step, so the changed files' findings come
+    first, and errors before warnings.
     """
     lines = []
-    for f in report.findings:
+    for f in sorted(report.findings, key=lambda f: (
+            changed is not None and f.path not in changed, f.severity != "error")):
         props = [f"file={_gh_property(shown(prefix + f.path))}"]
         if f.line:
             props.append(f"line={f.line}")
@@ -139,34 +146,45 @@ def render_github(report: LintReport, prefix: str, color: bool = False) -> str:
 
 
 def render_junit(report: LintReport, prefix: str, color: bool = False) -> str:
-    """JUnit XML: one failing test case per error, a passing one carrying the text per
-    warning, and a single passing case when there is nothing to report."""
+    """JUnit XML: one test case per file with findings, its errors as ``<failure>`` elements
+    inside it and its warnings as its ``<system-out>``; one passing case when there is
+    nothing to report. Valid against the Jenkins and Surefire schemas: a case is named by its
+    file (``classname`` its folder), so names never repeat, whatever a file holds."""
     import xml.etree.ElementTree as ET
 
-    cases: list[ET.Element] = []
+    by_path: dict[str, list[Finding]] = {}
     for f in report.findings:
-        path = shown(prefix + f.path)
-        case = ET.Element("testcase", {"classname": path, "name": f"{f.code} {f.rule}",
-                                       "file": path})
-        if f.line:
-            case.set("line", str(f.line))
-        detail = shown(f.message) + (f"\nfix: {shown(f.fix)}" if f.fix else "")
-        if f.severity == "error":
+        by_path.setdefault(f.path, []).append(f)
+    cases: list[ET.Element] = []
+    failed = 0
+    for path, findings in by_path.items():
+        folder, _, name = (prefix + path).rpartition("/")
+        case = ET.Element("testcase", {"name": shown(name), "classname": shown(folder or "."),
+                                       "time": "0"})
+        errors = [f for f in findings if f.severity == "error"]
+        for f in errors:
             failure = ET.SubElement(case, "failure", {"message": shown(f.message),
-                                                      "type": f.code})
-            failure.text = detail
-        else:
+                                                      "type": f"{f.code} {f.rule}"})
+            failure.text = _detail(f)
+        failed += bool(errors)
+        warnings = [f for f in findings if f.severity == "warning"]
+        if warnings:
             out = ET.SubElement(case, "system-out")
-            out.text = f"warning: {detail}"
+            out.text = "\n".join(f"warning {f.code} {f.rule}: {_detail(f)}" for f in warnings)
         cases.append(case)
     if not cases:
-        cases.append(ET.Element("testcase", {"classname": "opsctl.lint.engine",
-                                             "name": "naming lint"}))
-    counts = {"tests": str(len(cases)), "failures": str(report.errors), "errors": "0",
-              "skipped": "0"}
+        cases.append(ET.Element("testcase", {"name": "naming lint",
+                                             "classname": "opsctl.lint", "time": "0"}))
+    counts = {"tests": str(len(cases)), "failures": str(failed), "errors": "0",
+              "skipped": "0", "time": "0"}
     suites = ET.Element("testsuites", {"name": "opsctl lint", **counts})
     suite = ET.SubElement(suites, "testsuite", {"name": "opsctl lint", **counts})
     suite.extend(cases)
     ET.indent(suites)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + \
         ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def _detail(f: Finding) -> str:
+    where = f"line {f.line}: " if f.line else ""
+    return f"{where}{shown(f.message)}" + (f"\nfix: {shown(f.fix)}" if f.fix else "")
