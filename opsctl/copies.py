@@ -1,26 +1,19 @@
 """Copy marks: what in a name says which copy, version, date or state of a script it is
 (``_2``, ``_2024_06_10``, ``_jun10``, ``_v4``, ``_copy2``, ``_old``, ``copy_of_``) rather
-than what the script does, and how sure a name alone can be of it.
+than what the script does, and how sure a name alone can be of it. A mark is weighed in its
+place in the name:
 
-A mark is weighed in its place in the name:
-
-- *sure*: a copy whatever else exists: a number or a date at the end (``_6573``, ``_05_10``,
-  ``_jun10``), a version tail (``_v4``), a copy word (``_bak``, ``_copy2``), a state word
-  with a number (``_final2``), a state word after what the script works on
-  (``export_orders_latest``), ``copy_of_``, or ``old_`` before a whole purpose
-  (``old_export_orders``);
-- *doubt*: a state word right after a verb, which may be what the verb works on
-  (``clear_temp``, ``export_draft``): a warning, unless a sibling named without it proves it
-  a copy;
+- *sure*: a number or date at the end, a version tail, a copy word, a state word with a
+  number (``_final2``) or after what the script works on (``export_orders_latest``),
+  ``copy_of_``, ``old_`` before a whole purpose (``old_export_orders``);
+- *doubt*: a state word right after a verb, maybe its object (``clear_temp``): a warning;
 - *quiet*: a state word a verb right before it takes as its object far more often than not
-  (``retry_failed``, ``resend_error``, ``cleanup_backup``): nothing, unless a sibling proves it
-  a copy;
-- *purpose*: a mark word that belongs to the purpose: after a preposition (``migrate_to_v2``,
-  ``mark_as_done``), a number after a word that counts or names something
-  (``export_top_100``, ``fix_issue_1234``), a compound (``run_ab_test``).
+  (``retry_failed``, ``resend_error``): nothing;
+- *purpose*: a mark word of the purpose: after a preposition (``migrate_to_v2``), a number a
+  word counts (``export_top_100``, ``fix_issue_1234``), a compound (``run_ab_test``).
 
-Whatever the level, a name is a copy when a sibling is named like it without its marks
-(:mod:`opsctl.naming` asks for that evidence). Only names are read here.
+Whatever the level but purpose, a name is a copy when a sibling is named like it without its
+marks (:mod:`opsctl.naming` asks for that evidence). Only names are read here.
 """
 
 from __future__ import annotations
@@ -65,37 +58,32 @@ OBJECT_WORDS = frozenset((
 VERBS = _words("""
     add adjust aggregate alert align allocate analyse analyze anonymise anonymize apply approve
     archive assign attach audit backfill backup ban bill bind block build bump calc calculate
-    cancel cap charge check clean cleanup clear close collect compare compress compute convert
-    copy correct count crawl create credit cut deactivate debit decrypt dedupe deduct delete
-    detach diff disable download drain drop dump email enable encrypt enqueue ensure estimate
-    evict expire export extend extract fetch fill filter find fix flag flush freeze gen generate
-    get grant handle hash import index init insert inspect invalidate invite issue join kill
-    link list load lock log mail make map mark mask match merge migrate monitor move normalise
-    normalize notify nullify open parse patch pause pay persist ping poll populate prepare print
-    process promote prune publish pull purge push put rank read rebuild recalc recalculate
-    recompute reconcile recount recover redo refill refresh refund regenerate reindex reject
-    reload remove rename render reopen repair replay report reprocess republish requeue rerun
-    resend reset resolve restart restore resume retry revert revoke rewrite rollback rotate run
-    save scan schedule score scrape search seed send set settle show shrink sign snapshot sort
-    split start stop store strip submit subscribe summarise summarize switch sync tag test trace
-    track train transfer transform trigger trim truncate unban unblock undo unfreeze unlink
-    unlock unpublish unsubscribe update upgrade upload upsert validate verify view void warm
-    watch wipe write zero
-    daochu daoru qingli qingchu shanchu xiufu tongbu gengxin shuaxin chongzhi jisuan tongji
-    fasong chongfa huifu qianyi hebing chaifen jiaoyan tuikuan chuli shengcheng chaxun jiancha
-    guidang tuisong tongzhi quxiao dongjie jiedong buchong chongpao chongshi xiugai shangchuan
-    xiazai baocun daoshu
+    cancel cap charge check clean cleanup clear close collect compare compress compute convert copy
+    correct count crawl create credit cut deactivate debit decrypt dedupe deduct delete detach diff
+    disable download drain drop dump email enable encrypt enqueue ensure estimate evict expire
+    export extend extract fetch fill filter find fix flag flush freeze gen generate get grant
+    handle hash import index init insert inspect invalidate invite issue join kill link list load
+    lock log mail make map mark mask match merge migrate monitor move normalise normalize notify
+    nullify open parse patch pause pay persist ping poll populate prepare print process promote
+    prune publish pull purge push put rank read rebuild recalc recalculate recompute reconcile
+    recount recover redo refill refresh refund regenerate reindex reject reload remove rename
+    render reopen repair replay report reprocess republish requeue rerun resend reset resolve
+    restart restore resume retry revert revoke rewrite rollback rotate run save scan schedule score
+    scrape search seed send set settle show shrink sign snapshot sort split start stop store strip
+    submit subscribe summarise summarize switch sync tag test trace track train transfer transform
+    trigger trim truncate unban unblock undo unfreeze unlink unlock unpublish unsubscribe update
+    upgrade upload upsert validate verify view void warm watch wipe write zero
+    daochu daoru qingli qingchu shanchu xiufu tongbu gengxin shuaxin chongzhi jisuan tongji fasong
+    chongfa huifu qianyi hebing chaifen jiaoyan tuikuan chuli shengcheng chaxun jiancha guidang
+    tuisong tongzhi quxiao dongjie jiedong buchong chongpao chongshi xiugai shangchuan xiazai
+    baocun daoshu
 """)
 #: Words after which a mark word is the object of a preposition (``migrate_to_v2``).
-PREPOSITIONS = _words("""
-    to from as into onto for with without by of in on at than per via vs after before since
-    until till over under above below within upto
-""")
+PREPOSITIONS = _words("to from as into onto for with without by of in on at than per via vs after "
+                      "before since until till over under above below within upto")
 #: Words a number counts or names (``export_top_100``, ``fix_issue_1234``): the number is data.
-COUNTED = _words("""
-    top first last next limit max min every each page batch chunk size older newer issue
-    ticket bug pr jira case incident qian
-""")
+COUNTED = _words("top first last next limit max min every each page batch chunk size older newer "
+                 "issue ticket bug pr jira case incident qian")
 #: Things with versions of their own (``call_api_v2``).
 VERSIONED = _words("api apis schema protocol proto sdk spec python py php java node ios android "
                    "oauth tls ssl http grpc")
@@ -108,12 +96,15 @@ COMPOUNDS: dict[str, frozenset[str]] = {
 #: Words that, first in a name and before a whole purpose, mark it a copy (``old_export``).
 PREFIX_WORDS = ("old", "new", "tmp", "temp", "bak", "backup", "copy", "draft", "wip", "test")
 
-_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
-           "september", "october", "november", "december", "jan", "feb", "mar", "apr", "jun",
-           "jul", "aug", "sep", "sept", "oct", "nov", "dec")
-MONTHS = frozenset(_MONTHS)
-_MONTH = "|".join(_MONTHS)
-_MONTH_DATE_RE = re.compile(rf"(?:[0-9]{{1,4}}(?:{_MONTH})[0-9]{{0,4}}|(?:{_MONTH})[0-9]{{1,4}})")
+#: Month abbreviations, the only ones a date may end in (``_10jun``); a full name comes first
+#: (``_june10``). The lint's fast match excludes exactly these endings.
+SHORT_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "sept", "oct",
+                "nov", "dec")
+MONTHS = frozenset(SHORT_MONTHS + ("january", "february", "march", "april", "june", "july",
+                                   "august", "september", "october", "november", "december"))
+_MONTH_ENDS = frozenset(m[-3:] for m in SHORT_MONTHS)
+_MONTH_DATE_RE = re.compile(rf"(?:[0-9]{{1,4}}(?:{'|'.join(SHORT_MONTHS)})[0-9]{{0,4}}|"
+                            rf"(?:{'|'.join(MONTHS)})[0-9]{{1,4}})")
 _VERSION_RE = re.compile(r"(?:v|ver|version)[0-9]+")
 
 
@@ -146,15 +137,8 @@ class CopyMarks:
         self._state_words = frozenset(STATE_WORDS) if self.builtin else frozenset()
         #: Configured words, longest first: a word may be several (``do_not_use``).
         self._own_words = () if self.builtin else tuple(sorted(words, key=len, reverse=True))
-        numbered = "|".join(sorted((re.escape(w) for w in words if "_" not in w), key=len,
-                                   reverse=True))
-        self._numbered_re = re.compile(rf"(?:{numbered})[0-9]+") if numbered else None
+        self._single_words = frozenset(w for w in words if "_" not in w)
         self._prefix_words = frozenset(PREFIX_WORDS) if self.builtin else frozenset()
-
-    @property
-    def words(self) -> tuple[str, ...]:
-        """Every word that can end a copy's name (what a fast match must not pass)."""
-        return self.status_suffixes
 
     def marks(self, name: str) -> list[Mark]:
         """The marks of a snake_case ``name``, outermost first; a prefix mark comes last.
@@ -179,6 +163,9 @@ class CopyMarks:
     def _last_mark(self, tokens: list[str], end: int) -> Mark | None:
         """The mark ending at ``tokens[end - 1]``, or None."""
         last = tokens[end - 1]
+        if not last[-1:].isdigit() and last not in self._single_words and \
+                not self._own_words and last[-3:] not in _MONTH_ENDS:
+            return None  # the common case, a word of the purpose: no test below can match
         for word in self._own_words:
             size = word.count("_") + 1
             if end > size and "_".join(tokens[end - size:end]) == word:
@@ -204,8 +191,8 @@ class CopyMarks:
             return self._mark("version", tokens, end - 1, end, level)
         if _MONTH_DATE_RE.fullmatch(last):
             return self._mark("date", tokens, end - 1, end, SURE)
-        if self._numbered_re is not None and self._numbered_re.fullmatch(last):
-            return self._mark("status", tokens, end - 1, end, SURE)
+        if last[-1].isdigit() and last.rstrip("0123456789") in self._single_words:
+            return self._mark("status", tokens, end - 1, end, SURE)  # copy2, final2
         # A verb right before the word may take it as its object (clear_temp); a verb after
         # another verb is its object itself (export_refund_old: refund is a noun there).
         acted_on = before in VERBS and (end == 2 or tokens[end - 3] not in VERBS)
@@ -254,29 +241,31 @@ class CopyMarks:
 
 
 class Verdict(NamedTuple):
-    """Whether a name is a copy: ``level`` SURE or DOUBT, the ``mark`` that says so (one span
-    of trailing marks, or a prefix), and the sibling that proves it, if one does."""
+    """A name is a copy (SURE) or may be (DOUBT): the ``mark`` that says so (trailing marks
+    from one on, or a prefix), and the sibling that proves it, if one does."""
 
     level: int
     mark: Mark
     original: str | None = None
 
 
-def judge(copies: CopyMarks, name: str,
-          original: Callable[[str], str | None] | None = None) -> Verdict | None:
+def judge(copies: CopyMarks, name: str, original: Callable[[str], str | None] | None = None,
+          *, sure_alone: bool = False) -> Verdict | None:
     """Weigh ``name``'s marks against the evidence: ``original(base)`` names the sibling a
-    name would be a copy of (a root-relative path), or None when no such script is in reach."""
+    name would be a copy of (a root-relative path), or None when no such script is in reach.
+    With ``sure_alone``, a name whose marks are sure is not weighed against its siblings
+    (the finding is the same; only its message would name the original)."""
     found = copies.marks(name)
     if not found:
         return None
-    if original is not None:
+    level = max(m.level for m in found)
+    if original is not None and not (sure_alone and level == SURE):
         for mark in found:
             if mark.level == PURPOSE:
                 continue  # a word of the purpose: no sibling makes it a copy mark
             path = original(mark.base)
             if path is not None:
                 return Verdict(SURE, _span(name, found, mark), path)
-    level = max(m.level for m in found)
     if level <= QUIET:
         return None
     trailing = [m for m in found if not m.prefix and m.level == level]
@@ -296,6 +285,38 @@ def _span(name: str, found: list[Mark], mark: Mark) -> Mark:
     else:
         kind = kinds[0]
     return mark._replace(kind=kind, text=name[len(mark.base) + 1:])
+
+
+# -- the fast match ----------------------------------------------------------------------------
+
+def unmarked(mark_words: Iterable[str]) -> tuple[str, str]:
+    """Regex parts for a name that carries no copy mark: a look-ahead refusing a copy prefix
+    at its start, and look-behinds refusing a mark word or a month-ending date at its end.
+    One fixed-width look-behind per length, each a trie (a branch per first letter), so a
+    name costs a few character tests and the pattern compiles in well under a millisecond."""
+    def behind(words: Iterable[str], before: str) -> str:
+        by_length: dict[int, list[str]] = {}
+        for word in words:
+            by_length.setdefault(len(word), []).append(word)
+        return "".join(f"(?<!{before}(?:{_trie(same)}))" for same in by_length.values())
+
+    return f"(?!(?:{_trie(PREFIX_WORDS)})_)", behind(mark_words, "_") + \
+        behind(SHORT_MONTHS, "[0-9]")
+
+
+def _trie(words: Iterable[str]) -> str:
+    """An alternation of ``words`` as a trie: ``b(?:ak|ackup)`` rather than ``bak|backup``."""
+    branches: dict[str, list[str]] = {}
+    for word in sorted(set(words)):
+        branches.setdefault(word[:1], []).append(word[1:])
+    alternatives = []
+    for first, rests in branches.items():
+        if not first:
+            alternatives.append("")
+            continue
+        rest = _trie(rests)
+        alternatives.append(re.escape(first) + (f"(?:{rest})" if "|" in rest else rest))
+    return "|".join(alternatives)
 
 
 # -- what a copy finding says -------------------------------------------------------------------

@@ -25,13 +25,12 @@ from typing import Literal, NamedTuple
 from .copies import DEFAULT_STATUS_SUFFIXES as DEFAULT_STATUS_SUFFIXES
 from .copies import (
     DOUBT,
-    MONTHS,
-    PREFIX_WORDS,
     CopyMarks,
     explain_given_copy,
     explain_script_copy,
     explain_temporary_copy,
     judge,
+    unmarked,
 )
 from .copies import STATUS_SUFFIXES_TYPE as STATUS_SUFFIXES_TYPE
 from .copies import configured_status_suffixes as configured_status_suffixes
@@ -166,13 +165,13 @@ class Naming:
         than :meth:`check_temporary`: it misses a name ending in a digit or in any word that
         may mark a copy, or starting with one, so a miss only means "apply the full rules".
         """
-        return re.compile(_good_temporary_pattern(self.copies.words, _ANY_DATE)).fullmatch
+        return re.compile(_good_temporary_pattern(self.status_suffixes, _ANY_DATE)).fullmatch
 
     def good_temporary_file_between(self, first: _dt.date,
                                     last: _dt.date) -> Callable[[str], re.Match[str] | None]:
         """Like :attr:`good_temporary_file`, and proves the date good too: a calendar date
         from ``first`` to ``last``. The lint's window of dates neither stale nor future."""
-        pattern = _good_temporary_pattern(self.copies.words, dates_between(first, last))
+        pattern = _good_temporary_pattern(self.status_suffixes, dates_between(first, last))
         return re.compile(pattern).fullmatch
 
     # -- whole names -------------------------------------------------------------------------
@@ -212,7 +211,9 @@ class Naming:
         problem = self.check_date(m[1], m[2], m[3])
         if problem is not None:
             return problem
-        verdict = judge(self.copies, m[4], original)
+        # The developer's other scripts are asked only when the name alone cannot tell:
+        # looking them up costs a dict of a folder of thousands.
+        verdict = judge(self.copies, m[4], original, sure_alone=True)
         if verdict is None:
             return None
         return Problem(*explain_temporary_copy(verdict, f"{m[1]}_{m[2]}_{m[3]}", folder))
@@ -358,14 +359,9 @@ def folder_name_of(raw: str) -> str:
 
 
 def _good_temporary_pattern(mark_words: Iterable[str], dates: str) -> str:
-    by_length: dict[int, list[str]] = {}
-    for word in mark_words:
-        by_length.setdefault(len(word) + 1, []).append("_" + re.escape(word))
-    for month in MONTHS:  # a month-name date: _10jun
-        by_length.setdefault(len(month) + 1, []).append("[0-9]" + month)
-    no_mark = "".join(f"(?<!{'|'.join(words)})" if len(words) == 1 else
-                      f"(?<!(?:{'|'.join(words)}))" for words in by_length.values())
-    no_prefix = f"(?!(?:{'|'.join(PREFIX_WORDS)})_|copy_of_)"
+    """The fast match: a good shape, a date of ``dates``, and no word that may mark a copy at
+    either end (:func:`opsctl.copies.unmarked`)."""
+    no_prefix, no_mark = unmarked(mark_words)
     return rf"ts_{dates}_{no_prefix}{_TS_GOOD_WHAT}(?<![0-9]){no_mark}\.py"
 
 

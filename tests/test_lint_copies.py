@@ -106,15 +106,20 @@ def test_an_ambiguous_word_is_an_error_when_the_original_exists(
 def test_a_temporary_copy_of_an_earlier_script_of_the_same_developer(tmp_path: Path) -> None:
     found = findings(tmp_path, "yuzaoyah/ts_2024_06_01_export_orders.py",
                      "yuzaoyah/ts_2024_06_10_export_orders_draft.py",
-                     "li_wei/ts_2024_06_10_clear_temp.py",
-                     "yuzaoyah/ts_2024_06_02_clear.py")
+                     "yuzaoyah/ts_2024_06_02_clear.py",
+                     "yuzaoyah/ts_2024_06_10_clear_temp.py",
+                     "li_wei/ts_2024_06_10_clear_temp.py")
+    # Sure from its name alone (the folder is not searched for it).
     assert about(found, "yuzaoyah/ts_2024_06_10_export_orders_draft.py") == \
         [("OPS201", "error")]
-    message = next(f.message for f in found if f.code == "OPS201")
-    assert "a copy of yuzaoyah/ts_2024_06_01_export_orders.py" in message
+    # In doubt alone, proved a copy by the earlier script.
+    (copy,) = [f for f in found if f.path == "yuzaoyah/ts_2024_06_10_clear_temp.py"]
+    assert (copy.code, copy.severity) == ("OPS201", "error")
+    assert copy.message.startswith("a copy of yuzaoyah/ts_2024_06_02_clear.py: ")
     # Another developer's script proves nothing: the folders are theirs.
     assert about(found, "li_wei/ts_2024_06_10_clear_temp.py") == [("OPS203", "warning")]
     assert about(found, "yuzaoyah/ts_2024_06_01_export_orders.py") == []
+    assert about(found, "yuzaoyah/ts_2024_06_02_clear.py") == []
 
 
 # -- flag the copy, not the original --------------------------------------------------------------

@@ -23,7 +23,6 @@ from .rules import RootMissing
 _NAME = operator.attrgetter("name")
 _IS_DIR = os.DirEntry.is_dir
 _DAY = operator.itemgetter(slice(3, 13))  # the date of a good temporary file name
-_WHAT = operator.itemgetter(slice(14, -3))  # ... and its <what>
 
 
 class Linter(Collector):
@@ -103,9 +102,9 @@ class Linter(Collector):
         window = self.window
         good = list(filter(window or self.naming.good_temporary_file, names))
         dated = good if window is None else []  # good names whose date still needs a look
+        original = _folder_original(folder, names)
         if len(good) != len(names):
             shape = self.naming.good_temporary_file
-            original = _folder_original(folder, names)
             for name in filterfalse(set(good).__contains__, names):
                 if window is not None and shape(name):
                     dated.append(name)  # well formed, dated outside the window
@@ -119,7 +118,7 @@ class Linter(Collector):
                 if self.dates[day] == STALE:
                     self.stale(f"{folder}/{name}", day)
                 else:
-                    self.temporary_entry(folder, name, False)
+                    self.temporary_entry(folder, name, False, original)
         if "temporary" in self.content_kinds:
             self.content.extend((f"{folder}/{name}", "temporary")
                                 for name in (good if window is None else good + dated)
@@ -221,26 +220,28 @@ class Linter(Collector):
 def _folder_original(folder: str, names: list[str] | None,
                      path: str | None = None) -> Original:
     """The evidence of one developer folder: which of its scripts has a given ``<what>``,
-    from the names in hand (or, in file-list mode, one listing of ``path``), built on first
-    use: only a name that carries a mark asks."""
-    whats: dict[str, str] = {}
+    from the names in hand (or, in file-list mode, one listing of ``path``). Only a name the
+    lint cannot judge alone asks, so the folder's names are joined into one string on the
+    first question, and each question is a C-speed search of it for ``_<what>.py``."""
+    joined: list[str] = []
 
     def original(base: str) -> str | None:
-        if not whats:
+        if not joined:
             listed = names
             if listed is None and path is not None:
                 try:
                     listed = [e.name for e in os.scandir(path)]
                 except OSError:
                     listed = []
-            listed = listed or []
-            # Every name sliced as a good one would be: C-level, and a name of another shape
-            # only adds a key no purpose name has.
-            whats.update(zip(map(_WHAT, listed), listed, strict=True))
-            whats.setdefault("", "")  # built, even when empty
-        name = whats.get(base)
-        return f"{folder}/{name}" if name else None
+            joined.append("\n" + "\n".join(listed or ()) + "\n")
+        text, tail = joined[0], f"_{base}.py\n"
+        at = text.find(tail)
+        while at >= 0:
+            start = text.rfind("\n", 0, at) + 1
+            name = text[start:at + len(tail) - 1]
+            if name.startswith("ts_") and name[14:-3] == base:
+                return f"{folder}/{name}"
+            at = text.find(tail, at + 1)
+        return None
 
     return original
-
-
