@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 SURE, DOUBT, QUIET, PURPOSE = 3, 2, 1, 0
@@ -289,11 +290,11 @@ def _span(name: str, found: list[Mark], mark: Mark) -> Mark:
 
 # -- the fast match ----------------------------------------------------------------------------
 
-def unmarked(mark_words: Iterable[str]) -> tuple[str, str]:
-    """Regex parts for a name that carries no copy mark: a look-ahead refusing a copy prefix
-    at its start, and look-behinds refusing a mark word or a month-ending date at its end.
-    One fixed-width look-behind per length, each a trie (a branch per first letter), so a
-    name costs a few character tests and the pattern compiles in well under a millisecond."""
+@lru_cache(maxsize=4)
+def unmarked(mark_words: tuple[str, ...]) -> tuple[str, str]:
+    """Regex parts for a name with no copy mark: a look-ahead refusing a copy prefix, and
+    look-behinds refusing a mark word or a month-ending date at its end: one per length, each
+    a trie (a branch per first letter), so a name costs a few character tests."""
     def behind(words: Iterable[str], before: str) -> str:
         by_length: dict[int, list[str]] = {}
         for word in words:

@@ -358,7 +358,7 @@ def folder_name_of(raw: str) -> str:
     return re.sub(r"^[^a-z]+", "", name)
 
 
-def _good_temporary_pattern(mark_words: Iterable[str], dates: str) -> str:
+def _good_temporary_pattern(mark_words: tuple[str, ...], dates: str) -> str:
     """The fast match: a good shape, a date of ``dates``, and no word that may mark a copy at
     either end (:func:`opsctl.copies.unmarked`)."""
     no_prefix, no_mark = unmarked(mark_words)

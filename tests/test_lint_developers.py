@@ -131,6 +131,19 @@ def test_no_git_is_asked_when_every_folder_is_decided(repo: Path,
     assert calls == []
 
 
+def test_a_pre_commit_hook_does_not_judge_folders_by_authors(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """File-list mode: the commit being made may be its author's first, and the hook must
+    not wait on git's history."""
+    calls: list[str] = []
+    monkeypatch.setattr(authors, "_git_log", lambda *a: calls.append("log") or [])
+    root = repo / "offline_script"
+    make(root, "newcomer/ts_2024_06_10_x.py")
+    report = lint(root, Naming(today=TODAY), LintConfig(stale_days=3650),
+                  paths=[root / "newcomer" / "ts_2024_06_10_x.py"])
+    assert report.findings == () and calls == []
+
+
 def test_a_shallow_clone_is_not_judged_by_its_few_authors(repo: Path, tmp_path: Path) -> None:
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo}", str(clone)],
@@ -181,6 +194,18 @@ def test_the_floor_can_be_the_first_commit(repo: Path) -> None:
     findings = found(first / "offline_script", config=config)
     assert [(f.path, f.code) for f in findings] == [("ann/ts_2020_04_30_before.py", "OPS202")]
     assert "before 2020-05-01" in findings[0].message
+
+
+def test_a_shallow_clone_has_no_first_commit_to_go_by(repo: Path, tmp_path: Path) -> None:
+    """Its oldest commit is only where the clone stops: the default floor holds instead."""
+    make(repo, "offline_script/ann/ts_2001_01_01_old.py")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "more")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo}", str(clone)],
+                   check=True, capture_output=True, timeout=60)
+    config = LintConfig.from_table({"date_floor": "first-commit"}, stale_days=36500)
+    assert found(clone / "offline_script", config=config) == []
 
 
 @pytest.mark.parametrize("value", ["yesterday", "2015-13-01", 2015, ""])

@@ -103,6 +103,14 @@ def test_github_changed_files_come_first(many_findings: Path, tmp_path: Path, ru
     assert [line.split(" ", 1)[0] for line in lines[:3]] == ["::error", "::warning", "::error"]
 
 
+def test_changed_files_from_standard_input(many_findings: Path, run: Invoke) -> None:
+    result = CliRunner().invoke(cli, ["--project", str(many_findings), "lint", "--format",
+                                      "github", "--changed-files", "-"],
+                                input=f"{many_findings}/offline_script/recycle/zz_new_Name.py\n",
+                                catch_exceptions=False)
+    assert annotated(result.stdout.splitlines())[0] == "zz_new_Name.py"
+
+
 def test_github_in_a_pull_request_asks_git(many_findings: Path, tmp_path: Path) -> None:
     """A real repository whose pull request adds two files; GITHUB_BASE_REF names the base,
     as in a pull_request workflow with fetch-depth: 0."""
@@ -126,6 +134,13 @@ def test_github_in_a_pull_request_asks_git(many_findings: Path, tmp_path: Path) 
                           env={**env, "GITHUB_BASE_REF": "main", "GITHUB_WORKSPACE": ""},
                           check=False)
     assert annotated(proc.stdout.splitlines())[:2] == ["zz_new_Name.py", "zz_export_draft.py"]
+    # Without the base fetched (fetch-depth: 2 of GitHub's merge commit): its first parent.
+    git(many_findings, "update-ref", "-d", "refs/remotes/origin/main")
+    parent = subprocess.run([sys.executable, "-m", "opsctl", "lint", "--format", "github"],
+                            cwd=many_findings, capture_output=True, text=True, timeout=60,
+                            env={**env, "GITHUB_BASE_REF": "main", "GITHUB_WORKSPACE": ""},
+                            check=False)
+    assert annotated(parent.stdout.splitlines())[:2] == ["zz_new_Name.py", "zz_export_draft.py"]
     outside = subprocess.run([sys.executable, "-m", "opsctl", "lint", "--format", "github"],
                              cwd=many_findings, capture_output=True, text=True, timeout=60,
                              env={**env, "GITHUB_WORKSPACE": ""}, check=False)

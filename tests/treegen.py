@@ -34,6 +34,8 @@ SYLLABLES = ("yu", "zao", "yah", "li", "wei", "zhang", "san", "wang", "fang", "c
              "liu", "yang", "huang", "zhao", "xin", "zhou", "min", "wu", "hao", "sun", "lei",
              "ma", "lin", "hu", "gang", "guo", "qiang", "he", "ping")
 
+#: Nouns a number after them names (ticket 6573), so a number there is no copy mark.
+COUNTED_NOUNS = ("_ticket",)
 STATUS_WORDS = ("error", "bak", "old", "tmp", "copy", "fixed", "final", "new", "backup",
                 "draft", "wip", "orig")
 IMPOSSIBLE_DATES = ("2023_02_29", "2024_04_31", "2024_13_01", "2024_00_10", "2024_06_00",
@@ -173,8 +175,13 @@ def _plant_future_date(t: _Tree) -> None:
 
 def _plant_numeric_suffix(t: _Tree) -> None:
     dev = t.rng.choice(t.developers)
-    t.bad.add(t.fresh_temporary(
-        dev, lambda: f"ts_{t.recent():%Y_%m_%d}_{t.what()}_{t.rng.choice((2, 3, 6573, 10))}.py"))
+
+    def make() -> str:
+        what = t.what()
+        while what.endswith(COUNTED_NOUNS):  # verify_ticket_6573 names ticket 6573: a purpose
+            what = t.what()
+        return f"ts_{t.recent():%Y_%m_%d}_{what}_{t.rng.choice((2, 3, 6573, 10))}.py"
+    t.bad.add(t.fresh_temporary(dev, make))
 
 
 def _plant_date_suffix(t: _Tree) -> None:

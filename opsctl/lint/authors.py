@@ -2,9 +2,9 @@
 and the date of its first commit.
 
 Asked only when the lint needs it (a developer folder with no ``developers`` list to vouch
-for it; ``date_floor = "first-commit"``): finding the repository reads a few small files, and
-only then is one ``git log`` run. A shallow clone (CI's usual ``fetch-depth: 1``) knows too
-few authors to judge anyone by, so it is not asked at all.
+for it, in a whole-tree lint; ``date_floor = "first-commit"``): finding the repository reads
+a few small files, and only then is one ``git log`` run. A shallow clone (CI's usual
+``fetch-depth: 1``) knows too few authors to judge anyone by, so it is not asked at all.
 """
 
 from __future__ import annotations
@@ -61,17 +61,24 @@ def _git_log(top: str, fmt: str, *extra: str) -> list[str] | None:
     return proc.stdout.decode("utf-8", "replace").splitlines()
 
 
+#: How far back the authors are read: git reads about 100,000 commits a second here, so a
+#: long history would cost the lint more than the walk of a large tree. A developer with no
+#: commit among the latest 10,000 is not known by the lint (their scripts are likely stale).
+AUTHOR_COMMITS = 10_000
+
+
 def known_developers(root: str) -> frozenset[str] | None:
-    """The developer folders the repository's authors go by: the folder ``new`` would pick
-    from each author's e-mail (its local part) and from each author's name, with and without
-    underscores. None outside a repository, in a shallow clone, or without git."""
+    """The developer folders the repository's recent authors go by (the latest
+    :data:`AUTHOR_COMMITS` commits): the folder ``new`` would pick from each author's e-mail
+    (its local part) and from each author's name, with and without underscores. None
+    outside a repository, in a shallow clone, or without git."""
     found = repository_top(root)
     if found is None:
         return None
     top, git_dir = found
     if os.path.exists(os.path.join(git_dir, "shallow")):
         return None
-    lines = _git_log(top, "%ae%x00%an")
+    lines = _git_log(top, "%ae%x00%an", f"--max-count={AUTHOR_COMMITS}")
     if lines is None:
         return None
     names: set[str] = set()

@@ -72,7 +72,10 @@ class Collector:
 
     def report(self, *, partial: bool = False) -> LintReport:
         self.check_contents()
-        self.check_developers()
+        if not partial:
+            # A tree-wide judgement: in file-list mode (a pre-commit hook) the commit being
+            # made may be its author's first, and the hook must not wait on git's history.
+            self.check_developers()
         self.summarise_stale()
         # File-list mode may reach one finding twice (a file given twice, or inside a folder
         # also given); a walk of the tree visits every name once.
