@@ -535,6 +535,12 @@ def test_a_new_finding_of_a_baselined_rule_in_a_baselined_file_fails(golden: Pat
     assert result.exit_code == 1
     assert [(f["code"], f["line"]) for f in json.loads(result.stdout)["findings"]] == \
         [("OPS601", 11)]
+    # The baselined statement written a second time is a second finding, and new.
+    script.write_text(script.read_text(encoding="utf-8").replace("import os\nos.remove('x')\n",
+                                                                 "main()\n"), encoding="utf-8")
+    again = run(golden, "lint", "--baseline", str(baseline), "--format", "json")
+    assert [(f["code"], f["line"]) for f in json.loads(again.stdout)["findings"]] == \
+        [("OPS601", 10)]
 
 
 def test_a_version_1_baseline_is_still_read(golden: Path, run: Invoke) -> None:

@@ -63,7 +63,7 @@ def lint_command(project: Project, paths: tuple[str, ...], fmt: str, baseline: s
     Exit status: 0 clean (warnings allowed), 1 errors found, 2 usage or
     configuration error. Rules, severities and ignore globs are set in
     [tool.opsctl.lint]: select, disable, severity, ignore, status_suffixes,
-    content_kinds, baseline.
+    content_kinds, baseline, date_floor.
     """
     # The work is opsctl.lint.fast's, shared with the fast path that `opsctl lint` takes
     # without Click for its everyday shapes.
