@@ -226,12 +226,11 @@ def execute(project: Project, options: LintOptions) -> int:
             output.note(f"skipped {shown(p)}: not under the offline-script root {root}")
 
     color = options.fmt == "text" and output.use_color()
-    shown_as = {"github": lambda: _github_prefix(root, project.dir_path),
-                "json": lambda: from_project}.get(options.fmt, lambda: prefix)()
-    changed = None
+    shown_as, changed = (from_project if options.fmt == "json" else prefix), None
     if options.fmt == "github":
         from .changes import changed_paths
 
+        shown_as = _github_prefix(root, project.dir_path)
         changed = changed_paths(root, options.changed_files, os.getcwd(), os.environ)
     text = render(options.fmt, report, shown_as, color=color, changed=changed)
     if text:
