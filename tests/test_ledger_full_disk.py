@@ -25,6 +25,9 @@ from runkit import (
     write_script,
 )
 
+# Slow: a tmpfs mounted and filled mid-run.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def disk(tmp_path: Path) -> Iterator[Path]:

@@ -20,6 +20,9 @@ from pathlib import Path
 
 import pytest
 
+# Slow: the README's tour replayed command by command.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parent.parent
 SECTION = "### Extend, rename, absorb: one script per purpose"
 OPSCTL = str(Path(sys.executable).with_name("opsctl"))

@@ -730,6 +730,7 @@ def test_flask_ops_run_uses_flask_s_app(proj: Path, url: str) -> None:
 # --------------------------------------------------------------------------- the demo
 
 
+@pytest.mark.slow  # every example script, run for real
 def test_the_demo_s_example_scripts_run_end_to_end(tmp_path: Path) -> None:
     """The repository's own offline_script/ against the demo app, as the README runs it, with
     the demo database and the ledger moved into tmp_path."""

@@ -11,6 +11,9 @@ import pytest
 from runkit import ledger, opsctl, python_in, write_project, write_script
 from test_run_dry import SEEDED, snapshot
 
+# Slow: apps beyond Flask-SQLAlchemy, each a real run.
+pytestmark = pytest.mark.slow
+
 #: The shop of runkit, its engines also kept where apps keep their own: a plain Engine in
 #: app.extensions and one in the config.
 ENGINES_APP = '''\

@@ -11,6 +11,9 @@ import pytest
 from runkit import ledger, opsctl, python_in, write_project, write_script
 from test_run_dry import SEEDED, snapshot
 
+# Slow: every way out of a dry run, each a real run.
+pytestmark = pytest.mark.slow
+
 #: The change every escape below tries to make permanent.
 CHANGE = "db.session.get(Item, 1).price = 1\n    db.session.flush()"
 

@@ -10,6 +10,9 @@ from runkit import ledger, opsctl, python_in, write_project, write_script
 from test_run_dry import SEEDED, snapshot
 from test_run_dry_escapes import backend, on
 
+# Slow: what a dry run cannot undo, each a real run.
+pytestmark = pytest.mark.slow
+
 #: A table of its own for the counter test, made in the app's database.
 TALLY = '''\
 import shopapp, sqlalchemy as sa

@@ -21,6 +21,9 @@ import pytest
 import sqlalchemy as sa
 from runkit import opsctl, write_project, write_script
 
+# Slow: every leak, run for real, then every table and column searched.
+pytestmark = pytest.mark.slow
+
 LEAK_APP = '''\
 """An app with secrets of its own."""
 from flask import Flask
