@@ -104,14 +104,15 @@ SHORT_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "
 MONTHS = frozenset(SHORT_MONTHS + ("january", "february", "march", "april", "june", "july",
                                    "august", "september", "october", "november", "december"))
 _MONTH_ENDS = frozenset(m[-3:] for m in SHORT_MONTHS)
-_MONTH_DATE_RE = re.compile(rf"(?:[0-9]{{1,4}}(?:{'|'.join(SHORT_MONTHS)})[0-9]{{0,4}}|"
-                            rf"(?:{'|'.join(MONTHS)})[0-9]{{1,4}})")
-_VERSION_RE = re.compile(r"(?:v|ver|version)[0-9]+")
+_VERSIONS = ("version", "ver", "v")
 
 
+@lru_cache(maxsize=1)
+def _month_date() -> re.Pattern[str]:  # compiled when a name first ends like a month
+    return re.compile(rf"(?:[0-9]{{1,4}}(?:{'|'.join(SHORT_MONTHS)})[0-9]{{0,4}}|"
+                      rf"(?:{'|'.join(MONTHS)})[0-9]{{1,4}})")
 #: What ``status_suffixes`` of ``[tool.opsctl.lint]`` must be; its errors say so.
 STATUS_SUFFIXES_TYPE = "a list of lowercase words"
-_WORD_RE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 
 
 class Mark(NamedTuple):
@@ -139,6 +140,7 @@ class CopyMarks:
         #: Configured words, longest first: a word may be several (``do_not_use``).
         self._own_words = () if self.builtin else tuple(sorted(words, key=len, reverse=True))
         self._single_words = frozenset(w for w in words if "_" not in w)
+        self._seen: dict[str, tuple[Mark, ...]] = {}  # a name is weighed once per lint
         self._prefix_words = frozenset(PREFIX_WORDS) if self.builtin else frozenset()
 
     def marks(self, name: str) -> list[Mark]:
@@ -147,6 +149,12 @@ class CopyMarks:
         At least one purpose word is always kept, so ``new_orders`` has no mark and a lone
         ``old`` is not one; nor is a number when only numbers would be left.
         """
+        found = self._seen.get(name)
+        if found is None:
+            found = self._seen[name] = self._marks(name)
+        return list(found)
+
+    def _marks(self, name: str) -> tuple[Mark, ...]:
         tokens = name.split("_")
         found: list[Mark] = []
         end = len(tokens)
@@ -159,7 +167,7 @@ class CopyMarks:
         prefix = self._prefix_mark(tokens[:end])
         if prefix is not None:
             found.append(prefix)
-        return found
+        return tuple(found)
 
     def _last_mark(self, tokens: list[str], end: int) -> Mark | None:
         """The mark ending at ``tokens[end - 1]``, or None."""
@@ -187,10 +195,11 @@ class CopyMarks:
                 kind == "numeric" and before in COUNTED) else SURE
             return self._mark(kind, tokens, start, end, level)
         before = tokens[end - 2]
-        if _VERSION_RE.fullmatch(last):
+        if last[-1].isdigit() and any(last.startswith(v) and last[len(v):].isdigit()
+                                      for v in _VERSIONS):
             level = PURPOSE if before in PREPOSITIONS or before in VERSIONED else SURE
             return self._mark("version", tokens, end - 1, end, level)
-        if _MONTH_DATE_RE.fullmatch(last):
+        if _month_date().fullmatch(last):
             return self._mark("date", tokens, end - 1, end, SURE)
         if last[-1].isdigit() and last.rstrip("0123456789") in self._single_words:
             return self._mark("status", tokens, end - 1, end, SURE)  # copy2, final2
@@ -224,8 +233,6 @@ class CopyMarks:
                         prefix=True)
         return None
 
-    # -- what the rest of opsctl asks ---------------------------------------------------------
-
     def purpose_key(self, name: str) -> str:
         """``name`` without the copy marks at its end (up to a word of the purpose, such as
         the number of ``export_top_100``) and a copy prefix: what its copies have in common."""
@@ -253,9 +260,8 @@ class Verdict(NamedTuple):
 def judge(copies: CopyMarks, name: str, original: Callable[[str], str | None] | None = None,
           *, sure_alone: bool = False) -> Verdict | None:
     """Weigh ``name``'s marks against the evidence: ``original(base)`` names the sibling a
-    name would be a copy of (a root-relative path), or None when no such script is in reach.
-    With ``sure_alone``, a name whose marks are sure is not weighed against its siblings
-    (the finding is the same; only its message would name the original)."""
+    name would be a copy of, or None. With ``sure_alone``, a name sure on its own is not
+    weighed against its siblings (the finding is the same, its message names no original)."""
     found = copies.marks(name)
     if not found:
         return None
@@ -275,8 +281,8 @@ def judge(copies: CopyMarks, name: str, original: Callable[[str], str | None] | 
 
 
 def _span(name: str, found: list[Mark], mark: Mark) -> Mark:
-    """``mark`` stretched over every trailing mark after it: ``x_05_10_error`` -> ``05_10_error``
-    with the base ``x``, of the outermost mark's kind (all numbers: a date when more than one)."""
+    """``mark`` stretched over the trailing marks after it (``x_05_10_error``: ``05_10_error``),
+    of the outermost mark's kind (numbers only: a date when more than one)."""
     if mark.prefix:
         return mark
     outer = found[: found.index(mark) + 1]
@@ -288,21 +294,14 @@ def _span(name: str, found: list[Mark], mark: Mark) -> Mark:
     return mark._replace(kind=kind, text=name[len(mark.base) + 1:])
 
 
-# -- the fast match ----------------------------------------------------------------------------
-
 @lru_cache(maxsize=4)
 def unmarked(mark_words: tuple[str, ...]) -> tuple[str, str]:
-    """Regex parts for a name with no copy mark: a look-ahead refusing a copy prefix, and
-    look-behinds refusing a mark word or a month-ending date at its end: one per length, each
-    a trie (a branch per first letter), so a name costs a few character tests."""
-    def behind(words: Iterable[str], before: str) -> str:
-        by_length: dict[int, list[str]] = {}
-        for word in words:
-            by_length.setdefault(len(word), []).append(word)
-        return "".join(f"(?<!{before}(?:{_trie(same)}))" for same in by_length.values())
-
-    return f"(?!(?:{_trie(PREFIX_WORDS)})_)", behind(mark_words, "_") + \
-        behind(SHORT_MONTHS, "[0-9]")
+    """Regex parts for a name with no copy mark: a look-ahead refusing a copy prefix, and one
+    look-behind refusing the last three characters of any mark word (``_cp``) or month: more
+    than the marks (``threshold`` ends like ``old``), which only sends a few to the full rules."""
+    endings = {word[-3:] if len(word) >= 3 else f"_{word}"[-3:] for word in mark_words}
+    endings.update(month[-3:] for month in SHORT_MONTHS)
+    return f"(?!(?:{_trie(PREFIX_WORDS)})_)", f"(?<!{_trie(endings)})"
 
 
 def _trie(words: Iterable[str]) -> str:
@@ -394,7 +393,7 @@ def configured_status_suffixes(table: Mapping[str, Any], source: str) -> tuple[s
         raise ConfigError(f"{source}: [tool.opsctl.lint] status_suffixes must be "
                           f"{STATUS_SUFFIXES_TYPE}, not {type(words).__name__} {words!r}")
     for word in words:
-        if not _WORD_RE.fullmatch(word) and not word.isdigit():
+        if not re.fullmatch(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*", word) and not word.isdigit():
             raise ConfigError(f"{source}: [tool.opsctl.lint] status_suffixes entry "
                               f"{word!r} must be a lowercase word such as \"old\"")
     return tuple(words)

@@ -372,7 +372,8 @@ def _fix_temporary(naming: Naming, stem: str) -> str | None:
     if _TS_LOOSE_RE.match(stem) is None:
         # No date at all (export_order.py in a developer folder): only a person knows it.
         what = normalise(stem)
-        if what and SNAKE_RE.match(what) and naming.validate("temporary", what) is None and \
+        verdict = judge(naming.copies, what) if what and SNAKE_RE.match(what) else None
+        if what and SNAKE_RE.match(what) and (verdict is None or verdict.level <= DOUBT) and \
                 not what.startswith("ts_"):
             return f"rename to ts_YYYY_MM_DD_{what}.py with the date it was written"
     return None

@@ -335,7 +335,7 @@ def _plant_no_docstring(t: _Tree) -> None:
 
 
 def _plant_side_effect(t: _Tree) -> None:
-    body = t.rng.choice(("main()\n", "for _ in range(3):\n    pass\n",
+    body = t.rng.choice(("main()\n", "for _ in range(3):\n    print(_)\n",
                          "with open(__file__) as fh:\n    fh.read()\n",
                          "print('imported')\n"))
     guard = '\n\nif __name__ == "__main__":\n    main()\n'

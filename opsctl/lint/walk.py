@@ -23,6 +23,7 @@ from .rules import RootMissing
 _NAME = operator.attrgetter("name")
 _IS_DIR = os.DirEntry.is_dir
 _DAY = operator.itemgetter(slice(3, 13))  # the date of a good temporary file name
+_WHAT = operator.itemgetter(slice(14, -3))  # ... and its <what>
 
 
 class Linter(Collector):
@@ -221,27 +222,22 @@ def _folder_original(folder: str, names: list[str] | None,
                      path: str | None = None) -> Original:
     """The evidence of one developer folder: which of its scripts has a given ``<what>``,
     from the names in hand (or, in file-list mode, one listing of ``path``). Only a name the
-    lint cannot judge alone asks, so the folder's names are joined into one string on the
-    first question, and each question is a C-speed search of it for ``_<what>.py``."""
-    joined: list[str] = []
+    lint cannot judge alone asks, so the ``{<what>: name}`` table is built on the first
+    question, at C speed (every name sliced as a good one would be: a name of another shape
+    only adds a key no purpose name has)."""
+    whats: dict[str, str] = {}
 
     def original(base: str) -> str | None:
-        if not joined:
+        if not whats:
             listed = names
             if listed is None and path is not None:
                 try:
                     listed = [e.name for e in os.scandir(path)]
                 except OSError:
                     listed = []
-            joined.append("\n" + "\n".join(listed or ()) + "\n")
-        text, tail = joined[0], f"_{base}.py\n"
-        at = text.find(tail)
-        while at >= 0:
-            start = text.rfind("\n", 0, at) + 1
-            name = text[start:at + len(tail) - 1]
-            if name.startswith("ts_") and name[14:-3] == base:
-                return f"{folder}/{name}"
-            at = text.find(tail, at + 1)
-        return None
+            whats.update(zip(map(_WHAT, listed or ()), listed or (), strict=True))
+            whats.setdefault("", "")  # built, even when the folder is empty
+        name = whats.get(base)
+        return f"{folder}/{name}" if name else None
 
     return original
