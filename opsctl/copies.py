@@ -143,7 +143,7 @@ class CopyMarks:
         self._seen: dict[str, tuple[Mark, ...]] = {}  # a name is weighed once per lint
         self._prefix_words = frozenset(PREFIX_WORDS) if self.builtin else frozenset()
 
-    def marks(self, name: str) -> list[Mark]:
+    def marks(self, name: str) -> tuple[Mark, ...]:
         """The marks of a snake_case ``name``, outermost first; a prefix mark comes last.
 
         At least one purpose word is always kept, so ``new_orders`` has no mark and a lone
@@ -152,7 +152,7 @@ class CopyMarks:
         found = self._seen.get(name)
         if found is None:
             found = self._seen[name] = self._marks(name)
-        return list(found)
+        return found
 
     def _marks(self, name: str) -> tuple[Mark, ...]:
         tokens = name.split("_")
@@ -280,7 +280,7 @@ def judge(copies: CopyMarks, name: str, original: Callable[[str], str | None] | 
     return Verdict(level, _span(name, found, chosen))
 
 
-def _span(name: str, found: list[Mark], mark: Mark) -> Mark:
+def _span(name: str, found: tuple[Mark, ...], mark: Mark) -> Mark:
     """``mark`` stretched over the trailing marks after it (``x_05_10_error``: ``05_10_error``),
     of the outermost mark's kind (numbers only: a date when more than one)."""
     if mark.prefix:
@@ -291,7 +291,7 @@ def _span(name: str, found: list[Mark], mark: Mark) -> Mark:
         kind = "date"
     else:
         kind = kinds[0]
-    return mark._replace(kind=kind, text=name[len(mark.base) + 1:])
+    return Mark(kind, name[len(mark.base) + 1:], mark.base, mark.level, mark.before)
 
 
 @lru_cache(maxsize=4)
