@@ -21,7 +21,7 @@ from ..errors import OpsctlError
 from ..gitops import GitError, WorkTree, work_tree
 from ..ledger.facts import ledger_exists
 from .book import ledger
-from .moves import Holders, MoveFailed, ScriptGone, _one_line, refuse_running
+from .moves import Holders, MoveFailed, ScriptGone, one_line, refuse_running
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -148,11 +148,11 @@ def perform_absorb(absorb: Absorb, *, book: AbsorbBook, operator: str) -> Absorb
             _put_back(path, saved, tree)
         except Exception as undo:  # noqa: BLE001 - whatever it was, the user must know
             raise MoveFailed(f"the absorb of {absorb.other.display} could not be recorded "
-                             f"({_one_line(exc)}) and putting it back failed "
-                             f"({_one_line(undo)}); restore {absorb.other.rel} by hand"
+                             f"({one_line(exc)}) and putting it back failed "
+                             f"({one_line(undo)}); restore {absorb.other.rel} by hand"
                              + (" (git checkout HEAD -- <path>)" if tree else "")) from exc
         if isinstance(exc, Exception):
-            raise MoveFailed(f"could not record the absorb in the ledger ({_one_line(exc)}); "
+            raise MoveFailed(f"could not record the absorb in the ledger ({one_line(exc)}); "
                              f"{absorb.other.display} was put back, nothing changed") from exc
         raise  # Ctrl-C while recording: the file is back, let the interrupt through
     return Absorbed(absorb, method, runs, succeeded)

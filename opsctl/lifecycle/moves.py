@@ -211,12 +211,12 @@ def perform(move: Move, *, book: MoveBook, operator: str) -> Moved:
             _move_file(target, source, tree)
         except Exception as undo:  # noqa: BLE001 - whatever it was, the user must know
             raise MoveFailed(f"the move of {move.source.display} could not be recorded "
-                             f"({_one_line(exc)}) and moving it back failed ({_one_line(undo)});"
+                             f"({one_line(exc)}) and moving it back failed ({one_line(undo)});"
                              f" move {move.target.rel} back to {move.source.rel} by hand") \
                 from exc
         _remove_folders(created)
         if isinstance(exc, Exception):
-            message = _one_line(exc)
+            message = one_line(exc)
             raise MoveFailed(f"could not record the move in the ledger ({message}); "
                              f"{move.source.display} was moved back, nothing changed") from exc
         raise  # Ctrl-C while recording: the file is back, let the interrupt through
@@ -236,7 +236,7 @@ def apply_move(move: Move, *, config: Config, operator: str) -> Moved:
         return perform(move, book=book, operator=operator)
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     """An error's first line: database errors go on with the SQL and a documentation link."""
     text = exc.message if isinstance(exc, OpsctlError) else str(exc)
     lines = text.strip().splitlines()
