@@ -28,7 +28,8 @@ LAYERS: list[dict[str, tuple[str, ...]]] = [
     {"lint": ("opsctl.lint",), "run": ("opsctl.run",), "history": ("opsctl.history",),
      "listing": ("opsctl.listing",)},
     {"cli": ("opsctl.cli",)},
-    {"script API": ("opsctl", "opsctl.__main__")},
+    # A script's run in a test, and its pytest fixture: on top, imported by nothing of opsctl.
+    {"script API": ("opsctl", "opsctl.__main__", "opsctl.testing", "opsctl.pytest_plugin")},
 ]
 #: The demo app stands apart: it is an example Flask project, not part of opsctl's layers.
 APART = ("opsctl.demo",)
