@@ -1,4 +1,5 @@
-"""Scaffolding: ``opsctl init`` (the layout) and ``opsctl new`` (a script from a template).
+"""Scaffolding: ``opsctl init`` (the layout) and ``opsctl new`` (a script from a template, and
+with ``--test`` a test of it beside the project's tests).
 
 Templates are Jinja files named ``<kind>.py.jinja``. The built-in ones ship in the wheel as
 ``opsctl/_templates`` (they come from the repository's ``templates/``); a project's templates
@@ -210,6 +211,46 @@ def create(script: Script, content: str) -> None:
             fh.write(content)
     except FileExistsError:
         raise TargetExists(f"{script.rel} already exists; opsctl never overwrites") from None
+
+
+#: Where a project keeps its tests, in the order looked for; a stub goes in the first found.
+TEST_FOLDERS = ("tests", "test")
+
+
+@dataclass(frozen=True)
+class StubPlan:
+    """Where ``new recycle --test`` writes the test, and whether its folder is new."""
+
+    path: Path
+    folder_created: bool
+
+
+def plan_test_stub(project_dir: Path, name: str) -> StubPlan:
+    """``tests/test_<name>.py`` (or in ``test/``, when that is the project's folder; ``tests/``
+    when there is neither); raises :class:`TargetExists` when the file is there."""
+    name = name.removesuffix(".py")
+    found = [project_dir / f for f in TEST_FOLDERS if (project_dir / f).is_dir()]
+    folder = found[0] if found else project_dir / TEST_FOLDERS[0]
+    path = folder / f"test_{name}.py"
+    if os.path.lexists(path):
+        raise TargetExists(f"{path.relative_to(project_dir).as_posix()} already exists; opsctl "
+                           "never overwrites, so nothing was written: leave out --test, or "
+                           "move that file")
+    return StubPlan(path, not found)
+
+
+def write_test_stub(project: Project, plan: StubPlan, script: Script) -> None:
+    """Write the test of a new recycle script from the ``test`` template (never over a file)."""
+    values = {"name": script.stem, "key": script.key,
+              "rel": script.path.relative_to(project.dir).as_posix()
+              if script.path.is_relative_to(project.dir) else script.path.as_posix()}
+    content = render("test", values, project_templates=project.config.templates)
+    plan.path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with plan.path.open("x", encoding="utf-8") as fh:
+            fh.write(content)
+    except FileExistsError:
+        raise TargetExists(f"{plan.path} already exists; opsctl never overwrites") from None
 
 
 def describe(name: str) -> str:

@@ -36,9 +36,12 @@ def _parse_vars(values: tuple[str, ...]) -> dict[str, str]:
               help="An extra template variable; repeatable.")
 @click.option("--force", is_flag=True,
               help="Write a recycle script even when recycle/ has one of a similar purpose.")
+@click.option("--test", "with_test", is_flag=True,
+              help="Also write tests/test_NAME.py, a test that runs the new recycle script "
+                   "with the opsctl_run pytest fixture.")
 @pass_project
 def new_command(project: Project, kind: str, name: str, message: str | None,
-                variables: tuple[str, ...], force: bool) -> None:
+                variables: tuple[str, ...], force: bool, with_test: bool) -> None:
     """Create a script from a template and print its path.
 
     \b
@@ -53,11 +56,20 @@ def new_command(project: Project, kind: str, name: str, message: str | None,
     When recycle/ already has a script of a similar purpose, new recycle shows
     what it offers (its description and options) and how to extend it instead,
     and writes nothing: in a terminal it asks, --force writes anyway.
+
+    --test (recycle only) also writes a test beside the project's tests (tests/
+    or test/) that runs the script with dry_run=True and expects exit code 0;
+    when that file exists, nothing is written.
     """
     from ..identity import first_guess_note
-    from ..scaffold import new_script
+    from ..scaffold import new_script, plan_test_stub, write_test_stub
 
     extra = _parse_vars(variables)
+    if with_test and kind != "recycle":
+        raise click.UsageError("--test writes a test for a recycle script: opsctl new "
+                               "recycle NAME --test")
+    # Refused before anything is written: the script is not left without its test.
+    stub = plan_test_stub(project.dir, name) if with_test else None
     if kind == "recycle":
         _extend_instead(project, name.removesuffix(".py"), force)
     created = new_script(project, kind, name, message=message, variables=extra)
@@ -68,6 +80,12 @@ def new_command(project: Project, kind: str, name: str, message: str | None,
         if created.similar:
             _warn_similar(created.similar)
     output.echo(str(_shown(project, created.script.path)))
+    if stub is not None:
+        write_test_stub(project, stub, created.script)
+        if stub.folder_created:
+            output.note(f"no tests/ or test/ folder in {project.dir}: created "
+                        f"{_shown(project, stub.path.parent)}/ for the test")
+        output.echo(str(_shown(project, stub.path)))
 
 
 def _warn_similar(similar: list[str]) -> None:
