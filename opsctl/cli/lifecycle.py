@@ -64,24 +64,27 @@ def _candidate_rows(verb: Verb, candidates: list[Candidate]) -> list[list[str]]:
         evidence = [str(c.runs), str(c.days), ", ".join(c.operators),
                     f"{c.last_at:%Y-%m-%d}" if c.last_at else "never"]
         # For promote, days and operators are the why; demote has two different whys.
-        rows.append([c.script.display, *evidence] + ([c.why] if verb == "demote" else []))
+        why = [c.why] if verb == "demote" else []
+        rows.append([c.script.display, *evidence, *why, c.others])
     return rows
 
 
 def _suggest(project: Project, verb: Verb, as_json: bool) -> None:
     config = project.config
     candidates = suggest(verb, config, project.catalogue)
+    # RUNS, DAYS and OPERATORS count uses only: runs that succeeded and were not dry.
     if verb == "promote":
-        title = "Temporary scripts needed again (run on 2+ days, or by 2+ operators):"
-        columns = ["script", "runs", "days", "operators", "last run"]
-        empty = ("no temporary script has been run on two or more days or by two or more "
-                 "operators; nothing to promote")
+        title = ("Temporary scripts needed again (runs that succeeded for real, on 2+ days or "
+                 "by 2+ operators):")
+        columns = ["script", "runs", "days", "operators", "last run", "other runs"]
+        empty = ("no temporary script has succeeded for real (not dry) on two or more days "
+                 "or for two or more operators; nothing to promote")
     else:
-        title = (f"Recycle scripts that look one-off (run once, or not run for "
-                 f"{config.stale_days} days):")
-        columns = ["script", "runs", "days", "operators", "last run", "why"]
-        empty = (f"no recycle script was run only once or has gone {config.stale_days} days "
-                 "without a run; nothing to demote")
+        title = (f"Recycle scripts that look one-off (run once for real, or not run for "
+                 f"{config.stale_days} days; dry runs do not count):")
+        columns = ["script", "runs", "days", "operators", "last run", "why", "other runs"]
+        empty = (f"no recycle script was run only once for real or has gone "
+                 f"{config.stale_days} days without a real run; nothing to demote")
     if as_json:
         output.print_json([c.as_dict() for c in candidates])
         return

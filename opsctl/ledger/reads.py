@@ -7,8 +7,8 @@ Every read of a ledger without tables reads empty, and none writes.
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Iterable
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -138,7 +138,8 @@ class Reads(Locks):
 
     @guarded("read")
     def stats(self) -> dict[str, ScriptStats]:
-        """Per current key: counts, days, operators and whether a run is live.
+        """Per current key: counts, days, operators and whether a run is live, of all runs
+        and of the uses (succeeded, not dry) apart.
 
         Runs under former keys, and those of scripts absorbed since, are folded into the key
         the script has now.
@@ -151,23 +152,69 @@ class Reads(Locks):
         with self.engine.connect() as conn:
             found = conn.execute(sa.select(*cols)).all()
             live = {h.run_id for h in self._holders(conn) if not self._stale(h, conn)}
-        acc: dict[str, dict[str, Any]] = {}
+        acc: dict[str, _Tally] = {}
         for row in found:
             started = aware(row.started_at)
             assert started is not None
             key = current_key(row.script, started, moves)
-            a = acc.setdefault(key, {"runs": 0, "succeeded": 0, "days": set(),
-                                     "operators": set(), "first": None, "last": None,
-                                     "running": False})
-            a["runs"] += 1
-            if row.status == "succeeded" and not row.dry_run:
-                a["succeeded"] += 1
-            a["days"].add(started.astimezone().date())
-            a["operators"].add(row.operator)
-            a["first"] = started if a["first"] is None else min(a["first"], started)
-            a["last"] = started if a["last"] is None else max(a["last"], started)
-            if row.status == "running" and row.id in live:
-                a["running"] = True
-        return {k: ScriptStats(k, a["runs"], a["succeeded"], frozenset(a["days"]),
-                               frozenset(a["operators"]), a["first"], a["last"], a["running"])
-                for k, a in acc.items()}
+            acc.setdefault(key, _Tally()).add(started, row.status, bool(row.dry_run),
+                                              row.operator, row.id in live)
+        return {k: t.stats(k) for k, t in acc.items()}
+
+
+#: The order ``ScriptStats.other_runs`` lists what the runs that were no use were.
+_OTHER_ORDER = ("dry", "failed", "interrupted", "lost", "running")
+
+
+class _Tally:
+    """One script's runs, counted as :meth:`Reads.stats` reads them."""
+
+    def __init__(self) -> None:
+        self.runs = self.used = 0
+        self.days: set[_dt.date] = set()
+        self.operators: set[str] = set()
+        self.used_days: set[_dt.date] = set()
+        self.used_by: set[str] = set()
+        self.first: _dt.datetime | None = None
+        self.last: _dt.datetime | None = None
+        self.last_used: _dt.datetime | None = None
+        self.last_real: _dt.datetime | None = None
+        self.others: dict[str, int] = {}
+        self.running = False
+
+    def add(self, started: _dt.datetime, status: str, dry: bool, operator: str,
+            live: bool) -> None:
+        day = started.astimezone().date()
+        self.runs += 1
+        self.days.add(day)
+        self.operators.add(operator)
+        self.first = _earliest(self.first, started)
+        self.last = _latest(self.last, started)
+        if not dry:
+            self.last_real = _latest(self.last_real, started)
+        if status == "succeeded" and not dry:
+            self.used += 1
+            self.used_days.add(day)
+            self.used_by.add(operator)
+            self.last_used = _latest(self.last_used, started)
+        else:
+            what = "dry" if dry else status
+            self.others[what] = self.others.get(what, 0) + 1
+        if status == "running" and live:
+            self.running = True
+
+    def stats(self, key: str) -> ScriptStats:
+        others = tuple(sorted(self.others.items(), key=lambda kv: (
+            _OTHER_ORDER.index(kv[0]) if kv[0] in _OTHER_ORDER else len(_OTHER_ORDER), kv[0])))
+        return ScriptStats(key, self.runs, self.used, frozenset(self.days),
+                           frozenset(self.operators), self.first, self.last, self.running,
+                           frozenset(self.used_days), frozenset(self.used_by),
+                           self.last_used, self.last_real, others)
+
+
+def _earliest(a: _dt.datetime | None, b: _dt.datetime) -> _dt.datetime:
+    return b if a is None else min(a, b)
+
+
+def _latest(a: _dt.datetime | None, b: _dt.datetime) -> _dt.datetime:
+    return b if a is None else max(a, b)
