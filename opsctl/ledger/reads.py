@@ -1,6 +1,7 @@
 """Reading the ledger: runs newest first (one script's under all the keys it had, and those of
-the scripts absorbed into it), one run, the newest run of each script, what stands in the way
-of running a one-off fix again, and per-script counts for ``list`` and ``stale``.
+the scripts absorbed into it), one run, the newest run of each script, where the runs recorded
+under a name belong now, what stands in the way of running a one-off fix again, and per-script
+counts (all runs, and the uses apart) for the lifecycle's suggestions.
 
 Every read of a ledger without tables reads empty, and none writes.
 """
@@ -25,14 +26,19 @@ class Reads(Locks):
 
     @guarded("read")
     def runs(self, key: str | None = None, *, status: str | None = None,
-             limit: int | None = None, follow_moves: bool = True) -> list[Run]:
+             limit: int | None = None, follow_moves: bool = True,
+             all_under_key: bool = False) -> list[Run]:
         """Runs, newest first; of one script (its former keys, and the scripts absorbed into
-        it) when ``key`` is given."""
+        it) when ``key`` is given. With ``all_under_key``, also every run recorded under
+        exactly ``key``, whichever script it belongs to now: the history of a name no
+        script has any more."""
         if not self.has_schema:
             return []
         query = sa.select(RUNS)
         if key is not None:
             spans: list[Span] = self.spans(key) if follow_moves else [(key, None, None)]
+            if all_under_key:
+                spans.append((key, None, None))
             query = query.where(spans_clause(spans))
         if status is not None:
             query = query.where(RUNS.c.status == status)
@@ -63,6 +69,39 @@ class Reads(Locks):
             move = conn.execute(sa.select(MOVES.c.id).where(
                 sa.or_(MOVES.c.old_key == key, MOVES.c.new_key == key)).limit(1))
             return move.first() is not None
+
+    @guarded("read")
+    def owners(self, key: str) -> list[tuple[str, int]]:
+        """Where the runs recorded under exactly ``key`` belong now (moves and absorptions
+        followed): each script's current key with how many, in the order they first ran."""
+        if not self.has_schema:
+            return []
+        moves = self._forward()
+        query = (sa.select(RUNS.c.started_at).where(RUNS.c.script == key)
+                 .order_by(RUNS.c.started_at, RUNS.c.id))
+        with self.engine.connect() as conn:
+            found = conn.execute(query).scalars().all()
+        out: dict[str, int] = {}
+        for started in found:
+            when = aware(started)
+            assert when is not None
+            owner = current_key(key, when, moves)
+            out[owner] = out.get(owner, 0) + 1
+        return list(out.items())
+
+    @guarded("read")
+    def keys_named(self, name: str) -> list[str]:
+        """The keys with a run or a move recorded whose script is called ``name`` (in any
+        folder), sorted."""
+        if not self.has_schema:
+            return []
+        tail = "/" + name
+        queries = [sa.select(RUNS.c.script).where(RUNS.c.script.endswith(tail, autoescape=True)),
+                   *(sa.select(col).where(col.endswith(tail, autoescape=True))
+                     for col in (MOVES.c.old_key, MOVES.c.new_key))]
+        with self.engine.connect() as conn:
+            found = {k for q in queries for k in conn.execute(q.distinct()).scalars()}
+        return sorted(k for k in found if k.count("/") == 1)
 
     @guarded("read")
     def has_succeeded(self, key: str) -> Run | None:
