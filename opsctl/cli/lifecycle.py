@@ -56,6 +56,10 @@ def _moved(moved: Moved) -> None:
     move = moved.move
     output.success(f"{move.verb}d {move.source.display} -> {move.target.display}.py "
                    f"({moved.method})")
+    if moved.reworded:
+        output.note(f"its docstring now reads as a recycle script's: the temporary-script "
+                    f"paragraph was rewritten; review {move.target.display}.py before "
+                    "committing")
 
 
 def _candidate_rows(verb: Verb, candidates: list[Candidate]) -> list[list[str]]:
