@@ -160,11 +160,12 @@ def promote_command(project: Project, script: Script | None, name: str | None, y
     Before adding to recycle/ the convention is to extend an existing script of the
     same purpose, so promote names similar ones and, in a terminal, asks first.
     In a git work tree the move is a git mv, so history follows; the ledger keeps
-    the script's runs under its old name too.
+    the script's runs under its old name too. The ts template's docstring
+    paragraphs become the recycle template's; your own words are kept.
 
     Without SCRIPT: list the temporary scripts the ledger shows were needed again
-    (run on two or more days, or by two or more operators), and in a terminal
-    offer to promote each.
+    (runs that succeeded, not dry, on two or more days or by two or more
+    operators), and in a terminal offer to promote each.
 
     \b
       opsctl promote yuzaoyah/ts_2024_06_10_export_order_data
@@ -192,7 +193,7 @@ def demote_command(project: Project, script: Script | None, name: str | None,
     In a git work tree the move is a git mv, so history follows.
 
     Without SCRIPT: list the recycle scripts run exactly once, or not run for
-    stale_days, and in a terminal offer to demote each.
+    stale_days, and in a terminal offer to demote each. Dry runs do not count.
 
     \b
       opsctl demote recycle/flush_order_data
