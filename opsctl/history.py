@@ -8,7 +8,7 @@ died, so what it shows is true.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .errors import OpsctlError, ScriptNotFound
 from .output import local
@@ -37,17 +37,28 @@ def open_for_reading(project: Project) -> Ledger | None:
 
 def script_key(project: Project, text: str) -> str:
     """The key of a ``<script>`` argument; a script that no longer exists is named by its key
-    (``recycle/old_name``) when the ledger has runs or moves under exactly that key. Anything
-    else is :class:`ScriptNotFound`, with the catalogue's suggestions (a typo must not read
-    as "no runs yet")."""
+    (``recycle/old_name``) when the ledger has runs or moves under exactly that key, or by its
+    bare name when no script has that name now and exactly one key the ledger knows does.
+    Anything else is :class:`ScriptNotFound`, with the catalogue's suggestions (a typo must
+    not read as "no runs yet")."""
     from .catalogue import printable
 
     try:
         return printable(project.catalogue.resolve(text).key)
     except ScriptNotFound:
         key = text.removesuffix(".py").strip("/")
-        if key.count("/") == 1 and ".." not in key.split("/") and _recorded(project, key):
+        if ".." in key.split("/"):
+            raise
+        if key.count("/") == 1 and _recorded(project, key):
             return key
+        if "/" not in key and not any(s.stem == key for s in project.catalogue.scripts):
+            named = _named(project, key)
+            if len(named) == 1:
+                return named[0]
+            if named:
+                raise ScriptNotFound(f"no script is named {key!r} now, and the ledger knows "
+                                     f"{', '.join(named)} by that name; give the folder "
+                                     "too") from None
         raise
 
 
@@ -61,23 +72,69 @@ def _recorded(project: Project, key: str) -> bool:
         ledger.close()
 
 
-def shown_runs(project: Project, key: str | None, *, status: str | None,
-               limit: int | None) -> tuple[list[Run], set[int]]:
-    """The runs, newest first, and the ids of those that came to ``key``'s script from a
-    script absorbed into it (``opsctl absorb``)."""
+def _named(project: Project, name: str) -> list[str]:
     ledger = open_for_reading(project)
     if ledger is None:
-        return [], set()
+        return []
     try:
-        found = ledger.runs(key, status=status, limit=limit)
+        return ledger.keys_named(name)
+    finally:
+        ledger.close()
+
+
+class Shown(NamedTuple):
+    """What a history shows: the runs, newest first; the ids of those that came to the
+    script from a script absorbed into it (``opsctl absorb``); and, in words, where the runs
+    recorded under its name belong when not to the script that has the name now."""
+
+    runs: list[Run]
+    absorbed: set[int]
+    elsewhere: list[str]
+
+
+def shown_runs(project: Project, key: str | None, *, status: str | None,
+               limit: int | None) -> Shown:
+    """The runs of the ledger, or of ``key``.
+
+    Those of ``key`` are its script's, under every name it had. When no script has ``key``
+    now, they are every run recorded under exactly that name too, and ``elsewhere`` says
+    where the script went; when a script has it that is not the one those runs were of
+    (the name was freed by a move and taken again), it says where they went instead.
+    """
+    ledger = open_for_reading(project)
+    if ledger is None:
+        return Shown([], set(), [])
+    try:
         if key is None:
-            return found, set()
+            return Shown(ledger.runs(status=status, limit=limit), set(), [])
+        gone = not any(s.key == key for s in project.catalogue.scripts)
+        found = ledger.runs(key, status=status, limit=limit, all_under_key=gone)
+        owners = [(owner, n) for owner, n in ledger.owners(key) if owner != key]
         from .ledger.lineage import within
 
         spans = ledger.absorbed_spans(key)
-        return found, {r.id for r in found if within(spans, r.script, r.started_at)}
+        absorbed = {r.id for r in found if within(spans, r.script, r.started_at)}
     finally:
         ledger.close()
+    if gone:
+        notes = [f"no script is called {key} now; its runs belong to {owner}: "
+                 f"'opsctl history {owner}' shows them with the runs since"
+                 for owner, _ in owners]
+    else:
+        notes = [f"{n} earlier run{'s' if n != 1 else ''} recorded as {key} "
+                 f"{'belong' if n != 1 else 'belongs'} to {owner}: 'opsctl history {owner}' "
+                 f"shows {'them' if n != 1 else 'it'}" for owner, n in owners]
+    return Shown(found, absorbed, notes)
+
+
+def nothing_shown(key: str | None, elsewhere: list[str]) -> str:
+    """What an empty history says: never "no runs of ``key``" when runs were recorded under
+    that name for a script that has another now."""
+    if key is None:
+        return "no runs recorded yet"
+    if elsewhere:
+        return f"no runs of the script now at {key} recorded yet"
+    return f"no runs of {key} recorded yet"
 
 
 def one_run(project: Project, run_id: int) -> Run:

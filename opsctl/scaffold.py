@@ -131,8 +131,11 @@ def new_script(project: Project, kind: str, name: str, *, message: str | None = 
         **(variables or {}),
     }
     content = render(kind, values, project_templates=project.config.templates)
+    # Weighed before writing, and never the script itself: a catalogue read after the write
+    # would list the new recycle script as similar to its own name.
+    similar = [k for k in similar_recycle(name, project.catalogue) if k != script.key]
     create(script, content)
-    return NewScript(script, similar_recycle(name, project.catalogue))
+    return NewScript(script, similar)
 
 
 def plan_new(kind: str, name: str, *, naming: Naming, catalogue: Catalogue, developer: str,

@@ -93,9 +93,45 @@ def test_history_of_a_moved_script_includes_its_former_runs(
     data = json.loads(invoke(project, "history", "recycle/export_order", "--json").stdout)
     assert [(r["id"], r["script"]) for r in data] == [(new.id, "recycle/export_order"),
                                                       (old.id, ts)]
-    # A script that no longer exists is still named by its key.
-    gone = json.loads(invoke(project, "history", ts, "--json").stdout)
-    assert gone == []  # its runs belong to recycle/export_order now
+
+
+
+def test_history_of_a_former_name_shows_the_runs_recorded_under_it(
+        invoke: Callable[..., Result], project: Path, book: Ledger) -> None:
+    """A script that no longer exists is still named by its key, or by its bare name when
+    only one key the ledger knows has it: its history is the runs recorded under exactly that
+    name, and says where the script went."""
+    ts = "alice/ts_2024_06_10_export_order"
+    first = record(book, ts)
+    second = record(book, ts, "failed", operator="bob")
+    book.record_move(ts, "recycle/export_order", "alice")
+    record(book, "recycle/export_order")
+    for name in (ts, f"{ts}.py", "ts_2024_06_10_export_order"):
+        result = invoke(project, "history", name, "--json")
+        assert result.exit_code == 0, result.output
+        assert [(r["id"], r["script"]) for r in json.loads(result.stdout)] == [
+            (second.id, ts), (first.id, ts)]
+        assert ("no script is called alice/ts_2024_06_10_export_order now; its runs belong "
+                "to recycle/export_order: 'opsctl history recycle/export_order' shows them "
+                "with the runs since") in result.stderr
+    table = invoke(project, "history", ts)
+    assert "recorded yet" not in table.stderr and len(table.stdout.splitlines()) == 3
+
+
+def test_history_of_a_name_another_script_took_says_where_its_runs_went(
+        invoke: Callable[..., Result], project: Path, book: Ledger) -> None:
+    ran = record(book, "recycle/clear_cache")
+    book.record_move("recycle/clear_cache", "unrecycle/clear_cache", "alice")
+    # recycle/clear_cache.py is another script now (the book fixture wrote it), never run.
+    result = invoke(project, "history", "recycle/clear_cache")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert "no runs of recycle/clear_cache recorded yet" not in result.stderr
+    assert ("1 earlier run recorded as recycle/clear_cache belongs to unrecycle/clear_cache: "
+            "'opsctl history unrecycle/clear_cache' shows it") in result.stderr
+    assert "no runs of the script now at recycle/clear_cache recorded yet" in result.stderr
+    moved = json.loads(invoke(project, "history", "unrecycle/clear_cache", "--json").stdout)
+    assert [r["id"] for r in moved] == [ran.id]
 
 
 def test_history_bad_input(invoke: Callable[..., Result], project: Path, book: Ledger) -> None:

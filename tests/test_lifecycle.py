@@ -343,6 +343,65 @@ def test_a_ledger_failure_after_git_mv_restores_the_index(project: Path, root: P
     assert snapshot(project) == before
 
 
+def test_a_ledger_failure_after_rewording_restores_the_text(project: Path, root: Path,
+                                                           naming: Naming) -> None:
+    source = script(root, f"yuzaoyah/{TS}.py", '"""Old words."""\n')
+    repo_of(project)
+    before = snapshot(project)
+    with pytest.raises(MoveFailed, match="moved back, nothing changed"):
+        perform(plan_move("promote", source, naming=naming),
+                book=Recorder(fail=RuntimeError("ledger down")), operator="t",
+                reword=lambda text: text.replace("Old", "New"))
+    assert snapshot(project) == before
+    moved = perform(plan_move("promote", source, naming=naming), book=Recorder(),
+                    operator="t", reword=lambda text: text.replace("Old", "New"))
+    assert moved.reworded and moved.method == "git mv"
+    assert (root / "recycle/export_order_data.py").read_text() == '"""New words."""\n'
+
+
+def promoted(project: Path, text: str, stem: str = TS) -> str | None:
+    from opsctl.lifecycle.wording import promoted_text
+
+    root = project / "offline_script"
+    return promoted_text(text, Script(root, "yuzaoyah", f"{stem}.py"),
+                         Script(root, "recycle", "export_order_data.py"),
+                         project_dir=project, templates=None, operator="lihua")
+
+
+TS_WORDS = ("Temporary script by yuzaoyah, written 2024-06-10. Scratch: not reused, not shared.\n"
+            "If it keeps being needed, promote it:  opsctl promote yuzaoyah/{stem}\n\n"
+            "    opsctl run --dry-run yuzaoyah/{stem}\n")
+
+
+@pytest.mark.parametrize("description", ["Rows: réparer les données « client ».",
+                                         "Ünïcode first, then \\\"quotes\\\"."])
+def test_promoted_text_keeps_any_description(project: Path, description: str) -> None:
+    # A description starting with a string-prefix letter, non-ASCII (ast counts bytes).
+    text = f'"""{description}\n\n{TS_WORDS.format(stem=TS)}"""\n\nX = "é"\n'
+    new = promoted(project, text)
+    assert new is not None
+    assert new.startswith(f'"""{description}\n\nRecurring script: run it again')
+    assert new.endswith('"""\n\nX = "é"\n') and "Temporary" not in new
+
+
+def test_promoted_text_follows_a_renamed_temporary_script(project: Path) -> None:
+    # Renamed since it was written: its docstring names its first key, still the template's.
+    text = f'"""Export.\n\n{TS_WORDS.format(stem="ts_2024_06_10_export_orders")}"""\n'
+    new = promoted(project, text)
+    assert new is not None and "opsctl run recycle/export_order_data --help" in new
+
+
+@pytest.mark.parametrize("text", [
+    '"""Export orders.\n\nTemporary, but I wrote this myself.\n"""\n',
+    "# no docstring\nX = 1\n",
+    "def broken(:\n",
+    "",
+])
+def test_promoted_text_leaves_what_the_template_did_not_write(project: Path,
+                                                              text: str) -> None:
+    assert promoted(project, text) is None
+
+
 # -- stale and clean ------------------------------------------------------------------------
 
 

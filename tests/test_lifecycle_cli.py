@@ -209,3 +209,73 @@ def test_ctrl_c_at_a_question_exits_130(invoke: Callable[..., Result], project: 
     assert result.exit_code == 130
     assert result.stderr.strip().endswith("Error: interrupted: nothing deleted")
     assert "Aborted" not in result.stderr and tree(project) == before
+
+
+# -- what promote does to the script's own words ---------------------------------------------
+
+
+def module_docstring(path: Path) -> str | None:
+    import ast
+
+    return ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")), clean=False)
+
+
+def test_promote_rewords_the_temporary_template_docstring(invoke: Callable[..., Result],
+                                                          project: Path,
+                                                          tmp_path: Path) -> None:
+    """The ts template's docstring says "Temporary script..."; promoted, it reads as the
+    recycle template's, with the same description, and the rest of the file is untouched."""
+    message = 'Export orders with their customer\'s "name".'
+    made = invoke(project, "new", "ts", "export_order_data", "-m", message)
+    assert made.exit_code == 0, made.output
+    ts = project / made.stdout.strip()
+    before = ts.read_text(encoding="utf-8")
+    assert "Temporary script by yuzaoyah" in before
+    key = f"yuzaoyah/{ts.stem}"
+
+    result = invoke(project, "promote", key)
+    assert result.exit_code == 0, result.output
+    promoted = project / "offline_script/recycle/export_order_data.py"
+    assert "its docstring now reads as a recycle script's" in result.stderr
+    # What 'opsctl new recycle' writes for the same name and description, elsewhere.
+    other = tmp_path / "other"
+    for folder in ("offline_script/recycle", "offline_script/unrecycle"):
+        (other / folder).mkdir(parents=True)
+    (other / "pyproject.toml").write_text("[tool.opsctl]\n", encoding="utf-8")
+    fresh = invoke(other, "new", "recycle", "export_order_data", "-m", message)
+    assert fresh.exit_code == 0, fresh.output
+    expected = module_docstring(other / "offline_script/recycle/export_order_data.py")
+    assert expected is not None and expected.startswith(message)
+    assert "opsctl run recycle/export_order_data --help" in expected
+    after = promoted.read_text(encoding="utf-8")
+    assert module_docstring(promoted) == expected and "Temporary script" not in after
+    # Below the docstring, nothing changed.
+    assert after.split('\n"""\n', 1)[1] == before.split('\n"""\n', 1)[1]
+
+
+def test_promote_keeps_a_docstring_in_its_own_words(invoke: Callable[..., Result],
+                                                    project: Path) -> None:
+    own = '"""Export orders.\n\nWritten for the monthly close; ask lihua before running it.\n"""\n'
+    write(project / f"offline_script/yuzaoyah/{TS}.py", own + "print('x')\n")
+    result = invoke(project, "promote", TS)
+    assert result.exit_code == 0, result.output
+    assert (project / "offline_script/recycle/export_order_data.py").read_text() == \
+        own + "print('x')\n"
+    assert "docstring" not in result.stderr
+
+
+def test_promote_rewords_the_template_paragraphs_a_person_added_to(
+        invoke: Callable[..., Result], project: Path) -> None:
+    made = invoke(project, "new", "ts", "export_order_data")
+    ts = project / made.stdout.strip()
+    text = ts.read_text(encoding="utf-8")
+    added = "\nOnly orders from the EU shop; the US shop has its own export.\n"
+    text = text.replace('\n"""\n', "\n" + added + '"""\n', 1)
+    ts.write_text(text, encoding="utf-8")
+    result = invoke(project, "promote", f"yuzaoyah/{ts.stem}")
+    assert result.exit_code == 0, result.output
+    doc = module_docstring(project / "offline_script/recycle/export_order_data.py")
+    assert doc is not None
+    assert doc.startswith("Export order data.\n\nRecurring script: run it again")
+    assert "Temporary script" not in doc and added.strip() in doc
+    assert "opsctl run recycle/export_order_data --help" in doc

@@ -61,12 +61,12 @@ def at(days_ago: int, hour: int = 12) -> _dt.datetime:
 
 
 def add_run(book: Ledger, key: str, operator: str, when: _dt.datetime,
-            status: str = "succeeded") -> Run:
-    """A finished run of ``key`` by ``operator`` at ``when``, through the ledger's own
-    start/finish (its clock set to ``when``)."""
+            status: str = "succeeded", *, dry: bool = False) -> Run:
+    """A finished run of ``key`` by ``operator`` at ``when`` (a dry run with ``dry``), through
+    the ledger's own start/finish (its clock set to ``when``)."""
     process = Process(operator, "host-1", os.getpid(), node_id(), process_start(os.getpid()))
     with mock.patch.object(ledger_clock, "utcnow", return_value=when):
-        run = book.start(script=key, process=process, args=[])
+        run = book.start(script=key, process=process, args=[], dry_run=dry)
         book.finish(run, status=status, exit_code=0 if status == "succeeded" else 1)
     return run
 
@@ -132,11 +132,78 @@ def test_promote_candidates_need_two_days_or_two_operators(proj: Path, book: Led
     config = load_config(proj)
     found = promote_candidates(Catalogue(config.root), script_stats(config))
     assert [(c.script.key, c.target, c.runs, c.days, c.operators, c.why) for c in found] == [
-        ("yuzaoyah/ts_2024_06_02_two_days", "recycle/two_days", 3, 3, ("yuzaoyah",),
-         "run on 3 days"),
+        ("yuzaoyah/ts_2024_06_02_two_days", "recycle/two_days", 2, 2, ("yuzaoyah",),
+         "run on 2 days"),
         ("yuzaoyah/ts_2024_06_03_two_people", "recycle/two_people", 2, 1, ("lihua", "yuzaoyah"),
          "by 2 operators"),
     ]
+
+
+def test_promote_counts_only_runs_that_really_succeeded(proj: Path, book: Ledger) -> None:
+    """Failed, interrupted and dry runs are no evidence that a script was needed again: a
+    script that never worked, or was only rehearsed, is no candidate, however often it ran."""
+    root = proj / "offline_script"
+    never, rehearsed, needed = (f"yuzaoyah/ts_2024_06_0{i}_{what}" for i, what in
+                                enumerate(("never_worked", "rehearsed", "needed"), 1))
+    for key in (never, rehearsed, needed):
+        write(root / f"{key}.py")
+    add_run(book, never, "yuzaoyah", at(3), status="failed")
+    add_run(book, never, "lihua", at(2), status="failed")
+    add_run(book, never, "lihua", at(1), status="failed")  # 3 failed runs by 2 operators
+    add_run(book, rehearsed, "yuzaoyah", at(3), dry=True)
+    add_run(book, rehearsed, "lihua", at(2), dry=True)
+    add_run(book, rehearsed, "lihua", at(1))  # one real run: needed once so far
+    add_run(book, needed, "yuzaoyah", at(5))
+    add_run(book, needed, "yuzaoyah", at(4), status="failed")
+    add_run(book, needed, "yuzaoyah", at(3), status="interrupted")
+    add_run(book, needed, "lihua", at(3), dry=True)
+    add_run(book, needed, "lihua", at(2))
+
+    config = load_config(proj)
+    found = promote_candidates(Catalogue(config.root), script_stats(config))
+    assert [(c.script.key, c.runs, c.days, c.operators, c.why, c.last_at) for c in found] == [
+        (needed, 2, 2, ("lihua", "yuzaoyah"), "run on 2 days by 2 operators", at(2))]
+    assert found[0].other_runs == (("dry", 1), ("failed", 1), ("interrupted", 1))
+    assert found[0].as_dict()["other_runs"] == {"dry": 1, "failed": 1, "interrupted": 1}
+
+
+def test_demote_a_dry_rehearsal_is_not_a_use(proj: Path, book: Ledger) -> None:
+    """Needed once: one real run that succeeded, with no real run after it; dry runs never
+    count, and failed attempts before the one success are part of getting it done."""
+    root = proj / "offline_script"
+    for name in ("rehearsed", "retried", "again", "only_dry", "dry_lately", "failed_lately"):
+        write(root / f"recycle/{name}.py")
+    add_run(book, "recycle/rehearsed", "yuzaoyah", at(12), dry=True)
+    add_run(book, "recycle/rehearsed", "yuzaoyah", at(12, 14), dry=True)
+    add_run(book, "recycle/rehearsed", "yuzaoyah", at(10))
+    add_run(book, "recycle/retried", "lihua", at(10), status="failed")
+    add_run(book, "recycle/retried", "lihua", at(9))
+    add_run(book, "recycle/again", "yuzaoyah", at(10))
+    add_run(book, "recycle/again", "lihua", at(3), status="failed")  # reached for again
+    add_run(book, "recycle/only_dry", "yuzaoyah", at(5), dry=True)
+    for days in (300, 200):
+        add_run(book, "recycle/dry_lately", "yuzaoyah", at(days))
+        add_run(book, "recycle/failed_lately", "yuzaoyah", at(days))
+    add_run(book, "recycle/dry_lately", "lihua", at(1), dry=True)
+    add_run(book, "recycle/failed_lately", "lihua", at(1), status="failed")
+    old = at(400).timestamp()
+    os.utime(root / "recycle/only_dry.py", (old, old))
+
+    config = load_config(proj)
+    found = demote_candidates(Catalogue(config.root), script_stats(config), stale_days=90,
+                              now=at(0))
+    by_key = {c.script.key: c for c in found}
+    assert set(by_key) == {"recycle/rehearsed", "recycle/retried", "recycle/only_dry",
+                           "recycle/dry_lately"}
+    rehearsed = by_key["recycle/rehearsed"]
+    assert (rehearsed.why, rehearsed.runs, rehearsed.other_runs) == (
+        "run exactly once, 10 days ago", 1, (("dry", 2),))
+    assert by_key["recycle/retried"].why == "run exactly once, 9 days ago"
+    assert by_key["recycle/retried"].other_runs == (("failed", 1),)
+    assert by_key["recycle/only_dry"].why == "never run for real; unchanged for 400 days"
+    assert by_key["recycle/only_dry"].runs == 0
+    assert by_key["recycle/dry_lately"].why == "not run for 200 days"
+    assert by_key["recycle/dry_lately"].last_at == at(200)
 
 
 def test_demote_candidates_once_or_not_for_stale_days(proj: Path, book: Ledger) -> None:
@@ -172,22 +239,33 @@ def test_the_no_argument_forms_list_and_exit_zero(invoke: Callable[..., Result],
     write(root / f"{OLD}.py")
     write(root / "recycle/export_order.py")
     add_run(book, OLD, "yuzaoyah", at(8))
+    add_run(book, OLD, "yuzaoyah", at(5), status="failed")
     add_run(book, OLD, "lihua", at(1))
+    add_run(book, "recycle/export_order", "yuzaoyah", at(3), dry=True)
     add_run(book, "recycle/export_order", "yuzaoyah", at(1))
 
     result = invoke(proj, "promote")
     assert result.exit_code == 0, result.output
     title, header, row = result.stdout.splitlines()
-    assert title == "Temporary scripts needed again (run on 2+ days, or by 2+ operators):"
-    assert header.split() == ["SCRIPT", "RUNS", "DAYS", "OPERATORS", "LAST", "RUN"]
-    assert row.split() == [OLD, "2", "2", "lihua,", "yuzaoyah", f"{at(1).astimezone():%Y-%m-%d}"]
+    assert title == ("Temporary scripts needed again (runs that succeeded for real, on 2+ days "
+                     "or by 2+ operators):")
+    assert header.split() == ["SCRIPT", "RUNS", "DAYS", "OPERATORS", "LAST", "RUN", "OTHER",
+                              "RUNS"]
+    assert row.split() == [OLD, "2", "2", "lihua,", "yuzaoyah", f"{at(1).astimezone():%Y-%m-%d}",
+                           "1", "failed"]
     assert "promote one with: opsctl promote <script> [--as NAME]" in result.stderr
     data = json.loads(invoke(proj, "promote", "--json").stdout)
     assert data[0]["key"] == OLD and data[0]["operators"] == ["lihua", "yuzaoyah"]
+    assert data[0]["other_runs"] == {"failed": 1}
 
-    demote = invoke(proj, "demote", "--json")
+    demote = invoke(proj, "demote")
     assert demote.exit_code == 0
-    assert [(d["key"], d["why"][:16]) for d in json.loads(demote.stdout)] == [
+    title, header, row = demote.stdout.splitlines()
+    assert title == ("Recycle scripts that look one-off (run once for real, or not run for 90 "
+                     "days; dry runs do not count):")
+    assert "run exactly once," in row and row.split()[-2:] == ["1", "dry"]
+    assert [(d["key"], d["why"][:16]) for d in json.loads(invoke(proj, "demote", "--json")
+                                                          .stdout)] == [
         ("recycle/export_order", "run exactly once")]
 
 

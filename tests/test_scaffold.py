@@ -69,6 +69,30 @@ def test_new_warns_about_similar_recycle_scripts(invoke: Invoke, project: Path) 
     assert "extend" in result.stderr
 
 
+def test_new_recycle_is_never_similar_to_itself(invoke: Invoke, project: Path) -> None:
+    """In an empty recycle/ nothing is similar; beside a truly similar script only that one
+    is named, never the file just written."""
+    from opsctl.project import Project
+    from opsctl.scaffold import new_script
+
+    result = invoke(project, "new", "recycle", "clear_cache")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    # Called directly, on a project whose catalogue is read after the file is written.
+    created = new_script(Project(project), "recycle", "flush_rows")
+    assert created.script.key == "recycle/flush_rows" and created.similar == []
+    made = new_script(Project(project), "ts", "clear_cache_entries")
+    assert made.similar == ["recycle/clear_cache"]
+
+    write(project / "offline_script/recycle/export_order.py", '"""Export orders."""\n')
+    forced = invoke(project, "new", "recycle", "export_order_data", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert "similar purpose: recycle/export_order;" in forced.stderr
+    assert "recycle/export_order_data" not in forced.stderr
+    again = new_script(Project(project), "recycle", "export_order_rows")
+    assert again.similar == ["recycle/export_order", "recycle/export_order_data"]
+
+
 @pytest.mark.parametrize(("kind", "name", "message"), [
     ("recycle", "Export-Order", "not snake_case.*use 'export_order'"),
     ("ts", "export order", "not snake_case.*use 'export_order'"),

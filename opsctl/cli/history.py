@@ -46,7 +46,8 @@ def history_command(project: Project, script: str | None, status: str | None, li
     """Show the run ledger, newest first, or one run whole.
 
     A script's history includes the runs it had under former names (promote, demote,
-    rename) and those of scripts absorbed into it, marked (absorbed).
+    rename) and those of scripts absorbed into it, marked (absorbed). A name no
+    script has now shows the runs recorded under it, and says where its script went.
 
     \b
       opsctl history
@@ -65,12 +66,14 @@ def history_command(project: Project, script: str | None, status: str | None, li
         else:
             click.echo(history.details(run))
         return
-    runs, absorbed = history.shown_runs(project, script, status=status, limit=limit or None)
+    shown = history.shown_runs(project, script, status=status, limit=limit or None)
+    runs, absorbed = shown.runs, shown.absorbed
+    for note in shown.elsewhere:  # runs under this name that another script has now
+        output.note(note)
     if as_json:
         # A script's runs say which came from a script absorbed into it.
         output.print_json([r.as_dict() if script is None else
                            {**r.as_dict(), "absorbed": r.id in absorbed} for r in runs])
         return
-    what = f" of {script}" if script else ""
     output.table(history.COLUMNS, [history.row_of(r, r.id in absorbed) for r in runs],
-                 empty=f"no runs{what} recorded yet")
+                 empty=history.nothing_shown(script, shown.elsewhere))

@@ -56,6 +56,10 @@ def _moved(moved: Moved) -> None:
     move = moved.move
     output.success(f"{move.verb}d {move.source.display} -> {move.target.display}.py "
                    f"({moved.method})")
+    if moved.reworded:
+        output.note(f"its docstring now reads as a recycle script's: the temporary-script "
+                    f"paragraph was rewritten; review {move.target.display}.py before "
+                    "committing")
 
 
 def _candidate_rows(verb: Verb, candidates: list[Candidate]) -> list[list[str]]:
@@ -64,24 +68,27 @@ def _candidate_rows(verb: Verb, candidates: list[Candidate]) -> list[list[str]]:
         evidence = [str(c.runs), str(c.days), ", ".join(c.operators),
                     f"{c.last_at:%Y-%m-%d}" if c.last_at else "never"]
         # For promote, days and operators are the why; demote has two different whys.
-        rows.append([c.script.display, *evidence] + ([c.why] if verb == "demote" else []))
+        why = [c.why] if verb == "demote" else []
+        rows.append([c.script.display, *evidence, *why, c.others])
     return rows
 
 
 def _suggest(project: Project, verb: Verb, as_json: bool) -> None:
     config = project.config
     candidates = suggest(verb, config, project.catalogue)
+    # RUNS, DAYS and OPERATORS count uses only: runs that succeeded and were not dry.
     if verb == "promote":
-        title = "Temporary scripts needed again (run on 2+ days, or by 2+ operators):"
-        columns = ["script", "runs", "days", "operators", "last run"]
-        empty = ("no temporary script has been run on two or more days or by two or more "
-                 "operators; nothing to promote")
+        title = ("Temporary scripts needed again (runs that succeeded for real, on 2+ days or "
+                 "by 2+ operators):")
+        columns = ["script", "runs", "days", "operators", "last run", "other runs"]
+        empty = ("no temporary script has succeeded for real (not dry) on two or more days "
+                 "or for two or more operators; nothing to promote")
     else:
-        title = (f"Recycle scripts that look one-off (run once, or not run for "
-                 f"{config.stale_days} days):")
-        columns = ["script", "runs", "days", "operators", "last run", "why"]
-        empty = (f"no recycle script was run only once or has gone {config.stale_days} days "
-                 "without a run; nothing to demote")
+        title = (f"Recycle scripts that look one-off (run once for real, or not run for "
+                 f"{config.stale_days} days; dry runs do not count):")
+        columns = ["script", "runs", "days", "operators", "last run", "why", "other runs"]
+        empty = (f"no recycle script was run only once for real or has gone "
+                 f"{config.stale_days} days without a real run; nothing to demote")
     if as_json:
         output.print_json([c.as_dict() for c in candidates])
         return
@@ -153,11 +160,12 @@ def promote_command(project: Project, script: Script | None, name: str | None, y
     Before adding to recycle/ the convention is to extend an existing script of the
     same purpose, so promote names similar ones and, in a terminal, asks first.
     In a git work tree the move is a git mv, so history follows; the ledger keeps
-    the script's runs under its old name too.
+    the script's runs under its old name too. The ts template's docstring
+    paragraphs become the recycle template's; your own words are kept.
 
     Without SCRIPT: list the temporary scripts the ledger shows were needed again
-    (run on two or more days, or by two or more operators), and in a terminal
-    offer to promote each.
+    (runs that succeeded, not dry, on two or more days or by two or more
+    operators), and in a terminal offer to promote each.
 
     \b
       opsctl promote yuzaoyah/ts_2024_06_10_export_order_data
@@ -185,7 +193,7 @@ def demote_command(project: Project, script: Script | None, name: str | None,
     In a git work tree the move is a git mv, so history follows.
 
     Without SCRIPT: list the recycle scripts run exactly once, or not run for
-    stale_days, and in a terminal offer to demote each.
+    stale_days, and in a terminal offer to demote each. Dry runs do not count.
 
     \b
       opsctl demote recycle/flush_order_data

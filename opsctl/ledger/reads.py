@@ -1,14 +1,15 @@
 """Reading the ledger: runs newest first (one script's under all the keys it had, and those of
-the scripts absorbed into it), one run, the newest run of each script, what stands in the way
-of running a one-off fix again, and per-script counts for ``list`` and ``stale``.
+the scripts absorbed into it), one run, the newest run of each script, where the runs recorded
+under a name belong now, what stands in the way of running a one-off fix again, and per-script
+counts (all runs, and the uses apart) for the lifecycle's suggestions.
 
 Every read of a ledger without tables reads empty, and none writes.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Iterable
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -25,14 +26,19 @@ class Reads(Locks):
 
     @guarded("read")
     def runs(self, key: str | None = None, *, status: str | None = None,
-             limit: int | None = None, follow_moves: bool = True) -> list[Run]:
+             limit: int | None = None, follow_moves: bool = True,
+             all_under_key: bool = False) -> list[Run]:
         """Runs, newest first; of one script (its former keys, and the scripts absorbed into
-        it) when ``key`` is given."""
+        it) when ``key`` is given. With ``all_under_key``, also every run recorded under
+        exactly ``key``, whichever script it belongs to now: the history of a name no
+        script has any more."""
         if not self.has_schema:
             return []
         query = sa.select(RUNS)
         if key is not None:
             spans: list[Span] = self.spans(key) if follow_moves else [(key, None, None)]
+            if all_under_key:
+                spans.append((key, None, None))
             query = query.where(spans_clause(spans))
         if status is not None:
             query = query.where(RUNS.c.status == status)
@@ -63,6 +69,39 @@ class Reads(Locks):
             move = conn.execute(sa.select(MOVES.c.id).where(
                 sa.or_(MOVES.c.old_key == key, MOVES.c.new_key == key)).limit(1))
             return move.first() is not None
+
+    @guarded("read")
+    def owners(self, key: str) -> list[tuple[str, int]]:
+        """Where the runs recorded under exactly ``key`` belong now (moves and absorptions
+        followed): each script's current key with how many, in the order they first ran."""
+        if not self.has_schema:
+            return []
+        moves = self._forward()
+        query = (sa.select(RUNS.c.started_at).where(RUNS.c.script == key)
+                 .order_by(RUNS.c.started_at, RUNS.c.id))
+        with self.engine.connect() as conn:
+            found = conn.execute(query).scalars().all()
+        out: dict[str, int] = {}
+        for started in found:
+            when = aware(started)
+            assert when is not None
+            owner = current_key(key, when, moves)
+            out[owner] = out.get(owner, 0) + 1
+        return list(out.items())
+
+    @guarded("read")
+    def keys_named(self, name: str) -> list[str]:
+        """The keys with a run or a move recorded whose script is called ``name`` (in any
+        folder), sorted."""
+        if not self.has_schema:
+            return []
+        tail = "/" + name
+        queries = [sa.select(RUNS.c.script).where(RUNS.c.script.endswith(tail, autoescape=True)),
+                   *(sa.select(col).where(col.endswith(tail, autoescape=True))
+                     for col in (MOVES.c.old_key, MOVES.c.new_key))]
+        with self.engine.connect() as conn:
+            found = {k for q in queries for k in conn.execute(q.distinct()).scalars()}
+        return sorted(k for k in found if k.count("/") == 1)
 
     @guarded("read")
     def has_succeeded(self, key: str) -> Run | None:
@@ -138,7 +177,8 @@ class Reads(Locks):
 
     @guarded("read")
     def stats(self) -> dict[str, ScriptStats]:
-        """Per current key: counts, days, operators and whether a run is live.
+        """Per current key: counts, days, operators and whether a run is live, of all runs
+        and of the uses (succeeded, not dry) apart.
 
         Runs under former keys, and those of scripts absorbed since, are folded into the key
         the script has now.
@@ -151,23 +191,69 @@ class Reads(Locks):
         with self.engine.connect() as conn:
             found = conn.execute(sa.select(*cols)).all()
             live = {h.run_id for h in self._holders(conn) if not self._stale(h, conn)}
-        acc: dict[str, dict[str, Any]] = {}
+        acc: dict[str, _Tally] = {}
         for row in found:
             started = aware(row.started_at)
             assert started is not None
             key = current_key(row.script, started, moves)
-            a = acc.setdefault(key, {"runs": 0, "succeeded": 0, "days": set(),
-                                     "operators": set(), "first": None, "last": None,
-                                     "running": False})
-            a["runs"] += 1
-            if row.status == "succeeded" and not row.dry_run:
-                a["succeeded"] += 1
-            a["days"].add(started.astimezone().date())
-            a["operators"].add(row.operator)
-            a["first"] = started if a["first"] is None else min(a["first"], started)
-            a["last"] = started if a["last"] is None else max(a["last"], started)
-            if row.status == "running" and row.id in live:
-                a["running"] = True
-        return {k: ScriptStats(k, a["runs"], a["succeeded"], frozenset(a["days"]),
-                               frozenset(a["operators"]), a["first"], a["last"], a["running"])
-                for k, a in acc.items()}
+            acc.setdefault(key, _Tally()).add(started, row.status, bool(row.dry_run),
+                                              row.operator, row.id in live)
+        return {k: t.stats(k) for k, t in acc.items()}
+
+
+#: The order ``ScriptStats.other_runs`` lists what the runs that were no use were.
+_OTHER_ORDER = ("dry", "failed", "interrupted", "lost", "running")
+
+
+class _Tally:
+    """One script's runs, counted as :meth:`Reads.stats` reads them."""
+
+    def __init__(self) -> None:
+        self.runs = self.used = 0
+        self.days: set[_dt.date] = set()
+        self.operators: set[str] = set()
+        self.used_days: set[_dt.date] = set()
+        self.used_by: set[str] = set()
+        self.first: _dt.datetime | None = None
+        self.last: _dt.datetime | None = None
+        self.last_used: _dt.datetime | None = None
+        self.last_real: _dt.datetime | None = None
+        self.others: dict[str, int] = {}
+        self.running = False
+
+    def add(self, started: _dt.datetime, status: str, dry: bool, operator: str,
+            live: bool) -> None:
+        day = started.astimezone().date()
+        self.runs += 1
+        self.days.add(day)
+        self.operators.add(operator)
+        self.first = _earliest(self.first, started)
+        self.last = _latest(self.last, started)
+        if not dry:
+            self.last_real = _latest(self.last_real, started)
+        if status == "succeeded" and not dry:
+            self.used += 1
+            self.used_days.add(day)
+            self.used_by.add(operator)
+            self.last_used = _latest(self.last_used, started)
+        else:
+            what = "dry" if dry else status
+            self.others[what] = self.others.get(what, 0) + 1
+        if status == "running" and live:
+            self.running = True
+
+    def stats(self, key: str) -> ScriptStats:
+        others = tuple(sorted(self.others.items(), key=lambda kv: (
+            _OTHER_ORDER.index(kv[0]) if kv[0] in _OTHER_ORDER else len(_OTHER_ORDER), kv[0])))
+        return ScriptStats(key, self.runs, self.used, frozenset(self.days),
+                           frozenset(self.operators), self.first, self.last, self.running,
+                           frozenset(self.used_days), frozenset(self.used_by),
+                           self.last_used, self.last_real, others)
+
+
+def _earliest(a: _dt.datetime | None, b: _dt.datetime) -> _dt.datetime:
+    return b if a is None else min(a, b)
+
+
+def _latest(a: _dt.datetime | None, b: _dt.datetime) -> _dt.datetime:
+    return b if a is None else max(a, b)

@@ -77,9 +77,14 @@ class Run(NamedTuple):
 class ScriptStats(NamedTuple):
     """What the ledger knows about one script under its current key.
 
-    ``runs`` counts every recorded run, dry runs included; ``succeeded`` counts succeeded
-    runs that were not dry (those changed something). ``days`` are local calendar dates of
-    the machine asking. ``running`` is true while a run holds a live lock.
+    ``runs`` counts every recorded run, dry runs included, and ``days``, ``operators``,
+    ``first_at`` and ``last_at`` are theirs; ``succeeded`` counts the *uses*: succeeded runs
+    that were not dry (those did the job), and ``used_days``, ``used_by`` and
+    ``last_used_at`` are theirs. ``last_real_at`` is when the newest run that was not dry
+    started, whatever its outcome. ``other_runs`` counts the runs that were no use by what
+    they were: ``dry`` (any outcome), else their status (``failed``, ``interrupted``,
+    ``lost``, ``running``). Days are local calendar dates of the machine asking.
+    ``running`` is true while a run holds a live lock.
     """
 
     key: str
@@ -90,6 +95,11 @@ class ScriptStats(NamedTuple):
     first_at: _dt.datetime | None
     last_at: _dt.datetime | None
     running: bool
+    used_days: frozenset[_dt.date] = frozenset()
+    used_by: frozenset[str] = frozenset()
+    last_used_at: _dt.datetime | None = None
+    last_real_at: _dt.datetime | None = None
+    other_runs: tuple[tuple[str, int], ...] = ()
 
 
 class Process(NamedTuple):

@@ -25,7 +25,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A script the ledger suggests moving, with the evidence (``why`` says it in words)."""
+    """A script the ledger suggests moving, with the evidence (``why`` says it in words).
+
+    ``runs``, ``days`` and ``operators`` count its uses only: runs that succeeded and were
+    not dry. ``other_runs`` counts the rest by what they were (``dry``, ``failed``,
+    ``interrupted``, ``lost``, ``running``). ``last_at`` is its last use (promote) or its
+    last run that was not dry (demote: what "not run for" counts from).
+    """
 
     verb: Verb
     script: Script
@@ -35,6 +41,12 @@ class Candidate:
     days: int
     operators: tuple[str, ...]
     last_at: _dt.datetime | None
+    other_runs: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def others(self) -> str:
+        """The runs that were no use, in words: ``2 dry, 1 failed``."""
+        return ", ".join(f"{n} {what}" for what, n in self.other_runs)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -46,6 +58,7 @@ class Candidate:
             "days": self.days,
             "operators": list(self.operators),
             "last_run_at": self.last_at.isoformat() if self.last_at else None,
+            "other_runs": dict(self.other_runs),
         }
 
 
@@ -55,24 +68,28 @@ def _plural(n: int, word: str) -> str:
 
 def promote_candidates(scripts: Iterable[Script],
                        stats: Mapping[str, ScriptStats]) -> list[Candidate]:
-    """Temporary scripts that were needed again: run on two or more distinct days, or by two
-    or more operators. The most-needed first."""
+    """Temporary scripts that were needed again: used on two or more distinct days, or by two
+    or more operators. The most-needed first.
+
+    A use is a run that succeeded and was not dry: a script that only ever failed, or was
+    only rehearsed with ``--dry-run``, has not shown it is needed, however often it ran.
+    """
     out = []
     for script in scripts:
         if script.kind != "temporary":
             continue
         s = stats.get(script.key)
-        if s is None or (len(s.days) < 2 and len(s.operators) < 2):
+        if s is None or (len(s.used_days) < 2 and len(s.used_by) < 2):
             continue
         reasons = []
-        if len(s.days) >= 2:
-            reasons.append(f"run on {_plural(len(s.days), 'day')}")
-        if len(s.operators) >= 2:
-            reasons.append(f"by {_plural(len(s.operators), 'operator')}")
+        if len(s.used_days) >= 2:
+            reasons.append(f"run on {_plural(len(s.used_days), 'day')}")
+        if len(s.used_by) >= 2:
+            reasons.append(f"by {_plural(len(s.used_by), 'operator')}")
         parsed = parse_temporary(script.stem)
         out.append(Candidate("promote", script, f"recycle/{parsed.what}" if parsed else None,
-                             " ".join(reasons), s.runs, len(s.days), tuple(sorted(s.operators)),
-                             s.last_at))
+                             " ".join(reasons), s.succeeded, len(s.used_days),
+                             tuple(sorted(s.used_by)), s.last_used_at, s.other_runs))
     out.sort(key=lambda c: (-c.days, -len(c.operators), -c.runs, c.script.key))
     return out
 
@@ -81,22 +98,27 @@ def demote_candidates(scripts: Iterable[Script], stats: Mapping[str, ScriptStats
                       stale_days: int, now: _dt.datetime) -> list[Candidate]:
     """Recycle scripts that look one-off: run exactly once, or not run for ``stale_days``.
 
-    A recycle script never run at all counts as not run once its file has been unchanged
-    for ``stale_days`` (a fresh clone makes every file new, which errs on keeping it).
+    Dry runs never count: a rehearsal is not a use. *Run exactly once* is one use (a run that
+    succeeded, not dry) with no run after it that was not dry: failed attempts before the
+    one success were getting that one job done, while any real run after it means someone
+    reached for the script again. *Not run* counts from the last run that was not dry,
+    whatever its outcome. A recycle script never run for real counts as not run once its
+    file has been unchanged for ``stale_days`` (a fresh clone makes every file new, which
+    errs on keeping it).
     """
     out = []
     for script in scripts:
         if script.kind != "recycle":
             continue
         s = stats.get(script.key)
-        runs = s.runs if s else 0
-        last = s.last_at if s else None
+        last = s.last_real_at if s else None
         idle = _days_between(last, now) if last is not None else None
-        if runs == 1 and idle is not None:
+        if s is not None and idle is not None and s.succeeded == 1 and \
+                s.last_used_at == last:
             why = f"run exactly once, {_ago(idle)}"
         elif idle is not None and idle > stale_days:
             why = f"not run for {idle} days"
-        elif runs == 0:
+        elif last is None:
             try:
                 mtime = _dt.datetime.fromtimestamp(script.path.stat().st_mtime, _dt.UTC)
             except OSError:
@@ -104,12 +126,14 @@ def demote_candidates(scripts: Iterable[Script], stats: Mapping[str, ScriptStats
             age = _days_between(mtime, now)
             if age <= stale_days:
                 continue
-            why = f"never run; unchanged for {age} days"
+            never = "never run for real" if s is not None else "never run"
+            why = f"{never}; unchanged for {age} days"
         else:
             continue
-        out.append(Candidate("demote", script, f"unrecycle/{script.stem}", why, runs,
-                             len(s.days) if s else 0,
-                             tuple(sorted(s.operators)) if s else (), last))
+        out.append(Candidate("demote", script, f"unrecycle/{script.stem}", why,
+                             s.succeeded if s else 0, len(s.used_days) if s else 0,
+                             tuple(sorted(s.used_by)) if s else (), last,
+                             s.other_runs if s else ()))
     out.sort(key=lambda c: (c.runs, c.last_at or _dt.datetime.min.replace(tzinfo=_dt.UTC),
                             c.script.key))
     return out

@@ -13,9 +13,11 @@ tree and the ledger are both as they were.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -25,6 +27,7 @@ from ..gitops import GitError, WorkTree, work_tree
 from ..naming import Kind, Naming, parse_temporary
 from ..scaffold import similar_recycle
 from .book import ledger
+from .wording import promoted_text
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -149,13 +152,15 @@ def refuse_existing(source: Script, target: Script, *,
 
 @dataclass(frozen=True)
 class Moved:
-    """A completed move and how the file was moved (``git mv`` or ``rename``)."""
+    """A completed move and how the file was moved (``git mv`` or ``rename``); ``reworded``
+    when its text was changed too (a promoted script's template docstring)."""
 
     move: Move
     method: str
+    reworded: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.move.as_dict(), "method": self.method}
+        return {**self.move.as_dict(), "method": self.method, "reworded": self.reworded}
 
 
 class Holders(Protocol):
@@ -180,15 +185,16 @@ def refuse_running(book: Holders, script: Script, doing: str) -> None:
                             f"{doing} it once the run has ended")
 
 
-def perform(move: Move, *, book: MoveBook, operator: str) -> Moved:
+def perform(move: Move, *, book: MoveBook, operator: str,
+            reword: Callable[[str], str | None] | None = None) -> Moved:
     """Move the file, then record the move in ``book`` (the ledger) as ``operator``; all or
-    nothing.
+    nothing. ``reword`` gives the moved file's new text from its text (None: unchanged).
 
     A script with a run in progress is refused (:class:`RunInProgress`). If the file is gone,
     the target appeared meanwhile, git refuses (a locked index), or recording raises, the
-    tree is left exactly as it was — the file in place, no folder created — and the error
-    says so. Recording comes last so a ledger failure can be undone by moving the file back;
-    the reverse (undoing a ledger row) is not possible.
+    tree is left exactly as it was — the file in place with its text, no folder created —
+    and the error says so. Recording comes last so a ledger failure can be undone by moving
+    the file back; the reverse (undoing a ledger row) is not possible.
     """
     source, target = move.source.path, move.target.path
     if not os.path.isfile(source):
@@ -204,10 +210,13 @@ def perform(move: Move, *, book: MoveBook, operator: str) -> Moved:
     except BaseException:
         _remove_folders(created)
         raise
+    original = _reword(target, reword) if reword is not None else None
     try:
         book.record_move(move.source.key, move.target.key, operator)
     except BaseException as exc:
         try:
+            if original is not None:
+                _write(target, original)
             _move_file(target, source, tree)
         except Exception as undo:  # noqa: BLE001 - whatever it was, the user must know
             raise MoveFailed(f"the move of {move.source.display} could not be recorded "
@@ -220,7 +229,7 @@ def perform(move: Move, *, book: MoveBook, operator: str) -> Moved:
             raise MoveFailed(f"could not record the move in the ledger ({message}); "
                              f"{move.source.display} was moved back, nothing changed") from exc
         raise  # Ctrl-C while recording: the file is back, let the interrupt through
-    return Moved(move, method)
+    return Moved(move, method, original is not None)
 
 
 _MOVE_REFUSAL = "nothing was moved, since history only follows a move the ledger records"
@@ -232,8 +241,44 @@ def apply_move(move: Move, *, config: Config, operator: str) -> Moved:
     The ledger is opened before anything moves, so an unreachable ledger
     (:class:`~opsctl.errors.LedgerUnreachable`) refuses with the tree untouched.
     """
+    reword = None
+    if move.verb == "promote" and move.source.kind == "temporary":
+        reword = partial(promoted_text, source=move.source, target=move.target,
+                         project_dir=config.project_dir, templates=config.templates,
+                         operator=operator)
     with ledger(config, refusal=_MOVE_REFUSAL) as book:
-        return perform(move, book=book, operator=operator)
+        return perform(move, book=book, operator=operator, reword=reword)
+
+
+def _reword(path: Path, reword: Callable[[str], str | None]) -> bytes | None:
+    """Give the file at ``path`` the text ``reword`` makes of it; its former bytes, or None
+    when it kept them (nothing to change, not UTF-8, or it could not be written)."""
+    data = path.read_bytes()
+    try:
+        new = reword(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None
+    if new is None or new.encode("utf-8") == data:
+        return None
+    try:
+        _write(path, new.encode("utf-8"))
+    except OSError:
+        return None  # written whole or not at all: the script is as it was
+    return data
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Replace the file's bytes all at once (a new file renamed over it), keeping its mode."""
+    spare = path.with_name(f".{path.name}.opsctl-{os.getpid()}")
+    try:
+        with open(spare, "xb") as fh:
+            fh.write(data)
+        os.chmod(spare, path.stat().st_mode & 0o7777)
+        os.replace(spare, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            spare.unlink()
+        raise
 
 
 def one_line(exc: BaseException) -> str:
