@@ -83,7 +83,7 @@ def run_command(project: Project, script: Script, args: tuple[str, ...], app_pat
 
     \b
       opsctl run recycle/clear_cache
-      opsctl run --reason "TICKET-42" recycle/export_order --since 2024-06-01
+      opsctl run --reason "TICKET-42" recycle/flush_calendar --days 7
       opsctl run --dry-run unrecycle/flush_order_data
       opsctl run --wait 60 recycle/clear_cache
     """
