@@ -55,7 +55,7 @@ _FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 _HEADING = re.compile(r"^#{1,3} ", re.MULTILINE)
 _DATE = re.compile(r"(?<!\d)(\d{4})([-_])(\d{2})\2(\d{2})(?!\d)(?P<age> \(\d+d\b)?")
 _TIME = re.compile(r"(?<=\d{4}-\d{2}-\d{2}[ T])\d{2}:\d{2}(:\d{2})?")
-_TOOK = re.compile(r"(?<= )\d+\.\d+s(?= )")
+_TOOK = re.compile(r"(?<= )\d+\.\d+s(?= |$)")
 
 
 # -- the README's blocks ------------------------------------------------------------------------

@@ -5,7 +5,8 @@
   ``opsctl run --help``, must be one a person can type on the demo project: opsctl's options
   parse, the script is one the demo has, and its own Click command takes the arguments given
   (parsed as ``opsctl run`` parses them, nothing run).
-- The naming lint's example is replayed like the tour, on the tree it describes.
+- The naming lint's examples (its findings, ``--fix``) are replayed like the tour, each on
+  the tree it describes.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import click
 import pytest
-from readme_replay import README, REPO, Shell, blocks, environment, make_home, steps
+from readme_replay import README, REPO, Shell, blocks, environment, git, make_home, steps
 
 from opsctl.cli.group import cli
 from opsctl.cli.run import run_command
@@ -113,3 +114,22 @@ def test_the_naming_lint_example(tmp_path: Path) -> None:
     (project / "pyproject.toml").write_text("[tool.opsctl]\n", encoding="utf-8")
     shell = Shell(project, env, home)
     shell.replay(blocks("## The naming lint: `opsctl lint`")[0])
+
+
+@pytest.mark.slow
+def test_the_lint_fix_example(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    make_home(home, noted=True)
+    env = environment(home)
+    project = home / "shop"
+    root = project / "offline_script"
+    for name in ("Export-Order", "Clear-Cache", "clear_cache"):
+        path = root / "recycle" / f"{name}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text('"""A script."""\n', encoding="utf-8")
+    (project / "pyproject.toml").write_text("[tool.opsctl]\n", encoding="utf-8")
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "shop"]):
+        git(project, env, *args)
+    (root / "yuzaoyah").mkdir()
+    (root / "yuzaoyah" / "ts_2024_6_1_x.py").write_text("", encoding="utf-8")
+    Shell(project, env, home).replay(blocks("### `--fix`")[0])

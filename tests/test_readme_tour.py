@@ -18,7 +18,7 @@ knows as yuzaoyah:
   API, and commits them: "Promote, demote, clean: the lifecycle".
 
 ``OPSCTL_README_UPDATE=1`` rewrites the README's output lines with what the commands print
-now instead of failing (run with ``-n 0``, then review the diff).
+now instead of failing; review the diff.
 """
 
 from __future__ import annotations
