@@ -14,8 +14,8 @@ knows as yuzaoyah:
   "Two commands" block, then "Run scripts on the record", "Extend, rename, absorb" and "Check
   the names in CI", one after the other.
 - **orders**: a project half a year on, whose scripts yuzaoyah and lihua have run for weeks;
-  the test writes them, fills the ledger with their back-dated runs through the ledger's own
-  API, and commits them: "Promote, demote, clean: the lifecycle".
+  the test writes them (as ``opsctl new`` does), fills the ledger with their back-dated runs
+  through the ledger's own API, and commits them: "Promote, demote, clean: the lifecycle".
 
 ``OPSCTL_README_UPDATE=1`` rewrites the README's output lines with what the commands print
 now instead of failing; review the diff.
@@ -49,6 +49,7 @@ from opsctl.ledger import rows as ledger_clock
 from opsctl.ledger.processes import node_id, process_start
 from opsctl.ledger.store import Ledger
 from opsctl.ledger.values import Process
+from opsctl.scaffold import render
 
 TOUR = "## A tour"
 SETUP = "### Set up a project and write a script"
@@ -141,11 +142,13 @@ ORDERS_SCRIPTS = {
     "yuzaoyah/ts_2026_05_20_check_calendar": "Check the calendar's day totals against the orders.",
     "yuzaoyah/ts_2026_10_12_export_order_data": "Export orders with their customer names.",
 }
-#: Their runs, oldest first, as of the README day: when (UTC), the script, who, how it ended.
+#: Their runs, oldest first, as of the README day: when (UTC), the script, who, how it ended
+#: ("dry": a dry run that succeeded).
 ORDERS_RUNS = [
     ("2026-03-02 11:40", "lihua/ts_2026_03_02_fix_customer_email", "lihua", "succeeded"),
     ("2026-06-15 09:30", "recycle/export_order", "lihua", "succeeded"),
     ("2026-07-08 14:05", "recycle/export_order", "yuzaoyah", "succeeded"),
+    ("2026-09-25 17:05", "recycle/flush_order_data", "yuzaoyah", "dry"),
     ("2026-09-25 17:20", "recycle/flush_order_data", "yuzaoyah", "succeeded"),
     ("2026-10-05 08:00", "recycle/clear_cache", "yuzaoyah", "succeeded"),
     ("2026-10-12 10:12", "yuzaoyah/ts_2026_10_12_export_order_data", "yuzaoyah", "succeeded"),
@@ -156,16 +159,16 @@ ORDERS_RUNS = [
     ("2026-11-16 08:00", "recycle/clear_cache", "yuzaoyah", "succeeded"),
     ("2026-11-20 13:45", "lihua/ts_2026_11_20_resend_invoice", "lihua", "succeeded"),
 ]
-SCRIPT = '''\
-"""{description}"""
-
-import click
-
-
-@click.command()
-def main() -> None:
-    """{description}"""
-'''
+def scaffolded(key: str, description: str) -> str:
+    """The script ``opsctl new`` writes for ``key`` (a key as of today)."""
+    folder, stem = key.split("/")
+    kind = "recycle" if folder == "recycle" else "ts"
+    day = stem[3:13].replace("_", "-") if kind == "ts" else ""  # only ts shows its date
+    values = {"name": stem[14:] if kind == "ts" else stem, "kind": kind,
+              "developer": "lihua" if folder == "lihua" else "yuzaoyah", "date": day,
+              "description": description, "key": key,
+              "rel": f"offline_script/{key}.py"}
+    return render(kind, values, project_templates=None)
 
 
 def fill_ledger(project: Path, shift: Shift) -> None:
@@ -178,8 +181,10 @@ def fill_ledger(project: Path, shift: Shift) -> None:
             process = Process(operator, "ops-1", os.getpid(), node_id(),
                               process_start(os.getpid()))
             with mock.patch.object(ledger_clock, "utcnow", return_value=at):
-                run = book.start(script=shift.forward(key), process=process, args=[])
-                book.finish(run, status=status, exit_code=0 if status == "succeeded" else 1)
+                run = book.start(script=shift.forward(key), process=process, args=[],
+                                 dry_run=status == "dry")
+                book.finish(run, status="succeeded" if status == "dry" else status,
+                            exit_code=1 if status == "failed" else 0)
 
 
 @pytest.mark.slow
@@ -193,9 +198,10 @@ def test_the_lifecycle(tmp_path: Path) -> None:
     (orders / "pyproject.toml").write_text('[project]\nname = "orders"\nversion = "1.0"\n\n'
                                            "[tool.opsctl]\n", encoding="utf-8")
     for key, description in ORDERS_SCRIPTS.items():
-        path = orders / "offline_script" / f"{shell.shift.forward(key)}.py"
+        key = shell.shift.forward(key)
+        path = orders / "offline_script" / f"{key}.py"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(SCRIPT.format(description=description), encoding="utf-8")
+        path.write_text(scaffolded(key, description), encoding="utf-8")
     (orders / ".gitignore").write_text("instance/\n", encoding="utf-8")
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "orders"]):
         git(orders, env, *args)
