@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import pytest
 from runkit import env, ledger, opsctl, opsctl_argv, write_project, write_script
@@ -73,14 +74,18 @@ class Terminal:
 
 
 @contextmanager
-def terminal(project: Path, *args: str) -> Iterator[Terminal]:
-    """opsctl with a pseudo-terminal (120 columns) as its stdin, stdout and stderr."""
+def terminal(project: Path, *args: str, columns: int = 120, stdout: IO[bytes] | None = None,
+             **extra_env: str) -> Iterator[Terminal]:
+    """opsctl with a pseudo-terminal (``columns`` wide) as its stdin, stdout and stderr, or
+    with its stdout redirected to a file (``opsctl ... > file``)."""
     master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
     try:
         proc = subprocess.Popen(opsctl_argv(project, *args), cwd=project,
-                                env=env(TERM="xterm", COLUMNS="120", LINES="40"),
-                                stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+                                env=env(TERM="xterm", COLUMNS=str(columns), LINES="40",
+                                        **extra_env),
+                                stdin=slave, stdout=slave if stdout is None else stdout,
+                                stderr=slave, start_new_session=True)
     except BaseException:
         os.close(master)
         raise

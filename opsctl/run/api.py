@@ -60,11 +60,9 @@ def track(iterable: Iterable[T], description: str = "Working...",
     if not _is_terminal(stream):
         yield from iterable
         return
-    from rich.console import Console
-    from rich.progress import track as rich_track
+    from .progress import tracked
 
-    console = Console(file=stream, no_color=bool(os.environ.get("NO_COLOR")) or None)
-    yield from rich_track(iterable, description=description, total=total, console=console)
+    yield from tracked(iterable, stream, description, total, bool(os.environ.get("NO_COLOR")))
 
 
 def report(**summary: Any) -> None:
