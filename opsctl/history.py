@@ -11,7 +11,7 @@ import json
 from typing import TYPE_CHECKING, NamedTuple
 
 from .errors import OpsctlError, ScriptNotFound
-from .output import local
+from .output import Fit, local
 
 if TYPE_CHECKING:
     from .ledger.store import Ledger
@@ -127,14 +127,18 @@ def shown_runs(project: Project, key: str | None, *, status: str | None,
     return Shown(found, absorbed, notes)
 
 
-def nothing_shown(key: str | None, elsewhere: list[str]) -> str:
-    """What an empty history says: never "no runs of ``key``" when runs were recorded under
-    that name for a script that has another now."""
+def nothing_shown(project: Project, key: str | None, status: str | None,
+                  elsewhere: list[str]) -> str:
+    """What an empty history says: that no run matches ``--status`` when some were recorded;
+    never "no runs of ``key``" when runs were recorded under that name for a script that has
+    another now."""
     if key is None:
-        return "no runs recorded yet"
-    if elsewhere:
-        return f"no runs of the script now at {key} recorded yet"
-    return f"no runs of {key} recorded yet"
+        what = ""
+    else:
+        what = f" of the script now at {key}" if elsewhere else f" of {key}"
+    if status is not None and shown_runs(project, key, status=None, limit=1).runs:
+        return f"no runs{what} match --status {status}"
+    return f"no runs{what} recorded yet"
 
 
 def one_run(project: Project, run_id: int) -> Run:
@@ -186,6 +190,11 @@ def row_of(run: Run, absorbed: bool = False) -> list[str]:
 
 
 COLUMNS = ["id", "started", "script", "operator", "status", "exit", "took", "summary"]
+#: How the table fits a terminal (:class:`opsctl.output.Fit`): the run's id and script whole;
+#: the exit code (the status says it) and the time taken go first when it is narrow, and the
+#: summary is cut short before it goes.
+FIT = Fit(keys=("id", "script"), cut=("summary",), statuses=("status",),
+          drop=("exit", "took", "summary", "operator", "started", "status"))
 
 
 def details(run: Run) -> str:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .catalogue import Script, printable, read_description
 from .ledger.facts import ledger_exists
+from .output import Fit
 
 if TYPE_CHECKING:
     from .project import Project
@@ -66,6 +67,13 @@ def list_scripts(project: Project, *, kind: str | None = None, owner: str | None
         entries = [Entry(e.script, e.description, e.age_days, e.stale,
                          runs.get(printable(e.script.key))) for e in entries]
     return entries
+
+
+#: How the table fits a terminal (:func:`opsctl.output.table`): the key whole; the owner and
+#: the kind (both read in the key) go first when it is narrow, then the age and the last run;
+#: the description is cut short before it goes.
+FIT = Fit(cut=("description",), drop=("owner", "kind", "age", "last run", "description"),
+          statuses=("last run",))
 
 
 def row_of(entry: Entry) -> list[str]:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from rich.console import Console
+    from rich.text import Text
 
 #: SGR codes of the styles opsctl uses (the codes click.style writes for them).
 _SGR = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33"}
@@ -112,22 +113,38 @@ def print_json(data: Any) -> None:
     echo(text.encode("utf-8", "replace").decode("utf-8"))
 
 
+#: How a run's status shows at a terminal (a dry run is dim besides).
+STATUS_STYLES = {"failed": "red", "lost": "red", "interrupted": "yellow",
+                 "succeeded": "green", "running": "cyan"}
+#: The narrowest a column cut short with an ellipsis gets, where its text is wider.
+CUT_WIDTH = 20
+
+
+class Fit:
+    """How a table fits a terminal's width, by column name.
+
+    The ``keys`` columns (what people copy) are never split nor dropped; ``cut`` ones stay on
+    one line, cut short with an ellipsis; the others in ``drop`` are shown whole or not at all,
+    and go, first named first, while the table is too wide; the rest wrap between words. The
+    last word of a cell in a ``statuses`` column is a run's status, coloured (dim: a dry run).
+    """
+
+    __slots__ = ("cut", "drop", "keys", "statuses")
+
+    def __init__(self, *, keys: Sequence[str] = ("script",), cut: Sequence[str] = (),
+                 drop: Sequence[str] = (), statuses: Sequence[str] = ()) -> None:
+        self.keys, self.cut, self.drop, self.statuses = keys, cut, drop, statuses
+
+
 def table(columns: Sequence[str], rows: Sequence[Sequence[str]], *, title: str | None = None,
-          empty: str = "nothing to show") -> None:
-    """Print rows as a rich table in a terminal, as aligned plain columns otherwise."""
+          empty: str = "nothing to show", fit: Fit | None = None) -> None:
+    """Print rows as a rich table fitting a terminal (see :class:`Fit`; a column empty in
+    every row is left out there), as whole, aligned plain columns otherwise."""
     if not rows:
         note(empty)
         return
     if is_terminal():
-        from rich.table import Table
-
-        t = Table(title=title, title_justify="left", header_style="bold", box=None,
-                  pad_edge=False)
-        for col in columns:
-            t.add_column(col.upper(), overflow="fold")
-        for row in rows:
-            t.add_row(*(_escape(c) for c in row))
-        console().print(t)
+        _rich_table(columns, rows, title, fit or Fit())
         return
     widths = [len(c) for c in columns]
     for row in rows:
@@ -143,10 +160,81 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[str]], *, title: str |
     echo("\n".join(lines))
 
 
-def _escape(text: str) -> str:
-    from rich.markup import escape
+def _rich_table(columns: Sequence[str], rows: Sequence[Sequence[str]], title: str | None,
+                fit: Fit) -> None:
+    from rich.console import Console
+    from rich.table import Table
 
-    return escape(text)
+    out = console()
+    widths = _widths(columns, rows, out.width, fit)
+    needed = sum(widths.values()) + 2 * (len(widths) - 1)
+    if needed > out.width:
+        # Keys whole even when they alone are wider than the terminal: it wraps the lines.
+        out = Console(highlight=False, no_color=not use_color() or None, width=needed)
+    color = use_color()
+    t = Table(title=title, title_justify="left", header_style="bold" if color else "",
+              box=None, pad_edge=False)
+    for i, width in widths.items():
+        name = columns[i]
+        t.add_column(name.upper(), width=width, no_wrap=name in fit.keys or name in fit.cut or
+                     name in fit.drop, overflow="ellipsis" if name in fit.cut else "fold")
+    for row in rows:
+        t.add_row(*(_cell(row[i], color and columns[i] in fit.statuses) for i in widths))
+    out.print(t)
+
+
+def _widths(columns: Sequence[str], rows: Sequence[Sequence[str]], room: int,
+            fit: Fit) -> dict[int, int]:
+    """The width of each column shown (by index) in ``room`` terminal columns."""
+    from rich.cells import cell_len
+
+    keys, cut, drop = fit.keys, fit.cut, fit.drop
+    widest: dict[int, int] = {}
+    least: dict[int, int] = {}
+    for i, name in enumerate(columns):
+        cells = [row[i] for row in rows]
+        if name not in keys and not any(cells):
+            continue
+        header = cell_len(name)
+        widest[i] = max(header, *(cell_len(cell) for cell in cells))
+        if name in cut:
+            least[i] = min(widest[i], max(header, CUT_WIDTH))
+        elif name in keys or name in drop:
+            least[i] = widest[i]
+        else:  # wraps between words, never inside one
+            least[i] = max(header, *(cell_len(w) for cell in cells for w in cell.split()))
+
+    def needed() -> int:
+        return sum(least.values()) + 2 * (len(least) - 1)
+
+    for name in drop:
+        if needed() <= room:
+            break
+        for i in [i for i in least if columns[i] == name and name not in keys]:
+            del least[i]
+    spare = room - needed()
+    widths = dict(least)
+    # What wraps is widened first, then what is cut short.
+    for i in sorted(widths, key=lambda i: columns[i] in cut):
+        more = max(0, min(spare, widest[i] - widths[i]))
+        widths[i] += more
+        spare -= more
+    return widths
+
+
+def _cell(text: str, status: bool) -> Text:
+    from rich.text import Text
+
+    cell = Text(text)
+    if status:
+        word = text.removesuffix(" (dry)")
+        start = word.rfind(" ") + 1
+        style = STATUS_STYLES.get(word[start:])
+        if style is not None:
+            if word != text:
+                cell.stylize("dim")
+            cell.stylize(style, start, len(word))
+    return cell
 
 
 def local(when: datetime | None, seconds: bool = False) -> str:

@@ -7,11 +7,12 @@ progress bar, the ``list`` and ``history`` tables, and the colours of a run's st
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from runkit import ledger, opsctl, write_project, write_script
-from test_terminal import terminal
+from test_terminal import ANSI, terminal
 
 from opsctl.ledger.values import Process
 
@@ -123,3 +124,174 @@ def test_print_under_track_in_a_pipe(proj: Path, url: str) -> None:
     assert result.stdout == "order 0 done\norder 1 done\norder 2 done\nall done"
     assert "\x1b" not in result.stdout + result.stderr
     assert "order 2 done\norder 2 warning\n" in tail_of(url)
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def header_words(line: str) -> list[str]:
+    return line.replace("LAST RUN", "LAST_RUN").split()
+
+
+def test_list_keeps_keys_whole_at_120_columns(proj: Path, url: str) -> None:
+    record(url, LONG, "failed", reason="OPS-118")
+    record(url, SHORT, "succeeded", "bob")
+    screen, _ = screen_of(proj, "list", columns=120)
+    lines = screen.rstrip("\n").splitlines()
+    assert all(len(line.rstrip()) <= 120 for line in lines), screen
+    # owner and kind (both read in the key) go first, then the age.
+    assert header_words(lines[0]) == ["SCRIPT", "LAST_RUN", "DESCRIPTION"]
+    rows = lines[1:]
+    assert len(rows) == 3  # one line a script: nothing folded onto a second line
+    for key in (LONG, LONG_TS, SHORT):
+        assert sum(row.split()[:1] == [key] for row in rows) == 1, screen
+    long_row = next(row for row in rows if LONG in row)
+    assert "alice failed" in long_row and long_row.rstrip().endswith("…")
+    assert "Normalise dirty" in long_row
+    short_row = next(row for row in rows if SHORT in row)
+    assert short_row.rstrip().endswith("bob succeeded  Clear the cache.")
+
+
+def test_list_at_60_columns_keeps_the_keys_over_everything(proj: Path, url: str) -> None:
+    record(url, LONG, "failed")
+    screen, _ = screen_of(proj, "list", columns=60)
+    lines = screen.rstrip("\n").splitlines()
+    assert [line.rstrip() for line in lines] == ["SCRIPT", SHORT, LONG, LONG_TS], screen
+
+
+def test_list_at_60_columns_cuts_descriptions_short(proj: Path) -> None:
+    for key in (LONG, LONG_TS):
+        (proj / "offline_script" / f"{key}.py").unlink()
+    write_script(proj, "recycle/flush_calendar", f'"""{LONG_DESCRIPTION}"""\n')
+    screen, _ = screen_of(proj, "list", columns=60)
+    lines = [line.rstrip() for line in screen.rstrip("\n").splitlines()]
+    assert header_words(lines[0]) == ["KIND", "SCRIPT", "DESCRIPTION"]  # no header broken
+    assert all(len(line) <= 60 for line in lines), screen
+    assert lines[1].split() == ["recycle", SHORT, "Clear", "the", "cache."]
+    assert lines[2].startswith("recycle  recycle/flush_calendar  Normalise dirty order")
+    assert lines[2].endswith("…") and len(lines[2]) == 60
+    assert len(lines) == 3
+
+
+def test_history_keeps_keys_whole_at_120_columns(proj: Path, url: str) -> None:
+    record(url, LONG, "failed", reason="OPS-118 check before the real run on production",
+           summary={"fixed": 27, "unrepairable": 2})
+    record(url, SHORT, "succeeded", "bob", summary={"deleted": 20})
+    screen, _ = screen_of(proj, "history", columns=120)
+    lines = screen.rstrip("\n").splitlines()
+    assert all(len(line.rstrip()) <= 120 for line in lines), screen
+    # exit (the status says it) and the time taken go first.
+    assert header_words(lines[0]) == ["ID", "STARTED", "SCRIPT", "OPERATOR", "STATUS",
+                                      "SUMMARY"]
+    rows = lines[1:]
+    assert len(rows) == 2
+    assert rows[0].split()[4:] == [SHORT, "bob", "succeeded", "deleted=20"]
+    assert rows[1].split()[4:7] == [LONG, "alice", "failed"]
+    assert "fixed=27, unrepairab" in rows[1] and rows[1].rstrip().endswith("…")
+
+
+def test_history_at_60_columns(proj: Path, url: str) -> None:
+    record(url, SHORT, "failed")
+    record(url, SHORT, "succeeded", "bob")
+    screen, _ = screen_of(proj, "history", columns=60)
+    lines = screen.rstrip("\n").splitlines()
+    assert header_words(lines[0]) == ["ID", "STARTED", "SCRIPT", "STATUS"]
+    assert len(lines) == 3 and all(len(line.rstrip()) <= 60 for line in lines), screen
+    assert lines[1].split()[4:] == [SHORT, "succeeded"]
+    assert lines[2].split()[4:] == [SHORT, "failed"]
+    record(url, LONG, "failed")
+    screen, _ = screen_of(proj, "history", columns=60)
+    lines = screen.rstrip("\n").splitlines()
+    assert [line.split() for line in lines] == [["ID", "SCRIPT"], ["3", LONG], ["2", SHORT],
+                                                ["1", SHORT]], screen
+
+
+def test_a_key_wider_than_the_terminal_is_still_whole(proj: Path, url: str) -> None:
+    record(url, LONG, "failed")
+    screen, raw = screen_of(proj, "history", columns=40)
+    # The terminal wraps the line; opsctl never cuts the key: its characters are consecutive.
+    assert LONG in raw.decode().replace("\r\n", "\n"), screen
+
+
+def test_tables_in_a_pipe_are_whole_plain_columns(proj: Path, url: str) -> None:
+    record(url, LONG, "failed", reason="OPS-118")
+    result = opsctl(proj, "history", COLUMNS="60")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].split() == ["ID", "STARTED", "SCRIPT", "OPERATOR",
+                                                     "STATUS", "EXIT", "TOOK", "SUMMARY"]
+    assert LONG in result.stdout and "reason: OPS-118" in result.stdout  # nothing cut
+    result = opsctl(proj, "list", COLUMNS="60")
+    assert LONG_DESCRIPTION in result.stdout and "…" not in result.stdout
+
+
+# --------------------------------------------------------------------------- empty history
+
+
+def test_history_with_a_filter_matching_nothing_names_the_filter(proj: Path, url: str) -> None:
+    record(url, SHORT, "succeeded")
+    result = opsctl(proj, "history", "--status", "failed")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "" and result.stderr == "no runs match --status failed\n"
+    result = opsctl(proj, "history", SHORT, "--status", "lost")
+    assert result.stderr == f"no runs of {SHORT} match --status lost\n"
+
+
+def test_history_of_an_empty_ledger_says_none_recorded(proj: Path, url: str) -> None:
+    result = opsctl(proj, "history", "--status", "failed")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "no runs recorded yet\n"
+    record(url, SHORT, "failed")
+    result = opsctl(proj, "history", LONG, "--status", "failed")
+    assert result.stderr == f"no runs of {LONG} recorded yet\n"
+    result = opsctl(proj, "history", LONG)
+    assert result.stderr == f"no runs of {LONG} recorded yet\n"
+
+
+# --------------------------------------------------------------------------- status colours
+
+#: SGR sequences right before a word: the word's colour.
+SGR = r"\x1b\[([0-9;]*)m"
+
+
+def colour_of(raw: bytes, word: str) -> set[str]:
+    """The SGR parameters in force where ``word`` is written (each time it is)."""
+    text = raw.decode()
+    found = set()
+    for match in re.finditer(rf"((?:{SGR})+){re.escape(word)}\b", text):
+        found.add(";".join(re.findall(SGR, match[1])))
+    return found
+
+
+def statuses(url: str) -> None:
+    for status in ("succeeded", "failed", "lost", "interrupted", "running"):
+        record(url, SHORT, status)
+    record(url, LONG, "succeeded", dry_run=True)
+
+
+def test_history_colours_statuses_at_a_terminal(proj: Path, url: str) -> None:
+    statuses(url)
+    _, raw = screen_of(proj, "history", columns=120, NO_COLOR="")
+    # red failed and lost, yellow interrupted, green succeeded, cyan running; a dry run dim.
+    assert colour_of(raw, "failed") == {"31"} and colour_of(raw, "lost") == {"31"}
+    assert colour_of(raw, "interrupted") == {"33"}
+    assert colour_of(raw, "running") == {"36"}
+    assert colour_of(raw, "succeeded") == {"32", "2;32"}
+    line = next(ln for ln in ANSI.sub("", raw.decode()).splitlines() if LONG in ln)
+    assert "succeeded (dry)" in line
+
+
+def test_list_colours_the_last_runs_status(proj: Path, url: str) -> None:
+    record(url, SHORT, "failed")
+    _, raw = screen_of(proj, "list", columns=120, NO_COLOR="")
+    assert colour_of(raw, "failed") == {"31"}
+
+
+@pytest.mark.parametrize("command", ["history", "list"])
+def test_no_colour_in_a_pipe_nor_with_no_color(proj: Path, url: str, command: str) -> None:
+    statuses(url)
+    result = opsctl(proj, command, NO_COLOR="")
+    assert result.returncode == 0, result.stderr
+    assert "succeeded (dry)" in result.stdout
+    assert "\x1b" not in result.stdout + result.stderr
+    _, raw = screen_of(proj, command, columns=120, NO_COLOR="1")
+    assert b"\x1b" not in raw and SHORT.encode() in raw

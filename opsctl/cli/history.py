@@ -75,5 +75,8 @@ def history_command(project: Project, script: str | None, status: str | None, li
         output.print_json([r.as_dict() if script is None else
                            {**r.as_dict(), "absorbed": r.id in absorbed} for r in runs])
         return
+    if not runs:
+        output.note(history.nothing_shown(project, script, status, shown.elsewhere))
+        return
     output.table(history.COLUMNS, [history.row_of(r, r.id in absorbed) for r in runs],
-                 empty=history.nothing_shown(script, shown.elsewhere))
+                 fit=history.FIT)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import output
-from ..listing import list_scripts, row_of
+from ..listing import FIT, list_scripts, row_of
 from ..project import Project
 from .params import pass_project
 
@@ -39,4 +39,4 @@ def list_command(project: Project, kind: str | None, owner: str | None, stale: b
         del columns[4]
         for row in rows:
             del row[4]
-    output.table(columns, rows, empty="no scripts match")
+    output.table(columns, rows, empty="no scripts match", fit=FIT)
