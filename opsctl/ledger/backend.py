@@ -22,13 +22,30 @@ class Backend:
 
     #: The SQLAlchemy backend name (``engine.url.get_backend_name()``).
     name = ""
-    #: ``(module, drivername)``: when a URL names no driver and SQLAlchemy's default driver
-    #: ``module`` is not installed, use ``drivername`` (the one opsctl's extra installs).
-    default_driver: tuple[str, str] | None = None
+    #: ``(module, drivername)`` pairs for a URL that names no driver, in order of preference:
+    #: the first whose module is installed is used, else the one opsctl's extra installs (so
+    #: the error names what to install). SQLAlchemy's own default is not asked: it changes
+    #: between versions (psycopg2, then psycopg 3 in SQLAlchemy 2.1).
+    drivers: tuple[tuple[str, str], ...] = ()
     #: ``(extra, module)``: the ``opsctl[extra]`` that installs this database's driver.
     extra: tuple[str, str] | None = None
     #: SQL for the database server's current UTC time, with microseconds where it has them.
     utcnow_sql = "CURRENT_TIMESTAMP"
+    #: Other names a URL may give this database (``postgres://``), made ``name`` on reading.
+    aliases: tuple[str, ...] = ()
+    #: The server's port when a URL names none.
+    default_port: int | None = None
+
+    def database_key(self, url: sa.engine.URL) -> tuple[object, ...] | None:
+        """What tells the database ``url`` names from any other, to see whether two URLs
+        (the ledger's, the app's) name one database: the server and the database name, the
+        user and the driver left out. None when the URL names no database."""
+        if not url.database:
+            return None
+        host = (url.host or "localhost").lower()
+        # No host is the local socket: the same server as the loopback names.
+        local = host in ("localhost", "127.0.0.1", "::1")
+        return ("localhost" if local else host, url.port or self.default_port, url.database)
 
     def engine_options(self) -> dict[str, Any]:
         """Keyword arguments for :func:`sqlalchemy.create_engine`."""

@@ -15,8 +15,9 @@ from .mysql import MySQL
 from .postgresql import PostgreSQL
 from .sqlite import SQLite
 
-_BACKENDS: dict[str, Backend] = {b.name: b for b in (SQLite(), PostgreSQL(), MySQL("mysql"),
-                                                     MySQL("mariadb"))}
+_BACKENDS: dict[str, Backend] = {
+    name: b for b in (SQLite(), PostgreSQL(), MySQL("mysql"), MySQL("mariadb"))
+    for name in (b.name, *b.aliases)}
 _GENERIC = Backend()
 
 #: What to do about a ledger that cannot be used, unless something more precise is known.
@@ -43,21 +44,53 @@ def unreachable_message(url: str, exc: BaseException) -> str:
     return f"the run ledger at {display_url(url)} is unreachable ({first})"
 
 
-def driver_url(url: str) -> sa.engine.URL:
-    """Pick the driver the extras install when the URL names none.
+def normal_url(url: str) -> sa.engine.URL:
+    """``url`` parsed, its database named as SQLAlchemy names it (``postgres://`` is
+    ``postgresql://``); the driver, when it names one, kept."""
+    parsed = sa.engine.make_url(url)
+    name, plus, driver = parsed.drivername.partition("+")
+    backend = backend_for(name)
+    if backend.name and name != backend.name:
+        parsed = parsed.set(drivername=backend.name + plus + driver)
+    return parsed
 
-    ``postgresql://`` means psycopg2 and ``mysql://`` means mysqlclient to SQLAlchemy; opsctl
-    ships psycopg 3 and PyMySQL (``opsctl[postgres]``, ``opsctl[mysql]``).
-    """
+
+def driver_url(url: str) -> sa.engine.URL:
+    """The URL with a driver that is installed, when it names none: ``postgresql://`` is
+    psycopg 3 or psycopg2 (an app that talks to PostgreSQL already has one), ``mysql://``
+    mysqlclient or PyMySQL. A driver the URL names is kept."""
     import importlib.util
 
-    parsed = sa.engine.make_url(url)
-    default = backend_for(parsed.drivername).default_driver
-    if default is not None:
-        module, replacement = default
-        if importlib.util.find_spec(module) is None:
-            parsed = parsed.set(drivername=replacement)
-    return parsed
+    parsed = normal_url(url)
+    backend = backend_for(parsed.drivername)
+    if "+" in parsed.drivername or not backend.drivers:
+        return parsed
+    installed = [d for m, d in backend.drivers if importlib.util.find_spec(m) is not None]
+    extra = backend.extra[1] if backend.extra else None
+    fallback = [d for m, d in backend.drivers if m == extra]
+    chosen = (installed or fallback or [parsed.drivername])[0]
+    return parsed.set(drivername=chosen)
+
+
+def same_database(url: str, other: str) -> bool:
+    """Whether two URLs name one database (one SQLite file; one database on one server),
+    whatever their drivers, users or spelling."""
+    try:
+        first, second = normal_url(url), normal_url(other)
+    except sa.exc.ArgumentError:
+        return False
+    (backend, kind), (_, other_kind) = _kind(first), _kind(second)
+    if kind != other_kind:
+        return False
+    key = backend.database_key(first)
+    return key is not None and key == backend.database_key(second)
+
+
+def _kind(url: sa.engine.URL) -> tuple[Backend, object]:
+    """A URL's backend, and what kind of database it is: MySQL and MariaDB are one kind."""
+    name = url.drivername.partition("+")[0]
+    backend = backend_for(name)
+    return backend, name if backend is _GENERIC else type(backend)
 
 
 def make_engine(url: str) -> sa.engine.Engine:

@@ -30,11 +30,12 @@ class MySQL(Backend):
 
     utcnow_sql = "UTC_TIMESTAMP(6)"
     extra = ("mysql", "pymysql")
+    default_port = 3306
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.default_driver = {"mysql": ("MySQLdb", "mysql+pymysql"),
-                               "mariadb": ("mariadb", "mariadb+pymysql")}[name]
+        # mysqlclient (SQLAlchemy's default) when installed, else PyMySQL, opsctl's.
+        self.drivers = (("MySQLdb", f"{name}+mysqldb"), ("pymysql", f"{name}+pymysql"))
 
     def engine_options(self) -> dict[str, Any]:
         # pool_pre_ping: see PostgreSQL's; MySQL also drops idle connections (wait_timeout).

@@ -20,8 +20,12 @@ class PostgreSQL(Backend):
     """PostgreSQL through psycopg 3 (``opsctl[postgres]``)."""
 
     name = "postgresql"
-    default_driver = ("psycopg2", "postgresql+psycopg")
+    # psycopg 3 is opsctl's; psycopg2 is what many apps already have.
+    drivers = (("psycopg", "postgresql+psycopg"), ("psycopg2", "postgresql+psycopg2"))
     extra = ("postgres", "psycopg")
+    # postgres:// is how hosting providers hand URLs out; SQLAlchemy 1.4 dropped the alias.
+    aliases = ("postgres",)
+    default_port = 5432
     utcnow_sql = "TIMEZONE('utc', CURRENT_TIMESTAMP)"
 
     def engine_options(self) -> dict[str, Any]:

@@ -3,6 +3,7 @@ mode, and a schema lock that is SQLite's own write lock (``BEGIN IMMEDIATE``).""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -54,6 +55,16 @@ class SQLite(Backend):
 
     def missing_table(self, exc: BaseException) -> bool:
         return "no such table" in str(getattr(exc, "orig", exc)).lower()
+
+    def database_key(self, url: sa.engine.URL) -> tuple[object, ...] | None:
+        """The file, with symlinks and ``..`` resolved; None in memory."""
+        database = url.database or ""
+        if url.query.get("uri") in ("true", "1") and database.startswith("file:"):
+            database = database[len("file:"):]
+        if database in ("", ":memory:") or url.query.get("mode") == "memory" or \
+                database.startswith(":memory:"):
+            return None
+        return (os.path.realpath(os.path.expanduser(database)),)
 
 
 def _on_connect(dbapi_connection: Any, record: Any) -> None:
