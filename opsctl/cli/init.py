@@ -8,7 +8,9 @@ import click
 
 from .. import output
 from ..config import absolute
-from ..errors import ConfigError
+from ..errors import ConfigError, Declined
+from ..ledger.migrations import BY_HAND, EnvScript, diff, to_wire, wire
+from ..prompt import can_ask, confirm
 from ..scaffold import guess_init_dir, init_project
 from .params import project_of
 
@@ -17,13 +19,18 @@ from .params import project_of
 @click.option("--root", "root_name", metavar="FOLDER",
               help="The offline-script folder, inside the project (default: the configured "
                    "root, else offline_script).")
+@click.option("-y", "--yes", is_flag=True,
+              help="Change migrations/env.py without asking, so the app's migrations leave "
+                   "opsctl's tables alone.")
 @click.pass_context
-def init_command(ctx: click.Context, root_name: str | None) -> None:
+def init_command(ctx: click.Context, root_name: str | None, yes: bool) -> None:
     """Create the offline-script layout and a [tool.opsctl] table.
 
     Creates offline_script/ with recycle/, unrecycle/ and a short README, and adds
     [tool.opsctl] to pyproject.toml when there is none. Safe to run again: nothing
-    that exists is changed.
+    that exists is changed. A Flask-Migrate/Alembic migrations/env.py that would drop
+    the ledger's tables is shown the change that keeps them, and given it with --yes
+    or a yes at the question.
 
     \b
       opsctl init
@@ -39,7 +46,8 @@ def init_command(ctx: click.Context, root_name: str | None) -> None:
     else:
         project_dir = guess_init_dir(Path.cwd())
     result = init_project(project_dir, root_name)
-    if not result.created and result.pyproject_created is None:
+    env = to_wire(project_dir)
+    if not result.created and result.pyproject_created is None and env is None:
         output.note(f"already set up in {project_dir}; nothing to do")
         return
     for path in result.created:
@@ -47,4 +55,27 @@ def init_command(ctx: click.Context, root_name: str | None) -> None:
     if result.pyproject_created is not None:
         output.echo(f"{'created' if result.pyproject_created else 'updated'} pyproject.toml "
                     "([tool.opsctl])")
+    if env is not None:
+        _leave_ledger_alone(env, project_dir, yes)
     output.note("next: opsctl new ts <what>   (a temporary script in your own folder)")
+
+
+def _leave_ledger_alone(env: EnvScript, project_dir: Path, yes: bool) -> None:
+    shown = str(env.path.relative_to(project_dir))
+    output.note(f"{shown} does not leave opsctl's tables out of Alembic's autogenerate: with "
+                "ledger_url in the app's database, the next 'flask db migrate' would drop them")
+    if env.changed is None:
+        output.note(BY_HAND.format(env=shown))
+        return
+    if not yes:
+        for line in diff(env, shown):
+            output.note(line)
+        try:
+            yes = can_ask() and confirm(f"Change {shown}?", otherwise=f"{shown} unchanged")
+        except Declined:
+            yes = False
+        if not yes:
+            output.note(f"{shown} unchanged; 'opsctl init --yes' makes the change")
+            return
+    wire(env)
+    output.echo(f"updated {shown} (opsctl's tables left out of the app's migrations)")

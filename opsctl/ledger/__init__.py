@@ -7,7 +7,10 @@ frozen values callers get), :mod:`.processes` (this machine's processes). With i
 whatever happens, with :mod:`.journal`, the local journal), :mod:`.schema` (the tables),
 :mod:`.upgrade` (the schema version and its steps), :mod:`.rows` (values to rows and back),
 :mod:`.engine` and :mod:`.backend` with one module per database (:mod:`.sqlite`,
-:mod:`.postgresql`, :mod:`.mysql`) for whatever differs between them.
+:mod:`.postgresql`, :mod:`.mysql`) for whatever differs between them. For a ledger in the
+app's own database: :mod:`.alembic`, the filter a project's Alembic ``env.py`` imports to leave
+the ledger's tables alone, and :mod:`.migrations`, finding that ``env.py`` and changing it
+(neither imports SQLAlchemy up front).
 
 May import only the ground floor's errors, config and output; it knows nothing of commands,
 the lint or how history is shown. Rows never leave it: callers get frozen values.

@@ -36,6 +36,7 @@ from .args import HELP_OPTIONS, own_option
 from .heartbeat import Heartbeat
 from .locks import local_lock, run_once_refused, start_run, wait_for_lock
 from .outcome import Outcome, import_failed, outcome_of, outcome_of_return, record_end, tell
+from .sharing import warn_if_migrations_drop_ledger
 from .signals import Interrupts, Terminated, signal_name
 
 if TYPE_CHECKING:
@@ -121,6 +122,8 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
         output.note(note)
     app = loaded.app
     stack.enter_context(app.app_context())
+    if ledger is not None:
+        warn_if_migrations_drop_ledger(app, project.config)
     if options.request_context:
         stack.enter_context(app.test_request_context())
     if str(project.dir) not in sys.path:
