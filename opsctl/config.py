@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 StrPath = str | os.PathLike[str]
 
 DEFAULT_ROOT = "offline_script"
+#: Where opsctl keeps what it read from unchanged files (:mod:`opsctl.filecache`).
+DEFAULT_CACHE_DIR = ".opsctl_cache"
 DEFAULT_STALE_DAYS = 90
 #: Seconds the end of a run waits out a ledger that cannot be reached before it goes to the
 #: local journal.
@@ -55,6 +57,8 @@ class Config(NamedTuple):
     #: Whether a run's output tail is kept in the ledger.
     keep_output: bool = True
     lint: Mapping[str, Any] = MappingProxyType({})
+    #: The cache folder (:mod:`opsctl.filecache`), absolute; None: no cache.
+    cache_path: str | None = None
 
     @property
     def project_dir(self) -> Path:
@@ -146,6 +150,7 @@ _KEYS: dict[str, tuple[Any, str, Any]] = {
     "secret_options": (_strlist, "a list of option names", _split),
     "keep_output": (_bool, "true or false", _flag),
     "lint": (_table, "a table ([tool.opsctl.lint])", None),
+    "cache_dir": (_str, "a folder path (string)", _opt_str),
 }
 
 
@@ -311,6 +316,7 @@ def load_config(
         secret_options=tuple(values.get("secret_options", DEFAULT_SECRET_OPTIONS)),
         keep_output=values.get("keep_output", True),
         lint=values.get("lint", {}),
+        cache_path=path(values.get("cache_dir") or DEFAULT_CACHE_DIR),
     )
 
 

@@ -6,9 +6,10 @@ import datetime as _dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .catalogue import Script, printable, read_description
+from .catalogue import Script, printable
 from .ledger.facts import ledger_exists
 from .output import Fit
+from .similarity import read_descriptions
 
 if TYPE_CHECKING:
     from .project import Project
@@ -45,13 +46,19 @@ def list_scripts(project: Project, *, kind: str | None = None, owner: str | None
     stale_days = project.config.stale_days
     scripts = [s for s in project.catalogue.scripts
                if (kind is None or s.kind == kind) and (owner is None or s.owner == owner)]
-    entries = []
+    kept = []
     for s in scripts:
         age = (today - s.date).days if s.date else None
         is_stale = age is not None and age > stale_days
         if stale and not is_stale:
             continue
-        entries.append(Entry(s, read_description(s.fspath), age, is_stale))
+        kept.append((s, age, is_stale))
+    # Through the cache of descriptions: a script unchanged since the last list is not read.
+    descriptions = read_descriptions(project.config.root_path, [s.rel for s, _, _ in kept],
+                                     project.config.cache_path, every=len(kept) == len(
+                                         project.catalogue.scripts))
+    entries = [Entry(s, description, age, is_stale)
+               for (s, age, is_stale), description in zip(kept, descriptions, strict=True)]
     if with_runs and entries and ledger_exists(project.config):
         from .errors import LedgerUnreachable
         from .ledger.store import last_runs

@@ -111,9 +111,11 @@ def description_words(text: str) -> list[str]:
 
 
 _DOCSTRING_START = ('"""', "'''", '"', "'")
+#: How much of a script :func:`read_description` reads.
+DESCRIPTION_BYTES = 4096
 
 
-def read_description(path: str | os.PathLike[str], limit: int = 4096) -> str:
+def read_description(path: str | os.PathLike[str], limit: int = DESCRIPTION_BYTES) -> str:
     """The first line of a script's module docstring, read without importing or parsing it.
 
     Reads at most ``limit`` bytes; a binary or undecodable file gives a short marker instead.
@@ -128,6 +130,44 @@ def read_description(path: str | os.PathLike[str], limit: int = 4096) -> str:
             os.close(fd)
     except OSError as exc:
         return f"(unreadable: {exc.strerror})"
+    return describe(head)
+
+
+def read_descriptions(root: str, rels: Sequence[str], cache_folder: str | None = None, *,
+                      every: bool = False) -> list[str]:
+    """:func:`read_description` of each script (paths from ``root``), through the
+    ``descriptions`` cache in ``cache_folder`` (:mod:`opsctl.filecache`): a script whose
+    signature has not changed is not read again. ``every``: ``rels`` are all the scripts there
+    are, so the cache forgets the others (deleted, renamed)."""
+    if cache_folder is None:
+        return [read_description(os.path.join(root, rel)) for rel in rels]
+    import stat
+
+    from .filecache import FileCache, code_stamp, signature
+
+    cache = FileCache(cache_folder, "descriptions", code_stamp(__file__))
+    found = []
+    for rel in rels:
+        path = os.path.join(root, rel)
+        try:
+            st = os.stat(path)
+        except OSError:
+            st = None
+        if st is None or not stat.S_ISREG(st.st_mode):
+            found.append(read_description(path))  # it says what is wrong with it
+            continue
+        sig = signature(st)  # taken before the read: a change while reading misses next time
+        text = cache.get(rel, sig)
+        if text is None:
+            text = read_description(path)
+            cache.put(rel, sig, text)
+        found.append(text)
+    cache.save(prune=every)
+    return found
+
+
+def describe(head: bytes) -> str:
+    """The description in the first bytes of a script (:func:`read_description`)."""
     if b"\0" in head:
         return "(binary file)"
     text = head.decode("utf-8", "replace")

@@ -6,6 +6,12 @@ folders. About ``bad_ratio`` of them are replaced by planted mistakes of every k
 knows; the function returns the root-relative paths the lint must report, and the lint must
 report nothing else.
 
+Two shapes. The *easy* one (the default) is a young, tidy tree: at most 50 scripts in each of
+recycle/ and unrecycle/, every good temporary script from the last 80 days. The *legacy* one
+(``shared_share=0.2, stale_share=0.8``: :data:`LEGACY`) is what years of use leave: a fifth of
+the scripts in recycle/ and unrecycle/, whose content the lint reads, and most temporary
+scripts years old, so stale.
+
 Only the standard library is used, so the benchmark can import it outside pytest. The same
 ``seed`` and ``today`` give the same tree byte for byte.
 """
@@ -71,6 +77,14 @@ def main() -> None:
 '''
 
 
+#: The legacy shape's arguments to :func:`generate_tree`.
+LEGACY = {"shared_share": 0.2, "stale_share": 0.8}
+
+#: Second words for a tree with thousands of shared scripts: the 30 nouns and every pair of
+#: them joined (``ordercustomer``), so three-word purposes stay unique and never near-twins.
+MANY_NOUNS = NOUNS + tuple(a + b for a in NOUNS for b in NOUNS if a != b)
+
+
 class _Tree:
     """The state of one generation: used names, the planted set, the random source."""
 
@@ -78,6 +92,7 @@ class _Tree:
         self.root = root
         self.rng = rng
         self.today = today
+        self.nouns = NOUNS  # the purposes' second words: MANY_NOUNS for thousands of them
         self.bad: set[str] = set()
         self.stale: set[str] = set()  # planted stale scripts (a part of bad)
         self.used: set[str] = set()  # root-relative paths already written
@@ -113,7 +128,7 @@ class _Tree:
     def purpose(self) -> str:
         """A fresh three-word purpose not used by any shared script yet."""
         while True:
-            name = "_".join((self.rng.choice(VERBS), self.rng.choice(NOUNS),
+            name = "_".join((self.rng.choice(VERBS), self.rng.choice(self.nouns),
                              self.rng.choice(QUALIFIERS)))
             if name not in self.shared_purposes:
                 self.shared_purposes.add(name)
@@ -254,8 +269,8 @@ def _plant_nested_folder(t: _Tree) -> None:
     t.bad.add(rel)
 
 
-def _plant_stale(t: _Tree) -> None:
-    dev = t.rng.choice(t.developers)
+def _plant_stale(t: _Tree, dev: str | None = None) -> None:
+    dev = dev or t.rng.choice(t.developers)
 
     def make() -> str:
         day = t.today - _dt.timedelta(days=t.rng.randint(200, 2000))
@@ -390,12 +405,18 @@ class Planted(set[str]):
 
 
 def generate_tree(root: Path, n: int, bad_ratio: float = 0.05, seed: int = 0, *,
-                  today: _dt.date | None = None) -> Planted:
+                  today: _dt.date | None = None, shared_share: float | None = None,
+                  stale_share: float = 0.0) -> Planted:
     """Write about ``n`` scripts under ``root``; return the root-relative paths planted bad.
 
     A path in the result is a file, or a folder for the layout and developer-folder mistakes.
     Stale scripts are planted too (a warning); every other good temporary script is younger
     than 90 days relative to ``today``, so a default configuration reports exactly the result.
+
+    ``shared_share`` is the share of the scripts in recycle/ and unrecycle/ (half in each;
+    by default 0.05% each, at most 50); ``stale_share`` the share of the good temporary
+    scripts written 200 to 2,000 days before ``today`` instead (planted stale, so in the
+    result).
     """
     rng = random.Random(seed)
     t = _Tree(root, rng, today or _dt.date.today())
@@ -413,7 +434,10 @@ def generate_tree(root: Path, n: int, bad_ratio: float = 0.05, seed: int = 0, *,
 
     # recycle/ stays small by convention (extend a script rather than add one): 0.05% of the
     # tree in each shared folder, at most 50, while temporary scripts are the bulk.
-    n_shared = max(3, min(n // 2000, 50))
+    n_shared = max(3, min(n // 2000, 50)) if shared_share is None else \
+        max(3, round(n * shared_share / 2))
+    if n_shared > 200:
+        t.nouns = MANY_NOUNS
     t.developers = _developer_names(rng, max(2, min(n // 2000, 200)))
     for folder in ("recycle", "unrecycle"):
         (root / folder).mkdir(exist_ok=True)
@@ -426,7 +450,11 @@ def generate_tree(root: Path, n: int, bad_ratio: float = 0.05, seed: int = 0, *,
         plant(t)
     n_temporary = max(0, n - 2 * n_shared - n_bad)
     for i in range(n_temporary):
-        t.good_temporary(t.developers[i % len(t.developers)])
+        developer = t.developers[i % len(t.developers)]
+        if stale_share and t.rng.random() < stale_share:
+            _plant_stale(t, developer)
+        else:
+            t.good_temporary(developer)
     planted = Planted(t.bad)
     planted.stale = frozenset(t.stale)
     return planted
@@ -445,5 +473,6 @@ if __name__ == "__main__":  # pragma: no cover - a convenience for the benchmark
 
     target = Path(sys.argv[1])
     count = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000
-    planted = generate_tree(target, count)
+    shape = LEGACY if sys.argv[3:4] == ["legacy"] else {}
+    planted = generate_tree(target, count, **shape)  # type: ignore[arg-type]
     print(f"{count} scripts under {target}, {len(planted)} planted bad paths", file=sys.stderr)

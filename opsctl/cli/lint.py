@@ -38,10 +38,13 @@ from .params import pass_project
               type=click.Path(dir_okay=False, allow_dash=True),
               help="With --format github: annotate the files listed in FILE (one a line, "
                    "'-' for stdin) first. In a pull request, git is asked.")
+@click.option("--no-cache", is_flag=True,
+              help="Parse every script's content again, without reading or writing the cache "
+                   "of unchanged scripts (.opsctl_cache, or cache_dir in [tool.opsctl]).")
 @pass_project
 def lint_command(project: Project, paths: tuple[str, ...], fmt: str, baseline: str | None,
                  write_to: str | None, fix: bool, verbose: bool, list_rules: bool,
-                 show_stale: bool, changed_files: str | None) -> None:
+                 show_stale: bool, changed_files: str | None, no_cache: bool) -> None:
     """Check the naming of the offline-script tree; exit 1 on any error.
 
     Temporary scripts are named ts_YYYY_MM_DD_<what>.py in a developer folder;
@@ -70,6 +73,6 @@ def lint_command(project: Project, paths: tuple[str, ...], fmt: str, baseline: s
     code = execute(project, LintOptions(paths=paths, fmt=fmt, baseline=baseline,
                                         write_to=write_to, fix=fix, verbose=verbose,
                                         list_rules=list_rules, show_stale=show_stale,
-                                        changed_files=changed_files))
+                                        changed_files=changed_files, no_cache=no_cache))
     if code:
         raise click.exceptions.Exit(code)

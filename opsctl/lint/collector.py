@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 
 from ..naming import IGNORED_NAMES, SHARED_FOLDERS, Kind, Naming, Problem
+from .cache import ContentFacts
 from .duplicates import duplicates
 from .rules import CONTENT_CODES, Finding, LintReport
 from .settings import FIRST_COMMIT, LintConfig
@@ -57,6 +58,7 @@ class Collector:
         self.stale_oldest: tuple[str, str] | None = None  # (date, path)
         self._shared_stems: dict[str, str] | None = None
         self._shared_list: list[tuple[str, str]] | None = None
+        self._facts: ContentFacts | None = None
 
     # -- recording ---------------------------------------------------------------------------
 
@@ -72,6 +74,8 @@ class Collector:
 
     def report(self, *, partial: bool = False) -> LintReport:
         self.check_contents()
+        if self._facts is not None:
+            self._facts.save(whole_tree=not partial)
         if not partial:
             # A tree-wide judgement: in file-list mode (a pre-commit hook) the commit being
             # made may be its author's first, and the hook must not wait on git's history.
@@ -103,8 +107,17 @@ class Collector:
             return
         from .twins import near_twins
 
-        for path, message, fix in near_twins(self.root, scripts, self.naming, only):
+        self.check_contents()  # the descriptions, from the cache or the check of each script
+        for path, message, fix in near_twins(self.root, scripts, self.naming, only,
+                                             self.facts.description):
             self.add(path, "OPS303", message, fix)
+
+    @property
+    def facts(self) -> ContentFacts:
+        """What the content rules found, through the cache (:mod:`opsctl.lint.cache`)."""
+        if self._facts is None:
+            self._facts = ContentFacts(self.root, self.config.cache_dir)
+        return self._facts
 
     def shared_original(self, base: str) -> str | None:
         """The recycle/ (else unrecycle/) script named ``base``: what a name is a copy of."""
@@ -191,15 +204,15 @@ class Collector:
     # -- content rules -----------------------------------------------------------------------
 
     def check_contents(self) -> None:
+        """The content rules on the scripts collected so far: from the cache, else parsed
+        (:mod:`opsctl.lint.cache` loads ``ast`` and the rules only for that)."""
         if not self.content:
             return
-        from .content import check_scripts  # ast and the rules, only when there is work
-
         todo = [(rel, kind) for rel, kind in self.content
                 if self.ignored is None or not self.ignored(rel)]
-        for rel, code, message, fix, line, found in check_scripts(self.root, todo):
-            self.add(rel, code, message, fix, line, found)
         self.content = []
+        for rel, (code, message, fix, line, found) in self.facts.findings(todo):
+            self.add(rel, code, message, fix, line, found)
 
 
 def stems(scripts: Iterable[tuple[str, str]]) -> dict[str, str]:

@@ -16,7 +16,9 @@ import warnings
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
+from ..filecache import Signature, digest, signature
 from ..naming import Kind, normalise, parse_temporary
+from ..similarity import DESCRIPTION_BYTES, describe
 from .calls import WORK
 from .effects import side_effects
 
@@ -39,27 +41,52 @@ def check_scripts(root: str | os.PathLike[str], scripts: Iterable[tuple[str, Kin
                   ) -> Iterator[tuple[str, str, str, str | None, int | None, str | None]]:
     """The content findings of each ``(rel, kind)`` under ``root``, as
     ``(rel, code, message, fix, line, found)``."""
+    for rel, _kind, checked in check_files(os.fspath(root), list(scripts)):
+        for item in checked[3]:
+            yield (rel, *item)
+
+
+#: What one script's content gives (:func:`check_file`): the signature of the bytes read (None
+#: when nothing could be read), their digest, the description
+#: (:func:`opsctl.similarity.describe`) and the findings as plain tuples.
+Checked = tuple[Signature | None, bytes | None, str | None,
+                tuple[tuple[str, str, str | None, int | None, str | None], ...]]
+
+
+def check_files(root: str, scripts: list[tuple[str, Kind]]) -> list[tuple[str, Kind, Checked]]:
+    """:func:`check_file` for each ``(rel, kind)``: what a worker process of
+    :mod:`opsctl.lint.cache` runs on its share."""
     # Parsing legacy source can warn (invalid escape sequences); the lint reports what it is
     # asked to, and a warning filter set to "error" must not turn a parse into a crash.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for rel, kind in scripts:
-            for item in check_script(root, rel, kind):
-                yield (rel, *item)
+        return [(rel, kind, check_file(root, rel, kind)) for rel, kind in scripts]
+
+
+def check_file(root: str, rel: str, kind: Kind) -> Checked:
+    """Read one script once: its signature, digest, description and content findings."""
+    try:
+        data, st = _read(os.path.join(root, rel))
+    except NotAFile as exc:
+        return None, None, None, (("OPS603", f"{exc}, not a script file, so its content cannot "
+                                   "be read", "replace it with the script's source file, or "
+                                   "remove it", None, None),)
+    except OSError as exc:
+        return None, None, None, (("OPS603", f"cannot be read ({exc.strerror})",
+                                   "fix its permissions, or remove it", None, None),)
+    items = tuple(tuple(item) for item in _check_source(data, rel, kind))
+    return (signature(st), digest(data), describe(data[:DESCRIPTION_BYTES]),
+            items)  # type: ignore[return-value]
 
 
 def check_script(root: str | os.PathLike[str], rel: str, kind: Kind) -> Iterator[Item]:
     """The content findings of one script: ``(code, message, fix, line)``."""
-    try:
-        data = _read(os.path.join(root, rel))
-    except NotAFile as exc:
-        yield Item("OPS603", f"{exc}, not a script file, so its content cannot be read",
-                   "replace it with the script's source file, or remove it")
-        return
-    except OSError as exc:
-        yield Item("OPS603", f"cannot be read ({exc.strerror})",
-                   "fix its permissions, or remove it")
-        return
+    for item in check_file(os.fspath(root), rel, kind)[3]:
+        yield Item(*item)
+
+
+def _check_source(data: bytes, rel: str, kind: Kind) -> Iterator[Item]:
+    """The content findings of a script's bytes."""
     if b"\0" in data:
         yield Item("OPS603", "a binary file (it holds NUL bytes), not Python source",
                    "replace it with the script's source, or move it out of the tree")
@@ -133,8 +160,9 @@ class NotAFile(OSError):
     """A name in the tree that is a FIFO, socket or device, not a file of source."""
 
 
-def _read(path: str) -> bytes:
-    """A file's bytes, through the os layer: a third of the cost of open() for small files.
+def _read(path: str) -> tuple[bytes, os.stat_result]:
+    """A file's bytes and its status before they were read, through the os layer: a third of
+    the cost of open() for small files.
 
     Opened without blocking, so a FIFO named ``x.py`` (which would wait for a writer forever)
     is refused like any other thing that is not a regular file: :class:`NotAFile`.
@@ -156,7 +184,7 @@ def _read(path: str) -> bytes:
                 break
             chunks.append(chunk)
             total += len(chunk)
-        return b"".join(chunks)
+        return b"".join(chunks), st
     finally:
         os.close(fd)
 

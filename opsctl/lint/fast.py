@@ -3,10 +3,10 @@
 The lint runs on every push and in every pre-commit hook, and importing Click costs more than
 linting 10,000 names (SPEC §8 holds the lint within 2x of a bare ``os.scandir`` walk). So the
 ``opsctl`` program (:mod:`opsctl.cli.main`) hands ``opsctl lint`` straight to :func:`run_fast` when
-its arguments are of the everyday shapes (paths, ``--format``, ``--baseline``, ``-v``, and the
-group's ``--project`` and ``--debug``), and everything else to the Click group: ``--help``,
-``--fix``, ``--write-baseline``, ``--list-rules``, an unknown or repeated option, a project
-that is not one, shell completion. The Click command (:mod:`opsctl.cli.lint`) and the
+its arguments are of the everyday shapes (paths, ``--format``, ``--baseline``, ``-v``,
+``--no-cache``, and the group's ``--project`` and ``--debug``), and everything else to the
+Click group: ``--help``, ``--fix``, ``--write-baseline``, ``--list-rules``, an unknown or
+repeated option, a project that is not one, shell completion. The Click command (:mod:`opsctl.cli.lint`) and the
 fast path both end in :func:`execute`, so the two cannot drift apart in what the lint does;
 tests run both on the same arguments and compare every byte of output and the exit status,
 and check that every option read here is declared alike on the Click side.
@@ -40,6 +40,7 @@ class LintOptions(NamedTuple):
     list_rules: bool = False
     show_stale: bool = False
     changed_files: str | None = None
+    no_cache: bool = False
 
 
 class FastLint(NamedTuple):
@@ -55,7 +56,7 @@ class FastLint(NamedTuple):
 _GROUP_VALUED = {"--project": "project_dir"}
 _GROUP_FLAGS = {"--debug": "debug"}
 _LINT_VALUED = {"--format": "fmt", "--baseline": "baseline"}
-_LINT_FLAGS = {"-v": "verbose", "--verbose": "verbose"}
+_LINT_FLAGS = {"-v": "verbose", "--verbose": "verbose", "--no-cache": "no_cache"}
 
 
 def parse_fast(argv: Sequence[str], environ: Mapping[str, str]) -> FastLint | None:
@@ -63,9 +64,10 @@ def parse_fast(argv: Sequence[str], environ: Mapping[str, str]) -> FastLint | No
 
     Read here: ``--project DIR`` (an existing opsctl project) and ``--debug`` before
     ``lint``; after it, file and folder paths, ``--format`` (one of :data:`FORMATS`),
-    ``--baseline`` (not a folder) and ``-v``/``--verbose``. Each option at most once, as
-    ``--opt value`` or ``--opt=value``. Anything else is Click's, and so is anything Click
-    would refuse, so its messages stay the only ones; so is a shell completing a word.
+    ``--baseline`` (not a folder), ``-v``/``--verbose`` and ``--no-cache``. Each option at
+    most once, as ``--opt value`` or ``--opt=value``. Anything else is Click's, and so is
+    anything Click would refuse, so its messages stay the only ones; so is a shell completing
+    a word.
     """
     if environ.get("_OPSCTL_COMPLETE"):
         return None
@@ -178,6 +180,8 @@ def execute(project: Project, options: LintOptions) -> int:
         return 0
     if options.show_stale:
         settings = settings._replace(show_stale=True)
+    if options.no_cache:
+        settings = settings._replace(cache_dir=None)
     root = project.root_path
     prefix = _prefix(root, project.dir_path)
     # Paths as JSON and baselines give them: from the project, whatever the root.

@@ -40,12 +40,15 @@ class LintConfig(NamedTuple):
     date_floor: str | None = None
     #: One OPS401 warning per stale script (``--show-stale``) instead of one summary.
     show_stale: bool = False
+    #: The folder of the content cache (:mod:`opsctl.lint.cache`); None: no cache.
+    cache_dir: str | None = None
 
     @classmethod
     def from_config(cls, config: Config) -> LintConfig:
         """The lint settings of a loaded project configuration."""
         return cls.from_table(config.lint, source=config.source,
-                              project_dir=config.project_path, stale_days=config.stale_days)
+                              project_dir=config.project_path, stale_days=config.stale_days,
+                              )._replace(cache_dir=config.cache_path)
 
     @classmethod
     def from_table(cls, table: Mapping[str, Any], *, source: str = "defaults",

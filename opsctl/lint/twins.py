@@ -19,7 +19,7 @@ tree without near-twins never starts it.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from ..naming import Naming, normalise, words
@@ -33,17 +33,21 @@ NAME_WORDS, DESCRIPTION_WORDS = 3, 4
 
 
 def near_twins(root: str, scripts: Iterable[tuple[str, str]], naming: Naming,
-               only: set[str] | None = None) -> Iterator[tuple[str, str, str]]:
+               only: set[str] | None = None,
+               describe: Callable[[str], str] | None = None) -> Iterator[tuple[str, str, str]]:
     """``(path, message, fix)`` for each recycle script (of ``(folder, file name)`` pairs)
     untouched since a near-twin appeared beside it; with ``only``, for pairs with a member
-    among those paths."""
+    among those paths. ``describe`` gives a script's description from its path under
+    ``root`` (by default, read from the file)."""
     names = sorted(n for folder, n in scripts if folder == "recycle" and n.endswith(".py"))
     if len(names) < 2:
         return
     pairs = dict.fromkeys(one_word_apart({n: words(n[:-3]) for n in names}, NAME_WORDS),
                           "name")
-    described = {n: description_words(read_description(os.path.join(root, "recycle", n)))
-                 for n in names}
+    if describe is None:
+        def describe(rel: str) -> str:
+            return read_description(os.path.join(root, rel))
+    described = {n: description_words(describe(f"recycle/{n}")) for n in names}
     for pair in one_word_apart(described, DESCRIPTION_WORDS):
         pairs.setdefault(pair, "description")
 

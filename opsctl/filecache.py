@@ -1,0 +1,199 @@
+"""A cache of facts read from files, kept beside the project, so unchanged files are not read
+again: what the lint's content rules found in a script, a script's description for ``list``.
+
+Each file is known by what identifies its bytes without reading them, as ruff and mypy do: its
+size, modification time, inode and inode-change time (:func:`signature`). A rewrite changes
+the change time even when the modification time is set back (``os.utime`` cannot set it), so
+an edit, a rename and a same-size rewrite in the same second all miss. Facts that cost more to
+compute than to read the file again also keep a digest of the bytes (:func:`digest`), so a
+fresh checkout (new times, new inodes: a CI job restoring the cache) re-reads each file once
+instead of parsing it again.
+
+One cache file per kind of fact (``content``, ``descriptions``) in the cache folder:
+``<project>/.opsctl_cache`` unless ``cache_dir`` in ``[tool.opsctl]`` or ``OPSCTL_CACHE_DIR``
+says otherwise, with a ``.gitignore`` of ``*`` so git never sees it. A file is
+:mod:`marshal` data (plain tuples, fast to load) behind a header: a magic word, the format
+number, opsctl's version, the Python version, a stamp of the code that computed the facts,
+and a checksum of the body. A file that is corrupt, truncated or written by another opsctl or
+Python is ignored, and replaced at the end of the run. Writes go to a temporary file renamed
+over the old one (``os.replace``), so two processes writing at once never leave a torn file:
+the last one wins, and a reader sees one whole file or the other. A cache that cannot be
+read or written (a read-only checkout) only costs the time it would have saved.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+#: opsctl's version, which a cache file must match (tests hold it to pyproject.toml's).
+OPSCTL_VERSION = "0.1.0"
+#: The layout of a cache file; a change to it makes every older file a miss.
+FORMAT = 1
+MAGIC = "opsctl-cache"
+#: The four numbers that identify a file's bytes without reading them.
+Signature = tuple[int, int, int, int]
+
+_GITIGNORE = "# Written by opsctl: a cache of facts read from the scripts, safe to delete.\n*\n"
+
+
+def signature(st: os.stat_result) -> Signature:
+    """Size, modification time, inode and inode-change time, in nanoseconds."""
+    return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+
+
+def digest(data: bytes) -> bytes:
+    """A digest of a file's bytes: what makes a file with new times but the same bytes a hit."""
+    import hashlib
+
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def code_stamp(*files: str) -> tuple[tuple[int, int], ...]:
+    """Size and modification time of the source files that compute a cache's facts, so a
+    changed rule (an upgrade, or an edit in a development install) makes the facts a miss."""
+    stamp = []
+    for path in files:
+        try:
+            st = os.stat(path)
+        except OSError:
+            stamp.append((-1, -1))
+        else:
+            stamp.append((st.st_size, st.st_mtime_ns))
+    return tuple(stamp)
+
+
+class FileCache:
+    """One cache file: ``{key: (signature, value)}``, keys being paths from the tree's root.
+
+    Values are plain data (tuples, strings, numbers, bytes, None) that :mod:`marshal` writes.
+    Loaded on first use; :meth:`save` writes it back when something changed, keeping only the
+    keys used in this run when ``prune`` (a run that saw every file), so deleted and renamed
+    files drop out.
+    """
+
+    def __init__(self, folder: str | None, name: str, stamp: object = ()) -> None:
+        self.path = os.path.join(folder, name) if folder is not None else None
+        self.folder = folder
+        self.stamp = stamp
+        self._entries: dict[str, tuple[Signature, Any]] | None = None
+        self._used: set[str] = set()
+        self._dirty = False
+
+    @property
+    def entries(self) -> dict[str, tuple[Signature, Any]]:
+        if self._entries is None:
+            self._entries = self._load()
+        return self._entries
+
+    def get(self, key: str, sig: Signature) -> Any:
+        """The value stored for ``key`` when its file still has signature ``sig``, else None."""
+        entry = self.entries.get(key)
+        self._used.add(key)
+        if entry is None or entry[0] != sig:
+            return None
+        return entry[1]
+
+    def stored(self, key: str) -> tuple[Signature, Any] | None:
+        """Whatever is stored for ``key``, its signature current or not."""
+        self._used.add(key)
+        return self.entries.get(key)
+
+    def put(self, key: str, sig: Signature, value: Any) -> None:
+        self._used.add(key)
+        entries = self.entries
+        if entries.get(key) != (sig, value):
+            entries[key] = (sig, value)
+            self._dirty = True
+
+    def keep(self, keys: Iterable[str]) -> None:
+        """Count ``keys`` as used, whether or not they were looked up."""
+        self._used.update(keys)
+
+    def save(self, *, prune: bool = False) -> None:
+        """Write the cache back if anything changed (atomically); errors are ignored."""
+        if self.path is None or self._entries is None:
+            return
+        entries = self._entries
+        if prune and len(self._used) < len(entries):
+            entries = {k: v for k, v in entries.items() if k in self._used}
+            self._dirty = True
+        if not self._dirty:
+            return
+        body = marshal.dumps(entries)
+        data = marshal.dumps(self._header() + (_checksum(body), body))
+        try:
+            self._write(data)
+        except (OSError, ValueError):
+            return
+        self._dirty = False
+
+    # -- reading and writing -------------------------------------------------------------------
+
+    def _header(self) -> tuple[Any, ...]:
+        return (MAGIC, FORMAT, OPSCTL_VERSION, sys.version_info[:2], self.stamp)
+
+    def _load(self) -> dict[str, tuple[Signature, Any]]:
+        if self.path is None:
+            return {}
+        try:
+            with open(self.path, "rb") as fh:
+                data = fh.read()
+        except OSError:
+            return {}
+        try:
+            outer = marshal.loads(data)
+            header = self._header()
+            if not isinstance(outer, tuple) or len(outer) != len(header) + 2 or \
+                    outer[:len(header)] != header:
+                raise ValueError("another opsctl, Python or format")
+            checksum, body = outer[len(header):]
+            if not isinstance(body, bytes) or checksum != _checksum(body):
+                raise ValueError("checksum")
+            entries = marshal.loads(body)
+            if not isinstance(entries, dict):
+                raise ValueError("not a table")
+        except (ValueError, EOFError, TypeError):
+            self._dirty = True  # replace it at the end of the run
+            return {}
+        return entries
+
+    def _write(self, data: bytes) -> None:
+        assert self.path is not None and self.folder is not None
+        if not os.path.isdir(self.folder):
+            os.makedirs(self.folder, exist_ok=True)
+        ignore = os.path.join(self.folder, ".gitignore")
+        if not os.path.exists(ignore):
+            _write_atomically(ignore, _GITIGNORE.encode("utf-8"))
+        _write_atomically(self.path, data)
+
+
+def _checksum(body: bytes) -> int:
+    import zlib
+
+    return zlib.crc32(body)
+
+
+def _write_atomically(path: str, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path`` and rename it over ``path``: a
+    reader, or another writer, sees the old file or the new one, never a mix."""
+    tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                     0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

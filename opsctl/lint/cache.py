@@ -1,0 +1,234 @@
+"""The content rules at any scale: what a script's content gave, kept in the file cache, and
+the scripts not in it checked over the machine's cores.
+
+Parsing a script with :mod:`ast` costs far more than walking its name, and a legacy tree has
+thousands in recycle/ and unrecycle/. So what :func:`opsctl.lint.content.check_file` finds in
+a script (its findings and description, never the tree) is kept in the ``content`` cache of
+:mod:`opsctl.filecache`, known by the file's signature. A run with the cache filled stats each
+script and parses none; a script whose times changed but whose size did not (a fresh checkout
+restoring a CI cache) is read and its digest compared, still without parsing. The rest are
+checked by :mod:`opsctl.lint.content`, in a few processes at once when there are enough of
+them to pay for starting one (:data:`PER_PROCESS`): forked on Linux (a few milliseconds, the
+modules already loaded), a process pool elsewhere. Without a cache folder (``--no-cache``) the
+rules run on every script, as before the cache.
+
+This module does not import :mod:`opsctl.lint.content` (nor :mod:`ast`) unless a script must
+be checked, so a warm run never pays for loading the rules.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import sys
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from ..filecache import FileCache, code_stamp, digest, signature
+from ..naming import Kind
+from ..similarity import read_description
+
+if TYPE_CHECKING:
+    from .content import Checked
+
+#: The fewest scripts worth a process of their own: forking and handing the results back
+#: costs about as much as checking this many (measured on a 2-core machine).
+PER_PROCESS = 150
+#: Where no fork is safe, a process pool starts a new interpreter per worker: far dearer.
+PER_SPAWNED_PROCESS = 2000
+#: The modules whose code decides what a script's content gives: a change to one (an upgrade,
+#: an edit in a development install) makes the whole cache a miss.
+_RULE_MODULES = ("lint/content.py", "lint/effects.py", "lint/calls.py", "lint/cache.py",
+                 "similarity.py", "naming.py", "filecache.py")
+
+#: One content finding: ``(code, message, fix, line, found)``.
+Found = tuple[str, str, str | None, int | None, str | None]
+
+
+class ContentFacts:
+    """What the content rules found in each script of one lint, through the cache.
+
+    ``folder`` is the cache folder, or None for no cache. :meth:`findings` checks scripts;
+    :meth:`description` gives the description of any script (known from the check when it was
+    checked); :meth:`save` writes the cache back.
+    """
+
+    def __init__(self, root: str, folder: str | None) -> None:
+        self.root = root
+        package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        self.cache = FileCache(folder, "content", code_stamp(
+            *(os.path.join(package, m) for m in _RULE_MODULES))) if folder else None
+        self.descriptions: dict[str, str] = {}
+        #: How the scripts of this run were answered: from the cache, by digest, checked.
+        self.hits = self.rehashed = self.checked = 0
+
+    def findings(self, scripts: list[tuple[str, Kind]]) -> Iterator[tuple[str, Found]]:
+        """``(rel, finding)`` for each content finding of the ``(rel, kind)`` scripts."""
+        answered: list[tuple[str, tuple[Found, ...]]] = []
+        todo: list[tuple[str, Kind]] = []
+        cache = self.cache
+        for rel, kind in scripts:
+            value = self._cached(rel) if cache is not None else None
+            if value is None:
+                todo.append((rel, kind))
+                continue
+            self.descriptions[rel] = value[1]
+            answered.append((rel, value[2]))
+        for rel, _kind, checked in check_in_parallel(self.root, todo):
+            sig, data_digest, description, items = checked
+            if description is not None:
+                self.descriptions[rel] = description
+            if cache is not None and sig is not None:
+                cache.put(rel, sig, (data_digest, description, items))
+            answered.append((rel, items))
+        self.checked += len(todo)
+        for rel, items in answered:
+            for item in items:
+                yield rel, item
+
+    def _cached(self, rel: str) -> tuple[Any, ...] | None:
+        """The cached ``(digest, description, findings)`` of a script whose bytes have not
+        changed, or None (a miss, or not a regular file: the rules say what it is)."""
+        assert self.cache is not None
+        try:
+            st = os.stat(os.path.join(self.root, rel))
+        except OSError:
+            return None
+        sig = signature(st)
+        stored = self.cache.stored(rel)
+        if stored is None:
+            return None
+        old, value = stored
+        if old == sig:
+            self.hits += 1
+            return value  # type: ignore[no-any-return]
+        if old[0] != sig[0] or not _is_regular(st.st_mode):
+            return None
+        # Same size, new times or inode: a checkout, a touch, or a same-size rewrite. Reading
+        # the bytes is far cheaper than parsing them; the digest tells which it was.
+        try:
+            data = _read_exactly(os.path.join(self.root, rel), st.st_size)
+        except OSError:
+            return None
+        if data is None or digest(data) != value[0]:
+            return None
+        self.rehashed += 1
+        self.cache.put(rel, sig, value)
+        return value  # type: ignore[no-any-return]
+
+    def description(self, rel: str) -> str:
+        """A script's description: from its check in this run, else read from its first
+        bytes (:func:`opsctl.similarity.read_description`, no parse)."""
+        known = self.descriptions.get(rel)
+        if known is None:
+            known = self.descriptions[rel] = read_description(os.path.join(self.root, rel))
+        return known
+
+    def save(self, *, whole_tree: bool) -> None:
+        """Write the cache back; after a whole-tree lint, without the scripts it no longer
+        has (file-list mode keeps every entry: it saw only a few files)."""
+        if self.cache is not None:
+            self.cache.save(prune=whole_tree)
+
+
+def _is_regular(mode: int) -> bool:
+    import stat
+
+    return stat.S_ISREG(mode)
+
+
+def _read_exactly(path: str, size: int) -> bytes | None:
+    """A file's bytes when it still has ``size`` of them, else None."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        data = os.read(fd, size + 1)
+    finally:
+        os.close(fd)
+    return data if len(data) == size else None
+
+
+# -- checking over several processes -----------------------------------------------------------
+
+def processes_for(count: int, per_process: int = PER_PROCESS) -> int:
+    """How many processes ``count`` scripts are worth: one per ``per_process`` of them, at
+    most one per core this process may use."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, count // per_process))
+
+
+def check_in_parallel(root: str, scripts: list[tuple[str, Kind]],
+                      processes: int | None = None) -> list[tuple[str, Kind, Checked]]:
+    """:func:`opsctl.lint.content.check_files` on ``scripts``, shared among ``processes``
+    (by default :func:`processes_for`): this one and forked children on Linux, a process pool
+    where forking is not safe. The results keep the order of ``scripts``; a share whose
+    process failed is checked here."""
+    if not scripts:
+        return []
+    from .content import check_files
+
+    fork = sys.platform.startswith("linux") and hasattr(os, "fork")
+    if processes is None:
+        processes = processes_for(len(scripts), PER_PROCESS if fork else PER_SPAWNED_PROCESS)
+    if processes <= 1:
+        return check_files(root, scripts)
+    shares = [scripts[i::processes] for i in range(processes)]
+    if fork:
+        others = [_forked(check_files, root, share) for share in shares[1:]]
+        results = [check_files(root, shares[0])]
+        results += [collect() or check_files(root, share)
+                    for collect, share in zip(others, shares[1:], strict=True)]
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(processes - 1) as pool:
+            futures = [pool.submit(check_files, root, share) for share in shares[1:]]
+            results = [check_files(root, shares[0])]
+            results += [future.result() for future in futures]
+    # Interleave the shares back into the order given.
+    ordered: list[tuple[str, Kind, Checked]] = [None] * len(scripts)  # type: ignore[list-item]
+    for i, share in enumerate(results):
+        ordered[i::processes] = share
+    return ordered
+
+
+def _forked(work: Callable[[str, list[tuple[str, Kind]]], list[Any]], root: str,
+            share: list[tuple[str, Kind]]) -> Callable[[], list[Any] | None]:
+    """Run ``work(root, share)`` in a forked child; returns how to collect its result (None
+    when the child failed). The child writes the result through a pipe as :mod:`marshal` data
+    and leaves with ``os._exit``: no buffers flushed twice, no exit handlers run."""
+    read_end, write_end = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        return lambda: None
+    if pid == 0:  # the child
+        code = 1
+        try:
+            os.close(read_end)
+            data = memoryview(marshal.dumps(work(root, share)))
+            while data:
+                data = data[os.write(write_end, data):]
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+
+    def collect() -> list[Any] | None:
+        chunks = []
+        with os.fdopen(read_end, "rb") as pipe:
+            while chunk := pipe.read(1 << 16):
+                chunks.append(chunk)
+        _, status = os.waitpid(pid, 0)
+        if status != 0:
+            return None
+        try:
+            return marshal.loads(b"".join(chunks))  # type: ignore[no-any-return]
+        except (ValueError, EOFError, TypeError):
+            return None
+
+    return collect
