@@ -2,14 +2,15 @@
 
 The lint runs on every push and in every pre-commit hook, and importing Click costs more than
 linting 10,000 names (SPEC §8 holds the lint within 2x of a bare ``os.scandir`` walk). So the
-``opsctl`` program (:mod:`opsctl.cli.main`) hands ``opsctl lint`` straight to :func:`run_fast` when
-its arguments are of the everyday shapes (paths, ``--format``, ``--baseline``, ``-v``,
+``opsctl`` program (:mod:`opsctl.cli.main`) hands ``opsctl lint`` straight to :func:`run_fast`
+when its arguments are of the everyday shapes (paths, ``--format``, ``--baseline``, ``-v``,
 ``--no-cache``, and the group's ``--project`` and ``--debug``), and everything else to the
 Click group: ``--help``, ``--fix``, ``--write-baseline``, ``--list-rules``, an unknown or
-repeated option, a project that is not one, shell completion. The Click command (:mod:`opsctl.cli.lint`) and the
-fast path both end in :func:`execute`, so the two cannot drift apart in what the lint does;
-tests run both on the same arguments and compare every byte of output and the exit status,
-and check that every option read here is declared alike on the Click side.
+repeated option, a project that is not one, shell completion. The Click command
+(:mod:`opsctl.cli.lint`) and the fast path both end in :func:`execute`, so the two cannot
+drift apart in what the lint does; tests run both on the same arguments and compare every byte
+of output and the exit status, and check that every option read here is declared alike on the
+Click side.
 """
 
 from __future__ import annotations
