@@ -82,6 +82,8 @@ class FileCache:
         self._entries: dict[str, tuple[Signature, Any]] | None = None
         self._used: set[str] = set()
         self._dirty = False
+        #: Whether a cache file was there but ignored (corrupt, or another opsctl's).
+        self.rejected = False
 
     @property
     def entries(self) -> dict[str, tuple[Signature, Any]]:
@@ -157,7 +159,7 @@ class FileCache:
             if not isinstance(entries, dict):
                 raise ValueError("not a table")
         except (ValueError, EOFError, TypeError):
-            self._dirty = True  # replace it at the end of the run
+            self._dirty = self.rejected = True  # replace it at the end of the run
             return {}
         return entries
 

@@ -310,7 +310,7 @@ def test_reads_shorter_than_asked_are_read_on(tmp_path: Path,
     path.write_bytes(data)
     real_read = os.read
     monkeypatch.setattr(lint_content.os, "read", lambda fd, n: real_read(fd, min(n, 1000)))
-    assert lint_content._read(str(path)) == data
+    assert lint_content._read(str(path))[0] == data
 
 
 # -- the reproductions of OPS601 measured (issue: 10 of 15 harmless idioms flagged, 8 of 17

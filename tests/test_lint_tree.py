@@ -14,7 +14,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from treegen import SHARED_MISTAKES, TEMPORARY_MISTAKES, Planted, generate_tree, reported
+from treegen import (
+    LEGACY,
+    SHARED_MISTAKES,
+    TEMPORARY_MISTAKES,
+    Planted,
+    generate_tree,
+    reported,
+)
 
 from opsctl.cli.group import cli
 from opsctl.lint.engine import lint
@@ -93,3 +100,20 @@ def test_the_cli_on_the_tree(tmp_path: Path) -> None:
     found = {f["path"].removeprefix("offline_script/")
              for f in json.loads(result.stdout)["findings"]}
     assert found == {shown(p) for p in reported(planted)}
+
+
+def test_the_legacy_shape_through_the_cache(tmp_path: Path) -> None:
+    """The benchmark's legacy shape: a fifth of the scripts in recycle/ and unrecycle/, most
+    temporary scripts stale. The lint reports what was planted, cold, warm and without a
+    cache alike."""
+    root = tmp_path / "offline_script"
+    planted = generate_tree(root, 2_000, today=TODAY, **LEGACY)  # type: ignore[arg-type]
+    shared = sum(len(os.listdir(root / f)) for f in ("recycle", "unrecycle"))
+    assert 360 <= shared <= 440
+    temporary = sum(1 for _, _, files in os.walk(root) for f in files if f.startswith("ts_"))
+    assert len(planted.stale) >= 0.7 * temporary
+    naming = Naming(today=TODAY)
+    cached = LintConfig(cache_dir=str(tmp_path / "cache"))
+    cold = lint(root, naming, cached)
+    assert {f.path for f in cold.findings} == reported(planted)
+    assert lint(root, naming, cached).findings == cold.findings == lint(root, naming).findings
