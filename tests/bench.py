@@ -63,18 +63,51 @@ walk(sys.argv[1], bad)
 sys.stdout.buffer.write(b"".join(os.fsencode(p) + b"\n" for p in bad))
 """
 
+#: The content floor: the name floor, then every recycle/ and unrecycle/ script read and parsed
+#: with ``ast`` in one process: the least any rule on a script's content does without a cache.
+CONTENT_FLOOR_CODE = FLOOR_CODE + r"""
+import ast
+for folder in ("recycle", "unrecycle"):
+    with os.scandir(os.path.join(sys.argv[1], folder)) as entries:
+        for entry in entries:
+            if entry.name.endswith(".py") and entry.is_file():
+                with open(entry.path, "rb") as fh:
+                    data = fh.read()
+                try:
+                    ast.parse(data)
+                except (SyntaxError, ValueError):
+                    pass
+"""
+
+#: ls-lint checking the names the floor checks: a .py file named as the floor's regex says
+#: (ls-lint adds the anchors), any other file refused, folders in snake_case (opsctl checks
+#: developer folders too).
+LSLINT_CONFIG = """\
+ls:
+  offline_script:
+    .dir: regex:[a-z][a-z0-9]*(_[a-z0-9]+)*
+    .py: regex:(ts_[0-9]{4}_[0-9]{2}_[0-9]{2}_)?[a-z][a-z0-9]*(_[a-z0-9]+)*
+    .*: regex:^$
+ignore:
+  - .opsctl_cache
+"""
+#: Where the benchmark looks for ls-lint when OPSCTL_BENCH_LSLINT does not say: the folder
+#: of ``cd /tmp/lslint && npm install @ls-lint/ls-lint``, then the PATH.
+LSLINT_FOLDER = Path(tempfile.gettempdir()) / "lslint"
+
 HELP_BASELINE = "import click, rich"
 
 
 # -- generating trees ------------------------------------------------------------------------
 
-def _tree_generator() -> tuple[Callable[..., Any], Callable[[Any], set[str]]]:
-    """``generate_tree`` and ``reported`` (what a default lint reports) of tests/treegen.py."""
+def _tree_generator() -> tuple[Callable[..., Any], Callable[[Any], set[str]], dict[str, Any]]:
+    """``generate_tree``, ``reported`` (what a default lint reports) and the ``LEGACY``
+    shape of tests/treegen.py."""
     try:
-        from tests.treegen import generate_tree, reported
+        from tests.treegen import LEGACY, generate_tree, reported
     except ImportError:  # imported by pytest, where tests/ itself is on sys.path
-        from treegen import generate_tree, reported  # type: ignore[no-redef]
-    return generate_tree, reported
+        from treegen import LEGACY, generate_tree, reported  # type: ignore[no-redef]
+    return generate_tree, reported, LEGACY
 
 
 @dataclass
@@ -89,6 +122,16 @@ class Tree:
     files: int = 0
     #: What a default lint reports: the bad paths, stale scripts summarised at the oldest.
     reported: set[str] = field(default_factory=set)
+    #: "easy" (a young tree, few shared scripts) or "legacy" (tests/treegen.py LEGACY).
+    shape: str = "easy"
+
+    @property
+    def cache(self) -> Path:
+        """The content cache opsctl keeps beside the project."""
+        return self.dir / ".opsctl_cache"
+
+    def drop_cache(self) -> None:
+        shutil.rmtree(self.cache, ignore_errors=True)
 
     def pick_files(self) -> list[str]:
         """Two scripts as pre-commit passes them: paths relative to the project folder, one
@@ -109,17 +152,42 @@ class Tree:
         return [os.path.relpath(self.root / p, self.dir) for p in picked]
 
 
-def make_tree(base: Path, n: int) -> Tree:
-    generate, reported = _tree_generator()
-    project = base / f"tree_{n}"
+def make_tree(base: Path, n: int, shape: str = "easy") -> Tree:
+    generate, reported, legacy = _tree_generator()
+    project = base / (f"tree_{n}" if shape == "easy" else f"tree_{shape}_{n}")
     root = project / "offline_script"
     root.mkdir(parents=True)
     (project / "pyproject.toml").write_text("[tool.opsctl]\n", encoding="utf-8")
+    (project / ".ls-lint.yml").write_text(LSLINT_CONFIG, encoding="utf-8")
     t0 = time.perf_counter()
-    bad = generate(root, n, bad_ratio=0.05, seed=0)
+    bad = generate(root, n, bad_ratio=0.05, seed=0, **(legacy if shape == "legacy" else {}))
     seconds = time.perf_counter() - t0
     files = sum(len(files) for _, _, files in os.walk(root))
-    return Tree(n, project, root, set(bad), seconds, files, reported(bad))
+    return Tree(n, project, root, set(bad), seconds, files, reported(bad), shape)
+
+
+def find_lslint(environ: dict[str, str] | None = None) -> tuple[str | None, str]:
+    """ls-lint's executable (the Go binary its npm package ships, run directly so that node
+    starting up is not counted), or None and why not."""
+    env = os.environ if environ is None else environ
+    given = env.get("OPSCTL_BENCH_LSLINT")
+    folders = [Path(given)] if given and Path(given).is_dir() else [LSLINT_FOLDER]
+    if given and not Path(given).is_dir():
+        return (given, "") if os.access(given, os.X_OK) else \
+            (None, f"OPSCTL_BENCH_LSLINT={given} is not an executable")
+    system = {"linux": "linux", "darwin": "darwin", "win32": "windows"}.get(sys.platform, "")
+    machine = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64",
+               "arm64": "arm64"}.get(platform.machine().lower(), "")
+    for folder in folders:
+        binary = folder / "node_modules" / "@ls-lint" / "ls-lint" / "bin" / \
+            f"ls-lint-{system}-{machine}{'.exe' if system == 'windows' else ''}"
+        if os.access(binary, os.X_OK):
+            return str(binary), ""
+    found = shutil.which("ls-lint")
+    if found:
+        return found, ""
+    return None, (f"ls-lint is not installed: cd {LSLINT_FOLDER} && npm install "
+                  "@ls-lint/ls-lint (or set OPSCTL_BENCH_LSLINT to its executable)")
 
 
 # -- the app for run vs flask ----------------------------------------------------------------
@@ -197,6 +265,8 @@ class Command:
     argv: tuple[str, ...]
     cwd: Path
     ok: frozenset[int] = frozenset({0})
+    #: Run before each run of the command, untimed: a cold run empties the cache here.
+    before: Callable[[], None] | None = field(default=None, compare=False)
 
     @property
     def text(self) -> str:
@@ -232,6 +302,8 @@ def clean_env() -> dict[str, str]:
 
 def run_process(cmd: Command, env: dict[str, str], capture: bool = False) -> tuple[Outcome, str]:
     """Run one process to its end: wall time, CPU time and exit code."""
+    if cmd.before is not None:
+        cmd.before()
     with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as out:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd.argv, cwd=cmd.cwd, env=env, stdin=subprocess.DEVNULL,
@@ -258,6 +330,8 @@ def peak_rss_kb(cmd: Command, env: dict[str, str]) -> int | None:
     """
     if not os.path.exists(TIME):
         return None
+    if cmd.before is not None:
+        cmd.before()
     with tempfile.TemporaryFile() as err:
         proc = subprocess.run([TIME, "-f", "%M", *cmd.argv], cwd=cmd.cwd, env=env, check=False,
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
@@ -506,8 +580,9 @@ def _ms(seconds: float | None) -> str:
     return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
-def evaluate(ms: dict[str, Measurement], sizes: Sequence[int], quick: bool) -> list[Target]:
-    """Turn the measurements into the §8 table."""
+def evaluate(ms: dict[str, Measurement], sizes: Sequence[int], quick: bool,
+             legacy: Sequence[int] = ()) -> list[Target]:
+    """Turn the measurements into the §8 table, and the legacy trees' targets (issue 15)."""
     targets: list[Target] = []
     targets.append(_ratio_target("opsctl --help <= 1.5x python -c 'import click, rich'",
                                  ms.get("help"), 1.5, quick=quick))
@@ -524,7 +599,48 @@ def evaluate(ms: dict[str, Measurement], sizes: Sequence[int], quick: bool) -> l
     pg = ms.get("ledger_postgresql")
     t = _ledger_target("ledger writes of one run, PostgreSQL (reported)", pg, None)
     targets.append(t)
+    for n in legacy:
+        targets += _legacy_targets(ms, n, quick)
     return targets
+
+
+def _legacy_targets(ms: dict[str, Measurement], n: int, quick: bool) -> list[Target]:
+    """On a legacy tree: warm <= 1.5x the name floor, cold <= 1.5x the content floor, peak
+    memory <= 2x the floor's, warm >= 5x faster than ls-lint and cold faster, and (on the
+    10,000-script tree) list warm <= 2x the floor."""
+    warm, cold = ms.get(f"legacy_warm_{n}"), ms.get(f"legacy_cold_{n}")
+    targets = [
+        _ratio_target(f"opsctl lint, legacy {n:,}, warm <= 1.5x the name floor", warm, 1.5,
+                      quick=quick),
+        _ratio_target(f"opsctl lint, legacy {n:,}, cold <= 1.5x the content floor", cold, 1.5,
+                      quick=quick),
+        _memory_target(f"opsctl lint, legacy {n:,}, peak memory <= 2x the floor's",
+                       [m for m in (warm, cold) if m is not None], 2.0),
+    ]
+    for key, limit, words in (("warm", 0.2, ">= 5x faster than"), ("cold", 1.0, "faster than")):
+        m = ms.get(f"lslint_{key}_{n}")
+        target = _ratio_target(f"opsctl lint, legacy {n:,}, {key} {words} ls-lint (time "
+                               f"opsctl / ls-lint)", m, limit, quick=quick)
+        if m is not None and m.status == "not available":
+            target.required = False  # skipped, with the reason in the note
+        targets.append(target)
+    listed = ms.get(f"legacy_list_{n}")
+    if listed is not None:
+        targets.append(_ratio_target(f"opsctl list --json, legacy {n:,}, warm <= 2x the floor",
+                                     listed, 2.0, quick=quick))
+    return targets
+
+
+def _memory_target(name: str, ms: Sequence[Measurement], limit: float) -> Target:
+    """The largest ratio of peak resident memory, opsctl to its floor, over ``ms``."""
+    pairs = [(m.title, m.a.max_rss_kb / m.b.max_rss_kb) for m in ms
+             if m.status == "ok" and m.b is not None and m.a.max_rss_kb and m.b.max_rss_kb]
+    if not pairs:
+        return Target(name, "-", None, f"<= {limit}x", None, "not measured")
+    title, worst = max(pairs, key=lambda p: p[1])
+    detail = ", ".join(f"{t.split(',')[0].removeprefix('opsctl lint ')} {r:.2f}x"
+                       for t, r in pairs)
+    return Target(name, detail, worst, f"<= {limit}x", worst <= limit, f"worst: {title}")
 
 
 def _linear_target(ms: dict[str, Measurement], sizes: Sequence[int]) -> Target:
@@ -646,20 +762,23 @@ class Plan:
     runs_list: int
     runs_run: int
     ledger_iterations: int
+    #: The legacy trees (tests/treegen.py LEGACY) and runs on each.
+    legacy: dict[int, int] = field(default_factory=dict)
 
     @classmethod
     def make(cls, quick: bool, runs: int | None, size: int | None) -> Plan:
         if quick:
             sizes: tuple[int, ...] = (size or 1_000,)
-            plan = cls(True, sizes, 5, {sizes[0]: 5}, 5, 3, 3, 50)
+            plan = cls(True, sizes, 5, {sizes[0]: 5}, 5, 3, 3, 50, {sizes[0]: 3})
         else:
             sizes = (1_000, 10_000, 100_000)
-            # About two minutes here, most of it generating the 100,000-script tree; more
+            # About four minutes here, most of it writing the 100,000-script trees; more
             # pairs than strictly needed, since the median of the ratios is what is judged.
-            plan = cls(False, sizes, 31, {1_000: 21, 10_000: 21, 100_000: 15}, 15, 11, 21, 500)
+            plan = cls(False, sizes, 31, {1_000: 21, 10_000: 21, 100_000: 15}, 15, 11, 21, 500,
+                       {10_000: 11, 100_000: 5})
         if runs is not None:
             plan = cls(plan.quick, plan.sizes, runs, {n: runs for n in plan.sizes}, runs, runs,
-                       runs, max(runs * 10, 10))
+                       runs, max(runs * 10, 10), {n: runs for n in plan.legacy})
         return plan
 
 
@@ -684,6 +803,43 @@ def list_check(tree: Tree) -> Callable[[str], str | None]:
             return f"not JSON: {exc}"
         return None if count > tree.n * 0.8 else f"only {count} scripts listed"
     return check
+
+
+def measure_legacy(plan: Plan, workdir: Path, env: dict[str, str],
+                   record: Callable[[Measurement], None]) -> None:
+    """The legacy trees: ``opsctl lint`` warm (its content cache filled) against the name
+    floor, cold (the cache emptied before each run) against the content floor, both against
+    ls-lint when it is installed, and ``opsctl list`` warm against the name floor."""
+    lslint, why_not = find_lslint()
+    for n in plan.legacy:
+        log(f"generating a legacy tree of {n:,} scripts (tests/treegen.py LEGACY) ...")
+        tree = make_tree(workdir, n, "legacy")
+        log(f"  {tree.files:,} files, {len(tree.bad):,} bad, {tree.seconds:.1f} s")
+        runs = plan.legacy[n]
+        floor = Command((PYTHON, "-c", FLOOR_CODE, str(tree.root)), tree.dir)
+        content_floor = Command((PYTHON, "-c", CONTENT_FLOOR_CODE, str(tree.root)), tree.dir)
+        warm = Command((OPSCTL, "lint"), tree.dir, frozenset({0, 1}))
+        cold = Command((OPSCTL, "lint"), tree.dir, frozenset({0, 1}), before=tree.drop_cache)
+        log(f"opsctl lint on the legacy tree of {n:,}, warm and cold")
+        record(compare(f"legacy_warm_{n}", f"opsctl lint warm, legacy {n:,} vs name floor",
+                       warm, floor, runs, env, check=lint_check(tree)))
+        record(compare(f"legacy_cold_{n}", f"opsctl lint cold, legacy {n:,} vs content floor",
+                       cold, content_floor, runs, env, check=lint_check(tree)))
+        for key, side in (("warm", warm), ("cold", cold)):
+            title = f"opsctl lint {key}, legacy {n:,} vs ls-lint"
+            if lslint is None:
+                record(Measurement(f"lslint_{key}_{n}", title, Side("-"), None, "not available",
+                                   why_not))
+                continue
+            log(f"{title} ({lslint})")
+            record(compare(f"lslint_{key}_{n}", title, side,
+                           Command((lslint,), tree.dir, frozenset({0, 1})), runs, env))
+        if n == min(plan.legacy, key=lambda size: abs(size - 10_000)):
+            log(f"opsctl list --json on the legacy tree of {n:,}, warm")
+            record(compare(f"legacy_list_{n}", f"opsctl list --json warm, legacy {n:,} vs floor",
+                           Command((OPSCTL, "list", "--json"), tree.dir), floor,
+                           plan.runs_list, env, check=list_check(tree)))
+        tree.drop_cache()
 
 
 def _load() -> list[float] | None:
@@ -757,6 +913,8 @@ def run_benchmark(plan: Plan, workdir: Path) -> dict[str, Any]:
                    Command((PYTHON, "-c", FLOOR_CODE, str(list_tree.root)), list_tree.dir),
                    plan.runs_list, env, check=list_check(list_tree)))
 
+    measure_legacy(plan, workdir, env, record)
+
     run_project = make_run_project(workdir)
     log("opsctl run recycle/trivial vs flask --app benchapp:create_app trivial")
     record(compare("run", "opsctl run recycle/trivial vs flask custom command",
@@ -778,14 +936,15 @@ def run_benchmark(plan: Plan, workdir: Path) -> dict[str, Any]:
                                   "ledger start+finish of one run, PostgreSQL", pg.url,
                                   plan.ledger_iterations))
 
-    targets = evaluate(ms, plan.sizes, plan.quick)
+    targets = evaluate(ms, plan.sizes, plan.quick, tuple(plan.legacy))
     return {
         "load_average": {"start": load_start, "end": _load()},
         "mode": "quick" if plan.quick else "full",
         "date": _dt.datetime.now().isoformat(timespec="seconds"),
         "machine": {"python": sys.version.split()[0], "executable": PYTHON,
                     "platform": platform.platform(), "cpus": os.cpu_count()},
-        "tree_generator": "tests/treegen.py generate_tree(root, n, bad_ratio=0.05, seed=0)",
+        "tree_generator": "tests/treegen.py generate_tree(root, n, bad_ratio=0.05, seed=0); "
+                          "legacy trees with **LEGACY (shared_share=0.2, stale_share=0.8)",
         "trees": {str(n): {"scripts": n, "files": t.files, "bad": len(t.bad),
                            "generate_s": round(t.seconds, 2)} for n, t in trees.items()},
         "duration_s": round(time.perf_counter() - started, 1),

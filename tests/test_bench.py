@@ -28,14 +28,23 @@ def test_quick_mode_runs_end_to_end(tmp_path: Path) -> None:
     assert data["mode"] == "quick"
     status = {m["key"]: (m["status"], m["note"]) for m in data["measurements"]}
     assert set(status) == {"help", "lint_200", "lint_files_200", "list_200", "run",
-                           "ledger_sqlite", "ledger_postgresql"}
+                           "ledger_sqlite", "ledger_postgresql", "legacy_warm_200",
+                           "legacy_cold_200", "lslint_warm_200", "lslint_cold_200",
+                           "legacy_list_200"}
     # Every measurement runs; only the PostgreSQL ledger may be missing on a machine without
-    # the server (outside CI).
+    # the server (outside CI), and ls-lint where it is not installed, with the reason.
     may_miss = {"ledger_postgresql"} if not os.environ.get("CI") else set()
+    lslint, why_not = bench.find_lslint()
+    if lslint is None:
+        may_miss |= {"lslint_warm_200", "lslint_cold_200"}
+        assert status["lslint_warm_200"] == ("not available", why_not)
+        assert "npm install @ls-lint/ls-lint" in why_not
     assert {k: v for k, v in status.items() if v[0] != "ok" and k not in may_miss} == {}
     assert status["help"][0] == "ok"
-    assert len(data["targets"]) == 8
+    assert len(data["targets"]) == 8 + 6
     assert all(t["verdict"] in ("yes", "NO", "n/a", "reported") for t in data["targets"])
+    legacy = {m["key"]: m for m in data["measurements"]}["legacy_cold_200"]
+    assert "<floor>" in legacy["b"]["command"]
 
 
 def test_floor_reports_the_bad_names(tmp_path: Path) -> None:
@@ -71,3 +80,43 @@ def test_targets_are_judged_by_median_pairwise_ratio() -> None:
     verdicts = {t.target: t.verdict for t in bench.evaluate(ms, (1_000, 10_000, 100_000),
                                                             quick=False)}
     assert list(verdicts.values()) == ["yes", "yes", "NO", "NO", "yes", "NO", "n/a", "n/a"]
+
+
+def test_the_legacy_targets_are_judged_on_their_floors() -> None:
+    warm = _measurement("legacy_warm_10000", [0.040, 0.040], [0.030, 0.030])  # 1.33x: holds
+    cold = _measurement("legacy_cold_10000", [0.40, 0.40], [0.20, 0.20])  # 2x: missed
+    warm.a.max_rss_kb, warm.b.max_rss_kb = 15_000, 10_000
+    cold.a.max_rss_kb, cold.b.max_rss_kb = 25_000, 10_000  # 2.5x: missed
+    lslint = bench.Measurement("lslint_warm_10000", "x", bench.Side("-"), None,
+                               "not available", "ls-lint is not installed")
+    faster = _measurement("lslint_cold_10000", [0.1], [0.4])
+    listed = _measurement("legacy_list_10000", [0.05], [0.03])
+    ms = {m.key: m for m in (warm, cold, lslint, faster, listed)}
+    targets = bench.evaluate(ms, (10_000,), quick=False, legacy=(10_000,))[-6:]
+    assert [(t.verdict, t.required) for t in targets] == [
+        ("yes", True), ("NO", True), ("NO", True), ("n/a", False), ("yes", True),
+        ("yes", True)]
+    assert targets[2].value == 2.5 and "ls-lint is not installed" in targets[3].note
+
+
+def test_ls_lint_is_found_where_the_environment_says(tmp_path: Path) -> None:
+    assert bench.find_lslint({"OPSCTL_BENCH_LSLINT": str(tmp_path / "none")})[0] is None
+    exe = tmp_path / "ls-lint"
+    exe.write_text("#!/bin/sh\n", encoding="utf-8")
+    exe.chmod(0o755)
+    assert bench.find_lslint({"OPSCTL_BENCH_LSLINT": str(exe)}) == (str(exe), "")
+
+
+def test_the_content_floor_parses_the_shared_scripts(tmp_path: Path) -> None:
+    tree = bench.make_tree(tmp_path, 300, "legacy")
+    assert tree.shape == "legacy" and (tree.dir / ".ls-lint.yml").is_file()
+    broken = tree.root / "recycle" / "broken_on_purpose.py"
+    broken.write_text("def broken(:\n", encoding="utf-8")
+    floor = bench.Command((sys.executable, "-c", bench.CONTENT_FLOOR_CODE, str(tree.root)),
+                          tree.dir)
+    outcome, _ = bench.run_process(floor, bench.clean_env())
+    assert outcome.returncode == 0, outcome.stderr
+    # ... and it does parse them: a file too deep for the parser fails it.
+    (tree.root / "recycle" / "deep_on_purpose.py").write_text("a" + ".b" * 200_000 + "\n")
+    outcome, _ = bench.run_process(floor, bench.clean_env())
+    assert outcome.returncode != 0
