@@ -45,11 +45,14 @@ def signature(st: os.stat_result) -> Signature:
     return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
 
 
-def digest(data: bytes) -> bytes:
-    """A digest of a file's bytes: what makes a file with new times but the same bytes a hit."""
-    import hashlib
-
-    return hashlib.blake2b(data, digest_size=16).digest()
+def digest(data: bytes, size: int = 16) -> bytes:
+    """A BLAKE2b digest of a file's bytes: what makes a file with new times but the same bytes
+    a hit (and, shorter, the checksum of a cache file)."""
+    try:  # the C module itself: hashlib would load OpenSSL first, a millisecond or two
+        from _blake2 import blake2b
+    except ImportError:  # pragma: no cover - a Python built without it
+        from hashlib import blake2b
+    return blake2b(data, digest_size=size).digest()
 
 
 def code_stamp(*files: str) -> tuple[tuple[int, int], ...]:
@@ -155,7 +158,7 @@ class FileCache:
             checksum, body = outer[len(header):]
             if not isinstance(body, bytes) or checksum != _checksum(body):
                 raise ValueError("checksum")
-            entries = marshal.loads(body)
+            entries = _loads(body)
             if not isinstance(entries, dict):
                 raise ValueError("not a table")
         except (ValueError, EOFError, TypeError):
@@ -173,10 +176,22 @@ class FileCache:
         _write_atomically(self.path, data)
 
 
-def _checksum(body: bytes) -> int:
-    import zlib
+def _loads(body: bytes) -> Any:
+    """:func:`marshal.loads`, without the garbage collector walking the thousands of tuples
+    it makes on the way (none of them can be garbage yet)."""
+    import gc
 
-    return zlib.crc32(body)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return marshal.loads(body)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _checksum(body: bytes) -> bytes:
+    return digest(body, 8)
 
 
 def _write_atomically(path: str, data: bytes) -> None:

@@ -24,7 +24,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from ..filecache import FileCache, code_stamp, digest, signature
+from ..filecache import FileCache, Signature, code_stamp, digest, signature
 from ..naming import Kind
 from ..similarity import read_description
 
@@ -66,46 +66,55 @@ class ContentFacts:
         """``(rel, finding)`` for each content finding of the ``(rel, kind)`` scripts."""
         answered: list[tuple[str, tuple[Found, ...]]] = []
         todo: list[tuple[str, Kind]] = []
-        cache = self.cache
-        for rel, kind in scripts:
-            value = self._cached(rel) if cache is not None else None
-            if value is None:
+        descriptions = self.descriptions
+        if self.cache is None:
+            todo = scripts
+        else:
+            # The warm path, once per script of the tree: one stat, one comparison.
+            entries = self.cache.entries
+            self.cache.keep(rel for rel, _ in scripts)
+            prefix = os.path.join(self.root, "")
+            stat = os.stat
+            for rel, kind in scripts:
+                stored = entries.get(rel)
+                if stored is not None:
+                    try:
+                        st = stat(prefix + rel)
+                    except OSError:
+                        st = None
+                    if st is not None:
+                        if stored[0] == (st.st_size, st.st_mtime_ns, st.st_ino,
+                                         st.st_ctime_ns):
+                            value = stored[1]
+                            self.hits += 1
+                        else:
+                            value = self._rehashed(rel, st, stored)
+                        if value is not None:
+                            descriptions[rel] = value[1]
+                            answered.append((rel, value[2]))
+                            continue
                 todo.append((rel, kind))
-                continue
-            self.descriptions[rel] = value[1]
-            answered.append((rel, value[2]))
         for rel, _kind, checked in check_in_parallel(self.root, todo):
             sig, data_digest, description, items = checked
             if description is not None:
-                self.descriptions[rel] = description
-            if cache is not None and sig is not None:
-                cache.put(rel, sig, (data_digest, description, items))
+                descriptions[rel] = description
+            if self.cache is not None and sig is not None:
+                self.cache.put(rel, sig, (data_digest, description, items))
             answered.append((rel, items))
         self.checked += len(todo)
         for rel, items in answered:
             for item in items:
                 yield rel, item
 
-    def _cached(self, rel: str) -> tuple[Any, ...] | None:
-        """The cached ``(digest, description, findings)`` of a script whose bytes have not
-        changed, or None (a miss, or not a regular file: the rules say what it is)."""
+    def _rehashed(self, rel: str, st: os.stat_result,
+                  stored: tuple[Signature, Any]) -> tuple[Any, ...] | None:
+        """The cached ``(digest, description, findings)`` of a script whose signature changed
+        but whose size did not, when its bytes are still the same (read and digested, not
+        parsed: a fresh checkout, a touch); else None."""
         assert self.cache is not None
-        try:
-            st = os.stat(os.path.join(self.root, rel))
-        except OSError:
-            return None
-        sig = signature(st)
-        stored = self.cache.stored(rel)
-        if stored is None:
-            return None
         old, value = stored
-        if old == sig:
-            self.hits += 1
-            return value  # type: ignore[no-any-return]
-        if old[0] != sig[0] or not _is_regular(st.st_mode):
+        if old[0] != st.st_size or not _is_regular(st.st_mode):
             return None
-        # Same size, new times or inode: a checkout, a touch, or a same-size rewrite. Reading
-        # the bytes is far cheaper than parsing them; the digest tells which it was.
         try:
             data = _read_exactly(os.path.join(self.root, rel), st.st_size)
         except OSError:
@@ -113,7 +122,7 @@ class ContentFacts:
         if data is None or digest(data) != value[0]:
             return None
         self.rehashed += 1
-        self.cache.put(rel, sig, value)
+        self.cache.put(rel, signature(st), value)
         return value  # type: ignore[no-any-return]
 
     def description(self, rel: str) -> str:
