@@ -143,11 +143,10 @@ def read_descriptions(root: str, rels: Sequence[str], cache_folder: str | None =
         return [read_description(os.path.join(root, rel)) for rel in rels]
     import stat
 
-    from .filecache import FileCache, code_stamp
+    from .filecache import FileCache, code_stamp, signature
 
     cache = FileCache(cache_folder, "descriptions", code_stamp(__file__))
     entries = cache.entries
-    cache.keep(rels)
     prefix = os.path.join(root, "")
     found = []
     for rel in rels:
@@ -157,16 +156,16 @@ def read_descriptions(root: str, rels: Sequence[str], cache_folder: str | None =
             found.append(read_description(prefix + rel))  # it says what is wrong
             continue
         # The signature is taken before the read: a change while reading misses next time.
-        sig = (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+        sig = signature(st)
         stored = entries.get(rel)
         if stored is not None and stored[0] == sig:
             found.append(stored[1])
             continue
         text = read_description(prefix + rel)
         if stat.S_ISREG(st.st_mode):  # a FIFO or a device is asked again, and refused again
-            cache.put(rel, sig, text)
+            cache.put(rel, (sig, text))
         found.append(text)
-    cache.save(prune=every)
+    cache.save(keep=rels if every else None)
     return found
 
 

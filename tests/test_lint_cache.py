@@ -170,9 +170,9 @@ def _poison(project: Path) -> None:
     _, facts = lint_once(project)
     assert facts.cache is not None
     cache = FileCache(str(project / ".opsctl_cache"), "content", facts.cache.stamp)
-    sig, (data_digest, description, items) = cache.entries["recycle/flush_cache_rows.py"]
+    sig, data_digest, description, items = cache.entries["recycle/flush_cache_rows.py"]
     assert items
-    cache.put("recycle/flush_cache_rows.py", sig, (data_digest, description, ()))
+    cache.put("recycle/flush_cache_rows.py", (sig, data_digest, description, ()))
     cache.save()
 
 
@@ -227,8 +227,8 @@ WRITER = textwrap.dedent('''
         entries = cache.entries
         torn += cache.rejected
         # Every entry any writer stored is whole: its value names its own key.
-        torn += sum(value != ("v" * 500, key) for key, (_, value) in entries.items())
-        cache.put(f"{me}/{i}", (i, i, i, i), ("v" * 500, f"{me}/{i}"))
+        torn += sum(entry[1:] != ("v" * 500, key) for key, entry in entries.items())
+        cache.put(f"{me}/{i}", (i, "v" * 500, f"{me}/{i}"))
         cache.save()
     print(torn)
 ''')
@@ -397,7 +397,7 @@ def test_list_reads_descriptions_through_the_cache(project: Path) -> None:
                       filecache.code_stamp(str(REPO / "opsctl" / "similarity.py")))
     sig, text = cache.entries["recycle/export_order_data.py"]
     assert text == "Export order data."
-    cache.put("recycle/export_order_data.py", sig, "From the cache.")
+    cache.put("recycle/export_order_data.py", (sig, "From the cache."))
     cache.save()
     assert _descriptions(project)["recycle/export_order_data.py"] == "From the cache."
     # A same-size rewrite with the time set back is read again.
@@ -423,3 +423,17 @@ def test_list_forgets_deleted_scripts_only_when_it_listed_them_all(project: Path
     _descriptions(project)
     assert set(FileCache(str(project / ".opsctl_cache"), "descriptions", stamp).entries) == {
         "recycle/export_order_data.py", "unrecycle/fix_refund_totals.py"}
+
+
+def test_the_signature_tells_each_of_its_four_numbers_apart() -> None:
+    from types import SimpleNamespace
+
+    def sig(size: int = 10, mtime: int = 2, ino: int = 3, ctime: int = 4) -> int:
+        return filecache.signature(SimpleNamespace(  # type: ignore[arg-type]
+            st_size=size, st_mtime_ns=mtime, st_ino=ino, st_ctime_ns=ctime))
+
+    base = sig()
+    changed = [sig(size=11), sig(mtime=3), sig(ino=4), sig(ctime=5), sig(mtime=-2),
+               sig(mtime=1 << 62), sig(ino=(1 << 64) - 1), sig(size=10 + (1 << 40))]
+    assert base not in changed and len(set(changed)) == len(changed)
+    assert filecache.size_of(base) == 10 and filecache.size_of(sig(size=1 << 40)) == 1 << 40

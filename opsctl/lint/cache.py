@@ -24,7 +24,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from ..filecache import FileCache, Signature, code_stamp, digest, signature
+from ..filecache import FileCache, code_stamp, digest, signature, size_of
 from ..naming import Kind
 from ..similarity import read_description
 
@@ -59,6 +59,7 @@ class ContentFacts:
         self.cache = FileCache(folder, "content", code_stamp(
             *(os.path.join(package, m) for m in _RULE_MODULES))) if folder else None
         self.descriptions: dict[str, str] = {}
+        self.seen: list[str] = []  # every script asked about: what the cache keeps
         #: How the scripts of this run were answered: from the cache, by digest, checked.
         self.hits = self.rehashed = self.checked = 0
 
@@ -72,7 +73,7 @@ class ContentFacts:
         else:
             # The warm path, once per script of the tree: one stat, one comparison.
             entries = self.cache.entries
-            self.cache.keep(rel for rel, _ in scripts)
+            self.seen.extend(rel for rel, _ in scripts)
             prefix = os.path.join(self.root, "")
             stat = os.stat
             for rel, kind in scripts:
@@ -83,15 +84,14 @@ class ContentFacts:
                     except OSError:
                         st = None
                     if st is not None:
-                        if stored[0] == (st.st_size, st.st_mtime_ns, st.st_ino,
-                                         st.st_ctime_ns):
-                            value = stored[1]
+                        if stored[0] == signature(st):
                             self.hits += 1
                         else:
-                            value = self._rehashed(rel, st, stored)
-                        if value is not None:
-                            descriptions[rel] = value[1]
-                            answered.append((rel, value[2]))
+                            stored = self._rehashed(rel, st, stored)
+                        if stored is not None:
+                            if stored[2] is not None:
+                                descriptions[rel] = stored[2]
+                            answered.append((rel, stored[3]))
                             continue
                 todo.append((rel, kind))
         for rel, _kind, checked in check_in_parallel(self.root, todo):
@@ -99,7 +99,9 @@ class ContentFacts:
             if description is not None:
                 descriptions[rel] = description
             if self.cache is not None and sig is not None:
-                self.cache.put(rel, sig, (data_digest, description, items))
+                # Only the near-twin rule reads descriptions, and only recycle/'s.
+                kept = description if rel.startswith("recycle/") else None
+                self.cache.put(rel, (sig, data_digest, kept, items))
             answered.append((rel, items))
         self.checked += len(todo)
         for rel, items in answered:
@@ -107,23 +109,23 @@ class ContentFacts:
                 yield rel, item
 
     def _rehashed(self, rel: str, st: os.stat_result,
-                  stored: tuple[Signature, Any]) -> tuple[Any, ...] | None:
-        """The cached ``(digest, description, findings)`` of a script whose signature changed
-        but whose size did not, when its bytes are still the same (read and digested, not
-        parsed: a fresh checkout, a touch); else None."""
+                  stored: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        """The cache entry ``(signature, digest, description, findings)`` of a script whose
+        signature changed but whose size did not, when its bytes are still the same (read and
+        digested, not parsed: a fresh checkout, a touch), with the new signature; else None."""
         assert self.cache is not None
-        old, value = stored
-        if old[0] != st.st_size or not _is_regular(st.st_mode):
+        if size_of(stored[0]) != st.st_size or not _is_regular(st.st_mode):
             return None
         try:
             data = _read_exactly(os.path.join(self.root, rel), st.st_size)
         except OSError:
             return None
-        if data is None or digest(data) != value[0]:
+        if data is None or digest(data) != stored[1]:
             return None
         self.rehashed += 1
-        self.cache.put(rel, signature(st), value)
-        return value  # type: ignore[no-any-return]
+        entry = (signature(st), *stored[1:])
+        self.cache.put(rel, entry)
+        return entry
 
     def description(self, rel: str) -> str:
         """A script's description: from its check in this run, else read from its first
@@ -137,7 +139,7 @@ class ContentFacts:
         """Write the cache back; after a whole-tree lint, without the scripts it no longer
         has (file-list mode keeps every entry: it saw only a few files)."""
         if self.cache is not None:
-            self.cache.save(prune=whole_tree)
+            self.cache.save(keep=self.seen if whole_tree else None)
 
 
 def _is_regular(mode: int) -> bool:
