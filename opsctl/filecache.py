@@ -26,7 +26,7 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 #: opsctl's version, which a cache file must match (tests hold it to pyproject.toml's).
@@ -34,23 +34,28 @@ OPSCTL_VERSION = "0.1.0"
 #: The layout of a cache file; a change to it makes every older file a miss.
 FORMAT = 1
 MAGIC = "opsctl-cache"
-#: The four numbers that identify a file's bytes without reading them, as one number.
-Signature = int
+#: The four numbers that identify a file's bytes without reading them, packed in 32 bytes.
+Signature = bytes
 _WORD = (1 << 64) - 1
+try:
+    from _struct import Struct  # struct's C half, without the module around it
+except ImportError:  # pragma: no cover - another Python
+    from struct import Struct
+_PACK = Struct("<qqQq").pack
 
 _GITIGNORE = "# Written by opsctl: a cache of facts read from the scripts, safe to delete.\n*\n"
 
 
-def signature(st: os.stat_result) -> Signature:
-    """Size, modification time, inode and inode-change time (nanoseconds), each in 64 bits of
-    one number: one object a file instead of five, for the tens of thousands a cache holds."""
-    return (st.st_size & _WORD) | (st.st_mtime_ns & _WORD) << 64 | \
-        (st.st_ino & _WORD) << 128 | (st.st_ctime_ns & _WORD) << 192
+def signature(st: os.stat_result, pack: Callable[..., bytes] = _PACK) -> Signature:
+    """Size, modification time, inode and inode-change time (nanoseconds), packed: one small
+    object a file instead of five, for the tens of thousands a cache holds, and about as quick
+    to make as a tuple of them."""
+    return pack(st.st_size, st.st_mtime_ns, st.st_ino & _WORD, st.st_ctime_ns)
 
 
 def size_of(sig: Signature) -> int:
     """The file size a :func:`signature` holds."""
-    return sig & _WORD
+    return int.from_bytes(sig[:8], "little", signed=True)
 
 
 def digest(data: bytes, size: int = 16) -> bytes:
