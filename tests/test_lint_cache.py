@@ -346,6 +346,28 @@ def test_a_process_pool_where_forking_is_not_safe(tmp_path: Path,
     assert check_in_parallel(str(root), scripts, processes=2) == check_files(str(root), scripts)
 
 
+def test_no_fork_while_threads_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """opsctl embedded in a threaded program: forking could copy a lock another thread holds,
+    so new interpreters check the other shares."""
+    import threading
+
+    root, scripts = _many(tmp_path, 20)
+
+    def no_fork(*args: object) -> None:
+        raise AssertionError("forked while a thread ran")
+
+    monkeypatch.setattr(lint_cache, "_forked", no_fork)
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert check_in_parallel(str(root), scripts, processes=2) == \
+            check_files(str(root), scripts)
+    finally:
+        stop.set()
+        thread.join()
+
+
 def test_a_share_whose_process_failed_is_checked_here() -> None:
     def fails(root: str, share: list[tuple[str, Kind]]) -> list[object]:
         raise RuntimeError("the child fails")

@@ -9,8 +9,8 @@ script and parses none; a script whose times changed but whose size did not (a f
 restoring a CI cache) is read and its digest compared, still without parsing. The rest are
 checked by :mod:`opsctl.lint.content`, in a few processes at once when there are enough of
 them to pay for starting one (:data:`PER_PROCESS`): forked on Linux (a few milliseconds, the
-modules already loaded), a process pool elsewhere. Without a cache folder (``--no-cache``) the
-rules run on every script, as before the cache.
+modules already loaded), a pool of new interpreters elsewhere or while threads run. Without a
+cache folder (``--no-cache``) the rules run on every script, as before the cache.
 
 This module does not import :mod:`opsctl.lint.content` (nor :mod:`ast`) unless a script must
 be checked, so a warm run never pays for loading the rules.
@@ -173,14 +173,14 @@ def processes_for(count: int, per_process: int = PER_PROCESS) -> int:
 def check_in_parallel(root: str, scripts: list[tuple[str, Kind]],
                       processes: int | None = None) -> list[tuple[str, Kind, Checked]]:
     """:func:`opsctl.lint.content.check_files` on ``scripts``, shared among ``processes``
-    (by default :func:`processes_for`): this one and forked children on Linux, a process pool
-    where forking is not safe. The results keep the order of ``scripts``; a share whose
+    (by default :func:`processes_for`): this one and forked children on Linux, a pool of new
+    interpreters where forking is not safe. The results keep the order of ``scripts``; a share whose
     process failed is checked here."""
     if not scripts:
         return []
     from .content import check_files
 
-    fork = sys.platform.startswith("linux") and hasattr(os, "fork")
+    fork = sys.platform.startswith("linux") and hasattr(os, "fork") and _one_thread()
     if processes is None:
         processes = processes_for(len(scripts), PER_PROCESS if fork else PER_SPAWNED_PROCESS)
     if processes <= 1:
@@ -192,9 +192,12 @@ def check_in_parallel(root: str, scripts: list[tuple[str, Kind]],
         results += [collect() or check_files(root, share)
                     for collect, share in zip(others, shares[1:], strict=True)]
     else:
+        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(processes - 1) as pool:
+        # New interpreters: forking a process that runs threads is not safe.
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(processes - 1, mp_context=spawn) as pool:
             futures = [pool.submit(check_files, root, share) for share in shares[1:]]
             results = [check_files(root, shares[0])]
             results += [future.result() for future in futures]
@@ -203,6 +206,13 @@ def check_in_parallel(root: str, scripts: list[tuple[str, Kind]],
     for i, share in enumerate(results):
         ordered[i::processes] = share
     return ordered
+
+
+def _one_thread() -> bool:
+    """Whether this process runs one thread: forking with others running (opsctl embedded in
+    a threaded program) could copy a lock another thread holds, so that is left to a pool."""
+    threading = sys.modules.get("threading")
+    return threading is None or threading.active_count() == 1
 
 
 def _forked(work: Callable[[str, list[tuple[str, Kind]]], list[Any]], root: str,
