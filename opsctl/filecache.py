@@ -133,9 +133,9 @@ class FileCache:
         if not self._dirty:
             return
         body = marshal.dumps(entries)
-        data = marshal.dumps(self._header() + (_checksum(body), body))
+        head = marshal.dumps(self._header() + (_checksum(body), len(body)))
         try:
-            self._write(data)
+            self._write(head, body)
         except (OSError, ValueError):
             return
         self._dirty = False
@@ -149,35 +149,38 @@ class FileCache:
         if self.path is None:
             return {}
         try:
-            with open(self.path, "rb") as fh:
-                data = fh.read()
+            fh = open(self.path, "rb")
         except OSError:
             return {}
         try:
-            outer = marshal.loads(data)
-            header = self._header()
-            if not isinstance(outer, tuple) or len(outer) != len(header) + 2 or \
-                    outer[:len(header)] != header:
-                raise ValueError("another opsctl, Python or format")
-            checksum, body = outer[len(header):]
-            if not isinstance(body, bytes) or checksum != _checksum(body):
-                raise ValueError("checksum")
+            with fh:
+                # The header first (marshal reads no further), then the body as it lies.
+                head = marshal.load(fh)
+                header = self._header()
+                if not isinstance(head, tuple) or len(head) != len(header) + 2 or \
+                        head[:len(header)] != header:
+                    raise ValueError("another opsctl, Python or format")
+                checksum, size = head[len(header):]
+                body = fh.read()
+            if len(body) != size or checksum != _checksum(body):
+                raise ValueError("truncated, or changed")
             entries = _loads(body)
+            del body
             if not isinstance(entries, dict):
                 raise ValueError("not a table")
-        except (ValueError, EOFError, TypeError):
+        except (ValueError, EOFError, TypeError, OSError):
             self._dirty = self.rejected = True  # replace it at the end of the run
             return {}
         return entries
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, *chunks: bytes) -> None:
         assert self.path is not None and self.folder is not None
         if not os.path.isdir(self.folder):
             os.makedirs(self.folder, exist_ok=True)
         ignore = os.path.join(self.folder, ".gitignore")
         if not os.path.exists(ignore):
             _write_atomically(ignore, _GITIGNORE.encode("utf-8"))
-        _write_atomically(self.path, data)
+        _write_atomically(self.path, *chunks)
 
 
 def _loads(body: bytes) -> Any:
@@ -198,17 +201,18 @@ def _checksum(body: bytes) -> bytes:
     return digest(body, 8)
 
 
-def _write_atomically(path: str, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path`` and rename it over ``path``: a
+def _write_atomically(path: str, *chunks: bytes) -> None:
+    """Write ``chunks`` to a temporary file beside ``path`` and rename it over ``path``: a
     reader, or another writer, sees the old file or the new one, never a mix."""
     tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
                      0o644)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            for chunk in chunks:
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view):]
         finally:
             os.close(fd)
         os.replace(tmp, path)
