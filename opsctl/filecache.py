@@ -101,6 +101,11 @@ class FileCache:
         self.rejected = False
 
     @property
+    def loaded(self) -> bool:
+        """Whether anything asked for the entries (so :meth:`save` may have work)."""
+        return self._entries is not None
+
+    @property
     def entries(self) -> dict[str, tuple[Any, ...]]:
         """``{key: (signature, *facts)}``: what a hot loop reads directly."""
         if self._entries is None:

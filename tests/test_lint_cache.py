@@ -95,6 +95,19 @@ def test_a_rename_is_seen_and_the_old_name_forgotten(project: Path) -> None:
         str(project / ".opsctl_cache"), "content", facts.cache.stamp).entries
 
 
+def test_a_lint_with_the_content_rules_off_leaves_the_cache_alone(project: Path) -> None:
+    lint_once(project)
+    before = _cache_file(project).read_bytes()
+    linter = Linter(str(project / "offline_script"), Naming(today=TODAY),
+                    LintConfig(cache_dir=str(project / ".opsctl_cache"),
+                               content_kinds=frozenset()))
+    linter.walk_tree()
+    linter.report()
+    assert _cache_file(project).read_bytes() == before
+    _, facts = lint_once(project)
+    assert facts.hits == 3
+
+
 def test_two_same_size_scripts_swapping_names_are_seen(project: Path) -> None:
     lint_once(project)
     recycle = project / "offline_script" / "recycle"

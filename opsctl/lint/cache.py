@@ -138,8 +138,9 @@ class ContentFacts:
     def save(self, *, whole_tree: bool) -> None:
         """Write the cache back; after a whole-tree lint, without the scripts it no longer
         has (file-list mode keeps every entry: it saw only a few files)."""
-        if self.cache is not None:
-            self.cache.save(keep=self.seen if whole_tree else None)
+        if self.cache is not None and self.cache.loaded:
+            # A lint that checked no content (the rules off) leaves what it did not ask about.
+            self.cache.save(keep=self.seen if whole_tree and self.seen else None)
 
 
 def _is_regular(mode: int) -> bool:
