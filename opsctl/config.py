@@ -46,6 +46,9 @@ class Config(NamedTuple):
     root_path: str
     source: str = "defaults"
     app: str | None = None
+    #: The folder the app is started from (``app_folder``): its ``.flaskenv`` / ``.env`` are
+    #: read and discovery runs there; None: the project folder.
+    app_folder_path: str | None = None
     templates_path: str | None = None
     stale_days: int = DEFAULT_STALE_DAYS
     developer_pattern: str = DEFAULT_DEVELOPER_PATTERN
@@ -72,6 +75,14 @@ class Config(NamedTuple):
         from pathlib import Path
 
         return Path(self.root_path)
+
+    @property
+    def app_folder(self) -> Path:
+        """Where the app is started from, as ``flask`` would be: ``app_folder``, else the
+        project folder."""
+        from pathlib import Path
+
+        return Path(self.app_folder_path or self.project_path)
 
     @property
     def templates(self) -> Path | None:
@@ -140,6 +151,7 @@ def _split(s: str) -> list[str] | None:
 _KEYS: dict[str, tuple[Any, str, Any]] = {
     "root": (_str, "a folder path (string)", _opt_str),
     "app": (_str, "a Flask app import path (string)", _opt_str),
+    "app_folder": (_str, "a folder path (string)", _opt_str),
     "templates": (_str, "a folder path (string)", _opt_str),
     "stale_days": (_int, "a whole number of days (>= 0)", int),
     "developer_pattern": (_str, "a regular expression (string)", _opt_str),
@@ -299,11 +311,13 @@ def load_config(
         return absolute(os.path.join(project, os.path.expanduser(value)))
 
     templates = values.get("templates")
+    app_folder = values.get("app_folder")
     return Config(
         project_path=project,
         root_path=path(values.get("root", DEFAULT_ROOT)),
         source=source,
         app=values.get("app"),
+        app_folder_path=path(app_folder) if app_folder else None,
         templates_path=path(templates or "templates"),
         stale_days=values.get("stale_days", DEFAULT_STALE_DAYS),
         developer_pattern=values.get("developer_pattern", DEFAULT_DEVELOPER_PATTERN),

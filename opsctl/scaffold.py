@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .application import FoundApp, Located, locate
 from .catalogue import Catalogue, Script
 from .config import DEFAULT_ROOT, find_project_dir, has_opsctl_table, load_config
 from .errors import ConfigError, InvalidName, OpsctlError, TargetExists
@@ -42,6 +43,11 @@ class InitResult:
     #: Whether pyproject.toml was created (True), given a [tool.opsctl] table (False), or
     #: left alone (None).
     pyproject_created: bool | None
+    #: The app written into the new table, and the file it was found in; None when none
+    #: was written (FLASK_APP names it, nothing or several were found, or no table was made).
+    app: FoundApp | None = None
+    #: The app folder written into the new table (a monorepo's ``backend``), if any.
+    app_folder: str | None = None
 
 
 def init_project(project_dir: Path, root_name: str | None = None) -> InitResult:
@@ -78,18 +84,52 @@ def init_project(project_dir: Path, root_name: str | None = None) -> InitResult:
                           encoding="utf-8")
         created.append(readme)
     pyproject_created: bool | None = None
+    located = None
     if not has_table:
         text = pyproject.read_text(encoding="utf-8") if pyproject.is_file() else ""
         pyproject_created = not pyproject.is_file()
         table = "[tool.opsctl]\n"
         if root != project_dir / DEFAULT_ROOT:
             table += f'root = "{root.relative_to(project_dir).as_posix()}"\n'
-        table += ('# app = "yourapp:create_app"   # as flask --app takes it; FLASK_APP otherwise\n'
-                  "# stale_days = 90\n")
+        located = locate(project_dir)
+        table += _app_lines(located)
+        table += "# stale_days = 90\n"
         sep = "" if not text or text.endswith("\n\n") else ("\n" if text.endswith("\n") else "\n\n")
         with pyproject.open("a", encoding="utf-8") as fh:
             fh.write(sep + table)
-    return InitResult(project_dir, created, pyproject_created)
+    written = located is not None and len(located.apps) == 1 and not located.flask_app
+    return InitResult(project_dir, created, pyproject_created,
+                      app=located.apps[0] if written and located else None,
+                      app_folder=located.folder if located else None)
+
+
+def _app_lines(located: Located) -> str:
+    """The table's app settings: the app folder when the app sits in one, and the app found
+    there, unless its ``FLASK_APP`` already names it (which ``app`` would override) or
+    several are candidates (each is offered, commented out)."""
+    lines = f'app_folder = "{located.folder}"\n' if located.folder else ""
+    where = f"{located.folder}/" if located.folder else ""
+    if located.flask_app:
+        return lines + (f'# app = "{located.flask_app}"   # FLASK_APP in {where}.flaskenv/.env '
+                        "names it; this would override it\n")
+    if len(located.apps) == 1:
+        found = located.apps[0]
+        return lines + f'app = "{found.import_path}"   # found in {where}{found.file}\n'
+    if located.apps:
+        return lines + "".join(f'# app = "{a.import_path}"   # found in {where}{a.file}\n'
+                               for a in located.apps)
+    return lines + ('# app = "yourapp:create_app"   # as flask --app takes it; FLASK_APP '
+                    "otherwise\n")
+
+
+def app_found_note(result: InitResult) -> str:
+    """What ``init`` says it wrote about the app: ``app flaskr:create_app (found in
+    flaskr/__init__.py)``, with the app folder when there is one."""
+    where = f"{result.app_folder}/" if result.app_folder else ""
+    folder = f"app_folder {result.app_folder}" if result.app_folder else ""
+    app = f"app {result.app.import_path} (found in {where}{result.app.file})" \
+        if result.app else ""
+    return "set " + ", ".join(filter(None, [folder, app])) + " in [tool.opsctl]"
 
 
 def _checked_root(project_dir: Path, name: str) -> Path:

@@ -139,7 +139,10 @@ def test_opsctl_env_in_the_shell_does_not_lift_the_app_s_production(tmp_path: Pa
     assert "ran in production" in confirmed.stdout
     (run,) = runs_of(url)
     assert run.environment == "production"
-    assert run.notes == ("environment names disagree: the app's ENV says 'production', "
+    # The first note names the app and its database, as the run's first line did.
+    assert run.notes[0] == ("app envapp:create_app('production') ([tool.opsctl] app), no "
+                            "database in its configuration")
+    assert run.notes[1:] == ("environment names disagree: the app's ENV says 'production', "
                          "OPSCTL_ENV in the operator's environment says 'development'; the "
                          "app's own, 'production', is recorded, and the run is protected",)
     assert "environment names disagree" in confirmed.stderr  # --yes asked nothing: told
@@ -156,7 +159,7 @@ def test_every_spelling_of_production_in_the_app_is_protected(tmp_path: Path,
     assert runs_of(url) == []
     assert opsctl(project, "run", "--yes", "recycle/say").returncode == 0
     (run,) = runs_of(url)
-    assert run.environment == name.strip() and run.notes == ()
+    assert run.environment == name.strip() and len(run.notes) == 1  # the app's line alone
 
 
 def test_the_protected_environments_variable_cannot_replace_production(tmp_path: Path) -> None:
@@ -178,19 +181,21 @@ def test_the_operator_s_production_protects_a_development_app(tmp_path: Path) ->
         .returncode == 0
     (run,) = runs_of(url)
     assert run.environment == "development"
-    assert run.notes and "OPSCTL_ENV in the operator's environment says 'production'" in \
-        run.notes[0]
+    assert len(run.notes) == 2 and \
+        "OPSCTL_ENV in the operator's environment says 'production'" in run.notes[1]
 
 
 def test_a_disagreement_in_an_unprotected_run_is_warned_and_recorded(tmp_path: Path) -> None:
     project, url = project_stating(tmp_path, "staging")
     ran = opsctl(project, "run", "recycle/say", OPSCTL_ENV="development")
     assert ran.returncode == 0, ran.stderr
-    assert ran.stderr.startswith("warning: environment names disagree: the app's ENV says "
-                                 "'staging', OPSCTL_ENV in the operator's environment says "
-                                 "'development'; the app's own, 'staging', is recorded\n")
+    warning, first, *_ = ran.stderr.splitlines()
+    assert warning == ("warning: environment names disagree: the app's ENV says 'staging', "
+                       "OPSCTL_ENV in the operator's environment says 'development'; the "
+                       "app's own, 'staging', is recorded")
+    assert first.startswith("opsctl: app envapp:create_app('staging') ")
     (run,) = runs_of(url)
-    assert run.environment == "staging" and len(run.notes) == 1
+    assert run.environment == "staging" and len(run.notes) == 2
 
 
 @pytest.mark.parametrize(("app_env", "shell_env", "line"), [
@@ -217,7 +222,7 @@ def test_the_prompt_shows_the_disagreement(tmp_path: Path, app_env: str, shell_e
             f"OPSCTL_ENV in the operator's environment says '{shell_env}'") in err
     assert f"ran in {app_env}" in out
     (run,) = runs_of(url)
-    assert run.environment == app_env and len(run.notes) == 1
+    assert run.environment == app_env and len(run.notes) == 2
 
 
 def test_the_notes_of_a_run_recorded_whole_survive_the_local_journal(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ LAYERS: list[dict[str, tuple[str, ...]]] = [
     {"ground floor": ("opsctl.errors", "opsctl.output", "opsctl.naming", "opsctl.copies",
                       "opsctl.dates", "opsctl.similarity", "opsctl.config",
                       "opsctl.identity", "opsctl.catalogue", "opsctl.gitops", "opsctl.prompt",
-                      "opsctl.project", "opsctl.filecache")},
+                      "opsctl.project", "opsctl.filecache", "opsctl.application")},
     {"ledger": ("opsctl.ledger",)},
     {"scaffold": ("opsctl.scaffold",)},
     {"lifecycle": ("opsctl.lifecycle",)},

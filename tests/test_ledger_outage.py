@@ -133,7 +133,7 @@ def test_an_outage_within_the_retry_window_is_waited_out(held: tuple[Path, Path]
     with ledger(server.url) as book:
         (run,) = book.runs("recycle/hold")
         assert (run.status, run.exit_code, run.summary) == ("succeeded", 0, {"rows": 3})
-        assert run.notes == ()
+        assert len(run.notes) == 1 and run.notes[0].startswith("app ")  # no outage note
         assert book.holder("recycle/hold") is None
     assert journal_files(project) == []
 
@@ -175,7 +175,8 @@ def test_an_outage_past_the_retry_window_is_journaled_then_recorded(
     assert (run["status"], run["exit_code"], run["summary"]) == ("succeeded", 0, {"rows": 3})
     assert run["reason"] == "TICKET-9" and "released" in run["output_tail"]
     assert run["error"] is None
-    (note,) = run["notes"]
+    (app, note) = run["notes"]
+    assert app.startswith("app ")
     assert note.startswith("recorded late from the local journal")
     with ledger(server.url) as book:
         assert book.holder("unrecycle/fix") is None

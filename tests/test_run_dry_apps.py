@@ -261,7 +261,7 @@ def test_a_script_that_honours_the_flag_itself_may_dry_run(flaskr: tuple[Path, P
     with ledger(f"sqlite:///{project.parent / 'ledger.sqlite3'}") as book:
         (run,) = book.runs("recycle/post")
     assert run.status == "succeeded" and run.dry_run
-    assert run.notes == ("dry run honoured by the script: nothing rolled back by opsctl",)
+    assert run.notes[1:] == ("dry run honoured by the script: nothing rolled back by opsctl",)
     shown = opsctl(project, "history", "--run", str(run.id))
     assert "dry run honoured by the script: nothing rolled back by opsctl" in shown.stdout
 

@@ -11,7 +11,7 @@ from ..config import absolute
 from ..errors import ConfigError, Declined
 from ..ledger.migrations import BY_HAND, EnvScript, diff, to_wire, wire
 from ..prompt import can_ask, confirm
-from ..scaffold import guess_init_dir, init_project
+from ..scaffold import app_found_note, guess_init_dir, init_project
 from .params import project_of
 
 
@@ -55,6 +55,8 @@ def init_command(ctx: click.Context, root_name: str | None, yes: bool) -> None:
     if result.pyproject_created is not None:
         output.echo(f"{'created' if result.pyproject_created else 'updated'} pyproject.toml "
                     "([tool.opsctl])")
+    if result.app is not None or result.app_folder is not None:
+        output.echo(app_found_note(result))
     if env is not None:
         _leave_ledger_alone(env, project_dir, yes)
     output.note("next: opsctl new ts <what>   (a temporary script in your own folder)")

@@ -50,8 +50,9 @@ def _bare_wait(command: click.Command, args: list[str]) -> list[str]:
 @click.argument("script", type=SCRIPT)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 @click.option("--app", "app_path", metavar="IMPORT",
-              help="The Flask app, in any form 'flask --app' takes (default: [tool.opsctl] "
-                   "app, FLASK_APP or .flaskenv, then wsgi.py/app.py).")
+              help="The Flask app, in any form 'flask --app' takes; wins over every setting "
+                   "(default: OPSCTL_APP, [tool.opsctl] app, FLASK_APP or .flaskenv, then "
+                   "discovery in the app folder).")
 @click.option("--dry-run", is_flag=True,
               help="Roll back every change made through the app's db.session, and mark the "
                    "run as dry.")
@@ -91,17 +92,25 @@ def run_command(project: Project, script: Script, args: tuple[str, ...], app_pat
     from ..run.runner import run_script
 
     ctx = click.get_current_context()
-    options = RunOptions(app=app_path, dry_run=dry_run, yes=yes, force=force, wait=wait,
+    info, flask_app = _flask_side(ctx)
+    options = RunOptions(app=app_path or flask_app,
+                         app_source="--app" if app_path or not flask_app else "flask --app",
+                         dry_run=dry_run, yes=yes, force=force, wait=wait,
                          reason=reason, no_ledger=no_ledger, request_context=request_context,
-                         script_info=_flask_script_info(ctx), prog=ctx.command_path)
+                         script_info=info, prog=ctx.command_path)
     ctx.exit(run_script(project, script, args, options))
 
 
-def _flask_script_info(ctx: click.Context) -> Any:
-    """The ``flask`` command's ScriptInfo when running as ``flask ops run``."""
+def _flask_side(ctx: click.Context) -> tuple[Any, str | None]:
+    """Inside ``flask ops run``: the ``flask`` command's ScriptInfo, and the app given with
+    ``flask --app`` on its command line. Flask puts ``FLASK_APP`` (from the environment or
+    ``.flaskenv``) in the same place; only the command line is an explicit choice, so only
+    it is taken here: ``FLASK_APP`` keeps its own place in the order."""
     node: click.Context | None = ctx
     while node is not None:
-        if type(node.obj).__name__ == "ScriptInfo":
-            return node.obj
+        if type(node.obj).__name__ == "ScriptInfo" and (
+                node.parent is None or type(node.parent.obj).__name__ != "ScriptInfo"):
+            given = node.get_parameter_source("app") is click.core.ParameterSource.COMMANDLINE
+            return node.obj, node.obj.app_import_path if given else None
         node = node.parent
-    return None
+    return None, None

@@ -1,14 +1,13 @@
-"""Finding and loading the project's Flask application, the way ``flask`` itself does.
+"""Loading the project's Flask application, the way ``flask`` itself does, and naming it.
 
 Flask's own machinery does the work: :func:`flask.cli.load_dotenv` for ``.flaskenv`` / ``.env``,
 and :class:`flask.cli.ScriptInfo` (``prepare_import`` + ``locate_app``) for every form
 ``flask --app`` accepts: ``module``, ``module:app``, ``module:create_app()``,
 ``module:create_app('dev')``, or a file path.
 
-Which app, in order: ``--app``; ``[tool.opsctl] app`` (or ``OPSCTL_APP``); ``FLASK_APP``
-(``.flaskenv`` / ``.env`` included); ``wsgi.py`` / ``app.py`` in the project folder. Discovery
-runs with the project folder as the current directory, as if ``flask`` were started there, and
-the script then runs in the caller's own directory.
+Which app is :mod:`.appsource`'s one order. Loading runs with the app folder as the current
+directory, as if ``flask`` were started there; the script then runs in the caller's own
+directory. The run's first line names the app and its database (:func:`announcement`).
 """
 
 from __future__ import annotations
@@ -35,48 +34,72 @@ if TYPE_CHECKING:
 
 class LoadedApp(NamedTuple):
     app: Flask
-    #: What was imported (``opsctl.demo:create_app``), or None for wsgi.py/app.py discovery.
+    #: What was imported (``opsctl.demo:create_app``, or the file Flask's discovery took:
+    #: ``wsgi.py``), or None for the flask command's own ``create_app``.
     import_path: str | None
-    #: Where that came from, for messages: ``--app``, ``[tool.opsctl] app``, ``FLASK_APP``...
+    #: Where that came from (:class:`.appsource.AppChoice`): ``--app``, ``FLASK_APP``...
     source: str
 
     @property
+    def what(self) -> str:
+        return self.import_path or self.app.name
+
+    @property
     def description(self) -> str:
-        what = self.import_path or "wsgi.py/app.py"
-        return f"{what} ({self.app.name})"
+        return f"{self.what} ({self.app.name})"
 
 
-def load_app(config: Config, app_option: str | None = None, *, script_info: Any = None,
-             cwd: Path | None = None, debug: bool = False) -> LoadedApp:
-    """Load the project's Flask app; :class:`AppNotFound` names what was tried."""
+def load_app(config: Config, app_option: str | None = None, *, app_source: str = "--app",
+             script_info: Any = None, cwd: Path | None = None,
+             debug: bool = False) -> LoadedApp:
+    """Load the project's Flask app; :class:`AppNotFound` names what was tried.
+
+    ``app_option`` is an explicit choice (``--app``, or ``flask --app`` as ``app_source``
+    says); ``script_info`` is the flask command's, inside ``flask ops``.
+    """
     from flask.cli import NoAppException, ScriptInfo, load_dotenv
     from flask.helpers import get_load_dotenv
 
-    if script_info is not None and (script_info.app_import_path or script_info.create_app):
-        # Inside `flask ops ...`: the flask command already knows the app.
-        return _load(lambda: script_info.load_app(), script_info.app_import_path,
-                     "flask --app / FLASK_APP", debug, NoAppException)
+    from .appsource import app_folder, choose
 
     cwd = cwd or Path.cwd()
-    with _working_directory(config.project_dir):
+    folder = app_folder(config)
+    option = _from_caller(app_option, cwd) if app_option else None
+    with _working_directory(folder):
+        before = os.environ.get("FLASK_APP")
         if get_load_dotenv():
-            load_dotenv()
-        if app_option:
-            path, source = _from_caller(app_option, cwd), "--app"
-        elif config.app:
-            path = config.app
-            source = ("OPSCTL_APP" if os.environ.get("OPSCTL_APP") == config.app
-                      else f"[tool.opsctl] app in {config.source}")
-        elif os.environ.get("FLASK_APP"):
-            path, source = os.environ["FLASK_APP"], "FLASK_APP"
-        else:
-            path, source = None, "wsgi.py/app.py discovery"
-        if str(config.project_dir) not in sys.path:
-            # Like `flask` run from the project folder: its modules are importable.
-            sys.path.insert(0, str(config.project_dir))
-        info = ScriptInfo(app_import_path=path, set_debug_flag=False)
-        return _load(info.load_app, path, source, debug, NoAppException,
-                     where=config.project_dir)
+            load_dotenv()  # never over a variable already set: the shell's own win
+        choice = choose(config, option, app_source, script_info=script_info,
+                        flask_app_before=before, folder=folder, cwd=cwd)
+        if str(folder) not in sys.path:
+            # Like `flask` started in the app folder: its modules are importable.
+            sys.path.insert(0, str(folder))
+        if choice.script_info:
+            return _load(script_info.load_app, None, choice.source, debug, NoAppException,
+                         where=folder)
+        if choice.path is None:
+            return _discover(choice.source, debug, folder, config, cwd)
+        info = ScriptInfo(app_import_path=choice.path, set_debug_flag=False)
+        return _load(info.load_app, choice.path, choice.source, debug, NoAppException,
+                     where=folder)
+
+
+def _discover(source: str, debug: bool, folder: Path, config: Config, cwd: Path) -> LoadedApp:
+    """Flask's own discovery (``wsgi.py``, then ``app.py``), knowing which file gave the app."""
+    from flask.cli import NoAppException, locate_app, prepare_import
+
+    from .appsource import nothing_found, shown
+
+    for name in ("wsgi.py", "app.py"):
+        if not (folder / name).is_file():
+            continue
+        file = shown(folder / name, config.project_dir)
+        loaded = _load(lambda name=name: locate_app(prepare_import(name), None,
+                                                    raise_if_not_found=False),
+                       file, source, debug, NoAppException, where=folder)
+        if loaded.app is not None:
+            return loaded
+    raise AppNotFound(nothing_found(config, folder, cwd))
 
 
 def _load(load: Any, path: str | None, source: str, debug: bool, no_app: type[Exception],
@@ -103,16 +126,17 @@ def _load(load: Any, path: str | None, source: str, debug: bool, no_app: type[Ex
 
 def _no_app_message(message: str, path: str | None, source: str, where: Path | None) -> str:
     if path is None:
-        return (f"no Flask app found: no --app, no [tool.opsctl] app, no FLASK_APP (nor in "
-                f".flaskenv/.env), and no wsgi.py or app.py in {where}; set "
-                "app = \"yourpackage:create_app\" in [tool.opsctl], or pass --app")
+        return (f"{source} made no Flask app: {_clause(_first_line(message))}; fix the "
+                "flask command's create_app, or pass --app")
     if "an ImportError was raised" in message:
         # Flask appends the whole traceback; its last line says what failed.
         lines = [ln for ln in message.strip().splitlines() if ln.strip()]
         return (f"importing the Flask app {path} (from {source}) raised "
                 f"{_clause(lines[-1])}; "
                 "fix the import, or run with --debug for the traceback")
-    return (f"no Flask app at {path!r} (from {source}): {_clause(_first_line(message))}; "
+    looked = f", in {where}" if where is not None else ""
+    return (f"no Flask app at {path!r} (from {source}{looked}): "
+            f"{_clause(_first_line(message))}; "
             "check the module and attribute names (flask --app takes the same form)")
 
 
@@ -188,3 +212,62 @@ def databases_of(app: Flask) -> list[str]:
     except Exception as exc:  # a misconfigured bind should not hide the prompt
         out.append(f"(unknown: {type(exc).__name__})")
     return out
+
+
+def announcement(loaded: LoadedApp, here: Path | None = None) -> str:
+    """``app X (where X came from), database URL``: what a run's first line says and its
+    ledger note keeps, so a wrong app is seen at once. Passwords are hidden; with ``here``, a
+    SQLite file below that folder is shown relative to it. Needs an app context."""
+    return f"app {loaded.what} ({loaded.source}), {_database_text(loaded.app, here)}"
+
+
+#: Where an app without Flask-SQLAlchemy usually keeps its database (flaskr: ``DATABASE``).
+_DATABASE_KEYS = ("SQLALCHEMY_DATABASE_URI", "DATABASE_URL", "DATABASE_URI", "DATABASE")
+
+
+def _database_text(app: Flask, here: Path | None) -> str:
+    urls: list[tuple[str | None, Any]] = []
+    db = app.extensions.get("sqlalchemy")
+    if db is not None:
+        try:
+            engines = db.engines
+            urls = [(key, engines[key].url) for key in
+                    sorted(engines, key=lambda k: (k is not None, str(k)))]
+        except Exception as exc:  # a misconfigured bind fails in the script, not here
+            return f"database unknown ({type(exc).__name__})"
+    else:
+        settings = [app.config.get(key) for key in _DATABASE_KEYS]
+        urls.extend((None, value) for value in settings if isinstance(value, str) and value)
+        del urls[1:]
+    if not urls:
+        return "no database in its configuration"
+    (key, first), *binds = urls
+    text = f"database {'' if key is None else f'{key}: '}{_shown_url(first, here)}"
+    if binds:
+        names = ", ".join(str(key) for key, _ in binds)
+        text += f" (and bind{'s' if len(binds) > 1 else ''} {names})"
+    return text
+
+
+def _shown_url(value: Any, here: Path | None) -> str:
+    from sqlalchemy.engine import make_url
+
+    from .secrets import Scrubber
+
+    try:
+        url = make_url(value)
+    except Exception:  # a plain file path (flaskr's DATABASE), or no URL SQLAlchemy reads
+        text = str(value)
+        return (Scrubber().text(text) or text) if "://" in text else _below(text, here)
+    database = url.database or ""
+    if url.drivername.startswith("sqlite") and os.path.isabs(database):
+        url = url.set(database=_below(database, here))
+    return url.render_as_string(hide_password=True)
+
+
+def _below(path: str, here: Path | None) -> str:
+    """``path`` relative to ``here`` when it lies below it (what SQLite makes of a relative
+    path is the same file, from there)."""
+    if here is None or not os.path.isabs(path) or not Path(path).is_relative_to(here):
+        return path
+    return Path(path).relative_to(here).as_posix()

@@ -20,7 +20,10 @@ HELP_OPTIONS = ("-h", "--help")
 
 
 class RunOptions(NamedTuple):
+    #: An explicit app, from ``--app`` or (inside ``flask ops``) ``flask --app``.
     app: str | None = None
+    #: Which of them: ``--app`` or ``flask --app``.
+    app_source: str = "--app"
     dry_run: bool = False
     yes: bool = False
     force: bool = False

@@ -53,9 +53,10 @@ class Outcome(NamedTuple):
 def import_failed(exc: Exception, project: Project, script: Script, args: list[str],
                   options: RunOptions, entry: EntryPoint, git: GitProbe,
                   ledger: Ledger | None, environment: Environment, operator: str,
-                  scrub: Scrubber) -> int:
+                  scrub: Scrubber, notes: list[str]) -> int:
     """Record a script whose import raised as a failed run, like one whose main() raised:
-    its module-level code did run. What is stored is scrubbed of secrets first."""
+    its module-level code did run. What is stored is scrubbed of secrets first; ``notes``
+    are the run's (its app and database, a conflict of environment names)."""
     from ..catalogue import printable
     from ..ledger.values import Process
     from .secrets import redact
@@ -74,8 +75,7 @@ def import_failed(exc: Exception, project: Project, script: Script, args: list[s
             error=scrub.text(outcome.error), sha256=entry.sha256, dry_run=options.dry_run,
             git_revision=revision, git_dirty=dirty, environment=environment.name,
             reason=scrub.text(options.reason),
-            notes=[environment.conflict] if environment.conflict else [],
-            on_retry=lambda exc, seconds: _retrying(ledger, "this run", exc, seconds))
+            notes=notes, on_retry=lambda exc, seconds: _retrying(ledger, "this run", exc, seconds))
         if run is None:
             where = "kept in the local journal" if ended.how == "journaled" else "not recorded"
             outcome = _not_recorded(ledger, "this run", outcome, ended)

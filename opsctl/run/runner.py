@@ -25,6 +25,7 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -107,13 +108,13 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
          stack: ExitStack, lookup: threading.Thread) -> int:
     from ..catalogue import printable
     from ..identity import first_guess_note
-    from .app import environment_of, load_app, scrubber_for
+    from .app import announcement, environment_of, load_app, scrubber_for
     from .script import import_entry, parse_args, secret_values
     from .secrets import redact
 
     key = printable(script.key)
-    loaded = load_app(project.config, options.app, script_info=options.script_info,
-                      debug=project.debug)
+    loaded = load_app(project.config, options.app, app_source=options.app_source,
+                      script_info=options.script_info, debug=project.debug)
     environment = environment_of(loaded.app, project.config.protected_environments)
     lookup.join()
     identity = project.identity
@@ -124,6 +125,10 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
     stack.enter_context(app.app_context())
     if ledger is not None:
         warn_if_migrations_drop_ledger(app, project.config)
+    # Which app and database: the first line of a run that starts (a refusal is one line of
+    # its own), and its first note in the ledger, in full.
+    notes = [announcement(loaded), *([environment.conflict] if environment.conflict else [])]
+    shown = announcement(loaded, Path.cwd())
     if options.request_context:
         stack.enter_context(app.test_request_context())
     if str(project.dir) not in sys.path:
@@ -136,8 +141,9 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
         try:
             import_entry(entry, secret)
         except Exception as exc:  # the script's module-level code ran and raised
+            output.note(f"opsctl: {shown}")
             return import_failed(exc, project, script, args, options, entry, git, ledger,
-                                 environment, identity.name, scrub)
+                                 environment, identity.name, scrub, notes)
         if entry.kind == "function":
             plain = _plain_args(entry, args, options)
             if plain is None:
@@ -197,8 +203,9 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
         interrupts.hold()  # as start_run does: _execute resumes
     else:
         run = start_run(ledger, key, process, stored_args, entry, stored, revision, dirty,
-                        environment.name, script, interrupts, once,
-                        notes=[environment.conflict] if environment.conflict else [])
+                        environment.name, script, interrupts, once, notes=notes)
+    with suppress(OSError):  # a terminal gone (EIO) must not leave the row running
+        output.note(f"opsctl: {shown}")
 
     current = api.CurrentRun(id=run.id if run else None, script=key, operator=identity.name,
                              dry_run=options.dry_run, reason=options.reason,
