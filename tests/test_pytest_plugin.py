@@ -104,7 +104,9 @@ def test_a_script_runs_in_process_and_returns_its_run(run: ScriptRunner, app: Fl
     assert result.dry_run is False
     assert result.run_id == 1
     assert result.summary["deleted"] == 10
-    assert result.output.startswith("deleted 10 cache entries that expired before ")
+    first, rest = result.output.split("\n", 1)  # opsctl's first line names app and database
+    assert first.startswith("opsctl: app opsctl.demo ") and " database sqlite:///" in first
+    assert rest.startswith("deleted 10 cache entries that expired before ")
     assert "recycle/clear_cache succeeded (run 1)" in result.output
     assert cached(app) == 30  # the real run committed
 
