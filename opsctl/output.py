@@ -117,7 +117,7 @@ def print_json(data: Any) -> None:
 STATUS_STYLES = {"failed": "red", "lost": "red", "interrupted": "yellow",
                  "succeeded": "green", "running": "cyan"}
 #: The narrowest a column cut short with an ellipsis gets, where its text is wider.
-CUT_WIDTH = 20
+CUT_WIDTH = 16
 
 
 class Fit:
