@@ -66,6 +66,8 @@ class ScriptRunner:
         self.ledger_url = ledger_url
         self._app = app
         self._owns_app = False
+        #: What the run's first line calls the app.
+        self.app_source = "the test's app"
 
     @property
     def app(self) -> Flask:
@@ -73,9 +75,10 @@ class ScriptRunner:
         if self._app is None:
             from .run.app import load_app
 
-            loaded = load_app(self._project().config, debug=True).app
-            loaded.config["TESTING"] = True
-            self._app, self._owns_app = loaded, True
+            found = load_app(self._project().config, debug=True)
+            found.app.config["TESTING"] = True
+            self._app, self._owns_app = found.app, True
+            self.app_source = f"{found.source}, loaded for tests"
         return self._app
 
     def run(self, script: str, *args: str, dry_run: bool = False, reason: str | None = None,
@@ -145,6 +148,7 @@ class ScriptRunner:
         app = self.app
         # The app is given as `flask ops run` gives the one the flask command loaded.
         info = ScriptInfo(create_app=lambda: app, set_debug_flag=False)
+        info.opsctl_source = self.app_source  # type: ignore[attr-defined]
         options = RunOptions(dry_run=dry_run, yes=True, force=force, reason=reason,
                              request_context=request_context, script_info=info)
         return run_script(project, script, args, options)

@@ -105,7 +105,7 @@ def test_a_script_runs_in_process_and_returns_its_run(run: ScriptRunner, app: Fl
     assert result.run_id == 1
     assert result.summary["deleted"] == 10
     first, rest = result.output.split("\n", 1)  # opsctl's first line names app and database
-    assert first.startswith("opsctl: app opsctl.demo ") and " database sqlite:///" in first
+    assert first.startswith("opsctl: app opsctl.demo (the test's app), database sqlite:///"), first
     assert rest.startswith("deleted 10 cache entries that expired before ")
     assert "recycle/clear_cache succeeded (run 1)" in result.output
     assert cached(app) == 30  # the real run committed
@@ -222,6 +222,9 @@ def test_without_an_app_the_project_s_own_is_loaded_for_tests(
         assert runner.app.config["TESTING"] is True
         assert runner.app.import_name == "opsctl.demo"
         assert cached(runner.app) == 40
+        assert result.output.startswith(
+            "opsctl: app opsctl.demo ([tool.opsctl] app, loaded for tests), database "), \
+            result.output
     finally:
         runner.close()
 

@@ -57,7 +57,9 @@ def choose(config: Config, option: str | None, option_source: str, *, script_inf
     if option:
         return AppChoice(option, option_source)
     if getattr(script_info, "create_app", None) is not None:
-        return AppChoice(None, "the flask command's create_app", script_info=True)
+        # A caller handing over its own app (opsctl.testing) may say what it is.
+        source = getattr(script_info, "opsctl_source", "the flask command's create_app")
+        return AppChoice(None, str(source), script_info=True)
     if os.environ.get("OPSCTL_APP"):
         return AppChoice(os.environ["OPSCTL_APP"], "OPSCTL_APP")
     if config.app:
