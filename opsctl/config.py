@@ -25,6 +25,9 @@ StrPath = str | os.PathLike[str]
 DEFAULT_ROOT = "offline_script"
 #: Where opsctl keeps what it read from unchanged files (:mod:`opsctl.filecache`).
 DEFAULT_CACHE_DIR = ".opsctl_cache"
+#: A project's own templates, under the root: hidden from the lint and the catalogue, and
+#: apart from Flask's ``templates/``.
+DEFAULT_TEMPLATES = ".templates"
 DEFAULT_STALE_DAYS = 90
 #: Seconds the end of a run waits out a ledger that cannot be reached before it goes to the
 #: local journal.
@@ -310,15 +313,15 @@ def load_config(
     def path(value: str) -> str:  # relative to the project; an absolute value stays
         return absolute(os.path.join(project, os.path.expanduser(value)))
 
-    templates = values.get("templates")
+    root = values.get("root", DEFAULT_ROOT)
     app_folder = values.get("app_folder")
     return Config(
         project_path=project,
-        root_path=path(values.get("root", DEFAULT_ROOT)),
+        root_path=path(root),
         source=source,
         app=values.get("app"),
         app_folder_path=path(app_folder) if app_folder else None,
-        templates_path=path(templates or "templates"),
+        templates_path=path(values.get("templates") or os.path.join(root, DEFAULT_TEMPLATES)),
         stale_days=values.get("stale_days", DEFAULT_STALE_DAYS),
         developer_pattern=values.get("developer_pattern", DEFAULT_DEVELOPER_PATTERN),
         developers=tuple(values["developers"]) if "developers" in values else None,

@@ -1,7 +1,8 @@
 """The few git operations opsctl needs: find the work tree, ``git mv`` and ``git rm`` for the
 lifecycle (and putting back what ``git rm`` removed), the tracked lines that still mention a
-renamed script, when a file was added and last committed (the lint's near-twin rule), and
-the revision (and whether it is modified) that a run records.
+renamed script, when a file was added and last committed (the lint's near-twin rule), the
+revision (and whether it is modified) that a run records, and what ``.gitignore`` keeps out
+(``init`` keeps the run ledger out of git).
 
 opsctl shells out to ``git`` itself rather than touching ``.git``: git owns its index and
 its lock, and a user's hooks, config and future git versions keep working. Every call runs
@@ -14,6 +15,7 @@ import os
 import subprocess
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import NamedTuple
 
@@ -167,6 +169,92 @@ def work_tree(path: Path) -> WorkTree | None:
         return None
     top = result.stdout.decode("utf-8", "surrogateescape").strip()
     return WorkTree(Path(os.path.realpath(top))) if top else None
+
+
+# -- what git keeps out -----------------------------------------------------------------------
+
+class Ignored(NamedTuple):
+    """What :func:`ignore` added to a ``.gitignore``, and whether it made the file."""
+
+    path: Path
+    entries: list[str]
+    created: bool
+
+
+def _probes(entry: str) -> list[str]:
+    """The paths that show whether git ignores ``entry``: a trailing ``*`` also stands for
+    the files named after it (SQLite's ``-wal``)."""
+    return [entry[:-1], entry[:-1] + "-wal"] if entry.endswith("*") else [entry]
+
+
+def ignored_entries(folder: Path, entries: Iterable[str]) -> set[str]:
+    """The ones among ``entries`` (paths relative to ``folder``; a folder ends in ``/``) that
+    git ignores already: asked of git in a work tree (which reads every ``.gitignore`` above
+    and the repository's excludes), else read from ``folder/.gitignore`` alone."""
+    wanted = {entry: _probes(entry) for entry in entries}
+    paths = [p for probes in wanted.values() for p in probes]
+    found: set[str] | None = None
+    env = _env()
+    env.pop("GIT_LITERAL_PATHSPECS")  # check-ignore takes paths, and refuses the setting
+    try:
+        result = subprocess.run(["git", "check-ignore", "--no-index", "-z", "--stdin"],
+                                cwd=folder, input="".join(f"{p}\0" for p in paths).encode(),
+                                env=env, capture_output=True, check=False)
+        if result.returncode in (0, 1):  # 1: none of them; 128: no work tree, or no git
+            found = set(result.stdout.decode("utf-8", "surrogateescape").split("\0"))
+    except OSError:
+        pass
+    if found is None:
+        found = {p for p in paths if _gitignore_ignores(folder / ".gitignore", p)}
+    return {entry for entry, probes in wanted.items() if all(p in found for p in probes)}
+
+
+def _gitignore_ignores(gitignore: Path, path: str) -> bool:
+    """Whether the rules of one ``.gitignore`` ignore ``path`` (relative to its folder), as
+    git reads them: the last matching rule wins, and nothing inside an ignored folder can be
+    taken back."""
+    try:
+        rules = gitignore.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return False
+    parts = path.rstrip("/").split("/")
+    for depth in range(1, len(parts) + 1):
+        here = "/".join(parts[:depth])
+        is_dir = depth < len(parts) or path.endswith("/")
+        verdict = False
+        for rule in rules:
+            rule = rule.strip()
+            if not rule or rule.startswith("#"):
+                continue
+            negated = rule.startswith("!")
+            pattern = rule[1:] if negated else rule
+            if pattern.endswith("/") and not is_dir:
+                continue
+            pattern = pattern.rstrip("/")
+            if pattern.startswith("**/"):
+                pattern = pattern[3:]  # in any folder: as if it had no slash
+            anchored = "/" in pattern
+            if fnmatchcase(here if anchored else parts[depth - 1], pattern.lstrip("/")):
+                verdict = not negated
+        if verdict:
+            return True
+    return False
+
+
+def ignore(folder: Path, entries: Sequence[str], *, comment: str) -> Ignored | None:
+    """Add to ``folder/.gitignore`` the ones among ``entries`` git does not ignore yet,
+    anchored to the folder, under ``# comment``; None when there is none to add."""
+    known = ignored_entries(folder, entries)
+    missing = [entry for entry in entries if entry not in known]
+    if not missing:
+        return None
+    path = folder / ".gitignore"
+    existed = path.is_file()
+    text = path.read_text(encoding="utf-8") if existed else ""
+    sep = "" if not text else ("\n" if text.endswith("\n") else "\n\n")
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(sep + f"# {comment}\n" + "".join(f"/{entry}\n" for entry in missing))
+    return Ignored(path, missing, created=not existed)
 
 
 # -- what a run records ----------------------------------------------------------------------

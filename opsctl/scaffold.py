@@ -3,22 +3,34 @@ with ``--test`` a test of it beside the project's tests).
 
 Templates are Jinja files named ``<kind>.py.jinja``. The built-in ones ship in the wheel as
 ``opsctl/_templates`` (they come from the repository's ``templates/``); a project's templates
-folder overrides them by name.
+folder (``<root>/.templates/``, or ``templates`` in ``[tool.opsctl]``) overrides them by name.
+A project's ``templates/`` folder, Flask's own, is still read for an opsctl template it holds,
+with a note that the place is deprecated.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .application import FoundApp, Located, locate
 from .catalogue import Catalogue, Script
-from .config import DEFAULT_ROOT, find_project_dir, has_opsctl_table, load_config
+from .config import (
+    DEFAULT_ROOT,
+    DEFAULT_TEMPLATES,
+    Config,
+    find_project_dir,
+    has_opsctl_table,
+    load_config,
+)
 from .errors import ConfigError, InvalidName, OpsctlError, TargetExists
+from .gitops import Ignored, ignore
 from .naming import Naming, temporary_stem
 from .similarity import similar
 
@@ -26,6 +38,11 @@ if TYPE_CHECKING:
     from .project import Project
 
 TEMPLATE_KINDS = {"ts": "temporary", "recycle": "recycle"}
+#: Where a project's templates were read before they moved under the root: a Flask project's
+#: own ``templates/``, still read (with a note) for an opsctl template it holds.
+OLD_TEMPLATES = "templates"
+#: The line ``init`` asks for when it finds no app.
+APP_LINE = 'app = "yourpackage:create_app"'
 
 
 def builtin_templates() -> Path:
@@ -48,6 +65,10 @@ class InitResult:
     app: FoundApp | None = None
     #: The app folder written into the new table (a monorepo's ``backend``), if any.
     app_folder: str | None = None
+    #: What .gitignore was given to keep the run ledger out of git, if anything.
+    ignored: Ignored | None = None
+    #: Whether ``opsctl run`` has no app to look for (see :func:`finds_an_app`).
+    no_app: bool = False
 
 
 def init_project(project_dir: Path, root_name: str | None = None) -> InitResult:
@@ -98,9 +119,13 @@ def init_project(project_dir: Path, root_name: str | None = None) -> InitResult:
         with pyproject.open("a", encoding="utf-8") as fh:
             fh.write(sep + table)
     written = located is not None and len(located.apps) == 1 and not located.flask_app
+    config = load_config(project_dir)
+    ignored = ignore(project_dir, ledger_ignores(config),
+                     comment="opsctl: the run ledger and its journal, local state")
     return InitResult(project_dir, created, pyproject_created,
                       app=located.apps[0] if written and located else None,
-                      app_folder=located.folder if located else None)
+                      app_folder=located.folder if located else None, ignored=ignored,
+                      no_app=_no_app(config, located))
 
 
 def _app_lines(located: Located) -> str:
@@ -118,8 +143,7 @@ def _app_lines(located: Located) -> str:
     if located.apps:
         return lines + "".join(f'# app = "{a.import_path}"   # found in {where}{a.file}\n'
                                for a in located.apps)
-    return lines + ('# app = "yourapp:create_app"   # as flask --app takes it; FLASK_APP '
-                    "otherwise\n")
+    return lines + f"# {APP_LINE}   # as flask --app takes it; FLASK_APP otherwise\n"
 
 
 def app_found_note(result: InitResult) -> str:
@@ -130,6 +154,35 @@ def app_found_note(result: InitResult) -> str:
     app = f"app {result.app.import_path} (found in {where}{result.app.file})" \
         if result.app else ""
     return "set " + ", ".join(filter(None, [folder, app])) + " in [tool.opsctl]"
+
+
+def ledger_ignores(config: Config) -> list[str]:
+    """The run ledger's local files, as paths relative to the project for ``.gitignore``: the
+    SQLite ledger with its WAL files when it lies inside the project, and the local journal."""
+    from sqlalchemy.engine import make_url
+
+    from .ledger.journal import journal_folder
+
+    project = config.project_dir
+    entries = []
+    url = make_url(config.effective_ledger_url)
+    database = url.database or ""
+    if url.get_backend_name() == "sqlite" and os.path.isabs(database):
+        ledger = Path(database)
+        if ledger.is_relative_to(project):
+            entries.append(ledger.relative_to(project).as_posix() + "*")
+    journal = Path(journal_folder(config.project_path))
+    entries.append(journal.relative_to(project).as_posix() + "/")
+    return entries
+
+
+def _no_app(config: Config, located: Located | None) -> bool:
+    """Whether ``run`` has no app to load without ``--app``: none is named (``[tool.opsctl]
+    app``, ``OPSCTL_APP``, ``FLASK_APP``) and none is found where ``init`` looks."""
+    if config.app or os.environ.get("FLASK_APP"):
+        return False
+    located = located or locate(config.app_folder)
+    return not located.apps and not located.flask_app
 
 
 def _checked_root(project_dir: Path, name: str) -> Path:
@@ -152,6 +205,8 @@ class NewScript:
 
     script: Script
     similar: list[str]
+    #: The template read from the deprecated ``templates/`` folder, if it was.
+    old_template: Path | None = None
 
 
 def new_script(project: Project, kind: str, name: str, *, message: str | None = None,
@@ -160,7 +215,8 @@ def new_script(project: Project, kind: str, name: str, *, message: str | None = 
     name = name.removesuffix(".py")
     developer = project.identity.name
     script = plan_new(kind, name, naming=project.naming, catalogue=project.catalogue,
-                      developer=developer, developer_source=project.identity.source)
+                      developer=developer, developer_source=project.identity.source,
+                      developers_list=developers_list(project.config))
     rel = script.path.relative_to(project.dir) if script.path.is_relative_to(project.dir) \
         else script.path
     values = {
@@ -170,16 +226,47 @@ def new_script(project: Project, kind: str, name: str, *, message: str | None = 
         "key": script.key, "rel": rel.as_posix(),
         **(variables or {}),
     }
-    content = render(kind, values, project_templates=project.config.templates)
+    folders, old = project_templates(project.config, kind)
+    content = render(kind, values, project_templates=folders)
     # Weighed before writing, and never the script itself: a catalogue read after the write
     # would list the new recycle script as similar to its own name.
     similar = [k for k in similar_recycle(name, project.catalogue) if k != script.key]
     create(script, content)
-    return NewScript(script, similar)
+    return NewScript(script, similar, old)
+
+
+def project_templates(config: Config, kind: str) -> tuple[list[Path], Path | None]:
+    """The project's template folders for ``kind``, and the template of the deprecated
+    ``templates/`` folder when that is the one to use: the configured folder has none of
+    that name, and the old one has."""
+    folder = config.templates or config.root / DEFAULT_TEMPLATES
+    name = f"{kind}.py.jinja"
+    old = config.project_dir / OLD_TEMPLATES
+    if folder == config.root / DEFAULT_TEMPLATES and not (folder / name).is_file() and \
+            (old / name).is_file():
+        return [old], old / name
+    return [folder], None
+
+
+class DevelopersList(NamedTuple):
+    """The developers list in force, in its order, and where a person edits it."""
+
+    names: tuple[str, ...]
+    where: str
+
+
+def developers_list(config: Config) -> DevelopersList | None:
+    """The ``developers`` list of ``config``, if it has one, and where it was set."""
+    if config.developers is None:
+        return None
+    if (os.environ.get("OPSCTL_DEVELOPERS") or "").strip():
+        return DevelopersList(config.developers, "OPSCTL_DEVELOPERS")
+    return DevelopersList(config.developers, f"[tool.opsctl] developers in {config.source}")
 
 
 def plan_new(kind: str, name: str, *, naming: Naming, catalogue: Catalogue, developer: str,
-             developer_source: str = "--developer", today: _dt.date | None = None) -> Script:
+             developer_source: str = "--developer", today: _dt.date | None = None,
+             developers_list: DevelopersList | None = None) -> Script:
     """The script ``new`` would create; raises on an invalid name or an existing target."""
     script_kind = TEMPLATE_KINDS[kind]
     # The same evidence the lint weighs: a sibling named without a copy mark.
@@ -192,6 +279,11 @@ def plan_new(kind: str, name: str, *, naming: Naming, catalogue: Catalogue, deve
         raise InvalidName(f"invalid name {name!r}: {problem.message}{hint}")
     if script_kind == "temporary":
         folder_problem = naming.check_developer_folder(developer)
+        if folder_problem is not None and naming.developers is not None and \
+                re.match(naming.developer_pattern, developer):
+            listed = developers_list or DevelopersList(tuple(sorted(naming.developers)),
+                                                       "[tool.opsctl] developers")
+            raise InvalidName(_not_listed(developer, developer_source, listed))
         if folder_problem is not None:
             hint = "give one that starts with a lowercase letter, such as your name in pinyin" \
                 if developer_source == "--developer" else \
@@ -212,6 +304,18 @@ def plan_new(kind: str, name: str, *, naming: Naming, catalogue: Catalogue, deve
     return script
 
 
+def _not_listed(developer: str, source: str, listed: DevelopersList) -> str:
+    """Why ``new ts`` refuses a developer off the ``developers`` list, and the line that puts
+    them on it."""
+    names = [*listed.names, developer]
+    line = f"OPSCTL_DEVELOPERS={','.join(names)}" if listed.where == "OPSCTL_DEVELOPERS" \
+        else f"developers = [{', '.join(json.dumps(n) for n in names)}]"
+    return (f"developer folder {developer!r} (your developer name, from {source}) is not in "
+            f"the developers list ({listed.where}: {', '.join(listed.names) or 'empty'}); "
+            f"to add yourself, make it  {line}  there; if you are listed under another name, "
+            "pass --developer NAME or set OPSCTL_DEVELOPER")
+
+
 def docstring_text(text: str) -> str:
     """One line of text that is safe inside a triple-quoted docstring."""
     line = " ".join(text.split())
@@ -226,11 +330,13 @@ def similar_recycle(name: str, catalogue: Catalogue, exclude: str | None = None)
     return [recycle[s] for s in similar(name, recycle, exclude=exclude)]
 
 
-def render(kind: str, variables: Mapping[str, str], *, project_templates: Path | None) -> str:
+def render(kind: str, variables: Mapping[str, str], *,
+           project_templates: Sequence[Path] | None = None) -> str:
     """Render the ``<kind>.py.jinja`` template, the project's own copy first."""
     import jinja2
 
-    folders = [str(p) for p in (project_templates, builtin_templates()) if p and p.is_dir()]
+    folders = [str(p) for p in (*(project_templates or ()), builtin_templates())
+               if p.is_dir()]
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(folders),
                              keep_trailing_newline=True, undefined=jinja2.StrictUndefined,
                              autoescape=False)
@@ -282,18 +388,21 @@ def plan_test_stub(project_dir: Path, name: str) -> StubPlan:
     return StubPlan(path, not found)
 
 
-def write_test_stub(project: Project, plan: StubPlan, script: Script) -> None:
-    """Write the test of a new recycle script from the ``test`` template (never over a file)."""
+def write_test_stub(project: Project, plan: StubPlan, script: Script) -> Path | None:
+    """Write the test of a new recycle script from the ``test`` template (never over a file);
+    the template of the deprecated ``templates/`` folder, if that was the one used."""
     values = {"name": script.stem, "key": script.key,
               "rel": script.path.relative_to(project.dir).as_posix()
               if script.path.is_relative_to(project.dir) else script.path.as_posix()}
-    content = render("test", values, project_templates=project.config.templates)
+    folders, old = project_templates(project.config, "test")
+    content = render("test", values, project_templates=folders)
     plan.path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with plan.path.open("x", encoding="utf-8") as fh:
             fh.write(content)
     except FileExistsError:
         raise TargetExists(f"{plan.path} already exists; opsctl never overwrites") from None
+    return old
 
 
 def describe(name: str) -> str:

@@ -1,12 +1,16 @@
 """Shared fixtures: a CLI runner, throwaway projects, and ledger databases.
 
 Ledger databases: ``ledger_url`` is parametrized over SQLite, PostgreSQL and MariaDB. Each test
-gets a database of its own, created and dropped around it. Locally, a server that cannot be
-reached skips its tests with the reason; under ``CI=true`` it fails them instead.
+gets a database of its own, created and dropped around it, on the server ``OPSCTL_TEST_PG`` /
+``OPSCTL_TEST_MARIADB`` name (a SQLAlchemy URL without a database; README, Development).
+Locally, a server that cannot be reached skips its tests with the URL tried and the reason;
+under ``CI=true`` it fails them instead.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import sys
 import uuid
@@ -18,10 +22,30 @@ from click.testing import CliRunner, Result
 
 from opsctl.cli.group import cli
 
-PG_SERVER = os.environ.get("OPSCTL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
-MARIADB_SERVER = os.environ.get("OPSCTL_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306")
+PG_VARIABLE, MARIADB_VARIABLE = "OPSCTL_TEST_PG", "OPSCTL_TEST_MARIADB"
+PG_SERVER = os.environ.get(PG_VARIABLE, "postgresql+psycopg://postgres@127.0.0.1:5432")
+MARIADB_SERVER = os.environ.get(MARIADB_VARIABLE, "mysql+pymysql://root@127.0.0.1:3306")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 REPO = Path(__file__).resolve().parent.parent
+
+
+# Click before 8.2 mixes stderr into stdout in CliRunner unless told not to; the suite also
+# runs on the lowest Click opsctl supports (.ci/run, the floors step).
+if "mix_stderr" in inspect.signature(CliRunner.__init__).parameters:
+    CliRunner.__init__ = functools.partialmethod(  # type: ignore[method-assign]
+        CliRunner.__init__, mix_stderr=False)
+
+
+def runner_ends_input() -> bool:
+    """Whether CliRunner ends a question at the end of its input, as a terminal's Ctrl-D
+    does; an older Click's answers it with an empty line instead."""
+    import click
+
+    @click.command()
+    def ask() -> None:
+        click.confirm("?", default=False)
+
+    return CliRunner().invoke(ask, input="").exit_code == 1
 
 
 @pytest.fixture
@@ -76,30 +100,40 @@ def isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(var, raising=False)
 
 
-def _unreachable(what: str, exc: BaseException) -> None:
-    message = f"{what} is not reachable ({type(exc).__name__}: {exc})"
+def unreachable(what: str, url: str, variable: str, exc: BaseException) -> None:
+    """Skip (fail under CI) a test whose server cannot be used, naming the URL tried (its
+    password hidden) and the variable that points the suite at another server."""
+    import sqlalchemy as sa
+
+    shown = sa.engine.make_url(url).render_as_string(hide_password=True)
+    first = " ".join(str(exc).split())[:300]
+    message = (f"{what} at {shown} is not reachable ({type(exc).__name__}: {first}); set "
+               f"{variable} to the URL of a server where the suite may create databases")
     if IN_CI:
         pytest.fail(f"{message}; CI=true requires it (.ci/run starts it)")
     pytest.skip(message)
 
 
-def _server_database(server_url: str, what: str) -> Iterator[str]:
+def server_database(server_url: str, variable: str) -> Iterator[str]:
+    """A fresh database on ``server_url``, dropped afterwards. The suite connects to the
+    server's ``postgres`` (PostgreSQL) or ``test`` (MariaDB) database to create it."""
     import sqlalchemy as sa
 
+    postgresql = "postgresql" in server_url
+    what = "PostgreSQL" if postgresql else "MariaDB"
     name = f"opsctl_test_{uuid.uuid4().hex[:12]}"
+    admin_url = server_url + ("/postgres" if postgresql else "/test")
     try:
-        admin = sa.create_engine(server_url + ("/postgres" if "postgresql" in server_url
-                                               else "/test"),
-                                 isolation_level="AUTOCOMMIT")
+        admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(sa.text(f"CREATE DATABASE {name}"))
     except Exception as exc:  # any driver error means the server is not usable here
-        _unreachable(what, exc)
+        unreachable(what, admin_url, variable, exc)
     try:
         yield f"{server_url}/{name}"
     finally:
         with admin.connect() as conn:
-            if "postgresql" in server_url:
+            if postgresql:
                 conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             else:
                 conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
@@ -117,9 +151,9 @@ def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
     elif request.param == "postgresql":
-        yield from _server_database(PG_SERVER, "PostgreSQL at 127.0.0.1:5432")
+        yield from server_database(PG_SERVER, PG_VARIABLE)
     else:
-        yield from _server_database(MARIADB_SERVER, "MariaDB at 127.0.0.1:3306")
+        yield from server_database(MARIADB_SERVER, MARIADB_VARIABLE)
 
 
 @pytest.fixture

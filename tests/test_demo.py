@@ -166,6 +166,14 @@ def count(model: type[Any]) -> int:
     return int(db.session.scalar(sa.select(sa.func.count()).select_from(model)) or 0)
 
 
+def get_one(model: type[T], key: int) -> T:
+    """The row ``key`` of ``model``, which must exist (``Session.get_one`` is SQLAlchemy
+    2.0.22+; the floor is older)."""
+    row = db.session.get(model, key)
+    assert row is not None, (model, key)
+    return row
+
+
 # -- the demo app ---------------------------------------------------------------------------
 
 def test_first_use_creates_the_database_in_the_instance_folder(app: Flask,
@@ -179,7 +187,7 @@ def test_first_use_creates_the_database_in_the_instance_folder(app: Flask,
 
 def test_seeding_is_idempotent_and_one_query_when_done(app: Flask) -> None:
     with app.app_context():
-        db.session.get_one(Customer, 1).name = "Renamed Once"
+        get_one(Customer, 1).name = "Renamed Once"
         db.session.commit()
 
     statements: list[str] = []
@@ -199,7 +207,7 @@ def test_seeding_is_idempotent_and_one_query_when_done(app: Flask) -> None:
         assert count(Customer) == demo_seed.CUSTOMERS
         assert count(Order) == demo_seed.ORDERS
         # Not reseeded over the top: the edit made after the first seeding is still there.
-        assert db.session.get_one(Customer, 1).name == "Renamed Once"
+        assert get_one(Customer, 1).name == "Renamed Once"
 
 
 def test_in_memory_database_is_seeded_too(instance_path: Path) -> None:
@@ -258,7 +266,7 @@ def test_configuration_sources(instance_path: Path, tmp_path: Path,
 def test_routes(app: Flask) -> None:
     client = app.test_client()
     with app.app_context():
-        order = db.session.get_one(Order, 1)
+        order = get_one(Order, 1)
         expected_customer = order.customer_id
     response = client.get("/orders/1")
     assert response.status_code == 200
@@ -519,7 +527,7 @@ def test_export_writes_every_customer(app: Flask, api: FakeApi, run_script: Any,
     with app.app_context():
         emails = set(db.session.scalars(sa.select(Customer.email)))
         total = db.session.scalar(sa.select(sa.func.sum(Order.amount_cents)))
-        one = db.session.get_one(Customer, 1)
+        one = get_one(Customer, 1)
         one_orders = [o.amount_cents for o in one.orders]
     assert {r["email"] for r in rows} == emails
     assert sum(int(r["orders"]) for r in rows) == demo_seed.ORDERS

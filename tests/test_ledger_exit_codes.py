@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import IN_CI
+from conftest import PG_SERVER, PG_VARIABLE, unreachable
 from runkit import ledger, opsctl, write_project, write_script
 
 from opsctl.errors import LedgerUnreachable
@@ -74,9 +74,12 @@ def test_a_read_only_ledger_refuses_the_run_in_one_line(tmp_path: Path,
     assert shown.returncode == 0, shown.stderr
 
 
+#: On the suite's PostgreSQL server (OPSCTL_TEST_PG): a database, and a role, it lacks.
+_PG = sa.engine.make_url(PG_SERVER)
 MISSING = {
-    "database": "postgresql+psycopg://postgres@127.0.0.1:5432/opsctl_no_such_database",
-    "role": "postgresql+psycopg://opsctl_no_such_role@127.0.0.1:5432/test",
+    "database": _PG.set(database="opsctl_no_such_database").render_as_string(False),
+    "role": _PG.set(username="opsctl_no_such_role", password=None,
+                    database="postgres").render_as_string(False),
 }
 
 
@@ -101,15 +104,12 @@ def connection_attempts() -> Iterator[list[object]]:
 def test_a_missing_postgresql_database_or_role_fails_at_the_first_attempt(
         missing: str, create: bool, connection_attempts: list[object]) -> None:
     """Never mistaken for a ledger without tables: no retry, and no empty read."""
-    server = sa.create_engine(MISSING["role"].replace("opsctl_no_such_role", "postgres"))
+    server = sa.create_engine(f"{PG_SERVER}/postgres")
     try:
         with server.connect():
             pass
     except sa.exc.OperationalError as exc:
-        why = f"PostgreSQL at 127.0.0.1:5432 is not reachable ({exc})"
-        if IN_CI:
-            pytest.fail(f"{why}; CI=true requires it")
-        pytest.skip(why)
+        unreachable("PostgreSQL", f"{PG_SERVER}/postgres", PG_VARIABLE, exc)
     finally:
         server.dispose()
     connection_attempts.clear()

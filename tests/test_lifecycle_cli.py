@@ -11,7 +11,7 @@ from typing import Any
 import click
 import pytest
 from click.testing import Result
-from conftest import write
+from conftest import runner_ends_input, write
 
 TS = "ts_2024_06_10_export_order_data"
 
@@ -181,6 +181,9 @@ def test_root_help_shows_each_lifecycle_summary_whole(name: str) -> None:
 def test_no_answer_declines_every_question(invoke: Callable[..., Result], project: Path,
                                            root: Path, monkeypatch: Any) -> None:
     """End of input at a [y/N] question is a refusal (77), never Click's "Aborted!"."""
+    if not runner_ends_input():
+        pytest.skip("this Click's CliRunner answers a question at the end of its input with "
+                    "an empty line instead of ending it")
     interactive(monkeypatch)
     before = tree(project)
     promote = invoke(project, "promote", TS, input="")

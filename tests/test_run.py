@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -221,7 +222,7 @@ def test_run_options_after_the_script_name_belong_to_the_script(proj: Path, url:
     write_script(proj, "recycle/opts", CLICK_SCRIPT)
     result = opsctl(proj, "run", "recycle/opts", "--limit", "1", "--dry-run")
     assert result.returncode == 2
-    assert "No such option '--dry-run'" in result.stderr
+    assert re.search(r"No such option:? '?--dry-run\b", result.stderr)
     assert "opsctl run --dry-run recycle/opts" in result.stderr
     waited = opsctl(proj, "run", "recycle/opts", "--wait", "60")
     assert waited.returncode == 2

@@ -143,7 +143,7 @@ def test_new_bad_developer_folder(invoke: Invoke, project: Path) -> None:
     write(project / "pyproject.toml", "[tool.opsctl]\ndevelopers = ['bob']\n")
     result = invoke(project, "new", "ts", "x")
     assert result.exit_code == 1
-    assert "not in the configured developers list" in result.stderr
+    assert "not in the developers list" in result.stderr
 
 
 def test_new_uses_project_template_and_vars(invoke: Invoke, project: Path) -> None:
@@ -169,8 +169,7 @@ def test_new_bad_var(invoke: Invoke, project: Path) -> None:
 def test_builtin_templates_render_valid_side_effect_free_python(kind: str) -> None:
     text = render(kind, {"name": "export_order", "kind": kind, "developer": "ann",
                          "date": "2024-06-10", "description": "Export orders.",
-                         "key": "recycle/export_order", "rel": "offline_script/x.py"},
-                  project_templates=None)
+                         "key": "recycle/export_order", "rel": "offline_script/x.py"})
     tree = ast.parse(text)
     assert ast.get_docstring(tree, clean=True).splitlines()[0] == "Export orders."
     for node in tree.body:  # imports, definitions and the __main__ guard only

@@ -11,7 +11,7 @@ from ..config import absolute
 from ..errors import ConfigError, Declined
 from ..ledger.migrations import BY_HAND, EnvScript, diff, to_wire, wire
 from ..prompt import can_ask, confirm
-from ..scaffold import app_found_note, guess_init_dir, init_project
+from ..scaffold import APP_LINE, app_found_note, guess_init_dir, init_project
 from .params import project_of
 
 
@@ -26,8 +26,9 @@ from .params import project_of
 def init_command(ctx: click.Context, root_name: str | None, yes: bool) -> None:
     """Create the offline-script layout and a [tool.opsctl] table.
 
-    Creates offline_script/ with recycle/, unrecycle/ and a short README, and adds
-    [tool.opsctl] to pyproject.toml when there is none. Safe to run again: nothing
+    Creates offline_script/ with recycle/, unrecycle/ and a short README, adds
+    [tool.opsctl] to pyproject.toml when there is none, and keeps the run ledger
+    (instance/opsctl.sqlite3) out of git in .gitignore. Safe to run again: nothing
     that exists is changed. A Flask-Migrate/Alembic migrations/env.py that would drop
     the ledger's tables is shown the change that keeps them, and given it with --yes
     or a yes at the question.
@@ -47,9 +48,6 @@ def init_command(ctx: click.Context, root_name: str | None, yes: bool) -> None:
         project_dir = guess_init_dir(Path.cwd())
     result = init_project(project_dir, root_name)
     env = to_wire(project_dir)
-    if not result.created and result.pyproject_created is None and env is None:
-        output.note(f"already set up in {project_dir}; nothing to do")
-        return
     for path in result.created:
         output.echo(f"created {path.relative_to(project_dir)}{'/' if path.is_dir() else ''}")
     if result.pyproject_created is not None:
@@ -57,8 +55,20 @@ def init_command(ctx: click.Context, root_name: str | None, yes: bool) -> None:
                     "([tool.opsctl])")
     if result.app is not None or result.app_folder is not None:
         output.echo(app_found_note(result))
+    if result.ignored is not None:
+        output.echo(f"{'created' if result.ignored.created else 'updated'} .gitignore "
+                    f"({', '.join(result.ignored.entries)}: the run ledger stays out of git)")
     if env is not None:
         _leave_ledger_alone(env, project_dir, yes)
+    if result.no_app:
+        left = "left commented out in" if result.pyproject_created is not None else "not set in"
+        output.warn(f"no Flask app found (no [tool.opsctl] app, no FLASK_APP, no wsgi.py, "
+                    f"app.py or package with a create_app), so app is {left} pyproject.toml: "
+                    f"add  {APP_LINE}  under [tool.opsctl], naming your app as flask --app does")
+    if not result.created and result.pyproject_created is None and result.ignored is None \
+            and env is None:
+        output.note(f"already set up in {project_dir}; nothing to do")
+        return
     output.note("next: opsctl new ts <what>   (a temporary script in your own folder)")
 
 

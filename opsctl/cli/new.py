@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .. import output
+from ..config import DEFAULT_TEMPLATES
 from ..errors import Declined
 from ..project import Project
 from ..prompt import can_ask
@@ -51,7 +52,8 @@ def new_command(project: Project, kind: str, name: str, message: str | None,
           -> offline_script/recycle/clear_cache.py
 
     NAME is the purpose in snake_case; opsctl adds ts_ and the date itself.
-    Templates: templates/<kind>.py.jinja in the project overrides the built-in one.
+    Templates: offline_script/.templates/<kind>.py.jinja in the project (or the
+    folder [tool.opsctl] templates names) overrides the built-in one.
 
     When recycle/ already has a script of a similar purpose, new recycle shows
     what it offers (its description and options) and how to extend it instead,
@@ -73,6 +75,7 @@ def new_command(project: Project, kind: str, name: str, message: str | None,
     if kind == "recycle":
         _extend_instead(project, name.removesuffix(".py"), force)
     created = new_script(project, kind, name, message=message, variables=extra)
+    _note_old_template(project, created.old_template)
     if kind == "ts":
         note = first_guess_note(project.identity)
         if note:
@@ -81,11 +84,18 @@ def new_command(project: Project, kind: str, name: str, message: str | None,
             _warn_similar(created.similar)
     output.echo(str(_shown(project, created.script.path)))
     if stub is not None:
-        write_test_stub(project, stub, created.script)
+        _note_old_template(project, write_test_stub(project, stub, created.script))
         if stub.folder_created:
             output.note(f"no tests/ or test/ folder in {project.dir}: created "
                         f"{_shown(project, stub.path.parent)}/ for the test")
         output.echo(str(_shown(project, stub.path)))
+
+
+def _note_old_template(project: Project, template: Path | None) -> None:
+    if template is not None:
+        output.note(f"{_shown(project, template)}: opsctl templates in templates/ (Flask's "
+                    "folder) are deprecated; move it to "
+                    f"{_shown(project, project.config.root / DEFAULT_TEMPLATES)}/")
 
 
 def _warn_similar(similar: list[str]) -> None:

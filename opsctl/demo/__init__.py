@@ -18,9 +18,9 @@ from typing import Any
 
 from flask import Flask
 
-from .extensions import Base, db
+from .extensions import db
 
-__all__ = ["Base", "create_app", "db"]
+__all__ = ["create_app", "db"]
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
