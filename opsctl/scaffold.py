@@ -226,26 +226,33 @@ def new_script(project: Project, kind: str, name: str, *, message: str | None = 
         "key": script.key, "rel": rel.as_posix(),
         **(variables or {}),
     }
-    folders, old = project_templates(project.config, kind)
-    content = render(kind, values, project_templates=folders)
+    content = render(kind, values, project_templates=template_folders(project.config))
     # Weighed before writing, and never the script itself: a catalogue read after the write
     # would list the new recycle script as similar to its own name.
     similar = [k for k in similar_recycle(name, project.catalogue) if k != script.key]
     create(script, content)
-    return NewScript(script, similar, old)
+    return NewScript(script, similar, old_template(project.config, kind))
 
 
-def project_templates(config: Config, kind: str) -> tuple[list[Path], Path | None]:
-    """The project's template folders for ``kind``, and the template of the deprecated
-    ``templates/`` folder when that is the one to use: the configured folder has none of
-    that name, and the old one has."""
+def template_folders(config: Config) -> list[Path]:
+    """The project's template folders, first first: the configured one (``<root>/.templates``
+    by default), then the deprecated ``templates/`` when it holds a template named as a
+    built-in one."""
     folder = config.templates or config.root / DEFAULT_TEMPLATES
-    name = f"{kind}.py.jinja"
     old = config.project_dir / OLD_TEMPLATES
-    if folder == config.root / DEFAULT_TEMPLATES and not (folder / name).is_file() and \
-            (old / name).is_file():
-        return [old], old / name
-    return [folder], None
+    if folder == config.root / DEFAULT_TEMPLATES and \
+            any((old / t.name).is_file() for t in builtin_templates().glob("*.py.jinja")):
+        return [folder, old]
+    return [folder]
+
+
+def old_template(config: Config, kind: str) -> Path | None:
+    """The ``kind`` template read from the deprecated ``templates/`` folder, when that is the
+    one :func:`render` uses."""
+    folders, name = template_folders(config), f"{kind}.py.jinja"
+    if len(folders) > 1 and not (folders[0] / name).is_file() and (folders[1] / name).is_file():
+        return folders[1] / name
+    return None
 
 
 class DevelopersList(NamedTuple):
@@ -394,15 +401,14 @@ def write_test_stub(project: Project, plan: StubPlan, script: Script) -> Path | 
     values = {"name": script.stem, "key": script.key,
               "rel": script.path.relative_to(project.dir).as_posix()
               if script.path.is_relative_to(project.dir) else script.path.as_posix()}
-    folders, old = project_templates(project.config, "test")
-    content = render("test", values, project_templates=folders)
+    content = render("test", values, project_templates=template_folders(project.config))
     plan.path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with plan.path.open("x", encoding="utf-8") as fh:
             fh.write(content)
     except FileExistsError:
         raise TargetExists(f"{plan.path} already exists; opsctl never overwrites") from None
-    return old
+    return old_template(project.config, "test")
 
 
 def describe(name: str) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import PG_SERVER, _server_database
+from conftest import PG_SERVER, PG_VARIABLE, server_database
 from runkit import env, opsctl, write_script
 
 APP = '''\
@@ -180,7 +180,7 @@ def test_a_filter_given_to_migrate_itself_is_enough(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_postgresql_two_migrations_leave_the_ledger_alone(tmp_path: Path) -> None:
-    databases = _server_database(PG_SERVER, "PostgreSQL at 127.0.0.1:5432")
+    databases = server_database(PG_SERVER, PG_VARIABLE)
     url = next(databases)
     try:
         # The app's URL as SQLAlchemy wants it; the ledger's as a hosting provider hands

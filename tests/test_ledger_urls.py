@@ -13,7 +13,7 @@ import venv
 from pathlib import Path
 
 import pytest
-from conftest import PG_SERVER, REPO, _server_database
+from conftest import PG_SERVER, PG_VARIABLE, REPO, server_database
 
 from opsctl.ledger.engine import driver_url, make_engine, normal_url, same_database
 from opsctl.ledger.store import Ledger
@@ -71,7 +71,7 @@ def test_same_database(tmp_path: Path, first: str, second: str, same: bool) -> N
 
 @pytest.mark.slow
 def test_a_postgres_url_ledger_records_a_run() -> None:
-    databases = _server_database(PG_SERVER, "PostgreSQL at 127.0.0.1:5432")
+    databases = server_database(PG_SERVER, PG_VARIABLE)
     url = next(databases)
     try:
         hosted = url.replace("postgresql+psycopg://", "postgres://")
@@ -114,7 +114,7 @@ def test_with_only_psycopg2_installed_a_plain_url_uses_it(tmp_path: Path) -> Non
         [python, "-m", "pip", "install", "-q", "psycopg2-binary", "sqlalchemy>=2.0",
          "click>=8.1"], capture_output=True, text=True, timeout=600)
     assert installed.returncode == 0, installed.stdout + installed.stderr
-    databases = _server_database(PG_SERVER, "PostgreSQL at 127.0.0.1:5432")
+    databases = server_database(PG_SERVER, PG_VARIABLE)
     url = next(databases)
     try:
         plain = url.replace("postgresql+psycopg://", "postgresql://")

@@ -25,7 +25,7 @@ from ..catalogue import Catalogue, Script, printable
 from ..errors import InvalidName, OpsctlError, TargetExists
 from ..gitops import GitError, WorkTree, work_tree
 from ..naming import Kind, Naming, parse_temporary
-from ..scaffold import similar_recycle
+from ..scaffold import similar_recycle, template_folders
 from .book import ledger
 from .wording import promoted_text
 
@@ -244,7 +244,7 @@ def apply_move(move: Move, *, config: Config, operator: str) -> Moved:
     reword = None
     if move.verb == "promote" and move.source.kind == "temporary":
         reword = partial(promoted_text, source=move.source, target=move.target,
-                         project_dir=config.project_dir, templates=config.templates,
+                         project_dir=config.project_dir, templates=template_folders(config),
                          operator=operator)
     with ledger(config, refusal=_MOVE_REFUSAL) as book:
         return perform(move, book=book, operator=operator, reword=reword)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import datetime as _dt
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..catalogue import Script
@@ -29,7 +30,7 @@ _OPENING = re.compile(r"^[rRuU]?(\"{3}|'{3}|\"|')")
 
 
 def promoted_text(text: str, source: Script, target: Script, *, project_dir: Path,
-                  templates: Path | None, operator: str,
+                  templates: Sequence[Path] | None, operator: str,
                   today: _dt.date | None = None) -> str | None:
     """``text``, the source of the temporary script ``source`` promoted to ``target``, with
     the ts template's docstring paragraphs replaced by the recycle template's; None when its
