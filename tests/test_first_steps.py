@@ -256,6 +256,29 @@ def test_the_old_templates_folder_is_read_with_a_note(invoke: Invoke, project: P
     assert again.stderr == ""
 
 
+OWN_TS = ('"""{{ description }}\n\nScratch by {{ developer }} ({{ date }}); promote it: opsctl '
+          'promote {{ key }}\n"""\n\n\ndef main() -> None:\n    pass\n')
+OWN_RECYCLE = '"""{{ description }}\n\nShared: run {{ key }} as often as needed.\n"""\n'
+
+
+@pytest.mark.parametrize("where", ["offline_script/.templates", "templates"])
+def test_promote_rewords_what_the_project_s_template_wrote(invoke: Invoke, project: Path,
+                                                           where: str) -> None:
+    """Promote recognises a ts template's words where new found the template, the
+    deprecated folder included."""
+    write(project / where / "ts.py.jinja", OWN_TS)
+    write(project / where / "recycle.py.jinja", OWN_RECYCLE)
+    made = invoke(project, "new", "ts", "export_orders", "-m", "Export the orders.")
+    assert made.exit_code == 0, made.output
+    ts = project / made.stdout.strip()
+    assert "Scratch by ann" in ts.read_text()
+    promoted = invoke(project, "promote", f"ann/{ts.stem}")
+    assert promoted.exit_code == 0, promoted.output
+    text = (project / "offline_script/recycle/export_orders.py").read_text()
+    assert text.startswith('"""Export the orders.\n\nShared: run recycle/export_orders as '
+                           'often as needed.\n"""\n'), text
+
+
 def test_flask_s_templates_folder_is_not_read(invoke: Invoke, project: Path) -> None:
     """A Flask ``templates/`` without opsctl templates is not opsctl's: the built-in
     template is used, and nothing is said of it."""
