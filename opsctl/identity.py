@@ -1,4 +1,5 @@
-"""Who is running opsctl: the developer folder for ``new`` and the operator in the ledger.
+"""Who is running opsctl: the developer folder for ``new`` and the operator in the ledger, and
+what ``new`` says to someone a project's ``developers`` list leaves out.
 
 In order: ``--developer``, ``OPSCTL_DEVELOPER``, ``developer`` in the user config
 (``$XDG_CONFIG_HOME/opsctl/config.toml``), the local part of ``git config user.email``, the OS
@@ -9,14 +10,18 @@ last two sources), the first use says where it came from.
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import subprocess
 import tomllib
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from .errors import ConfigError
 from .naming import folder_name_of
+
+if TYPE_CHECKING:
+    from .config import Config
 
 
 class Identity(NamedTuple):
@@ -94,3 +99,31 @@ def first_guess_note(identity: Identity) -> str | None:
         pass
     return (f"developer {identity.name!r} taken from {identity.source}; set OPSCTL_DEVELOPER, "
             f"'developer' in {user_config_path()}, or pass --developer to choose")
+
+
+class DevelopersList(NamedTuple):
+    """The developers list in force, in its order, and where a person edits it."""
+
+    names: tuple[str, ...]
+    where: str
+
+
+def developers_list(config: Config) -> DevelopersList | None:
+    """The ``developers`` list of ``config``, if it has one, and where it was set."""
+    if config.developers is None:
+        return None
+    if (os.environ.get("OPSCTL_DEVELOPERS") or "").strip():
+        return DevelopersList(config.developers, "OPSCTL_DEVELOPERS")
+    return DevelopersList(config.developers, f"[tool.opsctl] developers in {config.source}")
+
+
+def not_listed(developer: str, source: str, listed: DevelopersList) -> str:
+    """Why ``new ts`` refuses a developer off the ``developers`` list, and the line that puts
+    them on it."""
+    names = [*listed.names, developer]
+    line = f"OPSCTL_DEVELOPERS={','.join(names)}" if listed.where == "OPSCTL_DEVELOPERS" \
+        else f"developers = [{', '.join(json.dumps(n) for n in names)}]"
+    return (f"developer folder {developer!r} (your developer name, from {source}) is not in "
+            f"the developers list ({listed.where}: {', '.join(listed.names) or 'empty'}); "
+            f"to add yourself, make it  {line}  there; if you are listed under another name, "
+            "pass --developer NAME or set OPSCTL_DEVELOPER")

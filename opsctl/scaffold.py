@@ -11,13 +11,12 @@ with a note that the place is deprecated.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from .application import FoundApp, Located, locate
 from .catalogue import Catalogue, Script
@@ -31,6 +30,8 @@ from .config import (
 )
 from .errors import ConfigError, InvalidName, OpsctlError, TargetExists
 from .gitops import Ignored, ignore
+from .identity import DevelopersList, developers_list, not_listed
+from .ledger.facts import local_files
 from .naming import Naming, temporary_stem
 from .similarity import similar
 
@@ -120,7 +121,7 @@ def init_project(project_dir: Path, root_name: str | None = None) -> InitResult:
             fh.write(sep + table)
     written = located is not None and len(located.apps) == 1 and not located.flask_app
     config = load_config(project_dir)
-    ignored = ignore(project_dir, ledger_ignores(config),
+    ignored = ignore(project_dir, local_files(config),
                      comment="opsctl: the run ledger and its journal, local state")
     return InitResult(project_dir, created, pyproject_created,
                       app=located.apps[0] if written and located else None,
@@ -154,26 +155,6 @@ def app_found_note(result: InitResult) -> str:
     app = f"app {result.app.import_path} (found in {where}{result.app.file})" \
         if result.app else ""
     return "set " + ", ".join(filter(None, [folder, app])) + " in [tool.opsctl]"
-
-
-def ledger_ignores(config: Config) -> list[str]:
-    """The run ledger's local files, as paths relative to the project for ``.gitignore``: the
-    SQLite ledger with its WAL files when it lies inside the project, and the local journal."""
-    from sqlalchemy.engine import make_url
-
-    from .ledger.journal import journal_folder
-
-    project = config.project_dir
-    entries = []
-    url = make_url(config.effective_ledger_url)
-    database = url.database or ""
-    if url.get_backend_name() == "sqlite" and os.path.isabs(database):
-        ledger = Path(database)
-        if ledger.is_relative_to(project):
-            entries.append(ledger.relative_to(project).as_posix() + "*")
-    journal = Path(journal_folder(config.project_path))
-    entries.append(journal.relative_to(project).as_posix() + "/")
-    return entries
 
 
 def _no_app(config: Config, located: Located | None) -> bool:
@@ -255,22 +236,6 @@ def old_template(config: Config, kind: str) -> Path | None:
     return None
 
 
-class DevelopersList(NamedTuple):
-    """The developers list in force, in its order, and where a person edits it."""
-
-    names: tuple[str, ...]
-    where: str
-
-
-def developers_list(config: Config) -> DevelopersList | None:
-    """The ``developers`` list of ``config``, if it has one, and where it was set."""
-    if config.developers is None:
-        return None
-    if (os.environ.get("OPSCTL_DEVELOPERS") or "").strip():
-        return DevelopersList(config.developers, "OPSCTL_DEVELOPERS")
-    return DevelopersList(config.developers, f"[tool.opsctl] developers in {config.source}")
-
-
 def plan_new(kind: str, name: str, *, naming: Naming, catalogue: Catalogue, developer: str,
              developer_source: str = "--developer", today: _dt.date | None = None,
              developers_list: DevelopersList | None = None) -> Script:
@@ -290,7 +255,7 @@ def plan_new(kind: str, name: str, *, naming: Naming, catalogue: Catalogue, deve
                 re.match(naming.developer_pattern, developer):
             listed = developers_list or DevelopersList(tuple(sorted(naming.developers)),
                                                        "[tool.opsctl] developers")
-            raise InvalidName(_not_listed(developer, developer_source, listed))
+            raise InvalidName(not_listed(developer, developer_source, listed))
         if folder_problem is not None:
             hint = "give one that starts with a lowercase letter, such as your name in pinyin" \
                 if developer_source == "--developer" else \
@@ -309,18 +274,6 @@ def plan_new(kind: str, name: str, *, naming: Naming, catalogue: Catalogue, deve
         raise TargetExists(f"{script.rel} already exists under {catalogue.root}; opsctl never "
                            "overwrites: choose another name or edit the existing script")
     return script
-
-
-def _not_listed(developer: str, source: str, listed: DevelopersList) -> str:
-    """Why ``new ts`` refuses a developer off the ``developers`` list, and the line that puts
-    them on it."""
-    names = [*listed.names, developer]
-    line = f"OPSCTL_DEVELOPERS={','.join(names)}" if listed.where == "OPSCTL_DEVELOPERS" \
-        else f"developers = [{', '.join(json.dumps(n) for n in names)}]"
-    return (f"developer folder {developer!r} (your developer name, from {source}) is not in "
-            f"the developers list ({listed.where}: {', '.join(listed.names) or 'empty'}); "
-            f"to add yourself, make it  {line}  there; if you are listed under another name, "
-            "pass --developer NAME or set OPSCTL_DEVELOPER")
 
 
 def docstring_text(text: str) -> str:

@@ -14,7 +14,7 @@ from runkit import opsctl, write_project
 
 from opsctl.config import load_config
 from opsctl.gitops import ignored_entries
-from opsctl.scaffold import ledger_ignores
+from opsctl.ledger.facts import local_files
 
 Invoke = Callable[..., Result]
 
@@ -138,13 +138,13 @@ def test_the_ledger_files_stay_out_of_git(invoke: Invoke, tmp_path: Path) -> Non
 
 def test_a_ledger_elsewhere_leaves_only_the_journal(tmp_path: Path) -> None:
     proj = fresh(tmp_path, "[tool.opsctl]\nledger_url = 'postgresql://u@127.0.0.1/ops'\n")
-    assert ledger_ignores(load_config(proj, environ={})) == ["instance/opsctl-journal/"]
+    assert local_files(load_config(proj, environ={})) == ["instance/opsctl-journal/"]
     proj = fresh(tmp_path / "other", "[tool.opsctl]\nledger_url = 'sqlite:///var/ops.db'\n")
-    assert ledger_ignores(load_config(proj, environ={})) == ["var/ops.db*",
+    assert local_files(load_config(proj, environ={})) == ["var/ops.db*",
                                                              "instance/opsctl-journal/"]
     outside = tmp_path / "elsewhere.db"
     proj = fresh(tmp_path / "third", f"[tool.opsctl]\nledger_url = 'sqlite:///{outside}'\n")
-    assert ledger_ignores(load_config(proj, environ={})) == ["instance/opsctl-journal/"]
+    assert local_files(load_config(proj, environ={})) == ["instance/opsctl-journal/"]
 
 
 GITIGNORES = [

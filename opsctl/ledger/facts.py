@@ -1,4 +1,5 @@
-"""What is known of the ledger without SQLAlchemy: its statuses and whether there is one.
+"""What is known of the ledger without SQLAlchemy: its statuses, whether there is one, and
+the files it keeps in the project (which ``init`` keeps out of git).
 
 Commands that only might read the ledger (``list``, ``history``, ``stale``) ask
 :func:`ledger_exists` first, so a project that never ran a script imports no SQLAlchemy and
@@ -43,3 +44,21 @@ def exists_at(url: str) -> bool:
     if database is None:
         return True
     return bool(database) and os.path.exists(database)
+
+
+def journal_folder(project_dir: str) -> str:
+    """Where a project's journal lives: beside its default ledger, in Flask's ``instance/``."""
+    return os.path.join(project_dir, "instance", "opsctl-journal")
+
+
+def local_files(config: Config) -> list[str]:
+    """The ledger's files inside the project, as ``.gitignore`` takes them (relative, a folder
+    ending in ``/``): a SQLite ledger, its WAL files with it (``*``), and the local journal."""
+    project = config.project_path
+    found = []
+    database = sqlite_file(config.effective_ledger_url)
+    if database and os.path.isabs(database) and \
+            os.path.commonpath([database, project]) == project:
+        found.append(os.path.relpath(database, project).replace(os.sep, "/") + "*")
+    journal = os.path.relpath(journal_folder(project), project).replace(os.sep, "/")
+    return [*found, journal + "/"]

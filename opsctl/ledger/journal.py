@@ -27,11 +27,6 @@ FORMAT = 1
 TIMES = ("started_at", "ended_at")
 
 
-def journal_folder(project_dir: str) -> str:
-    """Where a project's journal lives: beside its default ledger, in Flask's ``instance/``."""
-    return os.path.join(project_dir, "instance", "opsctl-journal")
-
-
 class Journal:
     """The journal of one ledger, in ``folder``."""
 

@@ -25,8 +25,8 @@ from .. import output
 from ..errors import LedgerUnreachable
 from .ends import Ends
 from .engine import FIX_URL, make_engine, unreachable_message
-from .facts import exists_at, ledger_exists, sqlite_file
-from .journal import Journal, journal_folder
+from .facts import exists_at, journal_folder, ledger_exists, sqlite_file
+from .journal import Journal
 from .upgrade import prepare
 from .values import Replayed, Run
 
