@@ -58,7 +58,7 @@ def test_init_says_it_found_no_app_and_the_line_to_add(invoke: Invoke, tmp_path:
     assert any("no Flask app" in ln for ln in again.stderr.splitlines())
 
 
-@pytest.mark.parametrize("how", ["configured", "wsgi.py", "app.py", ".flaskenv"])
+@pytest.mark.parametrize("how", ["configured", "wsgi.py", "app.py", ".flaskenv", "package"])
 def test_init_says_nothing_of_an_app_it_can_find(invoke: Invoke, tmp_path: Path,
                                                 how: str) -> None:
     proj = fresh(tmp_path, "[tool.opsctl]\napp = 'svc:create_app'\n" if how == "configured"
@@ -67,6 +67,9 @@ def test_init_says_nothing_of_an_app_it_can_find(invoke: Invoke, tmp_path: Path,
         write(proj / how, "from flask import Flask\napp = Flask(__name__)\n")
     elif how == ".flaskenv":
         write(proj / ".flaskenv", "FLASK_APP=svc:create_app\n")
+    elif how == "package":  # Flask's tutorial: flaskr/__init__.py with create_app
+        write(proj / "flaskr" / "__init__.py",
+              "from flask import Flask\n\n\ndef create_app():\n    return Flask(__name__)\n")
     result = invoke(proj, "init")
     assert result.exit_code == 0, result.output
     assert "no Flask app" not in result.stderr
