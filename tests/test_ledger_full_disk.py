@@ -161,4 +161,6 @@ def test_a_script_whose_import_raises_on_a_full_disk_is_journaled_whole(tmp_path
     (run,) = json.loads(shown.stdout)
     assert (run["status"], run["exit_code"]) == ("failed", 1)
     assert "ImportError: nope" in run["error"]
-    assert run["notes"][0].startswith("recorded late from the local journal")
+    # The run's first note names its app; the next, that the end came late from the journal.
+    assert run["notes"][0].startswith("app plainapp:app "), run["notes"]
+    assert run["notes"][1].startswith("recorded late from the local journal"), run["notes"]
