@@ -131,7 +131,7 @@ class FileCache:
         if self.path is None or self._entries is None:
             return
         entries = self._entries
-        if keep is not None and sum(k in entries for k in keep) < len(entries):
+        if keep is not None and sum(map(entries.__contains__, keep)) < len(entries):
             kept = set(keep)
             entries = {k: v for k, v in entries.items() if k in kept}
             self._dirty = True

@@ -30,6 +30,7 @@ from ..similarity import read_description
 
 if TYPE_CHECKING:
     from .content import Checked
+    from .twins import Pairs
 
 #: The fewest scripts worth a process of their own: forking and handing the results back
 #: costs about as much as checking this many (measured on a 2-core machine).
@@ -39,7 +40,9 @@ PER_SPAWNED_PROCESS = 2000
 #: The modules whose code decides what a script's content gives: a change to one (an upgrade,
 #: an edit in a development install) makes the whole cache a miss.
 _RULE_MODULES = ("lint/content.py", "lint/effects.py", "lint/calls.py", "lint/cache.py",
-                 "similarity.py", "naming.py", "filecache.py")
+                 "lint/twins.py", "similarity.py", "naming.py", "filecache.py")
+#: The cache key of the near-twin pairs (:mod:`opsctl.lint.twins`): no path holds a NUL.
+PAIRS_KEY = "\0near-twins"
 
 #: One content finding: ``(code, message, fix, line, found)``.
 Found = tuple[str, str, str | None, int | None, str | None]
@@ -135,12 +138,26 @@ class ContentFacts:
             known = self.descriptions[rel] = read_description(os.path.join(self.root, rel))
         return known
 
+    def pairs(self, key: bytes) -> Pairs | None:
+        """The near-twin pairs kept for ``key`` (:func:`opsctl.lint.twins.pairs_key`)."""
+        if self.cache is None or not self.seen:
+            return None
+        stored = self.cache.entries.get(PAIRS_KEY)
+        return stored[1] if stored is not None and stored[0] == key else None
+
+    def keep_pairs(self, key: bytes, pairs: Pairs) -> None:
+        """Keep the near-twin pairs found for ``key``: in a run that checked content only,
+        so that a lint with the content rules off leaves the cache as it was."""
+        if self.cache is not None and self.seen:
+            self.cache.put(PAIRS_KEY, (key, pairs))
+
     def save(self, *, whole_tree: bool) -> None:
         """Write the cache back; after a whole-tree lint, without the scripts it no longer
         has (file-list mode keeps every entry: it saw only a few files)."""
         if self.cache is not None and self.cache.loaded:
             # A lint that checked no content (the rules off) leaves what it did not ask about.
-            self.cache.save(keep=self.seen if whole_tree and self.seen else None)
+            self.cache.save(keep=[*self.seen, PAIRS_KEY] if whole_tree and self.seen
+                            else None)
 
 
 def _is_regular(mode: int) -> bool:
