@@ -181,8 +181,8 @@ class Collector(StaleScripts):
         (:mod:`opsctl.lint.cache` loads ``ast`` and the rules only for that)."""
         if not self.content:
             return
-        todo = [(rel, kind) for rel, kind in self.content
-                if self.ignored is None or not self.ignored(rel)]
+        todo = self.content if self.ignored is None else \
+            [(rel, kind) for rel, kind in self.content if not self.ignored(rel)]
         self.content = []
         for rel, (code, message, fix, line, found) in self.facts.findings(todo):
             self.add(rel, code, message, fix, line, found)
