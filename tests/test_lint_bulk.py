@@ -193,3 +193,40 @@ def test_a_plain_shared_name_is_one_the_full_rules_pass(words: tuple[str, ...]) 
         for kind in ("recycle", "unrecycle"):
             assert naming.check_script_name(name, kind, original=lambda base: "x") is None, \
                 name
+
+
+# -- the [tool.opsctl] table kept beside the caches ----------------------------------------------
+
+def test_the_opsctl_table_is_kept_and_an_edit_is_seen(tmp_path: Path) -> None:
+    from opsctl.config import load_config
+
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text("[tool.opsctl]\nstale_days = 7\n", encoding="utf-8")
+    assert load_config(tmp_path, environ={}).stale_days == 7
+    assert not (tmp_path / ".opsctl_cache").exists()  # reading a setting never makes it
+    (tmp_path / ".opsctl_cache").mkdir()
+    assert load_config(tmp_path, environ={}).stale_days == 7
+    assert (tmp_path / ".opsctl_cache" / "pyproject").is_file()
+    assert load_config(tmp_path, environ={}).stale_days == 7  # from the kept table
+    pyproject.write_text("[tool.opsctl]\nstale_days = 8\n", encoding="utf-8")
+    assert load_config(tmp_path, environ={}).stale_days == 8
+    pyproject.write_text("[tool.opsctl]\nlaunched = 2024-06-10\n", encoding="utf-8")
+    with pytest.raises(Exception, match="unknown key"):  # a date is not kept, still read
+        load_config(tmp_path, environ={})
+
+
+def test_a_warm_lint_does_not_load_tomllib(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    project = tmp_path / "proj"
+    generate_tree(project / "offline_script", 100, seed=2, **LEGACY)  # type: ignore[arg-type]
+    (project / "pyproject.toml").write_text("[tool.opsctl]\n", encoding="utf-8")
+    code = ("import sys; from opsctl.cli.main import main; sys.argv = ['opsctl', 'lint']\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print('tomllib' in sys.modules, file=sys.stderr)")
+    runs = [subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True,
+                           text=True) for _ in range(3)]
+    # The first run makes the cache folder, the second keeps the table there.
+    assert [r.stderr.strip().splitlines()[-1] for r in runs] == ["True", "True", "False"]
+    assert runs[0].stdout == runs[2].stdout and runs[0].stdout
