@@ -247,7 +247,9 @@ def read_table(project_dir: StrPath) -> tuple[dict[str, Any], str]:
     pyproject = os.path.join(project_dir, "pyproject.toml")
     if not os.path.isfile(pyproject):
         return {}, "defaults"
-    kept = _KeptTable(os.fspath(project_dir), pyproject)
+    from .filecache import KeptTable
+
+    kept = KeptTable(os.path.join(project_dir, DEFAULT_CACHE_DIR), pyproject)
     table = kept.get()
     if table is not None:
         return table, str(pyproject)
@@ -264,42 +266,6 @@ def read_table(project_dir: StrPath) -> tuple[dict[str, Any], str]:
         raise ConfigError(f"{pyproject}: [tool.opsctl] must be a table")
     kept.put(table)
     return table, str(pyproject)
-
-
-class _KeptTable:
-    """The ``[tool.opsctl]`` table as last read, in the project's cache folder
-    (:mod:`opsctl.filecache`), known by ``pyproject.toml``'s signature: a command run again
-    on an unchanged file neither loads :mod:`tomllib` (a quarter of a warm lint's start) nor
-    parses. Only where ``.opsctl_cache`` is already there: reading a setting never makes it."""
-
-    def __init__(self, project_dir: str, pyproject: str) -> None:
-        from .filecache import FileCache, signature
-
-        self.folder = os.path.join(project_dir, DEFAULT_CACHE_DIR)
-        self.cache = FileCache(self.folder, "pyproject") if os.path.isdir(self.folder) \
-            else None
-        try:
-            self.sig = signature(os.stat(pyproject)) if self.cache is not None else None
-        except OSError:
-            self.sig = None
-
-    def get(self) -> dict[str, Any] | None:
-        if self.cache is None or self.sig is None:
-            return None
-        entry = self.cache.get("pyproject.toml", self.sig)
-        return entry[1] if entry is not None and isinstance(entry[1], dict) else None
-
-    def put(self, table: dict[str, Any]) -> None:
-        if self.cache is None or self.sig is None:
-            return
-        import marshal
-
-        try:
-            marshal.dumps(table)
-        except ValueError:  # a TOML date: not plain data, read again next time
-            return
-        self.cache.put("pyproject.toml", (self.sig, table))
-        self.cache.save()
 
 
 def load_config(

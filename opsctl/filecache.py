@@ -204,6 +204,37 @@ class FileCache:
         _write_atomically(self.path, *chunks)
 
 
+class KeptTable:
+    """The ``[tool.opsctl]`` table as last read (:func:`opsctl.config.read_table`), kept in
+    the ``pyproject`` file of the cache ``folder`` and known by ``pyproject.toml``'s
+    signature: a command run again on an unchanged file neither loads :mod:`tomllib` (a
+    quarter of a warm lint's start) nor parses. Only where the folder is already there:
+    reading a setting never makes it."""
+
+    def __init__(self, folder: str, pyproject: str) -> None:
+        self.cache = FileCache(folder, "pyproject") if os.path.isdir(folder) else None
+        try:
+            self.sig = signature(os.stat(pyproject)) if self.cache is not None else None
+        except OSError:
+            self.sig = None
+
+    def get(self) -> dict[str, Any] | None:
+        if self.cache is None or self.sig is None:
+            return None
+        entry = self.cache.get("pyproject.toml", self.sig)
+        return entry[1] if entry is not None and isinstance(entry[1], dict) else None
+
+    def put(self, table: dict[str, Any]) -> None:
+        if self.cache is None or self.sig is None:
+            return
+        try:
+            marshal.dumps(table)
+        except ValueError:  # a TOML date: not plain data, read again next time
+            return
+        self.cache.put("pyproject.toml", (self.sig, table))
+        self.cache.save()
+
+
 def _loads(body: bytes) -> Any:
     """:func:`marshal.loads`, without the garbage collector walking the thousands of tuples
     it makes on the way (none of them can be garbage yet)."""
