@@ -247,6 +247,12 @@ def read_table(project_dir: StrPath) -> tuple[dict[str, Any], str]:
     pyproject = os.path.join(project_dir, "pyproject.toml")
     if not os.path.isfile(pyproject):
         return {}, "defaults"
+    from .filecache import KeptTable
+
+    kept = KeptTable(os.path.join(project_dir, DEFAULT_CACHE_DIR), pyproject)
+    table = kept.get()
+    if table is not None:
+        return table, str(pyproject)
     import tomllib  # imported on use: a project without pyproject.toml needs no parser
 
     try:
@@ -258,6 +264,7 @@ def read_table(project_dir: StrPath) -> tuple[dict[str, Any], str]:
     table = tool.get("opsctl", {}) if isinstance(tool, dict) else {}
     if not isinstance(table, dict):
         raise ConfigError(f"{pyproject}: [tool.opsctl] must be a table")
+    kept.put(table)
     return table, str(pyproject)
 
 

@@ -53,6 +53,22 @@ def signature(st: os.stat_result, pack: Callable[..., bytes] = _PACK) -> Signatu
     return pack(st.st_size, st.st_mtime_ns, st.st_ino & _WORD, st.st_ctime_ns)
 
 
+def signatures(paths: list[str]) -> list[Signature | None]:
+    """The :func:`signature` of each file (None where it cannot be read): the stat of every
+    script a warm run makes, in one loop."""
+    stat, pack, word = os.stat, _PACK, _WORD
+    found: list[Signature | None] = []
+    add = found.append
+    for path in paths:
+        try:
+            st = stat(path)
+        except (OSError, ValueError):
+            add(None)
+            continue
+        add(pack(st.st_size, st.st_mtime_ns, st.st_ino & word, st.st_ctime_ns))
+    return found
+
+
 def size_of(sig: Signature) -> int:
     """The file size a :func:`signature` holds."""
     return int.from_bytes(sig[:8], "little", signed=True)
@@ -131,7 +147,7 @@ class FileCache:
         if self.path is None or self._entries is None:
             return
         entries = self._entries
-        if keep is not None and sum(k in entries for k in keep) < len(entries):
+        if keep is not None and sum(map(entries.__contains__, keep)) < len(entries):
             kept = set(keep)
             entries = {k: v for k, v in entries.items() if k in kept}
             self._dirty = True
@@ -186,6 +202,37 @@ class FileCache:
         if not os.path.exists(ignore):
             _write_atomically(ignore, _GITIGNORE.encode("utf-8"))
         _write_atomically(self.path, *chunks)
+
+
+class KeptTable:
+    """The ``[tool.opsctl]`` table as last read (:func:`opsctl.config.read_table`), kept in
+    the ``pyproject`` file of the cache ``folder`` and known by ``pyproject.toml``'s
+    signature: a command run again on an unchanged file neither loads :mod:`tomllib` (a
+    quarter of a warm lint's start) nor parses. Only where the folder is already there:
+    reading a setting never makes it."""
+
+    def __init__(self, folder: str, pyproject: str) -> None:
+        self.cache = FileCache(folder, "pyproject") if os.path.isdir(folder) else None
+        try:
+            self.sig = signature(os.stat(pyproject)) if self.cache is not None else None
+        except OSError:
+            self.sig = None
+
+    def get(self) -> dict[str, Any] | None:
+        if self.cache is None or self.sig is None:
+            return None
+        entry = self.cache.get("pyproject.toml", self.sig)
+        return entry[1] if entry is not None and isinstance(entry[1], dict) else None
+
+    def put(self, table: dict[str, Any]) -> None:
+        if self.cache is None or self.sig is None:
+            return
+        try:
+            marshal.dumps(table)
+        except ValueError:  # a TOML date: not plain data, read again next time
+            return
+        self.cache.put("pyproject.toml", (self.sig, table))
+        self.cache.save()
 
 
 def _loads(body: bytes) -> Any:

@@ -7,8 +7,9 @@ nothing touches file contents or the disk.
 The codes of its findings (OPS1xx folders, OPS2xx temporary names, OPS3xx recycle/unrecycle
 names) are stable; :mod:`opsctl.lint.rules` lists every rule with its level.
 
-The lint (:mod:`opsctl.lint.walk`) applies these rules to a whole tree; its fast path for a
-good temporary name is one match of :attr:`Naming.good_temporary_file` and a cached date check.
+The lint (:mod:`opsctl.lint.walk`) applies these rules to a whole tree; its fast path
+(:mod:`opsctl.lint.bulk`) proves most names good with one regex match each and hands only the
+rest to these rules.
 A name is a copy on evidence: its own marks (:mod:`opsctl.copies`) and the siblings the caller
 can see (``original``). Dates inside names live in :mod:`opsctl.dates`, similar purposes in
 :mod:`opsctl.similarity`.
@@ -19,7 +20,6 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from collections.abc import Callable, Iterable, Sequence
-from functools import cached_property
 from typing import Literal, NamedTuple
 
 from .copies import DEFAULT_STATUS_SUFFIXES as DEFAULT_STATUS_SUFFIXES
@@ -30,11 +30,10 @@ from .copies import (
     explain_script_copy,
     explain_temporary_copy,
     judge,
-    unmarked,
 )
 from .copies import STATUS_SUFFIXES_TYPE as STATUS_SUFFIXES_TYPE
 from .copies import configured_status_suffixes as configured_status_suffixes
-from .dates import DEFAULT_DATE_FLOOR, dates_between, why_not_a_date
+from .dates import DEFAULT_DATE_FLOOR, why_not_a_date
 
 Kind = Literal["recycle", "unrecycle", "temporary"]
 KINDS: tuple[Kind, ...] = ("recycle", "unrecycle", "temporary")
@@ -63,10 +62,6 @@ SNAKE_RE = re.compile(rf"^{_SNAKE}$")
 TS_RE = re.compile(rf"^ts_(\d{{4}})_(\d{{2}})_(\d{{2}})_({_SNAKE})$")
 #: The same shape as a whole file name, with the date as one group (``2024_06_10``).
 TS_FILE_RE = re.compile(rf"^ts_(\d{{4}}_\d{{2}}_\d{{2}})_({_SNAKE})\.py$")
-#: For :attr:`Naming.good_temporary_file`: ``_SNAKE`` with possessive repeats (nothing to
-#: backtrack into) and ASCII classes, the same names matched faster; any date of the shape.
-_TS_GOOD_WHAT = r"[a-z][a-z0-9]*+(?:_[a-z0-9]++)*+"
-_ANY_DATE = r"[0-9]{4}_[0-9]{2}_[0-9]{2}"
 #: Anything that was meant to be a temporary name: used to explain and fix, never to accept.
 _TS_LOOSE_RE = re.compile(r"^ts[_\-. ]?(\d{2,4})[_\-. ](\d{1,2})[_\-. ](\d{1,2})(?:[_\-. ]+(.*))?$",
                           re.IGNORECASE)
@@ -155,24 +150,6 @@ class Naming:
         self.date_floor = date_floor
         self.copies = CopyMarks(status_suffixes)
         self.status_suffixes = self.copies.status_suffixes
-
-    @cached_property
-    def good_temporary_file(self) -> Callable[[str], re.Match[str] | None]:
-        """A match that proves a temporary file name good but for its date (``name[3:13]``).
-
-        The lint's fast path over a large tree, so it is built for speed: no groups, no
-        backtracking, one fixed-width look-behind per length of mark word. It is stricter
-        than :meth:`check_temporary`: it misses a name ending in a digit or in any word that
-        may mark a copy, or starting with one, so a miss only means "apply the full rules".
-        """
-        return re.compile(_good_temporary_pattern(self.status_suffixes, _ANY_DATE)).fullmatch
-
-    def good_temporary_file_between(self, first: _dt.date,
-                                    last: _dt.date) -> Callable[[str], re.Match[str] | None]:
-        """Like :attr:`good_temporary_file`, and proves the date good too: a calendar date
-        from ``first`` to ``last``. The lint's window of dates neither stale nor future."""
-        pattern = _good_temporary_pattern(self.status_suffixes, dates_between(first, last))
-        return re.compile(pattern).fullmatch
 
     # -- whole names -------------------------------------------------------------------------
 
@@ -356,13 +333,6 @@ def folder_name_of(raw: str) -> str:
     ``Zhang.San`` -> ``zhang_san``; leading digits and symbols dropped."""
     name = normalise(re.sub(r"[^0-9A-Za-z]+", "_", raw))
     return re.sub(r"^[^a-z]+", "", name)
-
-
-def _good_temporary_pattern(mark_words: tuple[str, ...], dates: str) -> str:
-    """The fast match: a good shape, a date of ``dates``, and no word that may mark a copy at
-    either end (:func:`opsctl.copies.unmarked`)."""
-    no_prefix, no_mark = unmarked(mark_words)
-    return rf"ts_{dates}_{no_prefix}{_TS_GOOD_WHAT}(?<![0-9]){no_mark}\.py"
 
 
 def _fix_temporary(naming: Naming, stem: str) -> str | None:

@@ -11,16 +11,17 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 
 from ..naming import IGNORED_NAMES, SHARED_FOLDERS, Kind, Naming, Problem
+from .bulk import FastMatches, day_name, listed_stems
 from .cache import ContentFacts
 from .duplicates import duplicates
 from .rules import CONTENT_CODES, Finding, LintReport
 from .settings import FIRST_COMMIT, LintConfig
+from .stale import BAD, OK, STALE, StaleScripts
 
-# Date states, cached per distinct date string: a tree of 100,000 scripts has a few thousand.
-OK, STALE, BAD = 0, 1, 2
+__all__ = ["BAD", "OK", "STALE", "Collector", "is_script", "stems"]
 
 
-class Collector:
+class Collector(StaleScripts):
     """What one lint has found: findings as the rules allow them (enabled, not ignored, at
     their configured severity), the scripts whose content to check, the names the duplicate
     rule compares, and the summaries (stale scripts, unknown developers) made at the end.
@@ -34,6 +35,8 @@ class Collector:
         self.checked = 0
         self.outside: list[str] = []
         self.shared_scripts: list[tuple[str, str]] = []  # (folder, filename) in recycle/unrecycle
+        #: The shared scripts the full rules checked (a plain name is proved good in bulk).
+        self.marked_scripts: list[tuple[str, str]] = []
         self.content: list[tuple[str, Kind]] = []  # root-relative paths whose content to check
         self.enabled = config.enabled
         self.severity = dict(config.severities)
@@ -47,16 +50,26 @@ class Collector:
         # Dates neither stale nor future, in the fast match itself: most names then need no
         # date work at all. Without a stale window (the rule off, or decades long), each
         # distinct date is checked once instead.
-        self.window = naming.good_temporary_file_between(
-            max(self.stale_before, naming.date_floor), self.today) \
+        self.matches = FastMatches(naming.status_suffixes)
+        self.window = self.matches.between(max(self.stale_before, naming.date_floor),
+                                           self.today) \
             if self.stale_before is not None and config.stale_days <= 3660 else None
         self.ignored = _compile_globs(config.ignore)
+        #: Whether stale scripts are only counted, in bulk: one summary, no glob to ask.
+        self.counts_stale = self.window is not None and not config.show_stale and \
+            self.ignored is None and "temporary" not in self.content_kinds
+        #: The names of the first day not stale and of the floor: a good temporary name
+        #: sorts below one exactly when its date is before that day.
+        self.stale_before_name = day_name(self.stale_before or naming.today)
+        self.date_floor_name = day_name(naming.date_floor)
         self.dev_folders_checked: set[str] = set()
         self.unvouched: list[str] = []  # developer folders only the repository can vouch for
         self.nested_reported: set[str] = set()
         self.stale_count = 0
         self.stale_oldest: tuple[str, str] | None = None  # (date, path)
         self._shared_stems: dict[str, str] | None = None
+        #: The file names of recycle/ and unrecycle/, when a walk of the tree listed them.
+        self._shared_listed: dict[str, list[str]] | None = None
         self._shared_list: list[tuple[str, str]] | None = None
         self._facts: ContentFacts | None = None
 
@@ -108,8 +121,9 @@ class Collector:
         from .twins import near_twins
 
         self.check_contents()  # the descriptions, from the cache or the check of each script
+        facts = self.facts
         for path, message, fix in near_twins(self.root, scripts, self.naming, only,
-                                             self.facts.description):
+                                             facts.description, facts):
             self.add(path, "OPS303", message, fix)
 
     @property
@@ -122,7 +136,9 @@ class Collector:
     def shared_original(self, base: str) -> str | None:
         """The recycle/ (else unrecycle/) script named ``base``: what a name is a copy of."""
         if self._shared_stems is None:
-            self._shared_stems = stems(self.list_shared())
+            listed = self._shared_listed
+            self._shared_stems = stems(self.list_shared()) if listed is None else \
+                listed_stems(listed)
         return self._shared_stems.get(base)
 
     def list_shared(self) -> list[tuple[str, str]]:
@@ -158,49 +174,6 @@ class Collector:
                          "list the team in [tool.opsctl] developers, or move the scripts into "
                          "the folder of the developer who wrote them")
 
-    # -- stale scripts -----------------------------------------------------------------------
-
-    def stale(self, rel: str, day: str) -> None:
-        if self.config.show_stale:
-            self.add(rel, "OPS401", *_stale_text(day, self.config.stale_days))
-            return
-        if "OPS401" not in self.enabled or (self.ignored is not None and self.ignored(rel)):
-            return
-        self.stale_count += 1
-        if self.stale_oldest is None or (day, rel) < self.stale_oldest:
-            self.stale_oldest = (day, rel)
-
-    def date_state(self, text: str) -> int:
-        state = self.dates.get(text)
-        if state is None:
-            try:
-                day = _dt.date(int(text[0:4]), int(text[5:7]), int(text[8:10]))
-            except ValueError:
-                state = BAD
-            else:
-                if day > self.today or day < self.naming.date_floor:
-                    state = BAD
-                elif self.stale_before is not None and day < self.stale_before:
-                    state = STALE
-                else:
-                    state = OK
-            self.dates[text] = state
-        return state
-
-    def summarise_stale(self) -> None:
-        """One finding for every stale script: how many, the oldest, where to see them."""
-        if self.stale_oldest is None:
-            return
-        day, rel = self.stale_oldest
-        message, fix = _stale_text(day, self.config.stale_days)
-        if self.stale_count > 1:
-            message = (f"the oldest of {self.stale_count:,} temporary scripts older than "
-                       f"stale_days ({self.config.stale_days}), from {day.replace('_', '-')}; "
-                       "'opsctl stale' lists them (or 'opsctl lint --show-stale')")
-            fix = "delete them (opsctl clean), or promote what is still needed (opsctl promote)"
-        self.add(rel, "OPS401", message, fix)
-        self.stale_oldest = None
-
     # -- content rules -----------------------------------------------------------------------
 
     def check_contents(self) -> None:
@@ -208,8 +181,8 @@ class Collector:
         (:mod:`opsctl.lint.cache` loads ``ast`` and the rules only for that)."""
         if not self.content:
             return
-        todo = [(rel, kind) for rel, kind in self.content
-                if self.ignored is None or not self.ignored(rel)]
+        todo = self.content if self.ignored is None else \
+            [(rel, kind) for rel, kind in self.content if not self.ignored(rel)]
         self.content = []
         for rel, (code, message, fix, line, found) in self.facts.findings(todo):
             self.add(rel, code, message, fix, line, found)
@@ -227,12 +200,6 @@ def is_script(entry: os.DirEntry[str]) -> bool:
     name = entry.name
     return name.endswith(".py") and not name.startswith(".") and name not in IGNORED_NAMES \
         and not entry.is_dir()
-
-
-def _stale_text(day: str, stale_days: int) -> tuple[str, str]:
-    return (f"a temporary script from {day.replace('_', '-')}, older than stale_days "
-            f"({stale_days})",
-            "delete it (opsctl clean), or promote it if it is still needed (opsctl promote)")
 
 
 def _apply_date_floor(naming: Naming, config: LintConfig, root: str) -> None:

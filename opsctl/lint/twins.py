@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
+from ..filecache import digest
 from ..naming import Naming, normalise, words
 from ..similarity import description_words, one_word_apart, read_description
 
@@ -34,28 +35,33 @@ NAME_WORDS, DESCRIPTION_WORDS = 3, 4
 
 def near_twins(root: str, scripts: Iterable[tuple[str, str]], naming: Naming,
                only: set[str] | None = None,
-               describe: Callable[[str], str] | None = None) -> Iterator[tuple[str, str, str]]:
+               describe: Callable[[str], str] | None = None,
+               memo: PairMemo | None = None) -> Iterator[tuple[str, str, str]]:
     """``(path, message, fix)`` for each recycle script (of ``(folder, file name)`` pairs)
     untouched since a near-twin appeared beside it; with ``only``, for pairs with a member
     among those paths. ``describe`` gives a script's description from its path under
-    ``root`` (by default, read from the file)."""
+    ``root`` (by default, read from the file). ``memo`` keeps the pairs found, known by the
+    names and descriptions they were found among (:func:`pairs_key`): the same again finds
+    the same pairs without comparing."""
     names = sorted(n for folder, n in scripts if folder == "recycle" and n.endswith(".py"))
     if len(names) < 2:
         return
-    pairs = dict.fromkeys(one_word_apart({n: words(n[:-3]) for n in names}, NAME_WORDS),
-                          "name")
     if describe is None:
         def describe(rel: str) -> str:
             return read_description(os.path.join(root, rel))
-    described = {n: description_words(describe(f"recycle/{n}")) for n in names}
-    for pair in one_word_apart(described, DESCRIPTION_WORDS):
-        pairs.setdefault(pair, "description")
+    descriptions = list(map(describe, map("recycle/".__add__, names)))
+    key = pairs_key(names, descriptions) if memo is not None else b""
+    pairs = memo.pairs(key) if memo is not None else None
+    if pairs is None:
+        pairs = twin_pairs(names, descriptions)
+        if memo is not None:
+            memo.keep_pairs(key, pairs)
 
     def purpose(name: str) -> str:  # as the duplicate rule groups names
         return naming.copies.purpose_key(normalise(name[:-3]))
 
     times = _Times(root)
-    for (a, b), what in sorted(pairs.items()):
+    for a, b, what in pairs:
         if purpose(a) == purpose(b):
             continue
         if only is not None and f"recycle/{a}" not in only and f"recycle/{b}" not in only:
@@ -67,6 +73,37 @@ def near_twins(root: str, scripts: Iterable[tuple[str, str]], naming: Naming,
                        f"nearly identical {what}: one purpose, one script",
                        f"extend this script with what recycle/{twin} does, then run: opsctl "
                        f"absorb recycle/{this[:-3]} recycle/{twin[:-3]}")
+
+
+#: The near-twin pairs of some recycle scripts: ``(name, name, "name" or "description")``,
+#: sorted.
+Pairs = tuple[tuple[str, str, str], ...]
+
+
+class PairMemo(Protocol):
+    """Where :func:`near_twins` keeps the pairs it found (the content cache)."""
+
+    def pairs(self, key: bytes) -> Pairs | None: ...
+
+    def keep_pairs(self, key: bytes, pairs: Pairs) -> None: ...
+
+
+def twin_pairs(names: list[str], descriptions: list[str]) -> Pairs:
+    """The pairs of recycle script file names (sorted) that are near-twins by name or, with
+    ``descriptions`` (one a name), by description."""
+    found = dict.fromkeys(one_word_apart({n: words(n[:-3]) for n in names}, NAME_WORDS),
+                          "name")
+    described = {n: description_words(d) for n, d in zip(names, descriptions, strict=True)}
+    for pair in one_word_apart(described, DESCRIPTION_WORDS):
+        found.setdefault(pair, "description")
+    return tuple((a, b, what) for (a, b), what in sorted(found.items()))
+
+
+def pairs_key(names: list[str], descriptions: list[str]) -> bytes:
+    """What the pairs of :func:`twin_pairs` are computed from, as a digest (neither a file
+    name nor a description holds a NUL)."""
+    text = "\0".join(names) + "\0\0" + "\0".join(descriptions)
+    return digest(text.encode("utf-8", "surrogatepass"))
 
 
 class _Times:

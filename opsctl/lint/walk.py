@@ -1,33 +1,40 @@
-"""The lint's walk: one pass over the offline-script tree, each name checked as it comes.
+"""The lint's walk: one pass over the offline-script tree, folder by folder.
 
-Speed matters (SPEC §8: within 2x of a bare ``os.scandir`` walk on 10,000 and 100,000 files),
-so the walk is one ``os.scandir`` per folder, reads nothing but ``DirEntry`` data for names,
-and a good temporary name costs one regex match (its date window included) inside a C-level
-``filter``. The evidence that a name is a copy (a sibling named like it without its marks) is
-looked up in the folder listings already in hand, and only for names that carry a mark.
-:class:`~opsctl.lint.collector.Collector` holds what a lint has found and applies the rules
-that need more than one name; :class:`Linter` walks. :mod:`opsctl.lint.paths` checks a list of
-files instead.
+Speed matters (SPEC §8: within 2x of a bare ``os.scandir`` walk on 10,000 and 100,000 files;
+issue 15: 1.5x on a legacy tree with the cache filled), so the walk is one ``os.scandir`` per
+folder and reads nothing but names. A folder's names are proved good or stale in bulk
+(:mod:`opsctl.lint.bulk`: a share of a C-level ``filter`` each, never a call of its own); only
+the rest reach the rules on single names (:class:`~opsctl.lint.names.NameRules`), with the
+names beside them as evidence. With a cache folder, what a folder's names gave is kept
+(:mod:`opsctl.lint.namecache`) and replayed while the folder's names stay the same.
+:mod:`opsctl.lint.paths` checks a list of files instead.
 """
 
 from __future__ import annotations
 
 import operator
 import os
-from itertools import compress, filterfalse
+from collections.abc import Callable
+from itertools import compress, filterfalse, repeat, starmap
+from typing import Any
 
-from ..naming import IGNORED_NAMES, SHARED_FOLDERS, TS_FILE_RE, Kind, Original
-from .collector import BAD, OK, STALE, Collector, is_script, stems
-from .rules import RootMissing
+from ..naming import IGNORED_NAMES, SHARED_FOLDERS, Kind, normalise
+from .bulk import duplicate_candidates, names_of, split_stale
+from .collector import BAD, OK, STALE
+from .namecache import NameResults, Result, listing_key
+from .names import NameRules, folder_original
+from .rules import Finding, LintReport, RootMissing
 
-_NAME = operator.attrgetter("name")
-_IS_DIR = os.DirEntry.is_dir
 _DAY = operator.itemgetter(slice(3, 13))  # the date of a good temporary file name
-_WHAT = operator.itemgetter(slice(14, -3))  # ... and its <what>
+_IS_PY = operator.methodcaller("endswith", ".py")
+#: The names-cache key of recycle/ and unrecycle/ together (no folder name holds a NUL).
+SHARED_KEY = "\0shared"
 
 
-class Linter(Collector):
-    """One run of the lint over a tree: the walk, and the rules on single names."""
+class Linter(NameRules):
+    """One run of the lint over a tree: the walk, folder by folder."""
+
+    name_results: NameResults | None = None
 
     def walk_tree(self) -> None:
         try:
@@ -35,7 +42,9 @@ class Linter(Collector):
         except (FileNotFoundError, NotADirectoryError):
             raise RootMissing(f"there is no offline-script folder at {self.root}; run 'opsctl "
                               "init', or set root in [tool.opsctl]") from None
-        shared: dict[str, list[os.DirEntry[str]]] = {}
+        if self.config.cache_dir is not None:
+            self.name_results = NameResults(self.config.cache_dir, self.naming, self.config)
+        shared: dict[str, tuple[list[str], list[str]]] = {}
         developers: list[os.DirEntry[str]] = []
         for entry in entries:
             name = entry.name
@@ -44,30 +53,80 @@ class Linter(Collector):
             self.checked += 1
             if entry.is_dir():
                 if name in SHARED_FOLDERS:
-                    shared[name] = self.listing(name, entry.path)
+                    listing = self.listing(name, entry.path)
+                    self.checked += len(listing)
+                    shared[name] = names_of(listing)
                 elif name != "__pycache__":
                     developers.append(entry)
             else:
                 self.root_file(name)
+        del entries
         # Both shared listings first: each is the other's evidence.
-        self._shared_stems = stems((f, e.name) for f in SHARED_FOLDERS
-                                    for e in shared.get(f, ()) if is_script(e))
-        for folder in SHARED_FOLDERS:
-            if folder in shared:
-                self.checked += len(shared[folder])
-                for entry in shared[folder]:
-                    self.shared_entry(folder, entry.name, entry.is_dir())
+        ordered = {f: shared[f] for f in SHARED_FOLDERS if f in shared}
+        key = listing_key(*(part for names in ordered.values() for part in names),
+                          list(ordered))
+        extra = self.recorded(SHARED_KEY, key, lambda: self._check_shared(ordered))
+        for folder, (names, _) in ordered.items():
+            scripts = list(filter(_IS_PY, names))
+            if extra[folder]:  # a hidden script, __init__.py: not scripts
+                scripts = list(filterfalse(set(extra[folder]).__contains__, scripts))
+            self._add_scripts(folder, scripts)
         for entry in developers:
             self.walk_developer(entry.name, entry.path)
-        self.check_duplicates(self.shared_scripts, None)
         self.check_twins(self.shared_scripts, None)
 
-    def root_file(self, name: str) -> None:
-        if name not in IGNORED_NAMES:
-            self.add(name, "OPS101",
-                     "a file directly in the root; scripts live in recycle/, unrecycle/ or a "
-                     "developer folder",
-                     "move it into recycle/, unrecycle/ or your developer folder")
+    def report(self, *, partial: bool = False) -> LintReport:
+        if self.name_results is not None:
+            self.name_results.save(whole_tree=not partial)
+        return super().report(partial=partial)
+
+    def _check_shared(self, listed: dict[str, tuple[list[str], list[str]]],
+                      ) -> dict[str, list[str]]:
+        """The rules on recycle/ and unrecycle/ names, the duplicates among them; returns,
+        by folder, the ``.py`` names that are not scripts."""
+        self._shared_listed = {folder: names for folder, (names, _) in listed.items()}
+        plain: dict[str, list[str]] = {}
+        for folder, (names, folders) in listed.items():
+            for name in folders:
+                self.shared_entry(folder, name, True)
+            plain[folder] = self.plain_shared(folder, names)
+        purpose_key = self.naming.copies.purpose_key
+        self.check_duplicates(duplicate_candidates(
+            plain, self.marked_scripts, lambda stem: purpose_key(normalise(stem))), None)
+        extra: dict[str, list[str]] = {}
+        for folder, (names, _) in listed.items():
+            scripts = set(plain[folder]).union(n for f, n in self.marked_scripts if f == folder)
+            extra[folder] = sorted(n for n in filter(_IS_PY, names) if n not in scripts)
+        return extra
+
+    def recorded(self, name: str, key: bytes, work: Callable[[], Any]) -> Any:
+        """Run ``work`` (the rules on one folder's names), or replay what it gave when the
+        names cache has it for listing ``key``; returns what ``work`` returned."""
+        results = self.name_results
+        found = results.get(name, key) if results is not None else None
+        if found is not None:
+            findings, count, oldest, content, extra = found
+            self.findings.extend(starmap(Finding, findings))
+            self.content.extend(content)
+            self._merge_stale(count, oldest)
+            return extra
+        if results is None:
+            return work()
+        start, begun = len(self.findings), len(self.content)
+        before = self.stale_count, self.stale_oldest
+        self.stale_count, self.stale_oldest = 0, None
+        extra = work()
+        result: Result = (tuple(map(tuple, self.findings[start:])), self.stale_count,
+                          self.stale_oldest, tuple(self.content[begun:]), extra)
+        results.put(name, key, result)
+        self.stale_count, self.stale_oldest = before
+        self._merge_stale(result[1], result[2])
+        return extra
+
+    def _merge_stale(self, count: int, oldest: tuple[str, str] | None) -> None:
+        self.stale_count += count
+        if oldest is not None and (self.stale_oldest is None or oldest < self.stale_oldest):
+            self.stale_oldest = oldest
 
     def listing(self, rel: str, path: str) -> list[os.DirEntry[str]]:
         try:
@@ -80,32 +139,66 @@ class Linter(Collector):
     def walk_shared(self, folder: str, path: str) -> None:
         entries = self.listing(folder, path)
         self.checked += len(entries)
-        for entry in entries:
-            self.shared_entry(folder, entry.name, entry.is_dir())
+        names, folders = names_of(entries)
+        for name in folders:
+            self.shared_entry(folder, name, True)
+        before = len(self.marked_scripts)
+        good = self.plain_shared(folder, names)
+        self._add_scripts(folder, [n for _, n in self.marked_scripts[before:]] + good)
+
+    def plain_shared(self, folder: str, names: list[str]) -> list[str]:
+        """Check the file names of recycle/ or unrecycle/; returns those proved plain in bulk
+        (:attr:`~opsctl.lint.bulk.FastMatches.script`), for the caller to add as scripts.
+        Only the rest reach :meth:`shared_entry`, with both folders' names as evidence."""
+        good = list(filter(self.matches.script, names))
+        if len(good) != len(names):
+            scripts, content = len(self.shared_scripts), len(self.content)
+            for name in filterfalse(set(good).__contains__, names):
+                self.shared_entry(folder, name, False)
+            self.marked_scripts += self.shared_scripts[scripts:]
+            del self.shared_scripts[scripts:], self.content[content:]  # the caller adds them
+        return good
+
+    def _add_scripts(self, folder: str, names: list[str]) -> None:
+        """The scripts of a shared folder: for the cross-file rules, and for the content
+        rules when they check its kind."""
+        self.shared_scripts.extend(zip(repeat(folder), names))
+        kind: Kind = "recycle" if folder == "recycle" else "unrecycle"
+        if kind in self.content_kinds:
+            self.content.extend(zip(map(f"{folder}/".__add__, names), repeat(kind)))
 
     def walk_developer(self, folder: str, path: str) -> None:
-        """Check a developer folder and its temporary scripts.
-
-        The bulk of a large tree, so this works on the whole folder at once: a C-level
-        ``filter`` proves the good names good with one regex match each (a name dated outside
-        the stale window gets one calendar check per distinct date), and only the rest reach
-        the full rules in :meth:`temporary_entry`, with the folder's names as evidence.
-        """
+        """Check a developer folder and its temporary scripts: the bulk of a large tree."""
         self.developer_folder(folder)
         entries = self.listing(folder, path)
         self.checked += len(entries)
-        names: list[str] = list(map(_NAME, entries))
-        if any(map(_IS_DIR, entries)):  # rare: a folder inside a developer folder
-            folders = {e.name for e in entries if e.is_dir()}
-            for name in folders:
-                self.temporary_entry(folder, name, True)
-            names = [n for n in names if n not in folders]
+        names, folders = names_of(entries)
+        del entries
+        self.recorded(folder, listing_key(names, folders),
+                      lambda: self._check_developer(folder, names, folders))
+
+    def _check_developer(self, folder: str, names: list[str], folders: list[str]) -> None:
+        """A C-level ``filter`` proves the good names good with one regex match each; when
+        stale scripts are only counted, stale names are counted in bulk too
+        (:func:`~opsctl.lint.bulk.split_stale`), else a name dated outside the stale window
+        gets one calendar check per distinct date. Only the rest reach the full rules in
+        :meth:`temporary_entry`, with the folder's names as evidence."""
+        for name in folders:
+            self.temporary_entry(folder, name, True)
         window = self.window
-        good = list(filter(window or self.naming.good_temporary_file, names))
+        original = folder_original(folder, names)
+        if self.counts_stale and window is not None:
+            stale, rest = split_stale(names, window, self.matches.dated,
+                                      self.stale_before_name, self.date_floor_name)
+            if stale:
+                self.count_stale(folder, len(stale), min(stale))
+            for name in rest:
+                self.temporary_entry(folder, name, False, original)
+            return
+        good = list(filter(window or self.matches.temporary, names))
         dated = good if window is None else []  # good names whose date still needs a look
-        original = _folder_original(folder, names)
         if len(good) != len(names):
-            shape = self.naming.good_temporary_file
+            shape = self.matches.temporary
             for name in filterfalse(set(good).__contains__, names):
                 if window is not None and shape(name):
                     dated.append(name)  # well formed, dated outside the window
@@ -125,119 +218,5 @@ class Linter(Collector):
                                 for name in (good if window is None else good + dated)
                                 if self.dates.get(name[3:13]) != BAD)
 
-    # -- single names ------------------------------------------------------------------------
 
-    def developer_folder(self, folder: str) -> None:
-        if folder in self.dev_folders_checked:
-            return
-        self.dev_folders_checked.add(folder)
-        problem = self.naming.check_developer_folder(folder)
-        if problem is not None:
-            self.problem(folder, problem)
-        elif self.naming.developers is None:
-            self.unvouched.append(folder)
-
-    def exists(self, rel: str) -> bool:
-        """Whether a root-relative path is taken: asked only while explaining a bad name."""
-        return os.path.lexists(os.path.join(self.root, rel))
-
-    def nested(self, rel: str) -> None:
-        if rel in self.nested_reported:
-            return
-        self.nested_reported.add(rel)
-        top = rel.split("/", 1)[0]
-        self.add(rel, "OPS101",
-                 f"a folder inside {top}/; scripts sit directly in recycle/, unrecycle/ or a "
-                 "developer folder, never deeper",
-                 f"move its scripts up into {top}/ (or a developer folder) and remove it")
-
-    def hidden(self, folder: str, name: str, is_dir: bool, code: str) -> None:
-        """A hidden script is one nobody sees: opsctl never lists or runs it. Other hidden
-        files (``.gitkeep``, ``.DS_Store``) and folders are not the lint's."""
-        if is_dir or not name.endswith(".py"):
-            return
-        self.add(f"{folder}/{name}", code,
-                 "a hidden script (its name starts with '.'): opsctl never lists or runs it",
-                 f"rename it to {folder}/{name.lstrip('.')}, or delete it")
-
-    def not_a_script(self, rel: str) -> None:
-        self.add(rel, "OPS501",
-                 "not a Python script; only .py scripts (and README.md, __init__.py) belong "
-                 "here",
-                 "move data and notes out of the offline-script tree, or rename a script to .py")
-
-    def shared_entry(self, folder: str, name: str, is_dir: bool) -> None:
-        if name.startswith("."):
-            self.hidden(folder, name, is_dir, "OPS301")
-            return
-        rel = f"{folder}/{name}"
-        if is_dir:
-            if name != "__pycache__":
-                self.nested(rel)
-            return
-        if name in IGNORED_NAMES:
-            return
-        if not name.endswith(".py"):
-            self.not_a_script(rel)
-            return
-        kind: Kind = "recycle" if folder == "recycle" else "unrecycle"
-        problem = self.naming.check_script_name(name, kind, exists=self.exists,
-                                                original=self.shared_original)
-        if problem is not None:
-            self.problem(rel, problem)
-        self.shared_scripts.append((folder, name))
-        if kind in self.content_kinds:
-            self.content.append((rel, kind))
-
-    def temporary_entry(self, folder: str, name: str, is_dir: bool,
-                        original: Original | None = None) -> None:
-        if name.startswith("."):
-            self.hidden(folder, name, is_dir, "OPS201")
-            return
-        rel = f"{folder}/{name}"
-        if is_dir:
-            if name != "__pycache__":
-                self.nested(rel)
-            return
-        if name in IGNORED_NAMES:
-            return
-        if not name.endswith(".py"):
-            self.not_a_script(rel)
-            return
-        if "temporary" in self.content_kinds:
-            self.content.append((rel, "temporary"))
-        if original is None:
-            original = _folder_original(folder, None, os.path.join(self.root, folder))
-        problem = self.naming.check_temporary(name, original=original, folder=folder)
-        if problem is not None:
-            self.problem(rel, problem)
-            if problem.code != "OPS203":
-                return
-        m = TS_FILE_RE.match(name)
-        if m is not None and self.date_state(m[1]) == STALE:
-            self.stale(rel, m[1])
-
-
-def _folder_original(folder: str, names: list[str] | None,
-                     path: str | None = None) -> Original:
-    """The evidence of one developer folder: which of its scripts has a given ``<what>``,
-    from the names in hand (or, in file-list mode, one listing of ``path``). Only a name the
-    lint cannot judge alone asks, so the ``{<what>: name}`` table is built on the first
-    question, at C speed (every name sliced as a good one would be: a name of another shape
-    only adds a key no purpose name has)."""
-    whats: dict[str, str] = {}
-
-    def original(base: str) -> str | None:
-        if not whats:
-            listed = names
-            if listed is None and path is not None:
-                try:
-                    listed = [e.name for e in os.scandir(path)]
-                except OSError:
-                    listed = []
-            whats.update(zip(map(_WHAT, listed or ()), listed or (), strict=True))
-            whats.setdefault("", "")  # built, even when the folder is empty
-        name = whats.get(base)
-        return f"{folder}/{name}" if name else None
-
-    return original
+__all__ = ["IGNORED_NAMES", "Linter"]

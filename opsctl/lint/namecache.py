@@ -1,0 +1,85 @@
+"""The names cache: what the name rules found in each folder of a tree, so that a lint of a
+folder whose names have not changed replays it instead of checking them again.
+
+A folder's result depends on its names alone (a developer folder's names are each other's
+evidence) or, for recycle/ and unrecycle/, on both folders' names; and on the rules: their
+code, the configuration and today's date (what is stale, what is in the future). So each
+result is known by a digest of the folder's listing (:func:`listing_key`), and the cache file
+(:class:`opsctl.filecache.FileCache`, ``names`` in the cache folder) by a stamp of the rules'
+code and of everything else they read (:func:`context`): a new day, another setting or
+another opsctl makes every result a miss, and the folders are checked as without a cache.
+
+A result is plain data: the findings as tuples, the stale scripts counted (how many, the
+oldest), the scripts whose content to check, and what :mod:`opsctl.lint.walk` needs to carry
+on (for recycle/ and unrecycle/, their ``.py`` names that are not scripts).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from ..filecache import FileCache, code_stamp, digest
+
+if TYPE_CHECKING:
+    from ..naming import Kind, Naming
+    from .settings import LintConfig
+
+#: The modules whose code decides what a folder's names give.
+_NAME_MODULES = ("naming.py", "copies.py", "dates.py", "lint/bulk.py", "lint/names.py",
+                 "lint/walk.py", "lint/collector.py", "lint/stale.py", "lint/rules.py",
+                 "lint/duplicates.py", "lint/namecache.py", "filecache.py")
+
+#: One folder's result: findings as ``Finding`` tuples, stale scripts counted (how many, and
+#: the oldest as ``(date, path)``), the ``(path, kind)`` of scripts whose content to check,
+#: and the walk's own data.
+Result = tuple[tuple[tuple[Any, ...], ...], int, "tuple[str, str] | None",
+               "tuple[tuple[str, Kind], ...]", Any]
+
+
+def context(naming: Naming, config: LintConfig) -> tuple[Any, ...]:
+    """Everything but a folder's names that its result depends on, as plain data."""
+    developers = tuple(sorted(naming.developers)) if naming.developers is not None else None
+    return (naming.today.toordinal(), naming.date_floor.toordinal(), naming.developer_pattern,
+            developers, naming.status_suffixes, tuple(sorted(config.enabled)),
+            tuple(sorted(config.severities.items())), config.ignore, config.stale_days,
+            config.show_stale, tuple(sorted(config.content_kinds)))
+
+
+def listing_key(*listings: list[str]) -> bytes:
+    """A digest of one or more folder listings (names, then folders inside), in order. A name
+    holds no NUL, so NULs keep them apart."""
+    text = "\0\0".join("\0".join(names) for names in listings)
+    return digest(text.encode("utf-8", "surrogatepass"))
+
+
+class NameResults:
+    """The names cache of one lint: :meth:`get` a folder's result, :meth:`put` one, and
+    :meth:`save` what this lint saw."""
+
+    def __init__(self, folder: str, naming: Naming, config: LintConfig) -> None:
+        package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        stamp = code_stamp(*(os.path.join(package, m) for m in _NAME_MODULES))
+        self.cache = FileCache(folder, "names", (stamp, context(naming, config)))
+        self.seen: list[str] = []
+        #: Folders answered from the cache, and checked, in this lint.
+        self.hits = self.misses = 0
+
+    def get(self, name: str, key: bytes) -> Result | None:
+        """The result kept for folder ``name`` when it had listing ``key``."""
+        self.seen.append(name)
+        stored = self.cache.entries.get(name)
+        if stored is not None and stored[0] == key:
+            self.hits += 1
+            return stored[1]  # type: ignore[no-any-return]
+        self.misses += 1
+        return None
+
+    def put(self, name: str, key: bytes, result: Result) -> None:
+        self.cache.put(name, (key, result))
+
+    def save(self, *, whole_tree: bool) -> None:
+        """Write the cache back; after a walk of the whole tree, without the folders it no
+        longer has."""
+        if self.cache.loaded:
+            self.cache.save(keep=self.seen if whole_tree else None)

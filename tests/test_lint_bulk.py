@@ -1,0 +1,232 @@
+"""Names proved good or stale in bulk, and folders replayed from the names cache (issue 15):
+whatever the tree and the settings, the walk finds what the full rules find name by name, and a
+warm lint what a lint without a cache finds.
+
+The full rules are file-list mode's (every file given, each name checked alone); the bulk
+path is the whole-tree walk; the cache is exercised cold (filled) and warm (replayed).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import marshal
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from treegen import LEGACY, generate_tree
+
+from opsctl.lint.bulk import FastMatches, day_name, split_stale
+from opsctl.lint.engine import lint
+from opsctl.lint.rules import LintReport
+from opsctl.lint.settings import LintConfig
+from opsctl.lint.walk import SHARED_KEY, Linter
+from opsctl.naming import DEFAULT_STATUS_SUFFIXES, Naming
+
+TODAY = _dt.date(2026, 3, 15)
+
+#: Settings that change what the walk does in bulk: the stale window, globs, copy words, the
+#: date floor, content checked in developer folders, rules off, severities.
+SETTINGS = {
+    "default": {},
+    "short stale window": {"stale_days": 30},
+    "no stale window": {"stale_days": 5000},
+    "ignore globs": {"ignore": ("*/ts_2019_*", "recycle/archive_*")},
+    "own copy words": {"status_suffixes": ("old", "ids", "do_not_use")},
+    "date floor": {"date_floor": "2022-01-01"},
+    "temporary content": {"content_kinds": frozenset({"recycle", "temporary"})},
+    "stale off": {"enabled": LintConfig().enabled - {"OPS401", "OPS303"}},
+    "show stale": {"show_stale": True},
+}
+
+
+def naming_for(config: LintConfig) -> Naming:
+    return Naming(today=TODAY, status_suffixes=config.status_suffixes)
+
+
+def all_files(root: Path) -> list[Path]:
+    return sorted(Path(folder, f) for folder, _, files in os.walk(root) for f in files)
+
+
+def same(a: LintReport, b: LintReport) -> None:
+    assert a.findings == b.findings
+    assert (a.stale, a.checked, a.errors, a.warnings) == (b.stale, b.checked, b.errors,
+                                                          b.warnings)
+
+
+@pytest.fixture(scope="module")
+def legacy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("legacy") / "offline_script"
+    generate_tree(root, 1_500, seed=3, today=TODAY, **LEGACY)  # type: ignore[arg-type]
+    # Edge cases of the bulk match: dates at the window's ends, the 29th of February, the
+    # floor, a folder and a hidden script among scripts, marked names in recycle/.
+    dev = root / "edgecase"
+    dev.mkdir()
+    for name in ("ts_2025_12_15_at_window.py", "ts_2025_12_14_just_stale.py",
+                 "ts_2024_02_29_leap_day.py", "ts_2023_02_29_not_a_day.py",
+                 "ts_2000_01_01_on_floor.py", "ts_1999_12_31_before_floor.py",
+                 "ts_2026_03_16_tomorrow.py", ".ts_2020_01_01_hidden.py", "notes.txt",
+                 "ts_2020_01_01_export_orders_old.py", "ts_2020_01_01_export_orders.py"):
+        (dev / name).write_text('"""Do it."""\n', encoding="utf-8")
+    (dev / "ts_2020_01_01_a_folder.py").mkdir()
+    for name in ("export_top_100.py", "export_orders_2024_06_10.py", "old_export_orders.py",
+                 "export_orders.py", "__init__.py", ".hidden.py", "ts_export.py"):
+        (root / "recycle" / name).write_text('"""Do it."""\n', encoding="utf-8")
+    (root / "unrecycle" / "export_orders.py").write_text('"""Do it."""\n', encoding="utf-8")
+    return root
+
+
+@pytest.mark.parametrize("setting", SETTINGS)
+def test_the_walk_finds_what_the_full_rules_find(legacy: Path, setting: str) -> None:
+    config = LintConfig(**SETTINGS[setting])  # type: ignore[arg-type]
+    naming = naming_for(config)
+    whole = lint(legacy, naming, config)
+    listed = lint(legacy, naming_for(config), config, paths=all_files(legacy))
+    # File-list mode is given files, and never a hidden one: the walk alone sees those.
+    seen = [f for f in whole.findings if f.path != "edgecase/ts_2020_01_01_a_folder.py"
+            and not any(part.startswith(".") for part in f.path.split("/"))]
+    assert len(seen) == len(whole.findings) - 3
+    assert seen == list(listed.findings)
+    assert whole.stale == listed.stale
+
+
+@pytest.mark.parametrize("setting", SETTINGS)
+def test_a_warm_lint_finds_what_no_cache_finds(legacy: Path, tmp_path: Path,
+                                               setting: str) -> None:
+    config = LintConfig(**SETTINGS[setting])  # type: ignore[arg-type]
+    cached = config._replace(cache_dir=str(tmp_path / "cache"))
+    bare = lint(legacy, naming_for(config), config)
+    cold = lint(legacy, naming_for(config), cached)
+    assert (tmp_path / "cache" / "names").is_file()
+    warm = lint(legacy, naming_for(config), cached)
+    same(cold, bare)
+    same(warm, bare)
+
+
+def test_a_change_to_a_folder_is_seen_and_the_rest_replayed(legacy: Path,
+                                                            tmp_path: Path) -> None:
+    root = tmp_path / "offline_script"
+    shutil.copytree(legacy, root)
+    config = LintConfig(cache_dir=str(tmp_path / "cache"))
+    lint(root, naming_for(config), config)
+    (root / "edgecase" / "ts_2020_01_01_export_orders_old.py").rename(
+        root / "edgecase" / "ts_2020_01_01_export_orders_2.py")
+    (root / "edgecase" / "Bad Name.py").write_text("", encoding="utf-8")
+    (root / "recycle" / "export_orders.py").unlink()
+    linter = Linter(str(root), naming_for(config), config)
+    linter.walk_tree()
+    warm = linter.report()
+    assert linter.name_results is not None
+    assert linter.name_results.misses == 2  # edgecase/, and recycle/ with unrecycle/
+    assert linter.name_results.hits > 2
+    same(warm, lint(root, naming_for(config), LintConfig()))
+    assert {f.path for f in warm.findings} >= {"edgecase/Bad Name.py",
+                                                 "edgecase/ts_2020_01_01_export_orders_2.py"}
+
+
+def test_another_day_or_setting_is_a_miss(legacy: Path, tmp_path: Path) -> None:
+    config = LintConfig(cache_dir=str(tmp_path / "cache"))
+    lint(legacy, naming_for(config), config)
+    later = Naming(today=TODAY + _dt.timedelta(days=400))
+    same(lint(legacy, later, config), lint(legacy, Naming(today=later.today), LintConfig()))
+    louder = config._replace(severities={**config.severities, "OPS201": "warning"})
+    same(lint(legacy, naming_for(config), louder),
+         lint(legacy, naming_for(config), louder._replace(cache_dir=None)))
+
+
+def test_a_deleted_folder_leaves_the_names_cache(tmp_path: Path) -> None:
+    root = tmp_path / "offline_script"
+    generate_tree(root, 200, seed=1, today=TODAY, **LEGACY)  # type: ignore[arg-type]
+    config = LintConfig(cache_dir=str(tmp_path / "cache"))
+    lint(root, naming_for(config), config)
+    gone = next(p for p in sorted(root.iterdir())
+                if p.is_dir() and p.name not in ("recycle", "unrecycle"))
+    shutil.rmtree(gone)
+    lint(root, naming_for(config), config)
+    with open(tmp_path / "cache" / "names", "rb") as fh:
+        marshal.load(fh)  # the header
+        entries = marshal.loads(fh.read())
+    assert gone.name not in entries and SHARED_KEY in entries
+    assert len(entries) == sum(1 for p in root.iterdir() if p.is_dir()) - 1
+
+
+# -- the bulk matches themselves -----------------------------------------------------------------
+
+def test_split_stale_agrees_with_one_name_at_a_time() -> None:
+    naming = Naming(today=TODAY)
+    matches = FastMatches(naming.status_suffixes)
+    before, floor = _dt.date(2025, 12, 15), _dt.date(2000, 1, 1)
+    window = matches.between(before, TODAY)
+    names = [f"ts_{day}_export_orders.py" for day in (
+        "2025_12_15", "2025_12_14", "2024_02_29", "2023_02_29", "2000_01_01", "1999_12_31",
+        "2026_03_16", "2026_03_15", "2021_04_31", "2021_13_01", "0000_01_01", "2020_06_30")]
+    names += ["ts_2020_01_01_export_orders_old.py", "ts_2020_01_01_export_2.py", "x.py"]
+    stale, rest = split_stale(names, window, matches.dated, day_name(before), day_name(floor))
+    assert sorted(stale + rest) == sorted(n for n in names if not window(n))
+    for name in names:
+        day = name[3:13]
+        try:
+            date = _dt.date(int(day[:4]), int(day[5:7]), int(day[8:10]))
+        except ValueError:
+            date = None
+        good = matches.temporary(name) is not None
+        is_stale = good and date is not None and floor <= date < before
+        # The 29th of February is left to the full rules, which count it stale themselves.
+        assert (name in stale) == (is_stale and day[5:] != "02_29"), name
+
+
+@pytest.mark.parametrize("words", [DEFAULT_STATUS_SUFFIXES, ("old", "ids", "do_not_use")])
+def test_a_plain_shared_name_is_one_the_full_rules_pass(words: tuple[str, ...]) -> None:
+    from corpus_names import _BASES, _MARKS_WITH_SIBLING, _PURPOSES
+
+    naming = Naming(today=TODAY, status_suffixes=words)
+    script = FastMatches(words).script
+    candidates = {f"{base}_{mark}.py" for base in _BASES for mark in _MARKS_WITH_SIBLING}
+    candidates |= {f"{name}.py" for name in (*_BASES, *_PURPOSES)} | {
+        "export_orders.py", "export_top_100.py", "ts_export.py", "export_2024_06_10.py",
+        "copy_of_export.py", "old_export_orders.py", "export_v2.py", "export_10jun.py",
+        "export_orders_ids.py", "Export.py", "export..py", "_export.py", "export_2a.py"}
+    proved = [n for n in sorted(candidates) if script(n)]
+    assert len(proved) > 10
+    for name in proved:
+        for kind in ("recycle", "unrecycle"):
+            assert naming.check_script_name(name, kind, original=lambda base: "x") is None, \
+                name
+
+
+# -- the [tool.opsctl] table kept beside the caches ----------------------------------------------
+
+def test_the_opsctl_table_is_kept_and_an_edit_is_seen(tmp_path: Path) -> None:
+    from opsctl.config import load_config
+
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text("[tool.opsctl]\nstale_days = 7\n", encoding="utf-8")
+    assert load_config(tmp_path, environ={}).stale_days == 7
+    assert not (tmp_path / ".opsctl_cache").exists()  # reading a setting never makes it
+    (tmp_path / ".opsctl_cache").mkdir()
+    assert load_config(tmp_path, environ={}).stale_days == 7
+    assert (tmp_path / ".opsctl_cache" / "pyproject").is_file()
+    assert load_config(tmp_path, environ={}).stale_days == 7  # from the kept table
+    pyproject.write_text("[tool.opsctl]\nstale_days = 8\n", encoding="utf-8")
+    assert load_config(tmp_path, environ={}).stale_days == 8
+    pyproject.write_text("[tool.opsctl]\nlaunched = 2024-06-10\n", encoding="utf-8")
+    with pytest.raises(Exception, match="unknown key"):  # a date is not kept, still read
+        load_config(tmp_path, environ={})
+
+
+def test_a_warm_lint_does_not_load_tomllib(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    project = tmp_path / "proj"
+    generate_tree(project / "offline_script", 100, seed=2, **LEGACY)  # type: ignore[arg-type]
+    (project / "pyproject.toml").write_text("[tool.opsctl]\n", encoding="utf-8")
+    code = ("import sys; from opsctl.cli.main import main; sys.argv = ['opsctl', 'lint']\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print('tomllib' in sys.modules, file=sys.stderr)")
+    runs = [subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True,
+                           text=True) for _ in range(3)]
+    # The first run makes the cache folder, the second keeps the table there.
+    assert [r.stderr.strip().splitlines()[-1] for r in runs] == ["True", "True", "False"]
+    assert runs[0].stdout == runs[2].stdout and runs[0].stdout
