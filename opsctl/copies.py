@@ -301,7 +301,11 @@ def unmarked(mark_words: tuple[str, ...]) -> tuple[str, str]:
     than the marks (``threshold`` ends like ``old``), which only sends a few to the full rules."""
     endings = {word[-3:] if len(word) >= 3 else f"_{word}"[-3:] for word in mark_words}
     endings.update(month[-3:] for month in SHORT_MONTHS)
-    return f"(?!(?:{_trie(PREFIX_WORDS)})_)", f"(?<!{_trie(endings)})"
+    # One look-behind per width: Python's must each be of one fixed width (a one-letter
+    # word gives ``_x``).
+    behind = "".join(f"(?<!{_trie(e for e in endings if len(e) == width)})"
+                     for width in sorted({len(e) for e in endings}))
+    return f"(?!(?:{_trie(PREFIX_WORDS)})_)", behind
 
 
 def _trie(words: Iterable[str]) -> str:

@@ -176,7 +176,8 @@ def test_split_stale_agrees_with_one_name_at_a_time() -> None:
         assert (name in stale) == (is_stale and day[5:] != "02_29"), name
 
 
-@pytest.mark.parametrize("words", [DEFAULT_STATUS_SUFFIXES, ("old", "ids", "do_not_use")])
+@pytest.mark.parametrize("words", [DEFAULT_STATUS_SUFFIXES, ("old", "ids", "do_not_use"),
+                                   ("x", "ab", "old")])
 def test_a_plain_shared_name_is_one_the_full_rules_pass(words: tuple[str, ...]) -> None:
     from corpus_names import _BASES, _MARKS_WITH_SIBLING, _PURPOSES
 
