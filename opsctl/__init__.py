@@ -7,9 +7,11 @@ and rich.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from .cli.direct import run_directly
     from .run.api import CurrentRun, current_run, report, track
 

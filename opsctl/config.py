@@ -11,13 +11,16 @@ import os
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import ConfigError, OpsctlError
 from .naming import DEFAULT_DEVELOPER_PATTERN
+from .records import NamedTuple
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any
 
 #: A folder as the functions here take it: a str or a Path.
 StrPath = str | os.PathLike[str]

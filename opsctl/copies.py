@@ -21,7 +21,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
-from typing import Any, NamedTuple
+
+from .errors import ConfigError
+from .records import NamedTuple
 
 SURE, DOUBT, QUIET, PURPOSE = 3, 2, 1, 0
 
@@ -287,10 +289,7 @@ def _span(name: str, found: tuple[Mark, ...], mark: Mark) -> Mark:
         return mark
     outer = found[: found.index(mark) + 1]
     kinds = [m.kind for m in outer]
-    if len(outer) > 1 and set(kinds) <= {"numeric", "date"}:
-        kind = "date"
-    else:
-        kind = kinds[0]
+    kind = "date" if len(outer) > 1 and set(kinds) <= {"numeric", "date"} else kinds[0]
     return Mark(kind, name[len(mark.base) + 1:], mark.base, mark.level, mark.before)
 
 
@@ -385,11 +384,9 @@ def _doubt(mark: Mark) -> str:
     return f"'{mark.text}' may be what '{mark.before}' works on, or mark a copy of {mark.base}"
 
 
-def configured_status_suffixes(table: Mapping[str, Any], source: str) -> tuple[str, ...]:
+def configured_status_suffixes(table: Mapping[str, object], source: str) -> tuple[str, ...]:
     """The ``status_suffixes`` of a raw ``[tool.opsctl.lint]`` table, validated: the words
     ``new``, ``promote`` and the lint all reject as a name's last part."""
-    from .errors import ConfigError
-
     if "status_suffixes" not in table:
         return DEFAULT_STATUS_SUFFIXES
     words = table["status_suffixes"]

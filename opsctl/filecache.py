@@ -27,7 +27,11 @@ import marshal
 import os
 import sys
 from collections.abc import Callable, Collection
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+
+if TYPE_CHECKING:
+    from typing import Any
 
 #: opsctl's version, which a cache file must match (tests hold it to pyproject.toml's).
 OPSCTL_VERSION = "0.1.0"

@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from collections.abc import Callable, Iterable, Sequence
-from typing import Literal, NamedTuple
 
 from .copies import DEFAULT_STATUS_SUFFIXES as DEFAULT_STATUS_SUFFIXES
 from .copies import (
@@ -34,8 +33,16 @@ from .copies import (
 from .copies import STATUS_SUFFIXES_TYPE as STATUS_SUFFIXES_TYPE
 from .copies import configured_status_suffixes as configured_status_suffixes
 from .dates import DEFAULT_DATE_FLOOR, why_not_a_date
+from .records import NamedTuple
 
-Kind = Literal["recycle", "unrecycle", "temporary"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+
+if TYPE_CHECKING:
+    from typing import Literal
+
+    Kind = Literal["recycle", "unrecycle", "temporary"]
+else:
+    Kind = str  # a script's kind, as mypy reads it above
 KINDS: tuple[Kind, ...] = ("recycle", "unrecycle", "temporary")
 SHARED_FOLDERS = ("recycle", "unrecycle")
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any
 
     # Imported where used: ``opsctl --help`` builds a Project and must not pay for them.
     from .catalogue import Catalogue

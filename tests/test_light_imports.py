@@ -89,6 +89,12 @@ def test_probe_sees_heavy_imports(tree: Path, tmp_path: Path) -> None:
 #: What the lint's fast path leaves out to stay within 2x of a bare scandir walk (SPEC §8):
 #: each of these costs the lint of 10,000 names several percent of its run.
 NOT_ON_THE_LINT_PATH = ("click", "pathlib", "dataclasses", "inspect", "calendar", "rich")
+#: What a warm lint (pyproject.toml and every script's content known from the cache) leaves
+#: out too: ``tomllib``, ``ast`` and the content rules, and ``typing`` (with ``contextlib`` and
+#: ``warnings``), which they bring and which alone costs more than a tenth of the walk: the
+#: lint's value types are :mod:`opsctl.records` NamedTuples, its types for mypy only.
+NOT_ON_THE_WARM_LINT_PATH = ("tomllib", "ast", "typing", "contextlib", "warnings",
+                             "opsctl.lint.content", "opsctl.lint.effects", "opsctl.lint.calls")
 
 
 @pytest.mark.parametrize("args", [
@@ -104,6 +110,27 @@ def test_lint_imports_neither_click_nor_pathlib(tree: Path, tmp_path: Path,
     modules, stdout = imported_modules(tree, tmp_path, *args)
     assert stdout.strip()
     assert sorted(m for m in modules if m.split(".")[0] in NOT_ON_THE_LINT_PATH) == []
+
+
+@pytest.mark.parametrize("args", [
+    ("lint",),
+    ("lint", "--format", "json"),
+    ("lint", "--format", "github"),
+], ids=" ".join)
+def test_warm_lint_imports_neither_ast_nor_typing(tree: Path, tmp_path: Path,
+                                                  args: tuple[str, ...]) -> None:
+    """A lint of an unchanged tree reads every script's content and the ``[tool.opsctl]``
+    table from the cache (the table is kept from the second run on: the first makes the
+    cache folder)."""
+    cold, _ = imported_modules(tree, tmp_path, *args)
+    assert "opsctl.lint.content" in cold, "the first lint did not read the scripts"
+    assert "tomllib" in cold, "the first lint did not read pyproject.toml"
+    imported_modules(tree, tmp_path, *args)
+    warm, stdout = imported_modules(tree, tmp_path, *args)
+    assert stdout.strip()
+    light = NOT_ON_THE_LINT_PATH + NOT_ON_THE_WARM_LINT_PATH
+    found = sorted(m for m in warm if m in light or m.split(".")[0] in light)
+    assert found == [], found
 
 
 def test_root_help_imports_no_command(tree: Path, tmp_path: Path) -> None:

@@ -15,9 +15,11 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from typing import TYPE_CHECKING, NamedTuple
 
+from ..records import NamedTuple
 from .rules import Finding, LintReport, LintUsageError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping

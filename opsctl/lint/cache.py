@@ -24,13 +24,16 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from itertools import compress, repeat
-from typing import TYPE_CHECKING, Any
 
 from ..filecache import FileCache, code_stamp, digest, signature, signatures, size_of
 from ..naming import Kind
 from ..similarity import read_description
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from .content import Checked
     from .twins import Pairs
 

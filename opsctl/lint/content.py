@@ -14,10 +14,10 @@ import re
 import stat
 import warnings
 from collections.abc import Iterable, Iterator
-from typing import NamedTuple
 
 from ..filecache import Signature, digest, signature
 from ..naming import Kind, normalise, parse_temporary
+from ..records import NamedTuple
 from ..similarity import DESCRIPTION_BYTES, describe
 from .calls import WORK
 from .effects import side_effects

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from typing import NamedTuple
 
+from ..records import NamedTuple
 from .calls import (
     CLIENT,
     CLIENT_SET_UP,

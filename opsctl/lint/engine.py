@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NamedTuple
 
 from ..naming import Naming
+from ..records import NamedTuple
 from .rules import LintReport, LintUsageError
 from .settings import LintConfig
 from .walk import Linter
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 
 if TYPE_CHECKING:
     from ..config import Config

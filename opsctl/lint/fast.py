@@ -16,11 +16,13 @@ Click side.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, NamedTuple
 
 from .. import output
 from ..errors import OpsctlError, unexpected
+from ..records import NamedTuple
 from .formats import FORMATS
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

@@ -17,11 +17,14 @@ on (for recycle/ and unrecycle/, their ``.py`` names that are not scripts).
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
 
 from ..filecache import FileCache, code_stamp, digest
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..naming import Kind, Naming
     from .settings import LintConfig
 
@@ -33,8 +36,8 @@ _NAME_MODULES = ("naming.py", "copies.py", "dates.py", "lint/bulk.py", "lint/nam
 #: One folder's result: findings as ``Finding`` tuples, stale scripts counted (how many, and
 #: the oldest as ``(date, path)``), the ``(path, kind)`` of scripts whose content to check,
 #: and the walk's own data.
-Result = tuple[tuple[tuple[Any, ...], ...], int, "tuple[str, str] | None",
-               "tuple[tuple[str, Kind], ...]", Any]
+Result = tuple[tuple[tuple["Any", ...], ...], int, "tuple[str, str] | None",
+               "tuple[tuple[str, Kind], ...]", "Any"]
 
 
 def context(naming: Naming, config: LintConfig) -> tuple[Any, ...]:

@@ -6,12 +6,18 @@ Every other lint module imports these; this one imports only the naming rules an
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
-
 from ..errors import OpsctlError
 from ..naming import Kind
+from ..records import NamedTuple
 
-Severity = Literal["error", "warning"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+
+if TYPE_CHECKING:
+    from typing import Literal
+
+    Severity = Literal["error", "warning"]
+else:
+    Severity = str  # as mypy reads it above
 SEVERITIES: tuple[Severity, ...] = ("error", "warning")
 
 

@@ -8,15 +8,19 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..config import tidy
 from ..dates import parse_floor
 from ..errors import ConfigError
 from ..naming import DEFAULT_STATUS_SUFFIXES, STATUS_SUFFIXES_TYPE, configured_status_suffixes
+from ..records import NamedTuple
 from .rules import _CODE_OF, CONTENT_KINDS, DEFAULT_SEVERITIES, RULES_BY_CODE, SEVERITIES, Severity
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..config import Config
 
 # -- configuration ----------------------------------------------------------------------------

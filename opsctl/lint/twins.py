@@ -20,13 +20,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Protocol
 
 from ..filecache import digest
 from ..naming import Naming, normalise, words
 from ..similarity import description_words, one_word_apart, read_description
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+
 if TYPE_CHECKING:
+    from typing import Protocol
+
     from ..gitops import WorkTree
 
 #: Words in common for two names, and for two descriptions, to be near-twins.
@@ -80,12 +83,13 @@ def near_twins(root: str, scripts: Iterable[tuple[str, str]], naming: Naming,
 Pairs = tuple[tuple[str, str, str], ...]
 
 
-class PairMemo(Protocol):
-    """Where :func:`near_twins` keeps the pairs it found (the content cache)."""
+if TYPE_CHECKING:  # a type for mypy only: typing stays unimported on the lint's path
+    class PairMemo(Protocol):
+        """Where :func:`near_twins` keeps the pairs it found (the content cache)."""
 
-    def pairs(self, key: bytes) -> Pairs | None: ...
+        def pairs(self, key: bytes) -> Pairs | None: ...
 
-    def keep_pairs(self, key: bytes, pairs: Pairs) -> None: ...
+        def keep_pairs(self, key: bytes, pairs: Pairs) -> None: ...
 
 
 def twin_pairs(names: list[str], descriptions: list[str]) -> Pairs:

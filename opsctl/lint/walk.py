@@ -16,7 +16,6 @@ import operator
 import os
 from collections.abc import Callable
 from itertools import compress, filterfalse, repeat, starmap
-from typing import Any
 
 from ..naming import IGNORED_NAMES, SHARED_FOLDERS, Kind, normalise
 from .bulk import duplicate_candidates, names_of, split_stale
@@ -24,6 +23,11 @@ from .collector import BAD, OK, STALE
 from .namecache import NameResults, Result, listing_key
 from .names import NameRules, folder_original
 from .rules import Finding, LintReport, RootMissing
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+
+if TYPE_CHECKING:
+    from typing import Any
 
 _DAY = operator.itemgetter(slice(3, 13))  # the date of a good temporary file name
 _IS_PY = operator.methodcaller("endswith", ".py")
