@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from .errors import ConfigError, OpsctlError
+from .light import NamedTuple, pattern
 from .naming import DEFAULT_DEVELOPER_PATTERN
-from .records import NamedTuple
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 
@@ -176,7 +176,7 @@ _KEYS: dict[str, tuple[Any, str, Any]] = {
 #: replacing it.
 ADDITIVE: dict[str, tuple[str, ...]] = {"protected_environments": DEFAULT_PROTECTED}
 
-_TABLE_RE = re.compile(r"^\s*\[tool\.opsctl[\].]", re.MULTILINE)
+_TABLE_RE = pattern(r"^\s*\[tool\.opsctl[\].]", re.MULTILINE)
 
 
 def tidy(path: StrPath) -> str:
@@ -347,7 +347,7 @@ def load_config(
     )
 
 
-_SQLITE_URL = re.compile(r"(?P<scheme>sqlite(?:\+\w+)?)://(?P<rest>.*)\Z", re.DOTALL)
+_SQLITE_URL = pattern(r"(?P<scheme>sqlite(?:\+\w+)?)://(?P<rest>.*)\Z", re.DOTALL)
 
 
 def anchored_ledger_url(url: str, project_dir: str) -> str:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 
 from .errors import ConfigError
-from .records import NamedTuple
+from .light import NamedTuple
 
 SURE, DOUBT, QUIET, PURPOSE = 3, 2, 1, 0
 

@@ -33,7 +33,7 @@ from .copies import (
 from .copies import STATUS_SUFFIXES_TYPE as STATUS_SUFFIXES_TYPE
 from .copies import configured_status_suffixes as configured_status_suffixes
 from .dates import DEFAULT_DATE_FLOOR, why_not_a_date
-from .records import NamedTuple
+from .light import NamedTuple, pattern
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 
@@ -63,19 +63,20 @@ NON_PERSON_WORDS = frozenset("""
 DEFAULT_DEVELOPER_PATTERN = r"^[a-z][a-z0-9_]*$"
 
 
+#: Compiled when first used: a lint of good names needs none of them.
 _SNAKE = r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*"
-SNAKE_RE = re.compile(rf"^{_SNAKE}$")
+SNAKE_RE = pattern(rf"^{_SNAKE}$")
 #: ``ts_YYYY_MM_DD_<what>``, strict: exactly what a good temporary name looks like.
-TS_RE = re.compile(rf"^ts_(\d{{4}})_(\d{{2}})_(\d{{2}})_({_SNAKE})$")
+TS_RE = pattern(rf"^ts_(\d{{4}})_(\d{{2}})_(\d{{2}})_({_SNAKE})$")
 #: The same shape as a whole file name, with the date as one group (``2024_06_10``).
-TS_FILE_RE = re.compile(rf"^ts_(\d{{4}}_\d{{2}}_\d{{2}})_({_SNAKE})\.py$")
+TS_FILE_RE = pattern(rf"^ts_(\d{{4}}_\d{{2}}_\d{{2}})_({_SNAKE})\.py$")
 #: Anything that was meant to be a temporary name: used to explain and fix, never to accept.
-_TS_LOOSE_RE = re.compile(r"^ts[_\-. ]?(\d{2,4})[_\-. ](\d{1,2})[_\-. ](\d{1,2})(?:[_\-. ]+(.*))?$",
-                          re.IGNORECASE)
-_DATE_INSIDE_RE = re.compile(r"(?:^|_)(\d{4})_(\d{1,2})_(\d{1,2})(?:_|$)|(?:^|_)(\d{8})(?:_|$)")
-_CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_SEPARATORS_RE = re.compile(r"[\s\-.]+")
-_UNDERSCORES_RE = re.compile(r"_+")
+_TS_LOOSE_RE = pattern(r"^ts[_\-. ]?(\d{2,4})[_\-. ](\d{1,2})[_\-. ](\d{1,2})(?:[_\-. ]+(.*))?$",
+                       re.IGNORECASE)
+_DATE_INSIDE_RE = pattern(r"(?:^|_)(\d{4})_(\d{1,2})_(\d{1,2})(?:_|$)|(?:^|_)(\d{8})(?:_|$)")
+_CAMEL_RE = pattern(r"(?<=[a-z0-9])(?=[A-Z])")
+_SEPARATORS_RE = pattern(r"[\s\-.]+")
+_UNDERSCORES_RE = pattern(r"_+")
 
 
 # Value types are NamedTuples, not dataclasses: the dataclasses module (and inspect, which it

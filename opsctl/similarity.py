@@ -12,9 +12,9 @@ parsing the script, and without :mod:`pathlib`, so the lint can afford it).
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Mapping, Sequence
 
+from .light import pattern
 from .naming import words
 
 
@@ -98,7 +98,7 @@ def _near(x: Sequence[str], y: Sequence[str], minimum: int) -> bool:
                for i in range(_FIXED, len(long)))
 
 
-_WORD_RE = re.compile(r"[a-z0-9]+")
+_WORD_RE = pattern(r"[a-z0-9]+")
 #: Words that join a description's words without saying what the script does.
 _FILLER = frozenset({"a", "an", "the", "of", "to", "for", "with", "and", "or", "in", "on",
                      "by", "from", "at", "as", "into", "its", "their", "all", "every", "each"})

@@ -22,7 +22,7 @@ LAYERS: list[dict[str, tuple[str, ...]]] = [
                       "opsctl.dates", "opsctl.similarity", "opsctl.config",
                       "opsctl.identity", "opsctl.catalogue", "opsctl.gitops", "opsctl.prompt",
                       "opsctl.project", "opsctl.filecache", "opsctl.application",
-                      "opsctl.records")},
+                      "opsctl.light")},
     {"ledger": ("opsctl.ledger",)},
     {"scaffold": ("opsctl.scaffold",)},
     {"lifecycle": ("opsctl.lifecycle",)},

@@ -92,7 +92,7 @@ NOT_ON_THE_LINT_PATH = ("click", "pathlib", "dataclasses", "inspect", "calendar"
 #: What a warm lint (pyproject.toml and every script's content known from the cache) leaves
 #: out too: ``tomllib``, ``ast`` and the content rules, and ``typing`` (with ``contextlib`` and
 #: ``warnings``), which they bring and which alone costs more than a tenth of the walk: the
-#: lint's value types are :mod:`opsctl.records` NamedTuples, its types for mypy only.
+#: lint's value types are :mod:`opsctl.light` NamedTuples, its types for mypy only.
 NOT_ON_THE_WARM_LINT_PATH = ("tomllib", "ast", "typing", "contextlib", "warnings",
                              "opsctl.lint.content", "opsctl.lint.effects", "opsctl.lint.calls")
 

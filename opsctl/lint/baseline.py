@@ -16,7 +16,7 @@ import json
 import os
 from collections import Counter
 
-from ..records import NamedTuple
+from ..light import NamedTuple
 from .rules import Finding, LintReport, LintUsageError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)

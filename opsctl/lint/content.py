@@ -16,8 +16,8 @@ import warnings
 from collections.abc import Iterable, Iterator
 
 from ..filecache import Signature, digest, signature
+from ..light import NamedTuple
 from ..naming import Kind, normalise, parse_temporary
-from ..records import NamedTuple
 from ..similarity import DESCRIPTION_BYTES, describe
 from .calls import WORK
 from .effects import side_effects

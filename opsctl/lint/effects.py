@@ -17,7 +17,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from ..records import NamedTuple
+from ..light import NamedTuple
 from .calls import (
     CLIENT,
     CLIENT_SET_UP,

@@ -18,8 +18,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 
+from ..light import NamedTuple
 from ..naming import Naming
-from ..records import NamedTuple
 from .rules import LintReport, LintUsageError
 from .settings import LintConfig
 from .walk import Linter

@@ -19,7 +19,7 @@ import os
 
 from .. import output
 from ..errors import OpsctlError, unexpected
-from ..records import NamedTuple
+from ..light import NamedTuple
 from .formats import FORMATS
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)

@@ -8,8 +8,9 @@ are not valid UTF-8 or hold control characters are printed safely, never as raw 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
+
+from ..light import pattern
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 
@@ -20,7 +21,7 @@ FORMATS = ("text", "json", "github", "junit")
 
 #: Characters a terminal, a log line or XML 1.0 must not receive raw from a file name: C0 and
 #: C1 controls (a newline in a name would split a line of output) and XML's non-characters.
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\ufffe\uffff]")
+_CONTROL_RE = pattern(r"[\x00-\x1f\x7f-\x9f\ufffe\uffff]")
 
 
 def shown(text: str) -> str:

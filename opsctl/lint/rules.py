@@ -7,8 +7,8 @@ Every other lint module imports these; this one imports only the naming rules an
 from __future__ import annotations
 
 from ..errors import OpsctlError
+from ..light import NamedTuple
 from ..naming import Kind
-from ..records import NamedTuple
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 

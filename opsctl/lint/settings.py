@@ -12,8 +12,8 @@ from types import MappingProxyType
 from ..config import tidy
 from ..dates import parse_floor
 from ..errors import ConfigError
+from ..light import NamedTuple
 from ..naming import DEFAULT_STATUS_SUFFIXES, STATUS_SUFFIXES_TYPE, configured_status_suffixes
-from ..records import NamedTuple
 from .rules import _CODE_OF, CONTENT_KINDS, DEFAULT_SEVERITIES, RULES_BY_CODE, SEVERITIES, Severity
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)

@@ -1,17 +1,19 @@
-"""``opsctl.records.NamedTuple`` builds the classes :class:`typing.NamedTuple` builds: the same
-fields, defaults, methods, docstring, module and behaviour as a tuple."""
+"""``opsctl.light``: its ``NamedTuple`` builds the classes :class:`typing.NamedTuple` builds
+(the same fields, defaults, methods, docstring, module and behaviour as a tuple), and its
+``pattern`` is a regex compiled on first use that then behaves as the compiled one."""
 
 from __future__ import annotations
 
 import pickle
+import re
 import typing
 
 import pytest
 
-from opsctl import records
+from opsctl import light
 
 
-class Point(records.NamedTuple):
+class Point(light.NamedTuple):
     """A point."""
 
     x: int
@@ -69,12 +71,35 @@ def test_behaves_as_typing() -> None:
 
 def test_refuses_what_typing_refuses() -> None:
     with pytest.raises(TypeError):
-        class NoDefaultAfterDefault(records.NamedTuple):  # type: ignore[misc]
+        class NoDefaultAfterDefault(light.NamedTuple):  # type: ignore[misc]
             a: int = 0
             b: int
     with pytest.raises(AttributeError):
-        class Overwrites(records.NamedTuple):  # type: ignore[misc]
+        class Overwrites(light.NamedTuple):  # type: ignore[misc]
             a: int
 
             def _replace(self) -> None:  # type: ignore[override]
                 pass
+
+
+def test_pattern_compiles_on_first_use_and_then_is_the_pattern() -> None:
+    lazy = light.pattern(r"^(a+)(b)?$", re.IGNORECASE)
+    assert lazy.pattern == r"^(a+)(b)?$" and lazy.flags == re.IGNORECASE
+    m = lazy.match("AAb")
+    assert m is not None and m.groups() == ("AA", "b")
+    assert lazy.match == re.compile(r"^(a+)(b)?$", re.IGNORECASE).match  # now the pattern's own
+    assert lazy.fullmatch("ab") is not None and lazy.search("xab") is None
+    assert lazy.sub("-", "aa") == "-" and lazy.findall("a") == [("a", "")]
+    assert lazy.groups == 2 and lazy.groupindex == {}
+
+
+def test_pattern_is_not_compiled_at_import(monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled: list[str] = []
+    real = re.compile
+    monkeypatch.setattr(re, "compile", lambda p, f=0: compiled.append(p) or real(p, f))
+    lazy = light.pattern(r"x+y")
+    assert compiled == []
+    assert lazy.search("axxy") is not None
+    assert compiled == [r"x+y"]
+    lazy.search("xy")
+    assert compiled == [r"x+y"]
