@@ -9,9 +9,10 @@ import datetime as _dt
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
+from functools import cached_property
 
 from ..naming import IGNORED_NAMES, SHARED_FOLDERS, Kind, Naming, Problem
-from .bulk import FastMatches, day_name, listed_stems
+from .bulk import FastMatches, Match, day_name, listed_stems
 from .cache import ContentFacts
 from .duplicates import duplicates
 from .rules import CONTENT_CODES, Finding, LintReport
@@ -51,12 +52,11 @@ class Collector(StaleScripts):
         # date work at all. Without a stale window (the rule off, or decades long), each
         # distinct date is checked once instead.
         self.matches = FastMatches(naming.status_suffixes)
-        self.window = self.matches.between(max(self.stale_before, naming.date_floor),
-                                           self.today) \
+        self._window = (max(self.stale_before, naming.date_floor), self.today) \
             if self.stale_before is not None and config.stale_days <= 3660 else None
         self.ignored = _compile_globs(config.ignore)
         #: Whether stale scripts are only counted, in bulk: one summary, no glob to ask.
-        self.counts_stale = self.window is not None and not config.show_stale and \
+        self.counts_stale = self._window is not None and not config.show_stale and \
             self.ignored is None and "temporary" not in self.content_kinds
         #: The names of the first day not stale and of the floor: a good temporary name
         #: sorts below one exactly when its date is before that day.
@@ -74,6 +74,12 @@ class Collector(StaleScripts):
         self._facts: ContentFacts | None = None
 
     # -- recording ---------------------------------------------------------------------------
+
+    @cached_property
+    def window(self) -> Match | None:
+        """The fast match of a good temporary name dated neither stale nor future, compiled
+        when a folder's names are first checked (a warm lint has them all from its cache)."""
+        return None if self._window is None else self.matches.between(*self._window)
 
     def add(self, path: str, code: str, message: str, fix: str | None = None,
             line: int | None = None, found: str | None = None) -> None:
