@@ -156,3 +156,20 @@ def test_root_help_lists_commands_as_click_would(width: int) -> None:
     cli.format_commands(ctx, ours)
     click.Group.format_commands(cli, ctx, clicks)
     assert ours.getvalue() == clicks.getvalue()
+
+
+@pytest.mark.parametrize(("args", "collecting"), [
+    (("lint",), False),  # the fast path: no cycle collection in a short run
+    (("lint", "--list-rules"), True),  # Click's: as any command
+    (("list", "--no-runs"), True),
+], ids=str)
+def test_the_lint_fast_path_runs_without_the_cycle_collector(
+        tree: Path, tmp_path: Path, args: tuple[str, ...], collecting: bool) -> None:
+    out = tmp_path / "gc.json"
+    code = PROBE.replace("json.dump(sorted(sys.modules), fh)",
+                         "import gc; json.dump(gc.isenabled(), fh)")
+    proc = subprocess.run([sys.executable, "-c", code, str(out), *args], cwd=tree,
+                          check=False, capture_output=True, text=True, timeout=60)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert proc.stdout.strip()
+    assert json.loads(out.read_text(encoding="utf-8")) is collecting
