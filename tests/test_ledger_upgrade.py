@@ -25,6 +25,7 @@ from runkit import env, opsctl, write_project, write_script
 
 from opsctl.errors import LEDGER_UNREACHABLE, LedgerTooNew
 from opsctl.ledger.engine import driver_url
+from opsctl.ledger.schema import RUNS
 from opsctl.ledger.store import Ledger
 from opsctl.ledger.upgrade import SCHEMA_VERSION, STEPS
 from opsctl.ledger.values import Process
@@ -32,7 +33,10 @@ from opsctl.ledger.values import Process
 CURRENT = str(SCHEMA_VERSION)
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+#: Version 2's index; version 5 replaces it (and the two 0.1.0 made) by :data:`INDEXES`.
 INDEX = "ix_opsctl_runs_started_at"
+#: The indexes of the runs table at the current version, one per read of the runs.
+INDEXES = sorted(str(ix.name) for ix in RUNS.indexes)
 #: The runs in the 0.1.0 ledger, newest first: (id, script, status).
 OLD_RUNS = [(3, "alice/ts_2026_11_20_export_order", "succeeded"),
             (2, "recycle/fix_totals", "failed"),
@@ -130,8 +134,44 @@ def project_on(base: Path, url: str) -> Path:
     return project
 
 
-def test_the_current_version_is_four_with_three_steps() -> None:
-    assert SCHEMA_VERSION == 4 and len(STEPS) == SCHEMA_VERSION - 1
+def test_the_current_version_is_five_with_four_steps() -> None:
+    assert SCHEMA_VERSION == 5 and len(STEPS) == SCHEMA_VERSION - 1
+    assert INDEXES == ["ix_opsctl_runs_script_start", "ix_opsctl_runs_script_status",
+                       "ix_opsctl_runs_start", "ix_opsctl_runs_status_start"]
+
+
+def test_version_5_indexes_every_read_and_drops_what_it_replaces(old_ledger: str) -> None:
+    """The 0.1.0 ledger had ``(script, started_at)`` and ``(status)``; step 1 added
+    ``(started_at)``. Each is the first columns of a version-5 index, so they go."""
+    before = indexes_of(old_ledger)
+    assert sorted(before) == ["ix_opsctl_runs_script_started", "ix_opsctl_runs_status"]
+    with Ledger.open(old_ledger) as book:
+        assert book.upgraded_from == 1 and len(book.runs()) == 3
+    assert sorted(indexes_of(old_ledger)) == INDEXES
+    with engine_of(old_ledger) as engine:
+        found = {str(ix["name"]): list(ix["column_names"])
+                 for ix in sa.inspect(engine).get_indexes("opsctl_runs")}
+    assert found == {"ix_opsctl_runs_script_start": ["script", "started_at", "id"],
+                     "ix_opsctl_runs_script_status": ["script", "status", "started_at", "id"],
+                     "ix_opsctl_runs_start": ["started_at", "id"],
+                     "ix_opsctl_runs_status_start": ["status", "started_at", "id"]}
+
+
+def test_step_five_cut_short_is_completed(old_ledger: str) -> None:
+    """Half of step 5 done (MariaDB commits each index as it goes): the version row still
+    says 4, one new index is there and one old one gone; the next opener finishes."""
+    with Ledger.open(old_ledger) as book:
+        assert book.upgraded_from == 1
+    with engine_of(old_ledger) as engine, engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE opsctl_meta SET value = '4' WHERE name = 'schema'")
+        for name in ("ix_opsctl_runs_script_status", "ix_opsctl_runs_start"):
+            conn.exec_driver_sql(f"DROP INDEX {name}" + (" ON opsctl_runs"
+                                                           if conn.dialect.name in ("mysql", "mariadb")
+                                                           else ""))
+        conn.exec_driver_sql("CREATE INDEX ix_opsctl_runs_status ON opsctl_runs (status)")
+    with Ledger.open(old_ledger) as book:
+        assert book.upgraded_from == 4 and len(book.runs()) == 3
+    assert version_of(old_ledger) == CURRENT and sorted(indexes_of(old_ledger)) == INDEXES
 
 
 def test_version_4_tells_an_absorption_from_a_move(old_ledger: str) -> None:
@@ -167,8 +207,8 @@ def test_a_0_1_0_ledger_is_upgraded_in_place_and_keeps_its_history(
     # The promote 0.1.0 recorded is followed: the temporary script's run is export_order's.
     moved = json.loads(invoke(project, "history", "recycle/export_order", "--json").stdout)
     assert [r["id"] for r in moved] == [3]
-    assert version_of(old_ledger) == str(SCHEMA_VERSION) == "4"
-    assert INDEX in indexes_of(old_ledger)
+    assert version_of(old_ledger) == str(SCHEMA_VERSION) == "5"
+    assert sorted(indexes_of(old_ledger)) == INDEXES
     # A new run is recorded next to the old ones.
     ran = opsctl(project, "run", "recycle/clear_cache")
     assert ran.returncode == 0, ran.stderr
@@ -186,7 +226,7 @@ def test_list_reads_an_old_ledger_and_upgrades_it(invoke: Callable[..., Result],
     last = {e["key"]: (e["last_run"] or {}).get("id") for e in json.loads(listed.stdout)}
     assert last == {"recycle/clear_cache": 1, "recycle/fix_totals": 2,
                     "recycle/export_order": 3}  # the promote 0.1.0 recorded, followed
-    assert version_of(old_ledger) == str(SCHEMA_VERSION) and INDEX in indexes_of(old_ledger)
+    assert version_of(old_ledger) == CURRENT and sorted(indexes_of(old_ledger)) == INDEXES
 
 
 def test_opening_an_old_ledger_through_the_api_says_it_upgraded(old_ledger: str) -> None:
@@ -199,13 +239,13 @@ def test_opening_an_old_ledger_through_the_api_says_it_upgraded(old_ledger: str)
     with Ledger.open(old_ledger) as again:
         assert again.upgraded_from is None  # done once
         assert [r.id for r in again.runs("recycle/clear_cache")] == [run.id, 1]
-    assert version_of(old_ledger) == CURRENT and indexes_of(old_ledger).count(INDEX) == 1
+    assert version_of(old_ledger) == CURRENT and sorted(indexes_of(old_ledger)) == INDEXES
 
 
 def test_a_new_ledger_is_created_at_the_current_version(ledger_url: str) -> None:
     with Ledger.open(ledger_url) as book:
         assert book.has_schema and book.upgraded_from is None
-    assert version_of(ledger_url) == str(SCHEMA_VERSION) and INDEX in indexes_of(ledger_url)
+    assert version_of(ledger_url) == CURRENT and sorted(indexes_of(ledger_url)) == INDEXES
 
 
 def test_a_step_cut_short_is_completed(old_ledger: str) -> None:
@@ -215,7 +255,7 @@ def test_a_step_cut_short_is_completed(old_ledger: str) -> None:
         conn.exec_driver_sql(f"CREATE INDEX {INDEX} ON opsctl_runs (started_at)")
     with Ledger.open(old_ledger) as book:
         assert book.upgraded_from == 1 and len(book.runs()) == 3
-    assert version_of(old_ledger) == CURRENT and indexes_of(old_ledger).count(INDEX) == 1
+    assert version_of(old_ledger) == CURRENT and sorted(indexes_of(old_ledger)) == INDEXES
 
 
 def test_tables_without_a_version_row_are_brought_up_to_date(old_ledger: str) -> None:
@@ -228,7 +268,7 @@ def test_tables_without_a_version_row_are_brought_up_to_date(old_ledger: str) ->
     assert version_of(old_ledger) is None
     with Ledger.open(old_ledger) as book:
         assert book.has_schema and len(book.runs()) == 3
-    assert version_of(old_ledger) == str(SCHEMA_VERSION) and INDEX in indexes_of(old_ledger)
+    assert version_of(old_ledger) == CURRENT and sorted(indexes_of(old_ledger)) == INDEXES
 
 
 #: Opens the ledger at argv[1] once every process has been let go. The upgrade step notes
@@ -303,7 +343,7 @@ def test_two_processes_opening_an_old_ledger_at_once_upgrade_it_once(
     assert len(list(here.glob("arrived-*"))) == 2
     assert len(list(here.glob("stepped-*"))) == 1
     assert sorted(out.split() for out, _ in results) == [["1", "3"], ["None", "3"]]
-    assert version_of(old_ledger) == CURRENT and indexes_of(old_ledger).count(INDEX) == 1
+    assert version_of(old_ledger) == CURRENT and sorted(indexes_of(old_ledger)) == INDEXES
 
 
 NEWER = SCHEMA_VERSION + 1

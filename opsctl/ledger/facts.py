@@ -15,6 +15,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ..config import Config
 
+#: The version of the ledger's tables this opsctl reads and writes: one more than the steps
+#: of :mod:`.upgrade` that bring an older ledger to it.
+SCHEMA_VERSION = 5
+
 #: A run's status; ``lost``: its process died (or its lease expired) without finishing.
 STATUSES = ("running", "succeeded", "failed", "interrupted", "lost")
 

@@ -80,10 +80,16 @@ RUNS = sa.Table(
     sa.Column("summary", _TEXT),
     # What opsctl itself observed about the run, as a JSON list of sentences (schema 3).
     sa.Column("notes", _TEXT),
-    sa.Index("ix_opsctl_runs_script_started", "script", "started_at"),
-    sa.Index("ix_opsctl_runs_status", "status"),
-    # Version 2: history lists every script's runs newest first.
-    sa.Index("ix_opsctl_runs_started_at", "started_at"),
+    # Schema 5: every read walks one of these, newest first, and stops at its limit; the
+    # id breaks ties between runs started in the same microsecond, as the reads order them.
+    # history, list's and stale's last runs, run-once: one script's runs.
+    sa.Index("ix_opsctl_runs_script_start", "script", "started_at", "id"),
+    # history --status of one script; run-once's last success.
+    sa.Index("ix_opsctl_runs_script_status", "script", "status", "started_at", "id"),
+    # history: every script's runs.
+    sa.Index("ix_opsctl_runs_start", "started_at", "id"),
+    # history --status; reaping the running rows whose lock went.
+    sa.Index("ix_opsctl_runs_status_start", "status", "started_at", "id"),
 )
 
 LOCKS = sa.Table(

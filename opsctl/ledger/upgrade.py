@@ -2,8 +2,9 @@
 
 ``opsctl_meta(name='schema')`` holds the version. Version 1 is opsctl 0.1.0's tables;
 :data:`STEPS` takes a ledger from each version to the next, so :data:`SCHEMA_VERSION` is one
-more than their count. A later column is one more step at the end of the list and one more
-column in :mod:`.schema`; a step is never edited once released.
+more than their count (:data:`~.facts.SCHEMA_VERSION`, known without SQLAlchemy). A later
+column is one more step at the end of the list and one more column in :mod:`.schema`; a step
+is never edited once released.
 
 * Opening an up-to-date ledger costs one primary-key read of the version row, nothing more.
 * A new ledger is created directly at :data:`SCHEMA_VERSION` from :mod:`.schema`. Tables
@@ -29,6 +30,7 @@ import sqlalchemy as sa
 from ..errors import LedgerTooNew, LedgerUnreachable
 from .backend import Backend
 from .engine import display_url
+from .facts import SCHEMA_VERSION
 from .schema import META, METADATA, LongText
 
 #: One step: takes a ledger from one version to the next; must check before it changes.
@@ -67,9 +69,36 @@ def _add_move_kind(conn: sa.engine.Connection) -> None:
     conn.exec_driver_sql(f"ALTER TABLE opsctl_moves ADD COLUMN {name} {kind}")
 
 
+#: Version 5's indexes on ``opsctl_runs``, as that step knows them: each read walks one
+#: newest first and stops at its limit (see :mod:`.schema`).
+_V5_INDEXES = (("ix_opsctl_runs_script_start", ("script", "started_at", "id")),
+               ("ix_opsctl_runs_script_status", ("script", "status", "started_at", "id")),
+               ("ix_opsctl_runs_start", ("started_at", "id")),
+               ("ix_opsctl_runs_status_start", ("status", "started_at", "id")))
+#: The indexes they replace, each the first columns of one of them.
+_V4_INDEXES = ("ix_opsctl_runs_script_started", "ix_opsctl_runs_status",
+               "ix_opsctl_runs_started_at")
+
+
+def _index_every_read(conn: sa.engine.Connection) -> None:
+    """4 → 5: an index for every read of the runs (``history`` with or without a script or
+    ``--status``, the last runs of ``list`` and ``stale``, run-once), each ending with the id
+    the reads break ties with, so none sorts the table or reads past its limit; the three
+    older indexes are the first columns of new ones, and go."""
+    found = _index_names(conn, "opsctl_runs")
+    runs = sa.Table("opsctl_runs", sa.MetaData(), sa.Column("id", sa.Integer),
+                    sa.Column("script", sa.String(512)), sa.Column("status", sa.String(16)),
+                    sa.Column("started_at", sa.DateTime))
+    for name, columns in _V5_INDEXES:
+        if name not in found:
+            sa.Index(name, *(runs.c[c] for c in columns)).create(conn)
+    for name in _V4_INDEXES:
+        if name in found:
+            sa.Index(name, runs.c.started_at).drop(conn)
+
+
 #: ``STEPS[n - 1]`` upgrades a ledger at version ``n`` to ``n + 1``.
-STEPS: list[Step] = [_index_runs_by_start, _add_run_notes, _add_move_kind]
-SCHEMA_VERSION = len(STEPS) + 1
+STEPS: list[Step] = [_index_runs_by_start, _add_run_notes, _add_move_kind, _index_every_read]
 #: The read of the version row: the whole cost of opening an up-to-date ledger.
 _VERSION = sa.select(META.c.value).where(META.c.name == "schema")
 
