@@ -110,7 +110,7 @@ def shown_runs(project: Project, key: str | None, *, status: str | None,
         gone = not any(s.key == key for s in project.catalogue.scripts)
         found = ledger.runs(key, status=status, limit=limit, all_under_key=gone)
         owners = [(owner, n) for owner, n in ledger.owners(key) if owner != key]
-        from .ledger.lineage import within
+        from .ledger.spans import within
 
         spans = ledger.absorbed_spans(key)
         absorbed = {r.id for r in found if within(spans, r.script, r.started_at)}

@@ -34,7 +34,8 @@ class Entry:
             "age_days": self.age_days,
             "stale": self.stale,
             "description": self.description,
-            "last_run": self.last_run.as_dict() if self.last_run is not None else None,
+            "last_run": self.last_run.as_dict(output_tail=False) if self.last_run is not None
+            else None,
         }
 
 

@@ -26,6 +26,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import random
 import shutil
 import statistics
 import subprocess
@@ -535,6 +536,51 @@ class PostgresDatabase:
         with self._admin.connect() as conn:
             conn.execute(sa.text(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)"))
         self._admin.dispose()
+
+
+# -- ledgers at scale ------------------------------------------------------------------------
+
+#: What a filled ledger's runs end as, in turn: mostly successes, some failures and the rest.
+FILL_STATUSES = ("succeeded",) * 7 + ("failed", "interrupted", "lost")
+
+
+def fill_ledger(url: str, n: int, keys: Sequence[str], *, batch: int = 5_000,
+                tail: int = 200) -> float:
+    """Write ``n`` finished runs to the ledger at ``url`` (created if need be), spread over
+    ``keys`` in turn, one a minute up to now, each row built by the ledger's own row builder
+    (:func:`opsctl.ledger.writes.whole_values`, as a run that ends before it starts is
+    written) and inserted ``batch`` at a time in one ``executemany``. Statuses, operators and
+    dry runs (one in seven) are drawn at random, the same for the same ``n``; each run has an
+    output tail of ``tail`` characters. Returns the seconds it took."""
+    from opsctl.ledger.schema import RUNS
+    from opsctl.ledger.store import Ledger
+    from opsctl.ledger.values import Process
+    from opsctl.ledger.writes import whole_values
+
+    t0 = time.perf_counter()
+    first = _dt.datetime.now(_dt.UTC).replace(tzinfo=None) - _dt.timedelta(minutes=n + 1)
+    operators = [Process(name, "bench-host", 4242, "bench-host/boot/ns", None)
+                 for name in ("alice", "bob", "carol")]
+    output = ("x" * 79 + "\n") * (tail // 80) + "x" * (tail % 80)
+    pick = random.Random(n)
+    with Ledger.open(url) as ledger, ledger.engine.begin() as conn:
+        rows: list[dict[str, Any]] = []
+        for i in range(n):
+            status = pick.choice(FILL_STATUSES)
+            values = whole_values(script=keys[i % len(keys)], process=pick.choice(operators),
+                                  args=["--limit", str(i % 100)], status=status,
+                                  exit_code=0 if status == "succeeded" else 1,
+                                  dry_run=pick.random() < 1 / 7, environment="production")
+            started = first + _dt.timedelta(minutes=i)
+            values.update(started_at=started, ended_at=started + _dt.timedelta(seconds=2),
+                          output_tail=output)
+            rows.append(values)
+            if len(rows) == batch:
+                conn.execute(RUNS.insert(), rows)
+                rows = []
+        if rows:
+            conn.execute(RUNS.insert(), rows)
+    return time.perf_counter() - t0
 
 
 # -- targets ---------------------------------------------------------------------------------

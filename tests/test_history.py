@@ -176,6 +176,8 @@ def test_list_shows_the_last_run(invoke: Callable[..., Result], project: Path,
     last = data["recycle/clear_cache"]["last_run"]
     assert (last["operator"], last["status"], last["dry_run"]) == ("carol", "failed", True)
     assert data["recycle/export_order"]["last_run"] is None
+    # A list is a summary: the last run's output tail is history --run's to show.
+    assert "output_tail" not in last and last["error"].endswith("ValueError: nope")
     table = invoke(project, "list").stdout
     row = next(line for line in table.splitlines() if "recycle/clear_cache" in line)
     assert "carol failed (dry)" in row

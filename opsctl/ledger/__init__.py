@@ -1,11 +1,13 @@
 """The run ledger: runs, moves, locks, and the schema's upgrades, on its own SQLAlchemy engine.
 
-Without SQLAlchemy: :mod:`.facts` (statuses, whether there is a ledger), :mod:`.values` (the
-frozen values callers get), :mod:`.processes` (this machine's processes). With it:
-:mod:`.store` (:class:`~.store.Ledger`, built from :mod:`.core`, :mod:`.lineage`,
-:mod:`.locks`, :mod:`.reads`, :mod:`.writes` and :mod:`.ends`, the end of a run kept
-whatever happens, with :mod:`.journal`, the local journal), :mod:`.schema` (the tables),
-:mod:`.upgrade` (the schema version and its steps), :mod:`.rows` (values to rows and back),
+Without SQLAlchemy: :mod:`.facts` (statuses, the schema version, whether there is a ledger),
+:mod:`.values` (the frozen values callers get), :mod:`.processes` (this machine's processes),
+:mod:`.spans` (a script's lineage through moves, as plain values). With it: :mod:`.store`
+(:class:`~.store.Ledger`, built from :mod:`.core`, :mod:`.lineage`, :mod:`.locks`,
+:mod:`.tally`, :mod:`.reads`, :mod:`.writes` and :mod:`.ends`, the end of a run kept
+whatever happens, with :mod:`.journal`, the local journal), :mod:`.schema` (the tables and
+their indexes), :mod:`.queries` (the reads' statements, each a limited walk of an index),
+:mod:`.upgrade` (the steps to the schema version), :mod:`.rows` (values to rows and back),
 :mod:`.engine` and :mod:`.backend` with one module per database (:mod:`.sqlite`,
 :mod:`.postgresql`, :mod:`.mysql`) for whatever differs between them. For a ledger in the
 app's own database: :mod:`.alembic`, the filter a project's Alembic ``env.py`` imports to leave

@@ -3,19 +3,21 @@ its database's backend, whether the tables exist, how long a write waits out an 
 local journal, and how a database error leaves the ledger.
 
 The ledger is one class built from focused parts, each on the one below it:
-:class:`~.lineage.Lineage` (moves), :class:`~.locks.Locks`, :class:`~.reads.Reads`,
-:class:`~.writes.Writes`, :class:`~.ends.Ends` (a run's end, kept whatever happens) and
-:class:`~opsctl.ledger.store.Ledger` (opening and closing).
+:class:`~.lineage.Lineage` (moves), :class:`~.locks.Locks`, :class:`~.tally.Tally`
+(per-script counts), :class:`~.reads.Reads`, :class:`~.writes.Writes`, :class:`~.ends.Ends`
+(a run's end, kept whatever happens) and :class:`~opsctl.ledger.store.Ledger` (opening and
+closing).
 
-Every public method of those parts is :func:`guarded`: a database error that escapes it is a
-:class:`~opsctl.errors.LedgerUnreachable` (exit 78, one line), never a driver's traceback.
+Every public method of those parts is :func:`guarded` (:func:`guarded_iter` when it yields):
+a database error that escapes it is a :class:`~opsctl.errors.LedgerUnreachable` (exit 78, one
+line), never a driver's traceback.
 """
 
 from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import sqlalchemy as sa
@@ -117,6 +119,25 @@ def guarded(doing: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             try:
                 return method(*args, **kwargs)
+            except sa.exc.SQLAlchemyError as exc:
+                core = args[0]
+                assert isinstance(core, LedgerCore)
+                raise failure(core.url, exc, doing) from None
+
+        return wrapper
+
+    return decorate
+
+
+def guarded_iter(doing: str) -> Callable[[Callable[P, Iterator[R]]], Callable[P, Iterator[R]]]:
+    """:func:`guarded` for a method that yields: a database error raised while it is being
+    iterated leaves it as :class:`~opsctl.errors.LedgerUnreachable` too."""
+
+    def decorate(method: Callable[P, Iterator[R]]) -> Callable[P, Iterator[R]]:
+        @functools.wraps(method)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> Iterator[R]:
+            try:
+                yield from method(*args, **kwargs)
             except sa.exc.SQLAlchemyError as exc:
                 core = args[0]
                 assert isinstance(core, LedgerCore)

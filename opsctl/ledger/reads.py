@@ -1,27 +1,32 @@
 """Reading the ledger: runs newest first (one script's under all the keys it had, and those of
-the scripts absorbed into it), one run, the newest run of each script, where the runs recorded
-under a name belong now, what stands in the way of running a one-off fix again, and per-script
-counts (all runs, and the uses apart) for the lifecycle's suggestions.
+the scripts absorbed into it), streamed or at once, one run, the newest run of each script,
+where the runs recorded under a name belong now, and what stands in the way of running a
+one-off fix again. Per-script counts for the lifecycle are :mod:`.tally`'s.
 
-Every read of a ledger without tables reads empty, and none writes.
+Every read walks an index newest first and stops at its limit (:mod:`.queries`), so its cost
+follows what it returns, not the ledger's size. Every read of a ledger without tables reads
+empty, and none writes.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import sqlalchemy as sa
 
-from .core import guarded
-from .lineage import Span, absorbed_of, current_key, lineage_of, spans_clause
-from .locks import Locks
+from .core import guarded, guarded_iter
+from .queries import BRIEF, PAGE, newest_first, newest_of_keys, span_clause
 from .rows import aware, run_of
 from .schema import MOVES, RUNS
-from .values import Run, ScriptStats
+from .spans import Span, absorbed_of, current_key, lineage_of
+from .tally import Tally
+from .values import Run
+
+#: Rows fetched at a time when runs are streamed (``history --limit 0``, ``--json``).
+CHUNK = 500
 
 
-class Reads(Locks):
+class Reads(Tally):
     """The ledger's queries; rows come out as :class:`~.values.Run` values."""
 
     @guarded("read")
@@ -34,19 +39,33 @@ class Reads(Locks):
         script has any more."""
         if not self.has_schema:
             return []
-        query = sa.select(RUNS)
-        if key is not None:
-            spans: list[Span] = self.spans(key) if follow_moves else [(key, None, None)]
-            if all_under_key:
-                spans.append((key, None, None))
-            query = query.where(spans_clause(spans))
-        if status is not None:
-            query = query.where(RUNS.c.status == status)
-        query = query.order_by(RUNS.c.started_at.desc(), RUNS.c.id.desc())
-        if limit is not None:
-            query = query.limit(limit)
+        query = self._runs_query(key, status, limit, follow_moves, all_under_key)
         with self.engine.connect() as conn:
             return [run_of(row) for row in conn.execute(query)]
+
+    @guarded_iter("read")
+    def iter_runs(self, key: str | None = None, *, status: str | None = None,
+                  limit: int | None = None, follow_moves: bool = True,
+                  all_under_key: bool = False) -> Iterator[Run]:
+        """:meth:`runs`, streamed: the rows come from the database :data:`CHUNK` at a time
+        (a server-side cursor where the database has one), so memory stays flat however
+        many runs there are. The connection is held until the iteration ends."""
+        if not self.has_schema:
+            return
+        query = self._runs_query(key, status, limit, follow_moves, all_under_key)
+        with self.engine.connect() as conn:
+            result = conn.execution_options(yield_per=CHUNK).execute(query)
+            for row in result:
+                yield run_of(row)
+
+    def _runs_query(self, key: str | None, status: str | None, limit: int | None,
+                    follow_moves: bool, all_under_key: bool) -> sa.Select[tuple[object]]:
+        spans: list[Span] | None = None
+        if key is not None:
+            spans = self.spans(key) if follow_moves else [(key, None, None)]
+            if all_under_key:
+                spans.append((key, None, None))
+        return newest_first(spans, status=status, limit=limit)
 
     @guarded("read")
     def run(self, run_id: int) -> Run | None:
@@ -72,22 +91,31 @@ class Reads(Locks):
 
     @guarded("read")
     def owners(self, key: str) -> list[tuple[str, int]]:
-        """Where the runs recorded under exactly ``key`` belong now (moves and absorptions
-        followed): each script's current key with how many, in the order they first ran."""
+        """Where the runs recorded under exactly ``key`` belong now when not to the script at
+        ``key`` (moves and absorptions followed): each script's current key with how many,
+        in the order they first ran.
+
+        Only runs older than the last move away from ``key`` can belong elsewhere: they are
+        counted between one move away and the next, where their owner is one script.
+        """
         if not self.has_schema:
             return []
         moves = self._forward()
-        query = (sa.select(RUNS.c.started_at).where(RUNS.c.script == key)
-                 .order_by(RUNS.c.started_at, RUNS.c.id))
-        with self.engine.connect() as conn:
-            found = conn.execute(query).scalars().all()
+        away = sorted({when for old, _, when in moves if old == key})
+        if not away:
+            return []
         out: dict[str, int] = {}
-        for started in found:
-            when = aware(started)
-            assert when is not None
-            owner = current_key(key, when, moves)
-            out[owner] = out.get(owner, 0) + 1
-        return list(out.items())
+        with self.engine.connect() as conn:
+            for since, until in zip([None, *away[:-1]], away, strict=True):
+                count, first = conn.execute(
+                    sa.select(sa.func.count(), sa.func.min(RUNS.c.started_at))
+                    .where(span_clause((key, since, until)))).one()
+                if count:
+                    when = aware(first)
+                    assert when is not None
+                    owner = current_key(key, when, moves)
+                    out[owner] = out.get(owner, 0) + int(count)
+        return [(owner, n) for owner, n in out.items() if owner != key]
 
     @guarded("read")
     def keys_named(self, name: str) -> list[str]:
@@ -127,12 +155,10 @@ class Reads(Locks):
         done = self._succeeded(conn, key)
         if done is not None:
             return done
-        query = (sa.select(RUNS).where(spans_clause(self.spans(key)))
-                 .where(RUNS.c.dry_run.is_(False))
-                 .order_by(RUNS.c.started_at.desc(), RUNS.c.id.desc()).limit(1))
+        where: list[sa.ColumnElement[bool]] = [RUNS.c.dry_run.is_(False)]
         if started is not None:  # the run being started, with the lock held
-            query = query.where(RUNS.c.id != started)
-        row = conn.execute(query).first()
+            where.append(RUNS.c.id != started)
+        row = conn.execute(newest_first(self.spans(key), limit=1, where=where)).first()
         last = run_of(row) if row is not None else None
         if last is None or last.status not in ("lost", "running"):
             return None
@@ -143,117 +169,33 @@ class Reads(Locks):
         return last
 
     def _succeeded(self, conn: sa.engine.Connection, key: str) -> Run | None:
-        query = (sa.select(RUNS).where(spans_clause(self.spans(key)))
-                 .where(RUNS.c.status == "succeeded", RUNS.c.dry_run.is_(False))
-                 .order_by(RUNS.c.started_at.desc()).limit(1))
+        query = newest_first(self.spans(key), status="succeeded", limit=1,
+                             where=[RUNS.c.dry_run.is_(False)])
         row = conn.execute(query).first()
         return run_of(row) if row is not None else None
 
     @guarded("read")
     def last_runs(self, keys: Iterable[str]) -> dict[str, Run]:
-        """The newest run of each key (moves and absorptions followed)."""
-        wanted = set(keys)
+        """The newest run of each key (moves and absorptions followed), without its output
+        tail (``output_tail`` is None: a summary of runs has no use for it).
+
+        One statement per :data:`~.queries.PAGE` keys, each key one ``LIMIT 1`` walk of its
+        index; a key touched by a move or an absorption (few) is asked for over its spans.
+        """
+        wanted = sorted(set(keys))
         if not self.has_schema or not wanted:
             return {}
         moves, absorbed = self._read_events()
         moved = {k for old, new, _ in moves + absorbed for k in (old, new)}
-        newest = (sa.select(sa.func.max(RUNS.c.id)).group_by(RUNS.c.script)
-                  .scalar_subquery())
+        plain = [k for k in wanted if k not in moved]
         out: dict[str, Run] = {}
         with self.engine.connect() as conn:
-            for row in conn.execute(sa.select(RUNS).where(RUNS.c.id.in_(newest))):
-                run = run_of(row)
-                if run.script in wanted and run.script not in moved:
-                    out[run.script] = run
-            # Keys touched by moves are few: ask for each precisely.
-            for key in wanted & moved:
+            for start in range(0, len(plain), PAGE):
+                for row in conn.execute(newest_of_keys(plain[start:start + PAGE])):
+                    out[row.script] = run_of(row)
+            for key in (k for k in wanted if k in moved):
                 spans = lineage_of(key, moves, absorbed) + absorbed_of(key, moves, absorbed)
-                query = (sa.select(RUNS).where(spans_clause(spans))
-                         .order_by(RUNS.c.started_at.desc(), RUNS.c.id.desc()).limit(1))
-                newest_row = conn.execute(query).first()
-                if newest_row is not None:
-                    out[key] = run_of(newest_row)
+                newest = conn.execute(newest_first(spans, limit=1, columns=BRIEF)).first()
+                if newest is not None:
+                    out[key] = run_of(newest)
         return out
-
-    @guarded("read")
-    def stats(self) -> dict[str, ScriptStats]:
-        """Per current key: counts, days, operators and whether a run is live, of all runs
-        and of the uses (succeeded, not dry) apart.
-
-        Runs under former keys, and those of scripts absorbed since, are folded into the key
-        the script has now.
-        """
-        if not self.has_schema:
-            return {}
-        moves = self._forward()
-        cols = (RUNS.c.id, RUNS.c.script, RUNS.c.started_at, RUNS.c.status,
-                RUNS.c.dry_run, RUNS.c.operator)
-        with self.engine.connect() as conn:
-            found = conn.execute(sa.select(*cols)).all()
-            live = {h.run_id for h in self._holders(conn) if not self._stale(h, conn)}
-        acc: dict[str, _Tally] = {}
-        for row in found:
-            started = aware(row.started_at)
-            assert started is not None
-            key = current_key(row.script, started, moves)
-            acc.setdefault(key, _Tally()).add(started, row.status, bool(row.dry_run),
-                                              row.operator, row.id in live)
-        return {k: t.stats(k) for k, t in acc.items()}
-
-
-#: The order ``ScriptStats.other_runs`` lists what the runs that were no use were.
-_OTHER_ORDER = ("dry", "failed", "interrupted", "lost", "running")
-
-
-class _Tally:
-    """One script's runs, counted as :meth:`Reads.stats` reads them."""
-
-    def __init__(self) -> None:
-        self.runs = self.used = 0
-        self.days: set[_dt.date] = set()
-        self.operators: set[str] = set()
-        self.used_days: set[_dt.date] = set()
-        self.used_by: set[str] = set()
-        self.first: _dt.datetime | None = None
-        self.last: _dt.datetime | None = None
-        self.last_used: _dt.datetime | None = None
-        self.last_real: _dt.datetime | None = None
-        self.others: dict[str, int] = {}
-        self.running = False
-
-    def add(self, started: _dt.datetime, status: str, dry: bool, operator: str,
-            live: bool) -> None:
-        day = started.astimezone().date()
-        self.runs += 1
-        self.days.add(day)
-        self.operators.add(operator)
-        self.first = _earliest(self.first, started)
-        self.last = _latest(self.last, started)
-        if not dry:
-            self.last_real = _latest(self.last_real, started)
-        if status == "succeeded" and not dry:
-            self.used += 1
-            self.used_days.add(day)
-            self.used_by.add(operator)
-            self.last_used = _latest(self.last_used, started)
-        else:
-            what = "dry" if dry else status
-            self.others[what] = self.others.get(what, 0) + 1
-        if status == "running" and live:
-            self.running = True
-
-    def stats(self, key: str) -> ScriptStats:
-        others = tuple(sorted(self.others.items(), key=lambda kv: (
-            _OTHER_ORDER.index(kv[0]) if kv[0] in _OTHER_ORDER else len(_OTHER_ORDER), kv[0])))
-        return ScriptStats(key, self.runs, self.used, frozenset(self.days),
-                           frozenset(self.operators), self.first, self.last, self.running,
-                           frozenset(self.used_days), frozenset(self.used_by),
-                           self.last_used, self.last_real, others)
-
-
-def _earliest(a: _dt.datetime | None, b: _dt.datetime) -> _dt.datetime:
-    return b if a is None else min(a, b)
-
-
-def _latest(a: _dt.datetime | None, b: _dt.datetime) -> _dt.datetime:
-    return b if a is None else max(a, b)

@@ -110,13 +110,15 @@ def json_load(text: str | None, default: Any) -> Any:
 
 
 def run_of(row: Any) -> Run:
-    """A row of ``opsctl_runs`` as a :class:`~.values.Run`."""
+    """A row of ``opsctl_runs`` as a :class:`~.values.Run`; a row read without its output
+    tail (:data:`~.queries.BRIEF`) gives a run whose ``output_tail`` is None."""
     return Run(
         id=row.id, script=row.script, sha256=row.sha256, args=json_load(row.args, []),
         operator=row.operator, host=row.host, pid=row.pid,
         started_at=aware(row.started_at),  # type: ignore[arg-type]
         ended_at=aware(row.ended_at), status=row.status, exit_code=row.exit_code,
-        dry_run=bool(row.dry_run), error=row.error, output_tail=row.output_tail,
+        dry_run=bool(row.dry_run), error=row.error,
+        output_tail=getattr(row, "output_tail", None),
         git_revision=row.git_revision,
         git_dirty=None if row.git_dirty is None else bool(row.git_dirty),
         environment=row.environment, reason=row.reason,

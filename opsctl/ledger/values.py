@@ -47,9 +47,10 @@ class Run(NamedTuple):
             return None
         return (self.ended_at - self.started_at).total_seconds()
 
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (datetimes as ISO 8601 with ``+00:00``)."""
-        return {
+    def as_dict(self, *, output_tail: bool = True) -> dict[str, Any]:
+        """A JSON-ready dict (datetimes as ISO 8601 with ``+00:00``); without the output tail
+        when ``output_tail`` is false (a summary of runs, such as ``list``'s)."""
+        whole = {
             "id": self.id,
             "script": self.script,
             "sha256": self.sha256,
@@ -72,6 +73,9 @@ class Run(NamedTuple):
             "summary": dict(self.summary),
             "notes": list(self.notes),
         }
+        if not output_tail:
+            del whole["output_tail"]
+        return whole
 
 
 class ScriptStats(NamedTuple):

@@ -44,7 +44,8 @@ class StaleScript:
             "owner": s.owner,
             "date": s.date.isoformat() if s.date else None,
             "age_days": self.age_days,
-            "last_run": self.last_run.as_dict() if self.last_run is not None else None,
+            "last_run": self.last_run.as_dict(output_tail=False) if self.last_run is not None
+            else None,
             "running": self.running,
         }
 
