@@ -1,19 +1,24 @@
-"""What ``opsctl history`` shows: recorded runs, newest first, and one run whole.
+"""What ``opsctl history`` shows: recorded runs, newest first, streamed, and one run whole.
 
 Reading history never creates the default ledger file; it does record what the local journal
 kept (the end of a run the ledger could not take) and mark ``lost`` the runs whose process
-died, so what it shows is true.
+died, so what it shows is true. When there is nothing to record or mark, a SQLite ledger is
+read without SQLAlchemy (:mod:`opsctl.ledger.glance`).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, NamedTuple
 
 from .errors import OpsctlError, ScriptNotFound
 from .output import Fit, local
 
 if TYPE_CHECKING:
+    from .ledger.glance import Glance
+    from .ledger.spans import Span
     from .ledger.store import Ledger
     from .ledger.values import Run
     from .project import Project
@@ -33,6 +38,22 @@ def open_for_reading(project: Project) -> Ledger | None:
     if ledger.has_schema:
         ledger.reap()
     return ledger
+
+
+def open_reader(project: Project) -> Glance | Ledger | None:
+    """A reader of the project's ledger for a history: a :class:`~.ledger.glance.Glance`
+    (no SQLAlchemy) when it reads all there is, else the ledger opened for reading (which
+    records the journal and reaps first); None when there is no ledger."""
+    from .ledger.facts import journal_folder, ledger_exists
+
+    config = project.config
+    if not ledger_exists(config):
+        return None
+    from .ledger.glance import glance
+
+    found = glance(config.effective_ledger_url, journal_folder(config.project_path),
+                   reaping=True)
+    return found if found is not None else open_for_reading(project)
 
 
 def script_key(project: Project, text: str) -> str:
@@ -83,48 +104,67 @@ def _named(project: Project, name: str) -> list[str]:
 
 
 class Shown(NamedTuple):
-    """What a history shows: the runs, newest first; the ids of those that came to the
-    script from a script absorbed into it (``opsctl absorb``); and, in words, where the runs
-    recorded under its name belong when not to the script that has the name now."""
+    """What a history shows: the runs, newest first, streamed (read them before the
+    :func:`shown` block ends); the spans of the scripts absorbed into the script shown
+    (``opsctl absorb``), whose runs are marked; and, in words, where the runs recorded under
+    its name belong when not to the script that has the name now."""
 
-    runs: list[Run]
-    absorbed: set[int]
+    runs: Iterator[Run]
+    absorbed: list[Span]
     elsewhere: list[str]
 
+    def is_absorbed(self, run: Run) -> bool:
+        """Whether ``run`` came to the script from a script absorbed into it."""
+        from .ledger.spans import within
 
-def shown_runs(project: Project, key: str | None, *, status: str | None,
-               limit: int | None) -> Shown:
-    """The runs of the ledger, or of ``key``.
+        return bool(self.absorbed) and within(self.absorbed, run.script, run.started_at)
+
+
+@contextmanager
+def shown(project: Project, key: str | None, *, status: str | None,
+          limit: int | None) -> Iterator[Shown]:
+    """The runs of the ledger, or of ``key``, read while the block lasts.
 
     Those of ``key`` are its script's, under every name it had. When no script has ``key``
     now, they are every run recorded under exactly that name too, and ``elsewhere`` says
     where the script went; when a script has it that is not the one those runs were of
     (the name was freed by a move and taken again), it says where they went instead.
     """
-    ledger = open_for_reading(project)
-    if ledger is None:
-        return Shown([], set(), [])
+    reader = open_reader(project)
+    if reader is None:
+        yield Shown(iter(()), [], [])
+        return
     try:
         if key is None:
-            return Shown(ledger.runs(status=status, limit=limit), set(), [])
+            yield Shown(reader.iter_runs(status=status, limit=limit), [], [])
+            return
         gone = not any(s.key == key for s in project.catalogue.scripts)
-        found = ledger.runs(key, status=status, limit=limit, all_under_key=gone)
-        owners = [(owner, n) for owner, n in ledger.owners(key) if owner != key]
-        from .ledger.spans import within
-
-        spans = ledger.absorbed_spans(key)
-        absorbed = {r.id for r in found if within(spans, r.script, r.started_at)}
+        found = reader.iter_runs(key, status=status, limit=limit, all_under_key=gone)
+        owners = reader.owners(key)
+        spans = reader.absorbed_spans(key)
+        if gone:
+            notes = [f"no script is called {key} now; its runs belong to {owner}: "
+                     f"'opsctl history {owner}' shows them with the runs since"
+                     for owner, _ in owners]
+        else:
+            notes = [f"{n} earlier run{'s' if n != 1 else ''} recorded as {key} "
+                     f"{'belong' if n != 1 else 'belongs'} to {owner}: 'opsctl history "
+                     f"{owner}' shows {'them' if n != 1 else 'it'}" for owner, n in owners]
+        yield Shown(found, spans, notes)
     finally:
-        ledger.close()
-    if gone:
-        notes = [f"no script is called {key} now; its runs belong to {owner}: "
-                 f"'opsctl history {owner}' shows them with the runs since"
-                 for owner, _ in owners]
-    else:
-        notes = [f"{n} earlier run{'s' if n != 1 else ''} recorded as {key} "
-                 f"{'belong' if n != 1 else 'belongs'} to {owner}: 'opsctl history {owner}' "
-                 f"shows {'them' if n != 1 else 'it'}" for owner, n in owners]
-    return Shown(found, absorbed, notes)
+        reader.close()
+
+
+def pages(found: Shown, size: int = 1_000) -> Iterator[list[list[str]]]:
+    """The history table's rows, ``size`` at a time, as the runs come."""
+    page: list[list[str]] = []
+    for run in found.runs:
+        page.append(row_of(run, found.is_absorbed(run)))
+        if len(page) == size:
+            yield page
+            page = []
+    if page:
+        yield page
 
 
 def nothing_shown(project: Project, key: str | None, status: str | None,
@@ -136,19 +176,21 @@ def nothing_shown(project: Project, key: str | None, status: str | None,
         what = ""
     else:
         what = f" of the script now at {key}" if elsewhere else f" of {key}"
-    if status is not None and shown_runs(project, key, status=None, limit=1).runs:
-        return f"no runs{what} match --status {status}"
+    if status is not None:
+        with shown(project, key, status=None, limit=1) as any_run:
+            if next(any_run.runs, None) is not None:
+                return f"no runs{what} match --status {status}"
     return f"no runs{what} recorded yet"
 
 
 def one_run(project: Project, run_id: int) -> Run:
-    ledger = open_for_reading(project)
+    reader = open_reader(project)
     found = None
-    if ledger is not None:
+    if reader is not None:
         try:
-            found = ledger.run(run_id)
+            found = reader.run(run_id)
         finally:
-            ledger.close()
+            reader.close()
     if found is None:
         raise OpsctlError(f"no run {run_id} in the ledger; 'opsctl history' lists the runs")
     return found

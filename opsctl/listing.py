@@ -21,7 +21,7 @@ class Entry:
     description: str
     age_days: int | None
     stale: bool
-    last_run: Any = None  # a ledger run summary (see opsctl.ledger.store.last_runs), or None
+    last_run: Any = None  # a ledger run summary (see opsctl.ledger.glance.last_runs), or None
 
     def as_dict(self) -> dict[str, Any]:
         s = self.script
@@ -62,7 +62,7 @@ def list_scripts(project: Project, *, kind: str | None = None, owner: str | None
                for (s, age, is_stale), description in zip(kept, descriptions, strict=True)]
     if with_runs and entries and ledger_exists(project.config):
         from .errors import LedgerUnreachable
-        from .ledger.store import last_runs
+        from .ledger.glance import last_runs
         from .output import warn
 
         try:

@@ -16,7 +16,7 @@ import sys
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
     from datetime import datetime
     from typing import Any
 
@@ -113,6 +113,27 @@ def print_json(data: Any) -> None:
     echo(text.encode("utf-8", "replace").decode("utf-8"))
 
 
+def print_json_items(items: Iterable[Any]) -> None:
+    """A JSON array on stdout, written as the items come, 64 KiB at a time (so memory stays
+    flat however many there are): the same text :func:`print_json` prints for their list."""
+    import json
+
+    pretty = is_terminal()
+    first, between, end = ("[\n  ", ",\n  ", "\n]\n") if pretty else ("[", ", ", "]\n")
+    pending: list[str] = []
+    size = count = 0
+    for item in items:
+        text = json.dumps(item, indent=2 if pretty else None, ensure_ascii=False, default=str)
+        pending += [between if count else first, text.replace("\n", "\n  ") if pretty else text]
+        count += 1
+        size += len(text)
+        if size >= 65536:
+            write("".join(pending).encode("utf-8", "replace").decode("utf-8"))
+            pending, size = [], 0
+    pending.append(end if count else "[]\n")
+    write("".join(pending).encode("utf-8", "replace").decode("utf-8"))
+
+
 #: How a run's status shows at a terminal (a dry run is dim besides).
 STATUS_STYLES = {"failed": "red", "lost": "red", "interrupted": "yellow",
                  "succeeded": "green", "running": "cyan"}
@@ -140,40 +161,63 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[str]], *, title: str |
           empty: str = "nothing to show", fit: Fit | None = None) -> None:
     """Print rows as a rich table fitting a terminal (see :class:`Fit`; a column empty in
     every row is left out there), as whole, aligned plain columns otherwise."""
-    if not rows:
+    table_pages(columns, [rows], title=title, empty=empty, fit=fit)
+
+
+def table_pages(columns: Sequence[str], pages: Iterable[Sequence[Sequence[str]]], *,
+                title: str | None = None, empty: str = "nothing to show",
+                fit: Fit | None = None) -> None:
+    """:func:`table` for rows that come a page at a time (``history --limit 0``): each page
+    is printed as it comes, under one header, its columns at least as wide as the pages'
+    before, so memory holds one page however many there are."""
+    widths: dict[int, int] = {}
+    shown = False
+    for rows in pages:
+        if not rows:
+            continue
+        if is_terminal():
+            widths = _rich_table(columns, rows, None if shown else title, fit or Fit(),
+                                 header=not shown, floor=widths)
+        else:
+            widths = _plain_table(columns, rows, None if shown else title, header=not shown,
+                                  floor=widths)
+        shown = True
+    if not shown:
         note(empty)
-        return
-    if is_terminal():
-        _rich_table(columns, rows, title, fit or Fit())
-        return
-    widths = [len(c) for c in columns]
+
+
+def _plain_table(columns: Sequence[str], rows: Sequence[Sequence[str]], title: str | None, *,
+                 header: bool, floor: dict[int, int]) -> dict[int, int]:
+    widths = {i: max(len(c), floor.get(i, 0)) for i, c in enumerate(columns[:-1])}
     for row in rows:
         for i, cell in enumerate(row[:-1]):
             widths[i] = max(widths[i], len(cell))
-    lines = []
-    if title:
-        lines.append(title)
-    header = [c.upper() for c in columns]
-    for row in (header, *rows):
+    lines = [title] if title else []
+    heads = [[c.upper() for c in columns]] if header else []
+    for row in (*heads, *rows):
         cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])] + [row[-1]]
         lines.append("  ".join(cells).rstrip())
     echo("\n".join(lines))
+    return widths
 
 
 def _rich_table(columns: Sequence[str], rows: Sequence[Sequence[str]], title: str | None,
-                fit: Fit) -> None:
+                fit: Fit, *, header: bool = True,
+                floor: dict[int, int] | None = None) -> dict[int, int]:
     from rich.console import Console
     from rich.table import Table
 
     out = console()
     widths = _widths(columns, rows, out.width, fit)
+    for i in widths:
+        widths[i] = max(widths[i], (floor or {}).get(i, 0))
     needed = sum(widths.values()) + 2 * (len(widths) - 1)
     if needed > out.width:
         # Keys whole even when they alone are wider than the terminal: it wraps the lines.
         out = Console(highlight=False, no_color=not use_color() or None, width=needed)
     color = use_color()
     t = Table(title=title, title_justify="left", header_style="bold" if color else "",
-              box=None, pad_edge=False)
+              box=None, pad_edge=False, show_header=header)
     for i, width in widths.items():
         name = columns[i]
         t.add_column(name.upper(), width=width, no_wrap=name in fit.keys or name in fit.cut or
@@ -181,6 +225,7 @@ def _rich_table(columns: Sequence[str], rows: Sequence[Sequence[str]], title: st
     for row in rows:
         t.add_row(*(_cell(row[i], color and columns[i] in fit.statuses) for i in widths))
     out.print(t)
+    return widths
 
 
 def _widths(columns: Sequence[str], rows: Sequence[Sequence[str]], room: int,

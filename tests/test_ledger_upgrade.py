@@ -164,10 +164,9 @@ def test_step_five_cut_short_is_completed(old_ledger: str) -> None:
         assert book.upgraded_from == 1
     with engine_of(old_ledger) as engine, engine.begin() as conn:
         conn.exec_driver_sql("UPDATE opsctl_meta SET value = '4' WHERE name = 'schema'")
+        on = " ON opsctl_runs" if conn.dialect.name in ("mysql", "mariadb") else ""
         for name in ("ix_opsctl_runs_script_status", "ix_opsctl_runs_start"):
-            conn.exec_driver_sql(f"DROP INDEX {name}" + (" ON opsctl_runs"
-                                                           if conn.dialect.name in ("mysql", "mariadb")
-                                                           else ""))
+            conn.exec_driver_sql(f"DROP INDEX {name}{on}")
         conn.exec_driver_sql("CREATE INDEX ix_opsctl_runs_status ON opsctl_runs (status)")
     with Ledger.open(old_ledger) as book:
         assert book.upgraded_from == 4 and len(book.runs()) == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING
 
 import click
@@ -66,17 +67,20 @@ def history_command(project: Project, script: str | None, status: str | None, li
         else:
             click.echo(history.details(run))
         return
-    shown = history.shown_runs(project, script, status=status, limit=limit or None)
-    runs, absorbed = shown.runs, shown.absorbed
-    for note in shown.elsewhere:  # runs under this name that another script has now
-        output.note(note)
-    if as_json:
-        # A script's runs say which came from a script absorbed into it.
-        output.print_json([r.as_dict() if script is None else
-                           {**r.as_dict(), "absorbed": r.id in absorbed} for r in runs])
-        return
-    if not runs:
-        output.note(history.nothing_shown(project, script, status, shown.elsewhere))
-        return
-    output.table(history.COLUMNS, [history.row_of(r, r.id in absorbed) for r in runs],
-                 fit=history.FIT)
+    with history.shown(project, script, status=status, limit=limit or None) as found:
+        for note in found.elsewhere:  # runs under this name that another script has now
+            output.note(note)
+        if as_json:
+            # Written as they come; a script's runs say which came from a script absorbed
+            # into it.
+            output.print_json_items(r.as_dict() if script is None else
+                                    {**r.as_dict(), "absorbed": found.is_absorbed(r)}
+                                    for r in found.runs)
+            return
+        pages = history.pages(found)
+        first = next(pages, None)
+        if first is not None:
+            output.table_pages(history.COLUMNS, itertools.chain([first], pages),
+                               fit=history.FIT)
+            return
+    output.note(history.nothing_shown(project, script, status, found.elsewhere))

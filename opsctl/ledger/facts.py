@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 #: of :mod:`.upgrade` that bring an older ledger to it.
 SCHEMA_VERSION = 5
 
+#: A holder on another machine whose heartbeat is older than this is presumed dead
+#: (:mod:`.locks`).
+LEASE_SECONDS = 90.0
+
 #: A run's status; ``lost``: its process died (or its lease expired) without finishing.
 STATUSES = ("running", "succeeded", "failed", "interrupted", "lost")
 

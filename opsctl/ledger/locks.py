@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from . import rows
 from .core import guarded
+from .facts import LEASE_SECONDS
 from .lineage import Lineage
 from .processes import node_id, pid_alive
 from .schema import LOCKS, RUNS, server_utcnow
@@ -31,8 +32,6 @@ from .values import Holder, Run
 
 #: How often a running process refreshes its lock.
 HEARTBEAT_SECONDS = 15.0
-#: A holder on another machine whose heartbeat is older than this is presumed dead.
-LEASE_SECONDS = 90.0
 
 
 class Locks(Lineage):

@@ -1,0 +1,266 @@
+"""Reading a SQLite ledger without SQLAlchemy, for the commands that only read it: ``history``
+and ``list``'s last runs. SQLAlchemy's import costs more than such a command's whole work
+(about twice ``opsctl --help``); the standard library's ``sqlite3`` opens the file in a
+millisecond.
+
+A :class:`Glance` reads only when what it reads is all there is to show; :func:`glance`
+answers None otherwise, and the caller opens the :class:`~.store.Ledger`, which upgrades,
+records and reaps first:
+
+* a ``sqlite://`` ledger file that exists (the standard driver, no URL options);
+* at this opsctl's schema version (:data:`~.facts.SCHEMA_VERSION`): an older ledger is
+  upgraded, a newer one refused, by the ledger;
+* no local journal entry waiting to be recorded (no entry file in the journal's folder);
+* when ``reaping`` (``history``), no run to mark ``lost``: every lock's holder alive, no
+  running row without its lock.
+
+Its statements are SQLite's text of those :mod:`.queries` builds, walking the same indexes
+and stopping at the same limits; moves and absorptions are followed with the same
+:mod:`.spans`. The connection is ``query_only``: a reader never writes, whatever happens.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import sqlite3
+from collections import namedtuple
+from collections.abc import Iterable, Iterator, Sequence
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from .facts import LEASE_SECONDS, SCHEMA_VERSION, journal_folder, sqlite_file
+from .rows import aware, naive, run_of
+from .spans import Move, Span, absorbed_of, current_key, lineage_of
+from .values import Run
+
+if TYPE_CHECKING:
+    from ..config import Config
+
+#: The columns of ``opsctl_runs`` in :mod:`.schema`'s order (a test holds them to it).
+COLUMNS = ("id", "script", "sha256", "args", "operator", "host", "pid", "started_at",
+           "ended_at", "status", "exit_code", "dry_run", "error", "output_tail",
+           "git_revision", "git_dirty", "environment", "reason", "summary", "notes")
+_ALL = ", ".join(COLUMNS)
+#: A summary of runs reads no output tail (:data:`.queries.BRIEF`).
+_BRIEF = ", ".join(c for c in COLUMNS if c != "output_tail")
+_NEWEST = " ORDER BY started_at DESC, id DESC"
+#: Keys per statement of :meth:`Glance.last_runs` (SQLite before 3.32 takes 999 parameters).
+PAGE = 500
+#: Rows fetched at a time (:data:`.reads.CHUNK`).
+CHUNK = 500
+
+
+def glance(url: str, journal: str, *, reaping: bool = False) -> Glance | None:
+    """A reader of the SQLite ledger at ``url`` whose local journal is the folder
+    ``journal``, or None when it would not read the whole truth (see the module)."""
+    path = sqlite_file(url) if url.split("://", 1)[0] in ("sqlite", "sqlite+pysqlite") \
+        and "?" not in url else None
+    if not path or not os.path.isfile(path) or _journal_waiting(journal):
+        return None
+    escaped = os.path.abspath(path).replace("%", "%25").replace("?", "%3f").replace("#", "%23")
+    try:
+        conn = sqlite3.connect(f"file:{escaped}?mode=rw", uri=True, timeout=30)
+    except sqlite3.Error:
+        return None
+    try:
+        conn.execute("PRAGMA query_only = ON")
+        found = conn.execute("SELECT value FROM opsctl_meta WHERE name = 'schema'").fetchone()
+        if found is not None and found[0] == str(SCHEMA_VERSION) and \
+                not (reaping and _to_reap(conn)):
+            return Glance(conn)
+    except sqlite3.Error:
+        pass
+    conn.close()
+    return None
+
+
+def last_runs(config: Config, keys: list[str]) -> dict[str, Run]:
+    """The newest run of each key, for ``opsctl list``: read here when a glance can, else by
+    :func:`.store.last_runs` (which may import SQLAlchemy, upgrade and record)."""
+    reader = glance(config.effective_ledger_url, journal_folder(config.project_path))
+    if reader is not None:
+        try:
+            return reader.last_runs(keys)
+        except sqlite3.Error:
+            pass  # the ledger tells what is wrong, in its words
+        finally:
+            reader.close()
+    from .store import last_runs as read
+
+    return read(config, keys)
+
+
+def _journal_waiting(folder: str) -> bool:
+    try:
+        return any(name.endswith(".json") for name in os.listdir(folder))
+    except OSError:
+        return False
+
+
+def _to_reap(conn: sqlite3.Connection) -> bool:
+    """Whether reaping would mark a run ``lost`` (:meth:`.locks.Locks.reap`)."""
+    from .processes import node_id, pid_alive  # its socket costs more than a lockless read
+
+    (now,) = conn.execute("SELECT STRFTIME('%Y-%m-%d %H:%M:%f', 'now')").fetchone()
+    for node, pid, started, beat in conn.execute(
+            "SELECT node, pid, pid_started, heartbeat_at FROM opsctl_locks"):
+        if node == node_id():
+            if not pid_alive(pid, started):
+                return True
+        elif (_time(now) - _time(beat)).total_seconds() > LEASE_SECONDS:
+            return True
+    return conn.execute("SELECT 1 FROM opsctl_runs WHERE status = 'running' AND id NOT IN "
+                        "(SELECT run_id FROM opsctl_locks) LIMIT 1").fetchone() is not None
+
+
+def _time(text: str) -> _dt.datetime:
+    return _dt.datetime.fromisoformat(text)
+
+
+def _text(when: _dt.datetime) -> str:
+    """A time as SQLAlchemy stores it in SQLite, so comparisons are of like text."""
+    return f"{naive(when):%Y-%m-%d %H:%M:%S.%f}"
+
+
+def _span_where(span: Span) -> tuple[str, list[Any]]:
+    key, since, until = span
+    where, params = "script = ?", [key]
+    if since is not None:
+        where += " AND started_at >= ?"
+        params.append(_text(since))
+    if until is not None:
+        where += " AND started_at < ?"
+        params.append(_text(until))
+    return where, params
+
+
+def newest_first(spans: Sequence[Span] | None, status: str | None, limit: int | None,
+                 columns: str = _ALL) -> tuple[str, list[Any]]:
+    """:func:`.queries.newest_first`, as SQLite text and its parameters."""
+    tail, tail_params = ("", []) if status is None else (" AND status = ?", [status])
+    unique = list(dict.fromkeys(spans)) if spans is not None else None
+    if unique is not None and len(unique) > 1 and limit is not None:
+        parts, params = [], []
+        for span in unique:
+            where, more = _span_where(span)
+            parts.append(f"SELECT * FROM (SELECT {columns} FROM opsctl_runs WHERE {where}"
+                         f"{tail}{_NEWEST} LIMIT ?)")
+            params += [*more, *tail_params, limit]
+        return " UNION ALL ".join(parts) + f"{_NEWEST} LIMIT ?", [*params, limit]
+    if unique is None:
+        where, params = "1 = 1", []
+    elif unique:
+        pieces = [_span_where(s) for s in unique]
+        where = " OR ".join(f"({w})" for w, _ in pieces)
+        params = [p for _, more in pieces for p in more]
+    else:
+        where, params = "0 = 1", []
+    sql = f"SELECT {columns} FROM opsctl_runs WHERE ({where}){tail}{_NEWEST}"
+    if limit is not None:
+        return f"{sql} LIMIT ?", [*params, *tail_params, limit]
+    return sql, [*params, *tail_params]
+
+
+@cache
+def _row_type(names: tuple[str, ...]) -> tuple[Any, list[int]]:
+    """A row of these columns, with attributes as :func:`.rows.run_of` reads them, and
+    where its times are."""
+    row = namedtuple("row", names)  # type: ignore[misc]  # noqa: PYI024
+    return row, [i for i, n in enumerate(names) if n in ("started_at", "ended_at")]
+
+
+class Glance:
+    """A read-only look at a SQLite ledger: the reads of :class:`~.reads.Reads` that
+    ``history`` and ``list`` make, with the same names and answers."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._events: tuple[list[Move], list[Move]] | None = None
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def _read_events(self) -> tuple[list[Move], list[Move]]:
+        if self._events is None:
+            moves: list[Move] = []
+            absorbed: list[Move] = []
+            for old, new, at, kind in self._conn.execute(
+                    "SELECT old_key, new_key, moved_at, kind FROM opsctl_moves "
+                    "ORDER BY moved_at, id"):
+                (absorbed if kind == "absorb" else moves).append(
+                    (old, new, _time(at).replace(tzinfo=_dt.UTC)))
+            self._events = moves, absorbed
+        return self._events
+
+    def spans(self, key: str) -> list[Span]:
+        moves, absorbed = self._read_events()
+        return lineage_of(key, moves, absorbed) + absorbed_of(key, moves, absorbed)
+
+    def absorbed_spans(self, key: str) -> list[Span]:
+        return absorbed_of(key, *self._read_events())
+
+    def _rows(self, sql: str, params: Sequence[Any]) -> Iterator[Run]:
+        cursor = self._conn.execute(sql, params)
+        row, times = _row_type(tuple(d[0] for d in cursor.description))
+        while chunk := cursor.fetchmany(CHUNK):
+            for values in chunk:
+                cells = list(values)
+                for i in times:
+                    if cells[i] is not None:
+                        cells[i] = _time(cells[i])
+                yield run_of(row(*cells))
+
+    def iter_runs(self, key: str | None = None, *, status: str | None = None,
+                  limit: int | None = None, all_under_key: bool = False) -> Iterator[Run]:
+        """:meth:`.reads.Reads.iter_runs`: newest first, a chunk at a time."""
+        spans = None
+        if key is not None:
+            spans = [*self.spans(key), *([(key, None, None)] if all_under_key else [])]
+        yield from self._rows(*newest_first(spans, status, limit))
+
+    def run(self, run_id: int) -> Run | None:
+        return next(self._rows(f"SELECT {_ALL} FROM opsctl_runs WHERE id = ?", [run_id]),
+                    None)
+
+    def owners(self, key: str) -> list[tuple[str, int]]:
+        """:meth:`.reads.Reads.owners`."""
+        moves, absorbed = self._read_events()
+        forward = sorted(moves + absorbed, key=lambda m: m[2])
+        away = sorted({when for old, _, when in forward if old == key})
+        if not away:
+            return []
+        out: dict[str, int] = {}
+        for since, until in zip([None, *away[:-1]], away, strict=True):
+            where, params = _span_where((key, since, until))
+            count, first = self._conn.execute(
+                f"SELECT count(*), min(started_at) FROM opsctl_runs WHERE {where}",
+                params).fetchone()
+            if count:
+                owner = current_key(key, aware(_time(first)), forward)  # type: ignore[arg-type]
+                out[owner] = out.get(owner, 0) + int(count)
+        return [(owner, n) for owner, n in out.items() if owner != key]
+
+    def last_runs(self, keys: Iterable[str]) -> dict[str, Run]:
+        """:meth:`.reads.Reads.last_runs`: one statement per page of keys, a ``LIMIT 1`` walk
+        of the script's index each, without output tails."""
+        wanted = sorted(set(keys))
+        moves, absorbed = self._read_events()
+        moved = {k for old, new, _ in moves + absorbed for k in (old, new)}
+        plain = [k for k in wanted if k not in moved]
+        out: dict[str, Run] = {}
+        for start in range(0, len(plain), PAGE):
+            page = plain[start:start + PAGE]
+            # SQLite plans a list of keys more cheaply than a UNION of one SELECT per key.
+            sql = (f"WITH k(key) AS (VALUES {', '.join(['(?)'] * len(page))}) "
+                   f"SELECT {_BRIEF} FROM opsctl_runs WHERE id IN (SELECT (SELECT x.id FROM "
+                   f"opsctl_runs x WHERE x.script = k.key ORDER BY x.started_at DESC, "
+                   f"x.id DESC LIMIT 1) FROM k)")
+            for run in self._rows(sql, page):
+                out[run.script] = run
+        for key in (k for k in wanted if k in moved):
+            spans = lineage_of(key, moves, absorbed) + absorbed_of(key, moves, absorbed)
+            found = next(self._rows(*newest_first(spans, None, 1, _BRIEF)), None)
+            if found is not None:
+                out[key] = found
+        return out
