@@ -9,6 +9,7 @@ import datetime as dt
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -328,3 +329,43 @@ def test_finish_after_a_takeover_keeps_the_outcome_and_says_so(ledger: Ledger) -
     mine = ledger.start(script="recycle/slow", process=me(), args=[])
     assert ledger.finish(mine, status="succeeded", exit_code=0) is True
     assert ledger.run(mine.id).error is None  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("url", "plain"), [
+    ("mysql+pymysql://root@127.0.0.1:3306/ledger", True),
+    ("mariadb+pymysql://root@localhost/ledger", True),
+    ("mysql+pymysql://root@[::1]:3306/ledger", True),
+    ("mysql+pymysql://root@db.example.com/ledger", False),
+    ("mysql+pymysql://root@127.0.0.1/ledger?ssl_ca=/etc/ca.pem", False),
+    ("mysql+pymysql://root@127.0.0.1/ledger?ssl_disabled=false", False),
+])
+def test_a_mysql_ledger_on_this_machine_connects_without_tls(url: str, plain: bool) -> None:
+    """PyMySQL tries TLS by default, loading the certificate store for every connection
+    (tens of ms per run); to this same machine it protects nothing. Anywhere else, or with
+    TLS settings in the URL, the driver's own choice stands."""
+    from opsctl.ledger.engine import backend_for
+
+    parsed = sa.engine.make_url(url)
+    options = backend_for(parsed.get_backend_name()).engine_options(parsed)
+    assert ("ssl_disabled" in options["connect_args"]) is plain
+    assert options["connect_args"].get("ssl_disabled", True) is True
+
+
+@pytest.fixture
+def mariadb_url() -> Iterator[str]:
+    from conftest import MARIADB_SERVER, _server_database
+
+    yield from _server_database(MARIADB_SERVER, "MariaDB at 127.0.0.1:3306")
+
+
+@pytest.mark.slow
+def test_a_local_mariadb_ledger_records_runs_over_a_plain_connection(mariadb_url: str) -> None:
+    with Ledger.open(mariadb_url) as book:
+        run = book.start(script="recycle/x", process=me(), args=[])
+        book.finish(run, status="succeeded", exit_code=0)
+        raw = book.engine.raw_connection()
+        try:
+            assert raw.driver_connection.ssl is False  # type: ignore[union-attr]
+        finally:
+            raw.close()
+        assert book.runs()[0].status == "succeeded"

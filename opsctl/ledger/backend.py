@@ -47,8 +47,8 @@ class Backend:
         local = host in ("localhost", "127.0.0.1", "::1")
         return ("localhost" if local else host, url.port or self.default_port, url.database)
 
-    def engine_options(self) -> dict[str, Any]:
-        """Keyword arguments for :func:`sqlalchemy.create_engine`."""
+    def engine_options(self, url: sa.engine.URL) -> dict[str, Any]:
+        """Keyword arguments for :func:`sqlalchemy.create_engine` of ``url``."""
         return {}
 
     def configure(self, engine: sa.engine.Engine) -> None:

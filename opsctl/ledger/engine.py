@@ -103,7 +103,7 @@ def make_engine(url: str) -> sa.engine.Engine:
             "opsctl.sqlite3, postgresql+psycopg://user@host/db)", FIX_URL) from None
     backend = backend_for(engine_url.get_backend_name())
     try:
-        engine = sa.create_engine(engine_url, **backend.engine_options())
+        engine = sa.create_engine(engine_url, **backend.engine_options(engine_url))
     except ImportError as exc:  # the dialect is known, its driver is not installed
         missing = exc.name or engine_url.get_driver_name()
         where = f"the run ledger at {display_url(url)} needs the {missing} driver, which is " \

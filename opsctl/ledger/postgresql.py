@@ -28,7 +28,7 @@ class PostgreSQL(Backend):
     default_port = 5432
     utcnow_sql = "TIMEZONE('utc', CURRENT_TIMESTAMP)"
 
-    def engine_options(self) -> dict[str, Any]:
+    def engine_options(self, url: sa.engine.URL) -> dict[str, Any]:
         # pool_pre_ping: a pooled connection the server dropped (a restart, a failover) is
         # replaced before use instead of failing the run's end.
         return {"connect_args": {"connect_timeout": 5}, "pool_size": 2, "pool_pre_ping": True}

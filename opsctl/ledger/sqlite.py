@@ -20,7 +20,7 @@ class SQLite(Backend):
     # %f is SS.SSS; three more zeros make the six-digit fraction SQLAlchemy parses.
     utcnow_sql = "STRFTIME('%Y-%m-%d %H:%M:%f000', 'now')"
 
-    def engine_options(self) -> dict[str, Any]:
+    def engine_options(self, url: sa.engine.URL) -> dict[str, Any]:
         # Twenty processes starting at once queue on SQLite's write lock; wait for it.
         return {"connect_args": {"timeout": 30}}
 
