@@ -34,7 +34,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Self
@@ -44,6 +45,7 @@ BIN = Path(sys.executable).parent  # not resolved: a venv's python is a symlink 
 OPSCTL = str(BIN / "opsctl")
 FLASK = str(BIN / "flask")
 PG_SERVER = os.environ.get("OPSCTL_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
+MARIADB_SERVER = os.environ.get("OPSCTL_BENCH_MARIADB", "mysql+pymysql://root@127.0.0.1:3306")
 
 #: The bare Python floor of §8: the interpreter starting, an ``os.scandir`` walk of the tree,
 #: one compiled regex matched against each file name. It prints the paths whose names do not
@@ -194,7 +196,10 @@ def find_lslint(environ: dict[str, str] | None = None) -> tuple[str | None, str]
 # -- the app for run vs flask ----------------------------------------------------------------
 
 BENCH_APP = '''\
-"""A small Flask app for the benchmark, shaped like a real one: config, Flask-SQLAlchemy."""
+"""A small Flask app for the benchmark, shaped like a real one: config, Flask-SQLAlchemy, its
+database from BENCHAPP_DATABASE (an in-memory SQLite one by default)."""
+
+import os
 
 from flask import Flask, current_app
 from flask_sqlalchemy import SQLAlchemy
@@ -214,7 +219,7 @@ def trivial() -> int:
 
 def create_app() -> Flask:
     app = Flask(__name__)
-    app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite://"
+    app.config["SQLALCHEMY_DATABASE_URI"] = os.environ.get("BENCHAPP_DATABASE", "sqlite://")
     db.init_app(app)
 
     @app.cli.command("trivial")
@@ -583,6 +588,287 @@ def fill_ledger(url: str, n: int, keys: Sequence[str], *, batch: int = 5_000,
     return time.perf_counter() - t0
 
 
+class ServerDatabase:
+    """A throwaway database on a PostgreSQL or MariaDB server (``url``), dropped afterwards;
+    ``error`` says why there is none (no server, no driver)."""
+
+    def __init__(self, server: str) -> None:
+        self.server = server
+        self.postgres = server.startswith("postgresql")
+        self.name = f"opsctl_bench_{uuid.uuid4().hex[:10]}"
+        self.url: str | None = None
+        self.error = ""
+
+    def __enter__(self) -> Self:
+        import sqlalchemy as sa
+
+        try:
+            self._admin = sa.create_engine(self.server + ("/postgres" if self.postgres
+                                                          else "/test"),
+                                           isolation_level="AUTOCOMMIT")
+            with self._admin.connect() as conn:
+                conn.execute(sa.text(f"CREATE DATABASE {self.name}"))
+            self.url = f"{self.server}/{self.name}"
+        except (ImportError, sa.exc.SQLAlchemyError) as exc:  # reported, not fatal
+            self.error = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.url is None:
+            return
+        import sqlalchemy as sa
+
+        force = " WITH (FORCE)" if self.postgres else ""
+        with self._admin.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {self.name}{force}"))
+        self._admin.dispose()
+
+
+# -- history and list on ledgers of 1k to 1M runs --------------------------------------------
+
+#: How the databases are named in titles.
+DATABASE_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL", "mariadb": "MariaDB"}
+#: The ledger sizes (runs) history and list are read at; quick mode, on SQLite only.
+LEDGER_SIZES = (1_000, 100_000, 1_000_000)
+LEDGER_SIZES_QUICK = (1_000, 100_000)
+#: Scripts in the project those ledgers belong to; each has runs in every ledger.
+LEDGER_SCRIPTS = 1_000
+
+
+@dataclass(frozen=True)
+class ScalePlan:
+    """What the ledger measurements cover: sizes, databases, runs per measurement."""
+
+    sizes: tuple[int, ...]
+    databases: tuple[str, ...]
+    runs: int
+    quick: bool
+
+    @classmethod
+    def make(cls, plan: Plan, sizes: Sequence[int] | None) -> ScalePlan:
+        chosen = tuple(sizes or (LEDGER_SIZES_QUICK if plan.quick else LEDGER_SIZES))
+        return cls(chosen, ("sqlite",) if plan.quick else ("sqlite", "postgresql"),
+                   plan.runs_list, plan.quick)
+
+    def runs_all(self, n: int) -> int:
+        """Runs of ``history --limit 0 --json``, which writes every run: one at 1M."""
+        return 1 if n >= 1_000_000 else min(self.runs, 3)
+
+
+def make_ledger_project(base: Path) -> tuple[Path, list[str]]:
+    """A project of :data:`LEDGER_SCRIPTS` well-named scripts (tests/treegen.py) and their
+    keys; its ledger is named by ``OPSCTL_LEDGER_URL`` in each measurement."""
+    from opsctl.catalogue import Catalogue, printable
+
+    generate = _tree_generator()[0]
+    project = base / "ledger_project"
+    root = project / "offline_script"
+    root.mkdir(parents=True)
+    (project / "pyproject.toml").write_text("[tool.opsctl]\n", encoding="utf-8")
+    generate(root, LEDGER_SCRIPTS, bad_ratio=0.0, seed=1)
+    return project, [printable(s.key) for s in Catalogue(root).scripts]
+
+
+@contextmanager
+def ledger_database(database: str, workdir: Path, n: int) -> Iterator[tuple[str | None, str]]:
+    """``(url, why not)``: a fresh SQLite file, or a throwaway PostgreSQL database."""
+    if database == "sqlite":
+        path = workdir / f"ledger_{n}.sqlite3"
+        try:
+            yield f"sqlite:///{path}", ""
+        finally:
+            for leftover in workdir.glob(f"ledger_{n}.sqlite3*"):
+                leftover.unlink()
+        return
+    with ServerDatabase(PG_SERVER) as server:
+        yield server.url, server.error
+
+
+def measure_ledger_reads(plan: ScalePlan, workdir: Path,
+                         env: dict[str, str]) -> list[Measurement]:
+    """``history`` (20 rows) against ``opsctl --help``, ``list`` against ``list --no-runs``,
+    and ``history --limit 0 --json`` (time and peak memory), on each ledger size and
+    database; every ledger filled by :func:`fill_ledger`."""
+    project, keys = make_ledger_project(workdir)
+    out: list[Measurement] = []
+    for database in plan.databases:
+        for n in plan.sizes:
+            with ledger_database(database, workdir, n) as (url, error):
+                suffix = f"{database}_{n}"
+                what = f"{n:,}-run {DATABASE_NAMES[database]} ledger"
+                if url is None:
+                    for key in ("history", "list", "history_all"):
+                        out.append(Measurement(f"{key}_{suffix}", f"{key}, {what}", Side("-"),
+                                               None, "not available", error))
+                    continue
+                log(f"filling a {what} ({len(keys):,} scripts) ...")
+                seconds = fill_ledger(url, n, keys)
+                if database == "postgresql":  # statistics, as autovacuum soon has them
+                    _analyze(url)
+                log(f"  {seconds:.1f} s")
+                e = {**env, "OPSCTL_LEDGER_URL": url}
+                m = compare(f"history_{suffix}", f"opsctl history (20 rows), {what} vs --help",
+                            Command((OPSCTL, "history"), project),
+                            Command((OPSCTL, "--help"), project), plan.runs, e)
+                m.extra.update(runs=n, database=database, fill_s=round(seconds, 1))
+                out.append(m)
+                m = compare(f"list_{suffix}", f"opsctl list, {what} vs list --no-runs",
+                            Command((OPSCTL, "list"), project),
+                            Command((OPSCTL, "list", "--no-runs"), project), plan.runs, e)
+                m.extra.update(runs=n, database=database)
+                out.append(m)
+                m = compare(f"history_all_{suffix}", f"opsctl history --limit 0 --json, {what}",
+                            Command((OPSCTL, "history", "--limit", "0", "--json"), project),
+                            None, plan.runs_all(n), e)
+                m.extra.update(runs=n, database=database)
+                out.append(m)
+    return out
+
+
+def _analyze(url: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    finally:
+        engine.dispose()
+
+
+def _pairwise_extra_ms(m: Measurement) -> float:
+    """The median, over the pairs, of how much longer A took than B, in ms."""
+    assert m.b is not None
+    return statistics.median(a - b for a, b in zip(m.a.times, m.b.times, strict=False)) * 1000
+
+
+def ledger_read_targets(ms: dict[str, Measurement], plan: ScalePlan) -> list[Target]:
+    """History within 100 ms of ``--help``, list within 1.3x of ``list --no-runs``, at every
+    ledger size; ``history --limit 0 --json``'s memory flat in the number of runs. Held on
+    SQLite (the default ledger); reported on PostgreSQL."""
+    targets: list[Target] = []
+    span = f"{min(plan.sizes):,} to {max(plan.sizes):,} runs"
+    quick = "quick mode: a few runs, indicative only" if plan.quick else ""
+    for database in plan.databases:
+        required = database == "sqlite"
+        label = f"{DATABASE_NAMES[database]}, {span}"
+        found = [ms.get(f"history_{database}_{n}") for n in plan.sizes]
+        name = f"opsctl history (20 rows) <= opsctl --help + 100 ms ({label})"
+        if all(m is not None and m.status == "ok" and m.b for m in found):
+            extra = {n: _pairwise_extra_ms(m) for n, m in zip(plan.sizes, found, strict=True)
+                     if m is not None}
+            worst = max(extra.values())
+            targets.append(Target(name, "; ".join(f"{n:,}: +{v:.0f} ms" for n, v in
+                                                  extra.items()), worst, "<= +100 ms",
+                                  worst <= 100, quick, required, unit="ms"))
+        else:
+            targets.append(Target(name, "-", None, "<= +100 ms", None, _why(found), required))
+        found = [ms.get(f"list_{database}_{n}") for n in plan.sizes]
+        name = f"opsctl list <= 1.3x list --no-runs ({label})"
+        if all(m is not None and m.status == "ok" and m.ratio for m in found):
+            ratios = {n: m.ratio for n, m in zip(plan.sizes, found, strict=True)
+                      if m is not None and m.ratio is not None}
+            worst = max(ratios.values())
+            targets.append(Target(name, "; ".join(f"{n:,}: {v:.2f}x" for n, v in
+                                                  ratios.items()), worst, "<= 1.3x",
+                                  worst <= 1.3, quick, required))
+        else:
+            targets.append(Target(name, "-", None, "<= 1.3x", None, _why(found), required))
+        found = [ms.get(f"history_all_{database}_{n}") for n in plan.sizes]
+        name = f"opsctl history --limit 0 --json: peak memory flat ({label})"
+        if all(m is not None and m.status == "ok" and m.a.max_rss_kb for m in found):
+            peaks = {n: m.a.max_rss_kb / 1024 for n, m in zip(plan.sizes, found, strict=True)
+                     if m is not None}
+            growth = peaks[max(plan.sizes)] / peaks[min(plan.sizes)]
+            times = "; ".join(f"{n:,}: {_ms(m.a.median)}" for n, m in
+                              zip(plan.sizes, found, strict=True) if m is not None)
+            targets.append(Target(name, "; ".join(f"{n:,}: {v:.0f} MiB" for n, v in
+                                                  peaks.items()), growth, "<= 1.25x",
+                                  growth <= 1.25, f"time {times}", required))
+        else:
+            targets.append(Target(name, "-", None, "<= 1.25x", None, _why(found), required))
+    return targets
+
+
+def _why(found: Sequence[Measurement | None]) -> str:
+    for m in found:
+        if m is None:
+            return "not measured"
+        if m.status != "ok":
+            return f"{m.status}: {m.note}"
+    return "incomplete"
+
+
+# -- run on every ledger ---------------------------------------------------------------------
+
+#: The driver imports the ledger's database adds when the app does not make them anyway:
+#: the DBAPI module and SQLAlchemy's dialect for it, over ``import sqlalchemy``.
+DRIVERS = {"postgresql": "import sqlalchemy, psycopg, sqlalchemy.dialects.postgresql.psycopg",
+           "mariadb": "import sqlalchemy, pymysql, sqlalchemy.dialects.mysql.pymysql"}
+
+
+def measure_run_ledgers(plan: Plan, run_project: Path,
+                        env: dict[str, str]) -> list[Measurement]:
+    """``opsctl run`` with a PostgreSQL ledger (the app on SQLite, then on PostgreSQL too)
+    and a MariaDB ledger (the app on SQLite), each against the same ``flask`` command with
+    the same app; and each driver's import time, on its own line."""
+    out: list[Measurement] = []
+    run = Command((OPSCTL, "run", "recycle/trivial"), run_project)
+    flask = Command((FLASK, "--app", "benchapp:create_app", "trivial"), run_project)
+    for database, server in (("postgresql", PG_SERVER), ("mariadb", MARIADB_SERVER)):
+        log(f"{DRIVERS[database]} vs import sqlalchemy")
+        out.append(compare(f"driver_{database}", f"{DATABASE_NAMES[database]} driver: "
+                           f"python -c '{DRIVERS[database]}' vs 'import sqlalchemy'",
+                           Command((PYTHON, "-c", DRIVERS[database]), run_project),
+                           Command((PYTHON, "-c", "import sqlalchemy"), run_project),
+                           plan.runs_run, env))
+        apps = [("sqlite", "app on SQLite")]
+        if database == "postgresql":
+            apps.append(("postgresql", "app on PostgreSQL"))
+        with ServerDatabase(server) as db:
+            for app, words in apps:
+                key = f"run_{database}" + ("_app" if app != "sqlite" else "")
+                title = (f"opsctl run, {DATABASE_NAMES[database]} ledger, {words} vs flask "
+                         "command")
+                if db.url is None:
+                    out.append(Measurement(key, title, Side("-"), None, "not available",
+                                           db.error))
+                    continue
+                e = {**env, "OPSCTL_LEDGER_URL": db.url}
+                if app != "sqlite":
+                    e["BENCHAPP_DATABASE"] = db.url
+                log(title)
+                out.append(compare(key, title, run, flask, plan.runs_run, e))
+    return out
+
+
+def run_ledger_targets(ms: dict[str, Measurement], quick: bool) -> list[Target]:
+    """``opsctl run`` within 1.1x of the flask command on every ledger: as it is when the app
+    imports the ledger's driver anyway, else once that driver's import time is taken off."""
+    targets = [_ratio_target("opsctl run, PostgreSQL ledger, app on PostgreSQL <= 1.1x flask",
+                             ms.get("run_postgresql_app"), 1.1, quick=quick)]
+    for database in ("postgresql", "mariadb"):
+        driver, m = ms.get(f"driver_{database}"), ms.get(f"run_{database}")
+        name = (f"opsctl run, {DATABASE_NAMES[database]} ledger, app on SQLite <= 1.1x flask "
+                "+ driver import")
+        if driver is None or m is None or driver.status != "ok" or m.status != "ok" or \
+                m.b is None:
+            why = _why([driver, m])
+            targets.append(Target(name, "-", None, "<= 1.1x", None, why))
+            continue
+        cost = _pairwise_extra_ms(driver) / 1000
+        ratios = [(a - cost) / b for a, b in zip(m.a.times, m.b.times, strict=False)]
+        value = statistics.median(ratios)
+        targets.append(Target(name, f"{_ms(m.a.median)} - {_ms(cost)} vs {_ms(m.b.median)} "
+                               f"(raw {m.ratio or 0:.2f}x)", value, "<= 1.1x", value <= 1.1,
+                              "quick mode: indicative only" if quick else ""))
+        targets.append(Target(f"{DATABASE_NAMES[database]} driver import (reported)",
+                              f"median of "
+                              f"{len(driver.a.times)} pairs", cost * 1000, "reported", None,
+                              required=False, unit="ms"))
+    return targets
+
+
 # -- targets ---------------------------------------------------------------------------------
 
 @dataclass
@@ -900,7 +1186,8 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def run_benchmark(plan: Plan, workdir: Path) -> dict[str, Any]:
+def run_benchmark(plan: Plan, workdir: Path,
+                  ledger_sizes: Sequence[int] | None = None) -> dict[str, Any]:
     env = clean_env()
     started = time.perf_counter()
     load_start = _load()
@@ -982,7 +1269,14 @@ def run_benchmark(plan: Plan, workdir: Path) -> dict[str, Any]:
                                   "ledger start+finish of one run, PostgreSQL", pg.url,
                                   plan.ledger_iterations))
 
+    for m in measure_run_ledgers(plan, run_project, env):
+        record(m)
+    scale = ScalePlan.make(plan, ledger_sizes)
+    for m in measure_ledger_reads(scale, workdir, env):
+        record(m)
+
     targets = evaluate(ms, plan.sizes, plan.quick, tuple(plan.legacy))
+    targets += run_ledger_targets(ms, plan.quick) + ledger_read_targets(ms, scale)
     return {
         "load_average": {"start": load_start, "end": _load()},
         "mode": "quick" if plan.quick else "full",
@@ -1009,12 +1303,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, help="runs per measurement (overrides the plan)")
     parser.add_argument("--size", type=int, help="quick mode: scripts in the tree (default 1000)")
     parser.add_argument("--keep", action="store_true", help="keep the generated trees")
+    parser.add_argument("--ledger-sizes", metavar="N,N", type=lambda v: [
+        int(n) for n in v.split(",")], help="runs in the ledgers history and list read "
+        "(default 1000,100000,1000000; quick: 1000,100000)")
     args = parser.parse_args(argv)
     plan = Plan.make(args.quick, args.runs, args.size)
     started = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="opsctl-bench-"))
     try:
-        result = run_benchmark(plan, workdir)
+        result = run_benchmark(plan, workdir, args.ledger_sizes)
     finally:
         if args.keep:
             log(f"trees kept in {workdir}")

@@ -29,6 +29,9 @@ class Backend:
     drivers: tuple[tuple[str, str], ...] = ()
     #: ``(extra, module)``: the ``opsctl[extra]`` that installs this database's driver.
     extra: tuple[str, str] | None = None
+    #: Whether a list of keys can be one array parameter, unnested and joined laterally
+    #: (:func:`.queries.newest_of_keys`).
+    lateral = False
     #: SQL for the database server's current UTC time, with microseconds where it has them.
     utcnow_sql = "CURRENT_TIMESTAMP"
     #: Other names a URL may give this database (``postgres://``), made ``name`` on reading.

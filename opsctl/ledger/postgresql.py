@@ -27,6 +27,7 @@ class PostgreSQL(Backend):
     aliases = ("postgres",)
     default_port = 5432
     utcnow_sql = "TIMEZONE('utc', CURRENT_TIMESTAMP)"
+    lateral = True
 
     def engine_options(self, url: sa.engine.URL) -> dict[str, Any]:
         # pool_pre_ping: a pooled connection the server dropped (a restart, a failover) is

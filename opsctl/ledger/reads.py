@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 import sqlalchemy as sa
 
 from .core import guarded, guarded_iter
-from .queries import BRIEF, PAGE, newest_first, newest_of_keys, span_clause
+from .queries import BRIEF, newest_first, newest_of_keys, page_size, span_clause
 from .rows import aware, run_of
 from .schema import MOVES, RUNS
 from .spans import Span, absorbed_of, current_key, lineage_of
@@ -179,8 +179,9 @@ class Reads(Tally):
         """The newest run of each key (moves and absorptions followed), without its output
         tail (``output_tail`` is None: a summary of runs has no use for it).
 
-        One statement per :data:`~.queries.PAGE` keys, each key one ``LIMIT 1`` walk of its
-        index; a key touched by a move or an absorption (few) is asked for over its spans.
+        One statement per page of keys (:func:`~.queries.page_size`), each key one ``LIMIT 1``
+        walk of its index; a key touched by a move or an absorption (few) is asked for over
+        its spans.
         """
         wanted = sorted(set(keys))
         if not self.has_schema or not wanted:
@@ -189,9 +190,12 @@ class Reads(Tally):
         moved = {k for old, new, _ in moves + absorbed for k in (old, new)}
         plain = [k for k in wanted if k not in moved]
         out: dict[str, Run] = {}
+        lateral = self.backend.lateral
+        size = page_size(lateral)
         with self.engine.connect() as conn:
-            for start in range(0, len(plain), PAGE):
-                for row in conn.execute(newest_of_keys(plain[start:start + PAGE])):
+            for start in range(0, len(plain), size):
+                page = plain[start:start + size]
+                for row in conn.execute(newest_of_keys(page, lateral=lateral)):
                     out[row.script] = run_of(row)
             for key in (k for k in wanted if k in moved):
                 spans = lineage_of(key, moves, absorbed) + absorbed_of(key, moves, absorbed)
