@@ -353,9 +353,9 @@ def test_a_mysql_ledger_on_this_machine_connects_without_tls(url: str, plain: bo
 
 @pytest.fixture
 def mariadb_url() -> Iterator[str]:
-    from conftest import MARIADB_SERVER, _server_database
+    from conftest import MARIADB_SERVER, MARIADB_VARIABLE, server_database
 
-    yield from _server_database(MARIADB_SERVER, "MariaDB at 127.0.0.1:3306")
+    yield from server_database(MARIADB_SERVER, MARIADB_VARIABLE)
 
 
 @pytest.mark.slow

@@ -24,13 +24,11 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import sqlite3
-from collections import namedtuple
 from collections.abc import Iterable, Iterator, Sequence
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from .facts import LEASE_SECONDS, SCHEMA_VERSION, journal_folder, sqlite_file
-from .rows import aware, naive, run_of
+from .rows import aware, naive, run_of_cells
 from .spans import Move, Span, absorbed_of, current_key, lineage_of
 from .values import Run
 
@@ -121,6 +119,11 @@ def _time(text: str) -> _dt.datetime:
     return _dt.datetime.fromisoformat(text)
 
 
+def _utc(text: str) -> _dt.datetime:
+    """A time as the ledger stores it (naive UTC text), aware."""
+    return _dt.datetime.fromisoformat(text + "+00:00")
+
+
 def _text(when: _dt.datetime) -> str:
     """A time as SQLAlchemy stores it in SQLite, so comparisons are of like text."""
     return f"{naive(when):%Y-%m-%d %H:%M:%S.%f}"
@@ -165,14 +168,6 @@ def newest_first(spans: Sequence[Span] | None, status: str | None, limit: int | 
     return sql, [*params, *tail_params]
 
 
-@cache
-def _row_type(names: tuple[str, ...]) -> tuple[Any, list[int]]:
-    """A row of these columns, with attributes as :func:`.rows.run_of` reads them, and
-    where its times are."""
-    row = namedtuple("row", names)  # type: ignore[misc]  # noqa: PYI024
-    return row, [i for i, n in enumerate(names) if n in ("started_at", "ended_at")]
-
-
 class Glance:
     """A read-only look at a SQLite ledger: the reads of :class:`~.reads.Reads` that
     ``history`` and ``list`` make, with the same names and answers."""
@@ -204,15 +199,14 @@ class Glance:
         return absorbed_of(key, *self._read_events())
 
     def _rows(self, sql: str, params: Sequence[Any]) -> Iterator[Run]:
+        """The runs ``sql`` selects (every column of a run in order, or all but the output
+        tail), a chunk at a time; their times (the 8th and 9th cells) read from text."""
         cursor = self._conn.execute(sql, params)
-        row, times = _row_type(tuple(d[0] for d in cursor.description))
         while chunk := cursor.fetchmany(CHUNK):
-            for values in chunk:
-                cells = list(values)
-                for i in times:
-                    if cells[i] is not None:
-                        cells[i] = _time(cells[i])
-                yield run_of(row(*cells))
+            for cells in chunk:
+                ended = cells[8]
+                yield run_of_cells((*cells[:7], _utc(cells[7]),
+                                    _utc(ended) if ended else None, *cells[9:]))
 
     def iter_runs(self, key: str | None = None, *, status: str | None = None,
                   limit: int | None = None, all_under_key: bool = False) -> Iterator[Run]:

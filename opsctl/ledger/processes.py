@@ -8,7 +8,6 @@ is not mistaken for it); anything else falls back to the heartbeat lease (:mod:`
 from __future__ import annotations
 
 import os
-import socket
 from contextlib import suppress
 from functools import cache
 
@@ -20,6 +19,8 @@ def node_id() -> str:
     Two processes with equal node ids see the same pids, so a pid check is meaningful
     between them; containers sharing a host name are not confused.
     """
+    import socket  # on use: importing it costs more than reading a SQLite ledger
+
     parts = [socket.gethostname()]
     with suppress(OSError):
         with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as fh:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .values import Run
@@ -127,3 +127,19 @@ def run_of(row: Any) -> Run:
         summary=json_load(row.summary, {}),
         notes=tuple(json_load(row.notes, [])),
     )
+
+
+def run_of_cells(cells: Sequence[Any]) -> Run:
+    """:func:`run_of` for a row given as its cells in ``opsctl_runs``' column order, its times
+    already aware (UTC); 19 cells are a row read without its output tail. Quicker than going
+    through names: a list reads a thousand of these."""
+    if len(cells) == 19:
+        cells = (*cells[:13], None, *cells[13:])
+    (run_id, script, sha256, args, operator, host, pid, started, ended, status, exit_code,
+     dry_run, error, output_tail, git_revision, git_dirty, environment, reason, summary,
+     notes) = cells
+    return Run(run_id, script, sha256, json_load(args, []), operator, host, pid,
+               started, ended, status, exit_code,
+               bool(dry_run), error, output_tail, git_revision,
+               None if git_dirty is None else bool(git_dirty), environment, reason,
+               json_load(summary, {}), tuple(json_load(notes, [])))

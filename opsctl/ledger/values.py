@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import socket
 from typing import Any, NamedTuple
-
-from .processes import node_id, process_start
 
 
 class Run(NamedTuple):
@@ -118,6 +115,10 @@ class Process(NamedTuple):
     @classmethod
     def current(cls, operator: str) -> Process:
         pid = os.getpid()
+        import socket  # on use: a reader of runs never needs it
+
+        from .processes import node_id, process_start
+
         return cls(operator, socket.gethostname(), pid, node_id(), process_start(pid))
 
 
