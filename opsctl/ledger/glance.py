@@ -63,9 +63,6 @@ def glance(url: str, journal: str, *, reaping: bool = False) -> Glance | None:
         return None
     try:
         conn.execute("PRAGMA query_only = ON")
-        # Pages read through a mapping rather than a system call each: a list reads a few
-        # thousand index pages.
-        conn.execute("PRAGMA mmap_size = 268435456")
         found = conn.execute("SELECT value FROM opsctl_meta WHERE name = 'schema'").fetchone()
         if found is not None and found[0] == str(SCHEMA_VERSION) and \
                 not (reaping and _to_reap(conn)):
