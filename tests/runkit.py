@@ -83,19 +83,6 @@ def seed():
         for engine in db.engines.values():
             engine.dispose()
 
-
-def snapshot():
-    """Every row of both tables, as plain tuples."""
-    app = create_app()
-    with app.app_context():
-        items = [(i.id, i.name, i.price) for i in db.session.scalars(
-            db.select(Item).order_by(Item.id))]
-        audit = [(a.id, a.text) for a in db.session.scalars(
-            db.select(AuditEntry).order_by(AuditEntry.id))]
-        db.session.remove()
-        for engine in db.engines.values():
-            engine.dispose()
-    return items, audit
 '''
 
 #: Holds the lock until the test lets it go: writes its pid to ``started``, then waits for
