@@ -65,19 +65,27 @@ class NameRules(Collector):
                  "here",
                  "move data and notes out of the offline-script tree, or rename a script to .py")
 
-    def shared_entry(self, folder: str, name: str, is_dir: bool) -> None:
+    def script_path(self, folder: str, name: str, is_dir: bool, hidden_rule: str) -> str | None:
+        """``folder/name`` when it is a script whose name the rules check; otherwise None,
+        with what is wrong with it (hidden, a folder, not a .py file) reported."""
         if name.startswith("."):
-            self.hidden(folder, name, is_dir, "OPS301")
-            return
+            self.hidden(folder, name, is_dir, hidden_rule)
+            return None
         rel = f"{folder}/{name}"
         if is_dir:
             if name != "__pycache__":
                 self.nested(rel)
-            return
+            return None
         if name in IGNORED_NAMES:
-            return
+            return None
         if not name.endswith(".py"):
             self.not_a_script(rel)
+            return None
+        return rel
+
+    def shared_entry(self, folder: str, name: str, is_dir: bool) -> None:
+        rel = self.script_path(folder, name, is_dir, "OPS301")
+        if rel is None:
             return
         kind: Kind = "recycle" if folder == "recycle" else "unrecycle"
         problem = self.naming.check_script_name(name, kind, exists=self.exists,
@@ -90,18 +98,8 @@ class NameRules(Collector):
 
     def temporary_entry(self, folder: str, name: str, is_dir: bool,
                         original: Original | None = None) -> None:
-        if name.startswith("."):
-            self.hidden(folder, name, is_dir, "OPS201")
-            return
-        rel = f"{folder}/{name}"
-        if is_dir:
-            if name != "__pycache__":
-                self.nested(rel)
-            return
-        if name in IGNORED_NAMES:
-            return
-        if not name.endswith(".py"):
-            self.not_a_script(rel)
+        rel = self.script_path(folder, name, is_dir, "OPS201")
+        if rel is None:
             return
         if "temporary" in self.content_kinds:
             self.content.append((rel, "temporary"))
