@@ -314,12 +314,18 @@ def render(kind: str, variables: Mapping[str, str], *,
 
 def create(script: Script, content: str) -> None:
     """Write a new script, never over an existing file (even one created meanwhile)."""
-    script.path.parent.mkdir(parents=True, exist_ok=True)
+    _write_new(script.path, content, script.rel)
+
+
+def _write_new(path: Path, content: str, shown: str) -> None:
+    """Write ``content`` to a new file at ``path`` (its folders made), never over a file, even
+    one created meanwhile; ``shown`` names it in the error."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with script.path.open("x", encoding="utf-8") as fh:
+        with path.open("x", encoding="utf-8") as fh:
             fh.write(content)
     except FileExistsError:
-        raise TargetExists(f"{script.rel} already exists; opsctl never overwrites") from None
+        raise TargetExists(f"{shown} already exists; opsctl never overwrites") from None
 
 
 #: Where a project keeps its tests, in the order looked for; a stub goes in the first found.
@@ -355,12 +361,7 @@ def write_test_stub(project: Project, plan: StubPlan, script: Script) -> Path | 
               "rel": script.path.relative_to(project.dir).as_posix()
               if script.path.is_relative_to(project.dir) else script.path.as_posix()}
     content = render("test", values, project_templates=template_folders(project.config))
-    plan.path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with plan.path.open("x", encoding="utf-8") as fh:
-            fh.write(content)
-    except FileExistsError:
-        raise TargetExists(f"{plan.path} already exists; opsctl never overwrites") from None
+    _write_new(plan.path, content, str(plan.path))
     return old_template(project.config, "test")
 
 
