@@ -136,7 +136,8 @@ def print_json_items(items: Iterable[Any]) -> None:
 
 #: How a run's status shows at a terminal (a dry run is dim besides).
 STATUS_STYLES = {"failed": "red", "lost": "red", "interrupted": "yellow",
-                 "succeeded": "green", "running": "cyan"}
+                 "succeeded": "green", "running": "cyan", "paused": "yellow",
+                 "cancelled": "magenta"}
 #: The narrowest a column cut short with an ellipsis gets, where its text is wider.
 CUT_WIDTH = 16
 

@@ -134,8 +134,8 @@ def project_on(base: Path, url: str) -> Path:
     return project
 
 
-def test_the_current_version_is_five_with_four_steps() -> None:
-    assert SCHEMA_VERSION == 5 and len(STEPS) == SCHEMA_VERSION - 1
+def test_the_current_version_is_six_with_five_steps() -> None:
+    assert SCHEMA_VERSION == 6 and len(STEPS) == SCHEMA_VERSION - 1
     assert INDEXES == ["ix_opsctl_runs_script_start", "ix_opsctl_runs_script_status",
                        "ix_opsctl_runs_start", "ix_opsctl_runs_status_start"]
 
@@ -173,6 +173,43 @@ def test_step_five_cut_short_is_completed(old_ledger: str) -> None:
     assert version_of(old_ledger) == CURRENT and sorted(indexes_of(old_ledger)) == INDEXES
 
 
+def test_version_6_adds_the_progress_table_and_old_runs_have_none(old_ledger: str) -> None:
+    """Step 5 → 6 makes ``opsctl_progress``; the runs 0.1.0 recorded have no progress, and
+    a new run's checkpoints, resume link and stop request are kept in it."""
+    with Ledger.open(old_ledger) as book:
+        assert book.upgraded_from == 1
+        assert book.progress_of([1, 2, 3]) == {}
+        run = book.start(script="recycle/clear_cache", process=Process.current("bob"), args=[])
+        book.begin_progress(run.id, total=10, resumed_from=2)
+        book.checkpoint(run.id, done=4, cursor=[41])
+        asked = book.request(run.id, "pause", operator="carol")
+        assert asked is not None and asked.status == "running"
+        got = book.progress(run.id)
+        assert got is not None
+        assert (got.done, got.total, got.cursor, got.resumed_from, got.request,
+                got.requested_by, got.fraction) == (4, 10, [41], 2, "pause", "carol", 0.4)
+        assert book.resumed_by(2) == [run.id]
+        book.finish(run, status="paused", exit_code=0)
+        assert book.request(run.id, "cancel", operator="carol").status == "paused"
+        assert book.requested(run.id) == "pause"  # a run no longer running is not asked
+    with engine_of(old_ledger) as engine:
+        assert sa.inspect(engine).has_table("opsctl_progress")
+
+
+def test_step_six_cut_short_is_completed(old_ledger: str) -> None:
+    """The table made but the version row not raised (MariaDB commits DDL as it goes): the
+    next opener finds the table and only raises the version."""
+    with Ledger.open(old_ledger) as book:
+        assert book.upgraded_from == 1
+    with engine_of(old_ledger) as engine, engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE opsctl_meta SET value = '5' WHERE name = 'schema'")
+    with Ledger.open(old_ledger) as book:
+        assert book.upgraded_from == 5
+        book.begin_progress(1, total=3)
+        assert book.progress(1) is not None
+    assert version_of(old_ledger) == CURRENT
+
+
 def test_version_4_tells_an_absorption_from_a_move(old_ledger: str) -> None:
     """``opsctl_moves.kind``: the moves 0.1.0 recorded read as moves (NULL), still followed;
     an absorption is told apart."""
@@ -206,7 +243,7 @@ def test_a_0_1_0_ledger_is_upgraded_in_place_and_keeps_its_history(
     # The promote 0.1.0 recorded is followed: the temporary script's run is export_order's.
     moved = json.loads(invoke(project, "history", "recycle/export_order", "--json").stdout)
     assert [r["id"] for r in moved] == [3]
-    assert version_of(old_ledger) == str(SCHEMA_VERSION) == "5"
+    assert version_of(old_ledger) == str(SCHEMA_VERSION) == "6"
     assert sorted(indexes_of(old_ledger)) == INDEXES
     # A new run is recorded next to the old ones.
     ran = opsctl(project, "run", "recycle/clear_cache")

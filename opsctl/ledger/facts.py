@@ -17,14 +17,18 @@ if TYPE_CHECKING:
 
 #: The version of the ledger's tables this opsctl reads and writes: one more than the steps
 #: of :mod:`.upgrade` that bring an older ledger to it.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 #: A holder on another machine whose heartbeat is older than this is presumed dead
 #: (:mod:`.locks`).
 LEASE_SECONDS = 90.0
 
-#: A run's status; ``lost``: its process died (or its lease expired) without finishing.
-STATUSES = ("running", "succeeded", "failed", "interrupted", "lost")
+#: A run's status; ``lost``: its process died (or its lease expired) without finishing;
+#: ``paused``: it stopped at a batch boundary, asked to (``--limit``, ``opsctl pause``), and
+#: can be resumed; ``cancelled``: it stopped there for good (``opsctl cancel``).
+STATUSES = ("running", "succeeded", "failed", "interrupted", "lost", "paused", "cancelled")
+#: The statuses of a run that did not finish its work and may be resumed (``--resume``).
+UNFINISHED = ("failed", "interrupted", "lost", "paused")
 
 _SQLITE = re.compile(r"sqlite(?:\+\w+)?://(?P<rest>.*)\Z", re.DOTALL)
 

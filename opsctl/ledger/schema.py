@@ -117,6 +117,31 @@ MOVES = sa.Table(
     sa.Column("kind", sa.String(16)),
 )
 
+# Schema 6: a run's batches (:mod:`.progress`): one row per run that checkpointed, asked to
+# stop, or resumed another; written at each batch boundary, so narrow (never the run's wide
+# row with its output tail).
+PROGRESS = sa.Table(
+    "opsctl_progress", METADATA,
+    sa.Column("run_id", sa.Integer, primary_key=True, autoincrement=False),
+    # Items done so far, all batches of this run together (a resumed run starts at its
+    # predecessor's count: progress is the job's, not the process's).
+    sa.Column("done", sa.BigInteger, nullable=False),
+    # Items in all, when known (``batches(total=True)`` counts once at the start).
+    sa.Column("total", sa.BigInteger),
+    # Where the next batch starts, as JSON: a keyset position, a CSV row number, a count.
+    sa.Column("cursor", _TEXT),
+    sa.Column("updated_at", _WHEN, nullable=False),
+    # The run this one continues (``opsctl run --resume``).
+    sa.Column("resumed_from", sa.Integer),
+    # ``pause`` or ``cancel``, asked by ``requested_by`` (``opsctl pause``/``cancel``):
+    # the run stops at its next batch boundary.
+    sa.Column("request", sa.String(16)),
+    sa.Column("requested_by", sa.String(255)),
+    sa.Column("requested_at", _WHEN),
+    # The resume chain is read both ways: what a run continued, and what continued it.
+    sa.Index("ix_opsctl_progress_resumed_from", "resumed_from"),
+)
+
 # Created last: its ``schema`` row says the tables above exist and at which version, so
 # opening an up-to-date ledger costs one primary-key read instead of reflecting every table.
 META = sa.Table(

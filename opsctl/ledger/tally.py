@@ -25,7 +25,7 @@ from .spans import Move, current_key
 from .values import ScriptStats
 
 #: The order ``ScriptStats.other_runs`` lists what the runs that were no use were.
-_OTHER_ORDER = ("dry", "failed", "interrupted", "lost", "running")
+_OTHER_ORDER = ("dry", "failed", "interrupted", "lost", "paused", "cancelled", "running")
 
 
 class Tally(Locks):

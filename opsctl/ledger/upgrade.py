@@ -31,7 +31,7 @@ from ..errors import LedgerTooNew, LedgerUnreachable
 from .backend import Backend
 from .engine import display_url
 from .facts import SCHEMA_VERSION
-from .schema import META, METADATA, LongText
+from .schema import META, METADATA, LongText, When
 
 #: One step: takes a ledger from one version to the next; must check before it changes.
 Step = Callable[[sa.engine.Connection], None]
@@ -97,8 +97,32 @@ def _index_every_read(conn: sa.engine.Connection) -> None:
             sa.Index(name, runs.c.started_at).drop(conn)
 
 
+def _add_progress(conn: sa.engine.Connection) -> None:
+    """5 → 6: ``opsctl_progress``, a run's batches: items done and in all, the cursor of its
+    last checkpoint, the run it resumed, and a pause or cancel asked of it."""
+    if sa.inspect(conn).has_table("opsctl_progress"):
+        return
+    # The table as this step knows it, not as :mod:`.schema` has it today.
+    text = LongText()
+    when = When()
+    table = sa.Table(
+        "opsctl_progress", sa.MetaData(),
+        sa.Column("run_id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("done", sa.BigInteger, nullable=False),
+        sa.Column("total", sa.BigInteger),
+        sa.Column("cursor", text),
+        sa.Column("updated_at", when, nullable=False),
+        sa.Column("resumed_from", sa.Integer),
+        sa.Column("request", sa.String(16)),
+        sa.Column("requested_by", sa.String(255)),
+        sa.Column("requested_at", when),
+        sa.Index("ix_opsctl_progress_resumed_from", "resumed_from"))
+    table.create(conn)
+
+
 #: ``STEPS[n - 1]`` upgrades a ledger at version ``n`` to ``n + 1``.
-STEPS: list[Step] = [_index_runs_by_start, _add_run_notes, _add_move_kind, _index_every_read]
+STEPS: list[Step] = [_index_runs_by_start, _add_run_notes, _add_move_kind, _index_every_read,
+                     _add_progress]
 #: The read of the version row: the whole cost of opening an up-to-date ledger.
 _VERSION = sa.select(META.c.value).where(META.c.name == "schema")
 

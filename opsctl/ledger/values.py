@@ -75,6 +75,29 @@ class Run(NamedTuple):
         return whole
 
 
+class Progress(NamedTuple):
+    """A run's batches (schema 6, :mod:`.progress`): ``done`` items of ``total`` (None when
+    not counted), the ``cursor`` its next batch starts from (JSON-ready: a keyset position, a
+    row number, a count), when it was last written, the run it resumed, and a stop asked of
+    it (``"pause"`` or ``"cancel"``, by ``requested_by``)."""
+
+    run_id: int
+    done: int
+    total: int | None
+    cursor: Any
+    updated_at: _dt.datetime
+    resumed_from: int | None = None
+    request: str | None = None
+    requested_by: str | None = None
+
+    @property
+    def fraction(self) -> float | None:
+        """``done / total`` within 0..1; None when the total is unknown or zero."""
+        if not self.total:
+            return None
+        return max(0.0, min(1.0, self.done / self.total))
+
+
 class ScriptStats(NamedTuple):
     """What the ledger knows about one script under its current key.
 

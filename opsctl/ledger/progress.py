@@ -1,0 +1,149 @@
+"""A run's batches in the ledger (schema 6's ``opsctl_progress``): its checkpoints, the run
+it resumed, and a pause or cancel asked of it from any machine that shares the ledger.
+
+A checkpoint is one ``UPDATE`` of a narrow row keyed by the run's id, written when the
+script asks for its next batch (the previous one is then done), so it costs about a
+primary-key write. It can be written on a connection of the caller's (``conn=``): a script
+whose ledger lives in its own database then commits the checkpoint with its batch, in one
+transaction (exactly once).
+
+A stop asked of a run (``opsctl pause`` / ``opsctl cancel``) is a column the running process
+reads at each batch boundary; the process ends the run ``paused`` or ``cancelled`` itself,
+and releases its lock as any run's end does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+
+from . import rows
+from .core import guarded
+from .ends import Ends
+from .schema import PROGRESS, RUNS
+from .values import Progress, Run
+
+#: What may be asked of a running run.
+REQUESTS = ("pause", "cancel")
+
+
+class Checkpoints(Ends):
+    """Checkpoints, resume links and stop requests of runs."""
+
+    @guarded("written")
+    def begin_progress(self, run_id: int, *, total: int | None = None, done: int = 0,
+                       cursor: Any = None, resumed_from: int | None = None) -> None:
+        """Give run ``run_id`` its progress row (before its first batch): what it starts
+        from (``done`` and ``cursor`` carried over from the run it resumes) and that run."""
+        values = {"done": done, "total": total, "cursor": _cursor_text(cursor),
+                  "updated_at": rows.naive(rows.utcnow()), "resumed_from": resumed_from}
+
+        def work(conn: sa.engine.Connection) -> None:
+            changed = conn.execute(PROGRESS.update().where(PROGRESS.c.run_id == run_id)
+                                   .values(**values)).rowcount
+            if not changed:
+                conn.execute(PROGRESS.insert().values(run_id=run_id, **values))
+
+        self.persist(work)
+
+    def checkpoint(self, run_id: int, *, done: int, cursor: Any = None,
+                   total: int | None = None, conn: sa.engine.Connection | None = None) -> None:
+        """Record that run ``run_id`` has done ``done`` items and goes on from ``cursor``: one
+        ``UPDATE`` (the row is made by :meth:`begin_progress`). On ``conn`` when given (the
+        caller's transaction commits it), else in a transaction of the ledger's own."""
+        values: dict[str, Any] = {"done": done, "cursor": _cursor_text(cursor),
+                                  "updated_at": rows.naive(rows.utcnow())}
+        if total is not None:
+            values["total"] = total
+        statement = PROGRESS.update().where(PROGRESS.c.run_id == run_id).values(**values)
+        if conn is not None:
+            conn.execute(statement)
+            return
+        self._write(statement)
+
+    @guarded("written")
+    def _write(self, statement: sa.Executable) -> None:
+        self.persist(lambda conn: conn.execute(statement))
+
+    @guarded("read")
+    def progress(self, run_id: int) -> Progress | None:
+        """Run ``run_id``'s progress; None when it never started batches."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(PROGRESS).where(PROGRESS.c.run_id == run_id)).first()
+        return None if row is None else _progress_of(row)
+
+    @guarded("read")
+    def progress_of(self, run_ids: Iterable[int]) -> dict[int, Progress]:
+        """The progress of each of ``run_ids`` that has some (one query per 500 ids)."""
+        ids = sorted(set(run_ids))
+        found: dict[int, Progress] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), 500):
+                page = ids[start:start + 500]
+                for row in conn.execute(sa.select(PROGRESS)
+                                        .where(PROGRESS.c.run_id.in_(page))):
+                    found[row.run_id] = _progress_of(row)
+        return found
+
+    @guarded("read")
+    def requested(self, run_id: int) -> str | None:
+        """The stop asked of run ``run_id`` (``"pause"``/``"cancel"``), None when none."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(PROGRESS.c.request)
+                                .where(PROGRESS.c.run_id == run_id)).scalar()
+
+    @guarded("written")
+    def request(self, run_id: int, action: str, *, operator: str) -> Run | None:
+        """Ask running run ``run_id`` to stop at its next batch boundary (``action``:
+        ``"pause"`` or ``"cancel"``). The run as it is now; None when there is no such run.
+        Asking a run that is not running changes nothing (the caller says why)."""
+        if action not in REQUESTS:
+            raise ValueError(f"unknown request {action!r}")
+        now = rows.naive(rows.utcnow())
+
+        def work(conn: sa.engine.Connection) -> Run | None:
+            row = conn.execute(sa.select(RUNS).where(RUNS.c.id == run_id)).first()
+            if row is None:
+                return None
+            run = rows.run_of(row)
+            if run.status != "running":
+                return run
+            values = {"request": action, "requested_by": rows.text(operator),
+                      "requested_at": now}
+            changed = conn.execute(PROGRESS.update().where(PROGRESS.c.run_id == run_id)
+                                   .values(**values)).rowcount
+            if not changed:  # a run that has not reached its first batch yet
+                conn.execute(PROGRESS.insert().values(run_id=run_id, done=0, updated_at=now,
+                                                      **values))
+            return run
+
+        return self.persist(work)
+
+    @guarded("read")
+    def resumed_by(self, run_id: int) -> list[int]:
+        """The runs that resumed run ``run_id``, oldest first."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(sa.select(PROGRESS.c.run_id)
+                                     .where(PROGRESS.c.resumed_from == run_id)
+                                     .order_by(PROGRESS.c.run_id)).scalars())
+
+
+def _cursor_text(cursor: Any) -> str | None:
+    return None if cursor is None else rows.json_text(cursor)
+
+
+def _progress_of(row: Any) -> Progress:
+    cursor = None
+    if row.cursor is not None:
+        try:
+            cursor = json.loads(row.cursor)
+        except ValueError:
+            cursor = None
+    return Progress(run_id=row.run_id, done=int(row.done),
+                    total=None if row.total is None else int(row.total), cursor=cursor,
+                    updated_at=rows.aware(row.updated_at),  # type: ignore[arg-type]
+                    resumed_from=row.resumed_from, request=row.request,
+                    requested_by=row.requested_by)
