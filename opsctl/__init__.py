@@ -1,6 +1,7 @@
 """opsctl: keep a Flask project's offline scripts named, small and safe to run.
 
-The script API (:func:`current_run`, :func:`track`, :func:`report`, :func:`run_directly`) is
+The script API (:func:`current_run`, :func:`track`, :func:`report`, :func:`batches`,
+:func:`rows`, :func:`run_directly`) is
 exported lazily, so ``import opsctl`` (and so ``opsctl --help``) stays free of Flask, SQLAlchemy
 and rich.
 """
@@ -13,9 +14,9 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .cli.direct import run_directly
-    from .run.api import CurrentRun, current_run, report, track
+    from .run.api import CurrentRun, batches, current_run, report, rows, track
 
-__all__ = ["CurrentRun", "current_run", "report", "run_directly", "track"]
+__all__ = ["CurrentRun", "batches", "current_run", "report", "rows", "run_directly", "track"]
 
 
 def __getattr__(name: str) -> Any:

@@ -22,6 +22,9 @@ Exit codes (also in the README):
       it), or its schema is newer than this opsctl understands (upgrade opsctl); or the end
       of a run could be kept neither in the ledger nor in the local journal
 79    no Flask application found, or importing it raised
+80    paused at a batch boundary (``--limit`` reached, or ``opsctl pause``): resumable with
+      ``opsctl run --resume``
+81    cancelled at a batch boundary (``opsctl cancel``): not resumable
 129   ended by SIGHUP (the terminal went away: a dropped SSH session)
 130   interrupted by Ctrl-C (SIGINT)
 131   ended by SIGQUIT
@@ -44,6 +47,8 @@ RUN_ONCE = 76
 DECLINED = 77
 LEDGER_UNREACHABLE = 78
 APP_NOT_FOUND = 79
+PAUSED = 80
+CANCELLED = 81
 SIGHUP_EXIT = 129
 SIGINT_EXIT = 130
 SIGQUIT_EXIT = 131

@@ -15,14 +15,17 @@ if TYPE_CHECKING:
 
 
 class RunCommand(click.Command):
-    """``opsctl run``: everything after the script name belongs to the script, and a bare
-    ``--wait`` (no number after it) means waiting as long as it takes."""
+    """``opsctl run``: everything after the script name belongs to the script, a bare
+    ``--wait`` (no number after it) means waiting as long as it takes, and a bare ``--resume``
+    (no run id after it) the script's newest unfinished run."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         return super().parse_args(ctx, _bare_wait(self, args))
 
 
 def _bare_wait(command: click.Command, args: list[str]) -> list[str]:
+    """The arguments with ``--wait=inf`` for a bare ``--wait`` and ``--resume=`` for a bare
+    ``--resume``."""
     takes_value = {opt for p in command.params if isinstance(p, click.Option)
                    and not p.is_flag and not p.count for opt in p.opts}
     out: list[str] = []
@@ -33,6 +36,12 @@ def _bare_wait(command: click.Command, args: list[str]) -> list[str]:
             nxt = args[i + 1] if i + 1 < len(args) else None
             if nxt is None or not is_seconds(nxt):
                 out.append("--wait=inf")
+                i += 1
+                continue
+        if arg == "--resume":
+            nxt = args[i + 1] if i + 1 < len(args) else None
+            if nxt is None or not nxt.isdigit():
+                out.append("--resume=")
                 i += 1
                 continue
         out.append(arg)
@@ -47,7 +56,7 @@ def _bare_wait(command: click.Command, args: list[str]) -> list[str]:
 
 
 @click.command("run", cls=RunCommand, context_settings={"allow_interspersed_args": False})
-@click.argument("script", type=SCRIPT)
+@click.argument("script", type=SCRIPT, required=False)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 @click.option("--app", "app_path", metavar="IMPORT",
               help="The Flask app, in any form 'flask --app' takes; wins over every setting "
@@ -69,35 +78,58 @@ def _bare_wait(command: click.Command, args: list[str]) -> list[str]:
 @click.option("--no-ledger", is_flag=True,
               help="Run without the ledger: no record, no run-once check, a lock on this "
                    "machine only.")
+@click.option("--resume", metavar="[RUN_ID]",
+              help="Resume a paused or failed run: a new run of its script with its arguments, "
+                   "whose batches start after its last checkpoint (no RUN_ID: the script's "
+                   "newest unfinished run).")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N",
+              help="Stop after N items, at a batch boundary: the run ends paused (exit 80), "
+                   "to be resumed.")
+@click.option("--throttle", type=click.FloatRange(min=0), metavar="SECONDS",
+              help="Sleep SECONDS between batches.")
+@click.option("--max-rate", type=click.FloatRange(min=0, min_open=True),
+              metavar="ITEMS_PER_SECOND",
+              help="Process at most this many items per second (sleeping between batches).")
 @pass_project
-def run_command(project: Project, script: Script, args: tuple[str, ...], app_path: str | None,
-                dry_run: bool, reason: str | None, yes: bool, force: bool, wait: float | None,
-                request_context: bool, no_ledger: bool) -> None:
+def run_command(project: Project, script: Script | None, args: tuple[str, ...],
+                app_path: str | None, dry_run: bool, reason: str | None, yes: bool,
+                force: bool, wait: float | None, request_context: bool, no_ledger: bool,
+                resume: str | None, limit: int | None, throttle: float | None,
+                max_rate: float | None) -> None:
     """Run a script inside the Flask app context and record the run.
 
     opsctl's own options go BEFORE the script name; everything after SCRIPT goes to
     the script itself: 'opsctl run SCRIPT --help' shows a Click script's own options
     (or a plain script's docstring). A plain main() or legacy script gets opsctl's
     option names (--dry-run, --wait, ...) only after '--'. The exit code is the
-    script's own; opsctl's refusals use 74-79, and Ctrl-C / SIGTERM / SIGHUP /
-    SIGQUIT give 130 / 143 / 129 / 131.
+    script's own; opsctl's refusals use 74-79, a run stopped at a batch boundary
+    exits 80 (paused) or 81 (cancelled), and Ctrl-C / SIGTERM / SIGHUP / SIGQUIT
+    give 130 / 143 / 129 / 131.
 
     \b
       opsctl run recycle/clear_cache
       opsctl run --reason "TICKET-42" recycle/flush_calendar --days 7
       opsctl run --dry-run unrecycle/flush_order_data
       opsctl run --wait 60 recycle/clear_cache
+      opsctl run --limit 1000 recycle/backfill_totals
+      opsctl run --resume recycle/backfill_totals
     """
     from ..run.args import RunOptions
     from ..run.runner import run_script
 
     ctx = click.get_current_context()
+    if script is None and not (resume or "").isdigit():
+        raise click.MissingParameter(ctx=ctx, param=next(
+            p for p in run_command.params if p.name == "script"))
+    if script is None and args:
+        raise click.UsageError("--resume RUN_ID: put the script's name before its arguments")
     info, flask_app = _flask_side(ctx)
     options = RunOptions(app=app_path or flask_app,
                          app_source="--app" if app_path or not flask_app else "flask --app",
                          dry_run=dry_run, yes=yes, force=force, wait=wait,
                          reason=reason, no_ledger=no_ledger, request_context=request_context,
-                         script_info=info, prog=ctx.command_path)
+                         script_info=info, prog=ctx.command_path, resume=resume, limit=limit,
+                         throttle=throttle, max_rate=max_rate)
     ctx.exit(run_script(project, script, args, options))
 
 

@@ -2,12 +2,17 @@
 
 Scripts import these from ``opsctl`` itself::
 
-    from opsctl import current_run, report, track
+    from opsctl import batches, current_run, report, rows, track
 
     run = current_run()            # .id, .operator, .dry_run, .reason, .script, .environment
     for order in track(orders, description="orders"):
         ...
-    report(rows_updated=1234, file="orders.csv")
+    for batch in batches(select(Order), size=500):   # checkpointed: resumable
+        ...
+    report(rows_updated=1234, file="orders.csv", done=run.progress.done)
+
+:func:`batches` and :func:`rows` live in :mod:`.batches`; a run's progress (``run.progress``,
+what ``track()`` records) in :mod:`.course`.
 
 Outside a run (a unit test importing the script), :func:`current_run` raises a clear
 :class:`RuntimeError`; :func:`track` just iterates and :func:`report` keeps the values in
@@ -22,7 +27,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, TypeVar
 
+from . import course as courses
+from .batches import batches, rows
+from .course import RunProgress
+
 T = TypeVar("T")
+
+__all__ = ["CurrentRun", "batches", "current_run", "report", "rows", "track"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +46,13 @@ class CurrentRun:
     dry_run: bool
     reason: str | None
     environment: str
+
+    @property
+    def progress(self) -> RunProgress:
+        """Items ``done`` (a resumed run's predecessors' included), their ``total`` when
+        counted, and the ``cursor`` the next batch starts from."""
+        course = courses.current()
+        return course.progress if course is not None else RunProgress()
 
 
 _current: CurrentRun | None = None
@@ -55,14 +73,39 @@ def current_run() -> CurrentRun:
 
 def track(iterable: Iterable[T], description: str = "Working...",
           total: float | None = None) -> Iterator[T]:
-    """Iterate ``iterable`` with a progress bar when a terminal shows it, silently otherwise."""
+    """Iterate ``iterable`` with a progress bar when a terminal shows it, silently otherwise.
+
+    In a run, the items done (and ``total``, or the iterable's length) are recorded in the
+    ledger at most once a second and at the end (unless a :func:`batches` loop records the
+    run's progress).
+    """
     stream = _progress_stream or sys.stderr
+    course = courses.current()
+    if course is not None:
+        iterable = _recorded(iterable, course, total)
     if not _is_terminal(stream):
         yield from iterable
         return
     from .progress import tracked
 
     yield from tracked(iterable, stream, description, total, bool(os.environ.get("NO_COLOR")))
+
+
+def _recorded(iterable: Iterable[T], course: courses.Course,
+              total: float | None) -> Iterator[T]:
+    if total is None:
+        try:
+            total = len(iterable)  # type: ignore[arg-type]
+        except TypeError:
+            total = None
+    whole = None if total is None else int(total)
+    done = 0
+    course.tracked(0, whole, first=True)
+    for item in iterable:
+        yield item
+        done += 1
+        course.tracked(done, whole)
+    course.tracked(done, whole, last=True)
 
 
 def report(**summary: Any) -> None:

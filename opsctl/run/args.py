@@ -13,9 +13,12 @@ from typing import Any, NamedTuple
 #: opsctl run's own options. After the script name they belong to a Click ``main`` that
 #: declares them; a plain ``main()`` or legacy script only gets them after ``--``.
 OWN_OPTIONS = ("--app", "--dry-run", "--reason", "-y", "--yes", "--force", "--wait",
-               "--request-context", "--no-ledger")
-#: Those of them that take a value (``--wait``'s is optional: a number of seconds).
-VALUE_OPTIONS = ("--app", "--reason", "--wait")
+               "--request-context", "--no-ledger", "--resume", "--limit", "--throttle",
+               "--max-rate")
+#: Those of them that take a value (``--wait``'s is optional: a number of seconds;
+#: ``--resume``'s too: a run id).
+VALUE_OPTIONS = ("--app", "--reason", "--wait", "--resume", "--limit", "--throttle",
+                 "--max-rate")
 HELP_OPTIONS = ("-h", "--help")
 
 
@@ -36,6 +39,14 @@ class RunOptions(NamedTuple):
     script_info: Any = None
     #: How the operator called the command, for hints: ``opsctl run`` or ``flask ops run``.
     prog: str = "opsctl run"
+    #: ``--resume``: a run id, ``""`` for the script's newest unfinished run; None: a new run.
+    resume: str | None = None
+    #: ``--limit``: stop (paused) at the first batch boundary after this many items.
+    limit: int | None = None
+    #: ``--throttle``: seconds to sleep between batches.
+    throttle: float | None = None
+    #: ``--max-rate``: at most this many items per second, by sleeping between batches.
+    max_rate: float | None = None
 
 
 def own_option(args: Sequence[str]) -> tuple[str, list[str]] | None:
@@ -50,7 +61,9 @@ def own_option(args: Sequence[str]) -> tuple[str, list[str]] | None:
         words = [arg]
         if "=" not in arg and name in VALUE_OPTIONS and i + 1 < len(args):
             value = args[i + 1]
-            if name != "--wait" or is_seconds(value):
+            if name == "--resume" and not value.isdigit():
+                pass
+            elif name != "--wait" or is_seconds(value):
                 words.append(value)
         return name, words
     return None

@@ -177,6 +177,10 @@ def outcome_of_return(code: int) -> Outcome:
 
 
 def outcome_of(exc: BaseException, script: Script, interrupts: Interrupts) -> Outcome:
+    from .course import Stop
+
+    if isinstance(exc, Stop):  # at a batch boundary: --limit, opsctl pause or cancel
+        return Outcome(exc.status, exc.exit_code, message=exc.why)
     if isinstance(exc, click.exceptions.Abort) and isinstance(exc.__context__,
                                                                KeyboardInterrupt):
         exc = exc.__context__
@@ -234,6 +238,11 @@ def _tell(outcome: Outcome, run: Run | None, script: Script, options: RunOptions
     dry = f", {outcome.dry}" if outcome.dry else ""
     if outcome.status == "succeeded":
         output.note(f"opsctl: {script.display} succeeded ({where}{dry})")
+        return
+    if outcome.status in ("paused", "cancelled"):
+        again = f"; {options.prog} --resume {run.id} goes on from there" if \
+            run is not None and outcome.status == "paused" else ""
+        output.note(f"opsctl: {script.display} {outcome.message} ({where}{dry}){again}")
         return
     if outcome.status == "interrupted":
         released = "; its lock is released" if outcome.recorded else ""

@@ -46,17 +46,32 @@ if TYPE_CHECKING:
     from ..ledger.values import Run
     from ..project import Project
     from .args import RunOptions
+    from .course import Course
     from .dryrun import Plan
+    from .resume import Resumed
     from .script import EntryPoint
 
 
-def run_script(project: Project, script: Script, args: Sequence[str],
+def run_script(project: Project, script: Script | None, args: Sequence[str],
                options: RunOptions) -> int:
-    """Run ``script`` with ``args`` as the options say; returns the exit code."""
+    """Run ``script`` with ``args`` as the options say; returns the exit code. With
+    ``--resume``, the ledger names the script (when not given), its arguments and where its
+    batches start (:mod:`.resume`)."""
     from .script import compile_script
 
-    entry = compile_script(script)
     arguments = list(args)
+    first: Ledger | None = None
+    resumed: Resumed | None = None
+    if options.resume is not None:
+        first, resumed, options = _resumed(project, script, arguments, options)
+        script, arguments = resumed.script, resumed.args
+    assert script is not None
+    try:
+        entry = compile_script(script)
+    except BaseException:
+        if first is not None:
+            first.close()
+        raise
     if entry.kind == "module":
         # A legacy script has no options to parse: refuse opsctl's own, and answer --help,
         # before anything loads (running it to ask would run it).
@@ -73,11 +88,11 @@ def run_script(project: Project, script: Script, args: Sequence[str],
     try:
         with ExitStack() as stack:
             stack.callback(git.close)
-            ledger = None if options.no_ledger else _open_ledger(project)
+            ledger = first or (None if options.no_ledger else _open_ledger(project))
             if ledger is not None:
                 stack.callback(ledger.close)
             return _run(project, script, arguments, options, entry, git, ledger,
-                        interrupts, stack, lookup)
+                        interrupts, stack, lookup, resumed)
     except (KeyboardInterrupt, Terminated):
         # Interrupted before the script started (loading the app, waiting, confirming).
         output.note(f"opsctl: interrupted by {signal_name(interrupts.received)}; "
@@ -85,6 +100,22 @@ def run_script(project: Project, script: Script, args: Sequence[str],
         return interrupts.exit_code or 130
     finally:
         interrupts.restore()
+
+
+def _resumed(project: Project, script: Script | None, args: list[str],
+             options: RunOptions) -> tuple[Ledger, Resumed, RunOptions]:
+    from .resume import resumed
+
+    if options.no_ledger:
+        raise click.UsageError("--resume continues a run recorded in the ledger: it cannot be "
+                               "used with --no-ledger")
+    ledger = _open_ledger(project)
+    try:
+        found, options = resumed(ledger, project.catalogue, script, args, options)
+    except BaseException:
+        ledger.close()
+        raise
+    return ledger, found, options
 
 
 def _identity_of(project: Project) -> None:
@@ -105,7 +136,7 @@ def _open_ledger(project: Project) -> Ledger:
 
 def _run(project: Project, script: Script, args: list[str], options: RunOptions,
          entry: EntryPoint, git: GitProbe, ledger: Ledger | None, interrupts: Interrupts,
-         stack: ExitStack, lookup: threading.Thread) -> int:
+         stack: ExitStack, lookup: threading.Thread, resumed: Resumed | None) -> int:
     from ..catalogue import printable
     from ..identity import first_guess_note
     from .app import announcement, environment_of, load_app, scrubber_for
@@ -211,8 +242,9 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
                              dry_run=options.dry_run, reason=options.reason,
                              environment=environment.name)
     heartbeat = Heartbeat(ledger, run) if ledger is not None and run is not None else None
+    course = _course_of(ledger, run, resumed, options)
     outcome, summary, tail = _execute(entry, script, args, app, current, interrupts,
-                                      heartbeat, dry)
+                                      heartbeat, dry, course)
     if ledger is not None and run is not None:
         # What is stored is scrubbed; the terminal is told the error as it was.
         stored_end = record_end(ledger, run, outcome._replace(error=scrub.text(outcome.error)),
@@ -222,6 +254,21 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
         outcome = stored_end._replace(error=outcome.error)
     tell(outcome, run, script, options, project.debug)
     return outcome.exit_code
+
+
+def _course_of(ledger: Ledger | None, run: Run | None, resumed: Resumed | None,
+               options: RunOptions) -> Course:
+    """The run's course through its batches: a resumed run starts (and is linked, in the
+    ledger, before its first batch) where the run it resumes stopped."""
+    from .course import Course, Start
+
+    start = resumed.start if resumed is not None else Start()
+    course = Course(ledger, run.id if run else None, start=start, limit=options.limit,
+                    throttle=options.throttle, max_rate=options.max_rate,
+                    dry_run=options.dry_run)
+    if resumed is not None:
+        course.begin(start.total, start.cursor)
+    return course
 
 
 def _put_before(words: list[str], script: Script, options: RunOptions) -> str:
@@ -255,7 +302,8 @@ def _plain_args(entry: EntryPoint, args: list[str], options: RunOptions) -> list
 
 def _execute(entry: EntryPoint, script: Script, args: list[str], app: Any,
              current: api.CurrentRun, interrupts: Interrupts, heartbeat: Heartbeat | None,
-             dry: Plan | None) -> tuple[Outcome, dict[str, Any], str]:
+             dry: Plan | None, course: Course) -> tuple[Outcome, dict[str, Any], str]:
+    from . import course as courses
     from .script import call
     from .tee import Tail, teed
 
@@ -271,6 +319,8 @@ def _execute(entry: EntryPoint, script: Script, args: list[str], app: Any,
             real_stderr = stack.enter_context(teed(tail))
             api._begin(current, real_stderr)
             stack.callback(lambda: summary.update(api._end()))
+            courses.begin(course)
+            stack.callback(courses.end)
             stack.enter_context(_script_argv(script, args))
             if dry is not None and dry.rollback:
                 from .dryrun import rolled_back

@@ -1,0 +1,200 @@
+"""A run's course through its items: where it starts (the checkpoint of the run it resumes),
+how far it has got, its checkpoints in the ledger, and when it must stop or slow down.
+
+The runner gives each run a :class:`Course` (:func:`begin`); :func:`~opsctl.run.batches.
+batches` and :func:`~opsctl.run.api.track` report to it, and ``current_run().progress`` reads
+it. At each batch boundary :meth:`Course.boundary` raises :class:`Stop` when the run must end
+there: ``--limit`` reached (``paused``), or ``opsctl pause``/``opsctl cancel`` asked of it
+through the ledger by any process (``paused``/``cancelled``). Then it sleeps as ``--throttle``,
+``--max-rate`` and ``batches(..., pause=)`` say.
+
+A checkpoint or a stop request that the ledger cannot take or tell is not a reason to stop
+the script: it is said once on stderr, and the run goes on (a resume then starts from the last
+checkpoint that was written, which skips nothing).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from .. import output
+from ..errors import CANCELLED, PAUSED
+
+if TYPE_CHECKING:
+    from ..ledger.store import Ledger
+
+#: A ``track()`` loop writes its progress at most this often (and once at its end).
+TRACK_WRITE_SECONDS = 1.0
+
+
+class Stop(BaseException):  # noqa: N818 - not an error: the run ends where it was asked to
+    """The run ends at this batch boundary, ``paused`` (resumable) or ``cancelled``.
+
+    A BaseException, as KeyboardInterrupt is: a script's ``except Exception`` does not keep
+    it from ending the run.
+    """
+
+    def __init__(self, status: str, why: str) -> None:
+        super().__init__(why)
+        self.status = status
+        self.why = why
+
+    @property
+    def exit_code(self) -> int:
+        return PAUSED if self.status == "paused" else CANCELLED
+
+
+class Start(NamedTuple):
+    """Where a run's items start: the checkpoint of the run it resumes (nothing done else)."""
+
+    done: int = 0
+    cursor: Any = None
+    total: int | None = None
+    resumed_from: int | None = None
+
+
+class RunProgress(NamedTuple):
+    """``current_run().progress``: items done (those of the run resumed included), the
+    total when counted, and the cursor the next batch starts from."""
+
+    done: int = 0
+    total: int | None = None
+    cursor: Any = None
+
+
+class Course:
+    """One run's progress, checkpoints, stops and pace."""
+
+    def __init__(self, ledger: Ledger | None, run_id: int | None, *, start: Start | None = None,
+                 limit: int | None = None, throttle: float | None = None,
+                 max_rate: float | None = None, dry_run: bool = False) -> None:
+        self.ledger = ledger if run_id is not None else None
+        self.run_id = run_id
+        self.start = start = start or Start()
+        self.limit = limit
+        self.throttle = throttle
+        self.max_rate = max_rate
+        self.dry_run = dry_run
+        self.done = start.done
+        self.total = start.total
+        self.cursor = start.cursor
+        #: A batches() loop owns the progress row (a track() loop then records nothing).
+        self.looping = False
+        self._warned = False
+        self._track_written = 0.0
+
+    @property
+    def progress(self) -> RunProgress:
+        return RunProgress(self.done, self.total, self.cursor)
+
+    # ------------------------------------------------------------------ batches()
+
+    def claim(self) -> Start:
+        """A batches() loop starts: where it starts from. One loop per run: a second one
+        would move the one cursor a resume starts from."""
+        if self.looping:
+            raise RuntimeError(
+                "opsctl.batches(): a run has one batches() loop (its checkpoint is the one "
+                "cursor a resume starts from); run a second loop as a script of its own")
+        self.looping = True
+        return self.start
+
+    def begin(self, total: int | None, cursor: Any) -> None:
+        """The loop's first checkpoint, before its first batch: what it starts from."""
+        self.total, self.cursor = total, cursor
+        if self.ledger is not None and self.run_id is not None:
+            ledger, run_id = self.ledger, self.run_id
+            self._quietly(lambda: ledger.begin_progress(
+                run_id, total=total, done=self.done, cursor=cursor,
+                resumed_from=self.start.resumed_from))
+
+    def advanced(self, done: int, cursor: Any, *, written: bool = False) -> None:
+        """A batch is done: remember it, and write its checkpoint unless ``written`` (in the
+        script's own transaction, :mod:`.exactly`)."""
+        self.done, self.cursor = done, cursor
+        if not written and self.ledger is not None and self.run_id is not None:
+            ledger, run_id = self.ledger, self.run_id
+            self._quietly(lambda: ledger.checkpoint(run_id, done=done, cursor=cursor))
+
+    def room(self) -> int | None:
+        """Items this run may still take under ``--limit``; None without a limit."""
+        if self.limit is None:
+            return None
+        return max(0, self.limit - (self.done - self.start.done))
+
+    def boundary(self, more: Any) -> None:
+        """At a batch boundary: raise :class:`Stop` when a stop was asked through the ledger,
+        or when ``--limit`` is reached and ``more()`` says items remain."""
+        if self.ledger is not None and self.run_id is not None:
+            ledger, run_id = self.ledger, self.run_id
+            asked = self._quietly(lambda: ledger.requested(run_id))
+            if asked == "cancel":
+                raise Stop("cancelled", f"cancelled after {self.done:,} items")
+            if asked == "pause":
+                raise Stop("paused", f"paused after {self.done:,} items")
+        if self.room() == 0 and more():
+            raise Stop("paused", f"paused after {self.done:,} items (--limit {self.limit:,})")
+
+    def rest(self, items: int, began: float, pause: float | None) -> None:
+        """Sleep between batches: ``pause`` (the loop's own) or ``--throttle`` seconds, and
+        as long as ``--max-rate`` items per second needs after a batch of ``items`` begun at
+        ``began`` (``time.monotonic()``)."""
+        wait = max(pause or 0.0, self.throttle or 0.0)
+        if self.max_rate:
+            wait = max(wait, items / self.max_rate - (time.monotonic() - began))
+        if wait > 0:
+            time.sleep(wait)
+
+    # ------------------------------------------------------------------ track()
+
+    def tracked(self, done: int, total: int | None, *, first: bool = False,
+                last: bool = False) -> None:
+        """A track() loop's progress: recorded unless a batches() loop owns it; written at
+        most every :data:`TRACK_WRITE_SECONDS`, and at the loop's end."""
+        if self.looping:
+            return
+        self.done, self.total = done, total
+        if self.ledger is None or self.run_id is None:
+            return
+        now = time.monotonic()
+        if not (first or last or now - self._track_written >= TRACK_WRITE_SECONDS):
+            return
+        self._track_written = now
+        ledger, run_id = self.ledger, self.run_id
+        if first:
+            self._quietly(lambda: ledger.begin_progress(run_id, total=total, done=0))
+        else:
+            self._quietly(lambda: ledger.checkpoint(run_id, done=done, total=total))
+
+    # ------------------------------------------------------------------
+
+    def _quietly(self, work: Any) -> Any:
+        try:
+            return work()
+        except Exception as exc:  # the ledger's trouble never stops the script
+            if not self._warned:
+                self._warned = True
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                output.warn(f"the run's progress could not be recorded in the ledger ({first}); "
+                            "the run goes on, and a resume starts from the last checkpoint "
+                            "recorded")
+            return None
+
+
+_current: Course | None = None
+
+
+def current() -> Course | None:
+    """The course of the run in progress in this process; None outside a run."""
+    return _current
+
+
+def begin(course: Course) -> None:
+    global _current
+    _current = course
+
+
+def end() -> None:
+    global _current
+    _current = None

@@ -1,0 +1,225 @@
+"""Keyset pagination over a SQLAlchemy ``select`` or a (Flask-SQLAlchemy) ``Query``: each page
+is the next ``size`` rows after the last key seen, ``WHERE key > :last ORDER BY key LIMIT
+:size`` — never ``OFFSET``, so a page costs the same at row 10 and at row 10,000,000, and rows
+changed so they no longer match the query, or deleted, move nothing.
+
+The key is the primary key of the first entity (or table) selected, or the columns given:
+they must be ordered, unique together and never NULL (a NULL key cannot be compared, and
+is refused when met). A key of several columns ``(a, b)`` pages with
+``a >= :a AND (a > :a OR (a = :a AND b > :b))``, which every database can answer from an
+index on ``(a, b)``.
+
+The position (the last key seen) is stored as JSON in the run's checkpoint: dates, times,
+decimals and UUIDs are tagged so they come back with their type.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import decimal
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Query, Session, scoped_session
+
+
+def is_query(source: object) -> bool:
+    """Whether ``source`` is something :class:`Keyset` pages: a ``select`` or a ``Query``."""
+    return isinstance(source, (sa.Select, Query))
+
+
+class Keyset:
+    """Pages of ``source`` in key order, after a position."""
+
+    def __init__(self, source: Any, key: Any = None, session: Any = None) -> None:
+        self.source = source
+        self.orm_query = isinstance(source, Query)
+        descriptions = source.column_descriptions
+        first = descriptions[0] if descriptions else {}
+        entity = first.get("entity")
+        #: Whole ORM objects come out (one entity selected), else rows.
+        self.objects = len(descriptions) == 1 and entity is not None and \
+            first.get("expr") is entity
+        self.keys = _keys(source, key, entity)
+        for k in self.keys:
+            column = getattr(k, "expression", k)
+            if getattr(column, "nullable", False) is True:
+                raise ValueError(
+                    f"opsctl.batches(): the key column {column} may be NULL; keyset "
+                    "pagination needs key columns declared NOT NULL (a NULL key is never "
+                    "after any other, so its row would be skipped): pass key= NOT NULL "
+                    "columns that are unique together")
+        self.names = [str(getattr(k, "key", None) or getattr(k, "name", k)) for k in self.keys]
+        self._getters = [self._getter(k) for k in self.keys]
+        self._session = session
+
+    # ------------------------------------------------------------------ reading
+
+    def page(self, after: tuple[Any, ...] | None, size: int) -> list[Any]:
+        """The next ``size`` items after position ``after`` (None: from the start)."""
+        query = self._after(after)
+        ordered = query.order_by(None).order_by(*self.keys).limit(size)
+        if self.orm_query:
+            return list(ordered.all())
+        result = self.session().execute(ordered)
+        return list(result.scalars().all() if self.objects else result.all())
+
+    def count(self, after: tuple[Any, ...] | None) -> int:
+        """How many items remain after ``after``."""
+        query = self._after(after).order_by(None)
+        if self.orm_query:
+            return int(query.count())
+        counted = sa.select(sa.func.count()).select_from(query.subquery())
+        return int(self.session().execute(counted).scalar_one())
+
+    def check(self, page: list[Any]) -> None:
+        """Refuse a page where a key is NULL (it would be skipped, or repeated, by the next
+        page's comparison)."""
+        getters = self._getters
+        if any(get(item) is None for item in page for get in getters):
+            self.position(next(i for i in page if any(get(i) is None for get in getters)))
+
+    def position(self, item: Any) -> tuple[Any, ...]:
+        """The key of ``item``, the position the next page starts after."""
+        values = tuple(get(item) for get in self._getters)
+        for name, value in zip(self.names, values, strict=True):
+            if value is None:
+                raise ValueError(
+                    f"opsctl.batches(): the key column {name} is NULL in a row; keyset "
+                    "pagination needs key columns that are never NULL (filter the NULLs out, "
+                    "or pass key= NOT NULL columns that are unique together)")
+        return values
+
+    def session(self) -> Session:
+        """The session the pages are read with: ``session=``, the Query's, or the Flask
+        app's Flask-SQLAlchemy ``db.session``."""
+        if self.orm_query:
+            return self.source.session  # type: ignore[no-any-return]
+        found = self._session
+        if found is None:
+            found = _flask_session()
+        if isinstance(found, scoped_session):
+            found = found()
+        return found  # type: ignore[no-any-return]
+
+    def _after(self, after: tuple[Any, ...] | None) -> Any:
+        if after is None:
+            return self.source
+        condition = after_clause(self.keys, list(after))
+        return self.source.filter(condition) if self.orm_query else self.source.where(condition)
+
+    def _getter(self, key: Any) -> Callable[[Any], Any]:
+        if self.objects:
+            name = _attribute_name(key)
+            return lambda item: getattr(item, name)
+
+        def from_row(row: Any) -> Any:
+            try:
+                return row._mapping[key]
+            except KeyError:
+                raise ValueError(
+                    f"opsctl.batches(): the key column {key} is not among the selected "
+                    "columns; select it too (keyset pagination reads it from each row)"
+                ) from None
+
+        return from_row
+
+
+def after_clause(keys: Sequence[Any], values: Sequence[Any]) -> Any:
+    """Rows whose ``keys`` come after ``values`` in key order."""
+    first, value = keys[0], values[0]
+    if len(keys) == 1:
+        return first > value
+    rest = after_clause(keys[1:], values[1:])
+    return sa.and_(first >= value, sa.or_(first > value, sa.and_(first == value, rest)))
+
+
+def _keys(source: Any, key: Any, entity: Any) -> list[Any]:
+    if key is not None:
+        keys = list(key) if isinstance(key, (tuple, list)) else [key]
+        if not keys:
+            raise ValueError("opsctl.batches(): key= names no column")
+        return keys
+    if entity is not None:
+        mapper = sa.inspect(entity)
+        return [getattr(entity, mapper.get_property_by_column(c).key)
+                for c in mapper.primary_key]
+    for table in source.get_final_froms() if isinstance(source, sa.Select) else ():
+        primary = list(getattr(table, "primary_key", ()))
+        if primary:
+            return primary
+    raise ValueError("opsctl.batches(): the query selects from no table with a primary key; "
+                     "pass key= the ordered unique column (or tuple of columns) to page on")
+
+
+def _attribute_name(key: Any) -> str:
+    name = getattr(key, "key", None)
+    if not isinstance(name, str):
+        raise ValueError(f"opsctl.batches(): key {key!r} is not a mapped attribute of the "
+                         "selected entity")
+    return name
+
+
+def _flask_session() -> Any:
+    try:
+        from flask import current_app
+
+        db = current_app.extensions.get("sqlalchemy")
+    except RuntimeError:  # no app context
+        db = None
+    session = getattr(db, "session", None)
+    if session is None:
+        raise ValueError("opsctl.batches(): no session to read the select with: pass "
+                         "session= (the app has no Flask-SQLAlchemy db.session here)")
+    return session
+
+
+# ---------------------------------------------------------------------- positions as JSON
+
+
+def encode(values: tuple[Any, ...]) -> list[Any]:
+    """A position, JSON-ready: values JSON has no type for are tagged."""
+    return [_encode(v) for v in values]
+
+
+def decode(stored: Any) -> tuple[Any, ...] | None:
+    """A position from a checkpoint (None: from the start)."""
+    if stored is None:
+        return None
+    if not isinstance(stored, list):
+        raise ValueError(f"opsctl.batches(): the checkpoint's cursor {stored!r} is not a key "
+                         "position (did the script change from another kind of source?)")
+    return tuple(_decode(v) for v in stored)
+
+
+_TAGS: dict[str, Callable[[str], Any]] = {
+    "datetime": _dt.datetime.fromisoformat, "date": _dt.date.fromisoformat,
+    "time": _dt.time.fromisoformat, "decimal": decimal.Decimal, "uuid": uuid.UUID,
+    "bytes": bytes.fromhex,
+}
+
+
+def _encode(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    for tag, kind in (("datetime", _dt.datetime), ("date", _dt.date), ("time", _dt.time)):
+        if isinstance(value, kind):
+            return {tag: value.isoformat()}
+    if isinstance(value, decimal.Decimal):
+        return {"decimal": str(value)}
+    if isinstance(value, uuid.UUID):
+        return {"uuid": str(value)}
+    if isinstance(value, bytes):
+        return {"bytes": value.hex()}
+    raise ValueError(f"opsctl.batches(): a key value of type {type(value).__name__} cannot be "
+                     "kept in a checkpoint; page on a column of a plain type")
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict) and len(value) == 1:
+        (tag, text), = value.items()
+        if tag in _TAGS:
+            return _TAGS[tag](text)
+    return value

@@ -1,0 +1,92 @@
+"""``opsctl run --resume [RUN_ID]``: which run is resumed, and what the new run takes from it.
+
+Without an id, the newest unfinished run (``failed``, ``interrupted``, ``lost``, ``paused``) of
+the script named is resumed. The new run is a run like any other (run-once and the lock
+apply) of the same script with the same arguments (unless new ones are given after the script
+name), the same reason (unless ``--reason``), dry when the run resumed was; its batches start
+after the resumed run's last checkpoint, with its items done carried over. A run already
+resumed by another is refused: resume the newest of the chain.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+from ..errors import OpsctlError
+from ..ledger.facts import UNFINISHED
+from .course import Start
+from .secrets import MASK
+
+if TYPE_CHECKING:
+    from ..catalogue import Catalogue, Script
+    from ..ledger.store import Ledger
+    from ..ledger.values import Run
+    from .args import RunOptions
+
+
+class NothingToResume(OpsctlError):
+    """``--resume`` names no run that can be resumed."""
+
+
+class Resumed(NamedTuple):
+    """The run resumed, the script and arguments the new run has, and where it starts."""
+
+    run: Run
+    script: Script
+    args: list[str]
+    start: Start
+
+
+def resumed(ledger: Ledger, catalogue: Catalogue, script: Script | None, args: list[str],
+            options: RunOptions) -> tuple[Resumed, RunOptions]:
+    """The run ``options.resume`` names (``""``: the newest unfinished run of ``script``),
+    and the options of the new run."""
+    from ..catalogue import printable
+
+    wanted = options.resume or ""
+    if wanted:
+        if not wanted.isdigit():
+            raise NothingToResume(f"--resume takes a run id, not {wanted!r}")
+        run = ledger.run(int(wanted))
+        if run is None:
+            raise NothingToResume(f"--resume {wanted}: there is no run {wanted} in the ledger")
+        if script is not None and printable(script.key) != run.script:
+            raise NothingToResume(f"--resume {wanted}: run {wanted} is a run of {run.script}, "
+                                  f"not of {printable(script.key)}")
+    else:
+        if script is None:
+            raise NothingToResume("--resume: name the script, or the run to resume "
+                                  "(--resume RUN_ID)")
+        key = printable(script.key)
+        found = None
+        for candidate in ledger.iter_runs(key):  # newest first; the stream ends at the break
+            if candidate.status in UNFINISHED:
+                found = candidate
+                break
+        if found is None:
+            raise NothingToResume(f"--resume: {key} has no unfinished run to resume "
+                                  f"({', '.join(UNFINISHED)})")
+        run = found
+    if run.status not in UNFINISHED:
+        state = "is still running" if run.status == "running" else f"ended {run.status}"
+        raise NothingToResume(f"--resume: run {run.id} of {run.script} {state}: only a "
+                              f"{', '.join(UNFINISHED[:-1])} or {UNFINISHED[-1]} run "
+                              "can be resumed")
+    later = ledger.resumed_by(run.id)
+    if later:
+        raise NothingToResume(f"--resume: run {run.id} was already resumed by run {later[-1]}; "
+                              f"resume that one (--resume {later[-1]})")
+    if script is None:
+        script = catalogue.resolve(run.script)
+    if not args:
+        if any(MASK in arg for arg in run.args):
+            raise NothingToResume(
+                f"--resume: run {run.id}'s arguments were recorded with secret values hidden "
+                f"({MASK}); give the arguments again after the script name")
+        args = list(run.args)
+    progress = ledger.progress(run.id)
+    start = Start(resumed_from=run.id) if progress is None else Start(
+        done=progress.done, cursor=progress.cursor, total=progress.total, resumed_from=run.id)
+    new = options._replace(reason=options.reason if options.reason is not None else run.reason,
+                           dry_run=options.dry_run or run.dry_run)
+    return Resumed(run, script, args, start), new

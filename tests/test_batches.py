@@ -1,0 +1,250 @@
+"""``opsctl.batches`` and ``opsctl.rows`` in process: keyset pages of real databases, CSV and
+iterable cursors, and a run's course (checkpoints, --limit, pause and cancel asked through the
+ledger, track() progress, exactly-once checkpoints) on a real ledger."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from runkit import ledger
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.pool import NullPool
+
+from opsctl import batches, rows, track
+from opsctl.ledger.store import Ledger
+from opsctl.ledger.values import Process
+from opsctl.run import course as courses
+from opsctl.run.course import Course, Start, Stop
+from opsctl.run.exactly import NotSameDatabase
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Thing(Base):
+    __tablename__ = "thing"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(20))
+    seen: Mapped[int] = mapped_column(default=0)
+
+
+class Pair(Base):
+    __tablename__ = "pair"
+    a: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    b: Mapped[str] = mapped_column(sa.String(5), primary_key=True)
+    label: Mapped[str | None] = mapped_column(sa.String(5), nullable=True)
+
+
+@pytest.fixture
+def engine(ledger_url: str) -> Iterator[sa.engine.Engine]:
+    """The app's database: the test's database on each of the three (the ledger's too)."""
+    made = sa.create_engine(ledger_url, poolclass=NullPool)
+    Base.metadata.create_all(made)
+    with Session(made) as session:
+        session.add_all(Thing(id=i, status=" Open " if i % 3 else "done") for i in range(1, 31))
+        session.add_all(Pair(a=a, b=b, label=None if (a, b) == (2, "y") else "x")
+                        for a in (1, 2, 3) for b in ("z", "y", "x"))
+        session.commit()
+    yield made
+    made.dispose()
+
+
+@pytest.fixture
+def statements(engine: sa.engine.Engine) -> Iterator[list[tuple[str, Any]]]:
+    seen: list[tuple[str, Any]] = []
+
+    def note(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        seen.append((statement, parameters))
+
+    sa.event.listen(engine, "before_cursor_execute", note)
+    yield seen
+    sa.event.remove(engine, "before_cursor_execute", note)
+
+
+def test_keyset_pages_follow_the_primary_key_without_offset(engine: sa.engine.Engine,
+                                                            statements: list[Any]) -> None:
+    """Rows changed so they no longer match the query, and rows inserted during the run
+    after the cursor, are neither skipped nor done twice."""
+    query = sa.select(Thing).where(Thing.status != sa.func.lower(sa.func.trim(Thing.status)))
+    done: list[int] = []
+    with Session(engine) as session:
+        for batch in batches(query, size=7, session=session):
+            for thing in batch:
+                thing.status = thing.status.strip().lower()
+                thing.seen += 1
+                done.append(thing.id)
+            if len(done) == 7:  # inserted after the cursor, during the run
+                session.add(Thing(id=40, status=" New"))
+            session.commit()
+        assert done == [i for i in range(1, 31) if i % 3] + [40]
+        assert session.scalars(sa.select(Thing.seen).order_by(Thing.id)).all() == \
+            [0 if i % 3 == 0 else 1 for i in range(1, 31)] + [1]
+    pages = [(s, p) for s, p in statements if re.search(r"ORDER BY thing\.id\s+LIMIT", s)]
+    assert len(pages) == 4  # 21 rows in pages of 7, then an empty one
+    # SQLAlchemy 2.1 writes "LIMIT ? OFFSET ?" for SQLite, with 0: nothing is ever skipped.
+    assert all("OFFSET" not in s or list(p)[-1] == 0 for s, p in pages)
+
+
+def test_a_composite_key_and_a_core_select(engine: sa.engine.Engine) -> None:
+    with Session(engine) as session:
+        got = [[(p.a, p.b) for p in batch] for batch in
+               batches(sa.select(Pair), size=2, session=session)]
+        assert got == [[(1, "x"), (1, "y")], [(1, "z"), (2, "x")], [(2, "y"), (2, "z")],
+                       [(3, "x"), (3, "y")], [(3, "z")]]
+        table = Pair.__table__
+        core = [row.b for batch in batches(sa.select(table.c.a, table.c.b).where(table.c.a > 1),
+                                           size=4, session=session) for row in batch]
+        assert core == ["x", "y", "z", "x", "y", "z"]
+        legacy = [p.a for batch in batches(session.query(Pair).filter(Pair.a == 2), size=1)
+                  for p in batch]
+        assert legacy == [2, 2, 2]
+
+
+def test_unusable_keys_are_refused(engine: sa.engine.Engine) -> None:
+    with Session(engine) as session:
+        with pytest.raises(ValueError, match="NULL"):
+            list(batches(sa.select(Pair), size=2, key=(Pair.label, Pair.b), session=session))
+        with pytest.raises(ValueError, match="not among the selected columns"):
+            list(batches(sa.select(Thing.status), size=2, key=Thing.id.expression,
+                         session=session))
+    with pytest.raises(ValueError, match="key= pages"):
+        batches([1, 2], key="id")
+    with pytest.raises(ValueError, match="size"):
+        batches([1, 2], size=0)
+
+
+def test_csv_rows_and_iterables(tmp_path: Path) -> None:
+    csv_file = tmp_path / "input.csv"
+    csv_file.write_text("sku,qty\n" + "".join(f"s{i},{i}\n" for i in range(5)), encoding="utf-8")
+    assert [[r["sku"] for r in b] for b in batches(rows(csv_file), size=2)] == \
+        [["s0", "s1"], ["s2", "s3"], ["s4"]]
+    assert [len(b) for b in batches(iter(range(7)), size=3)] == [3, 3, 1]
+
+
+# ---------------------------------------------------------------------- a run's course
+
+
+def started(book: Ledger) -> int:
+    """A new running run (of a script of its own: each holds its own lock)."""
+    key = f"recycle/backfill_{len(book.runs()) + 1}"
+    return book.start(script=key, process=Process.current("ann"), args=[]).id
+
+
+@pytest.fixture
+def book(ledger_url: str) -> Iterator[Ledger]:
+    with ledger(ledger_url) as opened:
+        yield opened
+
+
+def in_run(course: Course) -> Any:
+    courses.begin(course)
+    return course
+
+
+@pytest.fixture(autouse=True)
+def no_course_left() -> Iterator[None]:
+    yield
+    courses.end()
+
+
+def test_limit_pauses_and_a_resume_skips_nothing(book: Ledger, tmp_path: Path) -> None:
+    csv_file = tmp_path / "input.csv"
+    csv_file.write_text("n\n" + "".join(f"{i}\n" for i in range(10)), encoding="utf-8")
+    first = started(book)
+    course = in_run(Course(book, first, limit=5))
+    seen: list[str] = []
+    with pytest.raises(Stop) as stop:
+        for batch in batches(rows(csv_file), size=3):
+            seen.extend(r["n"] for r in batch)
+            if len(seen) == 3:  # the checkpoint of the first batch is written on asking
+                assert book.progress(first).done == 0
+    assert (stop.value.status, stop.value.exit_code) == ("paused", 80)
+    assert seen == ["0", "1", "2", "3", "4"]
+    progress = book.progress(first)
+    assert (progress.done, progress.total, progress.cursor) == (5, 10, 5)
+    assert course.progress == (5, 10, 5)
+
+    second = started(book)
+    in_run(Course(book, second, start=Start(progress.done, progress.cursor, progress.total,
+                                            resumed_from=first)))
+    for batch in batches(rows(csv_file), size=3):
+        seen.extend(r["n"] for r in batch)
+    assert seen == [str(i) for i in range(10)]
+    after = book.progress(second)
+    assert (after.done, after.total, after.cursor, after.resumed_from) == (10, 10, 10, first)
+    assert book.resumed_by(first) == [second]
+
+
+def test_a_query_resumes_after_its_key(book: Ledger, engine: sa.engine.Engine) -> None:
+    run = started(book)
+    in_run(Course(book, run, limit=8))
+    with Session(engine) as session, pytest.raises(Stop):
+        for _batch in batches(sa.select(Pair), size=3, session=session):
+            pass
+    assert book.progress(run).cursor == [3, "y"]
+    courses.begin(Course(book, started(book), start=Start(8, [3, "y"], 9, run)))
+    with Session(engine) as session:
+        rest = [(p.a, p.b) for b in batches(sa.select(Pair), size=3, session=session) for p in b]
+    assert rest == [(3, "z")]
+
+
+@pytest.mark.parametrize("action", ["pause", "cancel"])
+def test_a_stop_asked_through_the_ledger_ends_the_loop_at_the_next_boundary(
+        book: Ledger, action: str) -> None:
+    run = started(book)
+    in_run(Course(book, run))
+    seen = []
+    with pytest.raises(Stop) as stop:
+        for batch in batches(range(100), size=10):
+            seen.extend(batch)
+            if len(seen) == 20:
+                book.request(run, action, operator="bob")
+    assert len(seen) == 20
+    assert stop.value.status == {"pause": "paused", "cancel": "cancelled"}[action]
+    assert stop.value.exit_code == {"pause": 80, "cancel": 81}[action]
+    assert book.progress(run).done == 20
+
+
+def test_track_records_progress_and_a_second_loop_is_refused(book: Ledger) -> None:
+    run = started(book)
+    in_run(Course(book, run))
+    assert sum(track(range(5))) == 10
+    progress = book.progress(run)
+    assert (progress.done, progress.total) == (5, 5)
+    list(batches([1, 2, 3], size=2))
+    with pytest.raises(RuntimeError, match="one batches"):
+        list(batches([1], size=1))
+
+
+def test_exactly_once_commits_the_checkpoint_with_the_batch(ledger_url: str, book: Ledger,
+                                                            engine: sa.engine.Engine) -> None:
+    run = started(book)
+    in_run(Course(book, run))
+    with Session(engine) as session:
+        loop = batches(sa.select(Thing), size=10, session=session, exactly_once=True)
+        first = next(loop)
+        for thing in first:
+            thing.seen = 1
+        session.commit()  # the checkpoint rides on this commit, before the loop asks
+        assert (book.progress(run).done, book.progress(run).cursor) == (10, [10])
+        for thing in next(loop):
+            thing.seen = 1
+        session.rollback()  # the second batch dies uncommitted: its checkpoint with it
+        loop.close()
+    assert (book.progress(run).done, book.progress(run).cursor) == (10, [10])
+    elsewhere = sa.create_engine(f"sqlite:///{Path(book.url.partition(':///')[2] or '/x').parent}"
+                                 "/other.sqlite3", poolclass=NullPool) \
+        if ledger_url.startswith("sqlite") else None
+    if elsewhere is not None:
+        with Session(elsewhere) as other, pytest.raises(NotSameDatabase):
+            Base.metadata.create_all(elsewhere)
+            courses.end()
+            courses.begin(Course(book, started(book)))
+            batches(sa.select(Thing), size=10, session=other, exactly_once=True)
+        elsewhere.dispose()
