@@ -56,7 +56,7 @@ def _bare_wait(command: click.Command, args: list[str]) -> list[str]:
 
 
 @click.command("run", cls=RunCommand, context_settings={"allow_interspersed_args": False})
-@click.argument("script", type=SCRIPT, required=False)
+@click.argument("script", type=SCRIPT, required=False, metavar="SCRIPT")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 @click.option("--app", "app_path", metavar="IMPORT",
               help="The Flask app, in any form 'flask --app' takes; wins over every setting "
