@@ -111,8 +111,6 @@ def run_command(project: Project, script: Script | None, args: tuple[str, ...],
       opsctl run --reason "TICKET-42" recycle/flush_calendar --days 7
       opsctl run --dry-run unrecycle/flush_order_data
       opsctl run --wait 60 recycle/clear_cache
-      opsctl run --limit 1000 recycle/backfill_totals
-      opsctl run --resume recycle/backfill_totals
     """
     from ..run.args import RunOptions
     from ..run.runner import run_script

@@ -49,14 +49,15 @@ class RunOptions(NamedTuple):
     max_rate: float | None = None
 
 
-def own_option(args: Sequence[str]) -> tuple[str, list[str]] | None:
-    """The first of opsctl run's own options among a script's arguments (before any ``--``),
-    with its value when it takes one: ``("--wait", ["--wait", "60"])``."""
+def own_option(args: Sequence[str], only: str | None = None) -> tuple[str, list[str]] | None:
+    """The first of opsctl run's own options (or the option ``only``) among a script's
+    arguments (before any ``--``), with its value when it takes one: ``("--wait", ["--wait",
+    "60"])``."""
     for i, arg in enumerate(args):
         if arg == "--":
             return None
         name = arg.partition("=")[0] if arg.startswith("--") else arg
-        if name not in OWN_OPTIONS:
+        if name not in OWN_OPTIONS or only is not None and name != only:
             continue
         words = [arg]
         if "=" not in arg and name in VALUE_OPTIONS and i + 1 < len(args):

@@ -186,9 +186,8 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
             return exc.exit_code
         except click.ClickException as exc:  # the script's own usage error
             exc.show()
-            found = own_option(args)
-            if isinstance(exc, click.NoSuchOption) and found is not None and \
-                    found[0] == exc.option_name:
+            found = own_option(args, getattr(exc, "option_name", None))
+            if isinstance(exc, click.NoSuchOption) and found is not None:
                 output.note(f"opsctl: {_put_before(found[1], script, options)}")
             return exc.exit_code
 
