@@ -248,3 +248,28 @@ def test_exactly_once_commits_the_checkpoint_with_the_batch(ledger_url: str, boo
             courses.begin(Course(book, started(book)))
             batches(sa.select(Thing), size=10, session=other, exactly_once=True)
         elsewhere.dispose()
+
+
+def test_a_dry_run_rolls_back_each_batch_at_its_end(engine: sa.engine.Engine) -> None:
+    """The dry-run guard's rewind at each boundary: the next batch sees none of the changes
+    of the one before, and nothing is committed."""
+    from opsctl.run.dryguard import Guard
+
+    guard = Guard()
+    guard.start()
+    seen: list[int] = []
+    try:
+        in_run(Course(None, None, dry_run=True)).rewind = guard.rewind
+        with Session(engine) as session:
+            for batch in batches(sa.select(Thing).where(Thing.id <= 3), size=1,
+                                 session=session):
+                if batch[0].id > 1:
+                    seen.append(session.get(Thing, batch[0].id - 1).seen)  # type: ignore[union-attr]
+                batch[0].seen = 5
+                session.commit()
+    finally:
+        guard.end()
+    assert seen == [0, 0]
+    assert (guard.escapes, guard.refusals) == ([], [])
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.max(Thing.seen))).scalar() == 0

@@ -32,8 +32,12 @@ from shopapp import Item, db
 @click.command()
 @click.option("--by", type=int, default=1)
 @click.option("--gate", default=None)
-def main(by, gate):
+@click.option("--peek", is_flag=True, help="Report the price of the item before each batch's.")
+def main(by, gate, peek):
+    seen = []
     for batch in batches(sa.select(Item), size=1):
+        if peek and batch[0].id > 1:
+            seen.append(db.session.get(Item, batch[0].id - 1).price)
         for item in batch:
             item.price += by
         db.session.commit()
@@ -41,7 +45,7 @@ def main(by, gate):
             Path(gate, "started").write_text("")
             while not Path(gate, "go").exists():
                 time.sleep(0.02)
-    report(done=current_run().progress.done)
+    report(done=current_run().progress.done, **({"seen": seen} if peek else {}))
 '''
 
 
@@ -98,11 +102,11 @@ def test_limit_pauses_and_resume_goes_on_with_the_same_arguments(
 
 
 @pytest.mark.slow
-def test_a_dry_run_of_batches_rolls_back_and_resumes_dry(shop: tuple[Path, str]) -> None:
+def test_a_dry_run_rolls_back_each_batch_and_resumes_dry(shop: tuple[Path, str]) -> None:
     project, url = shop
     first = opsctl(project, "run", "--dry-run", "--limit", "1", "recycle/bump")
     assert first.returncode == 80, first.stderr
-    second = opsctl(project, "run", "--resume", "1")
+    second = opsctl(project, "run", "--resume", "1", "recycle/bump", "--peek")
     assert second.returncode == 0, second.stderr
     assert prices(project) == [100, 200, 300]
     with ledger(url) as book:
@@ -111,6 +115,8 @@ def test_a_dry_run_of_batches_rolls_back_and_resumes_dry(shop: tuple[Path, str])
                                                              ("succeeded", True)]
         assert [(p.done, p.total) for p in book.progress_of([1, 2]).values()] == [(1, 3),
                                                                                (3, 3)]
+        # Each batch was rolled back at its end: the next one saw the price before it.
+        assert runs[1].summary == {"done": 3, "seen": [100, 200]}  # type: ignore[union-attr]
 
 
 @pytest.mark.slow

@@ -81,6 +81,8 @@ class Course:
         self.cursor = start.cursor
         #: A batches() loop owns the progress row (a track() loop then records nothing).
         self.looping = False
+        #: In a dry run: rolls back what the batch before did (the dry-run guard's rewind).
+        self.rewind: Any = None
         self._warned = False
         self._track_written = 0.0
 
@@ -110,9 +112,11 @@ class Course:
                 resumed_from=self.start.resumed_from))
 
     def advanced(self, done: int, cursor: Any, *, written: bool = False) -> None:
-        """A batch is done: remember it, and write its checkpoint unless ``written`` (in the
-        script's own transaction, :mod:`.exactly`)."""
+        """A batch is done: remember it, roll it back in a dry run, and write its checkpoint
+        unless ``written`` (in the script's own transaction, :mod:`.exactly`)."""
         self.done, self.cursor = done, cursor
+        if self.rewind is not None:
+            self.rewind()
         if not written and self.ledger is not None and self.run_id is not None:
             ledger, run_id = self.ledger, self.run_id
             self._quietly(lambda: ledger.checkpoint(run_id, done=done, cursor=cursor))

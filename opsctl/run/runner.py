@@ -325,6 +325,7 @@ def _execute(entry: EntryPoint, script: Script, args: list[str], app: Any,
                 from .dryrun import rolled_back
 
                 guard = stack.enter_context(rolled_back(app, dry.keep))
+                course.rewind = guard.rewind
             try:
                 interrupts.resume()  # a signal since the start is raised here
                 code = call(entry)
