@@ -273,3 +273,16 @@ def test_a_dry_run_rolls_back_each_batch_at_its_end(engine: sa.engine.Engine) ->
     assert (guard.escapes, guard.refusals) == ([], [])
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.max(Thing.seen))).scalar() == 0
+
+
+def test_the_pace_between_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--throttle, pause= (the longer wins) and --max-rate ask for these sleeps (what was
+    asked is checked, not how long anything took)."""
+    asked: list[float] = []
+    monkeypatch.setattr(courses.time, "sleep", asked.append)
+    Course(None, None, throttle=0.5).rest(10, courses.time.monotonic(), 0.2)
+    Course(None, None).rest(10, courses.time.monotonic(), 0.2)
+    Course(None, None, max_rate=4).rest(10, courses.time.monotonic() - 1, None)
+    Course(None, None).rest(10, courses.time.monotonic(), None)
+    assert asked[:2] == [0.5, 0.2]
+    assert 1.4 < asked[2] <= 1.5 and len(asked) == 3

@@ -6,6 +6,7 @@ a cancel asked from another process ends the run at the next boundary (exit 81),
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,7 +42,7 @@ def main(by, gate, peek):
         for item in batch:
             item.price += by
         db.session.commit()
-        if gate:
+        if gate and batch[0].id == 2:  # the second batch, done and committed, waits
             Path(gate, "started").write_text("")
             while not Path(gate, "go").exists():
                 time.sleep(0.02)
@@ -130,12 +131,34 @@ def test_a_cancel_asked_from_another_process_ends_the_run_at_the_next_batch(
         (tmp_path / "go").write_text("")
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 81, err
-    assert "cancelled after 1 items" in err
-    assert prices(project) == [101, 200, 300]
+    assert "cancelled after 2 items" in err
+    assert prices(project) == [101, 201, 300]
     with ledger(url) as book:
         run = book.run(1)
         assert run is not None and run.status == "cancelled"
-        assert book.progress(1).done == 1  # type: ignore[union-attr]
+        assert book.progress(1).done == 2  # type: ignore[union-attr]
+        assert book.holder("recycle/bump") is None  # the lock is released
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_a_batch_is_interrupted_and_its_last_checkpoint_resumes(
+        shop: tuple[Path, str], tmp_path: Path) -> None:
+    """SIGINT while the second batch runs: the run ends interrupted, the checkpoint of the
+    first batch stands, and the resume does the second batch again (at most one batch twice)
+    and the third."""
+    project, url = shop
+    with spawned(project, "run", "recycle/bump", "--gate", str(tmp_path)) as proc:
+        wait_for(lambda: (tmp_path / "started").exists(), what="the second batch")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    with ledger(url) as book:
+        assert book.run(1).status == "interrupted"  # type: ignore[union-attr]
+        assert (book.progress(1).done, book.progress(1).cursor) == (1, [1])  # type: ignore[union-attr]
+    (tmp_path / "go").write_text("")  # the resume has the same --gate: let it through
+    resumed = opsctl(project, "run", "--resume", "recycle/bump")
+    assert resumed.returncode == 0, resumed.stderr
+    assert prices(project) == [101, 202, 301]
 
 
 def test_what_resume_refuses(shop: tuple[Path, str],

@@ -47,15 +47,14 @@ class SameTransaction:
         self.active = not course.dry_run
         self._pending: tuple[int, Any] | None = None
         self._hooked: weakref.WeakSet[Any] = weakref.WeakSet()
-        if self.active:
-            bind = keyset.session().get_bind()
-            app_url = bind.engine.url
-            if not same_database(app_url, sa.engine.make_url(self.ledger.url)):
-                raise NotSameDatabase(
-                    "opsctl.batches(exactly_once=True): the ledger is not in the app's "
-                    f"database ({_shown(self.ledger.url)} and {_shown(app_url)}): a checkpoint "
-                    "can only commit with the script's changes when ledger_url is the app's "
-                    "database; drop exactly_once (each batch is then done at least once)")
+        # Refused in a dry run too: it tells what the real run would meet.
+        app_url = keyset.session().get_bind().engine.url
+        if not same_database(app_url, sa.engine.make_url(self.ledger.url)):
+            raise NotSameDatabase(
+                "opsctl.batches(exactly_once=True): the ledger is not in the app's "
+                f"database ({_shown(self.ledger.url)} and {_shown(app_url)}): a checkpoint "
+                "can only commit with the script's changes when ledger_url is the app's "
+                "database; drop exactly_once (each batch is then done at least once)")
 
     def pending(self, done: int, cursor: Any) -> None:
         """The batch about to be yielded: its checkpoint, written at the session's commit."""
