@@ -253,13 +253,13 @@ def test_exactly_once_commits_the_checkpoint_with_the_batch(ledger_url: str, boo
 def test_a_dry_run_rolls_back_each_batch_at_its_end(engine: sa.engine.Engine) -> None:
     """The dry-run guard's rewind at each boundary: the next batch sees none of the changes
     of the one before, and nothing is committed."""
-    from opsctl.run.dryguard import Guard
+    from opsctl.run.dryguard import Guard, rewind
 
     guard = Guard()
     guard.start()
     seen: list[int] = []
     try:
-        in_run(Course(None, None, dry_run=True)).rewind = guard.rewind
+        in_run(Course(None, None, dry_run=True)).rewind = lambda: rewind(guard)
         with Session(engine) as session:
             for batch in batches(sa.select(Thing).where(Thing.id <= 3), size=1,
                                  session=session):

@@ -14,7 +14,7 @@ way out of that transaction is refused where it is attempted, or found at the en
   its own): their ``commit()`` is withheld and their changes rolled back when they go back to
   the pool (or at the end); the same statements are refused on them, and a connection in
   AUTOCOMMIT mode is refused at its first statement.
-- **At each batch boundary** of :func:`opsctl.batches` (:meth:`Guard.rewind`) everything is
+- **At each batch boundary** of :func:`opsctl.batches` (:func:`rewind`) everything is
   rolled back and begun again, so the batch's changes and locks are not held past it.
 - **At the end** each held connection returns to a savepoint opsctl set right after it began:
   if that savepoint is gone, its transaction was ended behind opsctl's back (a driver cursor's
@@ -132,36 +132,6 @@ class Guard:
                     dialect.do_commit = before
             for pool in self._pools:
                 event.remove(pool, "reset", self._reset)
-
-    def rewind(self) -> None:
-        """Roll back everything done so far and begin again on every held connection: a
-        dry run's batch boundary (:mod:`.batches`), so a long dry run keeps no batch's
-        changes, nor the locks they took, past that batch. The sessions' own transactions
-        (savepoints on the held connections) are rolled back first. A marker savepoint found
-        gone is an escape, as at the end."""
-        with self._lock:
-            if self.closing:
-                return
-            for session in list(self.sessions):
-                try:
-                    session.rollback()
-                except Exception:  # noqa: S110 - the rollback underneath undoes it anyway
-                    pass
-            for held in self.held.values():
-                real = held.real
-                where = held.conn.engine.url.render_as_string(hide_password=True)
-                cursor = real.cursor()
-                try:
-                    try:
-                        cursor.execute(f"ROLLBACK TO SAVEPOINT {self.marker}")
-                    except Exception:
-                        self.escapes.append(f"the transaction opsctl held on {where} was "
-                                            "ended outside its control")
-                    real.rollback()
-                    held.db.begin(real)
-                    cursor.execute(f"SAVEPOINT {self.marker}")
-                finally:
-                    cursor.close()
 
     def _finish(self, held: Held) -> None:
         conn, real = held.conn, held.real
@@ -288,6 +258,37 @@ class Guard:
         why = self._database(conn).refusal(statement)
         if why is not None:
             self.refuse(why)
+
+
+def rewind(guard: Guard) -> None:
+    """Roll back everything done so far and begin again on every held connection: a
+    dry run's batch boundary (:mod:`.batches`), so a long dry run keeps no batch's
+    changes, nor the locks they took, past that batch. The sessions' own transactions
+    (savepoints on the held connections) are rolled back first. A marker savepoint found
+    gone is an escape, as at the end."""
+    with guard._lock:
+        if guard.closing:
+            return
+        for session in list(guard.sessions):
+            try:
+                session.rollback()
+            except Exception:  # noqa: S110 - the rollback underneath undoes it anyway
+                pass
+        for held in guard.held.values():
+            real = held.real
+            where = held.conn.engine.url.render_as_string(hide_password=True)
+            cursor = real.cursor()
+            try:
+                try:
+                    cursor.execute(f"ROLLBACK TO SAVEPOINT {guard.marker}")
+                except Exception:
+                    guard.escapes.append(f"the transaction opsctl held on {where} was "
+                                         "ended outside its control")
+                real.rollback()
+                held.db.begin(real)
+                cursor.execute(f"SAVEPOINT {guard.marker}")
+            finally:
+                cursor.close()
 
 
 def _discard(conn: Connection) -> None:

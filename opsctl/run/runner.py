@@ -25,6 +25,7 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -325,7 +326,9 @@ def _execute(entry: EntryPoint, script: Script, args: list[str], app: Any,
                 from .dryrun import rolled_back
 
                 guard = stack.enter_context(rolled_back(app, dry.keep))
-                course.rewind = guard.rewind
+                from .dryguard import rewind
+
+                course.rewind = partial(rewind, guard)
             try:
                 interrupts.resume()  # a signal since the start is raised here
                 code = call(entry)
