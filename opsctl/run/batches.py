@@ -189,7 +189,11 @@ class ItemFeed(Feed):
         self._ahead: list[Any] = []
 
     def resume(self, cursor: Any, done: int) -> None:
-        skip = cursor if isinstance(cursor, int) else 0
+        if cursor is not None and (isinstance(cursor, bool) or not isinstance(cursor, int)):
+            raise ValueError(f"opsctl.batches(): the checkpoint's cursor {cursor!r} is not a "
+                             "count of items (did the script change from a query to an "
+                             "iterable?)")
+        skip = cursor or 0
         self.items = iter(self.source)
         if skip:
             skipped = sum(1 for _ in itertools.islice(self.items, skip))

@@ -167,7 +167,8 @@ class Course:
         self._track_written = now
         ledger, run_id = self.ledger, self.run_id
         if first:
-            self._quietly(lambda: ledger.begin_progress(run_id, total=total, done=0))
+            self._quietly(lambda: ledger.begin_progress(
+                run_id, total=total, done=0, resumed_from=self.start.resumed_from))
         else:
             self._quietly(lambda: ledger.checkpoint(run_id, done=done, total=total))
 
