@@ -115,11 +115,15 @@ class Course:
         """A batch is done: remember it, roll it back in a dry run, and write its checkpoint
         unless ``written`` (in the script's own transaction, :mod:`.exactly`)."""
         self.done, self.cursor = done, cursor
+        grown = self.total is not None and done > self.total  # rows inserted during the run
+        if grown:
+            self.total = done
         if self.rewind is not None:
             self.rewind()
         if not written and self.ledger is not None and self.run_id is not None:
-            ledger, run_id = self.ledger, self.run_id
-            self._quietly(lambda: ledger.checkpoint(run_id, done=done, cursor=cursor))
+            ledger, run_id, total = self.ledger, self.run_id, self.total if grown else None
+            self._quietly(lambda: ledger.checkpoint(run_id, done=done, cursor=cursor,
+                                                    total=total))
 
     def room(self) -> int | None:
         """Items this run may still take under ``--limit``; None without a limit."""
