@@ -217,7 +217,11 @@ def test_track_records_progress_and_a_second_loop_is_refused(book: Ledger) -> No
     assert sum(track(range(5))) == 10
     progress = book.progress(run)
     assert (progress.done, progress.total) == (5, 5)
-    list(batches([1, 2, 3], size=2))
+    growing = [1, 2, 3]
+    for batch in batches(growing, size=2):
+        if batch == [1, 2]:
+            growing.append(4)  # an item added during the run: the total grows with it
+    assert (book.progress(run).done, book.progress(run).total) == (4, 4)  # type: ignore[union-attr]
     with pytest.raises(RuntimeError, match="one batches"):
         list(batches([1], size=1))
 
