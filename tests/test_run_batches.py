@@ -194,3 +194,21 @@ def check(invoke: Callable[..., Result], project: Path,
         result = invoke(project, "run", *args)
         assert result.exit_code in (1, 2, 74), (args, result.output, result.stderr)
         assert message in result.stderr.strip().splitlines()[-1], (args, result.stderr)
+
+
+@pytest.mark.slow
+def test_a_lost_one_off_fix_is_resumed_without_force(shop: tuple[Path, str]) -> None:
+    """Run-once refuses a one-off fix whose last run was lost (it may have succeeded), but
+    resuming that run goes on from its checkpoint; once it succeeded, run-once stands."""
+    project, url = shop
+    write_script(project, "unrecycle/bump", BUMP)
+    with ledger(url) as book:
+        run = book.start(script="unrecycle/bump", process=Process.current("ann"),
+                         args=["--by", "5"])
+        book.begin_progress(run.id, total=3, done=2, cursor=[2])
+        book.end(run, status="lost", exit_code=None)
+    resumed = opsctl(project, "run", "--resume", "unrecycle/bump")
+    assert resumed.returncode == 0, resumed.stderr
+    assert prices(project) == [100, 200, 305]
+    again = opsctl(project, "run", "unrecycle/bump")
+    assert again.returncode == 76, again.stderr

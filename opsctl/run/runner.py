@@ -207,7 +207,9 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
         # Refused before waiting or asking; checked again with the lock held (start_run).
         assert ledger is not None
         done = ledger.once_blocker(key)
-        if done is not None:
+        if done is not None and resumed is not None and done.id == resumed.run.id:
+            once = False  # a lost run resumed: its checkpoint says how far it got
+        elif done is not None:
             raise run_once_refused(script, done)
 
     from ..ledger.values import Process
