@@ -178,6 +178,8 @@ def test_what_resume_refuses(shop: tuple[Path, str],
             run = book.start(script="recycle/bump", process=Process.current("ann"), args=[])
             book.end(run, status=status, exit_code=0)
         book.begin_progress(4, resumed_from=3)
+        gone = book.start(script="recycle/gone", process=Process.current("ann"), args=[])
+        book.end(gone, status="failed", exit_code=1)
     check(invoke, project, [
         (("--resume", "1"), "Error: --resume: run 1 of recycle/bump ended succeeded: only a "
          "failed, interrupted, lost or paused run can be resumed"),
@@ -185,7 +187,9 @@ def test_what_resume_refuses(shop: tuple[Path, str],
               (("--resume", "3"), "Error: --resume: run 3 was already resumed by run 4; "
                "resume that one (--resume 4)"),
               (("--resume", "1", "recycle/other"), "Error: --resume 1: run 1 is a run of "
-               "recycle/bump, not of recycle/other")])
+               "recycle/bump, not of recycle/other"),
+        (("--resume", "5"), "Error: --resume 5: run 5's script recycle/gone is not there any "
+         "more; if it was moved, name it: --resume 5 NEW_NAME")])
 
 
 def check(invoke: Callable[..., Result], project: Path,

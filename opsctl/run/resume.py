@@ -50,7 +50,7 @@ def resumed(ledger: Ledger, catalogue: Catalogue, script: Script | None, args: l
         run = ledger.run(int(wanted))
         if run is None:
             raise NothingToResume(f"--resume {wanted}: there is no run {wanted} in the ledger")
-        if script is not None and printable(script.key) != run.script:
+        if script is not None and run.script not in ledger.aliases(printable(script.key)):
             raise NothingToResume(f"--resume {wanted}: run {wanted} is a run of {run.script}, "
                                   f"not of {printable(script.key)}")
     else:
@@ -77,7 +77,12 @@ def resumed(ledger: Ledger, catalogue: Catalogue, script: Script | None, args: l
         raise NothingToResume(f"--resume: run {run.id} was already resumed by run {later[-1]}; "
                               f"resume that one (--resume {later[-1]})")
     if script is None:
-        script = catalogue.resolve(run.script)
+        try:
+            script = catalogue.resolve(run.script)
+        except OpsctlError:
+            raise NothingToResume(f"--resume {run.id}: run {run.id}'s script {run.script} is not "
+                                  f"there any more; if it was moved, name it: --resume {run.id} "
+                                  "NEW_NAME") from None
     if not args:
         if any(MASK in arg for arg in run.args):
             raise NothingToResume(
