@@ -82,6 +82,11 @@ def track(iterable: Iterable[T], description: str = "Working...",
     stream = _progress_stream or sys.stderr
     course = courses.current()
     if course is not None:
+        if total is None:  # read before the iterable is wrapped (the bar needs it too)
+            try:
+                total = len(iterable)  # type: ignore[arg-type]
+            except TypeError:
+                total = None
         iterable = _recorded(iterable, course, total)
     if not _is_terminal(stream):
         yield from iterable
@@ -93,11 +98,6 @@ def track(iterable: Iterable[T], description: str = "Working...",
 
 def _recorded(iterable: Iterable[T], course: courses.Course,
               total: float | None) -> Iterator[T]:
-    if total is None:
-        try:
-            total = len(iterable)  # type: ignore[arg-type]
-        except TypeError:
-            total = None
     whole = None if total is None else int(total)
     done = 0
     course.tracked(0, whole, first=True)
