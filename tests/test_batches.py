@@ -297,3 +297,15 @@ def test_the_pace_between_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     Course(None, None).rest(10, courses.time.monotonic(), None)
     assert asked[:2] == [0.5, 0.2]
     assert 1.4 < asked[2] <= 1.5 and len(asked) == 3
+
+
+@pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
+def test_a_batch_left_uncommitted_is_warned_about(local_book: Ledger, engine: sa.engine.Engine,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    in_run(Course(local_book, started(local_book)))
+    with Session(engine) as session:
+        for batch in batches(sa.select(Thing).where(Thing.id <= 4), size=2, session=session):
+            batch[0].seen = 7  # never committed
+    warned = capsys.readouterr().err
+    assert warned.count("warning: opsctl.batches(): the batch ending at item 2 has changes "
+                        "the session has not committed") == 1

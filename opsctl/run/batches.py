@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from .. import output
 from . import course as courses
 
 
@@ -99,6 +100,7 @@ def _loop(feed: Feed, size: int, count: bool, pause: float | None,
         remaining = feed.remaining()
         total = None if remaining is None else start.done + remaining
     done = start.done
+    warned = False
     if course is not None:
         course.begin(total, feed.cursor())
     try:
@@ -116,6 +118,12 @@ def _loop(feed: Feed, size: int, count: bool, pause: float | None,
                 hook.pending(done + len(page), feed.cursor())
             yield page
             done += len(page)
+            if course is not None and not warned and feed.uncommitted():
+                warned = True
+                output.warn(f"opsctl.batches(): the batch ending at item {done:,} has changes "
+                            "the session has not committed: the checkpoint counts the batch "
+                            "as done, so a resume would skip them; commit each batch before "
+                            "the loop asks for the next")
             if course is not None:
                 course.advanced(done, feed.cursor(),
                                 written=hook is not None and hook.written())
@@ -145,6 +153,10 @@ class Feed:
     def cursor(self) -> Any:
         raise NotImplementedError
 
+    def uncommitted(self) -> bool:
+        """Whether the batch just done left changes its session has not even flushed."""
+        return False
+
 
 class QueryFeed(Feed):
     """Pages of a query, by key."""
@@ -172,6 +184,10 @@ class QueryFeed(Feed):
 
     def more(self) -> bool:
         return bool(self.keyset.page(self.after, 1))
+
+    def uncommitted(self) -> bool:
+        session = self.keyset.session()
+        return bool(session.new or session.dirty or session.deleted)
 
     def cursor(self) -> Any:
         from .keyset import encode
