@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from runkit import ledger
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, joinedload, mapped_column, relationship
 from sqlalchemy.pool import NullPool
 
 from opsctl import batches, rows, track
@@ -32,6 +32,15 @@ class Thing(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     status: Mapped[str] = mapped_column(sa.String(20))
     seen: Mapped[int] = mapped_column(default=0)
+
+
+class Note(Base):
+    __tablename__ = "note"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thing_id: Mapped[int] = mapped_column(sa.ForeignKey("thing.id"))
+
+
+Thing.notes = relationship(Note)  # type: ignore[attr-defined]
 
 
 class Pair(Base):
@@ -104,6 +113,12 @@ def test_a_composite_key_and_a_core_select(engine: sa.engine.Engine) -> None:
         legacy = [p.a for batch in batches(session.query(Pair).filter(Pair.a == 2), size=1)
                   for p in batch]
         assert legacy == [2, 2, 2]
+        session.add_all(Note(id=i, thing_id=1 + i % 2) for i in range(1, 5))
+        session.commit()
+        eager = sa.select(Thing).options(joinedload(Thing.notes))  # type: ignore[attr-defined]
+        assert [[(t.id, len(t.notes)) for t in batch] for batch in
+                batches(eager.where(Thing.id <= 3), size=2, session=session)] == \
+            [[(1, 2), (2, 2)], [(3, 0)]]
 
 
 @pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)

@@ -64,7 +64,9 @@ class Keyset:
         if self.orm_query:
             return list(ordered.all())
         result = self.session().execute(ordered)
-        return list(result.scalars().all() if self.objects else result.all())
+        # unique(): what SQLAlchemy asks of joined eager loads of collections (ORM objects
+        # are unique by identity anyway; rows are not, and are kept as they come).
+        return list(result.unique().scalars().all() if self.objects else result.all())
 
     def count(self, after: tuple[Any, ...] | None) -> int:
         """How many items remain after ``after``."""
