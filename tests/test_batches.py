@@ -324,3 +324,29 @@ def test_a_batch_left_uncommitted_is_warned_about(local_book: Ledger, engine: sa
     warned = capsys.readouterr().err
     assert warned.count("warning: opsctl.batches(): the batch ending at item 2 has changes "
                         "the session has not committed") == 1
+
+
+def test_a_ledger_that_fails_is_left_alone_for_a_while(local_book: Ledger,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """A checkpoint the ledger cannot take is said once; the next ones do not wait out the
+    outage again until the quiet time has passed, and then the checkpoints go on."""
+    run = started(local_book)
+    course = in_run(Course(local_book, run))
+    local_book.retry_seconds = 0
+    sent: list[str] = []
+    sa.event.listen(local_book.engine, "before_cursor_execute",
+                    lambda conn, cursor, statement, *args: sent.append(statement))
+    loop = batches(range(10), size=2)
+    next(loop)
+    with local_book.engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE opsctl_progress RENAME TO away"))
+    sent.clear()
+    next(loop)
+    next(loop)
+    assert len([s for s in sent if "opsctl_progress" in s]) == 1  # the one that failed
+    assert capsys.readouterr().err.count("could not be recorded in the ledger") == 1
+    with local_book.engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE away RENAME TO opsctl_progress"))
+    course._quiet_until = 0.0  # the quiet time has passed
+    next(loop)
+    assert local_book.progress(run).done == 6  # type: ignore[union-attr]

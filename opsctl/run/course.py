@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
 #: A ``track()`` loop writes its progress at most this often (and once at its end).
 TRACK_WRITE_SECONDS = 1.0
+#: After the ledger failed a checkpoint, it is left alone this long: the batches go on at
+#: their pace instead of each waiting out the outage (``ledger_retry_seconds``).
+QUIET_SECONDS = 10.0
 
 
 class Stop(BaseException):  # noqa: N818 - not an error: the run ends where it was asked to
@@ -84,6 +87,8 @@ class Course:
         #: In a dry run: rolls back what the batch before did (the dry-run guard's rewind).
         self.rewind: Any = None
         self._warned = False
+        #: The ledger failed: checkpoints and stop requests wait until then (monotonic).
+        self._quiet_until = 0.0
         self._track_written = 0.0
 
     @property
@@ -179,9 +184,14 @@ class Course:
     # ------------------------------------------------------------------
 
     def _quietly(self, work: Any) -> Any:
+        """``work()`` on the ledger; when it fails, said once, and the ledger is left alone
+        for :data:`QUIET_SECONDS` (each attempt may wait out an outage first)."""
+        if time.monotonic() < self._quiet_until:
+            return None
         try:
             return work()
         except Exception as exc:  # the ledger's trouble never stops the script
+            self._quiet_until = time.monotonic() + QUIET_SECONDS
             if not self._warned:
                 self._warned = True
                 first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
