@@ -82,9 +82,12 @@ class ScriptRunner:
         return self._app
 
     def run(self, script: str, *args: str, dry_run: bool = False, reason: str | None = None,
-            force: bool = False, request_context: bool = False) -> ScriptRun:
+            force: bool = False, request_context: bool = False, limit: int | None = None,
+            resume: bool | int = False) -> ScriptRun:
         """Run ``script`` with ``args`` as ``opsctl run [--dry-run] [--reason R] [--force]
-        [--request-context] --yes SCRIPT ARGS`` would; the runner itself is callable as this."""
+        [--request-context] [--limit N] [--resume [RUN_ID]] --yes SCRIPT ARGS`` would
+        (``resume=True``: the script's newest unfinished run); the runner itself is callable
+        as this."""
         import click
 
         from .errors import OpsctlError
@@ -103,7 +106,8 @@ class ScriptRunner:
                     before = newest.id if newest is not None else 0
                     code = self._run(project, found, list(args), dry_run=dry_run,
                                      reason=reason, force=force,
-                                     request_context=request_context)
+                                     request_context=request_context, limit=limit,
+                                     resume=resume)
                 except (OpsctlError, click.ClickException) as exc:
                     exc.show()  # as opsctl run says it, on stderr
                     code = exc.exit_code
@@ -139,7 +143,8 @@ class ScriptRunner:
         return Project(self.project_dir, debug=True, overrides={"ledger_url": self.ledger_url})
 
     def _run(self, project: Project, script: Script, args: list[str], *, dry_run: bool,
-             reason: str | None, force: bool, request_context: bool) -> int:
+             reason: str | None, force: bool, request_context: bool, limit: int | None,
+             resume: bool | int) -> int:
         from flask.cli import ScriptInfo
 
         from .run.args import RunOptions
@@ -149,8 +154,10 @@ class ScriptRunner:
         # The app is given as `flask ops run` gives the one the flask command loaded.
         info = ScriptInfo(create_app=lambda: app, set_debug_flag=False)
         info.opsctl_source = self.app_source  # type: ignore[attr-defined]
+        wanted = None if resume is False else "" if resume is True else str(resume)
         options = RunOptions(dry_run=dry_run, yes=True, force=force, reason=reason,
-                             request_context=request_context, script_info=info)
+                             request_context=request_context, script_info=info, limit=limit,
+                             resume=wanted)
         return run_script(project, script, args, options)
 
     @staticmethod

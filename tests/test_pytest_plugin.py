@@ -125,6 +125,23 @@ def test_a_dry_run_rolls_back_what_the_script_committed(run: ScriptRunner, app: 
     assert cached(app) == 20
 
 
+def test_a_batch_job_is_limited_and_resumed(run: ScriptRunner, proj: Path) -> None:
+    write_script(proj, "recycle/count_cache", """
+        import sqlalchemy as sa
+        from opsctl import batches, current_run, report
+        from opsctl.demo.models import CacheEntry
+
+        def main():
+            for batch in batches(sa.select(CacheEntry), size=10):
+                pass
+            report(done=current_run().progress.done)
+    """)
+    paused = run("recycle/count_cache", limit=15)
+    assert (paused.exit_code, paused.status) == (80, "paused"), paused.output
+    resumed = run("recycle/count_cache", resume=True)
+    assert (resumed.status, resumed.summary) == ("succeeded", {"done": 40}), resumed.output
+
+
 def test_the_dry_run_guard_holds_in_a_test(run: ScriptRunner, proj: Path, app: Flask) -> None:
     write_script(proj, "recycle/raw_commit", '''\
         """Commit on the session's own connection: a dry run refuses it."""
