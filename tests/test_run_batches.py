@@ -131,7 +131,7 @@ def test_a_cancel_asked_from_another_process_ends_the_run_at_the_next_batch(
         (tmp_path / "go").write_text("")
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 81, err
-    assert "cancelled after 2 items" in err
+    assert "recycle/bump cancelled after 2 items, as bob asked (run 1)" in err
     assert prices(project) == [101, 201, 300]
     with ledger(url) as book:
         run = book.run(1)

@@ -142,12 +142,13 @@ class Course:
         if self.ledger is not None and self.run_id is not None:
             ledger, run_id = self.ledger, self.run_id
             asked = self._quietly(lambda: ledger.requested(run_id))
-            if asked == "cancel":
-                raise Stop("cancelled", f"cancelled after {self.done:,} items")
-            if asked == "pause":
-                raise Stop("paused", f"paused after {self.done:,} items")
+            if asked in ("cancel", "pause"):
+                status = "cancelled" if asked == "cancel" else "paused"
+                found = self._quietly(lambda: ledger.progress(run_id))
+                by = f", as {found.requested_by} asked" if found and found.requested_by else ""
+                raise Stop(status, f"{status} after {_items(self.done)}{by}")
         if self.room() == 0 and more():
-            raise Stop("paused", f"paused after {self.done:,} items (--limit {self.limit:,})")
+            raise Stop("paused", f"paused after {_items(self.done)} (--limit {self.limit:,})")
 
     def rest(self, items: int, began: float, pause: float | None) -> None:
         """Sleep between batches: ``pause`` (the loop's own) or ``--throttle`` seconds, and
@@ -199,6 +200,10 @@ class Course:
                             "the run goes on, and a resume starts from the last checkpoint "
                             "recorded")
             return None
+
+
+def _items(count: int) -> str:
+    return f"{count:,} item{'' if count == 1 else 's'}"
 
 
 _current: Course | None = None
