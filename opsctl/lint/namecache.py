@@ -26,9 +26,12 @@ folder without the folder changing).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from itertools import starmap
 from time import time_ns
 
 from ..filecache import FileCache, code_stamp, digest, signature
+from .rules import Finding
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 
@@ -130,3 +133,66 @@ class NameResults:
         longer has."""
         if self.cache.loaded:
             self.cache.save(keep=self.seen if whole_tree else None)
+
+
+class FolderReplay:
+    """The part of :class:`opsctl.lint.walk.Linter` that runs the rules on a folder's names
+    or replays what they gave, through a :class:`NameResults`."""
+
+    name_results: NameResults | None = None
+    findings: list[Finding]
+    content: list[tuple[str, Kind]]
+    stale_count: int
+    stale_oldest: tuple[str, str] | None
+    checked: int
+
+    def replayed_unchanged(self, folder: str, sig: bytes) -> bool:
+        """Replay developer folder ``folder`` when its signature is still ``sig``, without
+        listing it; returns whether it did."""
+        results = self.name_results
+        kept = results.unchanged(folder, sig) if results is not None else None
+        if kept is None:
+            return False
+        assert results is not None
+        found = results.get(folder, results.cache.entries[folder][0])
+        if found is None:
+            return False
+        self.checked += kept[1]
+        self._replay(found)
+        return True
+
+    def recorded(self, name: str, key: bytes, work: Callable[[], Any],
+                 folder: Any = None) -> Any:
+        """Run ``work`` (the rules on one folder's names), or replay what it gave when the
+        names cache has it for listing ``key``; returns what ``work`` returned. ``folder``
+        is what to keep of the folder itself (:meth:`NameResults.unchanged`), if anything."""
+        results = self.name_results
+        found = results.get(name, key) if results is not None else None
+        if found is not None:
+            assert results is not None
+            results.keep_folder(name, folder)
+            return self._replay(found)
+        if results is None:
+            return work()
+        start, begun = len(self.findings), len(self.content)
+        before = self.stale_count, self.stale_oldest
+        self.stale_count, self.stale_oldest = 0, None
+        extra = work()
+        result: Result = (tuple(map(tuple, self.findings[start:])), self.stale_count,
+                          self.stale_oldest, tuple(self.content[begun:]), extra)
+        results.put(name, key, result, folder)
+        self.stale_count, self.stale_oldest = before
+        self._merge_stale(result[1], result[2])
+        return extra
+
+    def _replay(self, found: Result) -> Any:
+        findings, count, oldest, content, extra = found
+        self.findings.extend(starmap(Finding, findings))
+        self.content.extend(content)
+        self._merge_stale(count, oldest)
+        return extra
+
+    def _merge_stale(self, count: int, oldest: tuple[str, str] | None) -> None:
+        self.stale_count += count
+        if oldest is not None and (self.stale_oldest is None or oldest < self.stale_oldest):
+            self.stale_oldest = oldest

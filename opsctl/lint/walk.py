@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import operator
 import os
-from collections.abc import Callable
-from itertools import compress, filterfalse, repeat, starmap
+from itertools import compress, filterfalse, repeat
 
 from ..naming import IGNORED_NAMES, SHARED_FOLDERS, Kind, normalise
 from .bulk import duplicate_candidates, names_of, split_stale
 from .collector import BAD, OK, STALE
-from .namecache import NameResults, Result, folder_signature, listing_key
+from .namecache import FolderReplay, NameResults, folder_signature, listing_key
 from .names import NameRules, folder_original
-from .rules import Finding, LintReport, RootMissing
+from .rules import LintReport, RootMissing
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 
@@ -36,10 +35,8 @@ _IS_LINK = os.DirEntry.is_symlink
 SHARED_KEY = "\0shared"
 
 
-class Linter(NameRules):
+class Linter(FolderReplay, NameRules):
     """One run of the lint over a tree: the walk, folder by folder."""
-
-    name_results: NameResults | None = None
 
     def walk_tree(self) -> None:
         try:
@@ -129,42 +126,6 @@ class Linter(NameRules):
         return ordered, (sigs, count, tuple((f, tuple(names), tuple(folders))
                                             for f, (names, folders) in ordered.items()))
 
-    def recorded(self, name: str, key: bytes, work: Callable[[], Any],
-                 folder: Any = None) -> Any:
-        """Run ``work`` (the rules on one folder's names), or replay what it gave when the
-        names cache has it for listing ``key``; returns what ``work`` returned. ``folder``
-        is what to keep of the folder itself (:meth:`NameResults.unchanged`), if anything."""
-        results = self.name_results
-        found = results.get(name, key) if results is not None else None
-        if found is not None:
-            assert results is not None
-            results.keep_folder(name, folder)
-            return self._replay(found)
-        if results is None:
-            return work()
-        start, begun = len(self.findings), len(self.content)
-        before = self.stale_count, self.stale_oldest
-        self.stale_count, self.stale_oldest = 0, None
-        extra = work()
-        result: Result = (tuple(map(tuple, self.findings[start:])), self.stale_count,
-                          self.stale_oldest, tuple(self.content[begun:]), extra)
-        results.put(name, key, result, folder)
-        self.stale_count, self.stale_oldest = before
-        self._merge_stale(result[1], result[2])
-        return extra
-
-    def _replay(self, found: Result) -> Any:
-        findings, count, oldest, content, extra = found
-        self.findings.extend(starmap(Finding, findings))
-        self.content.extend(content)
-        self._merge_stale(count, oldest)
-        return extra
-
-    def _merge_stale(self, count: int, oldest: tuple[str, str] | None) -> None:
-        self.stale_count += count
-        if oldest is not None and (self.stale_oldest is None or oldest < self.stale_oldest):
-            self.stale_oldest = oldest
-
     def listing(self, rel: str, path: str) -> list[os.DirEntry[str]]:
         return self._listing(rel, path)[0]
 
@@ -216,15 +177,8 @@ class Linter(NameRules):
         results = self.name_results
         # The folder's signature before its listing: a name added meanwhile changes it.
         sig = folder_signature(path) if results is not None else None
-        if sig is not None:
-            assert results is not None
-            kept = results.unchanged(folder, sig)
-            found = results.get(folder, results.cache.entries[folder][0]) \
-                if kept is not None else None
-            if found is not None:
-                self.checked += kept[1]
-                self._replay(found)
-                return
+        if sig is not None and self.replayed_unchanged(folder, sig):
+            return
         entries, whole = self._listing(folder, path)
         count = len(entries)
         self.checked += count
