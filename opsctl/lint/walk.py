@@ -64,8 +64,13 @@ class Linter(FolderReplay, NameRules):
         # Both shared listings first: each is the other's evidence.
         shared.sort(key=lambda e: SHARED_FOLDERS.index(e.name))
         ordered, folder = self._list_shared(shared)
-        key = listing_key(*(part for names in ordered.values() for part in names),
-                          list(ordered))
+        kept = self.name_results.cache.entries.get(SHARED_KEY) \
+            if self.name_results is not None and folder is not None else None
+        if kept is not None and kept[2] is folder:  # replayed, not listed
+            key = kept[0]  # the digest of the listings it was kept with
+        else:
+            key = listing_key(*(part for names in ordered.values() for part in names),
+                              list(ordered))
         extra = self.recorded(SHARED_KEY, key, lambda: self._check_shared(ordered), folder)
         for folder, (names, _) in ordered.items():
             scripts = list(filter(_IS_PY, names))
