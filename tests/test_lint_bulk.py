@@ -59,8 +59,17 @@ def same(a: LintReport, b: LintReport) -> None:
 
 @pytest.fixture(scope="module")
 def legacy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("legacy") / "offline_script"
-    generate_tree(root, 1_500, seed=3, today=TODAY, **LEGACY)  # type: ignore[arg-type]
+    return make_legacy(tmp_path_factory.mktemp("legacy") / "offline_script", 1_500)
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The legacy shape and its edge cases on 200 scripts: for tests that copy it."""
+    return make_legacy(tmp_path_factory.mktemp("small") / "offline_script", 200)
+
+
+def make_legacy(root: Path, n: int) -> Path:
+    generate_tree(root, n, seed=3, today=TODAY, **LEGACY)  # type: ignore[arg-type]
     # Edge cases of the bulk match: dates at the window's ends, the 29th of February, the
     # floor, a folder and a hidden script among scripts, marked names in recycle/.
     dev = root / "edgecase"
@@ -172,9 +181,9 @@ def walked(root: Path, config: LintConfig) -> tuple[LintReport, NameResults]:
 
 
 @pytest.fixture
-def settled(legacy: Path, tmp_path: Path) -> Path:
+def settled(small: Path, tmp_path: Path) -> Path:
     root = tmp_path / "offline_script"
-    shutil.copytree(legacy, root)
+    shutil.copytree(small, root)
     settle(root)
     return root
 
@@ -220,12 +229,10 @@ def test_a_change_to_a_settled_folder_is_seen(settled: Path, tmp_path: Path,
     same(warm, lint(settled, naming_for(config), LintConfig()))
 
 
-def test_a_folder_changed_just_now_is_listed_every_time(legacy: Path, tmp_path: Path) -> None:
+def test_a_folder_changed_just_now_is_listed_every_time(settled: Path, tmp_path: Path) -> None:
     """A folder changed within the file system's clock tick may change again without its
     time moving, so a signature that recent never stands for its listing."""
-    root = tmp_path / "offline_script"
-    shutil.copytree(legacy, root)
-    settle(root)
+    root = settled
     os.utime(root / "edgecase")  # now
     config = LintConfig(cache_dir=str(tmp_path / "cache"))
     walked(root, config)
