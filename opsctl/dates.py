@@ -7,7 +7,7 @@ The lint proves a temporary name's date good inside its one fast match
 
 from __future__ import annotations
 
-import datetime as _dt
+from .light import datetime as _dt
 
 
 def dates_between(first: _dt.date, last: _dt.date) -> str:

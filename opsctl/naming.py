@@ -17,7 +17,6 @@ can see (``original``). Dates inside names live in :mod:`opsctl.dates`, similar 
 
 from __future__ import annotations
 
-import datetime as _dt
 import re
 from collections.abc import Callable, Iterable, Sequence
 
@@ -34,6 +33,7 @@ from .copies import STATUS_SUFFIXES_TYPE as STATUS_SUFFIXES_TYPE
 from .copies import configured_status_suffixes as configured_status_suffixes
 from .dates import DEFAULT_DATE_FLOOR, why_not_a_date
 from .light import NamedTuple, pattern
+from .light import datetime as _dt
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 

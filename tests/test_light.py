@@ -103,3 +103,13 @@ def test_pattern_is_not_compiled_at_import(monkeypatch: pytest.MonkeyPatch) -> N
     assert compiled == [r"x+y"]
     lazy.search("xy")
     assert compiled == [r"x+y"]
+
+
+def test_datetime_hands_out_datetime_s_own_classes() -> None:
+    import datetime
+
+    from opsctl import light
+
+    for name in ("date", "datetime", "time", "timedelta", "timezone", "tzinfo", "MINYEAR",
+                 "MAXYEAR"):
+        assert getattr(light.datetime, name) is getattr(datetime, name), name

@@ -12,6 +12,7 @@ import datetime as _dt
 import marshal
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from treegen import LEGACY, generate_tree
 
 from opsctl.lint.bulk import FastMatches, day_name, split_stale
 from opsctl.lint.engine import lint
+from opsctl.lint.namecache import NameResults
 from opsctl.lint.rules import LintReport
 from opsctl.lint.settings import LintConfig
 from opsctl.lint.walk import SHARED_KEY, Linter
@@ -57,8 +59,17 @@ def same(a: LintReport, b: LintReport) -> None:
 
 @pytest.fixture(scope="module")
 def legacy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("legacy") / "offline_script"
-    generate_tree(root, 1_500, seed=3, today=TODAY, **LEGACY)  # type: ignore[arg-type]
+    return make_legacy(tmp_path_factory.mktemp("legacy") / "offline_script", 1_500)
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The legacy shape and its edge cases on 200 scripts: for tests that copy it."""
+    return make_legacy(tmp_path_factory.mktemp("small") / "offline_script", 200)
+
+
+def make_legacy(root: Path, n: int) -> Path:
+    generate_tree(root, n, seed=3, today=TODAY, **LEGACY)  # type: ignore[arg-type]
     # Edge cases of the bulk match: dates at the window's ends, the 29th of February, the
     # floor, a folder and a hidden script among scripts, marked names in recycle/.
     dev = root / "edgecase"
@@ -151,6 +162,106 @@ def test_a_deleted_folder_leaves_the_names_cache(tmp_path: Path) -> None:
     assert len(entries) == sum(1 for p in root.iterdir() if p.is_dir()) - 1
 
 
+
+# -- folders known unchanged by their own signature ----------------------------------------------
+
+def settle(root: Path, seconds: int = 3600) -> None:
+    """Set every folder's modification time back, as in a tree checked out an hour ago."""
+    past = time.time_ns() - seconds * 1_000_000_000
+    for folder in [root, *(p for p in root.rglob("*") if p.is_dir())]:
+        os.utime(folder, ns=(past, past))
+
+
+def walked(root: Path, config: LintConfig) -> tuple[LintReport, NameResults]:
+    linter = Linter(str(root), naming_for(config), config)
+    linter.walk_tree()
+    report = linter.report()
+    assert linter.name_results is not None
+    return report, linter.name_results
+
+
+@pytest.fixture
+def settled(small: Path, tmp_path: Path) -> Path:
+    root = tmp_path / "offline_script"
+    shutil.copytree(small, root)
+    settle(root)
+    return root
+
+
+def test_a_settled_unchanged_folder_is_replayed_without_listing_it(settled: Path,
+                                                                   tmp_path: Path) -> None:
+    config = LintConfig(cache_dir=str(tmp_path / "cache"))
+    cold, results = walked(settled, config)
+    assert results.unlisted == 0
+    warm, results = walked(settled, config)
+    folders = [p for p in settled.iterdir() if p.is_dir()]
+    # Every developer folder, and recycle/ with unrecycle/ as one.
+    assert results.unlisted == len(folders) - 1 and results.misses == 0
+    same(warm, cold)
+    same(warm, lint(settled, naming_for(config), LintConfig()))
+
+
+@pytest.mark.parametrize("change", ["add", "rename", "delete", "add, time set back",
+                                    "shared rename"])
+def test_a_change_to_a_settled_folder_is_seen(settled: Path, tmp_path: Path,
+                                              change: str) -> None:
+    config = LintConfig(cache_dir=str(tmp_path / "cache"))
+    walked(settled, config)
+    walked(settled, config)
+    folder = settled / "edgecase"
+    before = os.stat(folder)
+    if change.startswith("add"):
+        (folder / "Bad Name.py").write_text("", encoding="utf-8")
+    elif change == "rename":
+        (folder / "ts_2020_01_01_export_orders_old.py").rename(
+            folder / "ts_2020_01_01_export_orders_2.py")
+    elif change == "delete":
+        (folder / "ts_2025_12_15_at_window.py").unlink()
+    else:
+        folder = settled / "recycle"
+        before = os.stat(folder)
+        (folder / "export_orders.py").rename(folder / "export_orders_old.py")
+    if change.endswith("time set back"):
+        # The same modification time as before: the change time still tells.
+        os.utime(folder, ns=(before.st_atime_ns, before.st_mtime_ns))
+    warm, results = walked(settled, config)
+    assert results.misses == 1
+    same(warm, lint(settled, naming_for(config), LintConfig()))
+
+
+def test_a_folder_changed_just_now_is_listed_every_time(settled: Path, tmp_path: Path) -> None:
+    """A folder changed within the file system's clock tick may change again without its
+    time moving, so a signature that recent never stands for its listing."""
+    root = settled
+    os.utime(root / "edgecase")  # now
+    config = LintConfig(cache_dir=str(tmp_path / "cache"))
+    walked(root, config)
+    warm, results = walked(root, config)
+    assert results.unlisted == len([p for p in root.iterdir() if p.is_dir()]) - 2
+    (root / "edgecase" / "Bad Name.py").write_text("", encoding="utf-8")
+    os.utime(root / "edgecase", ns=(os.stat(root / "edgecase").st_atime_ns,
+                                    os.stat(root / "edgecase").st_mtime_ns))
+    warm, results = walked(root, config)
+    assert "edgecase/Bad Name.py" in {f.path for f in warm.findings}
+
+
+def test_a_folder_holding_a_link_is_always_listed(settled: Path, tmp_path: Path) -> None:
+    """A link's target may turn from a file into a folder without the folder changing."""
+    target = tmp_path / "target"
+    target.write_text("", encoding="utf-8")
+    link = settled / "edgecase" / "ts_2026_03_01_linked.py"
+    link.symlink_to(target)
+    settle(settled)
+    config = LintConfig(cache_dir=str(tmp_path / "cache"))
+    walked(settled, config)
+    _, results = walked(settled, config)
+    assert results.unlisted == len([p for p in settled.iterdir() if p.is_dir()]) - 2
+    target.unlink()
+    target.mkdir()
+    warm, _ = walked(settled, config)
+    same(warm, lint(settled, naming_for(config), LintConfig()))
+
+
 # -- the bulk matches themselves -----------------------------------------------------------------
 
 def test_split_stale_agrees_with_one_name_at_a_time() -> None:
@@ -225,9 +336,12 @@ def test_a_warm_lint_does_not_load_tomllib(tmp_path: Path) -> None:
     (project / "pyproject.toml").write_text("[tool.opsctl]\n", encoding="utf-8")
     code = ("import sys; from opsctl.cli.main import main; sys.argv = ['opsctl', 'lint']\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "print('tomllib' in sys.modules, file=sys.stderr)")
+            "print('tomllib' in sys.modules, 'datetime' in sys.modules, file=sys.stderr)")
     runs = [subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True,
                            text=True) for _ in range(3)]
-    # The first run makes the cache folder, the second keeps the table there.
-    assert [r.stderr.strip().splitlines()[-1] for r in runs] == ["True", "True", "False"]
+    # The first run makes the cache folder, the second keeps the table there. Without
+    # tomllib (which loads it), nothing loads the pure-Python half of datetime either
+    # (opsctl.light.datetime is its C half).
+    assert [r.stderr.strip().splitlines()[-1] for r in runs] == ["True True", "True True",
+                                                                 "False False"]
     assert runs[0].stdout == runs[2].stdout and runs[0].stdout

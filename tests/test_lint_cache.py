@@ -472,3 +472,17 @@ def test_the_signature_tells_each_of_its_four_numbers_apart() -> None:
                sig(mtime=1 << 62), sig(ino=(1 << 64) - 1), sig(size=10 + (1 << 40))]
     assert base not in changed and len(set(changed)) == len(changed)
     assert filecache.size_of(base) == 10 and filecache.size_of(sig(size=1 << 40)) == 1 << 40
+
+
+def test_signatures_of_many_files_are_each_file_s_with_none_where_one_is_gone(
+        project: Path) -> None:
+    root = project / "offline_script"
+    rels = ["recycle/export_order_data.py", "recycle/gone.py", "unrecycle/fix_refund_totals.py"]
+    expected = [filecache.signature(os.stat(root / rel)) if (root / rel).exists() else None
+                for rel in rels]
+    assert expected[1] is None and None not in (expected[0], expected[2])
+    assert filecache.signatures(rels, str(root)) == expected
+    assert filecache.signatures([str(root / rel) for rel in rels]) == expected
+    assert filecache.signatures(rels, str(root / "missing")) == [None, None, None]
+    present = [rels[0], rels[2]]
+    assert filecache.signatures(present, str(root)) == [expected[0], expected[2]]

@@ -9,9 +9,9 @@ a few small files, and only then is one ``git log`` run. A shallow clone (CI's u
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
 
+from ..light import datetime as _dt
 from ..naming import folder_name_of
 
 

@@ -9,7 +9,6 @@ that uses them to the full rules name by name.
 
 from __future__ import annotations
 
-import datetime as _dt
 import operator
 import os
 import re
@@ -19,6 +18,7 @@ from itertools import filterfalse
 
 from ..copies import unmarked
 from ..dates import dates_between
+from ..light import datetime as _dt
 from ..naming import SHARED_FOLDERS
 
 Match = Callable[[str], "re.Match[str] | None"]

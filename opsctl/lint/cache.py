@@ -88,8 +88,7 @@ class ContentFacts:
             # speed but for the scripts that changed.
             rels = list(map(_REL, scripts))
             self.seen.extend(rels)
-            prefix = os.path.join(self.root, "")
-            sigs = signatures(list(map(prefix.__add__, rels)))
+            sigs = signatures(rels, self.root)
             entries = self.cache.entries
             stored = list(map(entries.get, rels, repeat(_ABSENT)))
             same = list(map(operator.eq, map(_SIGNATURE, stored), sigs))

@@ -5,12 +5,12 @@ can vouch for, and the content rules run at the end. :mod:`opsctl.lint.walk` fee
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
 
+from ..light import datetime as _dt
 from ..naming import IGNORED_NAMES, SHARED_FOLDERS, Kind, Naming, Problem
 from .bulk import FastMatches, Match, day_name, listed_stems
 from .cache import ContentFacts

@@ -3,7 +3,7 @@ summary a lint reports unless ``--show-stale`` asks for each."""
 
 from __future__ import annotations
 
-import datetime as _dt
+from ..light import datetime as _dt
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 

@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import operator
 import os
-from collections.abc import Callable
-from itertools import compress, filterfalse, repeat, starmap
+from itertools import compress, filterfalse, repeat
 
 from ..naming import IGNORED_NAMES, SHARED_FOLDERS, Kind, normalise
 from .bulk import duplicate_candidates, names_of, split_stale
 from .collector import BAD, OK, STALE
-from .namecache import NameResults, Result, listing_key
+from .namecache import FolderReplay, NameResults, folder_signature, listing_key
 from .names import NameRules, folder_original
-from .rules import Finding, LintReport, RootMissing
+from .rules import LintReport, RootMissing
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 
@@ -31,14 +30,13 @@ if TYPE_CHECKING:
 
 _DAY = operator.itemgetter(slice(3, 13))  # the date of a good temporary file name
 _IS_PY = operator.methodcaller("endswith", ".py")
+_IS_LINK = os.DirEntry.is_symlink
 #: The names-cache key of recycle/ and unrecycle/ together (no folder name holds a NUL).
 SHARED_KEY = "\0shared"
 
 
-class Linter(NameRules):
+class Linter(FolderReplay, NameRules):
     """One run of the lint over a tree: the walk, folder by folder."""
-
-    name_results: NameResults | None = None
 
     def walk_tree(self) -> None:
         try:
@@ -48,7 +46,7 @@ class Linter(NameRules):
                               "init', or set root in [tool.opsctl]") from None
         if self.config.cache_dir is not None:
             self.name_results = NameResults(self.config.cache_dir, self.naming, self.config)
-        shared: dict[str, tuple[list[str], list[str]]] = {}
+        shared: list[os.DirEntry[str]] = []
         developers: list[os.DirEntry[str]] = []
         for entry in entries:
             name = entry.name
@@ -57,19 +55,23 @@ class Linter(NameRules):
             self.checked += 1
             if entry.is_dir():
                 if name in SHARED_FOLDERS:
-                    listing = self.listing(name, entry.path)
-                    self.checked += len(listing)
-                    shared[name] = names_of(listing)
+                    shared.append(entry)
                 elif name != "__pycache__":
                     developers.append(entry)
             else:
                 self.root_file(name)
         del entries
         # Both shared listings first: each is the other's evidence.
-        ordered = {f: shared[f] for f in SHARED_FOLDERS if f in shared}
-        key = listing_key(*(part for names in ordered.values() for part in names),
-                          list(ordered))
-        extra = self.recorded(SHARED_KEY, key, lambda: self._check_shared(ordered))
+        shared.sort(key=lambda e: SHARED_FOLDERS.index(e.name))
+        ordered, folder = self._list_shared(shared)
+        kept = self.name_results.cache.entries.get(SHARED_KEY) \
+            if self.name_results is not None and folder is not None else None
+        if kept is not None and kept[2] is folder:  # replayed, not listed
+            key = kept[0]  # the digest of the listings it was kept with
+        else:
+            key = listing_key(*(part for names in ordered.values() for part in names),
+                              list(ordered))
+        extra = self.recorded(SHARED_KEY, key, lambda: self._check_shared(ordered), folder)
         for folder, (names, _) in ordered.items():
             scripts = list(filter(_IS_PY, names))
             if extra[folder]:  # a hidden script, __init__.py: not scripts
@@ -103,42 +105,45 @@ class Linter(NameRules):
             extra[folder] = sorted(n for n in filter(_IS_PY, names) if n not in scripts)
         return extra
 
-    def recorded(self, name: str, key: bytes, work: Callable[[], Any]) -> Any:
-        """Run ``work`` (the rules on one folder's names), or replay what it gave when the
-        names cache has it for listing ``key``; returns what ``work`` returned."""
+    def _list_shared(self, shared: list[os.DirEntry[str]],
+                     ) -> tuple[dict[str, tuple[list[str], list[str]]], Any]:
+        """The names and folders of recycle/ and unrecycle/ (those of ``shared``): kept in
+        the names cache while both folders' signatures stay the same, else listed. Returns
+        them and what to keep of them (None when a folder's signature cannot be trusted)."""
         results = self.name_results
-        found = results.get(name, key) if results is not None else None
-        if found is not None:
-            findings, count, oldest, content, extra = found
-            self.findings.extend(starmap(Finding, findings))
-            self.content.extend(content)
-            self._merge_stale(count, oldest)
-            return extra
-        if results is None:
-            return work()
-        start, begun = len(self.findings), len(self.content)
-        before = self.stale_count, self.stale_oldest
-        self.stale_count, self.stale_oldest = 0, None
-        extra = work()
-        result: Result = (tuple(map(tuple, self.findings[start:])), self.stale_count,
-                          self.stale_oldest, tuple(self.content[begun:]), extra)
-        results.put(name, key, result)
-        self.stale_count, self.stale_oldest = before
-        self._merge_stale(result[1], result[2])
-        return extra
-
-    def _merge_stale(self, count: int, oldest: tuple[str, str] | None) -> None:
-        self.stale_count += count
-        if oldest is not None and (self.stale_oldest is None or oldest < self.stale_oldest):
-            self.stale_oldest = oldest
+        sigs = None
+        if results is not None:
+            sigs = tuple(map(folder_signature, (e.path for e in shared)))
+            kept = results.unchanged(SHARED_KEY, sigs) if None not in sigs else None
+            if kept is not None:
+                self.checked += kept[1]
+                return {f: (list(names), list(folders)) for f, names, folders in kept[2]}, kept
+        ordered: dict[str, tuple[list[str], list[str]]] = {}
+        count, trusted = 0, True
+        for entry in shared:
+            listing, whole = self._listing(entry.name, entry.path)
+            count += len(listing)
+            trusted = trusted and whole
+            ordered[entry.name] = names_of(listing)
+        self.checked += count
+        if sigs is None or None in sigs or not trusted:
+            return ordered, None
+        return ordered, (sigs, count, tuple((f, tuple(names), tuple(folders))
+                                            for f, (names, folders) in ordered.items()))
 
     def listing(self, rel: str, path: str) -> list[os.DirEntry[str]]:
+        return self._listing(rel, path)[0]
+
+    def _listing(self, rel: str, path: str) -> tuple[list[os.DirEntry[str]], bool]:
+        """A folder's entries, and whether its signature may stand for them: it was listed,
+        and holds no symbolic link."""
         try:
-            return list(os.scandir(path))
+            entries = list(os.scandir(path))
         except OSError as exc:
             self.add(rel, "OPS101", f"the folder cannot be listed ({exc.strerror})",
                      "fix its permissions, or remove it")
-            return []
+            return [], False
+        return entries, not any(map(_IS_LINK, entries))
 
     def walk_shared(self, folder: str, path: str) -> None:
         entries = self.listing(folder, path)
@@ -174,12 +179,19 @@ class Linter(NameRules):
     def walk_developer(self, folder: str, path: str) -> None:
         """Check a developer folder and its temporary scripts: the bulk of a large tree."""
         self.developer_folder(folder)
-        entries = self.listing(folder, path)
-        self.checked += len(entries)
+        results = self.name_results
+        # The folder's signature before its listing: a name added meanwhile changes it.
+        sig = folder_signature(path) if results is not None else None
+        if sig is not None and self.replayed_unchanged(folder, sig):
+            return
+        entries, whole = self._listing(folder, path)
+        count = len(entries)
+        self.checked += count
         names, folders = names_of(entries)
         del entries
         self.recorded(folder, listing_key(names, folders),
-                      lambda: self._check_developer(folder, names, folders))
+                      lambda: self._check_developer(folder, names, folders),
+                      (sig, count) if sig is not None and whole else None)
 
     def _check_developer(self, folder: str, names: list[str], folders: list[str]) -> None:
         """A C-level ``filter`` proves the good names good with one regex match each; when
