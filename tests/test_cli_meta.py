@@ -40,7 +40,6 @@ def test_unexpected_errors_are_one_line_without_debug(runner: CliRunner, monkeyp
         raise RuntimeError("kaboom")
 
     monkeypatch.setattr(opsctl.listing, "list_scripts", boom)
-    monkeypatch.setattr("opsctl.cli.list.list_scripts", boom)
     monkeypatch.delenv("OPSCTL_DEBUG", raising=False)
     result = runner.invoke(cli, ["--project", "/tmp", "list"])
     assert result.exit_code == 1

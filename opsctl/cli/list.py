@@ -1,17 +1,20 @@
-"""``opsctl list``: every script with its kind, owner, age and last run (:mod:`opsctl.listing`)."""
+"""``opsctl list`` on the Click road: every script with its kind, owner, age and last run
+(:mod:`opsctl.listing`); everyday shapes skip Click (:mod:`opsctl.cli.list_fast`)."""
 
 from __future__ import annotations
 
 import click
 
-from .. import output
-from ..listing import FIT, list_scripts, row_of
+from ..listing import ListOptions, execute
 from ..project import Project
 from .params import pass_project
 
+#: The values of ``--kind`` (``ts`` is ``temporary``).
+KINDS = ("recycle", "unrecycle", "temporary", "ts")
+
 
 @click.command("list")
-@click.option("--kind", type=click.Choice(["recycle", "unrecycle", "temporary", "ts"]),
+@click.option("--kind", type=click.Choice(KINDS),
               help="Only scripts of this kind (ts = temporary).")
 @click.option("--owner", metavar="DEVELOPER", help="Only this developer's temporary scripts.")
 @click.option("--stale", is_flag=True, help="Only temporary scripts older than stale_days.")
@@ -28,15 +31,7 @@ def list_command(project: Project, kind: str | None, owner: str | None, stale: b
       opsctl list --owner yuzaoyah --stale
       opsctl list --json | jq '.[].key'
     """
-    entries = list_scripts(project, kind="temporary" if kind == "ts" else kind, owner=owner,
-                           stale=stale, with_runs=not no_runs)
-    if as_json:
-        output.print_json([e.as_dict() for e in entries])
-        return
-    columns = ["kind", "script", "owner", "age", "last run", "description"]
-    rows = [row_of(e) for e in entries]
-    if no_runs:
-        del columns[4]
-        for row in rows:
-            del row[4]
-    output.table(columns, rows, empty="no scripts match", fit=FIT)
+    # The work is opsctl.listing's, shared with the fast path that `opsctl list` takes
+    # without Click for its everyday shapes.
+    execute(project, ListOptions(kind=kind, owner=owner, stale=stale, no_runs=no_runs,
+                                 as_json=as_json))

@@ -1,8 +1,10 @@
 """The ``opsctl`` program: the console script and ``python -m opsctl``.
 
 ``opsctl lint`` in its everyday shapes (what CI and a pre-commit hook run) goes straight to
-:func:`opsctl.lint.fast.run_fast`, which never imports Click; everything else, ``opsctl lint``
-with any other option included, goes to the Click group in :mod:`opsctl.cli.group`.
+:func:`opsctl.lint.fast.run_fast`, and ``opsctl list`` in its everyday shapes to
+:func:`opsctl.cli.list_fast.run_fast`, neither of which imports Click; everything else,
+``lint`` and ``list`` with any other option included, goes to the Click group in
+:mod:`opsctl.cli.group`.
 """
 
 from __future__ import annotations
@@ -33,6 +35,17 @@ def main() -> None:
         if code is not None:
             _exit(code)
         gc.enable()
+    elif "list" in args and os.name != "nt":
+        from .list_fast import run_fast as run_list
+
+        try:
+            code = run_list(args)
+        except KeyboardInterrupt:
+            code = SIGINT_EXIT
+        except BrokenPipeError:  # `opsctl list | head`
+            code = 1
+        if code is not None:
+            _exit(code)
     from .group import cli
 
     cli.main(prog_name="opsctl")
