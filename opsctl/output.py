@@ -113,6 +113,31 @@ def print_json(data: Any) -> None:
     echo(text.encode("utf-8", "replace").decode("utf-8"))
 
 
+def print_json_bytes(data: bytes) -> None:
+    """Compact JSON made elsewhere, printed as :func:`print_json` prints its own for a pipe:
+    ``data`` is that text and its newline, UTF-8 encoded with a lone surrogate (an
+    undecodable file name) as ``?``. A UTF-8 (or ASCII) stream gets the bytes straight, never
+    decoded to text to be encoded again."""
+    stream = sys.stdout
+    buffer = getattr(stream, "buffer", None)
+    if buffer is not None and _is_utf8_or_ascii(stream):
+        stream.flush()
+        buffer.write(data)
+        stream.flush()
+    else:
+        write(data.decode("utf-8"))
+
+
+def _is_utf8_or_ascii(stream: object) -> bool:
+    import codecs
+
+    try:
+        return codecs.lookup(getattr(stream, "encoding", None) or "utf-8").name in (
+            "utf-8", "ascii")
+    except LookupError:
+        return False
+
+
 def print_json_items(items: Iterable[Any]) -> None:
     """A JSON array on stdout, written as the items come, 64 KiB at a time (so memory stays
     flat however many there are): the same text :func:`print_json` prints for their list."""

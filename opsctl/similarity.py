@@ -133,42 +133,6 @@ def read_description(path: str | os.PathLike[str], limit: int = DESCRIPTION_BYTE
     return describe(head)
 
 
-def read_descriptions(root: str, rels: Sequence[str], cache_folder: str | None = None, *,
-                      every: bool = False) -> list[str]:
-    """:func:`read_description` of each script (paths from ``root``), through the
-    ``descriptions`` cache in ``cache_folder`` (:mod:`opsctl.filecache`): a script whose
-    signature has not changed is not read again. ``every``: ``rels`` are all the scripts there
-    are, so the cache forgets the others (deleted, renamed)."""
-    if cache_folder is None:
-        return [read_description(os.path.join(root, rel)) for rel in rels]
-    import stat
-
-    from .filecache import FileCache, code_stamp, signature
-
-    cache = FileCache(cache_folder, "descriptions", code_stamp(__file__))
-    entries = cache.entries
-    prefix = os.path.join(root, "")
-    found = []
-    for rel in rels:
-        try:
-            st = os.stat(prefix + rel)
-        except OSError:
-            found.append(read_description(prefix + rel))  # it says what is wrong
-            continue
-        # The signature is taken before the read: a change while reading misses next time.
-        sig = signature(st)
-        stored = entries.get(rel)
-        if stored is not None and stored[0] == sig:
-            found.append(stored[1])
-            continue
-        text = read_description(prefix + rel)
-        if stat.S_ISREG(st.st_mode):  # a FIFO or a device is asked again, and refused again
-            cache.put(rel, (sig, text))
-        found.append(text)
-    cache.save(keep=rels if every else None)
-    return found
-
-
 def describe(head: bytes) -> str:
     """The description in the first bytes of a script (:func:`read_description`)."""
     if b"\0" in head:

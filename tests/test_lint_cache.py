@@ -415,51 +415,6 @@ def test_the_json_of_a_warm_lint_is_the_json_of_no_cache(project: Path) -> None:
         _cli(project, "lint", "--no-cache", "--format", "json").stdout)
 
 
-# -- opsctl list reads descriptions through the same cache ------------------------------------
-
-def _descriptions(project: Path) -> dict[str, str]:
-    from opsctl.listing import list_scripts
-    from opsctl.project import Project
-
-    entries = list_scripts(Project(project), with_runs=False)
-    return {e.script.rel: e.description for e in entries}
-
-
-def test_list_reads_descriptions_through_the_cache(project: Path) -> None:
-    assert _descriptions(project)["recycle/export_order_data.py"] == "Export order data."
-    # Poisoned, the signature kept: believed, so list does not read the file again.
-    cache = FileCache(str(project / ".opsctl_cache"), "descriptions",
-                      filecache.code_stamp(str(REPO / "opsctl" / "similarity.py")))
-    sig, text = cache.entries["recycle/export_order_data.py"]
-    assert text == "Export order data."
-    cache.put("recycle/export_order_data.py", (sig, "From the cache."))
-    cache.save()
-    assert _descriptions(project)["recycle/export_order_data.py"] == "From the cache."
-    # A same-size rewrite with the time set back is read again.
-    script = project / "offline_script" / "recycle" / "export_order_data.py"
-    before = script.stat()
-    script.write_text(CLEAN.replace("Export order data.", "Import order data."),
-                      encoding="utf-8")
-    os.utime(script, ns=(before.st_atime_ns, before.st_mtime_ns))
-    assert _descriptions(project)["recycle/export_order_data.py"] == "Import order data."
-
-
-def test_list_forgets_deleted_scripts_only_when_it_listed_them_all(project: Path) -> None:
-    from opsctl.listing import list_scripts
-    from opsctl.project import Project
-
-    _descriptions(project)
-    (project / "offline_script" / "recycle" / "flush_cache_rows.py").unlink()
-    list_scripts(Project(project), kind="unrecycle", with_runs=False)
-    stamp = filecache.code_stamp(str(REPO / "opsctl" / "similarity.py"))
-    assert set(FileCache(str(project / ".opsctl_cache"), "descriptions", stamp).entries) == {
-        "recycle/export_order_data.py", "recycle/flush_cache_rows.py",
-        "unrecycle/fix_refund_totals.py"}
-    _descriptions(project)
-    assert set(FileCache(str(project / ".opsctl_cache"), "descriptions", stamp).entries) == {
-        "recycle/export_order_data.py", "unrecycle/fix_refund_totals.py"}
-
-
 def test_the_signature_tells_each_of_its_four_numbers_apart() -> None:
     from types import SimpleNamespace
 

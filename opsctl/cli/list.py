@@ -1,11 +1,11 @@
 """``opsctl list`` on the Click road: every script with its kind, owner, age and last run
-(:mod:`opsctl.listing`); everyday shapes skip Click (:mod:`opsctl.cli.list_fast`)."""
+(:mod:`opsctl.listing.show`); everyday shapes skip Click (:mod:`opsctl.cli.list_fast`)."""
 
 from __future__ import annotations
 
 import click
 
-from ..listing import ListOptions, execute
+from ..listing.show import ListOptions, execute
 from ..project import Project
 from .params import pass_project
 
@@ -31,7 +31,7 @@ def list_command(project: Project, kind: str | None, owner: str | None, stale: b
       opsctl list --owner yuzaoyah --stale
       opsctl list --json | jq '.[].key'
     """
-    # The work is opsctl.listing's, shared with the fast path that `opsctl list` takes
+    # The work is opsctl.listing.show's, shared with the fast path that `opsctl list` takes
     # without Click for its everyday shapes.
     execute(project, ListOptions(kind=kind, owner=owner, stale=stale, no_runs=no_runs,
                                  as_json=as_json))

@@ -6,7 +6,7 @@ arguments are of the everyday shapes: ``--kind``, ``--owner``, ``--stale``, ``--
 ``--json``, and the group's ``--project`` and ``--debug``. Everything else is the Click
 command's (:mod:`opsctl.cli.list`): ``--help``, an unknown, repeated or empty option, a
 ``--kind`` Click would refuse, a project that is not one, shell completion. Both roads end in
-:func:`opsctl.listing.execute`; tests run both on the same arguments and compare every byte
+:func:`opsctl.listing.show.execute`; tests run both on the same arguments and compare every byte
 of output and the exit status, and check that every option read here is declared alike on
 the Click side. Nothing here imports Click.
 """
@@ -23,7 +23,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy rea
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from ..listing import ListOptions
+    from ..listing.show import ListOptions
 
 #: The options read here (``{option: field}``): the group's, then the list's.
 GROUP_VALUED = {"--project": "project_dir"}
@@ -59,7 +59,7 @@ def parse_fast(argv: Sequence[str], environ: Mapping[str, str],
         if not (os.path.isdir(project) and _readable_or_absent(project) and
                 is_project_dir(project)):
             return None  # Click and the project's checks say what is wrong with it
-    from ..listing import ListOptions
+    from ..listing.show import ListOptions
 
     return ListOptions(**values), project, bool(group.get("debug"))  # type: ignore[arg-type]
 
@@ -71,7 +71,7 @@ def run_fast(argv: Sequence[str]) -> int | None:
     if fast is None:
         return None
     options, project_dir, debug = fast
-    from ..listing import execute
+    from ..listing.show import execute
     from ..project import Project
 
     try:
