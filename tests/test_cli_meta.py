@@ -34,12 +34,12 @@ def test_root_help_lists_commands(runner: CliRunner) -> None:
 
 
 def test_unexpected_errors_are_one_line_without_debug(runner: CliRunner, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import opsctl.listing
+    import opsctl.listing.show
 
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(opsctl.listing, "list_scripts", boom)
+    monkeypatch.setattr(opsctl.listing.show, "list_scripts", boom)
     monkeypatch.delenv("OPSCTL_DEBUG", raising=False)
     result = runner.invoke(cli, ["--project", "/tmp", "list"])
     assert result.exit_code == 1

@@ -179,7 +179,7 @@ def test_the_demo_imports_nothing_of_opsctl_s_layers() -> None:
             assert all(t.startswith(APART) for t in targets), (module, targets)
 
 
-@pytest.mark.parametrize("package", ["opsctl.cli", "opsctl.lint", "opsctl.run",
+@pytest.mark.parametrize("package", ["opsctl.cli", "opsctl.lint", "opsctl.run", "opsctl.listing",
                                      "opsctl.ledger", "opsctl.lifecycle"])
 def test_each_subpackage_says_what_it_owns_and_imports_nothing(package: str) -> None:
     path, is_package = modules()[package]

@@ -24,15 +24,18 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
 
 from .facts import LEASE_SECONDS, SCHEMA_VERSION, journal_folder, sqlite_file
 from .rows import aware, naive, run_of_cells
 from .spans import Move, Span, absorbed_of, current_key, lineage_of
 from .values import Run
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
+    from typing import Any
+
     from ..config import Config
 
 #: The columns of ``opsctl_runs`` in :mod:`.schema`'s order (a test holds them to it).

@@ -12,12 +12,16 @@ ledger's clock in one place.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import re
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping
 
 from .values import Run
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
 UTC = _dt.UTC
 #: Characters of text columns kept (output tail, error): MySQL MEDIUMTEXT holds 16 MiB, so
@@ -89,6 +93,8 @@ def _str(value: Any) -> str:
 
 def json_text(value: Any) -> str:
     """A JSON column's text for ``value`` (see :func:`plain`)."""
+    import json
+
     return json.dumps(plain(value), ensure_ascii=False)
 
 
@@ -105,6 +111,8 @@ def json_load(text: str | None, default: Any) -> Any:
         return default
     if text in ("[]", "{}"):  # most summaries and notes: no parser needed
         return [] if text == "[]" else {}
+    import json  # on use: most summaries and notes are empty
+
     try:
         return json.loads(text)
     except ValueError:
