@@ -17,7 +17,7 @@ import sys
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
-    from datetime import datetime
+    from datetime import datetime, timedelta
     from typing import Any
 
     from rich.console import Console
@@ -315,9 +315,23 @@ def local(when: datetime | None, seconds: bool = False) -> str:
         return ""
     from datetime import timedelta
 
+    if when.tzinfo is not None and not when.utcoffset():  # UTC, as the ledger's times are
+        import time
+
+        # What astimezone() asks the system too (the offset at that second), without
+        # building a timezone for each of list's thousand rows.
+        offset = timedelta(seconds=time.localtime(when.timestamp()).tm_gmtoff)
+        here = when + offset
+        if here.year >= 1000:
+            text = f"{here.year}-{here.month:02d}-{here.day:02d} {here.hour:02d}:" \
+                f"{here.minute:02d}{f':{here.second:02d}' if seconds else ''}"
+            return _with_zone(text, offset)
     here = when.astimezone()
     text = here.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
-    offset = here.utcoffset() or timedelta(0)
+    return _with_zone(text, here.utcoffset() or timedelta(0))
+
+
+def _with_zone(text: str, offset: timedelta) -> str:
     if not offset:
         return f"{text} UTC"
     minutes = int(offset.total_seconds()) // 60

@@ -28,7 +28,7 @@ import sqlite3
 from .facts import LEASE_SECONDS, SCHEMA_VERSION, journal_folder, sqlite_file
 from .rows import aware, naive, run_of_cells
 from .spans import Move, Span, absorbed_of, current_key, lineage_of
-from .values import Run
+from .values import Run, Seen
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 
@@ -45,6 +45,8 @@ COLUMNS = ("id", "script", "sha256", "args", "operator", "host", "pid", "started
 _ALL = ", ".join(COLUMNS)
 #: A summary of runs reads no output tail (:data:`.queries.BRIEF`).
 _BRIEF = ", ".join(c for c in COLUMNS if c != "output_tail")
+#: What a table shows of a last run (:class:`~.values.Seen`).
+_SEEN = "id, script, started_at, operator, status, dry_run"
 _NEWEST = " ORDER BY started_at DESC, id DESC"
 #: Keys per statement of :meth:`Glance.last_runs` (SQLite before 3.32 takes 999 parameters).
 PAGE = 500
@@ -90,6 +92,21 @@ def last_runs(config: Config, keys: list[str]) -> dict[str, Run]:
     from .store import last_runs as read
 
     return read(config, keys)
+
+
+def last_seen(config: Config, keys: list[str]) -> dict[str, Seen]:
+    """What ``opsctl list``'s table shows of each key's newest run: read here when a glance
+    can (four columns, no JSON to parse), else taken from :func:`last_runs`."""
+    reader = glance(config.effective_ledger_url, journal_folder(config.project_path))
+    if reader is not None:
+        try:
+            return reader.last_seen(keys)
+        except sqlite3.Error:
+            pass
+        finally:
+            reader.close()
+    return {key: Seen(run.started_at, run.operator, run.status, run.dry_run)
+            for key, run in last_runs(config, keys).items()}
 
 
 def _journal_waiting(folder: str) -> bool:
@@ -241,23 +258,36 @@ class Glance:
     def last_runs(self, keys: Iterable[str]) -> dict[str, Run]:
         """:meth:`.reads.Reads.last_runs`: one statement per page of keys, a ``LIMIT 1`` walk
         of the script's index each, without output tails."""
+        return {key: run_of_cells((*cells[:7], _utc(cells[7]),
+                                   _utc(cells[8]) if cells[8] else None, *cells[9:]))
+                for key, cells in self._newest(keys, _BRIEF)}
+
+    def last_seen(self, keys: Iterable[str]) -> dict[str, Seen]:
+        """What a table shows of each key's last run (:class:`~.values.Seen`), read as
+        :meth:`last_runs` reads it, four columns a run."""
+        return {key: Seen(_utc(cells[2]), cells[3], cells[4], bool(cells[5]))
+                for key, cells in self._newest(keys, _SEEN)}
+
+    def _newest(self, keys: Iterable[str], columns: str) -> Iterator[tuple[str, Any]]:
+        """``(key, cells)`` of the newest run of each key that has one, its ``columns`` (the
+        run's id, then its script, as :data:`_BRIEF` and :data:`_SEEN` have them)."""
         wanted = sorted(set(keys))
         moves, absorbed = self._read_events()
         moved = {k for old, new, _ in moves + absorbed for k in (old, new)}
         plain = [k for k in wanted if k not in moved]
-        out: dict[str, Run] = {}
         for start in range(0, len(plain), PAGE):
             page = plain[start:start + PAGE]
             # SQLite plans a list of keys more cheaply than a UNION of one SELECT per key.
             sql = (f"WITH k(key) AS (VALUES {', '.join(['(?)'] * len(page))}) "
-                   f"SELECT {_BRIEF} FROM opsctl_runs WHERE id IN (SELECT (SELECT x.id FROM "
+                   f"SELECT {columns} FROM opsctl_runs WHERE id IN (SELECT (SELECT x.id FROM "
                    f"opsctl_runs x WHERE x.script = k.key ORDER BY x.started_at DESC, "
                    f"x.id DESC LIMIT 1) FROM k)")
-            for run in self._rows(sql, page):
-                out[run.script] = run
+            cursor = self._conn.execute(sql, page)
+            while chunk := cursor.fetchmany(CHUNK):
+                for cells in chunk:
+                    yield cells[1], cells
         for key in (k for k in wanted if k in moved):
             spans = lineage_of(key, moves, absorbed) + absorbed_of(key, moves, absorbed)
-            found = next(self._rows(*newest_first(spans, None, 1, _BRIEF)), None)
+            found = self._conn.execute(*newest_first(spans, None, 1, columns)).fetchone()
             if found is not None:
-                out[key] = found
-        return out
+                yield key, found

@@ -13,8 +13,9 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy rea
 if TYPE_CHECKING:
     import datetime as _dt
     from collections.abc import Sequence
+    from typing import Any
 
-    from ..ledger.values import Run
+    from ..ledger.values import Seen
     from ..project import Project
 
 
@@ -48,16 +49,19 @@ def _has_ledger(project: Project) -> bool:
     return ledger_exists(project.config)
 
 
-def _last_runs(project: Project, entries: Sequence[Entry]) -> dict[str, Run]:
-    """The last run of each listed script, when there is a ledger; an unreachable one is a
-    warning (the scripts are still worth listing)."""
+def _last_runs(project: Project, entries: Sequence[Entry], *,
+               seen: bool = False) -> dict[str, Any]:
+    """The last run of each listed script (``seen``: only what the table shows of it),
+    when there is a ledger; an unreachable one is a warning (the scripts are still worth
+    listing)."""
     if not entries or not _has_ledger(project):
         return {}
     from ..errors import LedgerUnreachable
-    from ..ledger.glance import last_runs
+    from ..ledger import glance
 
+    read = glance.last_seen if seen else glance.last_runs
     try:
-        return last_runs(project.config, [printable(e.key) for e in entries])
+        return read(project.config, [printable(e.key) for e in entries])
     except LedgerUnreachable as exc:
         # Say why the column is empty.
         fix = "; ".join(filter(None, [exc.fix, "--no-runs skips the ledger"]))
@@ -72,13 +76,14 @@ FIT = output.Fit(cut=("description",), drop=("owner", "kind", "age", "last run",
                  statuses=("last run",))
 
 
-def row_of(entry: Entry) -> list[str]:
-    """The table row of ``entry``: kind, script, owner, age, last run, description."""
+def row_of(entry: Entry, seen: Seen | None = None) -> list[str]:
+    """The table row of ``entry``: kind, script, owner, age, last run (``seen``, else the
+    entry's), description."""
     if entry.date is not None:
         age = f"{entry.date.isoformat()} ({entry.age_days}d{', stale' if entry.stale else ''})"
     else:
         age = ""
-    run = entry.last_run
+    run = seen if seen is not None else entry.last_run
     last = ""
     if run is not None:
         # Local time with its zone, as the operator reads it; JSON keeps UTC.
@@ -96,7 +101,7 @@ def execute(project: Project, options: ListOptions) -> int:
         output.print_json_bytes(Listing(project, kind, options.owner).json_bytes())
         return 0
     entries = list_scripts(project, kind=kind, owner=options.owner, stale=options.stale,
-                           with_runs=not options.no_runs)
+                           with_runs=options.as_json and not options.no_runs)
     if options.as_json:
         if output.is_terminal():  # indented, for a person
             output.print_json([as_dict(*e) for e in entries])
@@ -104,11 +109,13 @@ def execute(project: Project, options: ListOptions) -> int:
             output.print_json_bytes(json_text(entries).encode("utf-8", "replace") + b"\n")
         return 0
     columns = ["kind", "script", "owner", "age", "last run", "description"]
-    rows = [row_of(e) for e in entries]
     if options.no_runs:
+        rows = [row_of(e) for e in entries]
         del columns[4]
         for row in rows:
             del row[4]
+    else:
+        runs = _last_runs(project, entries, seen=True)
+        rows = [row_of(e, runs.get(printable(e.key))) for e in entries]
     output.table(columns, rows, empty="no scripts match", fit=FIT)
     return 0
-
