@@ -80,6 +80,10 @@ def test_a_glance_answers_as_the_ledger_does(sqlite_project: Path) -> None:
                     assert reader.absorbed_spans(key) == book.absorbed_spans(key)
             keys = [*KEYS, "unrecycle/job_00", "recycle/none"]
             assert reader.last_runs(keys) == book.last_runs(keys)
+            # What list's table reads of them: the same runs, four of their columns.
+            assert reader.last_seen(keys) == {
+                key: (r.started_at, r.operator, r.status, r.dry_run)
+                for key, r in book.last_runs(keys).items()}
             assert reader.owners(KEYS[0]) == [("unrecycle/job_00", 50)]
             assert reader.run(run.id) == book.run(run.id) and reader.run(10**9) is None
         finally:
@@ -215,12 +219,14 @@ def test_history_on_a_server_ledger_sends_one_limited_index_walk(
         assert_index_walk(book, plan(book, statement, parameters), "ix_opsctl_runs_start")
 
 
+@pytest.mark.parametrize("args", [("list", "--json"), ("list",)], ids=" ".join)
 def test_list_sends_one_statement_per_page_of_keys_each_a_walk_of_the_script_index(
-        invoke: Callable[..., Result], sqlite_project: Path, traced: list[Any]) -> None:
+        invoke: Callable[..., Result], sqlite_project: Path, traced: list[Any],
+        args: tuple[str, ...]) -> None:
     """``opsctl list``: the last runs of its 40 scripts in one statement, a ``LIMIT 1`` walk
     of each script's index, no output tail read."""
-    result = invoke(sqlite_project, "list", "--json")
-    assert result.exit_code == 0 and len(json.loads(result.stdout)) == len(KEYS)
+    result = invoke(sqlite_project, *args)
+    assert result.exit_code == 0 and result.stdout.count("recycle/job_") >= len(KEYS)
     on_runs = [s for s in traced if isinstance(s, str) and "opsctl_runs" in s]
     assert len(on_runs) == 1 and "output_tail" not in on_runs[0], on_runs
     assert on_runs[0].count("LIMIT 1") == 1 and on_runs[0].count("'recycle/job_") == len(KEYS)
