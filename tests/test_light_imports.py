@@ -161,7 +161,8 @@ def test_root_help_lists_commands_as_click_would(width: int) -> None:
 @pytest.mark.parametrize(("args", "collecting"), [
     (("lint",), False),  # the fast path: no cycle collection in a short run
     (("lint", "--list-rules"), True),  # Click's: as any command
-    (("list", "--no-runs"), True),
+    (("list", "--no-runs"), False),  # list's fast path too
+    (("list", "--help"), True),  # Click's
 ], ids=str)
 def test_the_lint_fast_path_runs_without_the_cycle_collector(
         tree: Path, tmp_path: Path, args: tuple[str, ...], collecting: bool) -> None:

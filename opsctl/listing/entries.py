@@ -5,6 +5,8 @@ rather than through dicts), and the scripts under the root as the catalogue find
 from __future__ import annotations
 
 import os
+import re
+from operator import attrgetter, methodcaller
 
 from ..light import NamedTuple
 from ..naming import SHARED_FOLDERS
@@ -142,13 +144,18 @@ def scripts_of(root: str) -> list[tuple[str, list[str]]]:
             entries = list(os.scandir(os.path.join(root, folder)))
         except OSError:
             continue
-        names = [e.name for e in entries if e.name.endswith(".py") and
-                 e.name != "__init__.py" and not e.name.startswith(".") and e.is_file()]
+        # One C loop a folder (no Python frame a file): files, their names, the script ones.
+        names = list(filter(_SCRIPT_NAME, map(_NAME, filter(_IS_FILE, entries))))
         names.sort()
         found.append((folder, names))
     return found
 
 
 _RANK = {"recycle": 0, "unrecycle": 1}
+_IS_FILE = methodcaller("is_file")
+_NAME = attrgetter("name")
+#: A script's file name: ``.py``, not hidden, not ``__init__.py`` (``\Z``: a name may hold a
+#: newline).
+_SCRIPT_NAME = re.compile(r"(?!\.|__init__\.py\Z).*\.py\Z", re.DOTALL).match
 
 

@@ -60,7 +60,7 @@ class Listing:
 
     def _described(self, folder: str, names: list[str]) -> list[str]:
         prefix = os.path.join(self.root, folder, "")
-        paths = [prefix + name for name in names]
+        paths = list(map(prefix.__add__, names))
         stored = self.cache.entries.get(folder) if self.cache is not None else None
         if stored is not None and stored[0] == names:
             try:
