@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import marshal
 import os
 import subprocess
 import sys
@@ -298,11 +299,13 @@ def test_descriptions_come_from_the_cache_while_nothing_changed(listed: Path) ->
     assert descriptions(listed)["recycle/export_order_data.py"] == "Export order data."
     # Poisoned, the signatures kept: believed, so list does not read the files again.
     entry = stored(listed)["recycle"]
-    names, signatures, texts = entry[:3]
-    assert names == ["export_order_data.py", "flush_cache_rows.py"]
+    assert entry[0] == "export_order_data.py\0flush_cache_rows.py"
+    signatures, texts = marshal.loads(entry[2])
+    assert texts == ["Export order data.", "Flush cache rows."]
     poisoned = filecache.FileCache(str(listed / ".opsctl_cache"), "listing", Listing(
         Project(listed), None, None).cache.stamp)  # type: ignore[union-attr]
-    poisoned.put("recycle", (names, signatures, ["From the cache.", texts[1]], None, None))
+    poisoned.put("recycle", (entry[0], entry[1], marshal.dumps(
+        (signatures, ["From the cache.", texts[1]])), None, None))
     poisoned.save()
     assert descriptions(listed)["recycle/export_order_data.py"] == "From the cache."
     # A same-size rewrite with the time set back is read again; its neighbour is not.
@@ -347,6 +350,6 @@ def test_without_a_cache_folder_nothing_is_written(listed: Path) -> None:
     project = Project(listed)
     project.config = project.config._replace(cache_path=None)  # type: ignore[misc]
     found = Listing(project, None, None)
-    assert [f for f, _, _ in found.folders] == ["recycle", "unrecycle", "ann"]
+    assert [f for f, _ in found.folders] == ["recycle", "unrecycle", "ann"]
     assert json.loads(found.json_bytes())[0]["description"] == "Export order data."
     assert not (listed / ".opsctl_cache").exists()

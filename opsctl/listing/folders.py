@@ -3,6 +3,7 @@ cache (:class:`Listing`)."""
 
 from __future__ import annotations
 
+import marshal
 import os
 from operator import attrgetter
 
@@ -26,11 +27,17 @@ _SIGNATURE = attrgetter("st_size", "st_mtime_ns", "st_ino", "st_ctime_ns")
 
 class Listing:
     """The scripts of the folders a list shows, with their descriptions, through the
-    ``listing`` cache (:mod:`opsctl.filecache`): for each folder its script names, their
-    signatures and descriptions, and the folder's JSON as last printed with the day it was
-    printed on. A folder whose names and signatures are unchanged is not read again, and on
-    the same day (and ``stale_days``) not rendered again either; one that changed reads only
-    its changed scripts."""
+    ``listing`` cache (:mod:`opsctl.filecache`).
+
+    The cache keeps, for each folder, ``(names, signatures, details, day, json)``: its script
+    names (joined by NUL, which no file name holds), the hash of their signatures (a tuple of
+    ints hashes alike in every process), the signatures and descriptions themselves as one
+    :mod:`marshal` blob read only when needed, and the folder's JSON as last printed, with the
+    day (and ``stale_days``) it was printed on. A folder whose names and signatures are
+    unchanged is not read again, and on the same day not rendered again either: a warm
+    ``list --json`` loads a few strings a folder, whatever their number of scripts. A folder
+    that changed reads only its changed scripts.
+    """
 
     def __init__(self, project: Project, kind: str | None, owner: str | None,
                  today: _dt.date | None = None) -> None:
@@ -47,33 +54,44 @@ class Listing:
                            os.path.join(os.path.dirname(here), "similarity.py"))
         self.cache = FileCache(config.cache_path, "listing", stamp) \
             if config.cache_path is not None else None
-        #: ``(folder, names, descriptions)`` of each folder shown.
-        self.folders: list[tuple[str, list[str], list[str]]] = []
+        #: ``(folder, names)`` of each folder shown ...
+        self.folders: list[tuple[str, list[str]]] = []
+        #: ... its cache entry when that is its truth, and its descriptions once known.
+        self._entries: dict[str, tuple[Any, ...]] = {}
+        self._descriptions: dict[str, list[str]] = {}
         everything = []
         for folder, names in scripts_of(self.root):
             everything.append(folder)
             if (kind is None or kind_of(folder) == kind) and (owner is None or (
                     folder == owner and folder not in SHARED_FOLDERS)):  # shared: no owner
-                self.folders.append((folder, names, self._described(folder, names)))
+                self.folders.append((folder, names))
+                self._look(folder, names)
         if self.cache is not None:
             self.cache.save(keep=everything if kind is None and owner is None else None)
 
-    def _described(self, folder: str, names: list[str]) -> list[str]:
+    def _look(self, folder: str, names: list[str]) -> None:
+        """Know the folder's descriptions: from its cache entry when its names and signatures
+        are those kept, else by reading the scripts that changed."""
         prefix = os.path.join(self.root, folder, "")
         paths = list(map(prefix.__add__, names))
+        joined = "\0".join(names)
         stored = self.cache.entries.get(folder) if self.cache is not None else None
-        if stored is not None and stored[0] == names:
+        if stored is not None and stored[0] == joined:
             try:
-                if list(map(_SIGNATURE, map(os.stat, paths))) == stored[1]:
-                    return stored[2]  # type: ignore[no-any-return]
+                if hash(tuple(map(_SIGNATURE, map(os.stat, paths)))) == stored[1]:
+                    self._entries[folder] = stored
+                    return
             except (OSError, ValueError):
                 pass
         import stat
 
         from ..similarity import read_description
 
-        known = dict(zip(stored[0], zip(stored[1], stored[2], strict=True), strict=True)) \
-            if stored is not None and stored[0] is not None else {}
+        known: dict[str, tuple[Any, str]] = {}
+        if stored is not None and stored[2]:
+            old_signatures, old_descriptions = marshal.loads(stored[2])
+            known = dict(zip(stored[0].split("\0"), zip(old_signatures, old_descriptions,
+                                                         strict=True), strict=True))
         signatures, descriptions, whole = [], [], True
         for name, path in zip(names, paths, strict=True):
             try:
@@ -89,23 +107,34 @@ class Listing:
             descriptions.append(old[1] if old is not None and old[0] == signature else
                                 read_description(path))
             whole = whole and stat.S_ISREG(st.st_mode)  # a FIFO is asked again, and refused
-        if self.cache is not None:
-            if whole:
-                self.cache.put(folder, (names, signatures, descriptions, None, None))
-            elif stored is not None:  # forgotten: read again next time
-                self.cache.put(folder, (None, None, None, None, None))
-        return descriptions
+        self._descriptions[folder] = descriptions
+        if self.cache is None:
+            return
+        if whole:
+            entry = (joined, hash(tuple(signatures)), marshal.dumps((signatures, descriptions)),
+                     None, None)
+            self.cache.put(folder, entry)
+            self._entries[folder] = entry
+        elif stored is not None:  # forgotten: read again next time
+            self.cache.put(folder, (None, 0, b"", None, None))
 
-    def rows(self, stale: bool = False, folders: Sequence[tuple[str, list[str], list[str]]]
-             | None = None) -> list[tuple[Any, ...]]:
+    def descriptions(self, folder: str) -> list[str]:
+        """The descriptions of a shown folder's scripts, in the order of their names."""
+        found = self._descriptions.get(folder)
+        if found is None:
+            found = self._descriptions[folder] = marshal.loads(self._entries[folder][2])[1]
+        return found
+
+    def rows(self, stale: bool = False, folders: Sequence[tuple[str, list[str]]] | None = None,
+             ) -> list[tuple[Any, ...]]:
         """``(folder, filename, date, age_days, stale, description)`` of each script shown
         (``stale``: only the temporary scripts older than ``stale_days``)."""
-
         day, stale_days = self.day, self.stale_days
         dates: dict[str, tuple[Any, ...]] = {}
         no_date: tuple[Any, ...] = (None, None, False)
         rows: list[tuple[Any, ...]] = []
-        for folder, names, descriptions in self.folders if folders is None else folders:
+        for folder, names in self.folders if folders is None else folders:
+            descriptions = self.descriptions(folder)
             if folder in SHARED_FOLDERS:
                 if not stale:
                     rows += [(folder, name, None, None, False, description)
@@ -131,17 +160,16 @@ class Listing:
         on the same day when the folder is unchanged."""
         tag = (self.day, self.stale_days)
         parts = []
-        entries = self.cache.entries if self.cache is not None else {}
         for found in self.folders:
             folder = found[0]
-            stored = entries.get(folder)
-            if stored is not None and stored[2] is found[2] and stored[3] == tag:
-                part = stored[4]
+            entry = self._entries.get(folder)
+            if entry is not None and entry[3] == tag:
+                part = entry[4]
             else:
                 rows = [(*row, None) for row in self.rows(folders=[found])]
                 part = json_text(rows)[1:-1].encode("utf-8", "replace")
-                if stored is not None and stored[2] is found[2] and self.cache is not None:
-                    self.cache.put(folder, (*stored[:3], tag, part))
+                if entry is not None and self.cache is not None:
+                    self.cache.put(folder, (*entry[:3], tag, part))
             if part:
                 parts.append(part)
         if self.cache is not None:
@@ -160,5 +188,3 @@ def _dated(match: re.Match[str], day: int, stale_days: int) -> tuple[Any, ...]:
         return (None, None, False)
     age = day - date.toordinal()
     return (date, age, age > stale_days)
-
-
