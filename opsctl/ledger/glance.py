@@ -26,7 +26,6 @@ import os
 import sqlite3
 
 from .facts import LEASE_SECONDS, SCHEMA_VERSION, journal_folder, sqlite_file
-from .rows import aware, naive, run_of_cells
 from .spans import Move, Span, absorbed_of, current_key, lineage_of
 from .values import Run, Seen
 
@@ -143,6 +142,8 @@ def _utc(text: str) -> _dt.datetime:
 
 def _text(when: _dt.datetime) -> str:
     """A time as SQLAlchemy stores it in SQLite, so comparisons are of like text."""
+    from .rows import naive
+
     return f"{naive(when):%Y-%m-%d %H:%M:%S.%f}"
 
 
@@ -218,6 +219,8 @@ class Glance:
     def _rows(self, sql: str, params: Sequence[Any]) -> Iterator[Run]:
         """The runs ``sql`` selects (every column of a run in order, or all but the output
         tail), a chunk at a time; their times (the 8th and 9th cells) read from text."""
+        from .rows import run_of_cells  # on use: list's table reads no whole run
+
         cursor = self._conn.execute(sql, params)
         while chunk := cursor.fetchmany(CHUNK):
             for cells in chunk:
@@ -251,6 +254,8 @@ class Glance:
                 f"SELECT count(*), min(started_at) FROM opsctl_runs WHERE {where}",
                 params).fetchone()
             if count:
+                from .rows import aware
+
                 owner = current_key(key, aware(_time(first)), forward)  # type: ignore[arg-type]
                 out[owner] = out.get(owner, 0) + int(count)
         return [(owner, n) for owner, n in out.items() if owner != key]
@@ -258,6 +263,8 @@ class Glance:
     def last_runs(self, keys: Iterable[str]) -> dict[str, Run]:
         """:meth:`.reads.Reads.last_runs`: one statement per page of keys, a ``LIMIT 1`` walk
         of the script's index each, without output tails."""
+        from .rows import run_of_cells
+
         return {key: run_of_cells((*cells[:7], _utc(cells[7]),
                                    _utc(cells[8]) if cells[8] else None, *cells[9:]))
                 for key, cells in self._newest(keys, _BRIEF)}
