@@ -181,6 +181,26 @@ def test_what_the_fast_path_prints(tree: Path, tmp_path: Path) -> None:
     assert not [k for k in listed if k.startswith((".templates", "__pycache__"))]
 
 
+#: What a warm list leaves out (each costs a listing of 10,000 scripts several percent): Click,
+#: typing and the catalogue's pathlib and dataclasses; the table's last runs make no Run.
+NOT_ON_THE_LIST_PATH = ("click", "rich", "typing", "pathlib", "dataclasses", "inspect", "ast",
+                        "sqlalchemy", "opsctl.catalogue", "opsctl.similarity")
+
+
+@pytest.mark.parametrize("args", [("list", "--json", "--no-runs"), ("list", "--json"),
+                                  ("list",)], ids=" ".join)
+def test_a_warm_list_imports_little(tree: Path, tmp_path: Path, args: tuple[str, ...]) -> None:
+    for _ in range(2):  # the first makes the cache folder, where the second keeps the table
+        fast(tree, tmp_path / "m.json", *args, env=clean_env())
+    proc, modules = fast(tree, tmp_path / "m.json", *args, env=clean_env())
+    assert proc.returncode == 0 and proc.stdout
+    heavy = [m for m in modules if m.split(".")[0] in NOT_ON_THE_LIST_PATH or
+             m in NOT_ON_THE_LIST_PATH]
+    if args == ("list",):  # the table's last runs: four columns, no whole run made
+        heavy += [m for m in modules if m == "opsctl.ledger.rows"]
+    assert sorted(heavy) == []
+
+
 @pytest.mark.parametrize("args", [
     ("list", "--help"), ("list", "-h"), ("list", "--kind", "scratch"), ("list", "--kind"),
     ("list", "--kind", "ts", "--kind", "recycle"), ("list", "--json", "--json"),
@@ -257,6 +277,14 @@ def test_the_walk_finds_what_the_catalogue_finds(tree: Path) -> None:
     walked = [(folder, name) for folder, names in scripts_of(str(root)) for name in names]
     assert walked == [(s.folder, s.filename) for s in Catalogue(root).scripts]
     assert scripts_of(str(tree / "nowhere")) == []
+
+
+def test_names_are_made_printable_as_the_catalogue_makes_them() -> None:
+    from opsctl.catalogue import printable as catalogue_printable
+    from opsctl.listing.entries import printable
+
+    for name in ("clear_cache", "naïve", "caf\udce9", "\udcff\udc80x", "日本"):
+        assert printable(name) == catalogue_printable(name)
 
 
 def test_the_json_is_json_dumps_text(tree: Path) -> None:

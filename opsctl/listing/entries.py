@@ -60,17 +60,19 @@ def kind_of(folder: str) -> str:
 
 
 def printable(text: str) -> str:
-    """:func:`opsctl.catalogue.printable`, without importing the catalogue for the usual
-    name (an ASCII name holds no undecodable byte)."""
-    if text.isascii():
+    """:func:`opsctl.catalogue.printable` (a test holds them alike): undecodable bytes
+    (surrogate escapes from ``os`` names) as U+FFFD, without importing the catalogue."""
+    if text.isascii():  # the usual name: an ASCII one holds no undecodable byte
         return text
-    from ..catalogue import printable as replaced
-
-    return replaced(text)
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def as_dict(folder: str, filename: str, date: _dt.date | None, age_days: int | None,
-             stale: bool, description: str, last_run: Run | None) -> dict[str, Any]:
+            stale: bool, description: str, last_run: Run | None) -> dict[str, Any]:
     shared = folder in SHARED_FOLDERS
     return {
         "key": printable(f"{folder}/{filename[:-3]}"),
