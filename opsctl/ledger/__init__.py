@@ -14,8 +14,9 @@ app's own database: :mod:`.alembic`, the filter a project's Alembic ``env.py`` i
 the ledger's tables alone, and :mod:`.migrations`, finding that ``env.py`` and changing it
 (neither imports SQLAlchemy up front).
 
-May import only the ground floor's errors, config and output; it knows nothing of commands,
-the lint or how history is shown. Rows never leave it: callers get frozen values.
+May import only the ground floor's errors, config, output and light (NamedTuple without
+typing); it knows nothing of commands, the lint or how history is shown. Rows never leave
+it: callers get frozen values.
 
 This ``__init__`` imports nothing, so reading :mod:`.facts` never loads SQLAlchemy.
 """

@@ -25,9 +25,9 @@ import datetime as _dt
 import os
 import sqlite3
 
+from ..light import NamedTuple
 from .facts import LEASE_SECONDS, SCHEMA_VERSION, journal_folder, sqlite_file
 from .spans import Move, Span, absorbed_of, current_key, lineage_of
-from .values import Run, Seen
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ..config import Config
+    from .values import Run
 
 #: The columns of ``opsctl_runs`` in :mod:`.schema`'s order (a test holds them to it).
 COLUMNS = ("id", "script", "sha256", "args", "operator", "host", "pid", "started_at",
@@ -44,13 +45,24 @@ COLUMNS = ("id", "script", "sha256", "args", "operator", "host", "pid", "started
 _ALL = ", ".join(COLUMNS)
 #: A summary of runs reads no output tail (:data:`.queries.BRIEF`).
 _BRIEF = ", ".join(c for c in COLUMNS if c != "output_tail")
-#: What a table shows of a last run (:class:`~.values.Seen`).
+#: What a table shows of a last run (:class:`Seen`).
 _SEEN = "id, script, started_at, operator, status, dry_run"
 _NEWEST = " ORDER BY started_at DESC, id DESC"
 #: Keys per statement of :meth:`Glance.last_runs` (SQLite before 3.32 takes 999 parameters).
 PAGE = 500
 #: Rows fetched at a time (:data:`.reads.CHUNK`).
 CHUNK = 500
+
+
+class Seen(NamedTuple):
+    """What a table shows of a run (``list``'s last-run column), as :meth:`Glance.last_seen`
+    reads it: a :class:`~.values.Run` has the same attributes. Here, not in :mod:`.values`,
+    so that a table's read does not build the ledger's other value types."""
+
+    started_at: _dt.datetime
+    operator: str
+    status: str
+    dry_run: bool
 
 
 def glance(url: str, journal: str, *, reaping: bool = False) -> Glance | None:
@@ -270,7 +282,7 @@ class Glance:
                 for key, cells in self._newest(keys, _BRIEF)}
 
     def last_seen(self, keys: Iterable[str]) -> dict[str, Seen]:
-        """What a table shows of each key's last run (:class:`~.values.Seen`), read as
+        """What a table shows of each key's last run (:class:`Seen`), read as
         :meth:`last_runs` reads it, four columns a run."""
         return {key: Seen(_utc(cells[2]), cells[3], cells[4], bool(cells[5]))
                 for key, cells in self._newest(keys, _SEEN)}

@@ -105,16 +105,6 @@ class Progress(NamedTuple):
         return max(0.0, min(1.0, self.done / self.total))
 
 
-class Seen(NamedTuple):
-    """What a table shows of a run (``list``'s last-run column): a :class:`Run` has the same
-    attributes."""
-
-    started_at: _dt.datetime
-    operator: str
-    status: str
-    dry_run: bool
-
-
 class ScriptStats(NamedTuple):
     """What the ledger knows about one script under its current key.
 

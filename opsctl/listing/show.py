@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
 
-    from ..ledger.values import Seen
+    from ..ledger.glance import Seen
     from ..project import Project
 
 
