@@ -41,9 +41,8 @@ class Listing:
 
     def __init__(self, project: Project, kind: str | None, owner: str | None,
                  today: _dt.date | None = None) -> None:
-        import datetime as _dt
-
         from ..filecache import FileCache, code_stamp
+        from ..light import datetime as _dt
 
         config = project.config
         self.root = config.root_path
@@ -180,7 +179,7 @@ class Listing:
 def _dated(match: re.Match[str], day: int, stale_days: int) -> tuple[Any, ...]:
     """``(date, age_days, stale)`` of a temporary stem matched by :data:`TS_RE` (all None
     and false when its date is no real date), ``day`` being today's ordinal."""
-    import datetime as _dt
+    from ..light import datetime as _dt
 
     try:
         date = _dt.date(int(match[1]), int(match[2]), int(match[3]))
