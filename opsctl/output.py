@@ -313,7 +313,9 @@ def local(when: datetime | None, seconds: bool = False) -> str:
     ``2026-11-25 16:10 +08:00``, or ``UTC`` where the local zone is UTC."""
     if when is None:
         return ""
-    from datetime import timedelta
+    from .light import datetime as _dt  # the C half: no pure-Python copy run first
+
+    timedelta = _dt.timedelta
 
     if when.tzinfo is not None and not when.utcoffset():  # UTC, as the ledger's times are
         import time

@@ -21,15 +21,22 @@ and stopping at the same limits; moves and absorptions are followed with the sam
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
-import sqlite3
 
 from ..light import NamedTuple
+from ..light import datetime as _dt
 from .facts import LEASE_SECONDS, SCHEMA_VERSION, journal_folder, sqlite_file
 from .spans import Move, Span, absorbed_of, current_key, lineage_of
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+
+if TYPE_CHECKING:
+    import sqlite3
+else:
+    try:  # the C module alone: the package registers date adapters a glance never uses,
+        import _sqlite3 as sqlite3  # and imports the pure-Python datetime for them
+    except ImportError:  # pragma: no cover - another Python
+        import sqlite3
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence

@@ -8,7 +8,7 @@ reader without it (:mod:`.glance`) follows moves the same way.
 
 from __future__ import annotations
 
-import datetime as _dt
+from ..light import datetime as _dt
 
 #: A move or an absorption: ``(old_key, new_key, at)``.
 Move = tuple[str, str, _dt.datetime]
