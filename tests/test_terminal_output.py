@@ -219,7 +219,8 @@ def test_tables_in_a_pipe_are_whole_plain_columns(proj: Path, url: str) -> None:
     result = opsctl(proj, "history", COLUMNS="60")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0].split() == ["ID", "STARTED", "SCRIPT", "OPERATOR",
-                                                     "STATUS", "EXIT", "TOOK", "SUMMARY"]
+                                                     "STATUS", "PROGRESS", "EXIT", "TOOK",
+                                                     "SUMMARY"]
     assert LONG in result.stdout and "reason: OPS-118" in result.stdout  # nothing cut
     result = opsctl(proj, "list", COLUMNS="60")
     assert LONG_DESCRIPTION in result.stdout and "…" not in result.stdout

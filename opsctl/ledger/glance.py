@@ -22,6 +22,7 @@ and stopping at the same limits; moves and absorptions are followed with the sam
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from .facts import LEASE_SECONDS, SCHEMA_VERSION, journal_folder, sqlite_file
 from .rows import aware, naive, run_of_cells
 from .spans import Move, Span, absorbed_of, current_key, lineage_of
-from .values import Run
+from .values import Progress, Run
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -43,6 +44,8 @@ _ALL = ", ".join(COLUMNS)
 #: A summary of runs reads no output tail (:data:`.queries.BRIEF`).
 _BRIEF = ", ".join(c for c in COLUMNS if c != "output_tail")
 _NEWEST = " ORDER BY started_at DESC, id DESC"
+#: The columns of ``opsctl_progress`` a :class:`~.values.Progress` holds, in its order.
+_PROGRESS = "run_id, done, total, cursor, updated_at, resumed_from, request, requested_by"
 #: Keys per statement of :meth:`Glance.last_runs` (SQLite before 3.32 takes 999 parameters).
 PAGE = 500
 #: Rows fetched at a time (:data:`.reads.CHUNK`).
@@ -258,3 +261,35 @@ class Glance:
             if found is not None:
                 out[key] = found
         return out
+
+    def progress_of(self, run_ids: Iterable[int]) -> dict[int, Progress]:
+        """:meth:`.progress.Checkpoints.progress_of`: one primary-key lookup per page of ids."""
+        ids = sorted(set(run_ids))
+        found: dict[int, Progress] = {}
+        for start in range(0, len(ids), PAGE):
+            page = ids[start:start + PAGE]
+            for cells in self._conn.execute(
+                    f"SELECT {_PROGRESS} FROM opsctl_progress WHERE run_id IN "
+                    f"({', '.join(['?'] * len(page))})", page):
+                found[cells[0]] = _progress(cells)
+        return found
+
+    def progress(self, run_id: int) -> Progress | None:
+        """:meth:`.progress.Checkpoints.progress`."""
+        return self.progress_of([run_id]).get(run_id)
+
+    def resumed_by(self, run_id: int) -> list[int]:
+        """:meth:`.progress.Checkpoints.resumed_by`."""
+        return [n for (n,) in self._conn.execute(
+            "SELECT run_id FROM opsctl_progress WHERE resumed_from = ? ORDER BY run_id",
+            [run_id])]
+
+
+def _progress(cells: Sequence[Any]) -> Progress:
+    run_id, done, total, cursor, updated_at, resumed_from, request, requested_by = cells
+    try:
+        position = None if cursor is None else json.loads(cursor)
+    except ValueError:
+        position = None  # as the ledger reads it
+    return Progress(run_id, int(done), None if total is None else int(total), position,
+                    _utc(updated_at), resumed_from, request, requested_by)
