@@ -177,12 +177,47 @@ def _chunks(runs: Iterator[Run], size: int) -> Iterator[list[Run]]:
         yield chunk
 
 
-def pages(found: Shown, size: int = 1_000) -> Iterator[list[list[str]]]:
-    """The history table's rows, ``size`` at a time, as the runs come; the progress of the
-    running and paused runs of a page read in one query (none when it has none)."""
-    for chunk in _chunks(found.runs, size):
-        cells = progress_cells(found.progress_of, chunk)
-        yield [row_of(run, found.is_absorbed(run), cells.get(run.id, "")) for run in chunk]
+class Table(NamedTuple):
+    """The history table: its columns, and its rows a page at a time, as the runs come."""
+
+    columns: list[str]
+    pages: Iterator[list[list[str]]]
+
+
+def table(found: Shown, size: int = 1_000) -> Table | None:
+    """The history table of ``found``, ``size`` rows a page; None when it has no run.
+
+    The progress of a page's running and paused runs is read in one query (none when it has
+    none). The ``progress`` column is there when a run of the first page has some (always,
+    with the default ``--limit``); a run further down a longer listing that has progress
+    when the column is not there shows it in its summary, so none is ever left out.
+    """
+    chunks = _chunks(found.runs, size)
+    first = next(chunks, None)
+    if first is None:
+        return None
+    cells = progress_cells(found.progress_of, first)
+    at = COLUMNS.index("progress")
+    column = bool(cells)
+
+    def rows(chunk: list[Run], cells: dict[int, str]) -> list[list[str]]:
+        out = []
+        for run in chunk:
+            row = row_of(run, found.is_absorbed(run), cells.get(run.id, ""))
+            if not column:
+                cell = row.pop(at)
+                if cell:
+                    row[-1] = f"progress: {cell}; {row[-1]}" if row[-1] else \
+                        f"progress: {cell}"
+            out.append(row)
+        return out
+
+    def pages() -> Iterator[list[list[str]]]:
+        yield rows(first, cells)
+        for chunk in chunks:
+            yield rows(chunk, progress_cells(found.progress_of, chunk))
+
+    return Table(COLUMNS if column else [c for c in COLUMNS if c != "progress"], pages())
 
 
 def progress_cells(progress_of: Callable[[Iterable[int]], dict[int, Progress]],
@@ -320,10 +355,11 @@ COLUMNS = ["id", "started", "script", "operator", "status", "progress", "exit", 
            "summary"]
 #: How the table fits a terminal (:class:`opsctl.output.Fit`): the run's id and script whole;
 #: the exit code (the status says it) and the time taken go first when it is narrow, and the
-#: summary and a running run's progress are cut short before they go (the start time goes
-#: before the progress).
+#: summary is cut short before it goes; a run's progress is shown whole rather than its
+#: operator and start time, and cut short rather than left out.
 FIT = Fit(keys=("id", "script"), cut=("summary", "progress"), statuses=("status",),
-          drop=("exit", "took", "summary", "operator", "started", "progress", "status"))
+          drop=("exit", "took", "summary", "operator", "started", "progress", "status"),
+          whole=("progress",))
 
 
 def details(whole: Whole) -> str:

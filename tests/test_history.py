@@ -46,8 +46,8 @@ def test_history_lists_newest_first(invoke: Callable[..., Result], project: Path
     result = invoke(project, "history")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["ID", "STARTED", "SCRIPT", "OPERATOR", "STATUS", "PROGRESS",
-                                "EXIT", "TOOK", "SUMMARY"]
+    assert lines[0].split() == ["ID", "STARTED", "SCRIPT", "OPERATOR", "STATUS", "EXIT", "TOOK",
+                                "SUMMARY"]
     assert lines[1].startswith(str(second.id)) and "recycle/export_order" in lines[1]
     assert "bob" in lines[1] and "failed" in lines[1] and "reason: TICKET-1" in lines[1]
     assert lines[2].startswith(str(first.id)) and "deleted=3" in lines[2]

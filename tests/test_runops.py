@@ -20,11 +20,13 @@ from click.testing import Result
 from conftest import PG_SERVER, PG_VARIABLE, server_database
 from runkit import spawned
 
+from opsctl import history
 from opsctl import progress as headway
 from opsctl.ledger.facts import journal_folder
 from opsctl.ledger.glance import glance
 from opsctl.ledger.store import Ledger
 from opsctl.ledger.values import Process, Progress, Run
+from opsctl.project import Project
 
 KEY = "recycle/backfill"
 T0 = dt.datetime(2026, 11, 25, 8, 0, tzinfo=dt.UTC)
@@ -205,6 +207,18 @@ def test_history_shows_progress_of_running_and_paused_runs(invoke: Callable[...,
     assert f"  resumed from: run {first.id}\n  stop asked:   cancel by bob\n" in text
     whole = json.loads(invoke(project, "history", "--run", str(first.id), "--json").stdout)
     assert whole["resumed_by"] == [second.id] and whole["progress"]["cursor"] == 4_500
+
+
+def test_a_long_listing_never_leaves_progress_out(project: Path, book: Ledger) -> None:
+    paused = running(book, total=None)
+    book.checkpoint(paused.id, done=4_500)
+    book.finish(paused, status="paused", exit_code=80)
+    book.finish(running(book), status="succeeded", exit_code=0)
+    with history.shown(Project(project), None, status=None, limit=None) as found:
+        shown = history.table(found, size=1)  # a page a run: the first has no progress
+        assert shown is not None and "progress" not in shown.columns
+        pages = list(shown.pages)
+    assert [page[0][-1] for page in pages] == ["", "progress: 4,500 done"]
 
 
 def test_a_glance_reads_progress_as_the_ledger_does(project: Path, book: Ledger) -> None:

@@ -207,6 +207,23 @@ def test_history_at_60_columns(proj: Path, url: str) -> None:
                                                 ["1", SHORT]], screen
 
 
+def test_history_with_progress_fits_60_and_120_columns(proj: Path, url: str) -> None:
+    with ledger(url) as book:
+        run = book.start(script=SHORT, process=Process.current("alice"), args=[])
+        book.begin_progress(run.id, total=10_000, done=4_500)
+    # At 60 the start time goes and the progress is cut short; at 120 beside a long key, the
+    # progress is shown whole rather than the operator.
+    for columns, header in ((60, ["ID", "SCRIPT", "STATUS", "PROGRESS"]),
+                            (120, ["ID", "STARTED", "SCRIPT", "STATUS", "PROGRESS"])):
+        screen, _ = screen_of(proj, "history", columns=columns)
+        lines = screen.rstrip("\n").splitlines()
+        assert all(len(line.rstrip()) <= columns for line in lines), screen
+        assert header_words(lines[0]) == header, screen
+        assert re.search(r"running +45% 4,500/10,000, ~", lines[-1]), screen
+        assert lines[-1].rstrip().endswith("left" if columns == 120 else "…"), screen
+        record(url, LONG, "succeeded", "bob", summary={"fixed": 27})
+
+
 def test_a_key_wider_than_the_terminal_is_still_whole(proj: Path, url: str) -> None:
     record(url, LONG, "failed")
     screen, raw = screen_of(proj, "history", columns=40)
@@ -219,8 +236,7 @@ def test_tables_in_a_pipe_are_whole_plain_columns(proj: Path, url: str) -> None:
     result = opsctl(proj, "history", COLUMNS="60")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0].split() == ["ID", "STARTED", "SCRIPT", "OPERATOR",
-                                                     "STATUS", "PROGRESS", "EXIT", "TOOK",
-                                                     "SUMMARY"]
+                                                     "STATUS", "EXIT", "TOOK", "SUMMARY"]
     assert LONG in result.stdout and "reason: OPS-118" in result.stdout  # nothing cut
     result = opsctl(proj, "list", COLUMNS="60")
     assert LONG_DESCRIPTION in result.stdout and "…" not in result.stdout

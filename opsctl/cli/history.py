@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from typing import TYPE_CHECKING
 
 import click
@@ -87,10 +86,8 @@ def history_command(project: Project, script: str | None, status: str | None, li
             # into it.
             output.print_json_items(history.json_items(found, absorbed=script is not None))
             return
-        pages = history.pages(found)
-        first = next(pages, None)
-        if first is not None:
-            output.table_pages(history.COLUMNS, itertools.chain([first], pages),
-                               fit=history.FIT)
+        shown = history.table(found)
+        if shown is not None:
+            output.table_pages(shown.columns, shown.pages, fit=history.FIT)
             return
     output.note(history.nothing_shown(project, script, status, found.elsewhere))
