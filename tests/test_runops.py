@@ -11,9 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import Result
@@ -22,6 +26,8 @@ from runkit import spawned
 
 from opsctl import history
 from opsctl import progress as headway
+from opsctl.follow import follow_run
+from opsctl.ledger import glance as glance_module
 from opsctl.ledger.facts import journal_folder
 from opsctl.ledger.glance import glance
 from opsctl.ledger.store import Ledger
@@ -221,6 +227,31 @@ def test_a_long_listing_never_leaves_progress_out(project: Path, book: Ledger) -
     assert [page[0][-1] for page in pages] == ["", "progress: 4,500 done"]
 
 
+def test_history_reads_progress_in_one_primary_key_query(
+        invoke: Callable[..., Result], project: Path, book: Ledger,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    paused = running(book, key="recycle/other")
+    book.finish(paused, status="paused", exit_code=80)
+    running(book)
+    seen: list[str] = []
+    real = glance_module.sqlite3.connect
+
+    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        conn = real(*args, **kwargs)
+        conn.set_trace_callback(seen.append)
+        return conn
+
+    monkeypatch.setattr(glance_module.sqlite3, "connect", connect)
+    result = invoke(project, "history")
+    assert result.exit_code == 0 and "0% 0/1,000" in result.stdout, result.output
+    on_progress = [s for s in seen if "FROM opsctl_progress" in s]
+    assert len(on_progress) == 1, seen  # read without SQLAlchemy: one query for the page
+    with sqlite3.connect(book.url.removeprefix("sqlite:///")) as conn:
+        plan = conn.execute(f"EXPLAIN QUERY PLAN {on_progress[0]}").fetchall()
+    conn.close()
+    assert "USING INTEGER PRIMARY KEY" in str(plan[0][-1]), plan
+
+
 def test_a_glance_reads_progress_as_the_ledger_does(project: Path, book: Ledger) -> None:
     first = running(book, cursor={"id": 7, "at": "x"})
     second = running(book, total=None, key="recycle/other", resumed_from=first.id)
@@ -262,3 +293,16 @@ def test_follow_prints_a_line_per_checkpoint_and_exits_with_the_run(project: Pat
         killer.cancel()
         assert proc.stdout.read() == "" and proc.stderr is not None and \
             proc.stderr.read() == ""
+
+
+def test_follow_ends_when_the_run_s_process_died(project: Path, book: Ledger,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    started = subprocess.run([sys.executable, "-c", (
+        "import sys; from opsctl.ledger.store import Ledger; "
+        "from opsctl.ledger.values import Process; book = Ledger.open(sys.argv[1]); "
+        f"run = book.start(script={KEY!r}, process=Process.current('alice'), args=[]); "
+        "book.begin_progress(run.id, total=1000); print(run.id)"), book.url],
+        capture_output=True, text=True, check=True, timeout=60)
+    run_id = int(started.stdout)
+    assert follow_run(Project(project), run_id) == 1  # a lost run has no exit code
+    assert capsys.readouterr().out == f"run {run_id} lost (no exit code) at 0% 0/1,000\n"

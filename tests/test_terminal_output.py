@@ -224,6 +224,21 @@ def test_history_with_progress_fits_60_and_120_columns(proj: Path, url: str) -> 
         record(url, LONG, "succeeded", "bob", summary={"fixed": 27})
 
 
+@pytest.mark.slow
+def test_follow_shows_a_progress_bar_at_a_terminal(proj: Path, url: str) -> None:
+    with ledger(url) as book:
+        run = book.start(script=SHORT, process=Process.current("alice"), args=[])
+        book.begin_progress(run.id, total=1_000)
+        with terminal(proj, "history", "--run", str(run.id), "--follow", columns=80) as term:
+            term.read_until("0% 0/1,000")
+            book.checkpoint(run.id, done=450)
+            term.read_until("45% 450/1,000, ~")
+            assert f"run {run.id} {SHORT}" in term.screen and "━" in term.screen
+            book.finish(run, status="paused", exit_code=80)
+            assert term.finish() == 80
+        assert f"run {run.id} paused (exit 80) at 45% 450/1,000; resume it" in term.screen
+
+
 def test_a_key_wider_than_the_terminal_is_still_whole(proj: Path, url: str) -> None:
     record(url, LONG, "failed")
     screen, raw = screen_of(proj, "history", columns=40)
