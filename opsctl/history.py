@@ -24,9 +24,6 @@ if TYPE_CHECKING:
     from .ledger.values import Progress, Run
     from .project import Project
 
-#: The runs whose progress the history table shows (``--json`` and ``--run`` show any run's).
-WITH_PROGRESS = ("running", "paused")
-
 
 def open_for_reading(project: Project) -> Ledger | None:
     """The project's ledger, or None when none was ever written (its SQLite file does not
@@ -196,7 +193,7 @@ def table(found: Shown, size: int = 1_000) -> Table | None:
     first = next(chunks, None)
     if first is None:
         return None
-    cells = progress_cells(found.progress_of, first)
+    cells = headway.cells(found.progress_of, first)
     at = COLUMNS.index("progress")
     column = bool(cells)
 
@@ -215,25 +212,9 @@ def table(found: Shown, size: int = 1_000) -> Table | None:
     def pages() -> Iterator[list[list[str]]]:
         yield rows(first, cells)
         for chunk in chunks:
-            yield rows(chunk, progress_cells(found.progress_of, chunk))
+            yield rows(chunk, headway.cells(found.progress_of, chunk))
 
     return Table(COLUMNS if column else [c for c in COLUMNS if c != "progress"], pages())
-
-
-def progress_cells(progress_of: Callable[[Iterable[int]], dict[int, Progress]],
-                   runs: list[Run]) -> dict[int, str]:
-    """The progress cell of each running or paused run of ``runs`` that has batches; the
-    time left from its rate since it started (a resumed run's from the items it did
-    itself: one more query, for the runs they resumed, when some were)."""
-    ids = [r.id for r in runs if r.status in WITH_PROGRESS]
-    found = progress_of(ids) if ids else {}
-    by_id = {r.id: r for r in runs}
-    origins = [p.resumed_from for p in found.values()
-               if p.resumed_from is not None and by_id[p.run_id].status == "running"]
-    carried = {n: p.done for n, p in progress_of(origins).items()} if origins else {}
-    return {n: headway.text(by_id[n], p, headway.rate_since_start(
-        by_id[n], p, carried.get(p.resumed_from, 0) if p.resumed_from is not None else 0))
-        for n, p in found.items()}
 
 
 def json_items(found: Shown, *, absorbed: bool, size: int = 500) -> Iterator[dict[str, Any]]:

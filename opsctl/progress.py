@@ -17,10 +17,12 @@ from .output import local
 
 if TYPE_CHECKING:
     import datetime as _dt
-    from collections.abc import Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from .ledger.values import Progress, Run
 
+#: The runs whose progress the history table shows (``--json`` and ``--run`` show any run's).
+WITH_PROGRESS = ("running", "paused")
 #: What a running run shows while a stop asked of it waits for its next batch boundary.
 STOPPING = {"pause": "pausing", "cancel": "cancelling"}
 
@@ -125,3 +127,22 @@ def end_line(run: Run, progress: Progress | None) -> str:
     if run.status == "paused":
         line += f"; resume it with: opsctl run --resume {run.id}"
     return line
+
+
+def cells(progress_of: Callable[[Iterable[int]], dict[int, Progress]],
+                   runs: list[Run]) -> dict[int, str]:
+    """The progress cell of each running or paused run of ``runs`` that has batches; the
+    time left from its rate since it started (a resumed run's from the items it did
+    itself: one more query, for the runs they resumed, when some were)."""
+    ids = [r.id for r in runs if r.status in WITH_PROGRESS]
+    found = progress_of(ids) if ids else {}
+    by_id = {r.id: r for r in runs}
+    origins = [p.resumed_from for p in found.values()
+               if p.resumed_from is not None and by_id[p.run_id].status == "running"]
+    carried = {n: p.done for n, p in progress_of(origins).items()} if origins else {}
+    out = {}
+    for n, progress in found.items():
+        origin = progress.resumed_from
+        rate = rate_since_start(by_id[n], progress, carried.get(origin, 0) if origin else 0)
+        out[n] = text(by_id[n], progress, rate)
+    return out

@@ -15,7 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +91,20 @@ def test_time_left_counts_only_what_the_run_did_itself() -> None:
     assert headway.text(run, progress, rate) == "45% 4,500/10,000, ~11 min left, pausing"
     recent = [(T0, 100), (T0 + dt.timedelta(seconds=10), 600)]  # 50 a second lately
     assert headway.rate_of(recent) == 50.0 and headway.rate_of(recent[:1]) is None
+
+
+def test_the_table_reads_progress_once_and_what_resumed_runs_carried_once() -> None:
+    asked: list[list[int]] = []
+    rows = {1: _progress(4_500, 10_000, resumed_from=7), 7: _progress(4_000, 10_000)}
+
+    def progress_of(ids: Iterable[int]) -> dict[int, Progress]:
+        asked.append(sorted(ids))
+        return {n: p for n, p in rows.items() if n in asked[-1]}
+
+    ended = _run("succeeded")._replace(id=2)
+    assert headway.cells(progress_of, [_run(), ended]) == {1: "45% 4,500/10,000, ~11 min left"}
+    assert asked == [[1], [7]]  # the page's running and paused runs, then what they resumed
+    assert headway.cells(progress_of, [ended]) == {} and len(asked) == 2  # none: no query
 
 
 @pytest.mark.parametrize(("seconds", "expected"), [
