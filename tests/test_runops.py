@@ -142,8 +142,10 @@ def test_pause_refuses_what_it_cannot_stop(invoke: Callable[..., Result], projec
     plain = book.start(script=KEY, process=Process.current("alice"), args=[])
     result = invoke(project, "cancel", str(plain.id))
     assert result.exit_code == 83, result.output
-    assert result.stderr.startswith(f"Error: run {plain.id} ({KEY}) has recorded no batch: "
-                                    "only a script looping over batches() or track() stops")
+    assert result.stderr == (
+        f"Error: run {plain.id} ({KEY}) has recorded no batch: only a script looping over "
+        "batches() or track() stops at a batch boundary, and this one has reached none; "
+        f"nothing asked (Ctrl-C or SIGTERM to pid {plain.pid} on {plain.host} interrupts it)\n")
     assert book.progress(plain.id) is None  # nothing asked, no progress made up
     book.finish(plain, status="succeeded", exit_code=0)
     result = invoke(project, "pause", str(plain.id))
