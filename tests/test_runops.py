@@ -275,8 +275,9 @@ def test_a_glance_reads_progress_as_the_ledger_does(project: Path, book: Ledger)
     reader = glance(book.url, journal_folder(str(project)))
     assert reader is not None
     try:
-        ids = [first.id, second.id, 999]
-        assert reader.progress_of(ids) == book.progress_of(ids)
+        for ids in ([first.id, second.id, 999], [second.id, first.id]):  # a list; a range
+            assert reader.progress_of(ids) == book.progress_of(ids)
+        assert reader.progress_of([second.id]) == {second.id: book.progress(second.id)}
         assert reader.progress(first.id) == book.progress(first.id)
         assert reader.resumed_by(first.id) == book.resumed_by(first.id) == [second.id]
     finally:

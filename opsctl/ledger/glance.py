@@ -263,9 +263,18 @@ class Glance:
         return out
 
     def progress_of(self, run_ids: Iterable[int]) -> dict[int, Progress]:
-        """:meth:`.progress.Checkpoints.progress_of`: one primary-key lookup per page of ids."""
+        """:meth:`.progress.Checkpoints.progress_of`: one primary-key lookup per page of ids;
+        ids close together (a page of a history, newest first) in one walk of their range,
+        which SQLite reads faster than it parses a list of them."""
         ids = sorted(set(run_ids))
         found: dict[int, Progress] = {}
+        if ids and ids[-1] - ids[0] < 4 * len(ids):
+            wanted = set(ids)
+            for cells in self._conn.execute(f"SELECT {_PROGRESS} FROM opsctl_progress WHERE "
+                                            "run_id BETWEEN ? AND ?", (ids[0], ids[-1])):
+                if cells[0] in wanted:
+                    found[cells[0]] = _progress(cells)
+            return found
         for start in range(0, len(ids), PAGE):
             page = ids[start:start + PAGE]
             for cells in self._conn.execute(
