@@ -25,6 +25,9 @@ Exit codes (also in the README):
 80    paused at a batch boundary (``--limit`` reached, or ``opsctl pause``): resumable with
       ``opsctl run --resume``
 81    cancelled at a batch boundary (``opsctl cancel``): not resumable
+82    ``pause``/``cancel``: the run is not running (it ended; the message says how); with
+      ``--wait``, it ended otherwise than asked
+83    ``pause``/``cancel``: the run has recorded no batch, so it has no boundary to stop at
 129   ended by SIGHUP (the terminal went away: a dropped SSH session)
 130   interrupted by Ctrl-C (SIGINT)
 131   ended by SIGQUIT
@@ -49,6 +52,8 @@ LEDGER_UNREACHABLE = 78
 APP_NOT_FOUND = 79
 PAUSED = 80
 CANCELLED = 81
+NOT_RUNNING = 82
+NO_BATCHES = 83
 SIGHUP_EXIT = 129
 SIGINT_EXIT = 130
 SIGQUIT_EXIT = 131
@@ -152,6 +157,22 @@ class LedgerTooNew(LedgerUnreachable):
 
 class AppNotFound(OpsctlError):
     exit_code = APP_NOT_FOUND
+
+
+class RunNotFound(OpsctlError):
+    """A run id the ledger does not have (``history --run``, ``pause``, ``cancel``)."""
+
+
+class NotRunning(OpsctlError):
+    """``pause``/``cancel`` of a run that has ended, or (``--wait``) that ended otherwise."""
+
+    exit_code = NOT_RUNNING
+
+
+class NoBatches(OpsctlError):
+    """``pause``/``cancel`` of a run with no batch recorded: it has no boundary to stop at."""
+
+    exit_code = NO_BATCHES
 
 
 class Interrupted(OpsctlError):

@@ -9,18 +9,19 @@ read without SQLAlchemy (:mod:`opsctl.ledger.glance`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .errors import OpsctlError, ScriptNotFound
+from . import progress as headway
+from .errors import RunNotFound, ScriptNotFound
 from .output import Fit, local
 
 if TYPE_CHECKING:
     from .ledger.glance import Glance
     from .ledger.spans import Span
     from .ledger.store import Ledger
-    from .ledger.values import Run
+    from .ledger.values import Progress, Run
     from .project import Project
 
 
@@ -103,15 +104,21 @@ def _named(project: Project, name: str) -> list[str]:
         ledger.close()
 
 
+def _no_progress(run_ids: Iterable[int]) -> dict[int, Progress]:
+    return {}
+
+
 class Shown(NamedTuple):
     """What a history shows: the runs, newest first, streamed (read them before the
     :func:`shown` block ends); the spans of the scripts absorbed into the script shown
-    (``opsctl absorb``), whose runs are marked; and, in words, where the runs recorded under
-    its name belong when not to the script that has the name now."""
+    (``opsctl absorb``), whose runs are marked; in words, where the runs recorded under
+    its name belong when not to the script that has the name now; and the reader's
+    ``progress_of`` (one query for a page of runs, never one per run)."""
 
     runs: Iterator[Run]
     absorbed: list[Span]
     elsewhere: list[str]
+    progress_of: Callable[[Iterable[int]], dict[int, Progress]] = _no_progress
 
     def is_absorbed(self, run: Run) -> bool:
         """Whether ``run`` came to the script from a script absorbed into it."""
@@ -136,7 +143,8 @@ def shown(project: Project, key: str | None, *, status: str | None,
         return
     try:
         if key is None:
-            yield Shown(reader.iter_runs(status=status, limit=limit), [], [])
+            yield Shown(reader.iter_runs(status=status, limit=limit), [], [],
+                        reader.progress_of)
             return
         gone = not any(s.key == key for s in project.catalogue.scripts)
         found = reader.iter_runs(key, status=status, limit=limit, all_under_key=gone)
@@ -150,21 +158,77 @@ def shown(project: Project, key: str | None, *, status: str | None,
             notes = [f"{n} earlier run{'s' if n != 1 else ''} recorded as {key} "
                      f"{'belong' if n != 1 else 'belongs'} to {owner}: 'opsctl history "
                      f"{owner}' shows {'them' if n != 1 else 'it'}" for owner, n in owners]
-        yield Shown(found, spans, notes)
+        yield Shown(found, spans, notes, reader.progress_of)
     finally:
         reader.close()
 
 
-def pages(found: Shown, size: int = 1_000) -> Iterator[list[list[str]]]:
-    """The history table's rows, ``size`` at a time, as the runs come."""
-    page: list[list[str]] = []
-    for run in found.runs:
-        page.append(row_of(run, found.is_absorbed(run)))
-        if len(page) == size:
-            yield page
-            page = []
-    if page:
-        yield page
+def _chunks(runs: Iterator[Run], size: int) -> Iterator[list[Run]]:
+    chunk: list[Run] = []
+    for run in runs:
+        chunk.append(run)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class Table(NamedTuple):
+    """The history table: its columns, and its rows a page at a time, as the runs come."""
+
+    columns: list[str]
+    pages: Iterator[list[list[str]]]
+
+
+def table(found: Shown, size: int = 1_000) -> Table | None:
+    """The history table of ``found``, ``size`` rows a page; None when it has no run.
+
+    The progress of a page's running and paused runs is read in one query (none when it has
+    none). The ``progress`` column is there when a run of the first page has some (always,
+    with the default ``--limit``); a run further down a longer listing that has progress
+    when the column is not there shows it in its summary, so none is ever left out.
+    """
+    chunks = _chunks(found.runs, size)
+    first = next(chunks, None)
+    if first is None:
+        return None
+    cells = headway.cells(found.progress_of, first)
+    at = COLUMNS.index("progress")
+    column = bool(cells)
+
+    def rows(chunk: list[Run], cells: dict[int, str]) -> list[list[str]]:
+        out = []
+        for run in chunk:
+            row = row_of(run, found.is_absorbed(run), cells.get(run.id, ""))
+            if not column:
+                cell = row.pop(at)
+                if cell:
+                    row[-1] = f"progress: {cell}; {row[-1]}" if row[-1] else \
+                        f"progress: {cell}"
+            out.append(row)
+        return out
+
+    def pages() -> Iterator[list[list[str]]]:
+        yield rows(first, cells)
+        for chunk in chunks:
+            yield rows(chunk, headway.cells(found.progress_of, chunk))
+
+    return Table(COLUMNS if column else [c for c in COLUMNS if c != "progress"], pages())
+
+
+def json_items(found: Shown, *, absorbed: bool, size: int = 500) -> Iterator[dict[str, Any]]:
+    """The runs as ``--json`` gives them, as they come: with a ``progress`` object where
+    there is one (one query per ``size`` runs), and with ``absorbed`` when ``absorbed``."""
+    for chunk in _chunks(found.runs, size):
+        progress = found.progress_of(r.id for r in chunk)
+        for run in chunk:
+            item = run.as_dict()
+            if absorbed:
+                item["absorbed"] = found.is_absorbed(run)
+            if run.id in progress:
+                item["progress"] = headway.as_json(progress[run.id])
+            yield item
 
 
 def nothing_shown(project: Project, key: str | None, status: str | None,
@@ -183,17 +247,54 @@ def nothing_shown(project: Project, key: str | None, status: str | None,
     return f"no runs{what} recorded yet"
 
 
-def one_run(project: Project, run_id: int) -> Run:
+class Whole(NamedTuple):
+    """One run whole: the run, its batches' progress (None without batches), the runs that
+    resumed it, and what the run it resumed had done (where its own count started)."""
+
+    run: Run
+    progress: Progress | None = None
+    resumed_by: tuple[int, ...] = ()
+    carried: int = 0
+
+    def rate(self) -> float | None:
+        """Items per second since the run started, at its last checkpoint."""
+        if self.progress is None:
+            return None
+        return headway.rate_since_start(self.run, self.progress, self.carried)
+
+    def as_dict(self) -> dict[str, Any]:
+        """``history --run ID --json``: the run, with ``progress`` and ``resumed_by`` when
+        it has batches or was resumed."""
+        whole = self.run.as_dict()
+        if self.progress is not None:
+            whole["progress"] = headway.as_json(self.progress)
+        if self.resumed_by:
+            whole["resumed_by"] = list(self.resumed_by)
+        return whole
+
+
+def look_at(reader: Glance | Ledger | None, run_id: int) -> Whole:
+    """Run ``run_id`` whole, read with ``reader``; :class:`RunNotFound` when there is no
+    such run."""
+    found = reader.run(run_id) if reader is not None else None
+    if reader is None or found is None:
+        raise RunNotFound(f"no run {run_id} in the ledger; 'opsctl history' lists the runs")
+    progress = reader.progress(run_id)
+    carried = 0
+    if progress is not None and progress.resumed_from is not None:
+        origin = reader.progress(progress.resumed_from)
+        carried = origin.done if origin is not None else 0
+    return Whole(found, progress, tuple(reader.resumed_by(run_id)), carried)
+
+
+def one_run(project: Project, run_id: int) -> Whole:
+    """Run ``run_id`` whole (:func:`look_at`) from the project's ledger."""
     reader = open_reader(project)
-    found = None
-    if reader is not None:
-        try:
-            found = reader.run(run_id)
-        finally:
+    try:
+        return look_at(reader, run_id)
+    finally:
+        if reader is not None:
             reader.close()
-    if found is None:
-        raise OpsctlError(f"no run {run_id} in the ledger; 'opsctl history' lists the runs")
-    return found
 
 
 def took(run: Run) -> str:
@@ -219,30 +320,34 @@ def _value(value: object) -> str:
                                                            ensure_ascii=False)
 
 
-def row_of(run: Run, absorbed: bool = False) -> list[str]:
+def row_of(run: Run, absorbed: bool = False, progress: str = "") -> list[str]:
     """A run as a row of the history table; a run of a script since absorbed into the one
-    shown is marked ``(absorbed)``."""
+    shown is marked ``(absorbed)``; ``progress`` is its progress cell."""
     note = summary_text(run.summary)
     if run.reason:
         note = f"{note}; reason: {run.reason}" if note else f"reason: {run.reason}"
     exit_code = "" if run.exit_code is None else str(run.exit_code)
     script = f"{run.script} (absorbed)" if absorbed else run.script
     return [str(run.id), local(run.started_at), script, run.operator, status_text(run),
-            exit_code, took(run), note]
+            progress, exit_code, took(run), note]
 
 
-COLUMNS = ["id", "started", "script", "operator", "status", "exit", "took", "summary"]
+COLUMNS = ["id", "started", "script", "operator", "status", "progress", "exit", "took",
+           "summary"]
 #: How the table fits a terminal (:class:`opsctl.output.Fit`): the run's id and script whole;
 #: the exit code (the status says it) and the time taken go first when it is narrow, and the
-#: summary is cut short before it goes.
-FIT = Fit(keys=("id", "script"), cut=("summary",), statuses=("status",),
-          drop=("exit", "took", "summary", "operator", "started", "status"))
+#: summary is cut short before it goes; a run's progress is shown whole rather than its
+#: operator and start time, and cut short rather than left out.
+FIT = Fit(keys=("id", "script"), cut=("summary", "progress"), statuses=("status",),
+          drop=("exit", "took", "summary", "operator", "started", "progress", "status"),
+          whole=("progress",))
 
 
-def details(run: Run) -> str:
+def details(whole: Whole) -> str:
     """One run whole, as text."""
     import shlex
 
+    run = whole.run
     exit_code = "" if run.exit_code is None else f", exit {run.exit_code}"
     ended = f"{local(run.ended_at, True)} ({took(run)})" if run.ended_at else "(not ended)"
     git = run.git_revision or "(not a git work tree)"
@@ -261,6 +366,7 @@ def details(run: Run) -> str:
         f"  sha256:       {run.sha256 or ''}",
         f"  summary:      {summary_text(run.summary) or '(none)'}",
     ]
+    lines.extend(headway.detail_lines(run, whole.progress, whole.resumed_by, whole.rate()))
     lines.extend(f"  note:         {note}" for note in run.notes)
     for title, text in (("error", run.error), ("output (tail)", run.output_tail)):
         if text:

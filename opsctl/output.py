@@ -174,13 +174,17 @@ class Fit:
     one line, cut short with an ellipsis; the others in ``drop`` are shown whole or not at all,
     and go, first named first, while the table is too wide; the rest wrap between words. The
     last word of a cell in a ``statuses`` column is a run's status, coloured (dim: a dry run).
+    A ``whole`` column (also in ``cut`` and ``drop``) that would be cut short is shown whole
+    instead when leaving out the ``drop`` columns named before it makes room for it.
     """
 
-    __slots__ = ("cut", "drop", "keys", "statuses")
+    __slots__ = ("cut", "drop", "keys", "statuses", "whole")
 
     def __init__(self, *, keys: Sequence[str] = ("script",), cut: Sequence[str] = (),
-                 drop: Sequence[str] = (), statuses: Sequence[str] = ()) -> None:
+                 drop: Sequence[str] = (), statuses: Sequence[str] = (),
+                 whole: Sequence[str] = ()) -> None:
         self.keys, self.cut, self.drop, self.statuses = keys, cut, drop, statuses
+        self.whole = whole
 
 
 def table(columns: Sequence[str], rows: Sequence[Sequence[str]], *, title: str | None = None,
@@ -283,6 +287,16 @@ def _widths(columns: Sequence[str], rows: Sequence[Sequence[str]], room: int,
             break
         for i in [i for i in least if columns[i] == name and name not in keys]:
             del least[i]
+    for i in [i for i in least if columns[i] in fit.whole]:
+        earlier = [j for name in drop[:drop.index(columns[i])] for j in least
+                   if columns[j] == name and name not in keys]
+        room_made = sum(least[j] + 2 for j in earlier)
+        if widest[i] - least[i] > room - needed() and \
+                widest[i] - least[i] <= room - needed() + room_made:
+            for j in earlier:
+                if widest[i] - least[i] <= room - needed():
+                    break
+                del least[j]
     spare = room - needed()
     widths = dict(least)
     # What wraps is widened first, then what is cut short.

@@ -26,7 +26,10 @@ LAYERS: list[dict[str, tuple[str, ...]]] = [
     {"ledger": ("opsctl.ledger",)},
     {"scaffold": ("opsctl.scaffold",)},
     {"lifecycle": ("opsctl.lifecycle",)},
-    {"lint": ("opsctl.lint",), "run": ("opsctl.run",), "history": ("opsctl.history",),
+    # What the ledger tells of runs and asks of running ones: history, progress, --follow,
+    # pause and cancel.
+    {"lint": ("opsctl.lint",), "run": ("opsctl.run",),
+     "history": ("opsctl.history", "opsctl.progress", "opsctl.follow", "opsctl.stops"),
      "listing": ("opsctl.listing",)},
     {"cli": ("opsctl.cli",)},
     # A script's run in a test, and its pytest fixture: on top, imported by nothing of opsctl.

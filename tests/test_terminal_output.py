@@ -207,6 +207,38 @@ def test_history_at_60_columns(proj: Path, url: str) -> None:
                                                 ["1", SHORT]], screen
 
 
+def test_history_with_progress_fits_60_and_120_columns(proj: Path, url: str) -> None:
+    with ledger(url) as book:
+        run = book.start(script=SHORT, process=Process.current("alice"), args=[])
+        book.begin_progress(run.id, total=10_000, done=4_500)
+    # At 60 the start time goes and the progress is cut short; at 120 beside a long key, the
+    # progress is shown whole rather than the operator.
+    for columns, header in ((60, ["ID", "SCRIPT", "STATUS", "PROGRESS"]),
+                            (120, ["ID", "STARTED", "SCRIPT", "STATUS", "PROGRESS"])):
+        screen, _ = screen_of(proj, "history", columns=columns)
+        lines = screen.rstrip("\n").splitlines()
+        assert all(len(line.rstrip()) <= columns for line in lines), screen
+        assert header_words(lines[0]) == header, screen
+        assert re.search(r"running +45% 4,500/10,000, ~", lines[-1]), screen
+        assert lines[-1].rstrip().endswith("left" if columns == 120 else "…"), screen
+        record(url, LONG, "succeeded", "bob", summary={"fixed": 27})
+
+
+@pytest.mark.slow
+def test_follow_shows_a_progress_bar_at_a_terminal(proj: Path, url: str) -> None:
+    with ledger(url) as book:
+        run = book.start(script=SHORT, process=Process.current("alice"), args=[])
+        book.begin_progress(run.id, total=1_000)
+        with terminal(proj, "history", "--run", str(run.id), "--follow", columns=80) as term:
+            term.read_until("0% 0/1,000")
+            book.checkpoint(run.id, done=450)
+            term.read_until("45% 450/1,000, ~")
+            assert f"run {run.id} {SHORT}" in term.screen and "━" in term.screen
+            book.finish(run, status="paused", exit_code=80)
+            assert term.finish() == 80
+        assert f"run {run.id} paused (exit 80) at 45% 450/1,000; resume it" in term.screen
+
+
 def test_a_key_wider_than_the_terminal_is_still_whole(proj: Path, url: str) -> None:
     record(url, LONG, "failed")
     screen, raw = screen_of(proj, "history", columns=40)

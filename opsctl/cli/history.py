@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from typing import TYPE_CHECKING
 
 import click
@@ -40,11 +39,15 @@ class _ScriptOrKey(click.ParamType):  # type: ignore[type-arg]  # generic only f
               help="At most this many runs (0: all).")
 @click.option("--run", "run_id", type=int, metavar="ID", help="Show one run whole: args, "
               "timings, error and output tail.")
+@click.option("--follow", is_flag=True, help="With --run: show its progress live until it "
+              "ends, then exit with its exit code.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
 @pass_project
 def history_command(project: Project, script: str | None, status: str | None, limit: int,
-                    run_id: int | None, as_json: bool) -> None:
+                    run_id: int | None, follow: bool, as_json: bool) -> None:
     """Show the run ledger, newest first, or one run whole.
+
+    Running and paused runs show their progress (45% 4,500/10,000, ~3 min left).
 
     A script's history includes the runs it had under former names (promote, demote,
     rename) and those of scripts absorbed into it, marked (absorbed). A name no
@@ -55,17 +58,25 @@ def history_command(project: Project, script: str | None, status: str | None, li
       opsctl history recycle/clear_cache --limit 5
       opsctl history --status failed --json
       opsctl history --run 42
+      opsctl history --run 42 --follow
     """
     from .. import history
 
+    if follow and (run_id is None or as_json):
+        raise click.UsageError("--follow shows one run live: give it with --run ID, "
+                               "without --json")
     if run_id is not None:
         if script is not None or status is not None:
             raise click.UsageError("--run shows one run; give it without SCRIPT or --status")
-        run = history.one_run(project, run_id)
+        if follow:
+            from ..follow import follow_run
+
+            raise click.exceptions.Exit(follow_run(project, run_id))
+        whole = history.one_run(project, run_id)
         if as_json:
-            output.print_json(run.as_dict())
+            output.print_json(whole.as_dict())
         else:
-            click.echo(history.details(run))
+            click.echo(history.details(whole))
         return
     with history.shown(project, script, status=status, limit=limit or None) as found:
         for note in found.elsewhere:  # runs under this name that another script has now
@@ -73,14 +84,10 @@ def history_command(project: Project, script: str | None, status: str | None, li
         if as_json:
             # Written as they come; a script's runs say which came from a script absorbed
             # into it.
-            output.print_json_items(r.as_dict() if script is None else
-                                    {**r.as_dict(), "absorbed": found.is_absorbed(r)}
-                                    for r in found.runs)
+            output.print_json_items(history.json_items(found, absorbed=script is not None))
             return
-        pages = history.pages(found)
-        first = next(pages, None)
-        if first is not None:
-            output.table_pages(history.COLUMNS, itertools.chain([first], pages),
-                               fit=history.FIT)
+        shown = history.table(found)
+        if shown is not None:
+            output.table_pages(shown.columns, shown.pages, fit=history.FIT)
             return
     output.note(history.nothing_shown(project, script, status, found.elsewhere))

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ..config import Config
-    from .values import Run
+    from .values import Progress, Run
 
 #: The columns of ``opsctl_runs`` in :mod:`.schema`'s order (a test holds them to it).
 COLUMNS = ("id", "script", "sha256", "args", "operator", "host", "pid", "started_at",
@@ -55,6 +55,8 @@ _BRIEF = ", ".join(c for c in COLUMNS if c != "output_tail")
 #: What a table shows of a last run (:class:`Seen`).
 _SEEN = "id, script, started_at, operator, status, dry_run"
 _NEWEST = " ORDER BY started_at DESC, id DESC"
+#: The columns of ``opsctl_progress`` a :class:`~.values.Progress` holds, in its order.
+_PROGRESS = "run_id, done, total, cursor, updated_at, resumed_from, request, requested_by"
 #: Keys per statement of :meth:`Glance.last_runs` (SQLite before 3.32 takes 999 parameters).
 PAGE = 500
 #: Rows fetched at a time (:data:`.reads.CHUNK`).
@@ -317,3 +319,48 @@ class Glance:
             found = self._conn.execute(*newest_first(spans, None, 1, columns)).fetchone()
             if found is not None:
                 yield key, found
+
+    def progress_of(self, run_ids: Iterable[int]) -> dict[int, Progress]:
+        """:meth:`.progress.Checkpoints.progress_of`: one primary-key lookup per page of ids;
+        ids close together (a page of a history, newest first) in one walk of their range,
+        which SQLite reads faster than it parses a list of them."""
+        ids = sorted(set(run_ids))
+        found: dict[int, Progress] = {}
+        if ids and ids[-1] - ids[0] < 4 * len(ids):
+            wanted = set(ids)
+            for cells in self._conn.execute(f"SELECT {_PROGRESS} FROM opsctl_progress WHERE "
+                                            "run_id BETWEEN ? AND ?", (ids[0], ids[-1])):
+                if cells[0] in wanted:
+                    found[cells[0]] = _progress(cells)
+            return found
+        for start in range(0, len(ids), PAGE):
+            page = ids[start:start + PAGE]
+            for cells in self._conn.execute(
+                    f"SELECT {_PROGRESS} FROM opsctl_progress WHERE run_id IN "
+                    f"({', '.join(['?'] * len(page))})", page):
+                found[cells[0]] = _progress(cells)
+        return found
+
+    def progress(self, run_id: int) -> Progress | None:
+        """:meth:`.progress.Checkpoints.progress`."""
+        return self.progress_of([run_id]).get(run_id)
+
+    def resumed_by(self, run_id: int) -> list[int]:
+        """:meth:`.progress.Checkpoints.resumed_by`."""
+        return [n for (n,) in self._conn.execute(
+            "SELECT run_id FROM opsctl_progress WHERE resumed_from = ? ORDER BY run_id",
+            [run_id])]
+
+
+def _progress(cells: Sequence[Any]) -> Progress:
+    import json  # only where a page shows progress: list never reads it
+
+    from .values import Progress
+
+    run_id, done, total, cursor, updated_at, resumed_from, request, requested_by = cells
+    try:
+        position = None if cursor is None else json.loads(cursor)
+    except ValueError:
+        position = None  # as the ledger reads it
+    return Progress(run_id, int(done), None if total is None else int(total), position,
+                    _utc(updated_at), resumed_from, request, requested_by)
