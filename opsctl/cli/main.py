@@ -15,8 +15,14 @@ import sys
 
 from ..errors import SIGINT_EXIT
 
+#: Whether this process is the ``opsctl`` program, which ends with its command (set by
+#: :func:`main`); False when the Click group is called in process, by a test.
+PROGRAM = False
+
 
 def main() -> None:
+    global PROGRAM
+    PROGRAM = True
     args = sys.argv[1:]
     # Cheap to ask: the fast path reads the arguments properly. Not on Windows, where Click
     # expands wildcards in the arguments itself (its shells do not).

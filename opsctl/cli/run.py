@@ -114,6 +114,7 @@ def run_command(project: Project, script: Script | None, args: tuple[str, ...],
     """
     from ..run.args import RunOptions
     from ..run.runner import run_script
+    from . import main
 
     ctx = click.get_current_context()
     if script is None and not (resume or "").isdigit():
@@ -127,7 +128,7 @@ def run_command(project: Project, script: Script | None, args: tuple[str, ...],
                          dry_run=dry_run, yes=yes, force=force, wait=wait,
                          reason=reason, no_ledger=no_ledger, request_context=request_context,
                          script_info=info, prog=ctx.command_path, resume=resume, limit=limit,
-                         throttle=throttle, max_rate=max_rate)
+                         throttle=throttle, max_rate=max_rate, own_process=main.PROGRAM)
     ctx.exit(run_script(project, script, args, options))
 
 

@@ -47,6 +47,9 @@ class RunOptions(NamedTuple):
     throttle: float | None = None
     #: ``--max-rate``: at most this many items per second, by sleeping between batches.
     max_rate: float | None = None
+    #: The process ends with this run (the ``opsctl`` program itself, not a test calling it
+    #: in process): what loading made may stay frozen (:mod:`.collector`).
+    own_process: bool = False
 
 
 def own_option(args: Sequence[str], only: str | None = None) -> tuple[str, list[str]] | None:

@@ -35,6 +35,7 @@ from .. import output
 from ..gitops import GitProbe
 from . import api
 from .args import HELP_OPTIONS, own_option
+from .collector import Collector
 from .heartbeat import Heartbeat
 from .locks import local_lock, run_once_refused, start_run, wait_for_lock
 from .outcome import Outcome, import_failed, outcome_of, outcome_of_return, record_end, tell
@@ -80,6 +81,8 @@ def run_script(project: Project, script: Script | None, args: Sequence[str],
         if checked is None:
             return 0
         arguments = checked
+    # Loading opsctl's ledger and the app with the cycle collector paused (:mod:`.collector`).
+    collector = Collector(keep_frozen=options.own_process)
     git = GitProbe(project.dir)
     # Who runs may take a `git config` call; let it overlap with loading the app.
     lookup = threading.Thread(target=_identity_of, args=(project,), daemon=True)
@@ -93,7 +96,7 @@ def run_script(project: Project, script: Script | None, args: Sequence[str],
             if ledger is not None:
                 stack.callback(ledger.close)
             return _run(project, script, arguments, options, entry, git, ledger,
-                        interrupts, stack, lookup, resumed)
+                        interrupts, stack, lookup, resumed, collector)
     except (KeyboardInterrupt, Terminated):
         # Interrupted before the script started (loading the app, waiting, confirming).
         output.note(f"opsctl: interrupted by {signal_name(interrupts.received)}; "
@@ -101,6 +104,7 @@ def run_script(project: Project, script: Script | None, args: Sequence[str],
         return interrupts.exit_code or 130
     finally:
         interrupts.restore()
+        collector.close()
 
 
 def _resumed(project: Project, script: Script | None, args: list[str],
@@ -137,7 +141,8 @@ def _open_ledger(project: Project) -> Ledger:
 
 def _run(project: Project, script: Script, args: list[str], options: RunOptions,
          entry: EntryPoint, git: GitProbe, ledger: Ledger | None, interrupts: Interrupts,
-         stack: ExitStack, lookup: threading.Thread, resumed: Resumed | None) -> int:
+         stack: ExitStack, lookup: threading.Thread, resumed: Resumed | None,
+         collector: Collector) -> int:
     from ..catalogue import printable
     from ..identity import first_guess_note
     from .app import announcement, environment_of, load_app, scrubber_for
@@ -169,6 +174,7 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
     # The app's own secrets, scrubbed from everything stored (needs the app context).
     scrub = scrubber_for(app, secret, project.config.effective_ledger_url)
 
+    collector.resume()  # the script's own code: collected as anywhere else
     with _script_argv(script, args):
         try:
             import_entry(entry, secret)
