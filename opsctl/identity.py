@@ -9,11 +9,9 @@ last two sources), the first use says where it came from.
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import subprocess
-import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -63,6 +61,8 @@ def find_identity(explicit: str | None = None, *, cwd: Path | None = None) -> Id
         return Identity(to_folder_name(env) or env, "OPSCTL_DEVELOPER", False)
     path = user_config_path()
     if path.is_file():
+        import tomllib  # on use: most machines have no user config, and a run needs no parser
+
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -77,6 +77,8 @@ def find_identity(explicit: str | None = None, *, cwd: Path | None = None) -> Id
         name = to_folder_name(email.split("@", 1)[0])
         if name:
             return Identity(name, f"git config user.email ({email})", True)
+    import getpass
+
     try:
         user = getpass.getuser()
     except (OSError, KeyError):

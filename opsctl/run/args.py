@@ -5,8 +5,7 @@ redacted, is :mod:`.secrets`' part.
 Light on purpose: the ``run`` command's argument pre-parse uses it too.
 """
 
-from __future__ import annotations
-
+# No postponed annotations: typing.NamedTuple would compile each field's, on every run.
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
