@@ -10,6 +10,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import venv
 from pathlib import Path
 
@@ -25,7 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh venv with ``pip install <repo>`` (not editable); returns its bin folder."""
     env_dir = tmp_path_factory.mktemp("venv")
-    venv.create(env_dir, with_pip=True)
+    venv.create(env_dir)  # without pip: this pip installs into it (--python), skipping ensurepip
     bin_dir = env_dir / "bin"
     build = tmp_path_factory.mktemp("src")
     # Copy the tracked sources so a build never writes into the checkout.
@@ -37,8 +38,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
             dst = build / rel
             dst.parent.mkdir(parents=True, exist_ok=True)
             dst.write_bytes(src.read_bytes())
-    out = subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "-q", str(build)],
-                         capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "pip", "--python", str(bin_dir / "python"),
+                          "install", "-q", str(build)], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
     return bin_dir
 

@@ -108,11 +108,11 @@ def test_with_only_psycopg2_installed_a_plain_url_uses_it(tmp_path: Path) -> Non
     """A project whose app already talks to PostgreSQL through psycopg2, and no psycopg 3:
     ``postgresql://`` and ``postgres://`` ledgers use psycopg2."""
     env_dir = tmp_path / "venv"
-    venv.create(env_dir, with_pip=True)
+    venv.create(env_dir)  # without pip: this pip installs into it (--python), skipping ensurepip
     python = str(env_dir / "bin" / "python")
     installed = subprocess.run(
-        [python, "-m", "pip", "install", "-q", "psycopg2-binary", "sqlalchemy>=2.0",
-         "click>=8.1"], capture_output=True, text=True, timeout=600)
+        [sys.executable, "-m", "pip", "--python", python, "install", "-q", "psycopg2-binary",
+         "sqlalchemy>=2.0", "click>=8.1"], capture_output=True, text=True, timeout=600)
     assert installed.returncode == 0, installed.stdout + installed.stderr
     databases = server_database(PG_SERVER, PG_VARIABLE)
     url = next(databases)

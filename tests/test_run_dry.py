@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from runkit import ledger, opsctl, python_in, spawned, wait_for, write_project, write_script
+from runkit import ledger, opsctl, seed_shop, spawned, wait_for, write_project, write_script
 from sqlalchemy.pool import NullPool
 
 SEEDED = ([(1, "apple", 100), (2, "pear", 200), (3, "plum", 300)], [(1, "seeded")])
@@ -50,7 +50,7 @@ AFTER = ([(1, "apple", 150), (3, "prune", 300), (4, "kiwi", 400), (6, "lime", 60
 def shop(tmp_path: Path, ledger_url: str) -> Path:
     project = write_project(tmp_path, ledger_url, app="shopapp:create_app",
                             database=ledger_url)
-    python_in(project, "import shopapp; shopapp.seed()")
+    seed_shop(project)
     write_script(project, "recycle/change", CHANGE_SCRIPT)
     return project
 

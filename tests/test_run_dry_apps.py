@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from runkit import ledger, opsctl, python_in, write_project, write_script
+from runkit import ledger, opsctl, seed_shop, write_project, write_script
 from test_run_dry import SEEDED, snapshot
 
 # Slow: apps beyond Flask-SQLAlchemy, each a real run.
@@ -108,7 +108,7 @@ def shop(tmp_path: Path, ledger_url: str) -> Path:
     project = write_project(tmp_path, ledger_url, app="engines:create_app",
                             database=ledger_url)
     (project / "engines.py").write_text(ENGINES_APP, encoding="utf-8")
-    python_in(project, "import shopapp; shopapp.seed()")
+    seed_shop(project)
     return project
 
 
@@ -179,7 +179,7 @@ def alchemical_shop(tmp_path: Path, ledger_url: str) -> Path:
     project = write_project(tmp_path, ledger_url, app="alchemyapp:create_app",
                             database=ledger_url)
     (project / "alchemyapp.py").write_text(ALCHEMICAL_APP, encoding="utf-8")
-    python_in(project, "import shopapp; shopapp.seed()")
+    seed_shop(project)
     return project
 
 
@@ -294,7 +294,7 @@ def test_an_app_with_a_plain_engine_is_rolled_back(tmp_path: Path, where: str) -
     project = write_project(tmp_path, url, app=f"plainengine:create_app('{where}')",
                             database=url)
     (project / "plainengine.py").write_text(ENGINE_ONLY_APP, encoding="utf-8")
-    python_in(project, "import shopapp; shopapp.seed()")
+    seed_shop(project)
     write_script(project, "recycle/plain", '''\
         """Change the shop through the app's own engine."""
         from flask import current_app

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from runkit import ledger, opsctl, python_in, write_project, write_script
+from runkit import ledger, opsctl, seed_shop, write_project, write_script
 from test_run_dry import SEEDED, snapshot
 
 # Slow: every way out of a dry run, each a real run.
@@ -79,7 +79,7 @@ def backend(url: str) -> str:
 def shop(tmp_path: Path, ledger_url: str) -> Path:
     project = write_project(tmp_path, ledger_url, app="shopapp:create_app",
                             database=ledger_url)
-    python_in(project, "import shopapp; shopapp.seed()")
+    seed_shop(project)
     return project
 
 

@@ -6,30 +6,43 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from runkit import ledger, opsctl, python_in, write_project, write_script
+import sqlalchemy as sa
+from runkit import ledger, opsctl, project_module, seed_shop, write_project, write_script
 from test_run_dry import SEEDED, snapshot
 from test_run_dry_escapes import backend, on
 
 # Slow: what a dry run cannot undo, each a real run.
 pytestmark = pytest.mark.slow
 
-#: A table of its own for the counter test, made in the app's database.
-TALLY = '''\
-import shopapp, sqlalchemy as sa
-app = shopapp.create_app()
-with app.app_context():
-    tally = sa.Table("tally", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
-                     sa.Column("note", sa.String(20)))
-    tally.create(shopapp.db.engine)
-    shopapp.db.engine.dispose()
-'''
+def make_tally(project: Path) -> None:
+    """A table of its own for the counter test, made in the app's database."""
+    with project_module(project) as shopapp:
+        app = shopapp.create_app()
+        with app.app_context():
+            tally = sa.Table("tally", sa.MetaData(),
+                             sa.Column("id", sa.Integer, primary_key=True),
+                             sa.Column("note", sa.String(20)))
+            tally.create(shopapp.db.engine)
+            shopapp.db.engine.dispose()
+
+
+def on_database(project: Path, sql: str, *, commit: bool = False) -> list[tuple[object, ...]]:
+    """Run ``sql`` on the shop's DATABASE (shopapp.py's) with a plain engine; its rows."""
+    with project_module(project) as shopapp:
+        engine = sa.create_engine(shopapp.DATABASE)
+        try:
+            with engine.begin() if commit else engine.connect() as conn:
+                result = conn.execute(sa.text(sql))
+                return [tuple(row) for row in result] if result.returns_rows else []
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture
 def shop(tmp_path: Path, ledger_url: str) -> Path:
     project = write_project(tmp_path, ledger_url, app="shopapp:create_app",
                             database=ledger_url)
-    python_in(project, "import shopapp; shopapp.seed()")
+    seed_shop(project)
     return project
 
 
@@ -49,18 +62,17 @@ def main():
 
 
 def test_counters_advance(shop: Path, ledger_url: str) -> None:
-    python_in(shop, TALLY)
+    make_tally(shop)
     code, err = run_dry(shop, 'db.session.execute(text("INSERT INTO tally (note) VALUES '
                               "('dry')\"))\n    db.session.commit()")
     assert code == 0, err
-    out = python_in(shop, "import shopapp, sqlalchemy as sa\n"
-                          "app = shopapp.create_app()\n"
-                          "with app.app_context():\n"
-                          "    with shopapp.db.engine.begin() as c:\n"
-                          "        c.execute(sa.text(\"INSERT INTO tally (note) \"\n"
-                          "                          \"VALUES ('real')\"))\n"
-                          "        print(list(c.execute(sa.text('SELECT id, note FROM tally'))))\n"
-                          "    shopapp.db.engine.dispose()")
+    with project_module(shop) as shopapp:
+        app = shopapp.create_app()
+        with app.app_context():
+            with shopapp.db.engine.begin() as c:
+                c.execute(sa.text("INSERT INTO tally (note) VALUES ('real')"))
+                out = str(list(c.execute(sa.text("SELECT id, note FROM tally"))))
+            shopapp.db.engine.dispose()
     # The dry run's row is gone; its id is used up on PostgreSQL and MariaDB (SQLite hands out
     # the largest rowid plus one, so nothing is skipped there).
     expected = 1 if backend(ledger_url) == "sqlite" else 2
@@ -70,12 +82,7 @@ def test_counters_advance(shop: Path, ledger_url: str) -> None:
 @pytest.mark.parametrize("ledger_url", on(("mariadb",), id="myisam"), indirect=True)
 def test_non_transactional_tables_are_found_and_fail_the_run(shop: Path,
                                                              ledger_url: str) -> None:
-    python_in(shop, "import shopapp, sqlalchemy as sa\n"
-                    "e = sa.create_engine(shopapp.DATABASE)\n"
-                    "with e.begin() as c:\n"
-                    "    c.execute(sa.text('CREATE TABLE memo (id INT PRIMARY KEY) "
-                    "ENGINE=MyISAM'))\n"
-                    "e.dispose()")
+    on_database(shop, "CREATE TABLE memo (id INT PRIMARY KEY) ENGINE=MyISAM", commit=True)
     code, err = run_dry(shop, 'db.session.execute(text("INSERT INTO memo VALUES (1)"))\n'
                               '    db.session.get(Item, 1).price = 1\n'
                               '    db.session.commit()')
@@ -88,12 +95,7 @@ def test_non_transactional_tables_are_found_and_fail_the_run(shop: Path,
     assert run.status == "failed" and "non-transactional" in (run.error or "")
     # The MyISAM row stays; the InnoDB change is rolled back.
     assert snapshot(shop) == SEEDED
-    out = python_in(shop, "import shopapp, sqlalchemy as sa\n"
-                          "e = sa.create_engine(shopapp.DATABASE)\n"
-                          "with e.connect() as c:\n"
-                          "    print(c.execute(sa.text('SELECT count(*) FROM memo')).scalar())\n"
-                          "e.dispose()")
-    assert out.strip() == "1"
+    assert on_database(shop, "SELECT count(*) FROM memo") == [(1,)]
 
 
 @pytest.mark.parametrize("ledger_url", on(("sqlite", "postgresql"), id="ddl"), indirect=True)
@@ -103,11 +105,12 @@ def test_ddl_is_rolled_back_where_the_database_can(shop: Path, ledger_url: str) 
                               '    db.session.commit()')
     assert code == 0, err
     assert snapshot(shop) == SEEDED
-    out = python_in(shop, "import shopapp, sqlalchemy as sa\n"
-                          "e = sa.create_engine(shopapp.DATABASE)\n"
-                          "print(sa.inspect(e).has_table('shop_extra'))\n"
-                          "e.dispose()")
-    assert out.strip() == "False"
+    with project_module(shop) as shopapp:
+        engine = sa.create_engine(shopapp.DATABASE)
+        try:
+            assert not sa.inspect(engine).has_table("shop_extra")
+        finally:
+            engine.dispose()
 
 
 DRIVER_MODULE = {
