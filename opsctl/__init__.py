@@ -1,9 +1,9 @@
 """opsctl: keep a Flask project's offline scripts named, small and safe to run.
 
 The script API (:func:`current_run`, :func:`track`, :func:`report`, :func:`batches`,
-:func:`rows`, :func:`run_directly`) is
-exported lazily, so ``import opsctl`` (and so ``opsctl --help``) stays free of Flask, SQLAlchemy
-and rich.
+:func:`rows`, :func:`run_directly`) is exported lazily, so ``import opsctl`` (and so ``opsctl
+--help``) stays free of Flask, SQLAlchemy and rich; so are a run's Blinker signals
+(:data:`run_started`, :data:`run_finished`, :data:`run_checkpoint`, :mod:`opsctl.run.events`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,11 @@ if TYPE_CHECKING:
 
     from .cli.direct import run_directly
     from .run.api import CurrentRun, batches, current_run, report, rows, track
+    from .run.events import run_checkpoint, run_finished, run_started
 
-__all__ = ["CurrentRun", "batches", "current_run", "report", "rows", "run_directly", "track"]
+__all__ = ["CurrentRun", "batches", "current_run", "report", "rows", "run_checkpoint",
+           "run_directly", "run_finished", "run_started", "track"]
+_EVENTS = ("run_checkpoint", "run_finished", "run_started")
 
 
 def __getattr__(name: str) -> Any:
@@ -24,6 +27,10 @@ def __getattr__(name: str) -> Any:
         from .cli.direct import run_directly
 
         return run_directly
+    if name in _EVENTS:
+        from .run import events
+
+        return getattr(events, name)
     if name in __all__:
         from .run import api
 

@@ -68,6 +68,9 @@ class Config(NamedTuple):
     lint: Mapping[str, Any] = MappingProxyType({})
     #: The cache folder (:mod:`opsctl.filecache`), absolute; None: no cache.
     cache_path: str | None = None
+    #: ``run --queue NAME``'s queues: name -> URL (``[tool.opsctl.queues]``,
+    #: ``OPSCTL_QUEUE_<NAME>``; :mod:`opsctl.queue`).
+    queues: Mapping[str, str] = MappingProxyType({})
 
     @property
     def project_dir(self) -> Path:
@@ -127,6 +130,10 @@ def _table(v: Any) -> bool:
     return isinstance(v, dict)
 
 
+def _urls(v: Any) -> bool:
+    return isinstance(v, dict) and all(isinstance(x, str) for x in v.values())
+
+
 def _bool(v: Any) -> bool:
     return isinstance(v, bool)
 
@@ -169,6 +176,7 @@ _KEYS: dict[str, tuple[Any, str, Any]] = {
     "keep_output": (_bool, "true or false", _flag),
     "lint": (_table, "a table ([tool.opsctl.lint])", None),
     "cache_dir": (_str, "a folder path (string)", _opt_str),
+    "queues": (_urls, "a table of queue URLs (strings)", None),
 }
 
 
@@ -310,6 +318,8 @@ def load_config(
             before = values.get(key, ADDITIVE[key])
             value = [*before, *(v for v in value if v not in before)]
         values[key] = value
+    queues = {**values.get("queues", {}), **{var[13:].lower(): url for var, url in
+                                              environ.items() if var.startswith("OPSCTL_QUEUE_")}}
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
 
     try:
@@ -344,6 +354,7 @@ def load_config(
         keep_output=values.get("keep_output", True),
         lint=values.get("lint", {}),
         cache_path=path(values.get("cache_dir") or DEFAULT_CACHE_DIR),
+        queues=MappingProxyType(queues),
     )
 
 

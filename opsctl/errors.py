@@ -28,6 +28,8 @@ Exit codes (also in the README):
 82    ``pause``/``cancel``: the run is not running (it ended; the message says how); with
       ``--wait``, it ended otherwise than asked
 83    ``pause``/``cancel``: the run has recorded no batch, so it has no boundary to stop at
+84    the queue of ``run --queue`` cannot be reached (its Redis or broker is down): nothing
+      was queued
 129   ended by SIGHUP (the terminal went away: a dropped SSH session)
 130   interrupted by Ctrl-C (SIGINT)
 131   ended by SIGQUIT
@@ -54,6 +56,7 @@ PAUSED = 80
 CANCELLED = 81
 NOT_RUNNING = 82
 NO_BATCHES = 83
+QUEUE_UNREACHABLE = 84
 SIGHUP_EXIT = 129
 SIGINT_EXIT = 130
 SIGQUIT_EXIT = 131
@@ -173,6 +176,16 @@ class NoBatches(OpsctlError):
     """``pause``/``cancel`` of a run with no batch recorded: it has no boundary to stop at."""
 
     exit_code = NO_BATCHES
+
+
+class QueueUnreachable(OpsctlError):
+    """``run --queue``: the queue's Redis or broker cannot be reached; nothing was queued."""
+
+    exit_code = QUEUE_UNREACHABLE
+
+
+class ScriptChanged(OpsctlError):
+    """A queued run's script changed between asking and starting (``--allow-changed``)."""
 
 
 class Interrupted(OpsctlError):

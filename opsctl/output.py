@@ -162,7 +162,7 @@ def print_json_items(items: Iterable[Any]) -> None:
 #: How a run's status shows at a terminal (a dry run is dim besides).
 STATUS_STYLES = {"failed": "red", "lost": "red", "interrupted": "yellow",
                  "succeeded": "green", "running": "cyan", "paused": "yellow",
-                 "cancelled": "magenta"}
+                 "cancelled": "magenta", "queued": "blue"}
 #: The narrowest a column cut short with an ellipsis gets, where its text is wider.
 CUT_WIDTH = 16
 

@@ -874,6 +874,47 @@ def run_ledger_targets(ms: dict[str, Measurement], quick: bool) -> list[Target]:
     return targets
 
 
+# -- run --queue: an idle worker starting the script (tests/bench_queues.py) -----------------
+
+def measure_queues(plan: Plan, workdir: Path, env: dict[str, str]) -> list[Measurement]:
+    """Per engine, the seconds from ``opsctl run --queue`` returning to an idle worker
+    starting the script; an engine whose package or server is missing is skipped, saying
+    why."""
+    try:
+        from tests import bench_queues
+    except ImportError:
+        import bench_queues  # type: ignore[no-redef]
+
+    found = []
+    for engine in bench_queues.ENGINES:
+        title = f"run --queue returning -> {engine} worker starts the script"
+        m = Measurement(f"queue_{engine}", title,
+                        Side(f"opsctl run --queue ({engine}), idle worker"), None)
+        why = bench_queues.unavailable(engine)
+        if why:
+            m.status, m.note = "not available", why
+        else:
+            log(f"opsctl run --queue, {engine}")
+            try:
+                returned, asked = bench_queues.latencies(engine, plan.runs_run, workdir, env)
+            except RuntimeError as exc:
+                m.status, m.note = "failed", str(exc)
+            else:
+                m.a.times = returned
+                m.extra["from_asking_median_s"] = statistics.median(asked)
+                m.note = f"from asking: median {_ms(statistics.median(asked))}"
+        found.append(m)
+    return found
+
+
+def queue_targets(ms: dict[str, Measurement]) -> list[Target]:
+    """RQ's start within 1 s of run --queue returning (issue 17); Celery's reported."""
+    return [_ledger_target("run --queue -> RQ worker starts the script (idle)",
+                           ms.get("queue_rq"), 1.0),
+            _ledger_target("run --queue -> Celery worker starts the script (idle)",
+                           ms.get("queue_celery"), None)]
+
+
 # -- targets ---------------------------------------------------------------------------------
 
 @dataclass
@@ -1286,9 +1327,12 @@ def run_benchmark(plan: Plan, workdir: Path,
     scale = ScalePlan.make(plan, ledger_sizes)
     for m in measure_ledger_reads(scale, workdir, env):
         record(m)
+    for m in measure_queues(plan, workdir, env):
+        record(m)
 
     targets = evaluate(ms, plan.sizes, plan.quick, tuple(plan.legacy))
     targets += run_ledger_targets(ms, plan.quick) + ledger_read_targets(ms, scale)
+    targets += queue_targets(ms)
     return {
         "load_average": {"start": load_start, "end": _load()},
         "mode": "quick" if plan.quick else "full",

@@ -31,6 +31,8 @@ LAYERS: list[dict[str, tuple[str, ...]]] = [
     {"lint": ("opsctl.lint",), "run": ("opsctl.run",),
      "history": ("opsctl.history", "opsctl.progress", "opsctl.follow", "opsctl.stops"),
      "listing": ("opsctl.listing",)},
+    # Runs handed to a queue's workers: on the runner.
+    {"queue": ("opsctl.queue",)},
     {"cli": ("opsctl.cli",)},
     # A script's run in a test, and its pytest fixture: on top, imported by nothing of opsctl.
     {"script API": ("opsctl", "opsctl.__main__", "opsctl.testing", "opsctl.pytest_plugin")},

@@ -25,8 +25,9 @@ from opsctl.errors import OpsctlError
 from opsctl.project import Project
 from opsctl.run.script import compile_script, import_entry, parse_args
 
-#: Replayed elsewhere: their commands are checked with their output.
-REPLAYED = ("## A tour", "## Two commands")
+#: Replayed elsewhere (test_readme_tour.py, test_readme_queues.py): their commands are checked
+#: with their output.
+REPLAYED = ("## A tour", "## Two commands", "## Running on your workers")
 
 
 def unreplayed_console_blocks(text: str) -> list[str]:

@@ -90,12 +90,21 @@ def _bare_wait(command: click.Command, args: list[str]) -> list[str]:
 @click.option("--max-rate", type=click.FloatRange(min=0, min_open=True),
               metavar="ITEMS_PER_SECOND",
               help="Process at most this many items per second (sleeping between batches).")
+@click.option("--queue", metavar="NAME",
+              help="Hand the run to a queue's workers ([tool.opsctl.queues]): record it as "
+                   "queued, print its id and return at once.")
+@click.option("--wait-result", is_flag=True,
+              help="With --queue: follow the run to its end and exit with its exit code.")
+@click.option("--allow-changed", is_flag=True,
+              help="With --queue: run the script even if it changed between asking and the "
+                   "worker starting it.")
 @pass_project
 def run_command(project: Project, script: Script | None, args: tuple[str, ...],
                 app_path: str | None, dry_run: bool, reason: str | None, yes: bool,
                 force: bool, wait: float | None, request_context: bool, no_ledger: bool,
                 resume: str | None, limit: int | None, throttle: float | None,
-                max_rate: float | None) -> None:
+                max_rate: float | None, queue: str | None, wait_result: bool,
+                allow_changed: bool) -> None:
     """Run a script inside the Flask app context and record the run.
 
     opsctl's own options go BEFORE the script name; everything after SCRIPT goes to
@@ -129,7 +138,16 @@ def run_command(project: Project, script: Script | None, args: tuple[str, ...],
                          reason=reason, no_ledger=no_ledger, request_context=request_context,
                          script_info=info, prog=ctx.command_path, resume=resume, limit=limit,
                          throttle=throttle, max_rate=max_rate, own_process=main.PROGRAM)
-    ctx.exit(run_script(project, script, args, options))
+    if queue is None:
+        if wait_result or allow_changed:
+            raise click.UsageError("--wait-result and --allow-changed go with --queue NAME")
+        ctx.exit(run_script(project, script, args, options))
+    if no_ledger:
+        raise click.UsageError("--queue needs the ledger: a queued run is its row")
+    from ..queue.dispatch import asked
+
+    ctx.exit(asked(project, script, args, options, queue, wait_result=wait_result,
+                   allow_changed=allow_changed))
 
 
 def _flask_side(ctx: click.Context) -> tuple[Any, str | None]:

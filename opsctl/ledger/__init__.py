@@ -4,8 +4,9 @@ Without SQLAlchemy: :mod:`.facts` (statuses, the schema version, whether there i
 :mod:`.values` (the frozen values callers get), :mod:`.processes` (this machine's processes),
 :mod:`.spans` (a script's lineage through moves, as plain values). With it: :mod:`.store`
 (:class:`~.store.Ledger`, built from :mod:`.core`, :mod:`.lineage`, :mod:`.locks`,
-:mod:`.tally`, :mod:`.reads`, :mod:`.writes` and :mod:`.ends`, the end of a run kept
-whatever happens, with :mod:`.journal`, the local journal), :mod:`.schema` (the tables and
+:mod:`.tally`, :mod:`.reads`, :mod:`.writes`, :mod:`.ends`, the end of a run kept
+whatever happens, with :mod:`.journal`, the local journal, :mod:`.progress`, a run's batches,
+and :mod:`.queued`, runs asked of a queue's workers), :mod:`.schema` (the tables and
 their indexes), :mod:`.queries` (the reads' statements, each a limited walk of an index),
 :mod:`.upgrade` (the steps to the schema version), :mod:`.rows` (values to rows and back),
 :mod:`.engine` and :mod:`.backend` with one module per database (:mod:`.sqlite`,

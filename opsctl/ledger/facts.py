@@ -24,10 +24,12 @@ SCHEMA_VERSION = 6
 #: (:mod:`.locks`).
 LEASE_SECONDS = 90.0
 
-#: A run's status; ``lost``: its process died (or its lease expired) without finishing;
+#: A run's status; ``queued``: asked of a queue's workers (``run --queue``), not started yet;
+#: ``lost``: its process died (or its lease expired) without finishing;
 #: ``paused``: it stopped at a batch boundary, asked to (``--limit``, ``opsctl pause``), and
 #: can be resumed; ``cancelled``: it stopped there for good (``opsctl cancel``).
-STATUSES = ("running", "succeeded", "failed", "interrupted", "lost", "paused", "cancelled")
+STATUSES = ("queued", "running", "succeeded", "failed", "interrupted", "lost", "paused",
+            "cancelled")
 #: The statuses of a run that did not finish its work and may be resumed (``--resume``).
 UNFINISHED = ("failed", "interrupted", "lost", "paused")
 

@@ -50,16 +50,34 @@ class Writes(Reads):
                              environment, reason)
         values.update(started_at=rows.naive(started), status="running",
                       notes=rows.json_text(list(notes)) if notes else None)
-        script = values["script"]
+
+        def insert(conn: sa.engine.Connection) -> int:
+            inserted = conn.execute(RUNS.insert().values(**values))
+            return int(inserted.inserted_primary_key[0])  # type: ignore[index]
+
+        run_id = self._take(values["script"], values["operator"], values["host"], process,
+                            once, insert)
+        return Run(id=run_id, script=values["script"], sha256=sha256,
+                   args=rows.json_load(values["args"], []), operator=values["operator"],
+                   host=values["host"], pid=process.pid, started_at=started,
+                   ended_at=None, status="running", exit_code=None, dry_run=dry_run,
+                   error=None, output_tail=None, git_revision=git_revision,
+                   git_dirty=git_dirty, environment=values["environment"],
+                   reason=values["reason"], summary={},
+                   notes=tuple(rows.json_load(values["notes"], [])))
+
+    def _take(self, script: str, operator: str, host: str, process: Process, once: bool,
+              row: Callable[[sa.engine.Connection], int]) -> int:
+        """Write a running row with ``row`` (which returns its id) and take the script's lock
+        in the same transaction, as :meth:`start` describes; the run's id."""
         former = [k for k in self.aliases(script) if k != script]
         for _attempt in range(50):
             try:
                 with self.engine.begin() as conn:
-                    inserted = conn.execute(RUNS.insert().values(**values))
-                    run_id = inserted.inserted_primary_key[0]  # type: ignore[index]
+                    run_id = row(conn)
                     conn.execute(LOCKS.insert().values(
-                        script=script, run_id=run_id, operator=values["operator"],
-                        host=values["host"], node=process.node, pid=process.pid,
+                        script=script, run_id=run_id, operator=operator,
+                        host=host, node=process.node, pid=process.pid,
                         pid_started=process.pid_started, since=server_utcnow(),
                         heartbeat_at=server_utcnow()))
                     if former:
@@ -89,14 +107,7 @@ class Writes(Reads):
                 if self.retryable(exc):
                     continue
                 raise
-            return Run(id=int(run_id), script=script, sha256=sha256,
-                       args=rows.json_load(values["args"], []), operator=values["operator"],
-                       host=values["host"], pid=process.pid, started_at=started,
-                       ended_at=None, status="running", exit_code=None, dry_run=dry_run,
-                       error=None, output_tail=None, git_revision=git_revision,
-                       git_dirty=git_dirty, environment=values["environment"],
-                       reason=values["reason"], summary={},
-                       notes=tuple(rows.json_load(values["notes"], [])))
+            return run_id
         raise LedgerUnreachable(f"could not take the lock of {script} in the ledger at "
                                 f"{display_url(self.url)}: it kept changing hands",
                                 "try again")

@@ -13,12 +13,22 @@ from typing import Any, NamedTuple
 #: declares them; a plain ``main()`` or legacy script only gets them after ``--``.
 OWN_OPTIONS = ("--app", "--dry-run", "--reason", "-y", "--yes", "--force", "--wait",
                "--request-context", "--no-ledger", "--resume", "--limit", "--throttle",
-               "--max-rate")
+               "--max-rate", "--queue", "--wait-result", "--allow-changed")
 #: Those of them that take a value (``--wait``'s is optional: a number of seconds;
 #: ``--resume``'s too: a run id).
 VALUE_OPTIONS = ("--app", "--reason", "--wait", "--resume", "--limit", "--throttle",
-                 "--max-rate")
+                 "--max-rate", "--queue")
 HELP_OPTIONS = ("-h", "--help")
+
+
+class QueuedStart(NamedTuple):
+    """A queued run a worker starts (:mod:`opsctl.queue`): its row, and the script's sha256
+    when it was asked for."""
+
+    run_id: int
+    sha256: str
+    #: Run the script even if it changed since it was asked for.
+    allow_changed: bool = False
 
 
 class RunOptions(NamedTuple):
@@ -49,6 +59,8 @@ class RunOptions(NamedTuple):
     #: The process ends with this run (the ``opsctl`` program itself, not a test calling it
     #: in process): what loading made may stay frozen (:mod:`.collector`).
     own_process: bool = False
+    #: On a queue's worker: the queued run this run starts (its row becomes running).
+    queued: QueuedStart | None = None
 
 
 def own_option(args: Sequence[str], only: str | None = None) -> tuple[str, list[str]] | None:

@@ -86,6 +86,9 @@ class Course:
         self.looping = False
         #: In a dry run: rolls back what the batch before did (the dry-run guard's rewind).
         self.rewind: Any = None
+        #: Told of each batch done, ``progress=``: the runner sends ``run_checkpoint``
+        #: (:mod:`.events`).
+        self.on_checkpoint: Any = None
         self._warned = False
         #: The ledger failed: checkpoints and stop requests wait until then (monotonic).
         self._quiet_until = 0.0
@@ -129,6 +132,8 @@ class Course:
             ledger, run_id, total = self.ledger, self.run_id, self.total if grown else None
             self._quietly(lambda: ledger.checkpoint(run_id, done=done, cursor=cursor,
                                                     total=total))
+        if self.on_checkpoint is not None:
+            self.on_checkpoint(progress=self.progress)
 
     def room(self) -> int | None:
         """Items this run may still take under ``--limit``; None without a limit."""

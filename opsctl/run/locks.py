@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import output
-from ..errors import LockHeld, RunOnceRefused
+from ..errors import LockHeld, RunOnceRefused, ScriptChanged
 
 if TYPE_CHECKING:
     from ..catalogue import Script
@@ -40,11 +40,15 @@ def start_run(ledger: Ledger, key: str, process: Process, stored_args: list[str]
         # in between is raised there, where it ends the run as interrupted.
         interrupts.hold()
         try:
-            run = ledger.start(script=key, process=process, args=stored_args,
-                               sha256=entry.sha256, dry_run=options.dry_run,
-                               git_revision=revision, git_dirty=dirty,
-                               environment=environment, reason=options.reason, once=once,
-                               notes=notes)
+            if options.queued is not None:  # on a worker: the row asked for starts
+                run = ledger.start_queued(options.queued.run_id, process=process,
+                                          environment=environment, once=once, notes=notes)
+            else:
+                run = ledger.start(script=key, process=process, args=stored_args,
+                                   sha256=entry.sha256, dry_run=options.dry_run,
+                                   git_revision=revision, git_dirty=dirty,
+                                   environment=environment, reason=options.reason, once=once,
+                                   notes=notes)
         except AlreadySucceeded as done:
             interrupts.resume()
             raise run_once_refused(script, done.run) from None
@@ -58,6 +62,18 @@ def start_run(ledger: Ledger, key: str, process: Process, stored_args: list[str]
             interrupts.resume()
             raise
         return run
+
+
+def check_unchanged(entry: EntryPoint, options: RunOptions) -> None:
+    """On a worker: refuse a queued run whose script changed since it was asked for (its
+    sha256 differs), unless it was asked with ``--allow-changed``."""
+    queued = options.queued
+    if queued is None or queued.allow_changed or entry.sha256 == queued.sha256:
+        return
+    raise ScriptChanged(
+        f"{entry.script.display} changed since run {queued.run_id} was queued (sha256 "
+        f"{queued.sha256[:12]} when asked, {entry.sha256[:12]} now); ask again, or ask with "
+        "--allow-changed to run whatever the worker has")
 
 
 def run_once_refused(script: Script, done: Run) -> RunOnceRefused:

@@ -33,11 +33,11 @@ import click
 
 from .. import output
 from ..gitops import GitProbe
-from . import api
+from . import api, events
 from .args import HELP_OPTIONS, own_option
 from .collector import Collector
 from .heartbeat import Heartbeat
-from .locks import local_lock, run_once_refused, start_run, wait_for_lock
+from .locks import check_unchanged, local_lock, run_once_refused, start_run, wait_for_lock
 from .outcome import Outcome, import_failed, outcome_of, outcome_of_return, record_end, tell
 from .sharing import warn_if_migrations_drop_ledger
 from .signals import Interrupts, Terminated, signal_name
@@ -70,6 +70,7 @@ def run_script(project: Project, script: Script | None, args: Sequence[str],
     assert script is not None
     try:
         entry = compile_script(script)
+        check_unchanged(entry, options)
     except BaseException:
         if first is not None:
             first.close()
@@ -246,11 +247,16 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
     with suppress(OSError):  # a terminal gone (EIO) must not leave the row running
         output.note(f"opsctl: {shown}")
 
-    current = api.CurrentRun(id=run.id if run else None, script=key, operator=identity.name,
+    # Who asked: on a queue's worker, the operator of the queued row.
+    current = api.CurrentRun(id=run.id if run else None, script=key,
+                             operator=run.operator if run else identity.name,
                              dry_run=options.dry_run, reason=options.reason,
                              environment=environment.name)
     heartbeat = Heartbeat(ledger, run) if ledger is not None and run is not None else None
     course = _course_of(ledger, run, resumed, options)
+    if events.run_checkpoint.receivers:
+        course.on_checkpoint = partial(events.send, events.run_checkpoint, app, run=current)
+    events.send(events.run_started, app, run=current)
     outcome, summary, tail = _execute(entry, script, args, app, current, interrupts,
                                       heartbeat, dry, course)
     if ledger is not None and run is not None:
@@ -260,6 +266,9 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
                                 scrub.text(tail) if project.config.keep_output else None,
                                 interrupts)
         outcome = stored_end._replace(error=outcome.error)
+    events.send(events.run_finished, app, run=current, status=outcome.status,
+                exit_code=outcome.exit_code, error=scrub.text(outcome.error),
+                summary=scrub.value(summary))
     tell(outcome, run, script, options, project.debug)
     return outcome.exit_code
 

@@ -1,0 +1,198 @@
+"""The parts of ``run --queue`` that need no worker: queue URLs and their configuration, the
+ledger's queued rows (asked, started by a worker with the lock, cancelled, dropped), and the
+command's refusals of options that do not go together. In process, on SQLite."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from opsctl.cli.group import cli
+from opsctl.config import load_config
+from opsctl.errors import ConfigError
+from opsctl.ledger.queued import NotQueued
+from opsctl.ledger.store import Ledger
+from opsctl.ledger.values import LockBusy, Process
+from opsctl.queue.dispatch import job_of, queued_note
+from opsctl.queue.targets import Target, parse, target
+
+
+def test_queue_urls() -> None:
+    assert parse("ops", "rq://127.0.0.1:6379/0?queue=ops") == \
+        Target("ops", "rq", "redis://127.0.0.1:6379/0", "ops")
+    assert parse("ops", "rq://:pw@redis.internal:6380/2") == \
+        Target("ops", "rq", "redis://:pw@redis.internal:6380/2", "default")
+    assert parse("bg", "celery://shop.tasks:celery_app?queue=opsctl") == \
+        Target("bg", "celery", "shop.tasks:celery_app", "opsctl")
+    assert parse("bg", "celery://tasks:app").queue is None
+    with pytest.raises(ConfigError, match=r"queue 'x': 'rq:///0' names no Redis host"):
+        parse("x", "rq:///0")
+    with pytest.raises(ConfigError, match=r"names no Celery app \(celery://module:celery_app"):
+        parse("x", "celery://tasks")
+    with pytest.raises(ConfigError, match=r"'redis://h/0' is no queue URL"):
+        parse("x", "redis://h/0")
+
+
+def test_queues_come_from_the_table_and_the_environment(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.opsctl.queues]\nops = "rq://10.0.0.1:6379/0?queue=ops"\n'
+        'bg = "celery://tasks:celery_app"\n', encoding="utf-8")
+    config = load_config(tmp_path, environ={
+        "OPSCTL_QUEUE_OPS": "rq://127.0.0.1:6379/1?queue=ops",
+        "OPSCTL_QUEUE_NIGHTLY": "rq://127.0.0.1:6379/0?queue=nightly"})
+    assert dict(config.queues) == {"ops": "rq://127.0.0.1:6379/1?queue=ops",
+                                   "bg": "celery://tasks:celery_app",
+                                   "nightly": "rq://127.0.0.1:6379/0?queue=nightly"}
+    assert target(config.queues, "OPS").where == "redis://127.0.0.1:6379/1"
+    with pytest.raises(ConfigError, match=r"no queue named 'later' \(configured: bg, nightly, "
+                                          r"ops\).*OPSCTL_QUEUE_LATER"):
+        target(config.queues, "later")
+    (tmp_path / "pyproject.toml").write_text("[tool.opsctl]\nqueues = 3\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="queues must be a table of queue URLs"):
+        load_config(tmp_path, environ={})
+
+
+def test_the_job_of_a_queued_run_is_in_its_note() -> None:
+    process = Process("alice", "laptop", 1, "n", None)
+    note = queued_note("ops", "opsctl-0123abcd", process)
+    assert note == "queued on ops as job opsctl-0123abcd by alice on laptop"
+
+    class Row:
+        notes = ("something else", note)
+
+    assert job_of(Row()) == ("ops", "opsctl-0123abcd")  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Ledger:
+    opened = Ledger.open(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
+    yield opened  # type: ignore[misc]
+    opened.close()
+
+
+def test_a_queued_row_becomes_running_with_the_lock_on_the_worker(ledger: Ledger) -> None:
+    asker = Process("alice", "laptop", 11, "laptop-node", None)
+    queued = ledger.enqueue(script="recycle/x", process=asker, args=["--token", "***"],
+                            sha256="ab" * 32, reason="OPS-1", notes=["queued on ops"])
+    assert (queued.status, queued.host, queued.operator) == ("queued", "laptop", "alice")
+    assert ledger.holder("recycle/x") is None  # a queued run holds no lock
+    worker = Process.current("worker-user")
+    run = ledger.start_queued(queued.id, process=worker, environment="production",
+                              notes=["app a, database b"])
+    assert (run.id, run.status, run.host, run.pid) == (queued.id, "running", worker.host,
+                                                       worker.pid)
+    assert (run.operator, run.args, run.reason) == ("alice", ["--token", "***"], "OPS-1")
+    assert run.notes == ("queued on ops", "app a, database b")
+    assert run.environment == "production"
+    holder = ledger.holder("recycle/x")
+    assert holder is not None and (holder.run_id, holder.operator) == (run.id, "alice")
+    # A second queued run of the script meets the lock; starting the first again is refused.
+    second = ledger.enqueue(script="recycle/x", process=asker, args=[], sha256=None)
+    with pytest.raises(LockBusy):
+        ledger.start_queued(second.id, process=worker, environment=None)
+    assert ledger.run(second.id).status == "queued"  # type: ignore[union-attr]
+    with pytest.raises(NotQueued, match="is running"):
+        ledger.start_queued(run.id, process=worker, environment=None)
+    assert len(ledger.runs("recycle/x")) == 2
+
+
+def test_cancel_and_drop_end_only_a_queued_row(ledger: Ledger) -> None:
+    asker = Process("alice", "laptop", 11, "laptop-node", None)
+    first = ledger.enqueue(script="recycle/x", process=asker, args=[], sha256=None)
+    cancelled = ledger.cancel_queued(first.id, operator="bob")
+    assert cancelled is not None and cancelled.status == "cancelled"
+    assert cancelled.error == "cancelled by bob before it started" and cancelled.ended_at
+    with pytest.raises(NotQueued, match="is cancelled"):
+        ledger.start_queued(first.id, process=Process.current("w"), environment=None)
+    second = ledger.enqueue(script="recycle/x", process=asker, args=[], sha256=None)
+    dropped = ledger.drop_queued(second.id, exit_code=75, error="not started: locked")
+    assert dropped is not None and (dropped.status, dropped.exit_code) == ("failed", 75)
+    # Neither touches a run that is not queued.
+    assert ledger.drop_queued(first.id, exit_code=1, error="x").status == "cancelled"  # type: ignore[union-attr]
+    assert ledger.cancel_queued(999, operator="bob") is None
+
+
+def test_queue_options_that_do_not_go_together(tmp_path: Path) -> None:
+    (tmp_path / "offline_script" / "recycle").mkdir(parents=True)
+    (tmp_path / "offline_script" / "recycle" / "x.py").write_text('"""X."""\n')
+    (tmp_path / "pyproject.toml").write_text("[tool.opsctl]\n", encoding="utf-8")
+    runner = CliRunner()
+    for args, message in (
+            (["--wait-result", "recycle/x"], "--wait-result and --allow-changed go with --queue"),
+            (["--queue", "ops", "--no-ledger", "recycle/x"], "--queue needs the ledger"),
+            (["--queue", "ops", "recycle/x"], "no queue named 'ops' (configured: none)")):
+        done = runner.invoke(cli, ["--project", str(tmp_path), "run", *args])
+        assert done.exit_code == 2, done.output
+        assert message in done.output
+    assert not (tmp_path / "instance").exists()  # nothing recorded, no ledger made
+
+
+def test_a_worker_on_another_ledger_runs_nothing(tmp_path: Path, ledger: Ledger,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from opsctl.queue.worker import FORMAT, run_job
+
+    (tmp_path / "offline_script" / "recycle").mkdir(parents=True)
+    (tmp_path / "offline_script" / "recycle" / "x.py").write_text(
+        '"""X."""\n\n\ndef main():\n    raise SystemExit("ran")\n')
+    (tmp_path / "pyproject.toml").write_text(
+        f'[tool.opsctl]\nledger_url = "{ledger.url}"\n', encoding="utf-8")
+    queued = ledger.enqueue(script="recycle/x", process=Process.current("alice"), args=[],
+                            sha256="0" * 64)
+    payload = {"format": FORMAT, "run_id": queued.id, "project": str(tmp_path),
+               "script": "recycle/x", "args": [], "sha256": "0" * 64,
+               "ledger": "postgresql://ops@db.internal/ops"}
+    assert run_job(payload) == 78
+    assert "was asked for in the ledger at postgresql://ops@db.internal/ops, but this " \
+           "worker records in sqlite:///" in capsys.readouterr().err
+    assert ledger.run(queued.id).status == "queued"  # type: ignore[union-attr]
+    assert run_job({**payload, "format": 99}) == 2
+    assert "a job of an unknown format (99)" in capsys.readouterr().err
+    # On its own ledger: the script changed since it was asked for, so it is refused at its
+    # start, and its queued row ends failed with why.
+    from opsctl.ledger.engine import display_url
+
+    assert run_job({**payload, "ledger": display_url(ledger.url)}) == 1
+    assert "recycle/x changed since run" in capsys.readouterr().err
+    refused = ledger.run(queued.id)
+    assert refused is not None and (refused.status, refused.exit_code) == ("failed", 1)
+    assert refused.error.startswith(  # type: ignore[union-attr]
+        f"not started on {socket.gethostname()}: recycle/x changed since run {queued.id} was "
+        "queued (sha256 000000000000 when asked,")
+    # Asked by a newer opsctl with an option this worker does not know: refused, not run
+    # without it.
+    newer = ledger.enqueue(script="recycle/x", process=Process.current("alice"), args=[],
+                           sha256="0" * 64)
+    assert run_job({**payload, "run_id": newer.id, "ledger": display_url(ledger.url),
+                    "options": {"dry_run": True, "shards": 4}}) == 2
+    assert "does not know the options shards; upgrade it" in capsys.readouterr().err
+    assert ledger.run(newer.id).status == "failed"  # type: ignore[union-attr]
+
+
+def test_a_celery_broker_that_is_down_is_said_at_once(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("celery")
+    import socket as sockets
+
+    from opsctl.errors import QueueUnreachable
+    from opsctl.queue import celery
+
+    with sockets.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    (tmp_path / "downtasks.py").write_text(
+        "from celery import Celery\n\n"
+        f"app = Celery('x', broker='amqp://guest:secret@127.0.0.1:{closed}//')\n",
+        encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(QueueUnreachable) as raised:
+        celery.reachable(parse("bg", "celery://downtasks:app"))
+    assert raised.value.exit_code == 84
+    assert raised.value.message == (
+        f"queue bg (celery): the broker at amqp://guest:**@127.0.0.1:{closed}// cannot be "
+        "reached ([Errno 111] Connection refused); start it, or check the Celery app's "
+        "broker_url")
+    with pytest.raises(ConfigError, match=r"cannot import the Celery app nowhere:app"):
+        celery.reachable(parse("bg", "celery://nowhere:app"))
