@@ -242,8 +242,9 @@ def test_rq_runs_the_queued_row_on_the_worker(site: Site, rq_worker: Worker) -> 
 
 def test_a_cancelled_queued_run_never_runs_and_a_changed_script_is_refused(
         site: Site, rq_worker: Worker) -> None:
-    from opsctl.project import Project
-    from opsctl.queue.dispatch import cancel_queued
+    from click.testing import CliRunner
+
+    from opsctl.cli.group import cli
 
     hold, _ = site.hold()
     cancelled = site.queued("--queue", "ops", "recycle/hello")
@@ -252,11 +253,13 @@ def test_a_cancelled_queued_run_never_runs_and_a_changed_script_is_refused(
     assert site.run(cancelled).status == site.run(changed).status == "queued"
     script = site.project / "offline_script" / "recycle" / "hello.py"
     script.write_text(script.read_text() + "\n# changed after asking\n")
-    project = Project(site.project, overrides={"ledger_url": site.url})
-    with ledger(site.url) as opened:
-        run = cancel_queued(project, opened, cancelled, "bob")
-    assert run is not None and (run.status, run.error) == ("cancelled",
-                                                           "cancelled by bob before it started")
+    said = CliRunner().invoke(cli, ["--project", str(site.project), "cancel", str(cancelled)],
+                              env={"OPSCTL_DEVELOPER": "bob"}, catch_exceptions=False)
+    assert said.exit_code == 0, said.output
+    assert said.stdout == (f"run {cancelled} (recycle/hello) is cancelled: it was still queued, "
+                           "so it never ran and never will\n")
+    run = site.run(cancelled)
+    assert (run.status, run.error) == ("cancelled", "cancelled by bob before it started")
     (site.notes / "release").write_text("")
     assert site.ended(hold).status == "succeeded"
     refused = site.ended(changed)
@@ -293,9 +296,9 @@ def test_celery_runs_it_and_wait_result_exits_with_its_code(site: Site,
                                                celery_worker.proc.pid)
     waited = site.ask("--queue", "celery", "--wait-result", "recycle/hello", "--exit", "3")
     assert waited.returncode == 3, waited.stderr
-    waited_id = int(waited.stdout)
+    waited_id = int(waited.stdout.split()[0])
     assert site.run(waited_id).status == "failed"
-    assert f"run {waited_id} of recycle/hello failed, exit 3" in waited.stderr
+    assert waited.stdout == f"{waited_id}\nrun {waited_id} failed (exit 3)\n"
 
 
 # Last: it kills the module's RQ worker.

@@ -23,6 +23,13 @@ def _stop(project: Project, run_id: int, action: str, wait: bool) -> None:
 
     ledger = stops.open_ledger_of(project)
     try:
+        if action == "cancel" and ledger is not None:
+            from ..queue.dispatch import cancel_if_queued
+
+            line = cancel_if_queued(project, ledger, run_id, project.identity.name)
+            if line is not None:  # it never started: nothing to wait for
+                output.echo(line)
+                return
         asked = stops.ask(ledger, run_id, action, operator=project.identity.name)
         output.echo(asked.describe())
         if wait and ledger is not None:
@@ -55,10 +62,11 @@ def pause_command(project: Project, run_id: int, wait: bool) -> None:
 @_WAIT
 @pass_project
 def cancel_command(project: Project, run_id: int, wait: bool) -> None:
-    """Cancel a running run at its next batch boundary, for good.
+    """Cancel a running run at its next batch boundary, for good; a queued one at once.
 
     Works from any machine that shares the ledger. The run ends cancelled (exit 81) when
-    its script asks for its next batch (batches() or track()); it cannot be resumed.
+    its script asks for its next batch (batches() or track()); it cannot be resumed. A run
+    still queued (run --queue) is cancelled at once and taken off its queue: it never runs.
 
     \b
       opsctl cancel 12

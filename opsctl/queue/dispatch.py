@@ -183,22 +183,29 @@ def cancel_if_queued(project: Project, ledger: Ledger, run_id: int,
             "ran and never will")
 
 
-def follow(ledger: Ledger, run: Run) -> int:
-    """Wait for ``run`` to end, and say how it ended; its exit code (80 paused, 81
-    cancelled, 1 lost)."""
+def follow(project: Project, ledger: Ledger, run: Run) -> int:
+    """``--wait-result``: wait while ``run`` is queued, then to its end: in a terminal with
+    the live progress of ``history --run ID --follow`` (:mod:`opsctl.follow`), in a pipe
+    quietly; then its end in one line. Its exit code (80 paused, 81 cancelled, 1 lost)."""
+    from .. import progress as headway
+
     while True:
         now = ledger.run(run.id)
         if now is None:
             return 1
-        if now.status not in ("queued", "running"):
-            code = now.exit_code
-            if code is None:
-                code = {"paused": PAUSED, "cancelled": CANCELLED}.get(now.status, 1)
-            error = f": {now.error.splitlines()[-1]}" if now.error and code else ""
-            output.note(f"opsctl: run {now.id} of {now.script} {now.status}, exit {code}"
-                        f"{error}")
-            return code
+        if now.status != "queued" and (now.status != "running" or output.is_terminal()):
+            break
         time.sleep(FOLLOW_POLL_SECONDS)
+    if now.status == "running":
+        from ..follow import follow_run
+
+        follow_run(project, run.id)  # says how it ended
+        now = ledger.run(run.id) or now
+    else:
+        output.echo(headway.end_line(now, ledger.progress(now.id)))
+    if now.exit_code is not None:
+        return now.exit_code
+    return {"paused": PAUSED, "cancelled": CANCELLED}.get(now.status, 1)
 
 
 def asked(project: Project, script: Script | None, args: Sequence[str], options: RunOptions,
@@ -216,4 +223,4 @@ def asked(project: Project, script: Script | None, args: Sequence[str], options:
     if not wait_result:
         return 0
     with open_ledger(project.config) as ledger:
-        return follow(ledger, run)
+        return follow(project, ledger, run)
