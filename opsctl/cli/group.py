@@ -44,7 +44,7 @@ SUMMARIES: dict[str, str] = {
     "run": "Run a script inside the Flask app context and record the run.",
     "history": "Show the run ledger, newest first, or one run whole.",
     "pause": "Pause a running run at its next batch boundary; resume it later.",
-    "cancel": "Cancel a running run at its next batch boundary, for good.",
+    "cancel": "Cancel a running run at its next batch boundary, for good; a queued one at once.",
     "promote": "Move a temporary script to recycle/ or list candidates.",
     "demote": "Move a recycle script to unrecycle/, or list one-offs.",
     "rename": "Give a script a better name in its own folder; its history follows.",
