@@ -25,7 +25,7 @@ import sys
 from collections.abc import Callable, Iterator
 from itertools import compress, repeat
 
-from ..filecache import FileCache, code_stamp, digest, signature, signatures, size_of
+from ..filecache import FileCache, Signature, code_stamp, digest, signature, signatures, size_of
 from ..naming import Kind
 from ..similarity import read_description
 
@@ -48,6 +48,8 @@ _RULE_MODULES = ("lint/content.py", "lint/effects.py", "lint/calls.py", "lint/ca
                  "lint/twins.py", "similarity.py", "naming.py", "filecache.py")
 #: The cache key of the near-twin pairs (:mod:`opsctl.lint.twins`): no path holds a NUL.
 PAIRS_KEY = "\0near-twins"
+#: The key of the summary's one entry (:class:`ContentFacts`).
+SUMMARY_KEY = "tree"
 
 #: A cache entry is ``(signature, digest, description, findings)``; none is this.
 _ABSENT: tuple[Any, ...] = (b"", None, None, ())
@@ -71,8 +73,19 @@ class ContentFacts:
         package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         self.cache = FileCache(folder, "content", code_stamp(
             *(os.path.join(package, m) for m in _RULE_MODULES))) if folder else None
+        self.summary = FileCache(folder, "summary", self.cache.stamp) \
+            if self.cache is not None else None
         self.descriptions: dict[str, str] = {}
         self.seen: list[str] = []  # every script asked about: what the cache keeps
+        #: This run's scripts as the summary knows them (``(digest, signatures)``), once
+        #: :meth:`findings` was asked about all of them at once; whether the summary answered.
+        self._run: tuple[bytes, bytes] | None = None
+        self._asked = 0
+        self.summarised = False
+        #: Whether a description was read from a file rather than known from the scripts
+        #: checked; near-twin pairs found then are not kept in the summary.
+        self._read_directly = False
+        self._twins: tuple[bytes, Pairs] | None = None
         #: How the scripts of this run were answered: from the cache, by digest, checked.
         self.hits = self.rehashed = self.checked = 0
 
@@ -89,6 +102,14 @@ class ContentFacts:
             rels = list(map(_REL, scripts))
             self.seen.extend(rels)
             sigs = signatures(rels, self.root)
+            self._asked += 1
+            summarised = self._summarised(scripts, sigs)
+            if summarised is not None:
+                self.hits += len(rels)
+                for rel, items in summarised:
+                    for item in items:
+                        yield rel, item
+                return
             entries = self.cache.entries
             stored = list(map(entries.get, rels, repeat(_ABSENT)))
             same = list(map(operator.eq, map(_SIGNATURE, stored), sigs))
@@ -126,6 +147,29 @@ class ContentFacts:
             for item in items:
                 yield rel, item
 
+    def _summarised(self, scripts: list[tuple[str, Kind]], sigs: list[Signature | None],
+                    ) -> tuple[tuple[str, tuple[Found, ...]], ...] | None:
+        """The findings the summary holds for ``scripts`` when they are the ones it was made
+        from, with the signatures ``sigs``; else None (and the table answers)."""
+        assert self.summary is not None
+        if self._asked != 1 or None in sigs:
+            self._run = None  # asked twice (or a script unreadable): no summary of this run
+            return None
+        self._run = run = (_scripts_digest(scripts), b"".join(sigs))  # type: ignore[arg-type]
+        stored = self.summary.entries.get(SUMMARY_KEY)
+        if stored is None or stored[0] != self._table_signature() or stored[1:3] != run:
+            return None
+        self.summarised = True
+        self._twins = stored[4]
+        return stored[3]  # type: ignore[no-any-return]
+
+    def _table_signature(self) -> bytes | None:
+        assert self.cache is not None and self.cache.path is not None
+        try:
+            return signature(os.stat(self.cache.path))
+        except OSError:
+            return None
+
     def _rehashed(self, rel: str, st: os.stat_result,
                   stored: tuple[Any, ...]) -> tuple[Any, ...] | None:
         """The cache entry ``(signature, digest, description, findings)`` of a script whose
@@ -150,8 +194,18 @@ class ContentFacts:
         bytes (:func:`opsctl.similarity.read_description`, no parse)."""
         known = self.descriptions.get(rel)
         if known is None:
+            self._read_directly = True
             known = self.descriptions[rel] = read_description(os.path.join(self.root, rel))
         return known
+
+    def known_pairs(self, names: list[str]) -> Pairs | None:
+        """The near-twin pairs of recycle/ scripts ``names`` when the summary answered this
+        run and holds them for these names (their descriptions then unchanged): no
+        description read, no comparison made."""
+        twins = self._twins if self.summarised else None
+        if twins is None or twins[0] != _names_digest(names):
+            return None
+        return twins[1]
 
     def pairs(self, key: bytes) -> Pairs | None:
         """The near-twin pairs kept for ``key`` (:func:`opsctl.lint.twins.pairs_key`)."""
@@ -160,11 +214,13 @@ class ContentFacts:
         stored = self.cache.entries.get(PAIRS_KEY)
         return stored[1] if stored is not None and stored[0] == key else None
 
-    def keep_pairs(self, key: bytes, pairs: Pairs) -> None:
+    def keep_pairs(self, key: bytes, pairs: Pairs, names: list[str]) -> None:
         """Keep the near-twin pairs found for ``key``: in a run that checked content only,
         so that a lint with the content rules off leaves the cache as it was."""
         if self.cache is not None and self.seen:
             self.cache.put(PAIRS_KEY, (key, pairs))
+            if not self._read_directly:
+                self._twins = (_names_digest(names), pairs)
 
     def save(self, *, whole_tree: bool) -> None:
         """Write the cache back; after a whole-tree lint, without the scripts it no longer
@@ -173,6 +229,35 @@ class ContentFacts:
             # A lint that checked no content (the rules off) leaves what it did not ask about.
             self.cache.save(keep=[*self.seen, PAIRS_KEY] if whole_tree and self.seen
                             else None)
+        if whole_tree and self._run is not None and self.cache is not None and \
+                (not self.summarised or self.cache.loaded):
+            self._summarise()
+
+    def _summarise(self) -> None:
+        """Write the summary of this run's scripts (:class:`ContentFacts`), from the table as
+        just saved: the signatures each script was checked with, not those read before."""
+        assert self.cache is not None and self.summary is not None and self._run is not None
+        entries = self.cache.entries
+        rels = self.seen
+        stored = list(map(entries.get, rels, repeat(_ABSENT)))
+        sigs = list(map(_SIGNATURE, stored))
+        table = self._table_signature()
+        if b"" in sigs or table is None:
+            return  # a script not checked (unreadable), or no table: nothing to stand for
+        found = tuple(compress(zip(rels, map(_FINDINGS, stored), strict=True),
+                               map(bool, map(_FINDINGS, stored))))
+        self.summary.put(SUMMARY_KEY, (table, self._run[0], b"".join(sigs), found,
+                                       self._twins))
+        self.summary.save()
+
+
+def _scripts_digest(scripts: list[tuple[str, Kind]]) -> bytes:
+    """A digest of the ``(path, kind)`` list of scripts (no path holds a NUL or a SOH)."""
+    return digest("\0".join(map("\1".join, scripts)).encode("utf-8", "surrogatepass"))
+
+
+def _names_digest(names: list[str]) -> bytes:
+    return digest("\0".join(names).encode("utf-8", "surrogatepass"))
 
 
 def _is_regular(mode: int) -> bool:
