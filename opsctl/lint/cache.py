@@ -25,16 +25,7 @@ import sys
 from collections.abc import Callable, Iterator
 from itertools import compress, repeat
 
-from ..filecache import (
-    FileCache,
-    Signature,
-    code_stamp,
-    digest,
-    digest_parts,
-    signature,
-    signatures,
-    size_of,
-)
+from ..filecache import FileCache, code_stamp, digest, digest_parts, signature, signatures, size_of
 from ..naming import Kind
 from ..similarity import read_description
 
@@ -65,6 +56,10 @@ _ABSENT: tuple[Any, ...] = (b"", None, None, ())
 _REL = operator.itemgetter(0)
 _SIGNATURE, _DESCRIPTION, _FINDINGS = (operator.itemgetter(i) for i in (0, 2, 3))
 
+#: The bytes of one signature (:func:`opsctl.filecache.signature`), and how many scripts the
+#: summary's signatures are compared at a time.
+_SIGNATURE_SIZE, _CHUNK = 32, 2048
+
 #: One content finding: ``(code, message, fix, line, found)``.
 Found = tuple[str, str, str | None, int | None, str | None]
 
@@ -88,7 +83,7 @@ class ContentFacts:
         self.seen: list[str] = []  # every script asked about: what the cache keeps
         #: This run's scripts as the summary knows them (``(digest, signatures)``), once
         #: :meth:`findings` was asked about all of them at once; whether the summary answered.
-        self._run: tuple[bytes, bytes] | None = None
+        self._run: bytes | None = None
         self._asked = 0
         self.summarised = False
         #: Whether a description was read from a file rather than known from the scripts
@@ -110,15 +105,15 @@ class ContentFacts:
             # speed but for the scripts that changed.
             rels = list(map(_REL, scripts))
             self.seen.extend(rels)
-            sigs = signatures(rels, self.root)
             self._asked += 1
-            summarised = self._summarised(scripts, sigs)
+            summarised = self._summarised(scripts, rels)
             if summarised is not None:
                 self.hits += len(rels)
                 for rel, items in summarised:
                     for item in items:
                         yield rel, item
                 return
+            sigs = signatures(rels, self.root)
             entries = self.cache.entries
             stored = list(map(entries.get, rels, repeat(_ABSENT)))
             same = list(map(operator.eq, map(_SIGNATURE, stored), sigs))
@@ -156,18 +151,29 @@ class ContentFacts:
             for item in items:
                 yield rel, item
 
-    def _summarised(self, scripts: list[tuple[str, Kind]], sigs: list[Signature | None],
+    def _summarised(self, scripts: list[tuple[str, Kind]], rels: list[str],
                     ) -> tuple[tuple[str, tuple[Found, ...]], ...] | None:
-        """The findings the summary holds for ``scripts`` when they are the ones it was made
-        from, with the signatures ``sigs``; else None (and the table answers)."""
+        """The findings the summary holds for ``scripts`` (paths ``rels``) when they are the
+        ones it was made from and still have the signatures it holds; else None (and the
+        table answers). The signatures are read and compared a few thousand at a time, never
+        all held at once."""
         assert self.summary is not None
-        if self._asked != 1 or None in sigs:
-            self._run = None  # asked twice (or a script unreadable): no summary of this run
+        if self._asked != 1:
+            self._run = None  # asked twice: no summary of this run
             return None
-        self._run = run = (_scripts_digest(scripts), b"".join(sigs))  # type: ignore[arg-type]
+        self._run = _scripts_digest(scripts)
         stored = self.summary.entries.get(SUMMARY_KEY)
-        if stored is None or stored[0] != self._table_signature() or stored[1:3] != run:
+        if stored is None or stored[0] != self._table_signature() or stored[1] != self._run:
             return None
+        expected: bytes = stored[2]
+        if len(expected) != len(rels) * _SIGNATURE_SIZE:
+            return None
+        for start in range(0, len(rels), _CHUNK):
+            sigs = signatures(rels[start:start + _CHUNK], self.root)
+            at = start * _SIGNATURE_SIZE
+            if None in sigs or b"".join(sigs) != (  # type: ignore[arg-type]
+                    expected[at:at + _CHUNK * _SIGNATURE_SIZE]):
+                return None
         self.summarised = True
         self._twins = stored[4]
         return stored[3]  # type: ignore[no-any-return]
@@ -255,7 +261,7 @@ class ContentFacts:
             return  # a script not checked (unreadable), or no table: nothing to stand for
         found = tuple(compress(zip(rels, map(_FINDINGS, stored), strict=True),
                                map(bool, map(_FINDINGS, stored))))
-        self.summary.put(SUMMARY_KEY, (table, self._run[0], b"".join(sigs), found,
+        self.summary.put(SUMMARY_KEY, (table, self._run, b"".join(sigs), found,
                                        self._twins))
         self.summary.save()
 
