@@ -69,6 +69,47 @@ def test_behaves_as_typing() -> None:
         p.x = 1  # type: ignore[misc]
 
 
+class Three(light.NamedTuple):
+    a: int
+    b: int
+    c: int
+
+
+class TypedThree(typing.NamedTuple):
+    a: int
+    b: int
+    c: int
+
+
+def _outcome(cls: type, args: tuple[int, ...], kwargs: dict[str, int]) -> object:
+    try:
+        return tuple(cls(*args, **kwargs))
+    except TypeError as exc:
+        return str(exc).replace(cls.__name__, "X")
+
+
+@pytest.mark.parametrize(("args", "kwargs"), [
+    ((), {}), ((1,), {}), ((1, 2), {}), ((1, 2, 3, 4), {}), ((1,), {"z": 2}),
+    ((1,), {"x": 2}), ((1,), {"a": 2}), ((), {"a": 1, "b": 2}), ((1, 2, 3), {"c": 3})])
+def test_the_same_errors_as_typing(args: tuple[int, ...], kwargs: dict[str, int]) -> None:
+    """Ours binds arguments in Python rather than in a compiled ``__new__``: the same
+    values, the same errors, word for word."""
+    errors = 0
+    for ours, typings in ((Three, TypedThree), (Point, TypedPoint)):
+        mine = _outcome(ours, args, kwargs)
+        assert mine == _outcome(typings, args, kwargs)
+        errors += isinstance(mine, str)
+    assert errors  # each case is an error for one of them at least
+
+
+def test_keywords_and_defaults_bind_as_typing() -> None:
+    for call in ((1,), (1, 2), (1, 2, "l")):
+        assert Point(*call) == TypedPoint(*call)
+    assert Point(y=2, x=1) == TypedPoint(y=2, x=1) == (1, 2, "origin")
+    assert Point(1, label="q") == TypedPoint(1, label="q")
+    assert Point.x.__doc__ == TypedPoint.x.__doc__ and Point.__match_args__ == ("x", "y", "label")
+
+
 def test_refuses_what_typing_refuses() -> None:
     with pytest.raises(TypeError):
         class NoDefaultAfterDefault(light.NamedTuple):  # type: ignore[misc]

@@ -334,6 +334,89 @@ def test_a_warm_lint_never_loads_the_content_rules(project: Path) -> None:
     assert warm.stdout == cold.stdout
 
 
+# -- the summary a warm lint reads instead of the table ---------------------------------------
+
+def test_a_warm_lint_reads_the_summary_and_never_loads_the_table(project: Path) -> None:
+    cold, _ = lint_once(project)
+    warm, facts = lint_once(project)
+    assert facts.summarised and facts.cache is not None and not facts.cache.loaded
+    assert (facts.checked, facts.hits) == (0, 3)
+    assert warm.findings == cold.findings
+
+
+@pytest.mark.parametrize("change", ["edit", "rename", "same-size same-time rewrite"])
+def test_a_changed_script_makes_the_summary_a_miss(project: Path, change: str) -> None:
+    lint_once(project)
+    lint_once(project)  # the summary answered
+    recycle = project / "offline_script" / "recycle"
+    script = recycle / "export_order_data.py"
+    if change == "edit":
+        script.write_text(EFFECT + "print('imported')\n", encoding="utf-8")
+    elif change == "rename":
+        script.rename(recycle / "export_order_rows.py")
+        script = recycle / "export_order_rows.py"
+        script.write_text(EFFECT, encoding="utf-8")
+    else:
+        before = script.stat()
+        script.write_text(EFFECT, encoding="utf-8")
+        os.utime(script, ns=(before.st_atime_ns, before.st_mtime_ns))
+    report, facts = lint_once(project)
+    assert not facts.summarised and facts.checked == 1
+    assert (f"recycle/{script.name}", "OPS601") in found(report)
+    _, facts = lint_once(project)  # summarised again, with the change
+    assert facts.summarised and (f"recycle/{script.name}", "OPS601") in found(report)
+
+
+def _poison_summary(project: Path) -> None:
+    """Rewrite the summary so it says no script has a finding, keeping everything else."""
+    _, facts = lint_once(project)
+    assert facts.summary is not None
+    summary = FileCache(str(project / ".opsctl_cache"), "summary", facts.summary.stamp)
+    table, scripts, sigs, _found, twins = summary.entries[lint_cache.SUMMARY_KEY]
+    summary.put(lint_cache.SUMMARY_KEY, (table, scripts, sigs, (), twins))
+    summary.save()
+
+
+def test_a_summary_is_trusted_when_it_matches(project: Path) -> None:
+    """The control for the next test: a poisoned summary that matches is believed."""
+    _poison_summary(project)
+    report, facts = lint_once(project)
+    assert facts.summarised and found(report) == set()
+
+
+def test_a_rewritten_table_makes_the_summary_a_miss(project: Path) -> None:
+    _poison_summary(project)
+    table = project / ".opsctl_cache" / "content"
+    data = table.read_bytes()
+    table.unlink()
+    table.write_bytes(data)  # the same bytes, another file
+    report, facts = lint_once(project)
+    assert not facts.summarised
+    assert found(report) == {("recycle/flush_cache_rows.py", "OPS601")}
+
+
+def test_a_warm_lint_keeps_near_twins_without_reading_a_description(tmp_path: Path) -> None:
+    """Twins by description: the pairs kept in the summary are replayed while both scripts
+    are unchanged, and found again (here: none) once a description changes."""
+    project = make_project(tmp_path, {
+        "recycle/dump_orders.py": '"""Export every order to a CSV file."""\n',
+        "recycle/orders_csv.py": '"""Export every order to a CSV file!"""\n'})
+    recycle = project / "offline_script" / "recycle"
+    os.utime(recycle / "dump_orders.py", (1_000_000, 1_000_000))
+    cold, _ = lint_once(project)
+    assert found(cold) == {("recycle/dump_orders.py", "OPS303")}
+    reads: list[str] = []
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(lint_cache, "read_description", lambda path: reads.append(path) or "")
+        warm, facts = lint_once(project)
+    assert facts.summarised and reads == [] and warm.findings == cold.findings
+    (recycle / "orders_csv.py").write_text('"""Delete stale sessions."""\n', encoding="utf-8")
+    changed, facts = lint_once(project)
+    assert not facts.summarised and found(changed) == set()
+    again, facts = lint_once(project)
+    assert facts.summarised and found(again) == set()
+
+
 # -- a cold run over several processes --------------------------------------------------------
 
 def _many(tmp_path: Path, count: int) -> tuple[Path, list[tuple[str, Kind]]]:

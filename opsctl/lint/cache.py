@@ -25,7 +25,7 @@ import sys
 from collections.abc import Callable, Iterator
 from itertools import compress, repeat
 
-from ..filecache import FileCache, code_stamp, digest, signature, signatures, size_of
+from ..filecache import FileCache, code_stamp, digest, digest_parts, signature, signatures, size_of
 from ..naming import Kind
 from ..similarity import read_description
 
@@ -48,11 +48,17 @@ _RULE_MODULES = ("lint/content.py", "lint/effects.py", "lint/calls.py", "lint/ca
                  "lint/twins.py", "similarity.py", "naming.py", "filecache.py")
 #: The cache key of the near-twin pairs (:mod:`opsctl.lint.twins`): no path holds a NUL.
 PAIRS_KEY = "\0near-twins"
+#: The key of the summary's one entry (:class:`ContentFacts`).
+SUMMARY_KEY = "tree"
 
 #: A cache entry is ``(signature, digest, description, findings)``; none is this.
 _ABSENT: tuple[Any, ...] = (b"", None, None, ())
 _REL = operator.itemgetter(0)
 _SIGNATURE, _DESCRIPTION, _FINDINGS = (operator.itemgetter(i) for i in (0, 2, 3))
+
+#: The bytes of one signature (:func:`opsctl.filecache.signature`), and how many scripts the
+#: summary's signatures are compared at a time.
+_SIGNATURE_SIZE, _CHUNK = 32, 2048
 
 #: One content finding: ``(code, message, fix, line, found)``.
 Found = tuple[str, str, str | None, int | None, str | None]
@@ -71,8 +77,19 @@ class ContentFacts:
         package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         self.cache = FileCache(folder, "content", code_stamp(
             *(os.path.join(package, m) for m in _RULE_MODULES))) if folder else None
+        self.summary = FileCache(folder, "summary", self.cache.stamp) \
+            if self.cache is not None else None
         self.descriptions: dict[str, str] = {}
         self.seen: list[str] = []  # every script asked about: what the cache keeps
+        #: This run's scripts as the summary knows them (``(digest, signatures)``), once
+        #: :meth:`findings` was asked about all of them at once; whether the summary answered.
+        self._run: bytes | None = None
+        self._asked = 0
+        self.summarised = False
+        #: Whether a description was read from a file rather than known from the scripts
+        #: checked; near-twin pairs found then are not kept in the summary.
+        self._read_directly = False
+        self._twins: tuple[bytes, Pairs] | None = None
         #: How the scripts of this run were answered: from the cache, by digest, checked.
         self.hits = self.rehashed = self.checked = 0
 
@@ -88,6 +105,14 @@ class ContentFacts:
             # speed but for the scripts that changed.
             rels = list(map(_REL, scripts))
             self.seen.extend(rels)
+            self._asked += 1
+            summarised = self._summarised(scripts, rels)
+            if summarised is not None:
+                self.hits += len(rels)
+                for rel, items in summarised:
+                    for item in items:
+                        yield rel, item
+                return
             sigs = signatures(rels, self.root)
             entries = self.cache.entries
             stored = list(map(entries.get, rels, repeat(_ABSENT)))
@@ -126,6 +151,40 @@ class ContentFacts:
             for item in items:
                 yield rel, item
 
+    def _summarised(self, scripts: list[tuple[str, Kind]], rels: list[str],
+                    ) -> tuple[tuple[str, tuple[Found, ...]], ...] | None:
+        """The findings the summary holds for ``scripts`` (paths ``rels``) when they are the
+        ones it was made from and still have the signatures it holds; else None (and the
+        table answers). The signatures are read and compared a few thousand at a time, never
+        all held at once."""
+        assert self.summary is not None
+        if self._asked != 1:
+            self._run = None  # asked twice: no summary of this run
+            return None
+        self._run = _scripts_digest(scripts)
+        stored = self.summary.entries.get(SUMMARY_KEY)
+        if stored is None or stored[0] != self._table_signature() or stored[1] != self._run:
+            return None
+        expected: bytes = stored[2]
+        if len(expected) != len(rels) * _SIGNATURE_SIZE:
+            return None
+        for start in range(0, len(rels), _CHUNK):
+            sigs = signatures(rels[start:start + _CHUNK], self.root)
+            at = start * _SIGNATURE_SIZE
+            if None in sigs or b"".join(sigs) != (  # type: ignore[arg-type]
+                    expected[at:at + _CHUNK * _SIGNATURE_SIZE]):
+                return None
+        self.summarised = True
+        self._twins = stored[4]
+        return stored[3]  # type: ignore[no-any-return]
+
+    def _table_signature(self) -> bytes | None:
+        assert self.cache is not None and self.cache.path is not None
+        try:
+            return signature(os.stat(self.cache.path))
+        except OSError:
+            return None
+
     def _rehashed(self, rel: str, st: os.stat_result,
                   stored: tuple[Any, ...]) -> tuple[Any, ...] | None:
         """The cache entry ``(signature, digest, description, findings)`` of a script whose
@@ -150,8 +209,18 @@ class ContentFacts:
         bytes (:func:`opsctl.similarity.read_description`, no parse)."""
         known = self.descriptions.get(rel)
         if known is None:
+            self._read_directly = True
             known = self.descriptions[rel] = read_description(os.path.join(self.root, rel))
         return known
+
+    def known_pairs(self, names: list[str]) -> Pairs | None:
+        """The near-twin pairs of recycle/ scripts ``names`` when the summary answered this
+        run and holds them for these names (their descriptions then unchanged): no
+        description read, no comparison made."""
+        twins = self._twins if self.summarised else None
+        if twins is None or twins[0] != _names_digest(names):
+            return None
+        return twins[1]
 
     def pairs(self, key: bytes) -> Pairs | None:
         """The near-twin pairs kept for ``key`` (:func:`opsctl.lint.twins.pairs_key`)."""
@@ -160,11 +229,13 @@ class ContentFacts:
         stored = self.cache.entries.get(PAIRS_KEY)
         return stored[1] if stored is not None and stored[0] == key else None
 
-    def keep_pairs(self, key: bytes, pairs: Pairs) -> None:
+    def keep_pairs(self, key: bytes, pairs: Pairs, names: list[str]) -> None:
         """Keep the near-twin pairs found for ``key``: in a run that checked content only,
         so that a lint with the content rules off leaves the cache as it was."""
         if self.cache is not None and self.seen:
             self.cache.put(PAIRS_KEY, (key, pairs))
+            if not self._read_directly:
+                self._twins = (_names_digest(names), pairs)
 
     def save(self, *, whole_tree: bool) -> None:
         """Write the cache back; after a whole-tree lint, without the scripts it no longer
@@ -173,6 +244,38 @@ class ContentFacts:
             # A lint that checked no content (the rules off) leaves what it did not ask about.
             self.cache.save(keep=[*self.seen, PAIRS_KEY] if whole_tree and self.seen
                             else None)
+        if whole_tree and self._run is not None and self.cache is not None and \
+                (not self.summarised or self.cache.loaded):
+            self._summarise()
+
+    def _summarise(self) -> None:
+        """Write the summary of this run's scripts (:class:`ContentFacts`), from the table as
+        just saved: the signatures each script was checked with, not those read before."""
+        assert self.cache is not None and self.summary is not None and self._run is not None
+        entries = self.cache.entries
+        rels = self.seen
+        stored = list(map(entries.get, rels, repeat(_ABSENT)))
+        sigs = list(map(_SIGNATURE, stored))
+        table = self._table_signature()
+        if b"" in sigs or table is None:
+            return  # a script not checked (unreadable), or no table: nothing to stand for
+        found = tuple(compress(zip(rels, map(_FINDINGS, stored), strict=True),
+                               map(bool, map(_FINDINGS, stored))))
+        self.summary.put(SUMMARY_KEY, (table, self._run, b"".join(sigs), found,
+                                       self._twins))
+        self.summary.save()
+
+
+def _scripts_digest(scripts: list[tuple[str, Kind]], chunk: int = 2048) -> bytes:
+    """A digest of the ``(path, kind)`` list of scripts (no path holds a NUL or a SOH), a
+    few thousand at a time: at 100,000 scripts the whole text would be megabytes."""
+    return digest_parts(
+        "\0".join(map("\1".join, scripts[i:i + chunk])).encode("utf-8", "surrogatepass") +
+        b"\0" for i in range(0, len(scripts), chunk))
+
+
+def _names_digest(names: list[str]) -> bytes:
+    return digest("\0".join(names).encode("utf-8", "surrogatepass"))
 
 
 def _is_regular(mode: int) -> bool:

@@ -52,13 +52,15 @@ def near_twins(root: str, scripts: Iterable[tuple[str, str]], naming: Naming,
     if describe is None:
         def describe(rel: str) -> str:
             return read_description(os.path.join(root, rel))
-    descriptions = list(map(describe, map("recycle/".__add__, names)))
-    key = pairs_key(names, descriptions) if memo is not None else b""
-    pairs = memo.pairs(key) if memo is not None else None
+    pairs = memo.known_pairs(names) if memo is not None else None
     if pairs is None:
-        pairs = twin_pairs(names, descriptions)
-        if memo is not None:
-            memo.keep_pairs(key, pairs)
+        descriptions = list(map(describe, map("recycle/".__add__, names)))
+        key = pairs_key(names, descriptions) if memo is not None else b""
+        pairs = memo.pairs(key) if memo is not None else None
+        if pairs is None:
+            pairs = twin_pairs(names, descriptions)
+            if memo is not None:
+                memo.keep_pairs(key, pairs, names)
 
     def purpose(name: str) -> str:  # as the duplicate rule groups names
         return naming.copies.purpose_key(normalise(name[:-3]))
@@ -87,9 +89,11 @@ if TYPE_CHECKING:  # a type for mypy only: typing stays unimported on the lint's
     class PairMemo(Protocol):
         """Where :func:`near_twins` keeps the pairs it found (the content cache)."""
 
+        def known_pairs(self, names: list[str]) -> Pairs | None: ...
+
         def pairs(self, key: bytes) -> Pairs | None: ...
 
-        def keep_pairs(self, key: bytes, pairs: Pairs) -> None: ...
+        def keep_pairs(self, key: bytes, pairs: Pairs, names: list[str]) -> None: ...
 
 
 def twin_pairs(names: list[str], descriptions: list[str]) -> Pairs:
