@@ -350,3 +350,23 @@ def test_a_ledger_that_fails_is_left_alone_for_a_while(local_book: Ledger,
     course._quiet_until = 0.0  # the quiet time has passed
     next(loop)
     assert local_book.progress(run).done == 6  # type: ignore[union-attr]
+
+
+# ---------------------------------------------------------------------- review findings
+
+
+def test_no_sleep_after_the_last_batch_nor_before_a_limit_stop(
+        local_book: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--throttle sleeps between batches only: not once the items are all done, and not
+    before a run that --limit stops anyway."""
+    asked: list[float] = []
+    monkeypatch.setattr(courses.time, "sleep", asked.append)
+    in_run(Course(local_book, started(local_book), throttle=5))
+    assert [len(b) for b in batches(range(6), size=3)] == [3, 3]
+    assert asked == [5]  # between the two batches, not after the second
+    asked.clear()
+    in_run(Course(local_book, started(local_book), throttle=5, limit=3))
+    with pytest.raises(Stop):
+        for _batch in batches(range(6), size=3):
+            pass
+    assert asked == []

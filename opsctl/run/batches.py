@@ -127,8 +127,10 @@ def _loop(feed: Feed, size: int, count: bool, pause: float | None,
             if course is not None:
                 course.advanced(done, feed.cursor(),
                                 written=hook is not None and hook.written())
-                course.rest(len(page), began, pause)
-            elif pause:
+                # Only between batches: not after the last one, nor before a --limit stop.
+                if course.paced(pause) and course.room() != 0 and feed.more():
+                    course.rest(len(page), began, pause)
+            elif pause and feed.more():
                 time.sleep(pause)
     finally:
         if hook is not None:

@@ -155,6 +155,10 @@ class Course:
         if self.room() == 0 and more():
             raise Stop("paused", f"paused after {_items(self.done)} (--limit {self.limit:,})")
 
+    def paced(self, pause: float | None) -> bool:
+        """Whether a batch is followed by a sleep (so whether to look for a next one)."""
+        return bool(pause or self.throttle or self.max_rate)
+
     def rest(self, items: int, began: float, pause: float | None) -> None:
         """Sleep between batches: ``pause`` (the loop's own) or ``--throttle`` seconds, and
         as long as ``--max-rate`` items per second needs after a batch of ``items`` begun at
