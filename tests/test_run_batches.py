@@ -216,3 +216,23 @@ def test_a_lost_one_off_fix_is_resumed_without_force(shop: tuple[Path, str]) -> 
     assert prices(project) == [100, 200, 305]
     again = opsctl(project, "run", "unrecycle/bump")
     assert again.returncode == 76, again.stderr
+
+
+@pytest.mark.slow
+def test_a_dry_preview_of_a_resume_does_not_block_the_real_resume(
+        shop: tuple[Path, str]) -> None:
+    """Run 1 paused after item 1; run 2 previewed its resume (--dry-run --resume 1) and
+    succeeded. The real resume of run 1 still goes on from its checkpoint: a dry run changed
+    nothing, so it resumed nothing."""
+    project, url = shop
+    with ledger(url) as book:
+        real = book.start(script="recycle/bump", process=Process.current("ann"), args=[])
+        book.begin_progress(real.id, total=3, done=1, cursor=[1])
+        book.end(real, status="paused", exit_code=80)
+        dry = book.start(script="recycle/bump", process=Process.current("ann"), args=[],
+                         dry_run=True)
+        book.begin_progress(dry.id, total=3, done=3, cursor=[3], resumed_from=real.id)
+        book.end(dry, status="succeeded", exit_code=0)
+    resumed = opsctl(project, "run", "--resume", "1")
+    assert resumed.returncode == 0, resumed.stderr
+    assert prices(project) == [100, 201, 301]

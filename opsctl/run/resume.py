@@ -5,7 +5,8 @@ the script named is resumed. The new run is a run like any other (run-once and t
 apply) of the same script with the same arguments (unless new ones are given after the script
 name), the same reason (unless ``--reason``), dry when the run resumed was; its batches start
 after the resumed run's last checkpoint, with its items done carried over. A run already
-resumed by another is refused: resume the newest of the chain.
+resumed by another is refused: resume the newest of the chain (a dry run that resumed a real
+one, a preview, does not count for a real resume).
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ def resumed(ledger: Ledger, catalogue: Catalogue, script: Script | None, args: l
         raise NothingToResume(f"--resume: run {run.id} of {run.script} {state}: only a "
                               f"{', '.join(UNFINISHED[:-1])} or {UNFINISHED[-1]} run "
                               "can be resumed")
-    later = ledger.resumed_by(run.id)
+    dry = options.dry_run or run.dry_run
+    later = [r for r in ledger.resumed_by(run.id) if dry or not _dry(ledger, r)]
     if later:
         raise NothingToResume(f"--resume: run {run.id} was already resumed by run {later[-1]}; "
                               f"resume that one (--resume {later[-1]})")
@@ -93,5 +95,12 @@ def resumed(ledger: Ledger, catalogue: Catalogue, script: Script | None, args: l
     start = Start(resumed_from=run.id) if progress is None else Start(
         done=progress.done, cursor=progress.cursor, total=progress.total, resumed_from=run.id)
     new = options._replace(reason=options.reason if options.reason is not None else run.reason,
-                           dry_run=options.dry_run or run.dry_run)
+                           dry_run=dry)
     return Resumed(run, script, args, start), new
+
+
+def _dry(ledger: Ledger, run_id: int) -> bool:
+    """Whether run ``run_id`` was a dry run: a dry resume of a real run (a preview) changed
+    nothing, so the real run can still be resumed for real."""
+    found = ledger.run(run_id)
+    return found is not None and found.dry_run
