@@ -370,3 +370,43 @@ def test_no_sleep_after_the_last_batch_nor_before_a_limit_stop(
         for _batch in batches(range(6), size=3):
             pass
     assert asked == []
+
+
+@pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
+def test_a_query_with_its_own_limit_or_offset_is_refused(engine: sa.engine.Engine) -> None:
+    """Keyset pages replace a LIMIT: the whole table would be done where 5 rows were meant."""
+    with Session(engine) as session:
+        for query in (sa.select(Thing).limit(5), sa.select(Thing).offset(5),
+                      session.query(Thing).limit(5)):
+            with pytest.raises(ValueError, match=r"LIMIT.*--limit"):
+                list(batches(query, size=2, session=session))
+
+
+@pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
+def test_a_cursor_of_another_key_is_refused(local_book: Ledger,
+                                            engine: sa.engine.Engine) -> None:
+    """A run paused on key (id) resumed by a script now paging on (a, b): said, not an
+    IndexError."""
+    in_run(Course(local_book, started(local_book), start=Start(3, [3], 9, None)))
+    with Session(engine) as session, pytest.raises(ValueError, match="1 value.*2 columns"):
+        list(batches(sa.select(Pair), size=2, session=session))
+
+
+def test_a_key_in_descending_order(book: Ledger, engine: sa.engine.Engine) -> None:
+    """key=(Pair.a.desc(), Pair.b): mixed directions page in that order, and resume."""
+    key = (Pair.a.desc(), Pair.b)
+    run = started(book)
+    in_run(Course(book, run, limit=4))
+    seen: list[tuple[int, str]] = []
+    with Session(engine) as session, pytest.raises(Stop):
+        for batch in batches(sa.select(Pair), size=2, key=key, session=session):
+            seen.extend((p.a, p.b) for p in batch)
+    progress = book.progress(run)
+    assert progress is not None and progress.cursor == [2, "x"]
+    in_run(Course(book, started(book), start=Start(4, progress.cursor, 9, run)))
+    with Session(engine) as session:
+        table = Pair.__table__
+        core = batches(sa.select(table.c.a, table.c.b), size=2,
+                       key=(table.c.a.desc(), table.c.b), session=session)
+        seen.extend((r.a, r.b) for batch in core for r in batch)
+    assert seen == [(a, b) for a in (3, 2, 1) for b in ("x", "y", "z")]

@@ -7,7 +7,8 @@ The key is the primary key of the first entity (or table) selected, or the colum
 they must be ordered, unique together and never NULL (a NULL key cannot be compared, and
 is refused when met). A key of several columns ``(a, b)`` pages with
 ``a >= :a AND (a > :a OR (a = :a AND b > :b))``, which every database can answer from an
-index on ``(a, b)``.
+index on ``(a, b)``; a key column given as ``col.desc()`` pages downwards (``<``). A query's
+own LIMIT or OFFSET is refused: the pages would replace it.
 
 The position (the last key seen) is stored as JSON in the run's checkpoint: dates, times,
 decimals and UUIDs are tagged so they come back with their type.
@@ -23,6 +24,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Query, Session, scoped_session
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import UnaryExpression
 
 
 def is_query(source: object) -> bool:
@@ -42,7 +45,9 @@ class Keyset:
         #: Whole ORM objects come out (one entity selected), else rows.
         self.objects = len(descriptions) == 1 and entity is not None and \
             first.get("expr") is entity
-        self.keys = _keys(source, key, entity)
+        _refuse_limits(source)
+        #: The key's columns, and which of them go in descending order (``key=col.desc()``).
+        self.keys, self.descending = _directions(_keys(source, key, entity))
         for k in self.keys:
             column = getattr(k, "expression", k)
             if getattr(column, "nullable", False) is True:
@@ -60,7 +65,9 @@ class Keyset:
     def page(self, after: tuple[Any, ...] | None, size: int) -> list[Any]:
         """The next ``size`` items after position ``after`` (None: from the start)."""
         query = self._after(after)
-        ordered = query.order_by(None).order_by(*self.keys).limit(size)
+        order = [k.desc() if down else k for k, down in zip(self.keys, self.descending,
+                                                             strict=True)]
+        ordered = query.order_by(None).order_by(*order).limit(size)
         if self.orm_query:
             return list(ordered.all())
         result = self.session().execute(ordered)
@@ -109,7 +116,13 @@ class Keyset:
     def _after(self, after: tuple[Any, ...] | None) -> Any:
         if after is None:
             return self.source
-        condition = after_clause(self.keys, list(after))
+        if len(after) != len(self.keys):
+            raise ValueError(
+                f"opsctl.batches(): the checkpoint's cursor {list(after)!r} has {len(after)} "
+                f"value{'' if len(after) == 1 else 's'}, but the key ({', '.join(self.names)}) "
+                f"has {len(self.keys)} column{'' if len(self.keys) == 1 else 's'}: the run "
+                "resumed paged on another key; resume with the key it had, or start a new run")
+        condition = after_clause(self.keys, list(after), self.descending)
         return self.source.filter(condition) if self.orm_query else self.source.where(condition)
 
     def _getter(self, key: Any) -> Callable[[Any], Any]:
@@ -129,13 +142,43 @@ class Keyset:
         return from_row
 
 
-def after_clause(keys: Sequence[Any], values: Sequence[Any]) -> Any:
-    """Rows whose ``keys`` come after ``values`` in key order."""
+def after_clause(keys: Sequence[Any], values: Sequence[Any],
+                 descending: Sequence[bool] = ()) -> Any:
+    """Rows whose ``keys`` come after ``values`` in key order (each key ascending unless
+    ``descending`` says otherwise)."""
     first, value = keys[0], values[0]
+    down = bool(descending) and descending[0]
+    beyond = first < value if down else first > value
     if len(keys) == 1:
-        return first > value
-    rest = after_clause(keys[1:], values[1:])
-    return sa.and_(first >= value, sa.or_(first > value, sa.and_(first == value, rest)))
+        return beyond
+    rest = after_clause(keys[1:], values[1:], descending[1:])
+    reached = first <= value if down else first >= value
+    return sa.and_(reached, sa.or_(beyond, sa.and_(first == value, rest)))
+
+
+def _directions(keys: list[Any]) -> tuple[list[Any], list[bool]]:
+    """The key's columns without ``.desc()``/``.asc()``, and which were descending."""
+    columns, descending = [], []
+    for k in keys:
+        modifier = getattr(k, "modifier", None)
+        if isinstance(k, UnaryExpression) and modifier in (operators.desc_op,
+                                                            operators.asc_op):
+            columns.append(k.element)
+            descending.append(modifier is operators.desc_op)
+        else:
+            columns.append(k)
+            descending.append(False)
+    return columns, descending
+
+
+def _refuse_limits(source: Any) -> None:
+    """A query's own LIMIT or OFFSET would be replaced by the pages' (all its rows done)."""
+    if getattr(source, "_limit_clause", None) is not None or \
+            getattr(source, "_offset_clause", None) is not None:
+        raise ValueError("opsctl.batches(): the query has its own LIMIT or OFFSET, which keyset "
+                         "pages replace (every row it matches would be done): drop it, and "
+                         "narrow the query with a WHERE, or stop after N items with "
+                         "'opsctl run --limit N'")
 
 
 def _keys(source: Any, key: Any, entity: Any) -> list[Any]:
