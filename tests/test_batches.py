@@ -410,3 +410,21 @@ def test_a_key_in_descending_order(book: Ledger, engine: sa.engine.Engine) -> No
                        key=(table.c.a.desc(), table.c.b), session=session)
         seen.extend((r.a, r.b) for batch in core for r in batch)
     assert seen == [(a, b) for a in (3, 2, 1) for b in ("x", "y", "z")]
+
+
+@pytest.mark.parametrize("action", ["pause", "cancel"])
+def test_a_track_loop_stops_when_asked(local_book: Ledger, action: str,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """opsctl pause/cancel accept a run that recorded track() progress, and say it will stop:
+    the track() loop looks for the ask when it writes its progress."""
+    monkeypatch.setattr(courses, "TRACK_WRITE_SECONDS", 0.0)
+    run = started(local_book)
+    in_run(Course(local_book, run))
+    seen = []
+    with pytest.raises(Stop) as stop:
+        for item in track(range(100)):
+            seen.append(item)
+            if item == 9:
+                local_book.request(run, action, operator="bob")
+    assert seen == list(range(10))
+    assert stop.value.status == {"pause": "paused", "cancel": "cancelled"}[action]

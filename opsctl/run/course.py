@@ -144,6 +144,12 @@ class Course:
     def boundary(self, more: Any) -> None:
         """At a batch boundary: raise :class:`Stop` when a stop was asked through the ledger,
         or when ``--limit`` is reached and ``more()`` says items remain."""
+        self._asked()
+        if self.room() == 0 and more():
+            raise Stop("paused", f"paused after {_items(self.done)} (--limit {self.limit:,})")
+
+    def _asked(self) -> None:
+        """Raise :class:`Stop` when ``opsctl pause``/``cancel`` asked it through the ledger."""
         if self.ledger is not None and self.run_id is not None:
             ledger, run_id = self.ledger, self.run_id
             asked = self._quietly(lambda: ledger.requested(run_id))
@@ -152,8 +158,6 @@ class Course:
                 found = self._quietly(lambda: ledger.progress(run_id))
                 by = f", as {found.requested_by} asked" if found and found.requested_by else ""
                 raise Stop(status, f"{status} after {_items(self.done)}{by}")
-        if self.room() == 0 and more():
-            raise Stop("paused", f"paused after {_items(self.done)} (--limit {self.limit:,})")
 
     def paced(self, pause: float | None) -> bool:
         """Whether a batch is followed by a sleep (so whether to look for a next one)."""
@@ -174,7 +178,9 @@ class Course:
     def tracked(self, done: int, total: int | None, *, first: bool = False,
                 last: bool = False) -> None:
         """A track() loop's progress: recorded unless a batches() loop owns it; written at
-        most every :data:`TRACK_WRITE_SECONDS`, and at the loop's end."""
+        most every :data:`TRACK_WRITE_SECONDS`, and at the loop's end. A stop asked through the
+        ledger is looked for at each write in the loop (a track() loop has no cursor: its
+        resume starts again from its first item)."""
         if self.looping:
             return
         self.done, self.total = done, total
@@ -190,6 +196,8 @@ class Course:
                 run_id, total=total, done=0, resumed_from=self.start.resumed_from))
         else:
             self._quietly(lambda: ledger.checkpoint(run_id, done=done, total=total))
+            if not last:
+                self._asked()
 
     # ------------------------------------------------------------------
 
