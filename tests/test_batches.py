@@ -428,3 +428,18 @@ def test_a_track_loop_stops_when_asked(local_book: Ledger, action: str,
                 local_book.request(run, action, operator="bob")
     assert seen == list(range(10))
     assert stop.value.status == {"pause": "paused", "cancel": "cancelled"}[action]
+
+
+@pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
+def test_a_batch_flushed_but_not_committed_is_warned_about(
+        local_book: Ledger, engine: sa.engine.Engine,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A query in the batch autoflushes its changes: still not committed, still warned."""
+    in_run(Course(local_book, started(local_book)))
+    with Session(engine) as session:
+        for batch in batches(sa.select(Thing).where(Thing.id <= 6), size=2, session=session):
+            batch[0].seen = 7
+            session.scalar(sa.select(sa.func.count()).select_from(Thing))  # autoflushes
+            if batch[0].id == 3:
+                session.commit()
+    assert capsys.readouterr().err.count("the batch ending at item 2 has changes") == 1

@@ -133,6 +133,7 @@ def _loop(feed: Feed, size: int, count: bool, pause: float | None,
             elif pause and feed.more():
                 time.sleep(pause)
     finally:
+        feed.close()
         if hook is not None:
             hook.close()
 
@@ -156,8 +157,11 @@ class Feed:
         raise NotImplementedError
 
     def uncommitted(self) -> bool:
-        """Whether the batch just done left changes its session has not even flushed."""
+        """Whether the batch just done left changes its session has not committed."""
         return False
+
+    def close(self) -> None:
+        """The loop has ended."""
 
 
 class QueryFeed(Feed):
@@ -168,6 +172,9 @@ class QueryFeed(Feed):
 
         self.keyset = Keyset(source, key, session)
         self.after: tuple[Any, ...] | None = None
+        #: Changes flushed (a query in the batch autoflushes) and not committed since.
+        self.flushed = False
+        self._watched: Any = None
 
     def resume(self, cursor: Any, done: int) -> None:
         from .keyset import decode
@@ -178,6 +185,12 @@ class QueryFeed(Feed):
         return self.keyset.count(self.after)
 
     def take(self, size: int) -> list[Any]:
+        if self._watched is None:
+            from sqlalchemy import event
+
+            self._watched = self.keyset.session()
+            for name, handler in self._handlers():
+                event.listen(self._watched, name, handler)
         page = self.keyset.page(self.after, size)
         if page:
             self.keyset.check(page)
@@ -189,7 +202,26 @@ class QueryFeed(Feed):
 
     def uncommitted(self) -> bool:
         session = self.keyset.session()
-        return bool(session.new or session.dirty or session.deleted)
+        return self.flushed or bool(session.new or session.dirty or session.deleted)
+
+    def close(self) -> None:
+        if self._watched is not None:
+            from sqlalchemy import event
+
+            for name, handler in self._handlers():
+                if event.contains(self._watched, name, handler):
+                    event.remove(self._watched, name, handler)
+            self._watched = None
+
+    def _handlers(self) -> list[tuple[str, Any]]:
+        return [("after_flush", self._on_flush), ("after_commit", self._on_end),
+                ("after_rollback", self._on_end)]
+
+    def _on_flush(self, *_: Any) -> None:
+        self.flushed = True
+
+    def _on_end(self, *_: Any) -> None:
+        self.flushed = False
 
     def cursor(self) -> Any:
         from .keyset import encode
