@@ -443,3 +443,18 @@ def test_a_batch_flushed_but_not_committed_is_warned_about(
             if batch[0].id == 3:
                 session.commit()
     assert capsys.readouterr().err.count("the batch ending at item 2 has changes") == 1
+
+
+@pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
+def test_a_join_that_repeats_an_entity_counts_and_yields_it_once(
+        local_book: Ledger, engine: sa.engine.Engine) -> None:
+    run = started(local_book)
+    in_run(Course(local_book, run))
+    with Session(engine) as session:
+        session.add_all(Note(id=i, thing_id=1 + i % 2) for i in range(1, 7))
+        session.commit()
+        joined = sa.select(Thing).join(Note).where(Thing.id <= 3)
+        got = [[t.id for t in b] for b in batches(joined, size=2, session=session)]
+        assert [i for b in got for i in b] == [1, 2]
+    progress = local_book.progress(run)
+    assert progress is not None and (progress.done, progress.total) == (2, 2)

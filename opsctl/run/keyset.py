@@ -76,8 +76,12 @@ class Keyset:
         return list(result.unique().scalars().all() if self.objects else result.all())
 
     def count(self, after: tuple[Any, ...] | None) -> int:
-        """How many items remain after ``after``."""
+        """How many items remain after ``after`` (objects once each, however many rows a
+        join gives each)."""
         query = self._after(after).order_by(None)
+        if self.objects and bool(getattr(self.source, "_setup_joins", None)):  # joined rows
+            query = (query.with_entities(*self.keys) if self.orm_query
+                     else query.with_only_columns(*self.keys)).distinct()
         if self.orm_query:
             return int(query.count())
         counted = sa.select(sa.func.count()).select_from(query.subquery())
