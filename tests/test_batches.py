@@ -458,3 +458,12 @@ def test_a_join_that_repeats_an_entity_counts_and_yields_it_once(
         assert [i for b in got for i in b] == [1, 2]
     progress = local_book.progress(run)
     assert progress is not None and (progress.done, progress.total) == (2, 2)
+
+
+def test_a_resumed_run_stopped_by_limit_says_what_it_did_itself(local_book: Ledger) -> None:
+    """--limit 2 on a run that resumed one with 5 items done: 2 items, not 7."""
+    in_run(Course(local_book, started(local_book), limit=2, start=Start(5, 5, 10, None)))
+    with pytest.raises(Stop) as stop:
+        for _batch in batches(range(10), size=2):
+            pass
+    assert stop.value.why == "paused after 2 items (--limit 2; 7 done with the runs resumed)"

@@ -146,7 +146,9 @@ class Course:
         or when ``--limit`` is reached and ``more()`` says items remain."""
         self._asked()
         if self.room() == 0 and more():
-            raise Stop("paused", f"paused after {_items(self.done)} (--limit {self.limit:,})")
+            own = self.done - self.start.done  # --limit counts this run's items
+            carried = f"; {self.done:,} done with the runs resumed" if self.start.done else ""
+            raise Stop("paused", f"paused after {_items(own)} (--limit {self.limit:,}{carried})")
 
     def _asked(self) -> None:
         """Raise :class:`Stop` when ``opsctl pause``/``cancel`` asked it through the ledger."""
