@@ -467,3 +467,18 @@ def test_a_resumed_run_stopped_by_limit_says_what_it_did_itself(local_book: Ledg
         for _batch in batches(range(10), size=2):
             pass
     assert stop.value.why == "paused after 2 items (--limit 2; 7 done with the runs resumed)"
+
+
+def test_exactly_once_looks_at_the_database_the_entity_is_bound_to(
+        tmp_path: Path, local_book: Ledger) -> None:
+    """A session whose default bind is the ledger's database, and Thing bound to another
+    (Flask-SQLAlchemy's binds): the checkpoint cannot commit with Thing's changes."""
+    elsewhere = sa.create_engine(f"sqlite:///{tmp_path / 'other.sqlite3'}", poolclass=NullPool)
+    ledgers = sa.create_engine(f"sqlite:///{tmp_path / 'local.sqlite3'}", poolclass=NullPool)
+    Base.metadata.create_all(elsewhere)
+    in_run(Course(local_book, started(local_book)))
+    with Session(bind=ledgers, binds={Thing: elsewhere}) as session, \
+            pytest.raises(NotSameDatabase, match="other.sqlite3"):
+        batches(sa.select(Thing), size=10, session=session, exactly_once=True)
+    elsewhere.dispose()
+    ledgers.dispose()

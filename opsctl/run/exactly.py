@@ -48,7 +48,7 @@ class SameTransaction:
         self._pending: tuple[int, Any] | None = None
         self._hooked: weakref.WeakSet[Any] = weakref.WeakSet()
         # Refused in a dry run too: it tells what the real run would meet.
-        app_url = keyset.session().get_bind().engine.url
+        app_url = keyset.session().get_bind(**keyset.bind_arguments).engine.url
         if not same_database(app_url, sa.engine.make_url(self.ledger.url)):
             raise NotSameDatabase(
                 "opsctl.batches(exactly_once=True): the ledger is not in the app's "
@@ -76,7 +76,8 @@ class SameTransaction:
             return
         done, cursor = self._pending
         self.ledger.checkpoint(self.course.run_id, done=done, cursor=cursor,
-                               conn=session.connection())
+                               conn=session.connection(
+                                   bind_arguments=self.keyset.bind_arguments))
 
     def close(self) -> None:
         for session in list(self._hooked):

@@ -59,6 +59,9 @@ class Keyset:
         self.names = [str(getattr(k, "key", None) or getattr(k, "name", k)) for k in self.keys]
         self._getters = [self._getter(k) for k in self.keys]
         self._session = session
+        #: How the session picks the engine the rows live in (its binds, per mapper).
+        self.bind_arguments: dict[str, Any] = \
+            {"mapper": sa.inspect(entity)} if entity is not None else {"clause": source}
 
     # ------------------------------------------------------------------ reading
 
