@@ -428,6 +428,11 @@ def test_a_track_loop_stops_when_asked(local_book: Ledger, action: str,
                 local_book.request(run, action, operator="bob")
     assert seen == list(range(10))
     assert stop.value.status == {"pause": "paused", "cancel": "cancelled"}[action]
+    # Its end does not say a resume goes on from there: track() has no cursor.
+    from opsctl.run.outcome import outcome_of
+
+    ended = outcome_of(stop.value, None, None)  # type: ignore[arg-type]
+    assert ended.resumes == "starts it again from its first item (track() keeps no cursor)"
 
 
 @pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)

@@ -38,10 +38,12 @@ class Stop(BaseException):  # noqa: N818 - not an error: the run ends where it w
     it from ending the run.
     """
 
-    def __init__(self, status: str, why: str) -> None:
+    def __init__(self, status: str, why: str, resumes: str = "goes on from there") -> None:
         super().__init__(why)
         self.status = status
         self.why = why
+        #: What ``--resume`` then does (a track() loop keeps no cursor to go on from).
+        self.resumes = resumes
 
     @property
     def exit_code(self) -> int:
@@ -150,7 +152,7 @@ class Course:
             carried = f"; {self.done:,} done with the runs resumed" if self.start.done else ""
             raise Stop("paused", f"paused after {_items(own)} (--limit {self.limit:,}{carried})")
 
-    def _asked(self) -> None:
+    def _asked(self, resumes: str = "goes on from there") -> None:
         """Raise :class:`Stop` when ``opsctl pause``/``cancel`` asked it through the ledger."""
         if self.ledger is not None and self.run_id is not None:
             ledger, run_id = self.ledger, self.run_id
@@ -159,7 +161,7 @@ class Course:
                 status = "cancelled" if asked == "cancel" else "paused"
                 found = self._quietly(lambda: ledger.progress(run_id))
                 by = f", as {found.requested_by} asked" if found and found.requested_by else ""
-                raise Stop(status, f"{status} after {_items(self.done)}{by}")
+                raise Stop(status, f"{status} after {_items(self.done)}{by}", resumes)
 
     def paced(self, pause: float | None) -> bool:
         """Whether a batch is followed by a sleep (so whether to look for a next one)."""
@@ -199,7 +201,7 @@ class Course:
         else:
             self._quietly(lambda: ledger.checkpoint(run_id, done=done, total=total))
             if not last:
-                self._asked()
+                self._asked("starts it again from its first item (track() keeps no cursor)")
 
     # ------------------------------------------------------------------
 

@@ -48,6 +48,8 @@ class Outcome(NamedTuple):
     asked: int | None = None
     #: What a dry run did, for the final line (:mod:`.dryrun`); None in a real run.
     dry: str | None = None
+    #: What ``--resume`` does after a pause, for the final line.
+    resumes: str = "goes on from there"
 
 
 def import_failed(exc: Exception, project: Project, script: Script, args: list[str],
@@ -180,7 +182,7 @@ def outcome_of(exc: BaseException, script: Script, interrupts: Interrupts) -> Ou
     from .course import Stop
 
     if isinstance(exc, Stop):  # at a batch boundary: --limit, opsctl pause or cancel
-        return Outcome(exc.status, exc.exit_code, message=exc.why)
+        return Outcome(exc.status, exc.exit_code, message=exc.why, resumes=exc.resumes)
     if isinstance(exc, click.exceptions.Abort) and isinstance(exc.__context__,
                                                                KeyboardInterrupt):
         exc = exc.__context__
@@ -240,7 +242,7 @@ def _tell(outcome: Outcome, run: Run | None, script: Script, options: RunOptions
         output.note(f"opsctl: {script.display} succeeded ({where}{dry})")
         return
     if outcome.status in ("paused", "cancelled"):
-        again = f"; {options.prog} --resume {run.id} goes on from there" if \
+        again = f"; {options.prog} --resume {run.id} {outcome.resumes}" if \
             run is not None and outcome.status == "paused" else ""
         output.note(f"opsctl: {script.display} {outcome.message} ({where}{dry}){again}")
         return
