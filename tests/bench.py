@@ -5,6 +5,7 @@ Run it from the repository root with the interpreter opsctl is installed in::
     python -m tests.bench                    # full: trees of 1,000 / 10,000 / 100,000 scripts
     python -m tests.bench --quick            # 1,000-script tree, fewer runs; never fails on noise
     python -m tests.bench --json bench.json  # also write the results as JSON
+    python -m tests.bench --batch-rows 200000  # batches() loops on fewer rows (default 1M)
 
 Each measurement times whole processes: one warm-up of each side, then the measured command
 and its baseline alternately (A B A B ...), so drift in the machine hits both alike. It
@@ -12,7 +13,9 @@ reports min / median / max of each side, the median of the pairwise ratios A/B, 
 resident memory of each side (``os.wait4``'s per-child ``rusage``, the same figure
 ``getrusage(RUSAGE_CHILDREN)`` and ``/usr/bin/time -v`` report). opsctl runs as its console
 script (the ``opsctl`` executable beside ``sys.executable``), the way users call it; the
-baselines run with the same interpreter.
+baselines run with the same interpreter. The ``batches()`` loops of issue 16
+(tests/bench_batches.py) are the exception: two scripts under ``opsctl run`` time their own
+loops, since their processes start alike.
 
 A command that does not exist yet in this version is reported as "not available" instead of
 failing the benchmark. The full mode exits 1 when a §8 target is not met; ``--quick`` only
@@ -102,6 +105,15 @@ HELP_BASELINE = "import click, rich"
 
 
 # -- generating trees ------------------------------------------------------------------------
+
+def _batches_bench() -> Any:
+    """tests/bench_batches.py: the batches() loops and the checkpoint (issue 16)."""
+    try:
+        from tests import bench_batches
+    except ImportError:  # imported by pytest, where tests/ itself is on sys.path
+        import bench_batches  # type: ignore[no-redef]
+    return bench_batches
+
 
 def _tree_generator() -> tuple[Callable[..., Any], Callable[[Any], set[str]], dict[str, Any]]:
     """``generate_tree``, ``reported`` (what a default lint reports) and the ``LEGACY``
@@ -1142,21 +1154,23 @@ class Plan:
     ledger_iterations: int
     #: The legacy trees (tests/treegen.py LEGACY) and runs on each.
     legacy: dict[int, int] = field(default_factory=dict)
+    #: Pairs of batches() and hand-written loops, each through every row (bench_batches).
+    runs_batches: int = 5
 
     @classmethod
     def make(cls, quick: bool, runs: int | None, size: int | None) -> Plan:
         if quick:
             sizes: tuple[int, ...] = (size or 1_000,)
-            plan = cls(True, sizes, 5, {sizes[0]: 5}, 5, 3, 3, 50, {sizes[0]: 3})
+            plan = cls(True, sizes, 5, {sizes[0]: 5}, 5, 3, 3, 50, {sizes[0]: 3}, 2)
         else:
             sizes = (1_000, 10_000, 100_000)
             # About four minutes here, most of it writing the 100,000-script trees; more
             # pairs than strictly needed, since the median of the ratios is what is judged.
             plan = cls(False, sizes, 31, {1_000: 21, 10_000: 21, 100_000: 15}, 15, 11, 21, 500,
-                       {10_000: 11, 100_000: 5})
+                       {10_000: 11, 100_000: 5}, 5)
         if runs is not None:
             plan = cls(plan.quick, plan.sizes, runs, {n: runs for n in plan.sizes}, runs, runs,
-                       runs, max(runs * 10, 10), {n: runs for n in plan.legacy})
+                       runs, max(runs * 10, 10), {n: runs for n in plan.legacy}, runs)
         return plan
 
 
@@ -1239,8 +1253,8 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def run_benchmark(plan: Plan, workdir: Path,
-                  ledger_sizes: Sequence[int] | None = None) -> dict[str, Any]:
+def run_benchmark(plan: Plan, workdir: Path, ledger_sizes: Sequence[int] | None = None,
+                  batch_rows: int | None = None) -> dict[str, Any]:
     env = clean_env()
     started = time.perf_counter()
     load_start = _load()
@@ -1329,10 +1343,16 @@ def run_benchmark(plan: Plan, workdir: Path,
         record(m)
     for m in measure_queues(plan, workdir, env):
         record(m)
+    batches = _batches_bench()
+    rows = batches.rows_for(plan.quick, batch_rows)
+    for m in batches.measure(sys.modules[__name__], workdir, env, rows=rows,
+                             runs=plan.runs_batches, iterations=plan.ledger_iterations):
+        record(m)
 
     targets = evaluate(ms, plan.sizes, plan.quick, tuple(plan.legacy))
     targets += run_ledger_targets(ms, plan.quick) + ledger_read_targets(ms, scale)
     targets += queue_targets(ms)
+    targets += batches.targets(sys.modules[__name__], ms, plan.quick)
     return {
         "load_average": {"start": load_start, "end": _load()},
         "mode": "quick" if plan.quick else "full",
@@ -1362,12 +1382,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ledger-sizes", metavar="N,N", type=lambda v: [
         int(n) for n in v.split(",")], help="runs in the ledgers history and list read "
         "(default 1000,100000,1000000; quick: 1000,100000)")
+    _batches_bench().add_arguments(parser)
     args = parser.parse_args(argv)
     plan = Plan.make(args.quick, args.runs, args.size)
     started = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="opsctl-bench-"))
     try:
-        result = run_benchmark(plan, workdir, args.ledger_sizes)
+        result = run_benchmark(plan, workdir, args.ledger_sizes, args.batch_rows)
     finally:
         if args.keep:
             log(f"trees kept in {workdir}")

@@ -21,6 +21,7 @@ def test_quick_mode_runs_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     proc = subprocess.run([sys.executable, "-m", "tests.bench", "--quick", "--runs", "1",
                            "--size", "200", "--ledger-sizes", "1000,2000",
+                           "--batch-rows", "3000",
                            "--json", str(out)],
                           cwd=REPO, check=False, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -32,14 +33,17 @@ def test_quick_mode_runs_end_to_end(tmp_path: Path) -> None:
                for n in (1_000, 2_000)}
     runs = {"driver_postgresql", "run_postgresql", "run_postgresql_app", "driver_mariadb",
             "run_mariadb"}
+    batches = {"batches_postgresql", "checkpoint_postgresql", "batches_sqlite",
+               "checkpoint_sqlite"}
     assert set(status) == {"help", "lint_200", "lint_files_200", "list_200", "run",
                            "ledger_sqlite", "ledger_postgresql", "legacy_warm_200",
                            "legacy_cold_200", "lslint_warm_200", "lslint_cold_200",
-                           "legacy_list_200", *runs, *ledgers}
+                           "legacy_list_200", *runs, *ledgers, *batches}
     # Every measurement runs; only those on a database server may be missing on a machine
     # without the servers (outside CI), and ls-lint where it is not installed, with the
     # reason.
-    may_miss = {"ledger_postgresql", *runs} if not os.environ.get("CI") else set()
+    may_miss = {"ledger_postgresql", "batches_postgresql", "checkpoint_postgresql", *runs} \
+        if not os.environ.get("CI") else set()
     lslint, why_not = bench.find_lslint()
     if lslint is None:
         may_miss |= {"lslint_warm_200", "lslint_cold_200"}
@@ -47,8 +51,11 @@ def test_quick_mode_runs_end_to_end(tmp_path: Path) -> None:
         assert "npm install @ls-lint/ls-lint" in why_not
     assert {k: v for k, v in status.items() if v[0] != "ok" and k not in may_miss} == {}
     assert status["help"][0] == "ok"
-    # SPEC §8, the legacy shapes, run on every ledger, history and list on every ledger size
-    assert len(data["targets"]) == 8 + 6 + 5 + 3
+    # SPEC §8, the legacy shapes, run on every ledger, history and list on every ledger
+    # size, the batches() loops and checkpoints (issue 16)
+    assert len(data["targets"]) == 8 + 6 + 5 + 3 + 4
+    loops = {m["key"]: m for m in data["measurements"]}["batches_sqlite"]
+    assert loops["extra"]["rows"] == 3000 and loops["median_pairwise_ratio"] > 0
     assert all(t["verdict"] in ("yes", "NO", "n/a", "reported") for t in data["targets"])
     legacy = {m["key"]: m for m in data["measurements"]}["legacy_cold_200"]
     assert "<floor>" in legacy["b"]["command"]

@@ -25,20 +25,21 @@ from opsctl.errors import OpsctlError
 from opsctl.project import Project
 from opsctl.run.script import compile_script, import_entry, parse_args
 
-#: Replayed elsewhere (test_readme_tour.py, test_readme_queues.py): their commands are checked
-#: with their output.
-REPLAYED = ("## A tour", "## Two commands", "## Running on your workers")
+#: Replayed elsewhere (test_readme_tour.py, test_readme_queues.py, test_readme_backfill.py):
+#: their commands are checked with their output.
+REPLAYED = ("## A tour", "## Two commands", "## Running on your workers",
+            "### A backfill, batch by batch")
 
 
 def unreplayed_console_blocks(text: str) -> list[str]:
-    """The console blocks outside the tour and the "Two commands" block."""
+    """The console blocks outside the sections :data:`REPLAYED`."""
     kept: list[str] = []
     skipping = False
     for part in re.split(r"^(?=#{1,3} )", text, flags=re.MULTILINE):
         heading = part.split("\n", 1)[0]
         if heading.startswith("## "):
             skipping = heading in REPLAYED
-        if not skipping:
+        if not skipping and heading not in REPLAYED:
             kept += re.findall(r"^```console\n(.*?)^```$", part, re.MULTILINE | re.DOTALL)
     return kept
 
