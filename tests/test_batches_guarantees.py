@@ -15,6 +15,9 @@ that adds one to every counter in batches of :data:`SIZE` (one commit per batch)
   (``cancelled``, exit 81); a dry run rolls back every batch and records its progress, and
   resuming it runs dry.
 
+Each kill, stop and resume is a process of its own (about a second to start), so these tests
+take a while: they are marked slow.
+
 The kill points come from a seeded random (:data:`SEED`), so a failure reproduces; the message
 of every assertion names the seed and the kills.
 """
@@ -40,14 +43,16 @@ from opsctl.ledger.store import Ledger
 from opsctl.ledger.values import Progress, Run
 
 ROWS = 20_000
-SIZE = 200
+SIZE = 400
 KILLS = 5
 #: The seed of the kill points: change it to try other moments, quote it to reproduce one.
 SEED = 16_2026
 #: The script's key in the test project.
 KEY = "recycle/bump_counters"
-#: A pause between batches (``--throttle``), so that a kill or a stop lands mid-run.
-THROTTLE = "0.02"
+#: A pause between batches (``--throttle``), so that a kill lands mid-run; longer where a stop
+#: is asked from a second process (``opsctl pause`` takes a process start of its own).
+THROTTLE = "0.01"
+STOPS_THROTTLE = "0.05"
 
 COUNTER_APP = '''\
 """A table of counters, one row per item, on the test's database."""
@@ -185,27 +190,37 @@ def ledger_at(project: Path) -> Iterator[Ledger]:
         yield book
 
 
-def start(project: Path, *args: str) -> subprocess.Popen[str]:
-    """``opsctl run ARGS`` in a process of its own (output to files, never a full pipe)."""
-    out = open(project / f"run-{time.monotonic_ns()}.log", "w+", encoding="utf-8")  # noqa: SIM115
-    return subprocess.Popen(opsctl_argv(project, "run", *args), cwd=project, env=env(),
-                            stdout=out, stderr=subprocess.STDOUT, text=True,
-                            stdin=subprocess.DEVNULL)
+@dataclass
+class Running:
+    """``opsctl run`` in a process of its own; what it prints goes to a file (never a pipe
+    that fills up while the test polls)."""
+
+    proc: subprocess.Popen[str]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def wait(self, timeout: float = 120) -> int:
+        try:
+            return self.proc.wait(timeout=timeout)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
 
 
-def output(proc: subprocess.Popen[str]) -> str:
-    assert proc.stdout is not None
-    proc.stdout.seek(0)
-    return proc.stdout.read()
-
-
-def finish(proc: subprocess.Popen[str], timeout: float = 120) -> int:
-    try:
-        return proc.wait(timeout=timeout)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+def start(project: Path, *args: str) -> Running:
+    """``opsctl run ARGS``, started."""
+    log = project / f"run-{time.monotonic_ns()}.log"
+    with log.open("w", encoding="utf-8") as out:
+        proc = subprocess.Popen(opsctl_argv(project, "run", *args), cwd=project, env=env(),
+                                stdout=out, stderr=subprocess.STDOUT, text=True,
+                                stdin=subprocess.DEVNULL)
+    return Running(proc, log)
 
 
 def newest_run(book: Ledger, after: int) -> Run | None:
@@ -213,12 +228,12 @@ def newest_run(book: Ledger, after: int) -> Run | None:
     return runs[0] if runs and runs[0].id > after else None
 
 
-def started_run(book: Ledger, proc: subprocess.Popen[str], after: int) -> Run:
+def started_run(book: Ledger, proc: Running, after: int) -> Run:
     """The run ``proc`` started: the first of the script's runs newer than ``after``."""
     found: list[Run] = []
 
     def there() -> bool:
-        assert proc.poll() is None, f"opsctl run ended ({proc.returncode}):\n{output(proc)}"
+        assert proc.alive(), f"opsctl run ended ({proc.proc.returncode}):\n{proc.output()}"
         run = newest_run(book, after)
         if run is not None:
             found.append(run)
@@ -234,13 +249,13 @@ def progress(book: Ledger, run_id: int) -> Progress:
     return found
 
 
-def wait_progress(book: Ledger, proc: subprocess.Popen[str], run_id: int, done: int) -> int:
+def wait_progress(book: Ledger, proc: Running, run_id: int, done: int) -> int:
     """Wait until run ``run_id`` has checkpointed at least ``done`` items; what it has."""
     seen = [0]
 
     def reached() -> bool:
-        assert proc.poll() is None, (f"run {run_id} ended ({proc.returncode}) before "
-                                     f"{done} items:\n{output(proc)}")
+        assert proc.alive(), (f"run {run_id} ended ({proc.proc.returncode}) before {done} "
+                              f"items:\n{proc.output()}")
         now = book.progress(run_id)
         seen[0] = now.done if now is not None else 0
         return seen[0] >= done
@@ -283,16 +298,16 @@ def kill_and_resume(project: Path, rng: random.Random) -> tuple[list[str], Run]:
             run = started_run(book, proc, last)
             reached = wait_progress(book, proc, run.id, point * SIZE)
             time.sleep(rng.uniform(0, 0.05))  # mid-batch, mid-checkpoint or between batches
-            os.kill(proc.pid, signal.SIGKILL)
-            code = finish(proc)
+            os.kill(proc.proc.pid, signal.SIGKILL)
+            code = proc.wait()
             assert code == -signal.SIGKILL, \
-                f"{story}: run {run.id} ended ({code}) before it was killed:\n{output(proc)}"
+                f"{story}: run {run.id} ended ({code}) before it was killed:\n{proc.output()}"
             story.append(f"run {run.id} killed at {progress(book, run.id).done} "
                          f"(seen {reached})")
             last = run.id
         proc = start(project, *resume_args(last))
-        code = finish(proc)
-        assert code == 0, f"{story}: the last resume exited {code}:\n{output(proc)}"
+        code = proc.wait()
+        assert code == 0, f"{story}: the last resume exited {code}:\n{proc.output()}"
         final = book.runs(KEY, limit=1)[0]
         story.append(f"run {final.id} resumed {last} and finished")
         assert final.status == "succeeded", story
@@ -341,12 +356,12 @@ def test_pause_cancel_and_dry_runs_stop_at_a_batch_boundary(
     project = make_project(tmp_path, databases)
     with ledger_at(project) as book:
         # Paused from a second process: the run ends within one batch, resumable.
-        proc = start(project, "--throttle", THROTTLE, KEY)
+        proc = start(project, "--throttle", STOPS_THROTTLE, KEY)
         paused = started_run(book, proc, 0)
         wait_progress(book, proc, paused.id, 2 * SIZE)
         ask(project, book, paused.id, "pause")
         asked_at = progress(book, paused.id).done
-        assert finish(proc) == 80, output(proc)
+        assert proc.wait() == 80, proc.output()
         assert book.run(paused.id).status == "paused"  # type: ignore[union-attr]
         stopped = progress(book, paused.id).done
         assert asked_at <= stopped <= asked_at + SIZE, (asked_at, stopped)
@@ -354,12 +369,12 @@ def test_pause_cancel_and_dry_runs_stop_at_a_batch_boundary(
         assert counted_up_to(counters(databases.app), stopped)
 
         # Resumed, it goes on from there; cancelled, it ends within one batch, for good.
-        proc = start(project, "--throttle", THROTTLE, *resume_args(paused.id))
+        proc = start(project, "--throttle", STOPS_THROTTLE, *resume_args(paused.id))
         cancelled = started_run(book, proc, paused.id)
         wait_progress(book, proc, cancelled.id, stopped + 2 * SIZE)
         ask(project, book, cancelled.id, "cancel")
         asked_at = progress(book, cancelled.id).done
-        assert finish(proc) == 81, output(proc)
+        assert proc.wait() == 81, proc.output()
         assert book.run(cancelled.id).status == "cancelled"  # type: ignore[union-attr]
         assert progress(book, cancelled.id).resumed_from == paused.id
         ended = progress(book, cancelled.id).done
@@ -368,18 +383,18 @@ def test_pause_cancel_and_dry_runs_stop_at_a_batch_boundary(
         before_dry = counters(databases.app)
         assert counted_up_to(before_dry, ended)
 
-        # A dry run rolls back every batch and records its progress; resumed, it runs dry.
-        proc = start(project, "--dry-run", "--limit", str(10 * SIZE), KEY)
-        assert finish(proc) == 80, output(proc)
+        # A dry run rolls back every batch and records its progress; resumed, it runs dry
+        # (stopped by --limit again: a dry run's batches cost what real ones do).
+        proc = start(project, "--dry-run", "--limit", str(5 * SIZE), KEY)
+        assert proc.wait() == 80, proc.output()
         dry = book.runs(KEY, limit=1)[0]
         assert (dry.status, dry.dry_run) == ("paused", True)
-        assert progress(book, dry.id).done == 10 * SIZE
+        assert progress(book, dry.id).done == 5 * SIZE
         assert counters(databases.app) == before_dry
-        proc = start(project, *resume_args(dry.id))
-        assert finish(proc) == 0, output(proc)
+        proc = start(project, "--limit", str(2 * SIZE), *resume_args(dry.id))
+        assert proc.wait() == 80, proc.output()
         again = book.runs(KEY, limit=1)[0]
-        assert (again.status, again.dry_run) == ("succeeded", True), output(proc)
+        assert (again.status, again.dry_run) == ("paused", True), proc.output()
         assert progress(book, again.id).resumed_from == dry.id
-        assert progress(book, again.id).done == ROWS
+        assert progress(book, again.id).done == 7 * SIZE
         assert counters(databases.app) == before_dry
-

@@ -21,7 +21,7 @@ import subprocess
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any, TypeVar
 
 import click
@@ -49,6 +49,8 @@ SCRIPTS = {
     "flush_order_data": REPO / "offline_script/unrecycle/flush_order_data.py",
     "export": REPO / "offline_script/yuzaoyah/ts_2024_06_10_export_custom_s.py",
     "export_orders": REPO / "offline_script/recycle/export_order_id_and_custom_name.py",
+    "add_order_day": REPO / "offline_script/unrecycle/add_order_day.py",
+    "backfill_order_day": REPO / "offline_script/recycle/backfill_order_day.py",
 }
 
 T = TypeVar("T")
@@ -104,6 +106,8 @@ class FakeRun:
     operator: str = "tester"
     id: int = 1
     reason: str | None = None
+    #: ``current_run().progress``: outside a run, batches() records none.
+    progress: Any = field(default_factory=lambda: SimpleNamespace(done=0, total=None))
 
 
 @dataclass
@@ -147,7 +151,8 @@ def invoke_script(app: Flask, api: FakeApi, monkeypatch: pytest.MonkeyPatch, nam
     """Load a script, hand it ``api`` for opsctl's, and invoke its ``main`` in ``app``."""
     module = load_script(name)
     for attr in ("current_run", "report", "track"):
-        monkeypatch.setattr(module, attr, getattr(api, attr))
+        if hasattr(module, attr):
+            monkeypatch.setattr(module, attr, getattr(api, attr))
     with app.app_context():
         return CliRunner().invoke(module.main, list(args), catch_exceptions=False)
 
@@ -160,6 +165,15 @@ def run_script(app: Flask, api: FakeApi, monkeypatch: pytest.MonkeyPatch) -> Any
         return invoke_script(app, api, monkeypatch, name, *args)
 
     return _run
+
+
+def as_date(value: Any) -> dt.date:
+    """A DATE as a driver returns it (SQLite: text)."""
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
+
+def as_datetime(value: Any) -> dt.datetime:
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
 
 
 def count(model: type[Any]) -> int:
@@ -622,10 +636,12 @@ def test_demo_and_scripts_on_each_database(ledger_url: str, instance_path: Path,
               again.app_context()):
             assert count(Order) == demo_seed.ORDERS  # seeded once, not twice
         for name, args in [("clear_cache", ()), ("flush_order_data", ()),
-                           ("flush_calendar", ("--days", "60"))]:
+                           ("flush_calendar", ("--days", "60")), ("add_order_day", ()),
+                           ("backfill_order_day", ("--size", "40"))]:
             result = invoke_script(app, api, monkeypatch, name, *args)
             assert result.exit_code == 0, result.output
         with app.app_context():
+            days = db.session.execute(sa.text("SELECT created_at, day FROM orders")).all()
             last = db.session.scalar(sa.select(sa.func.max(CalendarDay.day)))
             assert last is not None
             expected = expected_calendar(last - dt.timedelta(days=59), last)
@@ -635,6 +651,11 @@ def test_demo_and_scripts_on_each_database(ledger_url: str, instance_path: Path,
     assert api.reports[0]["deleted"] == 20
     assert api.reports[1]["fixed"] == 27 and api.reports[1]["unrepairable"] == 2
     assert computed == expected
+    # The backfill: the column added, then every order's day filled in, in batches of 40.
+    assert api.reports[3:] == [{"added": True, "orders": demo_seed.ORDERS},
+                               {"filled": demo_seed.ORDERS}]
+    assert len(days) == demo_seed.ORDERS
+    assert all(as_date(day) == as_datetime(created).date() for created, day in days)
 
 
 # -- through opsctl itself --------------------------------------------------------------------
