@@ -305,7 +305,7 @@ def kill_and_resume(project: Path, rng: random.Random) -> tuple[list[str], Run]:
             story.append(f"run {run.id} killed at {progress(book, run.id).done} "
                          f"(seen {reached})")
             last = run.id
-        proc = start(project, *resume_args(last))
+        proc = start(project, "--resume", KEY)  # the newest unfinished run: the last killed
         code = proc.wait()
         assert code == 0, f"{story}: the last resume exited {code}:\n{proc.output()}"
         final = book.runs(KEY, limit=1)[0]

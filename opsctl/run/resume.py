@@ -44,6 +44,9 @@ def resumed(ledger: Ledger, catalogue: Catalogue, script: Script | None, args: l
     and the options of the new run."""
     from ..catalogue import printable
 
+    # A run that died without a word (kill -9, a crash) shows as running until its lock is
+    # taken over: take over the locks of dead holders first, so that it is lost, and resumable.
+    ledger.reap()
     wanted = options.resume or ""
     if wanted:
         if not wanted.isdigit():
