@@ -29,7 +29,7 @@ import random
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -281,12 +281,21 @@ def resume_args(run_id: int, *more: str) -> list[str]:
     return ["--resume", str(run_id), *more]
 
 
+def counted_up_to(values: list[int], done: int) -> bool:
+    """Whether the first ``done`` counters are 1 and the rest 0: the batches before the
+    checkpoint were applied once, none after it."""
+    return values[:done] == [1] * done and values[done:] == [0] * (ROWS - done)
+
+
 # -- kill -9 ----------------------------------------------------------------------------------
 
 
-def kill_and_resume(project: Path, rng: random.Random) -> tuple[list[str], Run]:
+def kill_and_resume(project: Path, rng: random.Random,
+                    after_kill: Callable[[int], None] = lambda done: None,
+                    ) -> tuple[list[str], Run]:
     """Five runs killed at random moments, each resuming the one before; then the last
-    resume, to the end. What happened (for the messages), and the last run."""
+    resume, to the end. ``after_kill`` is given the items each killed run's checkpoint
+    holds. What happened (for the messages), and the last run."""
     batches = ROWS // SIZE
     points = sorted(rng.sample(range(2, batches - 1), KILLS))
     story: list[str] = [f"seed {SEED}, kills after batches {points}"]
@@ -302,8 +311,9 @@ def kill_and_resume(project: Path, rng: random.Random) -> tuple[list[str], Run]:
             code = proc.wait()
             assert code == -signal.SIGKILL, \
                 f"{story}: run {run.id} ended ({code}) before it was killed:\n{proc.output()}"
-            story.append(f"run {run.id} killed at {progress(book, run.id).done} "
-                         f"(seen {reached})")
+            done = progress(book, run.id).done
+            story.append(f"run {run.id} killed at {done} (seen {reached})")
+            after_kill(done)
             last = run.id
         proc = start(project, "--resume", KEY)  # the newest unfinished run: the last killed
         code = proc.wait()
@@ -334,7 +344,12 @@ def test_kill_9_five_times_then_resume_skips_nothing_and_repeats_a_batch_at_most
 def test_exactly_once_when_the_ledger_is_in_the_apps_database(
         tmp_path: Path, databases: Databases) -> None:
     project = make_project(tmp_path, databases, exactly_once=True)
-    story, _ = kill_and_resume(project, random.Random(SEED + 1))
+
+    def consistent(done: int) -> None:
+        # At every kill, the checkpoint is exactly where the committed batches end.
+        assert counted_up_to(counters(databases.app), done), f"killed at {done}"
+
+    story, _ = kill_and_resume(project, random.Random(SEED + 1), consistent)
     values = counters(databases.app)
     wrong = {i + 1: v for i, v in enumerate(values) if v != 1}
     assert not wrong, f"{story}: {len(wrong)} counters not 1, e.g. " \
@@ -342,12 +357,6 @@ def test_exactly_once_when_the_ledger_is_in_the_apps_database(
 
 
 # -- pause, cancel, dry runs ------------------------------------------------------------------
-
-
-def counted_up_to(values: list[int], done: int) -> bool:
-    """Whether the first ``done`` counters are 1 and the rest 0: the batches before the
-    checkpoint were applied once, none after it."""
-    return values[:done] == [1] * done and values[done:] == [0] * (ROWS - done)
 
 
 @pytest.mark.slow
