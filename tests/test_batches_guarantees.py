@@ -268,9 +268,9 @@ def ask(project: Path, book: Ledger, run_id: int, action: str) -> None:
     """Ask run ``run_id`` to ``pause`` or ``cancel`` from a second process: ``opsctl pause``
     / ``opsctl cancel`` where this opsctl has them, else the ledger's own request (what those
     commands write)."""
-    from opsctl.cli.group import cli
+    from opsctl.cli.group import COMMANDS
 
-    if action in cli.commands:  # type: ignore[attr-defined]
+    if action in COMMANDS:
         done = opsctl(project, action, str(run_id))
         assert done.returncode == 0, done.stdout + done.stderr
     else:
