@@ -134,8 +134,8 @@ def project_on(base: Path, url: str) -> Path:
     return project
 
 
-def test_the_current_version_is_six_with_five_steps() -> None:
-    assert SCHEMA_VERSION == 6 and len(STEPS) == SCHEMA_VERSION - 1
+def test_the_current_version_is_seven_with_six_steps() -> None:
+    assert SCHEMA_VERSION == 7 and len(STEPS) == SCHEMA_VERSION - 1
     assert INDEXES == ["ix_opsctl_runs_script_start", "ix_opsctl_runs_script_status",
                        "ix_opsctl_runs_start", "ix_opsctl_runs_status_start"]
 
@@ -210,6 +210,35 @@ def test_step_six_cut_short_is_completed(old_ledger: str) -> None:
     assert version_of(old_ledger) == CURRENT
 
 
+def test_version_7_links_a_shard_to_its_parent(old_ledger: str) -> None:
+    """Step 6 → 7 adds ``parent_id``, ``shard`` and ``key_range`` to ``opsctl_progress``
+    (and an index on ``parent_id``); a shard written after the upgrade reads back."""
+    with Ledger.open(old_ledger) as book:
+        assert book.upgraded_from == 1
+        parent = book.start(script="recycle/clear_cache", process=Process.current("bob"),
+                            args=[])
+        book.link_shard(9, parent_id=parent.id, index=2, count=4, key_range=[5, None])
+        assert book.shard_of(9) == (parent.id, 2, 4, [5, None])
+    with engine_of(old_ledger) as engine:
+        inspector = sa.inspect(engine)
+        columns = {c["name"] for c in inspector.get_columns("opsctl_progress")}
+        found = {str(ix["name"]) for ix in inspector.get_indexes("opsctl_progress")}
+    assert {"parent_id", "shard", "key_range"} <= columns
+    assert "ix_opsctl_progress_parent_id" in found
+
+
+def test_step_seven_done_but_not_recorded_is_only_recorded(old_ledger: str) -> None:
+    """The columns there but the version row still 6 (MariaDB commits DDL as it goes):
+    the next opener adds nothing twice and raises the version."""
+    with Ledger.open(old_ledger) as book:
+        assert book.upgraded_from == 1
+    with engine_of(old_ledger) as engine, engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE opsctl_meta SET value = '6' WHERE name = 'schema'")
+    with Ledger.open(old_ledger) as book:
+        assert book.upgraded_from == 6
+    assert version_of(old_ledger) == CURRENT
+
+
 def test_version_4_tells_an_absorption_from_a_move(old_ledger: str) -> None:
     """``opsctl_moves.kind``: the moves 0.1.0 recorded read as moves (NULL), still followed;
     an absorption is told apart."""
@@ -243,7 +272,7 @@ def test_a_0_1_0_ledger_is_upgraded_in_place_and_keeps_its_history(
     # The promote 0.1.0 recorded is followed: the temporary script's run is export_order's.
     moved = json.loads(invoke(project, "history", "recycle/export_order", "--json").stdout)
     assert [r["id"] for r in moved] == [3]
-    assert version_of(old_ledger) == str(SCHEMA_VERSION) == "6"
+    assert version_of(old_ledger) == str(SCHEMA_VERSION) == "7"
     assert sorted(indexes_of(old_ledger)) == INDEXES
     # A new run is recorded next to the old ones.
     ran = opsctl(project, "run", "recycle/clear_cache")

@@ -6,7 +6,8 @@ Without SQLAlchemy: :mod:`.facts` (statuses, the schema version, whether there i
 (:class:`~.store.Ledger`, built from :mod:`.core`, :mod:`.lineage`, :mod:`.locks`,
 :mod:`.tally`, :mod:`.reads`, :mod:`.writes`, :mod:`.ends`, the end of a run kept
 whatever happens, with :mod:`.journal`, the local journal, :mod:`.progress`, a run's batches,
-and :mod:`.queued`, runs asked of a queue's workers), :mod:`.schema` (the tables and
+:mod:`.queued`, runs asked of a queue's workers, and :mod:`.shards`, a sharded run's parent
+and children), :mod:`.schema` (the tables and
 their indexes), :mod:`.queries` (the reads' statements, each a limited walk of an index),
 :mod:`.upgrade` (the steps to the schema version), :mod:`.rows` (values to rows and back),
 :mod:`.engine` and :mod:`.backend` with one module per database (:mod:`.sqlite`,

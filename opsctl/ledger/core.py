@@ -6,7 +6,8 @@ The ledger is one class built from focused parts, each on the one below it:
 :class:`~.lineage.Lineage` (moves), :class:`~.locks.Locks`, :class:`~.tally.Tally`
 (per-script counts), :class:`~.reads.Reads`, :class:`~.writes.Writes`, :class:`~.ends.Ends`
 (a run's end, kept whatever happens), :class:`~.progress.Checkpoints` (a run's batches),
-:class:`~.queued.Queued` (runs asked of a queue's workers) and
+:class:`~.queued.Queued` (runs asked of a queue's workers), :class:`~.shards.Shards`
+(a sharded run's parent and children) and
 :class:`~opsctl.ledger.store.Ledger` (opening and closing).
 
 Every public method of those parts is :func:`guarded` (:func:`guarded_iter` when it yields):

@@ -138,8 +138,16 @@ PROGRESS = sa.Table(
     sa.Column("request", sa.String(16)),
     sa.Column("requested_by", sa.String(255)),
     sa.Column("requested_at", _WHEN),
+    # A shard of a sharded run (``opsctl run --queue NAME --shards N``): its parent run,
+    # which shard it is (``"i/N"``, i from 1), and its half-open key range ``[lo, hi)`` as a
+    # JSON list (``null`` for an open end).
+    sa.Column("parent_id", sa.Integer),
+    sa.Column("shard", sa.String(16)),
+    sa.Column("key_range", _TEXT),
     # The resume chain is read both ways: what a run continued, and what continued it.
     sa.Index("ix_opsctl_progress_resumed_from", "resumed_from"),
+    # A parent's children are read at each child's end.
+    sa.Index("ix_opsctl_progress_parent_id", "parent_id"),
 )
 
 # Created last: its ``schema`` row says the tables above exist and at which version, so

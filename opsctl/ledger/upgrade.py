@@ -120,9 +120,26 @@ def _add_progress(conn: sa.engine.Connection) -> None:
     table.create(conn)
 
 
+def _add_shards(conn: sa.engine.Connection) -> None:
+    """6 → 7: a shard's link to its parent run on ``opsctl_progress``: ``parent_id``,
+    ``shard`` (``"i/N"``) and ``key_range`` (its ``[lo, hi)`` as JSON), and an index on
+    ``parent_id``. Each column is added only when missing (MariaDB commits each DDL)."""
+    have = {str(c["name"]) for c in sa.inspect(conn).get_columns("opsctl_progress")}
+    quote = conn.dialect.identifier_preparer.quote
+    kinds = (("parent_id", sa.Integer()), ("shard", sa.String(16)), ("key_range", LongText()))
+    for name, kind in kinds:
+        if name not in have:
+            conn.exec_driver_sql(f"ALTER TABLE opsctl_progress ADD COLUMN {quote(name)} "
+                                 f"{kind.compile(dialect=conn.dialect)}")
+    if "ix_opsctl_progress_parent_id" not in _index_names(conn, "opsctl_progress"):
+        progress = sa.Table("opsctl_progress", sa.MetaData(),
+                            sa.Column("parent_id", sa.Integer))
+        sa.Index("ix_opsctl_progress_parent_id", progress.c.parent_id).create(conn)
+
+
 #: ``STEPS[n - 1]`` upgrades a ledger at version ``n`` to ``n + 1``.
 STEPS: list[Step] = [_index_runs_by_start, _add_run_notes, _add_move_kind, _index_every_read,
-                     _add_progress]
+                     _add_progress, _add_shards]
 #: The read of the version row: the whole cost of opening an up-to-date ledger.
 _VERSION = sa.select(META.c.value).where(META.c.name == "schema")
 
