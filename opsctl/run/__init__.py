@@ -8,9 +8,10 @@ their transaction, :mod:`.dryguard`, and what it knows of each database, :mod:`.
 output tee (:mod:`.tee`), OS signals (:mod:`.signals`), the run's own Blinker signals for
 receivers in the app (:mod:`.events`), secrets kept out of the ledger (:mod:`.secrets`), the
 script API (:mod:`.api`; long data jobs in batches, :mod:`.batches`, paged by key,
-:mod:`.keyset`, with their checkpoints, stops and pace, :mod:`.course`, in the script's own
-transaction, :mod:`.exactly`, and ``--resume``, :mod:`.resume`), how a run ends: its outcome,
-recorded in the ledger and told (:mod:`.outcome`), and the warning when the ledger shares the
+:mod:`.keyset`, cut into a sharded run's key ranges, :mod:`.shards`, with their
+checkpoints, stops and pace, :mod:`.course`, in the script's own transaction,
+:mod:`.exactly`, and ``--resume``, :mod:`.resume`), how a run ends: its outcome, recorded in
+the ledger and told (:mod:`.outcome`), and the warning when the ledger shares the
 app's database and the app's migrations would drop it (:mod:`.sharing`).
 
 May import the ground floor and :mod:`opsctl.ledger`; never :mod:`opsctl.cli`.
