@@ -24,6 +24,8 @@ from opsctl.web.serve import serving_app
 from tests.webkit import finished, ledger_of, mounted, running, web_project
 
 CSP = HEADERS["Content-Security-Policy"]
+#: A run's link in the first cell of a row of the runs page.
+RUN_LINK = r'<td data-label="Run"><a href="/ops/runs/(\d+)">'
 
 
 @pytest.fixture
@@ -251,7 +253,7 @@ def test_runs_are_paged_by_keyset_never_offset(project: Path, ledger: Ledger) ->
         url: str | None = "/ops/runs"
         while url:
             page = client.get(url).get_data(as_text=True)
-            seen += [int(i) for i in re.findall(r'<td><a href="/ops/runs/(\d+)">', page)]
+            seen += [int(i) for i in re.findall(RUN_LINK, page)]
             found = re.search(r'<a href="([^"]+)" rel="next">', page)
             url = found.group(1).replace("&amp;", "&") if found else None
     finally:
@@ -262,7 +264,7 @@ def test_runs_are_paged_by_keyset_never_offset(project: Path, ledger: Ledger) ->
     assert len(reads) >= 3
     assert not [s for s, p in reads if "OFFSET" in s and p[-1] != 0]
     failed_bob = client.get("/ops/runs?status=failed&operator=bob").get_data(as_text=True)
-    shown = [int(i) for i in re.findall(r'<td><a href="/ops/runs/(\d+)">', failed_bob)]
+    shown = [int(i) for i in re.findall(RUN_LINK, failed_bob)]
     assert shown == [i for n, i in enumerate(ids) if n % 3 == 0 and n % 5 == 0][::-1]
     one = client.get("/ops/runs?script=recycle/clear_cache").get_data(as_text=True)
     assert "recycle/export_orders" not in one
@@ -289,6 +291,9 @@ def test_serve_lets_in_only_the_token_then_its_cookie(project: Path) -> None:
     assert entered.status_code == 302 and entered.headers["Location"] == "/"
     assert client.get("/runs").status_code == 200
     assert app.test_client().get("/runs").status_code == 403  # no cookie, no entry
+    script = client.get("/static/opsctl_web/live.js")  # the blueprint's, not a bare app's
+    assert script.status_code == 200 and b"data-progress-url" in script.data
+    script.close()
 
 
 def test_opsctl_serve_prints_a_token_url_on_localhost(project: Path) -> None:

@@ -18,7 +18,7 @@ SCRIPTS = {
     "recycle/export_orders.py": '"""Export the orders of a day as CSV."""\n',
     "unrecycle/fix_totals.py": '"""Fix the <b>totals</b> of orders saved without one."""\n',
     "alice/ts_2024_06_10_backfill_prices.py": '"""Backfill the prices of old items."""\n',
-    "bob/ts_2099_01_01_check_refunds.py": '"""Look at the refunds of last week."""\n',
+    "bob/ts_2026_11_20_check_refunds.py": '"""Look at the refunds of last week."""\n',
 }
 
 

@@ -26,7 +26,7 @@ def serving_app(project_dir: str, operator: str) -> tuple[Flask, TokenAccess]:
     """The app ``opsctl serve`` serves, and its token access (``operator``: who acts)."""
     from flask import Flask
 
-    app = Flask("opsctl.serve")
+    app = Flask("opsctl.serve", static_folder=None)  # the blueprint's /static, not the app's
     app.secret_key = secrets.token_hex(32)
     app.config.update(SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_HTTPONLY=True)
     access = TokenAccess(operator=operator)
