@@ -318,3 +318,32 @@ def test_opsctl_serve_prints_a_token_url_on_localhost(project: Path) -> None:
     finally:
         process.terminate()
         process.communicate(timeout=10)
+
+
+def test_the_readme_s_mounting_example_works(project: Path, ledger: Ledger) -> None:
+    """The README's example, run as written in a team's app with Flask-Login."""
+    from flask_login import LoginManager, UserMixin
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Mounting it, and saying who may do what", 1)[1]
+    example = section.split("```python\n", 1)[1].split("```", 1)[0]
+    run = running(ledger, "recycle/export_orders")
+
+    class User(UserMixin):
+        def __init__(self, name: str) -> None:
+            self.id = self.username = name
+            self.is_admin = name == "ada"
+
+    app = Flask("team")
+    app.secret_key = "not a secret: a test"
+    app.config["OPSCTL_PROJECT"] = str(project)
+    LoginManager(app).request_loader(
+        lambda request: User(request.headers["X-User"]) if "X-User" in request.headers
+        else None)
+    exec(compile(example, "README.md", "exec"), {"app": app})
+    client = app.test_client()
+    assert client.get("/ops/runs").status_code == 403
+    page = client.get(f"/ops/runs/{run.id}", headers={"X-User": "sam"})
+    assert page.status_code == 200 and "csrf_token" not in page.get_data(as_text=True)
+    page = client.get(f"/ops/runs/{run.id}", headers={"X-User": "ada"})
+    assert "Pause at the next batch" in page.get_data(as_text=True)
