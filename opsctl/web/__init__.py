@@ -4,7 +4,8 @@ is), and what ``opsctl serve`` serves on 127.0.0.1.
 ``opsctl.web.blueprint`` and ``opsctl.web.init_app(app, url_prefix="/ops", authorize=...)``
 (:mod:`.mount`); the pages (:mod:`.views`, server-rendered Jinja templates in ``templates/``,
 readable with no JavaScript; ``static/`` holds the style sheet and the small script that
-polls progress), what they show (:mod:`.pages`), and who may see and act (:mod:`.guard`:
+polls progress), what they show (:mod:`.pages`), the form that starts a run (:mod:`.form`,
+read from the script's syntax tree), and who may see and act (:mod:`.guard`:
 nothing is served until the team says who may, CSRF tokens, the Content-Security-Policy).
 
 May import the ground floor, :mod:`opsctl.ledger`, :mod:`opsctl.lifecycle`,
