@@ -77,6 +77,18 @@ def test_the_blueprint_registered_alone_refuses_too(project: Path) -> None:
     assert "init_app" in response.get_data(as_text=True)
 
 
+def test_a_script_the_hook_hides_is_not_shown(project: Path, ledger: Ledger) -> None:
+    hidden = finished(ledger, "recycle/clear_cache")
+    shown = finished(ledger, "recycle/export_orders")
+    client = mounted(project, lambda user, action, script:
+                     action == "view" and script != "recycle/clear_cache").test_client()
+    assert client.get(f"/ops/runs/{hidden.id}").status_code == 403
+    assert client.get(f"/ops/runs/{shown.id}").status_code == 200
+    runs = client.get("/ops/runs").get_data(as_text=True)
+    assert re.findall(RUN_LINK, runs) == [str(shown.id)]
+    assert "recycle/clear_cache" not in client.get("/ops/").get_data(as_text=True)
+
+
 def test_a_user_the_hook_refuses_gets_403(project: Path) -> None:
     client = mounted(project, lambda user, action, script: False).test_client()
     response = client.get("/ops/")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -25,14 +26,21 @@ if TYPE_CHECKING:
     from ..project import Project
 
 
+#: How often the dashboard marks dead runs ``lost``.
+REAP_SECONDS = 5.0
+
+
 @dataclass
 class Source:
     """Where the dashboard reads from: the project folder (read again for each page, so a
-    script added since shows) and its ledger, opened once and shared by the requests."""
+    script added since shows) and its ledger, opened once and shared by the requests. Runs
+    whose process died are marked ``lost`` (as ``history`` does) at most every
+    :data:`REAP_SECONDS`, so a dead run does not show as running."""
 
     project_dir: str | None = None
     _ledger: Ledger | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _reaped: float = 0.0
 
     def project(self) -> Project:
         from ..project import Project
@@ -50,6 +58,9 @@ class Source:
                 from ..ledger.store import open_ledger
 
                 self._ledger = open_ledger(project.config, create=False)
+            if time.monotonic() - self._reaped > REAP_SECONDS and self._ledger.has_schema:
+                self._ledger.reap()
+                self._reaped = time.monotonic()
             return self._ledger
 
     def close(self) -> None:

@@ -107,6 +107,9 @@ def scripts() -> str:
     wanted = {k: request.args.get(k, "").strip() for k in ("kind", "owner", "q")}
     page = pages.scripts_page(project, kind=wanted["kind"], owner=wanted["owner"],
                               search=wanted["q"])
+    page = page._replace(entries=[e for e in page.entries if may("view", e.script.key)],
+                         promote=[c for c in page.promote if may("view", c.script.key)],
+                         demote=[c for c in page.demote if may("view", c.script.key)])
     return render_template("opsctl_web/scripts.html", page=page, wanted=wanted,
                            stale_days=project.config.stale_days)
 
@@ -123,6 +126,7 @@ def runs() -> str:
     before = Position.parse(after) if after else None
     _, ledger = _project_and_ledger()
     page = pages.runs_page(ledger, filters, before, PAGE_SIZE)
+    page = page._replace(runs=[r for r in page.runs if may("view", r.script)])
     given: dict[str, Any] = {k: v for k, v in wanted.items() if v}
     later = url_for(".runs", **given, after=page.next.token()) if page.next else None
     first = url_for(".runs", **given) if before else None
@@ -131,13 +135,15 @@ def runs() -> str:
 
 
 @blueprint.route("/runs/<int:run_id>")
-def run(run_id: int) -> str:
+def run(run_id: int) -> Any:
     from ..history import summary_text, took
 
     project, ledger = _project_and_ledger()
     page = pages.run_page(project, ledger, run_id)
     if page is None:
         abort(404)
+    if not may("view", page.run.script):
+        return refused("view")
     from ..run.environment import is_protected
 
     environment = page.run.environment or ""
