@@ -51,3 +51,19 @@ def test_the_demo_scripts_fields() -> None:
     demo = Path(__file__).parent.parent / "offline_script"
     fields = fields_of((demo / "unrecycle/flush_order_data.py").read_text(encoding="utf-8"))
     assert [(f.option, f.flag) for f in fields] == [("--verbose", True)]
+
+
+def test_time_left_follows_the_pace_so_far() -> None:
+    import datetime as _dt
+
+    from opsctl.ledger.values import Progress
+    from opsctl.web.pages import live
+
+    start = _dt.datetime(2026, 1, 1, tzinfo=_dt.UTC)
+    run = type("R", (), {"started_at": start})()
+    at = start + _dt.timedelta(seconds=100)
+    shown = live(run, Progress(1, done=250, total=1_000, cursor=None, updated_at=at))  # type: ignore[arg-type]
+    assert shown.left == "5m00s" and shown.text == "250 of 1,000 (25%), 5m00s left"
+    early = start + _dt.timedelta(milliseconds=300)
+    assert live(run, Progress(1, 5, 1_000, None, early)).left is None  # type: ignore[arg-type]
+    assert live(run, Progress(1, 5, None, None, at)).text == "5"  # type: ignore[arg-type]

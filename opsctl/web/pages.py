@@ -139,7 +139,8 @@ def live(run: Run, progress: Progress, now: _dt.datetime | None = None) -> Live:
     now = now or _dt.datetime.now(_dt.UTC)
     left = None
     elapsed = (progress.updated_at - run.started_at).total_seconds()
-    if progress.total and progress.done and elapsed > 0 and progress.done < progress.total:
+    # Under a second of batches tells no pace worth a figure.
+    if progress.total and progress.done and elapsed >= 1 and progress.done < progress.total:
         seconds = (progress.total - progress.done) * elapsed / progress.done
         left = span_text(seconds)
     return Live(progress.done, progress.total, progress.fraction, left, progress.request)
