@@ -107,7 +107,7 @@ def scripts() -> str:
     wanted = {k: request.args.get(k, "").strip() for k in ("kind", "owner", "q")}
     page = pages.scripts_page(project, kind=wanted["kind"], owner=wanted["owner"],
                               search=wanted["q"])
-    page = page._replace(entries=[e for e in page.entries if may("view", e.script.key)],
+    page = page._replace(entries=[e for e in page.entries if may("view", e.key)],
                          promote=[c for c in page.promote if may("view", c.script.key)],
                          demote=[c for c in page.demote if may("view", c.script.key)])
     return render_template("opsctl_web/scripts.html", page=page, wanted=wanted,
