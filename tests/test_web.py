@@ -359,3 +359,29 @@ def test_the_readme_s_mounting_example_works(project: Path, ledger: Ledger) -> N
     assert page.status_code == 200 and "csrf_token" not in page.get_data(as_text=True)
     page = client.get(f"/ops/runs/{run.id}", headers={"X-User": "ada"})
     assert "Pause at the next batch" in page.get_data(as_text=True)
+
+
+def test_a_page_deep_in_the_ledger_is_a_bounded_walk_of_the_start_index(
+        project: Path, ledger: Ledger) -> None:
+    from opsctl.ledger.paging import Filters, Position, page
+
+    runs = [finished(ledger, "recycle/clear_cache") for _ in range(6)]
+    statements: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *rest: Any) -> None:
+        statements.append((statement, parameters))
+
+    sa.event.listen(ledger.engine, "before_cursor_execute", record)
+    try:
+        middle = runs[3]
+        found, after = page(ledger, Filters(), before=Position(middle.started_at, middle.id),
+                            size=2)
+    finally:
+        sa.event.remove(ledger.engine, "before_cursor_execute", record)
+    assert [r.id for r in found] == [runs[2].id, runs[1].id]
+    assert after == Position(runs[1].started_at, runs[1].id)
+    statement, parameters = statements[-1]
+    with ledger.engine.connect() as conn:
+        plan = " ".join(str(row[-1]) for row in
+                        conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
+    assert "SEARCH opsctl_runs USING INDEX ix_opsctl_runs_start (started_at<?)" in plan, plan

@@ -67,8 +67,9 @@ def page(ledger: Ledger, filters: Filters, *, before: Position | None = None,
     where: list[sa.ColumnElement[bool]] = []
     if before is not None:
         started = rows.naive(before.started_at)
-        where.append(sa.or_(RUNS.c.started_at < started,
-                            sa.and_(RUNS.c.started_at == started, RUNS.c.id < before.run_id)))
+        # The first condition bounds the index walk (an OR alone would not, on SQLite).
+        where += [RUNS.c.started_at <= started,
+                  sa.or_(RUNS.c.started_at < started, RUNS.c.id < before.run_id)]
     if filters.operator:
         where.append(RUNS.c.operator == filters.operator)
     if filters.environment:
