@@ -234,6 +234,20 @@ def test_roles_of_flask_login_users(project: Path, ledger: Ledger) -> None:
     assert ledger.requested(run.id) == "pause"
 
 
+def test_a_run_without_batches_is_not_asked_and_the_page_says_why(
+        project: Path, ledger: Ledger) -> None:
+    from opsctl.ledger.values import Process
+
+    run = ledger.start(script="recycle/export_orders", process=Process.current("carol"),
+                       args=[], environment="staging")
+    client = mounted(project, everyone).test_client()
+    token = csrf_of(client.get(f"/ops/runs/{run.id}").get_data(as_text=True))
+    response = client.post(f"/ops/runs/{run.id}/pause", data={"csrf_token": token},
+                           follow_redirects=True)
+    assert "has recorded no batch" in response.get_data(as_text=True)
+    assert ledger.requested(run.id) is None
+
+
 def test_a_protected_environment_needs_the_script_name_typed(
         project: Path, ledger: Ledger) -> None:
     run = running(ledger, "recycle/export_orders", environment="production")
@@ -287,7 +301,7 @@ def test_a_running_run_shows_its_progress_and_the_json_follows_checkpoints(
     run = running(ledger, "recycle/export_orders", total=200)
     ledger.checkpoint(run.id, done=50)
     client = mounted(project, everyone).test_client()
-    assert "50 of 200 (25%)" in client.get("/ops/runs").get_data(as_text=True)
+    assert "25% 50/200" in client.get("/ops/runs").get_data(as_text=True)
     ledger.checkpoint(run.id, done=150)
     found = client.get(f"/ops/progress?ids={run.id}").get_json()
     assert found[str(run.id)]["status"] == "running"

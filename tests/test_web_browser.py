@@ -123,13 +123,13 @@ def test_progress_updates_without_a_reload_and_pause_is_asked(
     ledger.checkpoint(run.id, done=20)
     page.goto(f"{site['base']}/runs/{run.id}")
     text = page.locator(".live-text")
-    assert "20 of 200" in text.inner_text()
+    assert "10% 20/200" in text.inner_text()
     page.evaluate("window.notReloaded = true")
     ledger.checkpoint(run.id, done=150)
     from playwright.sync_api import expect
 
     started = time.monotonic()
-    expect(text).to_contain_text("150 of 200", timeout=2_000)  # the page's CSP forbids eval
+    expect(text).to_contain_text("75% 150/200", timeout=2_000)  # the page's CSP forbids eval
     assert time.monotonic() - started <= 2.5
     assert page.evaluate("window.notReloaded") is True
     assert page.locator("progress").evaluate("p => p.value") == 75

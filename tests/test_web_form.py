@@ -53,17 +53,20 @@ def test_the_demo_scripts_fields() -> None:
     assert [(f.option, f.flag) for f in fields] == [("--verbose", True)]
 
 
-def test_time_left_follows_the_pace_so_far() -> None:
+def test_time_left_follows_the_pace_so_far_as_history_tells_it() -> None:
     import datetime as _dt
 
-    from opsctl.ledger.values import Progress
+    from opsctl.ledger.values import Progress, Run
     from opsctl.web.pages import live
 
     start = _dt.datetime(2026, 1, 1, tzinfo=_dt.UTC)
-    run = type("R", (), {"started_at": start})()
+    run = Run(1, "recycle/x", None, [], "ann", "h", 1, start, None, "running", None, False,
+              None, None, None, None, None, None, {})
     at = start + _dt.timedelta(seconds=100)
-    shown = live(run, Progress(1, done=250, total=1_000, cursor=None, updated_at=at))  # type: ignore[arg-type]
-    assert shown.left == "5m00s" and shown.text == "250 of 1,000 (25%), 5m00s left"
-    early = start + _dt.timedelta(milliseconds=300)
-    assert live(run, Progress(1, 5, 1_000, None, early)).left is None  # type: ignore[arg-type]
-    assert live(run, Progress(1, 5, None, None, at)).text == "5"  # type: ignore[arg-type]
+    shown = live(run, Progress(1, done=250, total=1_000, cursor=None, updated_at=at))
+    assert shown.left == "~5 min left" and shown.text == "25% 250/1,000, ~5 min left"
+    resumed = live(run, Progress(1, done=250, total=1_000, cursor=None, updated_at=at),
+                   carried=200)  # 50 in 100 s: 750 more take 25 min
+    assert resumed.left == "~25 min left"
+    assert live(run, Progress(1, 5, None, None, at)).text == "5 done"
+    assert live(run._replace(status="paused"), Progress(1, 250, 1_000, None, at)).left is None

@@ -9,9 +9,9 @@ No Flask here: the views (:mod:`.views`) render what these return.
 
 from __future__ import annotations
 
-import datetime as _dt
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -116,44 +116,24 @@ class Live:
     fraction: float | None
     left: str | None
     request: str | None
+    text: str
 
     def as_dict(self) -> dict[str, Any]:
         return {"done": self.done, "total": self.total, "fraction": self.fraction,
                 "percent": None if self.fraction is None else round(self.fraction * 100, 1),
                 "left": self.left, "request": self.request, "text": self.text}
 
-    @property
-    def text(self) -> str:
-        counted = f"{self.done:,}" + (f" of {self.total:,}" if self.total else "")
-        if self.fraction is not None:
-            counted += f" ({self.fraction * 100:.0f}%)"
-        if self.left:
-            counted += f", {self.left} left"
-        if self.request:
-            counted += f", {self.request} asked"
-        return counted
 
+def live(run: Run, progress: Progress, carried: int = 0) -> Live:
+    """``progress`` of ``run`` as ``history`` tells it (:mod:`opsctl.progress`), with the
+    time left at the pace so far; ``carried``: what the run it resumed had done."""
+    from .. import progress as headway
 
-def live(run: Run, progress: Progress, now: _dt.datetime | None = None) -> Live:
-    """``progress`` of ``run`` with the time left, at the pace it has gone so far."""
-    now = now or _dt.datetime.now(_dt.UTC)
-    left = None
-    elapsed = (progress.updated_at - run.started_at).total_seconds()
-    # Under a second of batches tells no pace worth a figure.
-    if progress.total and progress.done and elapsed >= 1 and progress.done < progress.total:
-        seconds = (progress.total - progress.done) * elapsed / progress.done
-        left = span_text(seconds)
-    return Live(progress.done, progress.total, progress.fraction, left, progress.request)
-
-
-def span_text(seconds: float) -> str:
-    """A span of time, short: ``45s``, ``3m20s``, ``2h05m``."""
-    whole = int(seconds)
-    if whole < 60:
-        return f"{whole}s"
-    if whole < 3600:
-        return f"{whole // 60}m{whole % 60:02d}s"
-    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+    rate = headway.rate_since_start(run, progress, carried)
+    seconds = headway.seconds_left(progress, rate) if run.status == "running" else None
+    return Live(progress.done, progress.total, progress.fraction,
+                None if seconds is None else headway.left_text(seconds), progress.request,
+                headway.text(run, progress, rate))
 
 
 class RunsPage(NamedTuple):
@@ -178,8 +158,17 @@ def progress_of(ledger: Ledger, runs: list[Run]) -> dict[int, Live]:
     wanted = {r.id: r for r in runs if r.status in ("running", "paused")}
     if not wanted:
         return {}
-    return {run_id: live(wanted[run_id], p)
-            for run_id, p in ledger.progress_of(wanted).items()}
+    found = ledger.progress_of(wanted)
+    done = carried(ledger, found.values())
+    return {run_id: live(wanted[run_id], p, done.get(p.resumed_from or 0, 0))
+            for run_id, p in found.items()}
+
+
+def carried(ledger: Ledger, among: Iterable[Progress]) -> dict[int, int]:
+    """What each run resumed by one of ``among`` had done (a resumed run's count starts
+    there), by its id: one query."""
+    earlier = {p.resumed_from for p in among if p.resumed_from}
+    return {k: p.done for k, p in ledger.progress_of(earlier).items()} if earlier else {}
 
 
 class RunPage(NamedTuple):
@@ -203,7 +192,10 @@ def run_page(project: Project, ledger: Ledger | None, run_id: int) -> RunPage | 
     texts = {"reason": scrub.text(run.reason), "error": scrub.text(run.error),
              "output": scrub.text(run.output_tail)}
     progress = ledger.progress(run_id)
-    shown = live(run, progress) if progress is not None else None
+    shown = None
+    if progress is not None:
+        done = carried(ledger, [progress]).get(progress.resumed_from or 0, 0)
+        shown = live(run, progress, done)
     return RunPage(run, scrub.args(redact(run.args, names)), texts, shown,
                    progress.resumed_from if progress is not None else None,
                    ledger.resumed_by(run_id))

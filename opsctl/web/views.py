@@ -15,6 +15,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    flash,
     g,
     jsonify,
     redirect,
@@ -173,21 +174,26 @@ def progress() -> Any:
 
 @blueprint.route("/runs/<int:run_id>/<any(pause, cancel):action>", methods=["POST"])
 def stop(run_id: int, action: str) -> Any:
-    """Ask a running run to pause or cancel at its next batch boundary."""
+    """Ask a running run to pause or cancel at its next batch boundary, as ``opsctl pause``
+    and ``opsctl cancel`` do (:func:`opsctl.stops.ask`); what happened is shown on its page."""
+    from ..errors import OpsctlError
+    from ..run.environment import is_protected
+    from ..stops import ask
+
     project, ledger = _project_and_ledger()
     found = ledger.run(run_id) if ledger is not None else None
     if ledger is None or found is None:
         abort(404)
-    who = access()
-    if not who.allows(g.opsctl_user, action, found.script):
+    if not access().allows(g.opsctl_user, action, found.script):
         return refused("act")
-    from ..run.environment import is_protected
-
     if found.environment and is_protected(found.environment,
                                           project.config.protected_environments) \
             and request.form.get("confirm", "").strip() != found.script:
         return refused("confirm", status=400)
-    ledger.request(run_id, action, operator=operator())
+    try:
+        flash(ask(ledger, run_id, action, operator=operator()).describe())
+    except OpsctlError as exc:
+        flash(exc.format_message())
     return redirect(url_for(".run", run_id=run_id))
 
 
