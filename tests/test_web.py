@@ -87,6 +87,8 @@ def test_a_script_the_hook_hides_is_not_shown(project: Path, ledger: Ledger) -> 
     runs = client.get("/ops/runs").get_data(as_text=True)
     assert re.findall(RUN_LINK, runs) == [str(shown.id)]
     assert "recycle/clear_cache" not in client.get("/ops/").get_data(as_text=True)
+    assert list(client.get(f"/ops/progress?ids={hidden.id},{shown.id}").get_json()) == [
+        str(shown.id)]
 
 
 def test_a_user_the_hook_refuses_gets_403(project: Path) -> None:

@@ -164,7 +164,7 @@ def progress() -> Any:
     found = {}
     for run_id in ids:
         one = ledger.run(run_id)
-        if one is None:
+        if one is None or not may("view", one.script):
             continue
         shown = pages.progress_of(ledger, [one]).get(run_id)
         found[str(run_id)] = {"status": one.status,
