@@ -15,7 +15,16 @@ from opsctl.ledger.values import Process, Run
 
 SCRIPTS = {
     "recycle/clear_cache.py": '"""Clear the page cache after a deploy."""\n',
-    "recycle/export_orders.py": '"""Export the orders of a day as CSV."""\n',
+    "recycle/export_orders.py": '''"""Export the orders of a day as CSV."""
+import click
+
+
+@click.command()
+@click.option("--day", metavar="YYYY-MM-DD", help="The day to export.")
+@click.option("--overwrite", is_flag=True, help="Replace an earlier export.")
+def main(day, overwrite):
+    click.echo(f"exporting {day}")
+''',
     "unrecycle/fix_totals.py": '"""Fix the <b>totals</b> of orders saved without one."""\n',
     "alice/ts_2024_06_10_backfill_prices.py": '"""Backfill the prices of old items."""\n',
     "bob/ts_2026_11_20_check_refunds.py": '"""Look at the refunds of last week."""\n',

@@ -8,8 +8,13 @@ polls progress), what they show (:mod:`.pages`), the form that starts a run (:mo
 read from the script's syntax tree), and who may see and act (:mod:`.guard`:
 nothing is served until the team says who may, CSRF tokens, the Content-Security-Policy).
 
+Its buttons (:mod:`.actions`) go through the domain functions the CLI uses: a run starts or
+resumes on a queue's workers (:mod:`opsctl.queue`, never in the web process), and pause and
+cancel are :mod:`opsctl.stops`' asks.
+
 May import the ground floor, :mod:`opsctl.ledger`, :mod:`opsctl.lifecycle`,
-:mod:`opsctl.run`, :mod:`opsctl.history` and :mod:`opsctl.listing`; only :mod:`opsctl.cli`
+:mod:`opsctl.run`, :mod:`opsctl.history` (with :mod:`opsctl.progress` and
+:mod:`opsctl.stops`), :mod:`opsctl.listing` and :mod:`opsctl.queue`; only :mod:`opsctl.cli`
 imports it. This ``__init__`` imports nothing until ``blueprint`` or ``init_app`` is asked
 for, so Flask is never loaded by the rest of opsctl.
 """

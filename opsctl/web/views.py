@@ -111,8 +111,10 @@ def scripts() -> str:
     page = page._replace(entries=[e for e in page.entries if may("view", e.key)],
                          promote=[c for c in page.promote if may("view", c.script.key)],
                          demote=[c for c in page.demote if may("view", c.script.key)])
+    from .actions import queues_of
+
     return render_template("opsctl_web/scripts.html", page=page, wanted=wanted,
-                           stale_days=project.config.stale_days)
+                           stale_days=project.config.stale_days, queues=queues_of(project))
 
 
 @blueprint.route("/runs")
@@ -148,7 +150,10 @@ def run(run_id: int) -> Any:
     from ..run.environment import is_protected
 
     environment = page.run.environment or ""
+    from .actions import queues_of
+
     return render_template("opsctl_web/run.html", page=page, took=took(page.run),
+                           queues=queues_of(project),
                            summary=summary_text(page.run.summary),
                            protected=is_protected(environment,
                                                   project.config.protected_environments))
@@ -174,11 +179,12 @@ def progress() -> Any:
 
 @blueprint.route("/runs/<int:run_id>/<any(pause, cancel):action>", methods=["POST"])
 def stop(run_id: int, action: str) -> Any:
-    """Ask a running run to pause or cancel at its next batch boundary, as ``opsctl pause``
-    and ``opsctl cancel`` do (:func:`opsctl.stops.ask`); what happened is shown on its page."""
+    """Ask a running run to pause or cancel at its next batch boundary, or cancel a queued
+    one, as ``opsctl pause`` and ``opsctl cancel`` do (:func:`.actions.stop`); what happened
+    is shown on its page."""
     from ..errors import OpsctlError
     from ..run.environment import is_protected
-    from ..stops import ask
+    from . import actions
 
     project, ledger = _project_and_ledger()
     found = ledger.run(run_id) if ledger is not None else None
@@ -191,7 +197,7 @@ def stop(run_id: int, action: str) -> Any:
             and request.form.get("confirm", "").strip() != found.script:
         return refused("confirm", status=400)
     try:
-        flash(ask(ledger, run_id, action, operator=operator()).describe())
+        flash(actions.stop(project, ledger, found, action, operator()))
     except OpsctlError as exc:
         flash(exc.format_message())
     return redirect(url_for(".run", run_id=run_id))
@@ -201,3 +207,68 @@ def operator() -> str:
     """Who asks, as recorded: the logged-in user and the request's address."""
     name = access().name_of(g.get("opsctl_user"))
     return f"{name} (web {request.remote_addr or 'unknown address'})"
+
+
+@blueprint.route("/scripts/<path:key>/start", methods=["GET", "POST"])
+def start(key: str) -> Any:
+    """The form that starts a run of a script (GET), and queuing it (POST)."""
+    from ..errors import OpsctlError
+    from .actions import queues_of
+    from .form import args_of, fields_of
+
+    project = source().project()
+    try:
+        script = project.catalogue.resolve(key)
+    except OpsctlError:
+        abort(404)
+    if not may("run", script.key):
+        return refused("act")
+    fields = fields_of(script.path.read_text(encoding="utf-8", errors="replace"),
+                       project.config.secret_options)
+    queues = queues_of(project)
+    if request.method == "POST":
+        queue = request.form.get("queue", "")
+        if queue not in queues:
+            abort(400)
+        from . import actions
+
+        try:
+            run = actions.start(project, script, args_of(fields, request.form), queue=queue,
+                                dry_run="dry_run" in request.form,
+                                reason=request.form.get("reason", "").strip() or None,
+                                confirmed=request.form.get("confirm", "").strip() == script.key,
+                                operator=operator())
+        except OpsctlError as exc:
+            flash(exc.format_message())
+            return redirect(url_for(".start", key=script.key))
+        flash(f"run {run.id} of {run.script} queued on {queue}")
+        return redirect(url_for(".run", run_id=run.id))
+    return render_template("opsctl_web/start.html", key=script.key, fields=fields,
+                           queues=queues)
+
+
+@blueprint.route("/runs/<int:run_id>/resume", methods=["POST"])
+def resume(run_id: int) -> Any:
+    """Queue the resumption of a paused (or interrupted, failed, lost) run."""
+    from ..errors import OpsctlError
+    from . import actions
+    from .actions import queues_of
+
+    project, ledger = _project_and_ledger()
+    found = ledger.run(run_id) if ledger is not None else None
+    if ledger is None or found is None:
+        abort(404)
+    if not may("resume", found.script):
+        return refused("act")
+    queue = request.form.get("queue", "")
+    if queue not in queues_of(project):
+        abort(400)
+    try:
+        run = actions.resume(project, found, queue=queue,
+                             confirmed=request.form.get("confirm", "").strip() == found.script,
+                             operator=operator())
+    except OpsctlError as exc:
+        flash(exc.format_message())
+        return redirect(url_for(".run", run_id=run_id))
+    flash(f"run {run.id} queued on {queue}: it resumes run {run_id}")
+    return redirect(url_for(".run", run_id=run.id))
