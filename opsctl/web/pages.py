@@ -153,9 +153,10 @@ def runs_page(ledger: Ledger | None, filters: Filters, before: Position | None,
     return RunsPage(found, progress_of(ledger, found), after)
 
 
-def progress_of(ledger: Ledger, runs: list[Run]) -> dict[int, Live]:
-    """The progress of those of ``runs`` that are running or paused."""
-    wanted = {r.id: r for r in runs if r.status in ("running", "paused")}
+def progress_of(ledger: Ledger, runs: list[Run], *,
+                statuses: tuple[str, ...] | None = ("running", "paused")) -> dict[int, Live]:
+    """The progress of those of ``runs`` with one of ``statuses`` (None: any)."""
+    wanted = {r.id: r for r in runs if statuses is None or r.status in statuses}
     if not wanted:
         return {}
     found = ledger.progress_of(wanted)

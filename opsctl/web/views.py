@@ -171,7 +171,7 @@ def progress() -> Any:
         one = ledger.run(run_id)
         if one is None or not may("view", one.script):
             continue
-        shown = pages.progress_of(ledger, [one]).get(run_id)
+        shown = pages.progress_of(ledger, [one], statuses=None).get(run_id)
         found[str(run_id)] = {"status": one.status,
                               "progress": shown.as_dict() if shown else None}
     return jsonify(found)

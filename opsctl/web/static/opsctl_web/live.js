@@ -1,4 +1,5 @@
-// opsctl dashboard: live progress of running runs, by polling (the pages read fine without it).
+// opsctl dashboard: live progress of queued and running runs, by polling (the pages read
+// fine without it: a reload shows the same).
 (function () {
   "use strict";
   var INTERVAL = 1000;
@@ -16,8 +17,12 @@
           if (!one) { return; }
           var p = one.progress, bar = m.querySelector("progress"), text = m.querySelector(".live-text");
           if (p && p.percent !== null) { bar.value = p.percent; }
-          text.textContent = p ? p.text : "";
-          if (one.status !== "running") { text.textContent += " — " + one.status + " (reload for the outcome)"; m.removeAttribute("data-progress-url"); }
+          text.textContent = p ? p.text : (one.status === "queued" ? "waiting for a worker" : "no batch yet");
+          m.setAttribute("data-status", one.status);
+          if (one.status !== "running" && one.status !== "queued") {
+            text.textContent += " — " + one.status + " (reload for the outcome)";
+            m.removeAttribute("data-progress-url");
+          }
         });
       })
       .catch(function () { /* the next poll tries again */ })
