@@ -8,6 +8,7 @@ one is missing, and failing under ``CI=true``.
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -23,7 +24,7 @@ import pytest
 from opsctl.web.serve import address, server, serving_app
 from tests.conftest import IN_CI
 from tests.runkit import env, ledger, wait_for, write_project, write_script
-from tests.test_web_browser import CHROMIUM, _unavailable
+from tests.test_web_browser import CHROMIUM, SHOTS, _unavailable
 
 pytestmark = pytest.mark.slow
 
@@ -114,6 +115,8 @@ def test_start_watch_pause_resume_and_see_the_summary(site: dict[str, Any]) -> N
         page.goto(site["entry"])
         page.click("a.run-link[href='/scripts/recycle/slow_count/start']")
         assert page.locator("input[name=dry_run]").is_checked()
+        if os.environ.get("OPSCTL_SCREENSHOTS") == "1":  # for the README
+            page.screenshot(path=str(SHOTS / "start.png"), full_page=True)
         page.fill("input[name='opt--items']", "24")
         page.fill("input[name=reason]", "looking before the real one")
         page.click("form.start button[type=submit]")
