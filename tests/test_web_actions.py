@@ -147,3 +147,13 @@ def test_a_paused_run_is_resumed_through_the_queue(project: Path, ledger: Ledger
     assert queue.count == 1
     job = queue.jobs[0]
     assert job.args[0]["options"]["resume"] == str(paused.id)
+
+
+def test_starting_without_the_csrf_token_queues_nothing(project: Path, ledger: Ledger,
+                                                        queue: Any) -> None:
+    client = mounted(project, everyone).test_client()
+    client.get("/ops/scripts/recycle/export_orders/start")
+    response = client.post("/ops/scripts/recycle/export_orders/start",
+                           data={"queue": "ops", "dry_run": "on"})
+    assert response.status_code == 400 and queue.count == 0
+    assert ledger.runs() == []
