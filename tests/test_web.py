@@ -401,3 +401,17 @@ def test_a_page_deep_in_the_ledger_is_a_bounded_walk_of_the_start_index(
         plan = " ".join(str(row[-1]) for row in
                         conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
     assert "SEARCH opsctl_runs USING INDEX ix_opsctl_runs_start (started_at<?)" in plan, plan
+
+
+def test_the_project_is_the_one_holding_the_app_s_package(project: Path,
+                                                            monkeypatch: pytest.MonkeyPatch,
+                                                            tmp_path: Path) -> None:
+    import opsctl.web
+
+    monkeypatch.delenv("OPSCTL_PROJECT", raising=False)
+    monkeypatch.chdir(tmp_path)  # not the project: found from the app's package
+    (project / "shop").mkdir()
+    app = Flask("shop", root_path=str(project / "shop"))
+    app.secret_key = "not a secret: a test"
+    opsctl.web.init_app(app, authorize=everyone)
+    assert "recycle/clear_cache" in app.test_client().get("/ops/").get_data(as_text=True)

@@ -24,11 +24,14 @@ def init_app(app: Flask, url_prefix: str = "/ops", *, authorize: Authorize | Non
     ``"pause"``, ``"resume"``, ``"cancel"``) the script with key ``script`` (None: the
     dashboard as a whole). Instead, ``roles`` maps actions to the role a Flask-Login user
     needs (``{"view": "support", "run": "ops"}``). With neither, every request is refused.
-    ``project`` is the opsctl project folder (default: ``OPSCTL_PROJECT``, else the folder
-    the app runs in or above it)."""
+    ``project`` is the opsctl project folder (default: ``app.config["OPSCTL_PROJECT"]``, the
+    ``OPSCTL_PROJECT`` environment variable, the project holding the app's package, else the
+    folder the app runs in or above it)."""
+    from ..config import find_project_dir
     from .views import blueprint
 
-    folder = project if project is not None else app.config.get("OPSCTL_PROJECT")
+    folder = project or app.config.get("OPSCTL_PROJECT") or os.environ.get("OPSCTL_PROJECT") \
+        or find_project_dir(app.root_path)
     app.extensions["opsctl"] = {
         "access": access if access is not None else Access(authorize, roles),
         "source": Source(None if folder is None else os.fspath(folder)),
