@@ -33,6 +33,8 @@ LAYERS: list[dict[str, tuple[str, ...]]] = [
      "listing": ("opsctl.listing",)},
     # Runs handed to a queue's workers: on the runner.
     {"queue": ("opsctl.queue",)},
+    # The web dashboard: reads through the layers below; only the CLI (opsctl serve) imports it.
+    {"web": ("opsctl.web",)},
     {"cli": ("opsctl.cli",)},
     # A script's run in a test, and its pytest fixture: on top, imported by nothing of opsctl.
     {"script API": ("opsctl", "opsctl.__main__", "opsctl.testing", "opsctl.pytest_plugin")},
@@ -185,7 +187,7 @@ def test_the_demo_imports_nothing_of_opsctl_s_layers() -> None:
 
 
 @pytest.mark.parametrize("package", ["opsctl.cli", "opsctl.lint", "opsctl.run", "opsctl.listing",
-                                     "opsctl.ledger", "opsctl.lifecycle"])
+                                     "opsctl.ledger", "opsctl.lifecycle", "opsctl.web"])
 def test_each_subpackage_says_what_it_owns_and_imports_nothing(package: str) -> None:
     path, is_package = modules()[package]
     tree = ast.parse(path.read_text(encoding="utf-8"))

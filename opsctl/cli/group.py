@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "stale": "opsctl.cli.lifecycle:stale_command",
     "clean": "opsctl.cli.lifecycle:clean_command",
     "lint": "opsctl.cli.lint:lint_command",
+    "serve": "opsctl.cli.serve:serve_command",
 }
 
 #: CLI name -> the first paragraph of the command's help, so that ``opsctl --help`` lists the
@@ -52,6 +53,7 @@ SUMMARIES: dict[str, str] = {
     "stale": "List temporary scripts older than stale_days.",
     "clean": "Delete temporary scripts older than stale_days.",
     "lint": "Check the naming of the offline-script tree; exit 1 on any error.",
+    "serve": "Serve the web dashboard on 127.0.0.1, for development.",
 }
 
 

@@ -9,6 +9,7 @@ whatever happens, with :mod:`.journal`, the local journal, :mod:`.progress`, a r
 :mod:`.queued`, runs asked of a queue's workers, and :mod:`.shards`, a sharded run's parent
 and children), :mod:`.schema` (the tables and
 their indexes), :mod:`.queries` (the reads' statements, each a limited walk of an index),
+:mod:`.paging` (a page of runs by keyset, for the web dashboard),
 :mod:`.upgrade` (the steps to the schema version), :mod:`.rows` (values to rows and back),
 :mod:`.engine` and :mod:`.backend` with one module per database (:mod:`.sqlite`,
 :mod:`.postgresql`, :mod:`.mysql`) for whatever differs between them. For a ledger in the
