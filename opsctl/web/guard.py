@@ -58,7 +58,7 @@ class Access:
     def user(self) -> Any:
         """The logged-in user: Flask-Login's ``current_user`` when Flask-Login is in use."""
         try:
-            from flask_login import current_user  # type: ignore[import-not-found]
+            from flask_login import current_user  # type: ignore[import-untyped,import-not-found,unused-ignore]
         except ImportError:
             return None
         from flask import current_app
