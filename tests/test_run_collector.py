@@ -43,7 +43,9 @@ def test_the_program_keeps_what_loading_made_frozen(collector_state: None) -> No
     frozen = gc.get_freeze_count()
     collector.close()
     assert frozen > 0
-    assert gc.get_freeze_count() >= frozen
+    # Still frozen (unfreezing would empty it); a frozen object that is freed since leaves
+    # the count, so it may be a little lower, never near zero.
+    assert gc.get_freeze_count() > frozen // 2
     assert gc.isenabled()
 
 
