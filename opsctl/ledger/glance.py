@@ -25,7 +25,7 @@ import os
 
 from ..light import NamedTuple
 from ..light import datetime as _dt
-from .facts import LEASE_SECONDS, SCHEMA_VERSION, journal_folder, sqlite_file
+from .facts import LEASE_SECONDS, SCHEMA_VERSION, sqlite_file
 from .spans import Move, Span, absorbed_of, current_key, lineage_of
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
     from typing import Any
 
-    from ..config import Config
     from .values import Progress, Run
 
 #: The columns of ``opsctl_runs`` in :mod:`.schema`'s order (a test holds them to it).
@@ -96,49 +95,6 @@ def glance(url: str, journal: str, *, reaping: bool = False) -> Glance | None:
         pass
     conn.close()
     return None
-
-
-def last_runs(config: Config, keys: list[str]) -> dict[str, Run]:
-    """The newest run of each key, for ``opsctl list``: read here when a glance can, else by
-    :func:`.store.last_runs` (which may import SQLAlchemy, upgrade and record)."""
-    reader = _reader(config)
-    if reader is not None:
-        try:
-            return reader.last_runs(keys)
-        except reader.Error:
-            pass  # the ledger tells what is wrong, in its words
-        finally:
-            reader.close()
-    from .store import last_runs as read
-
-    return read(config, keys)
-
-
-def last_seen(config: Config, keys: list[str]) -> dict[str, Seen]:
-    """What ``opsctl list``'s table shows of each key's newest run: read here when a glance
-    can (four columns, no JSON to parse), else taken from :func:`last_runs`."""
-    reader = _reader(config)
-    if reader is not None:
-        try:
-            return reader.last_seen(keys)
-        except reader.Error:
-            pass
-        finally:
-            reader.close()
-    return {key: Seen(run.started_at, run.operator, run.status, run.dry_run)
-            for key, run in last_runs(config, keys).items()}
-
-
-def _reader(config: Config) -> Glance | None:
-    """A glance at the project's ledger: SQLite's, else a server's (:mod:`.serverglance`,
-    PostgreSQL through its driver alone), else None."""
-    url, journal = config.effective_ledger_url, journal_folder(config.project_path)
-    found = glance(url, journal)
-    if found is None and url.startswith("postgres"):
-        from .serverglance import server_glance
-
-        found = server_glance(url, journal)
-    return found
 
 
 def journal_waiting(folder: str) -> bool:
@@ -205,7 +161,8 @@ def newest_first(spans: Sequence[Span] | None, status: str | None, limit: int | 
     tail, tail_params = ("", []) if status is None else (f" AND status = {mark}", [status])
     unique = list(dict.fromkeys(spans)) if spans is not None else None
     if unique is not None and len(unique) > 1 and limit is not None:
-        parts, params = [], []
+        parts: list[str] = []
+        params: list[Any] = []
         for span in unique:
             where, more = _span_where(span, mark, when)
             parts.append(f"SELECT * FROM (SELECT {columns} FROM opsctl_runs WHERE {where}"
