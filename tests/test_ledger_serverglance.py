@@ -63,9 +63,9 @@ def test_it_answers_as_the_ledger_does(pg_url: str, reader: ServerGlance) -> Non
 
 
 def test_one_page_is_one_walk_of_the_script_index_per_key(reader: ServerGlance) -> None:
-    statement = reader._page(len(KEYS), _SEEN)
+    statement, params = reader._page(KEYS, _SEEN)
     explained = "\n".join(row[0] for row in reader._execute(f"EXPLAIN {statement}",
-                                                             [KEYS]).fetchall())
+                                                             params).fetchall())
     assert "Seq Scan on opsctl_runs" not in explained and "Sort" not in explained, explained
     assert "Index Scan Backward using ix_opsctl_runs_script_start on opsctl_runs" \
         in explained, explained

@@ -183,6 +183,15 @@ def newest_first(spans: Sequence[Span] | None, status: str | None, limit: int | 
     return sql, [*params, *tail_params]
 
 
+def _json_list(keys: list[str]) -> str:
+    """``keys`` as a JSON array (without importing :mod:`json` for plain keys)."""
+    if keys and all(k.isprintable() and '"' not in k and "\\" not in k for k in keys):
+        return '["' + '", "'.join(keys) + '"]'
+    import json
+
+    return json.dumps(keys, ensure_ascii=False)
+
+
 class Glance:
     """A read-only look at a SQLite ledger: the reads of :class:`~.reads.Reads` that
     ``history`` and ``list`` make, with the same names and answers."""
@@ -195,6 +204,7 @@ class Glance:
     def __init__(self, conn: Any) -> None:
         self._conn = conn
         self._events: tuple[list[Move], list[Move]] | None = None
+        self._json = True
 
     def close(self) -> None:
         self._conn.close()
@@ -208,18 +218,18 @@ class Glance:
         """A time as the driver gives it (SQLite: naive UTC text), aware."""
         return _utc(cell)
 
-    @staticmethod
-    def _page(size: int, columns: str) -> str:
-        """The statement of the newest run of each of ``size`` keys (its parameters)."""
-        # SQLite plans a list of keys more cheaply than a UNION of one SELECT per key.
-        return (f"WITH k(key) AS (VALUES {', '.join(['(?)'] * size)}) "
-                f"SELECT {columns} FROM opsctl_runs WHERE id IN (SELECT (SELECT x.id FROM "
-                f"opsctl_runs x WHERE x.script = k.key ORDER BY x.started_at DESC, "
-                f"x.id DESC LIMIT 1) FROM k)")
-
-    @staticmethod
-    def _page_params(page: list[str]) -> Sequence[Any]:
-        return page
+    def _page(self, page: list[str], columns: str) -> tuple[str, Sequence[Any]]:
+        """The statement of the newest run of each key of ``page``, and its parameters:
+        the keys one JSON array (``json_each``), a short statement SQLite prepares at once;
+        without JSON support, a list of as many parameters."""
+        walk = ("(SELECT x.id FROM opsctl_runs x WHERE x.script = k.{} ORDER BY "
+                "x.started_at DESC, x.id DESC LIMIT 1)")
+        if self._json:
+            listed = ", ".join(f"opsctl_runs.{c}" for c in columns.split(", "))
+            return (f"SELECT {listed} FROM json_each(?) AS k JOIN opsctl_runs ON "
+                    f"opsctl_runs.id = {walk.format('value')}", [_json_list(page)])
+        return (f"WITH k(key) AS (VALUES {', '.join(['(?)'] * len(page))}) SELECT {columns} "
+                f"FROM opsctl_runs WHERE id IN (SELECT {walk.format('key')} FROM k)", page)
 
     def _newest_of(self, spans: list[Span], columns: str) -> Any:
         """The newest run within ``spans``, its ``columns``; None when there is none."""
@@ -313,7 +323,13 @@ class Glance:
         plain = [k for k in wanted if k not in moved]
         for start in range(0, len(plain), self.PAGE):
             page = plain[start:start + self.PAGE]
-            cursor = self._execute(self._page(len(page), columns), self._page_params(page))
+            try:
+                cursor = self._execute(*self._page(page, columns))
+            except self.Error:
+                if not self._json:
+                    raise
+                self._json = False  # a SQLite built without JSON: no json_each
+                cursor = self._execute(*self._page(page, columns))
             while chunk := cursor.fetchmany(CHUNK):
                 for cells in chunk:
                     yield cells[1], cells

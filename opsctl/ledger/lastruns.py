@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from .facts import journal_folder
 from .glance import Glance, Seen, glance
-from .serverglance import server_glance
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 
@@ -53,5 +52,7 @@ def _reader(config: Config) -> Glance | None:
     url, journal = config.effective_ledger_url, journal_folder(config.project_path)
     found = glance(url, journal)
     if found is None and url.startswith("postgres"):
+        from .serverglance import server_glance  # its driver's import is no SQLite reader's
+
         found = server_glance(url, journal)
     return found

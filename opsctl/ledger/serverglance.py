@@ -111,6 +111,7 @@ class ServerGlance(Glance):
     def __init__(self, conn: Any, error: type[Exception]) -> None:
         super().__init__(conn)
         self.Error = error
+        self._json = False
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         cursor = self._conn.cursor()
@@ -121,16 +122,11 @@ class ServerGlance(Glance):
     def _when(cell: Any) -> _dt.datetime:
         return cell.replace(tzinfo=_dt.UTC)  # type: ignore[no-any-return]
 
-    @staticmethod
-    def _page(size: int, columns: str) -> str:
-        walk = ", ".join(f"newest.{c.strip()}" for c in columns.split(","))
+    def _page(self, page: list[str], columns: str) -> tuple[str, Sequence[Any]]:
+        walk = ", ".join(f"newest.{c}" for c in columns.split(", "))
         return (f"SELECT {walk} FROM unnest(%s::text[]) AS k(key) CROSS JOIN LATERAL "
                 f"(SELECT {columns} FROM opsctl_runs WHERE script = k.key "
-                f"ORDER BY started_at DESC, id DESC LIMIT 1) AS newest")
-
-    @staticmethod
-    def _page_params(page: list[str]) -> Sequence[Any]:
-        return [page]
+                f"ORDER BY started_at DESC, id DESC LIMIT 1) AS newest", [page])
 
     def _newest_of(self, spans: list[Span], columns: str) -> Any:
         return self._execute(*newest_first(spans, None, 1, columns, "%s", _naive)).fetchone()
