@@ -1,7 +1,7 @@
-"""``list`` on a PostgreSQL ledger reads its last runs through the driver alone
-(:mod:`opsctl.ledger.serverglance`): the answers the ledger gives, one lateral walk of the
-script index per page of keys, no SQLAlchemy; and whenever that would not be the whole truth
-or the URL says more than it reads, the ledger as before.
+"""``list`` on a PostgreSQL or MariaDB ledger reads its last runs through the driver alone
+(:mod:`opsctl.ledger.serverglance`): the answers the ledger gives, one statement per page of
+keys walking the script index once a key, no SQLAlchemy; and whenever that would not be the
+whole truth or the URL says more than it reads, the ledger as before.
 """
 
 from __future__ import annotations
@@ -15,7 +15,14 @@ from typing import Any
 
 import pytest
 from bench import fill_ledger
-from conftest import PG_SERVER, PG_VARIABLE, server_database, write
+from conftest import (
+    MARIADB_SERVER,
+    MARIADB_VARIABLE,
+    PG_SERVER,
+    PG_VARIABLE,
+    server_database,
+    write,
+)
 from test_ledger_glance import KEYS, PROBE
 
 from opsctl.ledger.glance import _SEEN
@@ -26,11 +33,13 @@ from opsctl.ledger.values import Process
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    """A PostgreSQL ledger of 2,000 runs over :data:`KEYS`, a move, an absorption and a
-    run under the moved name, its statistics up to date."""
-    for url in server_database(PG_SERVER, PG_VARIABLE):
+@pytest.fixture(scope="module", params=["postgresql", "mariadb"])
+def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A PostgreSQL or MariaDB ledger of 2,000 runs over :data:`KEYS`, a move, an absorption
+    and a run under the moved name, its statistics up to date."""
+    server = (PG_SERVER, PG_VARIABLE) if request.param == "postgresql" else \
+        (MARIADB_SERVER, MARIADB_VARIABLE)
+    for url in server_database(*server):
         fill_ledger(url, 2_000, KEYS, tail=50)
         with Ledger.open(url) as book:
             book.record_move(KEYS[0], "unrecycle/job_00", "alice")
@@ -38,7 +47,8 @@ def pg_url() -> Iterator[str]:
             run = book.start(script=KEYS[0], process=Process.current("carol"), args=[])
             book.finish(run, status="succeeded", exit_code=0, output_tail="tail\n")
             with book.engine.begin() as conn:
-                conn.exec_driver_sql("ANALYZE")
+                conn.exec_driver_sql("ANALYZE" if url.startswith("postgres") else
+                                     "ANALYZE TABLE opsctl_runs")
         yield url
 
 
@@ -62,14 +72,23 @@ def test_it_answers_as_the_ledger_does(pg_url: str, reader: ServerGlance) -> Non
     assert reader.last_runs(["recycle/none"]) == {} and reader.last_seen([]) == {}
 
 
-def test_one_page_is_one_walk_of_the_script_index_per_key(reader: ServerGlance) -> None:
+def test_one_page_is_one_walk_of_the_script_index_per_key(pg_url: str,
+                                                         reader: ServerGlance) -> None:
     statement, params = reader._page(KEYS, _SEEN)
-    explained = "\n".join(row[0] for row in reader._execute(f"EXPLAIN {statement}",
-                                                             params).fetchall())
-    assert "Seq Scan on opsctl_runs" not in explained and "Sort" not in explained, explained
-    assert "Index Scan Backward using ix_opsctl_runs_script_start on opsctl_runs" \
-        in explained, explained
-    assert statement.count("%s") == 1  # the page is one array parameter
+    found = reader._execute(f"EXPLAIN {statement}", params).fetchall()
+    if pg_url.startswith("postgres"):
+        explained = "\n".join(row[0] for row in found)
+        assert "Seq Scan on opsctl_runs" not in explained and "Sort" not in explained
+        assert "Index Scan Backward using ix_opsctl_runs_script_start on opsctl_runs" \
+            in explained, explained
+        assert statement.count("%s") == 1  # the page is one array parameter
+        return
+    # MariaDB: table, access type, key and extra of each step.
+    steps = [(row[2], row[3], row[5], row[9] or "") for row in found]
+    assert ("x", "ref", "ix_opsctl_runs_script_start") in [s[:3] for s in steps], steps
+    assert not [s for s in steps if s[0] in ("x", "opsctl_runs") and
+                (s[1] == "ALL" or "filesort" in s[3])], steps
+    assert statement.count("%s") == len(KEYS)
 
 
 def test_it_reads_only_what_is_all_there_is(pg_url: str, tmp_path: Path) -> None:
@@ -78,7 +97,8 @@ def test_it_reads_only_what_is_all_there_is(pg_url: str, tmp_path: Path) -> None
     assert server_glance(pg_url, str(journal)) is None  # the ledger records it first
     (journal / "0123456789abcdef-run-9.json").unlink()
     assert server_glance(pg_url + "?sslmode=require", str(journal)) is None
-    assert server_glance(pg_url.replace("+psycopg", "+pg8000"), str(journal)) is None
+    assert server_glance(pg_url.replace("+psycopg", "+pg8000").replace("+pymysql", "+mysqldb"),
+                         str(journal)) is None
     assert server_glance(pg_url.rsplit("/", 1)[0] + "/no_such_db", str(journal)) is None
     with Ledger.open(pg_url) as book, book.engine.begin() as conn:
         conn.exec_driver_sql("UPDATE opsctl_meta SET value = '5' WHERE name = 'schema'")
@@ -102,7 +122,12 @@ def test_urls_are_read_as_sqlalchemy_reads_them() -> None:
                 args.get("dbname")) == (parsed.username, parsed.password, parsed.host,
                                         parsed.port, parsed.database), url
     assert connect_args("postgresql+psycopg2://h/d")[0] == "psycopg2"  # type: ignore[index]
-    for other in ("postgresql://h/d?host=/tmp", "mysql://h/d", "postgresql+asyncpg://h/d"):
+    assert connect_args("mariadb+pymysql://u:p@db/x") == ("pymysql", {
+        "connect_timeout": 5, "user": "u", "password": "p", "host": "db", "database": "x",
+        "charset": "utf8mb4", "init_command": "SET SESSION TRANSACTION READ ONLY"})
+    assert connect_args("mysql+mysqldb://h/d")[0] == "MySQLdb"  # type: ignore[index]
+    for other in ("postgresql://h/d?host=/tmp", "mysql+pymysql://h/d?ssl_ca=x",
+                  "postgresql+asyncpg://h/d", "sqlite:///x.db"):
         assert connect_args(other) is None, other
 
 
@@ -119,4 +144,4 @@ def test_list_on_it_imports_no_sqlalchemy(pg_url: str, project: Path, tmp_path: 
         proc.stdout.count(" alice ") >= len(KEYS) - 2, proc.stdout
     modules = json.loads(out.read_text(encoding="utf-8"))
     assert [m for m in modules if m.split(".")[0] == "sqlalchemy"] == []
-    assert "psycopg" in modules
+    assert ("psycopg" if pg_url.startswith("postgres") else "pymysql") in modules

@@ -48,10 +48,10 @@ def last_seen(config: Config, keys: list[str]) -> dict[str, Seen]:
 
 def _reader(config: Config) -> Glance | None:
     """A glance at the project's ledger: SQLite's, else a server's (:mod:`.serverglance`,
-    PostgreSQL through its driver alone), else None."""
+    PostgreSQL's or MariaDB's through its driver alone), else None."""
     url, journal = config.effective_ledger_url, journal_folder(config.project_path)
     found = glance(url, journal)
-    if found is None and url.startswith("postgres"):
+    if found is None and url.startswith(("postgres", "mysql", "mariadb")):
         from .serverglance import server_glance  # its driver's import is no SQLite reader's
 
         found = server_glance(url, journal)
