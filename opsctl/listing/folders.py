@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import marshal
 import os
-from functools import partial
 from operator import attrgetter
 
 from ..naming import SHARED_FOLDERS, TS_RE
@@ -24,28 +23,6 @@ if TYPE_CHECKING:
 
 #: A file's :func:`opsctl.filecache.signature` as four numbers, read from its stat in C.
 _SIGNATURE = attrgetter("st_size", "st_mtime_ns", "st_ino", "st_ctime_ns")
-
-
-def _signatures(folder: str, names: list[str]) -> tuple[Any, ...] | None:
-    """The signature of each of the folder's scripts, None when one cannot be read. Each is
-    stat'ed from the folder's descriptor, as the lint stats the tree
-    (:func:`opsctl.filecache.signatures`): the kernel walks one name a script instead of
-    every folder above it."""
-    if os.stat not in os.supports_dir_fd:  # Windows
-        try:
-            return tuple(map(_SIGNATURE, map(os.stat, map(folder.__add__, names))))
-        except (OSError, ValueError):
-            return None
-    try:
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return None
-    try:
-        return tuple(map(_SIGNATURE, map(partial(os.stat, dir_fd=fd), names)))
-    except (OSError, ValueError):
-        return None
-    finally:
-        os.close(fd)
 
 
 class Listing:
@@ -95,14 +72,16 @@ class Listing:
         """Know the folder's descriptions: from its cache entry when its names and signatures
         are those kept, else by reading the scripts that changed."""
         prefix = os.path.join(self.root, folder, "")
+        paths = list(map(prefix.__add__, names))
         joined = "\0".join(names)
         stored = self.cache.entries.get(folder) if self.cache is not None else None
         if stored is not None and stored[0] == joined:
-            found = _signatures(prefix, names)
-            if found is not None and hash(found) == stored[1]:
-                self._entries[folder] = stored
-                return
-        paths = list(map(prefix.__add__, names))
+            try:
+                if hash(tuple(map(_SIGNATURE, map(os.stat, paths)))) == stored[1]:
+                    self._entries[folder] = stored
+                    return
+            except (OSError, ValueError):
+                pass
         import stat
 
         from ..similarity import read_description
