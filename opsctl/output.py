@@ -17,7 +17,7 @@ import sys
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
-    from datetime import datetime, timedelta
+    from datetime import datetime
     from typing import Any
 
     from rich.console import Console
@@ -327,29 +327,24 @@ def local(when: datetime | None, seconds: bool = False) -> str:
     ``2026-11-25 16:10 +08:00``, or ``UTC`` where the local zone is UTC."""
     if when is None:
         return ""
-    from .light import datetime as _dt  # the C half: no pure-Python copy run first
-
-    timedelta = _dt.timedelta
-
+    shape = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
     if when.tzinfo is not None and not when.utcoffset():  # UTC, as the ledger's times are
         import time
 
-        # What astimezone() asks the system too (the offset at that second), without
-        # building a timezone for each of list's thousand rows.
-        offset = timedelta(seconds=time.localtime(when.timestamp()).tm_gmtoff)
-        here = when + offset
-        if here.year >= 1000:
-            text = f"{here.year}-{here.month:02d}-{here.day:02d} {here.hour:02d}:" \
-                f"{here.minute:02d}{f':{here.second:02d}' if seconds else ''}"
-            return _with_zone(text, offset)
-    here = when.astimezone()
-    text = here.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
-    return _with_zone(text, here.utcoffset() or timedelta(0))
+        # What astimezone() asks the system too (the local time and offset at that second),
+        # without building a timezone and a datetime for each of list's thousand rows.
+        here = time.localtime(when.timestamp())
+        if here.tm_year >= 1000:
+            return _with_zone(time.strftime(shape, here), here.tm_gmtoff)
+    there = when.astimezone()
+    offset = there.utcoffset()
+    return _with_zone(there.strftime(shape), int(offset.total_seconds()) if offset else 0)
 
 
-def _with_zone(text: str, offset: timedelta) -> str:
+def _with_zone(text: str, offset: int) -> str:
+    """``text`` and the zone ``offset`` seconds east of UTC (``UTC`` for none)."""
     if not offset:
         return f"{text} UTC"
-    minutes = int(offset.total_seconds()) // 60
+    minutes = offset // 60
     sign, minutes = ("-", -minutes) if minutes < 0 else ("+", minutes)
     return f"{text} {sign}{minutes // 60:02d}:{minutes % 60:02d}"

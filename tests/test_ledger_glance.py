@@ -26,7 +26,7 @@ from test_ledger_scale import assert_index_walk
 
 from opsctl.ledger import glance as glance_module
 from opsctl.ledger.facts import journal_folder
-from opsctl.ledger.glance import COLUMNS, Glance, glance
+from opsctl.ledger.glance import COLUMNS, Glance, _json_list, glance
 from opsctl.ledger.processes import node_id
 from opsctl.ledger.schema import RUNS
 from opsctl.ledger.store import Ledger
@@ -84,10 +84,23 @@ def test_a_glance_answers_as_the_ledger_does(sqlite_project: Path) -> None:
             assert reader.last_seen(keys) == {
                 key: (r.started_at, r.operator, r.status, r.dry_run)
                 for key, r in book.last_runs(keys).items()}
+            reader._json = False  # a SQLite without JSON: the keys as a list of parameters
+            assert reader.last_runs(keys) == book.last_runs(keys)
             assert reader.owners(KEYS[0]) == [("unrecycle/job_00", 50)]
             assert reader.run(run.id) == book.run(run.id) and reader.run(10**9) is None
         finally:
             reader.close()
+
+
+def test_keys_are_a_json_array_whatever_they_hold() -> None:
+    keys = ["recycle/a", 'recycle/say "hi"', "recycle/back\\slash", "recycle/tab\there",
+            "recycle/caf\u00e9", "recycle/line\u2028sep", "recycle/\U0001f600"]
+    for some in (keys[:1], keys[4:5], keys, []):
+        assert json.loads(_json_list(some)) == some
+    with sqlite3.connect(":memory:") as conn:
+        found = [v for (v,) in conn.execute("SELECT value FROM json_each(?)", [_json_list(keys)])]
+    conn.close()
+    assert found == keys
 
 
 def test_it_reads_only_what_is_all_there_is(sqlite_project: Path) -> None:
@@ -229,7 +242,9 @@ def test_list_sends_one_statement_per_page_of_keys_each_a_walk_of_the_script_ind
     assert result.exit_code == 0 and result.stdout.count("recycle/job_") >= len(KEYS)
     on_runs = [s for s in traced if isinstance(s, str) and "opsctl_runs" in s]
     assert len(on_runs) == 1 and "output_tail" not in on_runs[0], on_runs
-    assert on_runs[0].count("LIMIT 1") == 1 and on_runs[0].count("'recycle/job_") == len(KEYS)
+    # The keys are one parameter, a JSON array SQLite walks (json_each).
+    assert on_runs[0].count("LIMIT 1") == 1 and on_runs[0].count('"recycle/job_') == len(KEYS)
+    assert "json_each(" in on_runs[0], on_runs[0]
     with sqlite3.connect(sqlite_project / "instance" / "opsctl.sqlite3") as conn:
         found = conn.execute(f"EXPLAIN QUERY PLAN {on_runs[0]}").fetchall()
     conn.close()

@@ -2,7 +2,10 @@
 
 Without SQLAlchemy: :mod:`.facts` (statuses, the schema version, whether there is a ledger),
 :mod:`.values` (the frozen values callers get), :mod:`.processes` (this machine's processes),
-:mod:`.spans` (a script's lineage through moves, as plain values). With it: :mod:`.store`
+:mod:`.spans` (a script's lineage through moves, as plain values), :mod:`.glance` and
+:mod:`.serverglance` (the reads of ``history`` and ``list`` on a SQLite ledger through
+``sqlite3``, and of ``list`` on a PostgreSQL one through its driver), :mod:`.lastruns`
+(``list``'s last runs, read by whichever can). With it: :mod:`.store`
 (:class:`~.store.Ledger`, built from :mod:`.core`, :mod:`.lineage`, :mod:`.locks`,
 :mod:`.tally`, :mod:`.reads`, :mod:`.writes`, :mod:`.ends`, the end of a run kept
 whatever happens, with :mod:`.journal`, the local journal, :mod:`.progress`, a run's batches,

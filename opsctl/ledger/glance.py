@@ -25,7 +25,7 @@ import os
 
 from ..light import NamedTuple
 from ..light import datetime as _dt
-from .facts import LEASE_SECONDS, SCHEMA_VERSION, journal_folder, sqlite_file
+from .facts import LEASE_SECONDS, SCHEMA_VERSION, sqlite_file
 from .spans import Move, Span, absorbed_of, current_key, lineage_of
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
@@ -39,10 +39,9 @@ else:
         import sqlite3
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
     from typing import Any
 
-    from ..config import Config
     from .values import Progress, Run
 
 #: The columns of ``opsctl_runs`` in :mod:`.schema`'s order (a test holds them to it).
@@ -79,7 +78,7 @@ def glance(url: str, journal: str, *, reaping: bool = False) -> Glance | None:
     ``journal``, or None when it would not read the whole truth (see the module)."""
     path = sqlite_file(url) if url.split("://", 1)[0] in ("sqlite", "sqlite+pysqlite") \
         and "?" not in url else None
-    if not path or not os.path.isfile(path) or _journal_waiting(journal):
+    if not path or not os.path.isfile(path) or journal_waiting(journal):
         return None
     escaped = os.path.abspath(path).replace("%", "%25").replace("?", "%3f").replace("#", "%23")
     try:
@@ -98,38 +97,8 @@ def glance(url: str, journal: str, *, reaping: bool = False) -> Glance | None:
     return None
 
 
-def last_runs(config: Config, keys: list[str]) -> dict[str, Run]:
-    """The newest run of each key, for ``opsctl list``: read here when a glance can, else by
-    :func:`.store.last_runs` (which may import SQLAlchemy, upgrade and record)."""
-    reader = glance(config.effective_ledger_url, journal_folder(config.project_path))
-    if reader is not None:
-        try:
-            return reader.last_runs(keys)
-        except sqlite3.Error:
-            pass  # the ledger tells what is wrong, in its words
-        finally:
-            reader.close()
-    from .store import last_runs as read
-
-    return read(config, keys)
-
-
-def last_seen(config: Config, keys: list[str]) -> dict[str, Seen]:
-    """What ``opsctl list``'s table shows of each key's newest run: read here when a glance
-    can (four columns, no JSON to parse), else taken from :func:`last_runs`."""
-    reader = glance(config.effective_ledger_url, journal_folder(config.project_path))
-    if reader is not None:
-        try:
-            return reader.last_seen(keys)
-        except sqlite3.Error:
-            pass
-        finally:
-            reader.close()
-    return {key: Seen(run.started_at, run.operator, run.status, run.dry_run)
-            for key, run in last_runs(config, keys).items()}
-
-
-def _journal_waiting(folder: str) -> bool:
+def journal_waiting(folder: str) -> bool:
+    """Whether the local journal holds an entry the ledger has yet to record."""
     try:
         return any(name.endswith(".json") for name in os.listdir(folder))
     except OSError:
@@ -168,65 +137,112 @@ def _text(when: _dt.datetime) -> str:
     return f"{naive(when):%Y-%m-%d %H:%M:%S.%f}"
 
 
-def _span_where(span: Span) -> tuple[str, list[Any]]:
+def _span_where(span: Span, mark: str = "?",
+                when: Callable[[_dt.datetime], Any] | None = None) -> tuple[str, list[Any]]:
+    """The runs of a span, as a condition with ``mark`` for each parameter; its times as
+    ``when`` gives them to the driver (SQLite's text by default)."""
     key, since, until = span
-    where, params = "script = ?", [key]
+    when = when or _text
+    where, params = f"script = {mark}", [key]
     if since is not None:
-        where += " AND started_at >= ?"
-        params.append(_text(since))
+        where += f" AND started_at >= {mark}"
+        params.append(when(since))
     if until is not None:
-        where += " AND started_at < ?"
-        params.append(_text(until))
+        where += f" AND started_at < {mark}"
+        params.append(when(until))
     return where, params
 
 
 def newest_first(spans: Sequence[Span] | None, status: str | None, limit: int | None,
-                 columns: str = _ALL) -> tuple[str, list[Any]]:
-    """:func:`.queries.newest_first`, as SQLite text and its parameters."""
-    tail, tail_params = ("", []) if status is None else (" AND status = ?", [status])
+                 columns: str = _ALL, mark: str = "?",
+                 when: Callable[[_dt.datetime], Any] | None = None) -> tuple[str, list[Any]]:
+    """:func:`.queries.newest_first`, as text and its parameters (SQLite's, or with ``mark``
+    and ``when`` another driver's: see :func:`_span_where`)."""
+    tail, tail_params = ("", []) if status is None else (f" AND status = {mark}", [status])
     unique = list(dict.fromkeys(spans)) if spans is not None else None
     if unique is not None and len(unique) > 1 and limit is not None:
-        parts, params = [], []
+        parts: list[str] = []
+        params: list[Any] = []
         for span in unique:
-            where, more = _span_where(span)
+            where, more = _span_where(span, mark, when)
             parts.append(f"SELECT * FROM (SELECT {columns} FROM opsctl_runs WHERE {where}"
-                         f"{tail}{_NEWEST} LIMIT ?)")
+                         f"{tail}{_NEWEST} LIMIT {mark}) AS s{len(parts)}")
             params += [*more, *tail_params, limit]
-        return " UNION ALL ".join(parts) + f"{_NEWEST} LIMIT ?", [*params, limit]
+        return " UNION ALL ".join(parts) + f"{_NEWEST} LIMIT {mark}", [*params, limit]
     if unique is None:
         where, params = "1 = 1", []
     elif unique:
-        pieces = [_span_where(s) for s in unique]
+        pieces = [_span_where(s, mark, when) for s in unique]
         where = " OR ".join(f"({w})" for w, _ in pieces)
         params = [p for _, more in pieces for p in more]
     else:
         where, params = "0 = 1", []
     sql = f"SELECT {columns} FROM opsctl_runs WHERE ({where}){tail}{_NEWEST}"
     if limit is not None:
-        return f"{sql} LIMIT ?", [*params, *tail_params, limit]
+        return f"{sql} LIMIT {mark}", [*params, *tail_params, limit]
     return sql, [*params, *tail_params]
+
+
+def _json_list(keys: list[str]) -> str:
+    """``keys`` as a JSON array (without importing :mod:`json` for plain keys)."""
+    if keys and all(k.isprintable() and '"' not in k and "\\" not in k for k in keys):
+        return '["' + '", "'.join(keys) + '"]'
+    import json
+
+    return json.dumps(keys, ensure_ascii=False)
 
 
 class Glance:
     """A read-only look at a SQLite ledger: the reads of :class:`~.reads.Reads` that
     ``history`` and ``list`` make, with the same names and answers."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    #: What the driver raises (a failed read falls back to the ledger, which says why).
+    Error: type[Exception] = sqlite3.Error
+    #: Keys per statement of :meth:`last_runs`.
+    PAGE = PAGE
+
+    def __init__(self, conn: Any) -> None:
         self._conn = conn
         self._events: tuple[list[Move], list[Move]] | None = None
+        self._json = True
 
     def close(self) -> None:
         self._conn.close()
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """A cursor over what ``sql`` selects."""
+        return self._conn.execute(sql, params)
+
+    @staticmethod
+    def _when(cell: Any) -> _dt.datetime:
+        """A time as the driver gives it (SQLite: naive UTC text), aware."""
+        return _utc(cell)
+
+    def _page(self, page: list[str], columns: str) -> tuple[str, Sequence[Any]]:
+        """The statement of the newest run of each key of ``page``, and its parameters:
+        the keys one JSON array (``json_each``), a short statement SQLite prepares at once;
+        without JSON support, a list of as many parameters."""
+        walk = ("(SELECT x.id FROM opsctl_runs x WHERE x.script = k.{} ORDER BY "
+                "x.started_at DESC, x.id DESC LIMIT 1)")
+        if self._json:
+            listed = ", ".join(f"opsctl_runs.{c}" for c in columns.split(", "))
+            return (f"SELECT {listed} FROM json_each(?) AS k JOIN opsctl_runs ON "
+                    f"opsctl_runs.id = {walk.format('value')}", [_json_list(page)])
+        return (f"WITH k(key) AS (VALUES {', '.join(['(?)'] * len(page))}) SELECT {columns} "
+                f"FROM opsctl_runs WHERE id IN (SELECT {walk.format('key')} FROM k)", page)
+
+    def _newest_of(self, spans: list[Span], columns: str) -> Any:
+        """The newest run within ``spans``, its ``columns``; None when there is none."""
+        return self._execute(*newest_first(spans, None, 1, columns)).fetchone()
 
     def _read_events(self) -> tuple[list[Move], list[Move]]:
         if self._events is None:
             moves: list[Move] = []
             absorbed: list[Move] = []
-            for old, new, at, kind in self._conn.execute(
+            for old, new, at, kind in self._execute(
                     "SELECT old_key, new_key, moved_at, kind FROM opsctl_moves "
                     "ORDER BY moved_at, id"):
-                (absorbed if kind == "absorb" else moves).append(
-                    (old, new, _time(at).replace(tzinfo=_dt.UTC)))
+                (absorbed if kind == "absorb" else moves).append((old, new, self._when(at)))
             self._events = moves, absorbed
         return self._events
 
@@ -286,14 +302,16 @@ class Glance:
         of the script's index each, without output tails."""
         from .rows import run_of_cells
 
-        return {key: run_of_cells((*cells[:7], _utc(cells[7]),
-                                   _utc(cells[8]) if cells[8] else None, *cells[9:]))
+        when = self._when
+        return {key: run_of_cells((*cells[:7], when(cells[7]),
+                                   when(cells[8]) if cells[8] else None, *cells[9:]))
                 for key, cells in self._newest(keys, _BRIEF)}
 
     def last_seen(self, keys: Iterable[str]) -> dict[str, Seen]:
         """What a table shows of each key's last run (:class:`Seen`), read as
         :meth:`last_runs` reads it, four columns a run."""
-        return {key: Seen(_utc(cells[2]), cells[3], cells[4], bool(cells[5]))
+        when = self._when
+        return {key: Seen(when(cells[2]), cells[3], cells[4], bool(cells[5]))
                 for key, cells in self._newest(keys, _SEEN)}
 
     def _newest(self, keys: Iterable[str], columns: str) -> Iterator[tuple[str, Any]]:
@@ -303,20 +321,21 @@ class Glance:
         moves, absorbed = self._read_events()
         moved = {k for old, new, _ in moves + absorbed for k in (old, new)}
         plain = [k for k in wanted if k not in moved]
-        for start in range(0, len(plain), PAGE):
-            page = plain[start:start + PAGE]
-            # SQLite plans a list of keys more cheaply than a UNION of one SELECT per key.
-            sql = (f"WITH k(key) AS (VALUES {', '.join(['(?)'] * len(page))}) "
-                   f"SELECT {columns} FROM opsctl_runs WHERE id IN (SELECT (SELECT x.id FROM "
-                   f"opsctl_runs x WHERE x.script = k.key ORDER BY x.started_at DESC, "
-                   f"x.id DESC LIMIT 1) FROM k)")
-            cursor = self._conn.execute(sql, page)
+        for start in range(0, len(plain), self.PAGE):
+            page = plain[start:start + self.PAGE]
+            try:
+                cursor = self._execute(*self._page(page, columns))
+            except self.Error:
+                if not self._json:
+                    raise
+                self._json = False  # a SQLite built without JSON: no json_each
+                cursor = self._execute(*self._page(page, columns))
             while chunk := cursor.fetchmany(CHUNK):
                 for cells in chunk:
                     yield cells[1], cells
         for key in (k for k in wanted if k in moved):
             spans = lineage_of(key, moves, absorbed) + absorbed_of(key, moves, absorbed)
-            found = self._conn.execute(*newest_first(spans, None, 1, columns)).fetchone()
+            found = self._newest_of(spans, columns)
             if found is not None:
                 yield key, found
 

@@ -31,7 +31,7 @@ class Entry(NamedTuple):
     age_days: int | None
     stale: bool
     description: str
-    last_run: Run | None = None  # a ledger run summary (opsctl.ledger.glance.last_runs)
+    last_run: Run | None = None  # a ledger run summary (opsctl.ledger.lastruns.last_runs)
 
     @property
     def rel(self) -> str:

@@ -57,9 +57,9 @@ def _last_runs(project: Project, entries: Sequence[Entry], *,
     if not entries or not _has_ledger(project):
         return {}
     from ..errors import LedgerUnreachable
-    from ..ledger import glance
+    from ..ledger import lastruns
 
-    read = glance.last_seen if seen else glance.last_runs
+    read = lastruns.last_seen if seen else lastruns.last_runs
     try:
         return read(project.config, [printable(e.key) for e in entries])
     except LedgerUnreachable as exc:

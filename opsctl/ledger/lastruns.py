@@ -1,0 +1,58 @@
+"""The last run of each of ``list``'s scripts: read by a glance when one can
+(:mod:`.glance` for SQLite, :mod:`.serverglance` for PostgreSQL, neither importing
+SQLAlchemy), else by the :class:`~.store.Ledger`, which upgrades, records and reaps first.
+"""
+
+from __future__ import annotations
+
+from .facts import journal_folder
+from .glance import Glance, Seen, glance
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from .values import Run
+
+
+def last_runs(config: Config, keys: list[str]) -> dict[str, Run]:
+    """The newest run of each key, for ``opsctl list``: read here when a glance can, else by
+    :func:`.store.last_runs` (which may import SQLAlchemy, upgrade and record)."""
+    reader = _reader(config)
+    if reader is not None:
+        try:
+            return reader.last_runs(keys)
+        except reader.Error:
+            pass  # the ledger tells what is wrong, in its words
+        finally:
+            reader.close()
+    from .store import last_runs as read
+
+    return read(config, keys)
+
+
+def last_seen(config: Config, keys: list[str]) -> dict[str, Seen]:
+    """What ``opsctl list``'s table shows of each key's newest run: read here when a glance
+    can (four columns, no JSON to parse), else taken from :func:`last_runs`."""
+    reader = _reader(config)
+    if reader is not None:
+        try:
+            return reader.last_seen(keys)
+        except reader.Error:
+            pass
+        finally:
+            reader.close()
+    return {key: Seen(run.started_at, run.operator, run.status, run.dry_run)
+            for key, run in last_runs(config, keys).items()}
+
+
+def _reader(config: Config) -> Glance | None:
+    """A glance at the project's ledger: SQLite's, else a server's (:mod:`.serverglance`,
+    PostgreSQL's or MariaDB's through its driver alone), else None."""
+    url, journal = config.effective_ledger_url, journal_folder(config.project_path)
+    found = glance(url, journal)
+    if found is None and url.startswith(("postgres", "mysql", "mariadb")):
+        from .serverglance import server_glance  # its driver's import is no SQLite reader's
+
+        found = server_glance(url, journal)
+    return found

@@ -1,0 +1,156 @@
+"""``list`` on a PostgreSQL or MariaDB ledger reads its last runs through the driver alone
+(:mod:`opsctl.ledger.serverglance`): the answers the ledger gives, one statement per page of
+keys walking the script index once a key, no SQLAlchemy; and whenever that would not be the
+whole truth or the URL says more than it reads, the ledger as before.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bench import fill_ledger
+from conftest import (
+    MARIADB_SERVER,
+    MARIADB_VARIABLE,
+    PG_SERVER,
+    PG_VARIABLE,
+    server_database,
+    write,
+)
+from test_ledger_glance import KEYS, PROBE
+
+from opsctl.ledger.facts import SCHEMA_VERSION
+from opsctl.ledger.glance import _SEEN
+from opsctl.ledger.serverglance import ServerGlance, connect_args, server_glance
+from opsctl.ledger.store import Ledger
+from opsctl.ledger.values import Process
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", params=["postgresql", "mariadb"])
+def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A PostgreSQL or MariaDB ledger of 2,000 runs over :data:`KEYS`, a move, an absorption
+    and a run under the moved name, its statistics up to date."""
+    server = (PG_SERVER, PG_VARIABLE) if request.param == "postgresql" else \
+        (MARIADB_SERVER, MARIADB_VARIABLE)
+    for url in server_database(*server):
+        fill_ledger(url, 2_000, KEYS, tail=50)
+        with Ledger.open(url) as book:
+            book.record_move(KEYS[0], "unrecycle/job_00", "alice")
+            book.record_absorb(KEYS[1], "unrecycle/job_00", "bob")
+            run = book.start(script=KEYS[0], process=Process.current("carol"), args=[])
+            book.finish(run, status="succeeded", exit_code=0, output_tail="tail\n")
+            with book.engine.begin() as conn:
+                conn.exec_driver_sql("ANALYZE" if url.startswith("postgres") else
+                                     "ANALYZE TABLE opsctl_runs")
+        yield url
+
+
+@pytest.fixture
+def reader(pg_url: str, tmp_path: Path) -> Iterator[ServerGlance]:
+    found = server_glance(pg_url, str(tmp_path / "journal"))
+    assert found is not None
+    try:
+        yield found
+    finally:
+        found.close()
+
+
+def test_it_answers_as_the_ledger_does(pg_url: str, reader: ServerGlance) -> None:
+    keys = [*KEYS, "unrecycle/job_00", "recycle/none"]
+    with Ledger.open(pg_url) as book:
+        expected = book.last_runs(keys)
+    assert reader.last_runs(keys) == expected and "unrecycle/job_00" in expected
+    assert reader.last_seen(keys) == {
+        key: (r.started_at, r.operator, r.status, r.dry_run) for key, r in expected.items()}
+    assert reader.last_runs(["recycle/none"]) == {} and reader.last_seen([]) == {}
+
+
+def test_one_page_is_one_walk_of_the_script_index_per_key(pg_url: str,
+                                                         reader: ServerGlance) -> None:
+    statement, params = reader._page(KEYS, _SEEN)
+    found = reader._execute(f"EXPLAIN {statement}", params).fetchall()
+    if pg_url.startswith("postgres"):
+        explained = "\n".join(row[0] for row in found)
+        assert "Seq Scan on opsctl_runs" not in explained and "Sort" not in explained
+        assert "Index Scan Backward using ix_opsctl_runs_script_start on opsctl_runs" \
+            in explained, explained
+        assert statement.count("%s") == 1  # the page is one array parameter
+        return
+    # MariaDB: table, access type, key and extra of each step.
+    steps = [(row[2], row[3], row[5], row[9] or "") for row in found]
+    assert ("x", "ref", "ix_opsctl_runs_script_start") in [s[:3] for s in steps], steps
+    assert not [s for s in steps if s[0] in ("x", "opsctl_runs") and
+                (s[1] == "ALL" or "filesort" in s[3])], steps
+    assert statement.count("%s") == len(KEYS)
+
+
+def test_it_reads_only_what_is_all_there_is(pg_url: str, tmp_path: Path) -> None:
+    journal = tmp_path / "journal"
+    write(journal / "0123456789abcdef-run-9.json", "{}")
+    assert server_glance(pg_url, str(journal)) is None  # the ledger records it first
+    (journal / "0123456789abcdef-run-9.json").unlink()
+    assert server_glance(pg_url + "?sslmode=require", str(journal)) is None
+    assert server_glance(pg_url.replace("+psycopg", "+pg8000").replace("+pymysql", "+mysqldb"),
+                         str(journal)) is None
+    assert server_glance(pg_url.rsplit("/", 1)[0] + "/no_such_db", str(journal)) is None
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(pg_url)  # not the ledger, which would upgrade it
+    try:
+        for version in (SCHEMA_VERSION - 1, SCHEMA_VERSION):
+            with engine.begin() as conn:
+                conn.exec_driver_sql("UPDATE opsctl_meta SET value = %s WHERE name = 'schema'",
+                                     (str(version),))
+            # An older ledger is the ledger's to upgrade; this opsctl's is read here.
+            found = server_glance(pg_url, str(journal))
+            assert (found is None) == (version < SCHEMA_VERSION)
+            if found is not None:
+                found.close()
+    finally:
+        engine.dispose()
+
+
+def test_urls_are_read_as_sqlalchemy_reads_them() -> None:
+    import sqlalchemy as sa
+
+    for url in ("postgresql://al%40ice:p%3Ass@db.example:6543/led%20ger",
+                "postgres://bob@[::1]/x", "postgresql+psycopg2://h/d", "postgresql:///d"):
+        parsed = sa.engine.make_url(url)
+        found = connect_args(url)
+        assert found is not None
+        args: dict[str, Any] = found[1]
+        assert (args.get("user"), args.get("password"), args.get("host"), args.get("port"),
+                args.get("dbname")) == (parsed.username, parsed.password, parsed.host,
+                                        parsed.port, parsed.database), url
+    assert connect_args("postgresql+psycopg2://h/d")[0] == "psycopg2"  # type: ignore[index]
+    assert connect_args("mariadb+pymysql://u:p@db/x") == ("pymysql", {
+        "connect_timeout": 5, "user": "u", "password": "p", "host": "db", "database": "x",
+        "charset": "utf8mb4", "init_command": "SET SESSION TRANSACTION READ ONLY"})
+    assert connect_args("mysql+mysqldb://h/d")[0] == "MySQLdb"  # type: ignore[index]
+    for other in ("postgresql://h/d?host=/tmp", "mysql+pymysql://h/d?ssl_ca=x",
+                  "postgresql+asyncpg://h/d", "sqlite:///x.db"):
+        assert connect_args(other) is None, other
+
+
+def test_list_on_it_imports_no_sqlalchemy(pg_url: str, project: Path, tmp_path: Path) -> None:
+    for key in KEYS:
+        write(project / "offline_script" / f"{key}.py", f'"""Run {key}."""\n')
+    (project / "pyproject.toml").write_text(f'[tool.opsctl]\nledger_url = "{pg_url}"\n',
+                                            encoding="utf-8")
+    out = tmp_path / "modules.json"
+    proc = subprocess.run([sys.executable, "-c", PROBE, str(out), "list"], cwd=project,
+                          check=False, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert proc.stdout.count(" carol ") + proc.stdout.count(" bob ") + \
+        proc.stdout.count(" alice ") >= len(KEYS) - 2, proc.stdout
+    modules = json.loads(out.read_text(encoding="utf-8"))
+    assert [m for m in modules if m.split(".")[0] == "sqlalchemy"] == []
+    assert ("psycopg" if pg_url.startswith("postgres") else "pymysql") in modules
