@@ -275,3 +275,24 @@ def test_a_celery_job_shows_no_arguments_in_logs_and_events(
     assert message.headers["argsrepr"] == "(opsctl run 7: recycle/x)"
     assert "s3cret" not in str(message.headers)
     assert message.decode()[0][0]["args"] == ["--token", "s3cret"]  # the worker's copy
+
+
+def test_wait_result_in_a_pipe_ends_when_the_worker_died(tmp_path: Path, ledger: Ledger) -> None:
+    """``--wait-result`` without a terminal (CI, cron): a worker killed mid-run must end the
+    wait with the run ``lost`` (exit 1), not leave it waiting on a ``running`` row for ever."""
+    import threading
+
+    from opsctl.queue import dispatch
+
+    project = _project(tmp_path, ledger, f'ops = "rq://{REDIS}?queue=review"')
+    queued = ledger.enqueue(script="recycle/x", process=Process.current("alice"), args=[],
+                            sha256=None)
+    dead = Process.current("worker")._replace(pid_started="not this process")
+    run = ledger.start_queued(queued.id, process=dead, environment=None)
+    got: list[int] = []
+    waiting = threading.Thread(target=lambda: got.append(
+        dispatch.follow(project, ledger, run)), daemon=True)  # type: ignore[arg-type]
+    waiting.start()
+    waiting.join(10)
+    assert got == [1]
+    assert ledger.run(run.id).status == "lost"  # type: ignore[union-attr]

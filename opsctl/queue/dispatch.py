@@ -207,6 +207,8 @@ def follow(project: Project, ledger: Ledger, run: Run) -> int:
             return 1
         if now.status != "queued" and (now.status != "running" or output.is_terminal()):
             break
+        if now.status == "running":  # a worker that died leaves it so: marked lost here
+            ledger.reap()
         time.sleep(FOLLOW_POLL_SECONDS)
     if now.status == "running":
         from ..follow import follow_run
