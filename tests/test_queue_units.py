@@ -296,3 +296,22 @@ def test_wait_result_in_a_pipe_ends_when_the_worker_died(tmp_path: Path, ledger:
     waiting.join(10)
     assert got == [1]
     assert ledger.run(run.id).status == "lost"  # type: ignore[union-attr]
+
+
+def test_a_cancelled_rq_job_leaves_no_arguments_in_redis() -> None:
+    """Cancelling a queued run takes its job off the queue and deletes it: RQ's job hash,
+    the arguments as given in it, must not stay in Redis with no expiry."""
+    pytest.importorskip("rq")
+    from redis import Redis
+
+    from opsctl.queue import rq
+
+    found = parse("ops", f"rq://{REDIS}?queue=review-cancel-{os.getpid()}")
+    job = f"opsctl-cancel-{os.getpid()}"
+    rq.enqueue(found, {"format": 1, "run_id": 1, "script": "recycle/x",
+                       "args": ["--token", "s3cret"]}, job)
+    redis = Redis.from_url(found.where)
+    assert rq.remove(found, job) is True
+    assert redis.llen(f"rq:queue:{found.queue}") == 0
+    assert not redis.exists(f"rq:job:{job}")
+    assert rq.remove(found, job) is False

@@ -80,12 +80,23 @@ def enqueue(target: Target, payload: dict[str, Any], job_id: str) -> None:
 
 
 def remove(target: Target, job_id: str) -> bool:
-    """Take the job off its queue; False when it is not there (started, or gone)."""
+    """Take the job off its queue and delete it (it holds the arguments as given, with no
+    expiry); False when it is not on the queue (started, or gone), and then it is left to
+    whoever has it."""
     from redis.exceptions import RedisError
     from rq import Queue
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
 
     try:
-        queue = Queue(target.queue or "default", connection=_redis(target))
-        return bool(queue.remove(job_id))
+        connection = _redis(target)
+        queue = Queue(target.queue or "default", connection=connection)
+        if not queue.remove(job_id):
+            return False
+        try:
+            Job.fetch(job_id, connection=connection).delete(remove_from_queue=False)
+        except NoSuchJobError:
+            pass
+        return True
     except (RedisError, OSError) as exc:
         raise _unreachable(target, exc) from None
