@@ -315,3 +315,11 @@ def test_a_cancelled_rq_job_leaves_no_arguments_in_redis() -> None:
     assert redis.llen(f"rq:queue:{found.queue}") == 0
     assert not redis.exists(f"rq:job:{job}")
     assert rq.remove(found, job) is False
+
+
+def test_a_broken_queue_url_is_told_without_its_password() -> None:
+    for url in ("redis://:s3cret@redis.internal:6379/0", "amqp://guest:s3cret@mq//"):
+        with pytest.raises(ConfigError) as raised:
+            parse("x", url)
+        assert "s3cret" not in raised.value.format_message()
+        assert ":***@" in raised.value.format_message()
