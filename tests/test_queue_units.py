@@ -323,3 +323,22 @@ def test_a_broken_queue_url_is_told_without_its_password() -> None:
             parse("x", url)
         assert "s3cret" not in raised.value.format_message()
         assert ":***@" in raised.value.format_message()
+
+
+def test_a_job_the_worker_fails_on_before_the_start_ends_its_row(tmp_path: Path,
+                                                                 ledger: Ledger) -> None:
+    """An error of no kind opsctl knows on the worker before the run starts (here a job
+    without its arguments) must not leave the row ``queued`` for ever."""
+    from opsctl.ledger.engine import display_url
+    from opsctl.queue.worker import FORMAT, run_job
+
+    _project(tmp_path, ledger, "")
+    queued = ledger.enqueue(script="recycle/x", process=Process.current("alice"), args=[],
+                            sha256="0" * 64)
+    with pytest.raises(KeyError):
+        run_job({"format": FORMAT, "run_id": queued.id, "project": str(tmp_path),
+                 "script": "recycle/x", "sha256": "0" * 64, "ledger": display_url(ledger.url)})
+    row = ledger.run(queued.id)
+    assert row is not None and (row.status, row.exit_code) == ("failed", 1)
+    assert row.error == (f"not started on {socket.gethostname()}: KeyError (its message, "
+                         "which may hold an argument, is in the worker's log)")
