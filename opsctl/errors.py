@@ -29,7 +29,7 @@ Exit codes (also in the README):
       ``--wait``, it ended otherwise than asked
 83    ``pause``/``cancel``: the run has recorded no batch, so it has no boundary to stop at
 84    the queue of ``run --queue`` cannot be reached (its Redis or broker is down): nothing
-      was queued
+      was queued (a row written just before it went away ends ``failed``)
 129   ended by SIGHUP (the terminal went away: a dropped SSH session)
 130   interrupted by Ctrl-C (SIGINT)
 131   ended by SIGQUIT

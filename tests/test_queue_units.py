@@ -4,6 +4,7 @@ command's refusals of options that do not go together. In process, on SQLite."""
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
@@ -196,3 +197,148 @@ def test_a_celery_broker_that_is_down_is_said_at_once(tmp_path: Path,
         "broker_url")
     with pytest.raises(ConfigError, match=r"cannot import the Celery app nowhere:app"):
         celery.reachable(parse("bg", "celery://nowhere:app"))
+
+
+REDIS = "127.0.0.1:6379/15"
+
+
+def _project(tmp_path: Path, ledger: Ledger, queues: str) -> object:
+    from opsctl.project import Project
+
+    (tmp_path / "offline_script" / "recycle").mkdir(parents=True)
+    (tmp_path / "offline_script" / "recycle" / "x.py").write_text(
+        '"""X."""\n\n\ndef main(token: str = ""):\n    pass\n')
+    (tmp_path / "pyproject.toml").write_text(
+        f'[tool.opsctl]\nledger_url = "{ledger.url}"\n'
+        f'secret_options = ["token"]\n[tool.opsctl.queues]\n{queues}\n', encoding="utf-8")
+    return Project(tmp_path)
+
+
+def test_a_dispatch_interrupted_after_the_row_is_written_leaves_nothing_queued(
+        tmp_path: Path, ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C (or any error but the queue being down) between writing the queued row and
+    putting its job on the queue: the row must not stay ``queued`` for ever."""
+    pytest.importorskip("rq")
+    from opsctl.queue import dispatch, rq
+    from opsctl.run.args import RunOptions
+
+    project = _project(tmp_path, ledger, f'ops = "rq://{REDIS}?queue=review"')
+
+    def interrupted(*_args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(rq, "enqueue", interrupted)
+    script = project.catalogue.resolve("recycle/x", cwd=tmp_path)  # type: ignore[attr-defined]
+    with pytest.raises(KeyboardInterrupt):
+        dispatch.dispatch(project, script, [], RunOptions(), "ops")  # type: ignore[arg-type]
+    (row,) = ledger.runs("recycle/x")
+    assert (row.status, row.exit_code) == ("failed", 130)
+    assert row.error == "not queued: interrupted (KeyboardInterrupt) before its job was queued"
+
+
+def test_an_rq_job_leaves_no_arguments_in_redis_once_run(tmp_path: Path) -> None:
+    """The job carries the arguments as given (a secret among them): once a worker has run
+    it, RQ must not keep it (with its arguments) for its result's sake."""
+    pytest.importorskip("rq")
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    from opsctl.queue import rq
+
+    found = parse("ops", f"rq://{REDIS}?queue=review-{os.getpid()}")
+    job = f"opsctl-review-{os.getpid()}"
+    rq.enqueue(found, {"format": 99, "run_id": 1, "script": "recycle/x",
+                       "args": ["--token", "s3cret"]}, job)
+    redis = Redis.from_url(found.where)
+    assert redis.exists(f"rq:job:{job}")
+    SimpleWorker([Queue(found.queue, connection=redis)], connection=redis).work(burst=True)
+    assert not redis.exists(f"rq:job:{job}")
+
+
+def test_a_celery_job_shows_no_arguments_in_logs_and_events(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Celery's worker logs and events (``inspect``, Flower) show a task's ``argsrepr``:
+    the payload's arguments, a secret among them, must not be in it."""
+    pytest.importorskip("celery")
+    from opsctl.queue import celery
+
+    (tmp_path / "memtasks.py").write_text(
+        "from celery import Celery\n\napp = Celery('x', broker='memory://')\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    found = parse("bg", "celery://memtasks:app?queue=review")
+    celery.enqueue(found, {"format": 1, "run_id": 7, "script": "recycle/x",
+                           "args": ["--token", "s3cret"]}, "opsctl-0")
+    import memtasks  # type: ignore[import-not-found]
+
+    with memtasks.app.connection_for_read() as conn:
+        message = conn.SimpleQueue("review").get(timeout=1)
+    assert message.headers["argsrepr"] == "(opsctl run 7: recycle/x)"
+    assert "s3cret" not in str(message.headers)
+    assert message.decode()[0][0]["args"] == ["--token", "s3cret"]  # the worker's copy
+
+
+def test_wait_result_in_a_pipe_ends_when_the_worker_died(tmp_path: Path, ledger: Ledger) -> None:
+    """``--wait-result`` without a terminal (CI, cron): a worker killed mid-run must end the
+    wait with the run ``lost`` (exit 1), not leave it waiting on a ``running`` row for ever."""
+    import threading
+
+    from opsctl.queue import dispatch
+
+    project = _project(tmp_path, ledger, f'ops = "rq://{REDIS}?queue=review"')
+    queued = ledger.enqueue(script="recycle/x", process=Process.current("alice"), args=[],
+                            sha256=None)
+    dead = Process.current("worker")._replace(pid_started="not this process")
+    run = ledger.start_queued(queued.id, process=dead, environment=None)
+    got: list[int] = []
+    waiting = threading.Thread(target=lambda: got.append(
+        dispatch.follow(project, ledger, run)), daemon=True)  # type: ignore[arg-type]
+    waiting.start()
+    waiting.join(10)
+    assert got == [1]
+    assert ledger.run(run.id).status == "lost"  # type: ignore[union-attr]
+
+
+def test_a_cancelled_rq_job_leaves_no_arguments_in_redis() -> None:
+    """Cancelling a queued run takes its job off the queue and deletes it: RQ's job hash,
+    the arguments as given in it, must not stay in Redis with no expiry."""
+    pytest.importorskip("rq")
+    from redis import Redis
+
+    from opsctl.queue import rq
+
+    found = parse("ops", f"rq://{REDIS}?queue=review-cancel-{os.getpid()}")
+    job = f"opsctl-cancel-{os.getpid()}"
+    rq.enqueue(found, {"format": 1, "run_id": 1, "script": "recycle/x",
+                       "args": ["--token", "s3cret"]}, job)
+    redis = Redis.from_url(found.where)
+    assert rq.remove(found, job) is True
+    assert redis.llen(f"rq:queue:{found.queue}") == 0
+    assert not redis.exists(f"rq:job:{job}")
+    assert rq.remove(found, job) is False
+
+
+def test_a_broken_queue_url_is_told_without_its_password() -> None:
+    for url in ("redis://:s3cret@redis.internal:6379/0", "amqp://guest:s3cret@mq//"):
+        with pytest.raises(ConfigError) as raised:
+            parse("x", url)
+        assert "s3cret" not in raised.value.format_message()
+        assert ":***@" in raised.value.format_message()
+
+
+def test_a_job_the_worker_fails_on_before_the_start_ends_its_row(tmp_path: Path,
+                                                                 ledger: Ledger) -> None:
+    """An error of no kind opsctl knows on the worker before the run starts (here a job
+    without its arguments) must not leave the row ``queued`` for ever."""
+    from opsctl.ledger.engine import display_url
+    from opsctl.queue.worker import FORMAT, run_job
+
+    _project(tmp_path, ledger, "")
+    queued = ledger.enqueue(script="recycle/x", process=Process.current("alice"), args=[],
+                            sha256="0" * 64)
+    with pytest.raises(KeyError):
+        run_job({"format": FORMAT, "run_id": queued.id, "project": str(tmp_path),
+                 "script": "recycle/x", "sha256": "0" * 64, "ledger": display_url(ledger.url)})
+    row = ledger.run(queued.id)
+    assert row is not None and (row.status, row.exit_code) == ("failed", 1)
+    assert row.error == (f"not started on {socket.gethostname()}: KeyError (its message, "
+                         "which may hold an argument, is in the worker's log)")

@@ -72,7 +72,11 @@ def reachable(target: Target) -> None:
 
 def enqueue(target: Target, payload: dict[str, Any], job_id: str) -> None:
     app = _app(target)
-    options: dict[str, Any] = {"task_id": job_id, "retry": False}
+    # What Celery's logs and events (inspect, Flower) show of the task instead of its
+    # arguments, which carry the script's as given: a secret among them.
+    shown = f"(opsctl run {payload['run_id']}: {payload['script']})"
+    options: dict[str, Any] = {"task_id": job_id, "retry": False, "argsrepr": shown,
+                               "kwargsrepr": "{}"}
     if target.queue:
         options["queue"] = target.queue
     try:

@@ -99,9 +99,21 @@ def dispatch(project: Project, script: Script | None, args: Sequence[str],
                 ledger.drop_queued(run.id, exit_code=exc.exit_code,
                                    error=f"not queued: {exc.message}")
                 raise
+            except BaseException as exc:  # Ctrl-C, or the engine's own error: not queued
+                ledger.drop_queued(run.id, exit_code=_code_of(exc),
+                                   error=f"not queued: interrupted ({type(exc).__name__}) "
+                                         "before its job was queued")
+                raise
     finally:
         git.close()
     return run
+
+
+def _code_of(exc: BaseException) -> int:
+    """The exit code a dispatch stopped by ``exc`` ends with."""
+    from ..errors import SIGINT_EXIT
+
+    return SIGINT_EXIT if isinstance(exc, KeyboardInterrupt) else 1
 
 
 def _resuming(ledger: Ledger, project: Project, script: Script | None, args: Sequence[str],
@@ -195,6 +207,8 @@ def follow(project: Project, ledger: Ledger, run: Run) -> int:
             return 1
         if now.status != "queued" and (now.status != "running" or output.is_terminal()):
             break
+        if now.status == "running":  # a worker that died leaves it so: marked lost here
+            ledger.reap()
         time.sleep(FOLLOW_POLL_SECONDS)
     if now.status == "running":
         from ..follow import follow_run

@@ -7,7 +7,9 @@ at the same path as where runs are asked)::
     rq worker --url redis://127.0.0.1:6379/0 ops
 
 A job has no time limit (a backfill may take hours): the run's own heartbeat tells the ledger
-it is alive, and a worker killed mid-run leaves a stale lock, so the run is ``lost``.
+it is alive, and a worker killed mid-run leaves a stale lock, so the run is ``lost``. Its
+result is not kept (the ledger has the outcome): RQ deletes the job, and the arguments it
+carries, once it has run.
 """
 
 from __future__ import annotations
@@ -71,19 +73,30 @@ def enqueue(target: Target, payload: dict[str, Any], job_id: str) -> None:
 
     try:
         Queue(target.queue or "default", connection=_redis(target)).enqueue_call(
-            JOB_FUNCTION, args=(payload,), timeout=-1, job_id=job_id,
+            JOB_FUNCTION, args=(payload,), timeout=-1, job_id=job_id, result_ttl=0,
             description=f"opsctl run {payload['run_id']}: {payload['script']}")
     except (RedisError, OSError) as exc:
         raise _unreachable(target, exc) from None
 
 
 def remove(target: Target, job_id: str) -> bool:
-    """Take the job off its queue; False when it is not there (started, or gone)."""
+    """Take the job off its queue and delete it (it holds the arguments as given, with no
+    expiry); False when it is not on the queue (started, or gone), and then it is left to
+    whoever has it."""
     from redis.exceptions import RedisError
     from rq import Queue
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
 
     try:
-        queue = Queue(target.queue or "default", connection=_redis(target))
-        return bool(queue.remove(job_id))
+        connection = _redis(target)
+        queue = Queue(target.queue or "default", connection=connection)
+        if not queue.remove(job_id):
+            return False
+        try:
+            Job.fetch(job_id, connection=connection).delete(remove_from_queue=False)
+        except NoSuchJobError:
+            pass
+        return True
     except (RedisError, OSError) as exc:
         raise _unreachable(target, exc) from None

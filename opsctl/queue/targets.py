@@ -46,23 +46,27 @@ class Engine(Protocol):
 
 
 def parse(name: str, url: str, source: str = "[tool.opsctl.queues]") -> Target:
-    """The target a queue URL names; a broken URL is a :class:`~opsctl.errors.ConfigError`."""
+    """The target a queue URL names; a broken URL is a :class:`~opsctl.errors.ConfigError`
+    (which shows it without its password)."""
+    from ..ledger.engine import display_url
+
+    shown = display_url(url)
     parts = urlsplit(url)
     query = parse_qs(parts.query)
     queue = query.get("queue", [None])[-1]
     if parts.scheme == "rq":
         if not parts.netloc:
-            raise ConfigError(f"{source}: queue {name!r}: {url!r} names no Redis host "
+            raise ConfigError(f"{source}: queue {name!r}: {shown!r} names no Redis host "
                               "(rq://127.0.0.1:6379/0?queue=ops)")
         redis = urlunsplit(("redis", parts.netloc, parts.path or "/0", "", ""))
         return Target(name, "rq", redis, queue or "default")
     if parts.scheme == "celery":
         app = parts.netloc + parts.path
         if ":" not in app.strip(":"):
-            raise ConfigError(f"{source}: queue {name!r}: {url!r} names no Celery app "
+            raise ConfigError(f"{source}: queue {name!r}: {shown!r} names no Celery app "
                               "(celery://module:celery_app)")
         return Target(name, "celery", app, queue)
-    raise ConfigError(f"{source}: queue {name!r}: {url!r} is no queue URL (rq://HOST:PORT/DB"
+    raise ConfigError(f"{source}: queue {name!r}: {shown!r} is no queue URL (rq://HOST:PORT/DB"
                       "?queue=NAME or celery://MODULE:ATTRIBUTE)")
 
 

@@ -64,6 +64,10 @@ def run_job(payload: dict[str, Any]) -> int:
         exc.show()
         _drop(project, run_id, exc.exit_code, f"not started on {_host()}: {exc.format_message()}")
         return exc.exit_code
+    except BaseException as exc:  # not started (a started run ends itself): not queued for ever
+        _drop(project, run_id, 1, f"not started on {_host()}: {type(exc).__name__} "
+              "(its message, which may hold an argument, is in the worker's log)")
+        raise
     # A run that did not start (the script's usage error) is dropped; one that did is not
     # queued any more, and this changes nothing.
     _drop(project, run_id, code, f"not started on {_host()}: exited {code} before the "
