@@ -13,8 +13,9 @@ the table vacuumed before each, and the target is the median of the pairwise rat
 
 **A checkpoint** is timed in process through the ledger's own API
 (:meth:`~opsctl.ledger.progress.Checkpoints.checkpoint`, one ``UPDATE`` in a transaction of
-its own), as a run writes it between two batches; beside it, the stop check a run makes at each
-boundary (:meth:`~opsctl.ledger.progress.Checkpoints.requested`, one primary-key read).
+its own, which returns the stop asked of the run), as a run writes it between two batches;
+beside it, a stop check on its own (:meth:`~opsctl.ledger.progress.Checkpoints.requested`,
+one primary-key read), which a run makes only before its first batch.
 
 PostgreSQL: the app's table and the ledger in one throwaway database. SQLite:
 the app's database and the ledger in two files, as the default ledger is a file of its own.

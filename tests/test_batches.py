@@ -487,3 +487,41 @@ def test_exactly_once_looks_at_the_database_the_entity_is_bound_to(
         batches(sa.select(Thing), size=10, session=session, exactly_once=True)
     elsewhere.dispose()
     ledgers.dispose()
+
+
+def test_a_batch_boundary_writes_its_checkpoint_and_reads_a_stop_in_one_statement(
+        book: Ledger) -> None:
+    """The checkpoint's UPDATE returns the stop asked of the run (RETURNING), so a boundary
+    costs one statement on the progress row; MariaDB, which has no UPDATE ... RETURNING,
+    reads it with a second. PostgreSQL commits it without waiting for its WAL flush."""
+    run = started(book)
+    in_run(Course(book, run))
+    seen: list[str] = []
+
+    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    sa.event.listen(book.engine, "before_cursor_execute", note)
+    try:
+        with pytest.raises(Stop):
+            for batch in batches(range(50), size=10):
+                if batch[0] == 0:
+                    del seen[:]  # from the end of the first batch on
+                if batch[0] == 20:
+                    book.request(run, "pause", operator="bob")
+                    del seen[:]
+    finally:
+        sa.event.remove(book.engine, "before_cursor_execute", note)
+    progress = [s for s in seen if "opsctl_progress" in s]
+    dialect = book.engine.dialect.name
+    # The third batch's checkpoint, which reads the pause; then the stop's own read of who.
+    assert progress[0].startswith("UPDATE opsctl_progress")
+    if dialect in ("mysql", "mariadb"):
+        assert progress[1].startswith("SELECT opsctl_progress.request")
+    else:
+        assert re.search(r" RETURNING (opsctl_progress\.)?request$", progress[0])
+        assert not progress[1].startswith("SELECT opsctl_progress.request ")
+    synchronous = [s for s in seen if "synchronous_commit" in s]
+    assert synchronous == (["SET LOCAL synchronous_commit = off"]
+                           if dialect == "postgresql" else [])
+    assert book.progress(run).done == 30

@@ -181,9 +181,10 @@ def test_version_6_adds_the_progress_table_and_old_runs_have_none(old_ledger: st
         assert book.progress_of([1, 2, 3]) == {}
         run = book.start(script="recycle/clear_cache", process=Process.current("bob"), args=[])
         book.begin_progress(run.id, total=10, resumed_from=2)
-        book.checkpoint(run.id, done=4, cursor=[41])
+        assert book.checkpoint(run.id, done=3, cursor=[31]) is None  # nothing asked yet
         asked = book.request(run.id, "pause", operator="carol")
         assert asked is not None and asked.status == "running"
+        assert book.checkpoint(run.id, done=4, cursor=[41]) == "pause"  # read as it writes
         got = book.progress(run.id)
         assert got is not None
         assert (got.done, got.total, got.cursor, got.resumed_from, got.request,

@@ -95,6 +95,9 @@ class Course:
         #: The ledger failed: checkpoints and stop requests wait until then (monotonic).
         self._quiet_until = 0.0
         self._track_written = 0.0
+        #: The stop request read with the checkpoint just written (one round trip for both),
+        #: which the boundary that follows uses instead of reading it again; None: not read.
+        self._told: tuple[str | None] | None = None
 
     @property
     def progress(self) -> RunProgress:
@@ -115,6 +118,7 @@ class Course:
     def begin(self, total: int | None, cursor: Any) -> None:
         """The loop's first checkpoint, before its first batch: what it starts from."""
         self.total, self.cursor = total, cursor
+        self._told = None
         if self.ledger is not None and self.run_id is not None:
             ledger, run_id = self.ledger, self.run_id
             self._quietly(lambda: ledger.begin_progress(
@@ -132,8 +136,8 @@ class Course:
             self.rewind()
         if not written and self.ledger is not None and self.run_id is not None:
             ledger, run_id, total = self.ledger, self.run_id, self.total if grown else None
-            self._quietly(lambda: ledger.checkpoint(run_id, done=done, cursor=cursor,
-                                                    total=total))
+            self._told = (self._quietly(lambda: ledger.checkpoint(
+                run_id, done=done, cursor=cursor, total=total)),)
         if self.on_checkpoint is not None:
             self.on_checkpoint(progress=self.progress)
 
@@ -154,9 +158,11 @@ class Course:
 
     def _asked(self, resumes: str = "goes on from there") -> None:
         """Raise :class:`Stop` when ``opsctl pause``/``cancel`` asked it through the ledger."""
+        told, self._told = self._told, None
         if self.ledger is not None and self.run_id is not None:
             ledger, run_id = self.ledger, self.run_id
-            asked = self._quietly(lambda: ledger.requested(run_id))
+            asked = told[0] if told is not None else \
+                self._quietly(lambda: ledger.requested(run_id))
             if asked in ("cancel", "pause"):
                 status = "cancelled" if asked == "cancel" else "paused"
                 found = self._quietly(lambda: ledger.progress(run_id))
@@ -199,8 +205,9 @@ class Course:
             self._quietly(lambda: ledger.begin_progress(
                 run_id, total=total, done=0, resumed_from=self.start.resumed_from))
         else:
-            self._quietly(lambda: ledger.checkpoint(run_id, done=done, total=total))
+            asked = self._quietly(lambda: ledger.checkpoint(run_id, done=done, total=total))
             if not last:
+                self._told = (asked,)
                 self._asked("starts it again from its first item (track() keeps no cursor)")
 
     # ------------------------------------------------------------------

@@ -137,7 +137,16 @@ class Keyset:
             name = _attribute_name(key)
             return lambda item: getattr(item, name)
 
+        # The key's place in the rows of a result, found once per result's columns: a
+        # lookup in each row's mapping by column would cost more than the page's read.
+        found: list[Any] = [None, None]
+
         def from_row(row: Any) -> Any:
+            parent = getattr(row, "_parent", None)
+            if parent is not found[0]:
+                found[:] = [parent, _index_of(parent, key)]
+            if found[1] is not None:
+                return row[found[1]]
             try:
                 return row._mapping[key]
             except KeyError:
@@ -147,6 +156,15 @@ class Keyset:
                 ) from None
 
         return from_row
+
+
+def _index_of(columns: Any, key: Any) -> int | None:
+    """Where ``key`` is in rows of ``columns`` (a result's metadata); None when not found
+    (the row's mapping is asked then, and says why)."""
+    try:
+        return int(columns._index_for_key(key, True))
+    except Exception:  # noqa: BLE001 - SQLAlchemy's own lookup; the slow path tells
+        return None
 
 
 def after_clause(keys: Sequence[Any], values: Sequence[Any],
