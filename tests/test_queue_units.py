@@ -126,8 +126,8 @@ def test_queue_options_that_do_not_go_together(tmp_path: Path) -> None:
             (["--queue", "ops", "--no-ledger", "recycle/x"], "--queue needs the ledger"),
             (["--queue", "ops", "recycle/x"], "no queue named 'ops' (configured: none)")):
         done = runner.invoke(cli, ["--project", str(tmp_path), "run", *args])
-        assert done.exit_code == 2, done.output
-        assert message in done.output
+        assert done.exit_code == 2, done.stderr
+        assert message in done.stderr
     assert not (tmp_path / "instance").exists()  # nothing recorded, no ledger made
 
 
