@@ -65,7 +65,8 @@ ENGINES = {
     "rq": ("rq", 6379, "rq://127.0.0.1:6379/0?queue={queue}",
            ["rq", "worker", "--url", "redis://127.0.0.1:6379/0", "{queue}"], "Listening on"),
     "celery": ("celery", 5672, "celery://tasks:celery_app?queue={queue}",
-               ["celery", "-A", "tasks:celery_app", "worker", "-Q", "{queue}", "--pool", "solo",
+               ["celery", "-A", "tasks:celery_app", "worker", "-n", "opsctl-bench-{queue}@%h",
+                "-Q", "{queue}", "--pool", "solo",
                 "--without-gossip", "--without-mingle", "-l", "info"], "ready."),
 }
 

@@ -212,8 +212,11 @@ def rq_worker(site: Site) -> Iterator[Worker]:
 
 @pytest.fixture(scope="module")
 def celery_worker(site: Site) -> Iterator[Worker]:
+    # A node name of its own: two workers named alike on one host (this one and the README's,
+    # under another xdist worker) fight over the node's exclusive pidbox queue.
     worker = Worker([str(BIN / "celery"), "-A", "tasks:celery_app", "worker", "--pool",
-                     "solo", "-Q", CELERY_QUEUE, "--without-gossip", "--without-mingle",
+                     "solo", "-n", f"opsctl-test-{os.getpid()}@%h",
+                     "-Q", CELERY_QUEUE, "--without-gossip", "--without-mingle",
                      "--without-heartbeat", "-l", "info"], site,
                     site.notes.parent / "celery.log", "ready.")
     yield worker
