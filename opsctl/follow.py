@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from . import output
 from . import progress as headway
-from .history import Whole, look_at, open_reader
+from .history import Whole, one_run
 
 if TYPE_CHECKING:
     import datetime as _dt
@@ -25,16 +25,6 @@ if TYPE_CHECKING:
 POLL_SECONDS = 0.5
 #: The time left is measured over this many of the checkpoints last seen.
 RECENT = 20
-
-
-def look(project: Project, run_id: int) -> Whole:
-    """Run ``run_id`` whole, as the ledger has it now."""
-    reader = open_reader(project)
-    try:
-        return look_at(reader, run_id)
-    finally:
-        if reader is not None:
-            reader.close()
 
 
 class Pace:
@@ -57,7 +47,7 @@ class Pace:
 
 def follow_run(project: Project, run_id: int, *, poll: float = POLL_SECONDS) -> int:
     """Show run ``run_id``'s progress until it ends; its exit code."""
-    whole = look(project, run_id)
+    whole = one_run(project, run_id)
     if output.is_terminal():
         whole = _live(project, whole, poll)
     else:
@@ -77,7 +67,7 @@ def _lines(project: Project, whole: Whole, poll: float) -> Whole:
             output.echo(f"run {whole.run.id}: "
                         f"{headway.text(whole.run, progress, pace.rate(whole))}")
         time.sleep(poll)
-        whole = look(project, whole.run.id)
+        whole = one_run(project, whole.run.id)
     return whole
 
 
@@ -97,5 +87,5 @@ def _live(project: Project, whole: Whole, poll: float) -> Whole:
                 bar.update(task, total=progress.total, completed=progress.done,
                            note=headway.text(whole.run, progress, pace.rate(whole)))
             time.sleep(poll)
-            whole = look(project, run.id)
+            whole = one_run(project, run.id)
     return whole
