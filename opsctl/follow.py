@@ -59,7 +59,7 @@ def follow_run(project: Project, run_id: int, *, poll: float = POLL_SECONDS) -> 
 def _lines(project: Project, whole: Whole, poll: float) -> Whole:
     pace = Pace()
     asked = None
-    while whole.run.status == "running":
+    while whole.run.status in ("queued", "running"):
         progress = whole.progress
         new = pace.see(whole)
         if progress is not None and (new or progress.request != asked):
@@ -80,7 +80,7 @@ def _live(project: Project, whole: Whole, poll: float) -> Whole:
                TextColumn("{task.fields[note]}"))
     with Progress(*columns, console=output.console(), transient=True) as bar:
         task = bar.add_task("", total=None, note="no batch yet")
-        while whole.run.status == "running":
+        while whole.run.status in ("queued", "running"):
             progress = whole.progress
             pace.see(whole)
             if progress is not None:

@@ -255,6 +255,10 @@ class Whole(NamedTuple):
     progress: Progress | None = None
     resumed_by: tuple[int, ...] = ()
     carried: int = 0
+    #: A shard: ``(parent id, "i/N", key range)``; None for any other run.
+    shard: tuple[int, str, Any] | None = None
+    #: A sharded run's children: ``(child, "i/N", its progress)``, by run id.
+    shards: tuple[tuple[Run, str, Progress | None], ...] = ()
 
     def rate(self) -> float | None:
         """Items per second since the run started, at its last checkpoint."""
@@ -270,6 +274,13 @@ class Whole(NamedTuple):
             whole["progress"] = headway.as_json(self.progress)
         if self.resumed_by:
             whole["resumed_by"] = list(self.resumed_by)
+        if self.shard is not None:
+            whole["shard"] = {"parent_id": self.shard[0], "shard": self.shard[1],
+                              "key_range": self.shard[2]}
+        if self.shards:
+            whole["shards"] = [{"run_id": c.id, "shard": label, "status": c.status,
+                                "progress": headway.as_json(p) if p else None}
+                               for c, label, p in self.shards]
         return whole
 
 
@@ -279,12 +290,21 @@ def look_at(reader: Glance | Ledger | None, run_id: int) -> Whole:
     found = reader.run(run_id) if reader is not None else None
     if reader is None or found is None:
         raise RunNotFound(f"no run {run_id} in the ledger; 'opsctl history' lists the runs")
-    progress = reader.progress(run_id)
+    progress = reader.progress_of([run_id]).get(run_id)  # a sharded run's: summed
     carried = 0
     if progress is not None and progress.resumed_from is not None:
         origin = reader.progress(progress.resumed_from)
         carried = origin.done if origin is not None else 0
-    return Whole(found, progress, tuple(reader.resumed_by(run_id)), carried)
+    links = reader.shards(run_id)
+    shard = next(((p, label, json.loads(k) if k else None) for n, p, label, k in links
+                  if n == run_id and p is not None), None)
+    children = [(n, label) for n, p, label, _ in links if p == run_id]
+    if children:
+        each = reader.progress_of(n for n, _ in children)
+        runs = [(reader.run(n), label, each.get(n)) for n, label in children]
+        shards = tuple((r, label, p) for r, label, p in runs if r is not None)
+    return Whole(found, progress, tuple(reader.resumed_by(run_id)), carried, shard,
+                 shards if children else ())
 
 
 def one_run(project: Project, run_id: int) -> Whole:
@@ -367,6 +387,7 @@ def details(whole: Whole) -> str:
         f"  summary:      {summary_text(run.summary) or '(none)'}",
     ]
     lines.extend(headway.detail_lines(run, whole.progress, whole.resumed_by, whole.rate()))
+    lines.extend(headway.shard_lines(whole.shard, whole.shards))
     lines.extend(f"  note:         {note}" for note in run.notes)
     for title, text in (("error", run.error), ("output (tail)", run.output_tail)):
         if text:

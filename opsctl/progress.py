@@ -116,6 +116,26 @@ def detail_lines(run: Run, progress: Progress | None, resumed_by: Sequence[int],
     return lines
 
 
+def shard_lines(shard: tuple[int, str, Any] | None,
+                shards: Sequence[tuple[Run, str, Progress | None]]) -> list[str]:
+    """What ``history --run ID`` adds for a shard (its parent and key range) and for a
+    sharded run (a line per child: its shard, status and progress)."""
+    lines = []
+    if shard is not None:
+        parent, label, keys = shard
+        bounds = [] if keys is None else [f"{sign} {k}" for sign, k in zip((">=", "<"), keys,
+                                                                           strict=True)
+                                           if k is not None]
+        where = f", keys {', '.join(bounds) or 'all'}" if keys is not None else ""
+        lines.append(f"  shard:        {label} of run {parent}{where}")
+    if shards:
+        lines.append(f"  shards:       {shards[0][1].partition('/')[2]}")
+    for child, label, progress in shards:
+        done = f"  {text(child, progress)}" if progress is not None else ""
+        lines.append(f"    run {child.id}  shard {label}  {child.status}{done}")
+    return lines
+
+
 def end_line(run: Run, progress: Progress | None) -> str:
     """A run's end in one line: ``run 12 paused (exit 80) at 45% 4,500/10,000; resume it
     with: opsctl run --resume 12``."""

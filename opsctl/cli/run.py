@@ -93,6 +93,10 @@ def _bare_wait(command: click.Command, args: list[str]) -> list[str]:
 @click.option("--queue", metavar="NAME",
               help="Hand the run to a queue's workers ([tool.opsctl.queues]): record it as "
                    "queued, print its id and return at once.")
+@click.option("--shards", type=int, metavar="N",
+              help="With --queue: cut the run into N child runs that the workers run side by "
+                   "side, each on its own range of the script's batches() key (an integer "
+                   "column); the run ends when they all have.")
 @click.option("--wait-result", is_flag=True,
               help="With --queue: follow the run to its end and exit with its exit code.")
 @click.option("--allow-changed", is_flag=True,
@@ -103,8 +107,8 @@ def run_command(project: Project, script: Script | None, args: tuple[str, ...],
                 app_path: str | None, dry_run: bool, reason: str | None, yes: bool,
                 force: bool, wait: float | None, request_context: bool, no_ledger: bool,
                 resume: str | None, limit: int | None, throttle: float | None,
-                max_rate: float | None, queue: str | None, wait_result: bool,
-                allow_changed: bool) -> None:
+                max_rate: float | None, queue: str | None, shards: int | None,
+                wait_result: bool, allow_changed: bool) -> None:
     """Run a script inside the Flask app context and record the run.
 
     opsctl's own options go BEFORE the script name; everything after SCRIPT goes to
@@ -139,11 +143,21 @@ def run_command(project: Project, script: Script | None, args: tuple[str, ...],
                          script_info=info, prog=ctx.command_path, resume=resume, limit=limit,
                          throttle=throttle, max_rate=max_rate, own_process=main.PROGRAM)
     if queue is None:
-        if wait_result or allow_changed:
-            raise click.UsageError("--wait-result and --allow-changed go with --queue NAME")
+        if wait_result or allow_changed or shards is not None:
+            raise click.UsageError("--shards, --wait-result and --allow-changed go with "
+                                   "--queue NAME: a sharded run's shards run on a queue's "
+                                   "workers")
         ctx.exit(run_script(project, script, args, options))
     if no_ledger:
         raise click.UsageError("--queue needs the ledger: a queued run is its row")
+    if shards is not None:
+        from ..queue.shards import MAX_SHARDS, asked_sharded
+
+        if not 2 <= shards <= MAX_SHARDS:
+            raise click.BadParameter(f"{shards} is not between 2 and {MAX_SHARDS}",
+                                     param_hint="'--shards'")
+        ctx.exit(asked_sharded(project, script, args, options, queue, shards,
+                               wait_result=wait_result, allow_changed=allow_changed))
     from ..queue.dispatch import asked
 
     ctx.exit(asked(project, script, args, options, queue, wait_result=wait_result,

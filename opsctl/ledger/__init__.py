@@ -4,13 +4,14 @@ Without SQLAlchemy: :mod:`.facts` (statuses, the schema version, whether there i
 :mod:`.values` (the frozen values callers get), :mod:`.processes` (this machine's processes),
 :mod:`.spans` (a script's lineage through moves, as plain values), :mod:`.glance` and
 :mod:`.serverglance` (the reads of ``history`` and ``list`` on a SQLite ledger through
-``sqlite3``, and of ``list`` on a PostgreSQL one through its driver), :mod:`.lastruns`
+``sqlite3``, with :mod:`.glanceshards` for sharded runs, and of ``list`` on a PostgreSQL
+one through its driver), :mod:`.lastruns`
 (``list``'s last runs, read by whichever can). With it: :mod:`.store`
 (:class:`~.store.Ledger`, built from :mod:`.core`, :mod:`.lineage`, :mod:`.locks`,
 :mod:`.tally`, :mod:`.reads`, :mod:`.writes`, :mod:`.ends`, the end of a run kept
 whatever happens, with :mod:`.journal`, the local journal, :mod:`.progress`, a run's batches,
-:mod:`.queued`, runs asked of a queue's workers, and :mod:`.shards`, a sharded run's parent
-and children), :mod:`.schema` (the tables and
+:mod:`.queued`, runs asked of a queue's workers, :mod:`.shards`, a sharded run's parent
+and children, and :mod:`.sharded`, its lock kept alive by its children), :mod:`.schema` (the tables and
 their indexes), :mod:`.queries` (the reads' statements, each a limited walk of an index),
 :mod:`.paging` (a page of runs by keyset, for the web dashboard),
 :mod:`.upgrade` (the steps to the schema version), :mod:`.rows` (values to rows and back),

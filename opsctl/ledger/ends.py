@@ -132,8 +132,7 @@ class Ends(Writes):
                                                                                  note])}))
             if not updated.rowcount:
                 return "already"  # another process recorded it a moment ago
-            conn.execute(LOCKS.delete().where(LOCKS.c.script == row.script,
-                                              LOCKS.c.run_id == run_id))
+            conn.execute(LOCKS.delete().where(LOCKS.c.run_id == run_id))
             return "recorded"
 
         return Replayed(path, self.persist(work), run_id, entry["script"], values["status"])

@@ -26,6 +26,7 @@ import os
 from ..light import NamedTuple
 from ..light import datetime as _dt
 from .facts import LEASE_SECONDS, SCHEMA_VERSION, sqlite_file
+from .glanceshards import GlanceShards
 from .spans import Move, Span, absorbed_of, current_key, lineage_of
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
@@ -192,7 +193,7 @@ def _json_list(keys: list[str]) -> str:
     return json.dumps(keys, ensure_ascii=False)
 
 
-class Glance:
+class Glance(GlanceShards):
     """A read-only look at a SQLite ledger: the reads of :class:`~.reads.Reads` that
     ``history`` and ``list`` make, with the same names and answers."""
 
@@ -351,14 +352,14 @@ class Glance:
                                             "run_id BETWEEN ? AND ?", (ids[0], ids[-1])):
                 if cells[0] in wanted:
                     found[cells[0]] = _progress(cells)
-            return found
+            return self.summed(found)
         for start in range(0, len(ids), PAGE):
             page = ids[start:start + PAGE]
             for cells in self._conn.execute(
                     f"SELECT {_PROGRESS} FROM opsctl_progress WHERE run_id IN "
                     f"({', '.join(['?'] * len(page))})", page):
                 found[cells[0]] = _progress(cells)
-        return found
+        return self.summed(found)
 
     def progress(self, run_id: int) -> Progress | None:
         """:meth:`.progress.Checkpoints.progress`."""

@@ -58,9 +58,8 @@ class Locks(Lineage):
     def heartbeat(self, run: Run) -> bool:
         """Refresh the run's lock; False when the lock is no longer this run's."""
         with self.engine.begin() as conn:
-            result = conn.execute(LOCKS.update()
-                                  .where(LOCKS.c.script == run.script,
-                                         LOCKS.c.run_id == run.id)
+            # By the run alone: a shard of a sharded run holds a lock of its own key.
+            result = conn.execute(LOCKS.update().where(LOCKS.c.run_id == run.id)
                                   .values(heartbeat_at=server_utcnow()))
         return bool(result.rowcount)
 

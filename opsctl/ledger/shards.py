@@ -19,6 +19,7 @@ cancelled, else ``paused``.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,14 +27,20 @@ import sqlalchemy as sa
 from . import rows
 from .core import guarded
 from .queued import NotQueued, Queued
-from .schema import LOCKS, PROGRESS, RUNS
-from .values import Process, Progress, Run
+from .schema import LOCKS, PROGRESS, RUNS, server_utcnow
+from .values import Process, Progress, Run, newest_shards, shards_summed
 from .writes import end_values
 
 #: A child in one of these has not ended yet.
 UNENDED = ("queued", "running")
 #: A child status that makes its parent ``failed``.
 FAILING = ("failed", "interrupted", "lost")
+
+
+def shard_lock(script: str, run_id: int) -> str:
+    """The key of the lock a running shard holds: its own, not the script's (its parent
+    holds that), so its heartbeat tells whether it is alive as any run's does."""
+    return f"{script}#shard-run-{run_id}"
 
 
 class Shards(Queued):
@@ -60,18 +67,41 @@ class Shards(Queued):
         self.persist(work)
 
     @guarded("written")
-    def start_shard(self, run_id: int, *, process: Process) -> Run:
-        """Take queued child run ``run_id`` to ``running`` on this worker, without the
-        script's lock (its parent holds it). Raises :class:`~.queued.NotQueued` when it is
-        not queued any more (cancelled, or another worker started it)."""
-        values = {"status": "running", "host": rows.text(process.host), "pid": process.pid,
-                  "started_at": rows.naive(rows.utcnow())}
+    def start_shard(self, run_id: int, *, process: Process, environment: str | None = None,
+                    notes: Sequence[str] = ()) -> Run:
+        """Take queued child run ``run_id`` to ``running`` on this worker with a lock of its
+        own (:func:`shard_lock`: its parent holds the script's), its parent to ``running``
+        with its first child, in one transaction; ``notes`` are added to the run's. Raises
+        :class:`~.queued.NotQueued` when it is not queued any more (cancelled, or another
+        worker started it)."""
+        before = self.run(run_id)
+        if before is None or before.status != "queued":
+            raise NotQueued(before)
+        host = rows.text(process.host)
+        values = {"status": "running", "host": host, "pid": process.pid,
+                  "started_at": rows.naive(rows.utcnow()),
+                  "environment": rows.opt_text(environment),
+                  "notes": rows.json_text([*before.notes, *notes]) or None}
 
         def work(conn: sa.engine.Connection) -> int:
+            row = conn.execute(sa.select(RUNS.c.script, RUNS.c.operator, PROGRESS.c.parent_id)
+                               .outerjoin(PROGRESS, PROGRESS.c.run_id == RUNS.c.id)
+                               .where(RUNS.c.id == run_id)).first()
             changed = conn.execute(RUNS.update().where(RUNS.c.id == run_id,
                                                        RUNS.c.status == "queued")
                                    .values(**values)).rowcount
-            return int(changed)
+            if row is None or not changed:
+                return 0
+            conn.execute(LOCKS.insert().values(
+                script=shard_lock(row.script, run_id), run_id=run_id, operator=row.operator,
+                host=host, node=process.node, pid=process.pid,
+                pid_started=process.pid_started, since=server_utcnow(),
+                heartbeat_at=server_utcnow()))
+            if row.parent_id is not None:
+                conn.execute(RUNS.update().where(RUNS.c.id == row.parent_id,
+                                                 RUNS.c.status == "queued")
+                             .values(status="running", started_at=values["started_at"]))
+            return 1
 
         if not self.persist(work):
             raise NotQueued(self.run(run_id))
@@ -131,24 +161,22 @@ class Shards(Queued):
     def close_parent(self, parent_id: int) -> Run | None:
         """End run ``parent_id`` when none of its children is still queued or running (see
         the module's docstring), releasing its lock; the parent as it is now (None when
-        there is no such run). Call it after a child's end is committed."""
+        there is no such run). Call it after a child's end is committed. A shard resumed by
+        another run counts as that run."""
         def work(conn: sa.engine.Connection) -> None:
-            statuses = conn.execute(sa.select(RUNS.c.status, RUNS.c.exit_code)
-                                    .join(PROGRESS, PROGRESS.c.run_id == RUNS.c.id)
-                                    .where(PROGRESS.c.parent_id == parent_id)).all()
-            if not statuses or any(s.status in UNENDED for s in statuses):
+            found = conn.execute(sa.select(RUNS.c.id, PROGRESS.c.shard, RUNS.c.status,
+                                           RUNS.c.exit_code)
+                                 .join(PROGRESS, PROGRESS.c.run_id == RUNS.c.id)
+                                 .where(PROGRESS.c.parent_id == parent_id)).all()
+            statuses = newest_shards(found)
+            if not statuses or any(s[2] in UNENDED for s in statuses):
                 return
-            status, code = _parent_end([(s.status, s.exit_code) for s in statuses])
-            parent = conn.execute(sa.select(RUNS.c.script)
-                                  .where(RUNS.c.id == parent_id)).first()
-            if parent is None:
-                return
+            status, code = _parent_end([(s[2], s[3]) for s in statuses])
             ended = conn.execute(RUNS.update().where(RUNS.c.id == parent_id,
-                                                     RUNS.c.status == "running")
+                                                     RUNS.c.status.in_(UNENDED))
                                  .values(**end_values(status, code, None, None, None, None)))
             if ended.rowcount:
-                conn.execute(LOCKS.delete().where(LOCKS.c.script == parent.script,
-                                                  LOCKS.c.run_id == parent_id))
+                conn.execute(LOCKS.delete().where(LOCKS.c.run_id == parent_id))
 
         self.persist(work)
         return self.run(parent_id)
@@ -156,18 +184,16 @@ class Shards(Queued):
     @guarded("read")
     def shards_progress(self, parent_id: int) -> Progress | None:
         """The progress of run ``parent_id`` as its children's summed (``total`` None unless
-        every child counted its own); None when it has no children with progress."""
+        every child counted its own; a shard resumed by another run counts as that run);
+        None when it has no children with progress."""
         with self.engine.connect() as conn:
-            found = conn.execute(sa.select(PROGRESS.c.done, PROGRESS.c.total,
+            found = conn.execute(sa.select(PROGRESS.c.run_id, PROGRESS.c.shard,
+                                           PROGRESS.c.done, PROGRESS.c.total,
                                            PROGRESS.c.updated_at)
                                  .where(PROGRESS.c.parent_id == parent_id)).all()
         if not found:
             return None
-        totals = [r.total for r in found]
-        return Progress(run_id=parent_id, done=sum(int(r.done) for r in found),
-                        total=None if None in totals else sum(int(t) for t in totals),
-                        cursor=None, updated_at=rows.aware(  # type: ignore[arg-type]
-                            max(r.updated_at for r in found)))
+        return shards_summed(parent_id, [(*r[:4], rows.aware(r[4])) for r in found])
 
 
 def _parent_end(ends: list[tuple[str, int | None]]) -> tuple[str, int]:

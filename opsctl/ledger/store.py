@@ -26,7 +26,7 @@ from ..errors import LedgerUnreachable
 from .engine import FIX_URL, make_engine, unreachable_message
 from .facts import exists_at, journal_folder, ledger_exists, sqlite_file
 from .journal import Journal
-from .shards import Shards
+from .sharded import Sharded
 from .upgrade import prepare
 from .values import Replayed, Run
 
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from ..config import Config
 
 
-class Ledger(Shards):
+class Ledger(Sharded):
     """The run ledger on one database. Open with :meth:`open`; close when done."""
 
     def __init__(self, engine: sa.engine.Engine, url: str) -> None:

@@ -16,6 +16,7 @@ from ..light import NamedTuple
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Any
 
 
@@ -103,6 +104,29 @@ class Progress(NamedTuple):
         if not self.total:
             return None
         return max(0.0, min(1.0, self.done / self.total))
+
+
+def newest_shards(children: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
+    """Of a sharded run's children, each ``(run_id, shard, ...)``, the newest run of each
+    shard: a shard resumed by another run is that run now (which carries its count)."""
+    newest: dict[Any, Sequence[Any]] = {}
+    for child in children:
+        if child[1] not in newest or child[0] > newest[child[1]][0]:
+            newest[child[1]] = child
+    return list(newest.values())
+
+
+def shards_summed(parent_id: int, children: Sequence[Sequence[Any]],
+                  own: Progress | None = None) -> Progress:
+    """A sharded run's progress: its children's, each ``(run_id, shard, done, total,
+    updated_at)``, summed over the newest run of each shard (``total`` None unless each
+    counted its own); the stop asked of the parent is its ``own``'s."""
+    kept = newest_shards(children)
+    totals = [c[3] for c in kept]
+    return Progress(parent_id, sum(int(c[2]) for c in kept),
+                    None if None in totals else sum(int(t) for t in totals), None,
+                    max(c[4] for c in kept), None, own.request if own else None,
+                    own.requested_by if own else None)
 
 
 class ScriptStats(NamedTuple):

@@ -151,8 +151,7 @@ class Writes(Reads):
                     error = "\n".join(filter(None, [note, values["error"]]))
                     conn.execute(RUNS.update().where(RUNS.c.id == run.id).values(
                         **{**values, "error": rows.clip(error)}))
-            conn.execute(LOCKS.delete().where(LOCKS.c.script == run.script,
-                                              LOCKS.c.run_id == run.id))
+            conn.execute(LOCKS.delete().where(LOCKS.c.run_id == run.id))  # a shard's too
             return mine
 
         return self.persist(work, on_retry=on_retry, give_up=give_up)

@@ -93,6 +93,8 @@ def dispatch(project: Project, script: Script | None, args: Sequence[str],
                                  git_dirty=dirty, reason=options.reason,
                                  notes=[queued_note(found.name, job, process)])
             payload = payload_of(project, key, args, options, run, allow_changed)
+            if resumed is not None and _resumes_shard(ledger, resumed, run, process):
+                payload["shard"] = True
             try:
                 engine.enqueue(found, payload, job)
             except QueueUnreachable as exc:
@@ -109,6 +111,21 @@ def dispatch(project: Project, script: Script | None, args: Sequence[str],
     return run
 
 
+def _resumes_shard(ledger: Ledger, resumed: int, run: Run, process: Any) -> bool:
+    """Whether ``run`` resumes a shard of a sharded run, and goes on as that shard
+    (:meth:`~opsctl.ledger.sharded.Sharded.relink`); a run that cannot is not queued."""
+    from ..errors import LockHeld
+    from ..ledger.values import LockBusy
+
+    try:
+        return ledger.relink(resumed, run.id, process=process)
+    except LockBusy as busy:
+        why = (f"run {resumed} is a shard of a sharded run that has ended, and the script is "
+               f"locked by {busy.holder.describe()}; resume it once that run has ended")
+        ledger.drop_queued(run.id, exit_code=LockHeld.exit_code, error=f"not queued: {why}")
+        raise LockHeld(why) from None
+
+
 def _code_of(exc: BaseException) -> int:
     """The exit code a dispatch stopped by ``exc`` ends with."""
     from ..errors import SIGINT_EXIT
@@ -122,7 +139,8 @@ def _resuming(ledger: Ledger, project: Project, script: Script | None, args: Seq
     resumes (named by its id in what the worker gets)."""
     from ..run.resume import resumed
 
-    found, options = resumed(ledger, project.catalogue, script, list(args), options)
+    found, options = resumed(ledger, project.catalogue, script, list(args), options,
+                             shards=True)
     return found.script, found.args, options._replace(resume=str(found.run.id)), found.run.id
 
 

@@ -26,13 +26,8 @@ FORMAT = 1
 def run_job(payload: dict[str, Any]) -> int:
     """Run the queued run ``payload`` describes (:func:`.dispatch.payload_of`); its exit
     code: the script's own, or the refusal's."""
-    import click
-
-    from ..errors import OpsctlError
-    from ..ledger.queued import NotQueued
     from ..project import Project
     from ..run.args import QueuedStart, RunOptions
-    from ..run.runner import run_script
 
     if payload.get("format") != FORMAT:
         output.warn(f"a job of an unknown format ({payload.get('format')!r}); upgrade opsctl "
@@ -50,9 +45,25 @@ def run_job(payload: dict[str, Any]) -> int:
         output.warn(why)
         _drop(project, run_id, 2, why)
         return 2
+    shard = bool(payload.get("shard"))
     options = RunOptions(**{k: v for k, v in given.items() if k in RunOptions._fields},
                          queued=QueuedStart(run_id, payload["sha256"],
-                                            bool(payload.get("allow_changed"))))
+                                            bool(payload.get("allow_changed")), shard))
+    try:
+        return _run(project, run_id, payload, options)
+    finally:
+        if shard:  # whatever became of it, its parent may end with it
+            _close_parent(project, run_id)
+
+
+def _run(project: Project, run_id: int, payload: dict[str, Any], options: Any) -> int:
+    """The run, started here (or refused); its exit code."""
+    import click
+
+    from ..errors import OpsctlError
+    from ..ledger.queued import NotQueued
+    from ..run.runner import run_script
+
     try:
         script = project.catalogue.resolve(payload["script"], cwd=project.dir)
         code = run_script(project, script, list(payload["args"]), options)
@@ -73,6 +84,18 @@ def run_job(payload: dict[str, Any]) -> int:
     _drop(project, run_id, code, f"not started on {_host()}: exited {code} before the "
           "script ran (see the worker's log)")
     return code
+
+
+def _close_parent(project: Project, run_id: int) -> None:
+    """A shard ended (or never started): end its parent if it was the last."""
+    from ..errors import LedgerUnreachable
+    from ..ledger.store import open_ledger
+
+    try:
+        with open_ledger(project.config) as ledger:
+            ledger.close_parent_of(run_id)
+    except LedgerUnreachable as exc:  # its lock, gone with it, leaves the parent's to reaping
+        output.warn(f"the sharded run of run {run_id} could not be ended ({exc})")
 
 
 def _same_ledger(project: Project, payload: dict[str, Any]) -> bool:

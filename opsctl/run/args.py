@@ -13,11 +13,11 @@ from typing import Any, NamedTuple
 #: declares them; a plain ``main()`` or legacy script only gets them after ``--``.
 OWN_OPTIONS = ("--app", "--dry-run", "--reason", "-y", "--yes", "--force", "--wait",
                "--request-context", "--no-ledger", "--resume", "--limit", "--throttle",
-               "--max-rate", "--queue", "--wait-result", "--allow-changed")
+               "--max-rate", "--queue", "--shards", "--wait-result", "--allow-changed")
 #: Those of them that take a value (``--wait``'s is optional: a number of seconds;
 #: ``--resume``'s too: a run id).
 VALUE_OPTIONS = ("--app", "--reason", "--wait", "--resume", "--limit", "--throttle",
-                 "--max-rate", "--queue")
+                 "--max-rate", "--queue", "--shards")
 HELP_OPTIONS = ("-h", "--help")
 
 
@@ -29,6 +29,9 @@ class QueuedStart(NamedTuple):
     sha256: str
     #: Run the script even if it changed since it was asked for.
     allow_changed: bool = False
+    #: The run is a shard of a sharded run: it starts without the script's lock (its parent
+    #: holds it) and pages its own part of the key space (:mod:`.shards`).
+    shard: bool = False
 
 
 class RunOptions(NamedTuple):

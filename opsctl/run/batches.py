@@ -68,9 +68,20 @@ def batches(source: Any, size: int = 100, *, key: Any = None, total: bool = True
                          f"not {size!r}")
     from .keyset import is_query
 
+    course = courses.current()
+    shard = course.shard if course is not None and course.ledger is not None else None
     feed: Feed
     if is_query(source):
+        if shard is not None:  # a shard of a sharded run pages its own key range
+            from .shards import narrowed_for
+
+            assert course is not None
+            source = narrowed_for(course, source, key, session)
         feed = QueryFeed(source, key, session)
+    elif shard is not None:
+        raise ValueError(f"opsctl.batches(): a sharded run cuts a query's integer key into "
+                         f"ranges, and this loop pages a {type(source).__name__}, not a "
+                         "SQLAlchemy select or Query; run the script unsharded")
     elif key is not None:
         raise ValueError("opsctl.batches(): key= pages a SQLAlchemy select or Query; "
                          f"{type(source).__name__} has no columns")
@@ -79,7 +90,6 @@ def batches(source: Any, size: int = 100, *, key: Any = None, total: bool = True
     else:
         raise TypeError(f"opsctl.batches(): cannot page a {type(source).__name__}: give a "
                         "SQLAlchemy select or Query, rows('file.csv'), or an iterable")
-    course = courses.current()
     hook = None
     if exactly_once and course is not None and course.ledger is not None:
         if not isinstance(feed, QueryFeed):

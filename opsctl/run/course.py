@@ -59,6 +59,17 @@ class Start(NamedTuple):
     resumed_from: int | None = None
 
 
+class Shard(NamedTuple):
+    """The run is shard ``number/shards`` (from 1) of run ``parent_id``, a sharded run: its
+    ``batches()`` loop pages only its ``key_range`` (``[lo, hi)``, None for an open end;
+    None itself until the split is known) of the query's key (:mod:`.shards`)."""
+
+    parent_id: int
+    number: int
+    shards: int
+    key_range: Any = None
+
+
 class RunProgress(NamedTuple):
     """``current_run().progress``: items done (those of the run resumed included), the
     total when counted, and the cursor the next batch starts from."""
@@ -86,6 +97,8 @@ class Course:
         self.cursor = start.cursor
         #: A batches() loop owns the progress row (a track() loop then records nothing).
         self.looping = False
+        #: A shard of a sharded run: the part of the key space its batches() loop pages.
+        self.shard: Shard | None = None
         #: In a dry run: rolls back what the batch before did (the dry-run guard's rewind).
         self.rewind: Any = None
         #: Told of each batch done, ``progress=``: the runner sends ``run_checkpoint``

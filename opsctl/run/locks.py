@@ -40,7 +40,10 @@ def start_run(ledger: Ledger, key: str, process: Process, stored_args: list[str]
         # in between is raised there, where it ends the run as interrupted.
         interrupts.hold()
         try:
-            if options.queued is not None:  # on a worker: the row asked for starts
+            if options.queued is not None and options.queued.shard:  # its parent's lock
+                run = ledger.start_shard(options.queued.run_id, process=process,
+                                         environment=environment, notes=notes)
+            elif options.queued is not None:  # on a worker: the row asked for starts
                 run = ledger.start_queued(options.queued.run_id, process=process,
                                           environment=environment, once=once, notes=notes)
             else:

@@ -39,9 +39,10 @@ class Resumed(NamedTuple):
 
 
 def resumed(ledger: Ledger, catalogue: Catalogue, script: Script | None, args: list[str],
-            options: RunOptions) -> tuple[Resumed, RunOptions]:
+            options: RunOptions, *, shards: bool = False) -> tuple[Resumed, RunOptions]:
     """The run ``options.resume`` names (``""``: the newest unfinished run of ``script``),
-    and the options of the new run."""
+    and the options of the new run. A shard of a sharded run is resumed only with
+    ``shards`` (on a queue, where the new run goes on as that shard)."""
     from ..catalogue import printable
 
     # A run that died without a word (kill -9, a crash) shows as running until its lock is
@@ -76,6 +77,20 @@ def resumed(ledger: Ledger, catalogue: Catalogue, script: Script | None, args: l
         raise NothingToResume(f"--resume: run {run.id} of {run.script} {state}: only a "
                               f"{', '.join(UNFINISHED[:-1])} or {UNFINISHED[-1]} run "
                               "can be resumed")
+    shard = ledger.shard_of(run.id)
+    if shard is not None and not (shards or options.queued is not None and options.queued.shard):
+        raise NothingToResume(f"--resume: run {run.id} is shard {shard[1]}/{shard[2]} of run "
+                              f"{shard[0]}: resume it on a queue (opsctl run --queue NAME "
+                              f"--resume {run.id}), where it goes on as that shard, in its "
+                              "own part of the keys")
+    children = ledger.children(run.id)
+    if children:
+        left = [str(c.id) for c in children if c.status in UNFINISHED
+                and not ledger.resumed_by(c.id)]
+        which = f"resume the shards that did not succeed (runs {', '.join(left)}) one by one" \
+            if left else "each of its shards has ended or was resumed"
+        raise NothingToResume(f"--resume: run {run.id} is a sharded run: {which}, with "
+                              "opsctl run --queue NAME --resume CHILD_ID")
     dry = options.dry_run or run.dry_run
     later = [r for r in ledger.resumed_by(run.id) if dry or not _dry(ledger, r)]
     if later:

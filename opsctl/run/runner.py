@@ -209,7 +209,10 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
     stored_args = scrub.args(redact(args, secret, entry.flags, entry.secret_opts))
     stored = options._replace(reason=scrub.text(options.reason))
 
-    once = ledger is not None and script.kind == "unrecycle" and not options.force
+    sharded = options.queued is not None and options.queued.shard
+    # A shard's run-once was its parent's, checked when it was asked for.
+    once = ledger is not None and script.kind == "unrecycle" and not options.force and \
+        not sharded
     if once:
         # Refused before waiting or asking; checked again with the lock held (start_run).
         assert ledger is not None
@@ -277,7 +280,7 @@ def _course_of(ledger: Ledger | None, run: Run | None, resumed: Resumed | None,
                options: RunOptions) -> Course:
     """The run's course through its batches: a resumed run starts (and is linked, in the
     ledger, before its first batch) where the run it resumes stopped."""
-    from .course import Course, Start
+    from .course import Course, Shard, Start
 
     start = resumed.start if resumed is not None else Start()
     course = Course(ledger, run.id if run else None, start=start, limit=options.limit,
@@ -285,6 +288,11 @@ def _course_of(ledger: Ledger | None, run: Run | None, resumed: Resumed | None,
                     dry_run=options.dry_run)
     if resumed is not None:
         course.begin(start.total, start.cursor)
+    if ledger is not None and run is not None and options.queued is not None and \
+            options.queued.shard:
+        found = ledger.shard_of(run.id)
+        if found is not None:
+            course.shard = Shard(*found)
     return course
 
 

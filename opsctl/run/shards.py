@@ -15,10 +15,13 @@ hi``), which keyset pagination then pages as any query (:mod:`.keyset`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Query
+
+if TYPE_CHECKING:
+    from .course import Course
 
 #: A shard's key range: ``(lo, hi)``, ``None`` for an open end.
 Range = tuple[int | None, int | None]
@@ -80,3 +83,30 @@ def narrowed(source: Any, key: Any, shard: Range) -> Any:
     if not conditions:
         return source
     return source.filter(*conditions) if isinstance(source, Query) else source.where(*conditions)
+
+
+def narrowed_for(course: Course, source: Any, key: Any, session: Any = None) -> Any:
+    """``source`` (a ``select`` or ``Query``) limited to the key range of the shard
+    ``course`` runs: the range it kept (a resumed shard's), else its part of the parent's
+    split, which the first child to get here computes and proposes
+    (:meth:`~opsctl.ledger.shards.Shards.claim_split`: every child uses the one kept
+    first); the range is then recorded on the child's row. A key that is not one integer
+    column is refused (:func:`integer_key`)."""
+    from .keyset import Keyset
+
+    shard, ledger, run_id = course.shard, course.ledger, course.run_id
+    assert shard is not None and ledger is not None and run_id is not None
+    keyset = Keyset(source, key, session)
+    column = integer_key(keyset.keys)
+    if shard.key_range is None:
+        bounds = ledger.split_of(shard.parent_id)
+        if bounds is None:
+            reader = None if isinstance(source, Query) else keyset.session()
+            bounds = ledger.claim_split(shard.parent_id,
+                                        split(source, column, shard.shards, reader))
+        found = shard_range(bounds, shard.number)
+        ledger.link_shard(run_id, parent_id=shard.parent_id, index=shard.number,
+                          count=shard.shards, key_range=list(found))
+        course.shard = shard = shard._replace(key_range=list(found))
+    low, high = shard.key_range
+    return narrowed(source, column, (low, high))

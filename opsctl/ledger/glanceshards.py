@@ -1,0 +1,40 @@
+"""A :class:`~.glance.Glance`'s reads of sharded runs: a parent's progress as its children's
+summed, and the links of a parent and its shards, as :class:`~.sharded.Sharded` reads them,
+through ``sqlite3`` alone."""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .values import Progress
+
+
+class GlanceShards:
+    """Sharded runs' reads, on a glance's connection."""
+
+    _conn: Any
+
+    def summed(self, found: dict[int, Progress]) -> dict[int, Progress]:
+        """``found``, each sharded run's progress its children's summed (its own row is
+        there once a child has split the keys)."""
+        import datetime as _dt
+
+        from .values import shards_summed
+
+        for parent in list(found):
+            children = [(*c[:4], _dt.datetime.fromisoformat(c[4] + "+00:00"))
+                        for c in self._conn.execute(
+                            "SELECT run_id, shard, done, total, updated_at FROM "
+                            "opsctl_progress WHERE parent_id = ?", [parent])]
+            if children:
+                found[parent] = shards_summed(parent, children, found[parent])
+        return found
+
+    def shards(self, run_id: int) -> list[tuple[int, int | None, str, str | None]]:
+        """:meth:`.sharded.Sharded.shards`."""
+        return list(self._conn.execute(
+            "SELECT run_id, parent_id, shard, key_range FROM opsctl_progress WHERE (run_id = ? "
+            "AND parent_id IS NOT NULL) OR parent_id = ? ORDER BY run_id", [run_id, run_id]))
