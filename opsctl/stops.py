@@ -107,7 +107,7 @@ def wait(ledger: Ledger, run_id: int, *,
         if run is None:
             raise RunNotFound(f"no run {run_id} in the ledger; 'opsctl history' lists the runs")
         if run.status != "running":
-            return run, ledger.progress(run_id)
+            return run, ledger.progress_of([run_id]).get(run_id)  # a sharded run's: summed
         time.sleep(poll)
 
 

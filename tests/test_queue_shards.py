@@ -201,6 +201,40 @@ def test_shards_without_a_queue_and_out_of_bounds_are_usage_errors(shop: Shop) -
     one = opsctl(shop.project, "run", "--queue", "ops", "--shards", "1", "recycle/backfill",
                  **shop.env)
     assert one.returncode == 2 and "1 is not between 2 and 64" in one.stderr
+    write_script(shop.project, "recycle/whole", '"""No batches."""\n\n\ndef main():\n    pass\n')
+    whole = opsctl(shop.project, "run", "--queue", "ops", "--shards", "2", "recycle/whole",
+                   **shop.env)
+    assert whole.returncode == 2
+    assert "recycle/whole has no batches() loop: a sharded run cuts" in whole.stderr
+    with ledger(shop.url) as opened:
+        assert not list(opened.runs("recycle/whole"))  # nothing recorded
+
+
+def test_cancelling_a_sharded_run_cancels_its_queued_shards_and_frees_the_lock(
+        shop: Shop) -> None:
+    idle = {"OPSCTL_QUEUE_IDLE": f"rq://127.0.0.1:6379/0?queue={QUEUE}-idle"}
+    asked = opsctl(shop.project, "run", "--queue", "idle", "--shards", "3", "recycle/backfill",
+                   **shop.env, **idle)
+    assert asked.returncode == 0, asked.stderr
+    parent_id = int(asked.stdout)
+    with ledger(shop.url) as opened:
+        children = [c.id for c in opened.children(parent_id)]
+        assert opened.run(parent_id).status == "queued"
+        assert opened.holder("recycle/backfill").run_id == parent_id  # its asker is gone
+    assert f"queued on idle as 3 shards (runs {', '.join(map(str, children))})" in asked.stderr
+    said = opsctl(shop.project, "cancel", str(parent_id), **shop.env, **idle)
+    assert said.returncode == 0, said.stderr
+    assert said.stdout.splitlines() == [
+        f"run {parent_id} is a sharded run: cancel asked of its shards",
+        *(f"  shard {i}/3: run {n} is cancelled: it had not started"
+          for i, n in enumerate(children, 1))]
+    with ledger(shop.url) as opened:
+        assert opened.run(parent_id).status == "cancelled"
+        assert opened.holder("recycle/backfill") is None
+    from redis import Redis
+    from rq import Queue
+
+    assert Queue(f"{QUEUE}-idle", connection=Redis()).count == 0  # the jobs are gone
 
 
 # Last: it kills a worker.

@@ -33,6 +33,7 @@ pytest.importorskip("celery")
 SECTION = "## Running on your workers"
 RQ = "### RQ"
 CELERY = "### Celery"
+SHARDS = "### Shards"
 SIGNALS = "### Run signals"
 BIN = Path(sys.executable).parent
 
@@ -123,7 +124,7 @@ def test_running_on_your_workers(tmp_path: Path) -> None:
             + ["--pool", "solo", "--without-gossip", "--without-mingle", "-l", "info"],
             demo, env, tmp_path / "celery.log", "ready."))
         shell = Shell(demo, env, home)
-        for heading in (RQ, CELERY):
+        for heading in (RQ, CELERY, SHARDS):
             for block in blocks(heading):
                 if block.lang == "console":
                     shell.replay(block)

@@ -23,6 +23,15 @@ def _stop(project: Project, run_id: int, action: str, wait: bool) -> None:
 
     ledger = stops.open_ledger_of(project)
     try:
+        if ledger is not None:
+            from ..queue.shards import stop_sharded
+
+            lines = stop_sharded(project, ledger, run_id, action, project.identity.name)
+            if lines is not None:
+                output.echo("\n".join(lines))
+                if wait:
+                    output.echo(stops.stopped(*stops.wait(ledger, run_id), action))
+                return
         if action == "cancel" and ledger is not None:
             from ..queue.dispatch import cancel_if_queued
 

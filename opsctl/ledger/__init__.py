@@ -11,9 +11,9 @@ one through its driver), :mod:`.lastruns`
 :mod:`.tally`, :mod:`.reads`, :mod:`.writes`, :mod:`.ends`, the end of a run kept
 whatever happens, with :mod:`.journal`, the local journal, :mod:`.progress`, a run's batches,
 :mod:`.queued`, runs asked of a queue's workers, :mod:`.shards`, a sharded run's parent
-and children, and :mod:`.sharded`, its lock kept alive by its children), :mod:`.schema` (the tables and
-their indexes), :mod:`.queries` (the reads' statements, each a limited walk of an index),
-:mod:`.paging` (a page of runs by keyset, for the web dashboard),
+and children, and :mod:`.sharded`, its lock kept alive by its children), :mod:`.schema`
+(the tables and their indexes), :mod:`.queries` (the reads' statements, each a limited
+walk of an index), :mod:`.paging` (a page of runs by keyset, for the web dashboard),
 :mod:`.upgrade` (the steps to the schema version), :mod:`.rows` (values to rows and back),
 :mod:`.engine` and :mod:`.backend` with one module per database (:mod:`.sqlite`,
 :mod:`.postgresql`, :mod:`.mysql`) for whatever differs between them. For a ledger in the

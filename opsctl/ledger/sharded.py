@@ -20,6 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..errors import PAUSED
 from . import rows
 from .core import guarded
 from .schema import PROGRESS, RUNS
@@ -93,6 +94,13 @@ class Sharded(Shards):
         self.link_shard(run_id, parent_id=parent_id, index=index, count=count,
                         key_range=key_range)
         return True
+
+    @guarded("written")
+    def pause_queued(self, run_id: int, *, operator: str) -> Run | None:
+        """End queued run ``run_id`` ``paused`` before it started (a shard of a sharded run
+        paused), to be resumed; as :meth:`~.queued.Queued.cancel_queued` otherwise."""
+        return self._end_queued(run_id, "paused", PAUSED,
+                                f"paused by {operator} before it started")
 
     @guarded("read")
     def split_of(self, parent_id: int) -> list[Any] | None:

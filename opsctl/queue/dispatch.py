@@ -175,25 +175,28 @@ def job_of(run: Run) -> tuple[str, str] | None:
     return None
 
 
-def cancel_queued(project: Project, ledger: Ledger, run_id: int, operator: str) -> Run | None:
-    """Cancel run ``run_id`` if it is queued: marked ``cancelled`` (a worker that gets its job
-    skips it) and its job taken off the queue. The run as it is now (unchanged when it was
-    not queued); None when there is no such run."""
+def cancel_queued(project: Project, ledger: Ledger, run_id: int, operator: str, *,
+                  pause: bool = False) -> Run | None:
+    """Cancel run ``run_id`` if it is queued: marked ``cancelled`` (``paused`` with
+    ``pause``: a shard of a sharded run paused; a worker that gets its job skips it) and its
+    job taken off the queue. The run as it is now (unchanged when it was not queued); None
+    when there is no such run."""
     from ..errors import OpsctlError
 
     run = ledger.run(run_id)
     if run is None or run.status != "queued":
         return run
-    run = ledger.cancel_queued(run_id, operator=operator)
+    run = ledger.pause_queued(run_id, operator=operator) if pause else \
+        ledger.cancel_queued(run_id, operator=operator)
     where = job_of(run) if run is not None else None
-    if run is None or run.status != "cancelled" or where is None:
+    if run is None or run.status != ("paused" if pause else "cancelled") or where is None:
         return run
     try:
         found = target(project.config.queues, where[0])
         importable(project)
         engine_of(found).remove(found, where[1])
     except OpsctlError as exc:  # the ledger says cancelled: a worker skips it all the same
-        output.warn(f"run {run_id} is cancelled, but its job stays on queue {where[0]} until "
+        output.warn(f"run {run_id} is {run.status}, but its job stays on queue {where[0]} until "
                     f"a worker skips it ({exc.format_message()})")
     return run
 
@@ -234,7 +237,8 @@ def follow(project: Project, ledger: Ledger, run: Run) -> int:
         follow_run(project, run.id)  # says how it ended
         now = ledger.run(run.id) or now
     else:
-        output.echo(headway.end_line(now, ledger.progress(now.id)))
+        # A sharded run's progress: its shards' summed.
+        output.echo(headway.end_line(now, ledger.progress_of([now.id]).get(now.id)))
     if now.exit_code is not None:
         return now.exit_code
     return {"paused": PAUSED, "cancelled": CANCELLED}.get(now.status, 1)

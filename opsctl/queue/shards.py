@@ -24,6 +24,7 @@ from .worker import job_id
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from types import CodeType
 
     from ..catalogue import Script
     from ..ledger.store import Ledger
@@ -57,8 +58,14 @@ def dispatch_sharded(project: Project, script: Script, args: Sequence[str],
     git = GitProbe(project.dir)
     try:
         engine.reachable(found)
+        entry = compile_script(script)
+        if "batches" not in _names(entry.code):
+            import click
+
+            raise click.UsageError(f"{script.display} has no batches() loop: a sharded run "
+                                   "cuts the keys of its batches() loop into ranges, one a "
+                                   "shard (each shard would run it whole); run it unsharded")
         with open_ledger(project.config) as ledger:
-            entry = compile_script(script)
             key = printable(script.key)
             revision, dirty = git.result()
             process = Process.current(project.identity.name)
@@ -91,6 +98,17 @@ def dispatch_sharded(project: Project, script: Script, args: Sequence[str],
     finally:
         git.close()
     return parent, [child for child, _ in children]
+
+
+def _names(code: CodeType) -> set[str]:
+    """The global and attribute names ``code`` and the functions in it use."""
+    from types import CodeType
+
+    found = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, CodeType):
+            found |= _names(const)
+    return found
 
 
 def _enqueue_all(ledger: Ledger, engine: Engine, found: Target,
@@ -139,3 +157,35 @@ def asked_sharded(project: Project, script: Script | None, args: Sequence[str],
         return 0
     with open_ledger(project.config) as ledger:
         return follow(project, ledger, parent)
+
+
+def stop_sharded(project: Project, ledger: Ledger, run_id: int, action: str,
+                 operator: str) -> list[str] | None:
+    """``opsctl pause``/``cancel`` of a sharded run: asked of each of its shards that has not
+    ended (a queued one is ended at once, ``paused`` or ``cancelled``, and taken off its
+    queue; a running one stops at its next batch boundary), and the parent ends with the
+    last of them. What happened, a line each; None when run ``run_id`` is not a sharded
+    run."""
+    from ..errors import OpsctlError
+    from ..ledger.values import newest_shards
+    from ..stops import ask
+    from .dispatch import cancel_queued
+
+    children = [(n, label) for n, parent, label, _ in ledger.shards(run_id) if parent == run_id]
+    if not children:
+        return None
+    lines = [f"run {run_id} is a sharded run: {action} asked of its shards"]
+    for n, label in sorted(newest_shards(children), key=lambda c: int(c[0])):
+        child = ledger.run(n)
+        if child is None or child.status not in ("queued", "running"):
+            continue
+        if child.status == "queued":
+            child = cancel_queued(project, ledger, n, operator, pause=action == "pause")
+            if child is not None and child.status in ("paused", "cancelled"):
+                lines.append(f"  shard {label}: run {n} is {child.status}: it had not started")
+                continue
+        try:
+            lines.append(f"  shard {label}: {ask(ledger, n, action, operator=operator).describe()}")
+        except OpsctlError as exc:
+            lines.append(f"  shard {label}: {exc.format_message()}")
+    return lines

@@ -59,8 +59,12 @@ def stop(project: Project, ledger: Ledger, run: Run, action: str, operator: str)
     """Pause or cancel ``run``: a queued one is cancelled off its queue; a running one is
     asked to stop at its next batch boundary. What happened, in one line."""
     from ..queue.dispatch import cancel_if_queued
+    from ..queue.shards import stop_sharded
     from ..stops import ask
 
+    sharded = stop_sharded(project, ledger, run.id, action, operator)
+    if sharded is not None:
+        return "; ".join(line.strip() for line in sharded)
     if action == "cancel" and run.status == "queued":
         line = cancel_if_queued(project, ledger, run.id, operator)
         if line is not None:
