@@ -916,15 +916,48 @@ def measure_queues(plan: Plan, workdir: Path, env: dict[str, str]) -> list[Measu
                 m.extra["from_asking_median_s"] = statistics.median(asked)
                 m.note = f"from asking: median {_ms(statistics.median(asked))}"
         found.append(m)
+    found.append(measure_shards(plan, workdir, env, bench_queues))
     return found
 
 
+def measure_shards(plan: Plan, workdir: Path, env: dict[str, str],
+                   bench_queues: Any) -> Measurement:
+    """The batches loop as ``--shards 2`` on two RQ workers against one queued run on one
+    worker (:func:`bench_queues.sharded_throughput`): the ratio is of the spans the runs
+    took, two workers over one (below 1: faster)."""
+    rows = bench_queues.SHARD_ROWS
+    title = f"batches() loop, {rows:,} rows, PostgreSQL: --shards 2 on 2 RQ workers vs 1"
+    m = Measurement("queue_shards", title, Side("opsctl run --queue --shards 2 (2 workers)"),
+                    Side("opsctl run --queue (1 worker)"))
+    if plan.quick:  # two workers and eight whole runs: longer than the rest of quick mode
+        m.status, m.note = "not available", ("quick mode leaves it out: python -m "
+                                             "tests.bench_queues --only-shards measures it")
+        return m
+    log("opsctl run --queue --shards 2")
+    try:
+        found = bench_queues.sharded_throughput(workdir, env, rows, min(plan.runs_run, 5))
+    except RuntimeError as exc:
+        m.status, m.note = "failed", str(exc)[:300]
+        return m
+    if "skipped" in found:
+        m.status, m.note = "not available", found["skipped"]
+        return m
+    m.a.times, m.b.times = found["two"], found["one"]  # type: ignore[union-attr]
+    m.ratios = [a / b for a, b in zip(found["two"], found["one"], strict=True)]
+    m.note = bench_queues.sharded_line(found)
+    return m
+
+
 def queue_targets(ms: dict[str, Measurement]) -> list[Target]:
-    """RQ's start within 1 s of run --queue returning (issue 17); Celery's reported."""
+    """RQ's start within 1 s of run --queue returning (issue 17); Celery's, and the sharded
+    throughput (two workers' span over one's), reported."""
+    shards = _ratio_target("--shards 2 on 2 RQ workers vs 1 worker, batches() loop span",
+                           ms.get("queue_shards"), 1.0)
+    shards.required = False
     return [_ledger_target("run --queue -> RQ worker starts the script (idle)",
                            ms.get("queue_rq"), 1.0),
             _ledger_target("run --queue -> Celery worker starts the script (idle)",
-                           ms.get("queue_celery"), None)]
+                           ms.get("queue_celery"), None), shards]
 
 
 # -- targets ---------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """Benchmark of ``opsctl run --queue``: the time from ``opsctl run --queue`` returning to an
 idle worker starting the script (its ``main()`` called), for RQ and for Celery, whole
-processes on the real Redis (127.0.0.1:6379) and RabbitMQ (127.0.0.1:5672).
+processes on the real Redis (127.0.0.1:6379) and RabbitMQ (127.0.0.1:5672); and the
+throughput of a sharded run (``--shards 2`` on two RQ workers) against one queued run on
+one worker, over the batches benchmark's table on PostgreSQL (:func:`sharded_throughput`).
 
 :mod:`tests.bench` reports it with the rest; on its own::
 
@@ -26,6 +28,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 BIN = Path(sys.executable).parent
 OPSCTL = str(BIN / "opsctl")
@@ -164,6 +167,128 @@ def latencies(engine: str, runs: int, base: Path,
             worker.wait(timeout=30)
 
 
+#: The sharded line's rows (the batches benchmark's table, :mod:`bench_batches`).
+SHARD_ROWS = 200_000
+
+
+def _batches_module() -> Any:
+    try:
+        from tests import bench_batches
+    except ImportError:
+        import bench_batches  # type: ignore[no-redef]
+    return bench_batches
+
+
+def _server_database() -> Any:
+    try:
+        from tests import bench
+    except ImportError:
+        import bench  # type: ignore[no-redef]
+    return bench.ServerDatabase(bench.PG_SERVER)
+
+
+def sharded_throughput(base: Path, env: dict[str, str], rows: int = SHARD_ROWS,
+                       runs: int = 3) -> dict[str, Any]:
+    """The batches benchmark's loop (``recycle/batches_loop``: ``batches()`` over
+    ``bench_row``'s ids, one ``UPDATE`` a batch of 1,000) asked of RQ workers on PostgreSQL
+    (the table and the ledger): as one queued run, which one worker takes, and as
+    ``--shards 2``, which two workers take side by side; ``runs`` of each, alternately, the
+    table vacuumed before each. Each side's seconds: the span its run(s) took in the ledger
+    (first start to last end: the work horses' start-up is before it) and from asking to the
+    end (the queue's latency and the start-ups too)."""
+    import sqlalchemy as sa
+
+    from opsctl.ledger.store import Ledger
+
+    batches = _batches_module()
+    why = unavailable("rq")
+    if why:
+        return {"skipped": why}
+    with _server_database() as pg:
+        if pg.url is None:
+            return {"skipped": f"no PostgreSQL: {pg.error}"}
+        project = batches.make_project(base / "sharded")
+        queue = f"bench-shards-{uuid.uuid4().hex[:8]}"
+        with open(project / "pyproject.toml", "a", encoding="utf-8") as toml:
+            toml.write(f'\n[tool.opsctl.queues]\nbench = "rq://127.0.0.1:6379/0?queue={queue}"\n')
+        batches.fill(pg.url, rows)
+        e = {**env, "BENCHROWS_DATABASE": pg.url, "OPSCTL_LEDGER_URL": pg.url,
+             "PYTHONPATH": str(project)}
+        workers = [_rq_worker(project, queue, e, base / f"shards-rq-{n}.log") for n in (1, 2)]
+        engine = sa.create_engine(pg.url)
+        ledger = Ledger.open(pg.url)
+        found: dict[str, Any] = {"rows": rows, "one": [], "two": [], "one_wall": [],
+                                 "two_wall": []}
+        try:
+            for i in range(runs + 1):
+                for side, more in (("one", []), ("two", ["--shards", "2"])):
+                    batches.vacuum(engine)
+                    span, wall = _timed_run(project, e, ledger, more)
+                    if i:  # the first of each is a warm-up
+                        found[side].append(span)
+                        found[f"{side}_wall"].append(wall)
+        finally:
+            ledger.close()
+            engine.dispose()
+            for worker in workers:
+                if worker.poll() is None:
+                    os.kill(worker.pid, signal.SIGKILL)
+                    worker.wait(timeout=30)
+    return found
+
+
+def _rq_worker(project: Path, queue: str, env: dict[str, str], log: Path) -> Any:
+    with open(log, "w", encoding="utf-8") as out:
+        worker = subprocess.Popen([str(BIN / "rq"), "worker", "--url",
+                                   "redis://127.0.0.1:6379/0", queue], cwd=project, env=env,
+                                  stdout=out, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while "Listening on" not in log.read_text():
+        if worker.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the rq worker did not start: {log.read_text()[-500:]}")
+        time.sleep(0.05)
+    return worker
+
+
+def _timed_run(project: Path, env: dict[str, str], ledger: Any,
+               more: list[str]) -> tuple[float, float]:
+    """One run of the loop on the queue (``more``: ``--shards 2``): the span of its run(s)
+    in the ledger, and the seconds from asking to its end."""
+    asking = time.monotonic()
+    asked = subprocess.run([OPSCTL, "run", "--queue", "bench", *more, "recycle/batches_loop"],
+                           cwd=project, env=env, capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL, timeout=120)
+    if asked.returncode != 0:
+        raise RuntimeError(f"opsctl run --queue: {asked.stderr.strip()}")
+    run_id = int(asked.stdout)
+    deadline = time.monotonic() + 600
+    while (run := ledger.run(run_id)) is None or run.status in ("queued", "running"):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"run {run_id} did not end")
+        time.sleep(0.02)
+    wall = time.monotonic() - asking
+    if run.status != "succeeded":
+        raise RuntimeError(f"run {run_id} {run.status}: {run.error}")
+    runs = ledger.children(run_id) or [run]
+    span = max(r.ended_at for r in runs) - min(r.started_at for r in runs)
+    return span.total_seconds(), wall
+
+
+def sharded_line(found: dict[str, Any]) -> str:
+    """The sharded throughput line."""
+    if "skipped" in found:
+        return f"sharded throughput: skipped: {found['skipped']}"
+    rows = found["rows"]
+    one, two = statistics.median(found["one"]), statistics.median(found["two"])
+    wall_one = statistics.median(found["one_wall"])
+    wall_two = statistics.median(found["two_wall"])
+    return (f"batches() loop on {rows:,} rows, PostgreSQL: 1 worker {rows / one:,.0f} rows/s "
+            f"({one:.2f} s), --shards 2 on 2 workers {rows / two:,.0f} rows/s ({two:.2f} s): "
+            f"{one / two:.2f}x; from asking to the end {wall_one:.2f} s vs {wall_two:.2f} s "
+            f"(medians of {len(found['one'])})")
+
+
 def summary(times: list[float]) -> str:
     return (f"median {statistics.median(times) * 1000:.0f} ms (min {min(times) * 1000:.0f}, "
             f"max {max(times) * 1000:.0f}; {len(times)} runs)")
@@ -172,10 +297,17 @@ def summary(times: list[float]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench_queues")
     parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--shard-rows", type=int, default=SHARD_ROWS,
+                        help="rows of the sharded throughput line")
+    parser.add_argument("--shard-runs", type=int, default=3)
+    parser.add_argument("--only-shards", action="store_true",
+                        help="measure the sharded throughput line alone")
     args = parser.parse_args(argv)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPSCTL_", "FLASK_"))}
     with tempfile.TemporaryDirectory(prefix="opsctl-bench-queues-") as base:
-        for engine in ENGINES:
+        print(sharded_line(sharded_throughput(Path(base), env, args.shard_rows,
+                                              args.shard_runs)))
+        for engine in ENGINES if not args.only_shards else ():
             why = unavailable(engine)
             if why:
                 print(f"{engine}: skipped: {why}")

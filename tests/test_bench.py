@@ -33,7 +33,7 @@ def test_quick_mode_runs_end_to_end(tmp_path: Path) -> None:
                for n in (1_000, 2_000)}
     runs = {"driver_postgresql", "run_postgresql", "run_postgresql_app", "driver_mariadb",
             "run_mariadb"}
-    queues = {"queue_rq", "queue_celery"}
+    queues = {"queue_rq", "queue_celery", "queue_shards"}
     batches = {"batches_postgresql", "checkpoint_postgresql", "batches_sqlite",
                "checkpoint_sqlite"}
     assert set(status) == {"help", "lint_200", "lint_files_200", "list_200", "run",
@@ -54,8 +54,9 @@ def test_quick_mode_runs_end_to_end(tmp_path: Path) -> None:
     assert {k: v for k, v in status.items() if v[0] != "ok" and k not in may_miss} == {}
     assert status["help"][0] == "ok"
     # SPEC §8, the legacy shapes, run on every ledger, history and list on every ledger
-    # size, run --queue on RQ and Celery, the batches() loops and checkpoints (issue 16)
-    assert len(data["targets"]) == 8 + 6 + 5 + 3 + 2 + 4
+    # size, run --queue on RQ and Celery and sharded, the batches() loops and checkpoints
+    # (issue 16)
+    assert len(data["targets"]) == 8 + 6 + 5 + 3 + 3 + 4
     loops = {m["key"]: m for m in data["measurements"]}["batches_sqlite"]
     assert loops["extra"]["rows"] == 3000 and loops["median_pairwise_ratio"] > 0
     assert all(t["verdict"] in ("yes", "NO", "n/a", "reported") for t in data["targets"])

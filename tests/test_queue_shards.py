@@ -173,6 +173,9 @@ def test_four_shards_on_two_workers_do_every_row_once(shop: Shop,
     assert shown.returncode == 0, shown.stderr
     assert f"run {children[1].id}  shard 2/4  succeeded" in shown.stdout
     assert "progress:     100% 20,000/20,000" in shown.stdout
+    child = opsctl(shop.project, "history", "--run", str(children[1].id), **shop.env)
+    low, high = ranges[1]
+    assert f"  shard:        2/4 of run {parent_id}, keys >= {low}, < {high}\n" in child.stdout
 
 
 def test_a_failing_shard_fails_its_parent(shop: Shop, workers: list[Worker]) -> None:

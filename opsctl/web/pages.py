@@ -179,6 +179,10 @@ class RunPage(NamedTuple):
     live: Live | None
     resumed_from: int | None
     resumed_by: list[int]
+    #: A shard: ``(parent id, "i/N", its keys in words)``.
+    shard: tuple[int, str, str] | None = None
+    #: A sharded run's shards: ``(child, "i/N", its progress)``, by run id.
+    shards: list[tuple[Run, str, Live | None]] = []
 
 
 def run_page(project: Project, ledger: Ledger | None, run_id: int) -> RunPage | None:
@@ -192,11 +196,34 @@ def run_page(project: Project, ledger: Ledger | None, run_id: int) -> RunPage | 
     scrub = Scrubber(secret_names=names)
     texts = {"reason": scrub.text(run.reason), "error": scrub.text(run.error),
              "output": scrub.text(run.output_tail)}
-    progress = ledger.progress(run_id)
+    progress = ledger.progress_of([run_id]).get(run_id)  # a sharded run's: summed
     shown = None
     if progress is not None:
         done = carried(ledger, [progress]).get(progress.resumed_from or 0, 0)
         shown = live(run, progress, done)
+    shard, shards = shards_of(ledger, run_id)
     return RunPage(run, scrub.args(redact(run.args, names)), texts, shown,
                    progress.resumed_from if progress is not None else None,
-                   ledger.resumed_by(run_id))
+                   ledger.resumed_by(run_id), shard, shards)
+
+
+def shards_of(ledger: Ledger, run_id: int) -> tuple[tuple[int, str, str] | None,
+                                                    list[tuple[Run, str, Live | None]]]:
+    """Which shard run ``run_id`` is (its parent, ``"i/N"``, its keys in words), and the
+    shards of it, with their progress: the dashboard's view of a sharded run."""
+    import json
+
+    links = ledger.shards(run_id)
+    shard = None
+    for n, parent, label, keys in links:
+        if n == run_id and parent is not None:
+            low, high = json.loads(keys) if keys else (None, None)
+            words = [w for w in (None if low is None else f">= {low}",
+                                 None if high is None else f"< {high}") if w]
+            shard = (parent, label, ", ".join(words) if keys else "")
+    children = [(n, label) for n, parent, label, _ in links if parent == run_id]
+    runs = {n: ledger.run(n) for n, _ in children}
+    found = [r for r in runs.values() if r is not None]
+    each = progress_of(ledger, found, statuses=None)
+    return shard, [(r, label, each.get(n)) for n, label in children
+                   if (r := runs[n]) is not None]
