@@ -124,3 +124,89 @@ def test_children_ending_at_once_end_the_parent_once(ledger_url: str) -> None:
             assert errors == []
             ended = book.run(parent.id)
             assert ended is not None and (ended.status, ended.exit_code) == ("succeeded", 0)
+
+
+def gone() -> Process:
+    """A process of this machine that has exited: what a lock of the asking process, or of
+    a worker killed -9, is left with."""
+    import socket
+    import subprocess
+    import sys
+
+    from opsctl.ledger.processes import node_id
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return Process("alice", socket.gethostname(), child.pid, node_id(), None)
+
+
+def test_the_parents_lock_lives_while_a_child_is_queued_or_alive(ledger_url: str) -> None:
+    with Ledger.open(ledger_url) as book:
+        # Asked by a process that has exited since, as `run --queue --shards` does.
+        parent = book.open_parent(script=SCRIPT, process=gone(), args=[], sha256=None)
+        children = []
+        for index in (1, 2):
+            child = book.enqueue(script=SCRIPT, process=me(), args=[], sha256=None)
+            book.link_shard(child.id, parent_id=parent.id, index=index, count=2)
+            children.append(child)
+        assert book.reap() == []  # queued children keep it alive
+        with pytest.raises(LockBusy):
+            book.start(script=SCRIPT, process=me(), args=[])
+        first = book.start_shard(children[0].id, process=me())
+        second = book.start_shard(children[1].id, process=gone())  # its worker then died
+        assert book.run(parent.id).status == "running"  # with its first child
+        with pytest.raises(LockBusy):  # the first child is alive
+            book.start(script=SCRIPT, process=me(), args=[])
+        book.finish(first, status="succeeded", exit_code=0)
+        book.close_parent(parent.id)
+        # The dead child is lost by its own lock; as the last, it ends the parent failed.
+        assert book.reap() == [second.id]
+        ended = book.run(parent.id)
+        assert ended is not None and ended.status == "failed"
+        assert book.holder(SCRIPT) is None
+
+
+def test_a_shard_resumed_reopens_its_parent_and_counts_as_that_shard(ledger_url: str) -> None:
+    with Ledger.open(ledger_url) as book:
+        parent, (first, second) = sharded(book, 2)
+        for child, done in ((first, 100), (second, 40)):
+            book.begin_progress(child.id, total=100)
+            book.checkpoint(child.id, done=done)
+        book.link_shard(second.id, parent_id=parent.id, index=2, count=2, key_range=[50, None])
+        book.finish(first, status="succeeded", exit_code=0)
+        book.finish(second, status="failed", exit_code=1)
+        assert book.close_parent(parent.id).status == "failed"  # type: ignore[union-attr]
+        again = book.enqueue(script=SCRIPT, process=me(), args=[], sha256=None)
+        assert book.relink(second.id, again.id, process=me())
+        assert book.run(parent.id).status == "running"  # type: ignore[union-attr]
+        assert book.shard_of(again.id) == (parent.id, 2, 2, [50, None])
+        with pytest.raises(LockBusy):  # the parent's lock again
+            book.start(script=SCRIPT, process=me(), args=[])
+        resumed = book.start_shard(again.id, process=me())
+        book.begin_progress(again.id, total=100, done=40, resumed_from=second.id)
+        book.checkpoint(again.id, done=100)
+        summed = book.progress_of([parent.id])[parent.id]
+        assert (summed.done, summed.total) == (200, 200)  # the resumed shard counts once
+        book.finish(resumed, status="succeeded", exit_code=0)
+        closed = book.close_parent(parent.id)
+        assert closed is not None and (closed.status, closed.exit_code) == ("succeeded", 0)
+        assert not book.relink(first.id - 1000, again.id, process=me())  # not a shard
+
+
+def test_a_parent_whose_last_child_has_not_closed_it_is_ended_by_its_children(
+        ledger_url: str) -> None:
+    """Between a child's end and its worker closing the parent, a reap (any history) must
+    not mark the parent lost: it ends it as its children say."""
+    with Ledger.open(ledger_url) as book:
+        parent = book.open_parent(script=SCRIPT, process=gone(), args=[], sha256=None)
+        child = book.enqueue(script=SCRIPT, process=me(), args=[], sha256=None)
+        book.link_shard(child.id, parent_id=parent.id, index=1, count=2)
+        other = book.enqueue(script=SCRIPT, process=me(), args=[], sha256=None)
+        book.link_shard(other.id, parent_id=parent.id, index=2, count=2)
+        for one in (child, other):
+            book.finish(book.start_shard(one.id, process=me()), status="succeeded",
+                        exit_code=0)
+        assert book.reap() == []
+        ended = book.run(parent.id)
+        assert ended is not None and (ended.status, ended.exit_code) == ("succeeded", 0)
+        assert book.holder(SCRIPT) is None

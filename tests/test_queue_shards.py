@@ -274,11 +274,11 @@ def test_the_parents_lock_outlives_the_asker_and_a_killed_shard_is_resumed(
         children = opened.children(parent_id)
     [lost] = [c for c in children if c.status == "lost"]
     assert f"pid {pid}" in (lost.error or "")
-    assert shop.run(parent_id).status == "failed"
+    assert shop.ended(parent_id).status == "failed"  # its last shard's worker closes it
     # Resumed on the other worker: the same shard, from its checkpoint.
     resumed = shop.queued("--queue", "ops", "--resume", str(lost.id))
     assert shop.ended(resumed).status == "succeeded"
-    parent = shop.run(parent_id)
+    parent = shop.ended(parent_id)
     assert (parent.status, parent.exit_code) == ("succeeded", 0)
     assert shop.counters() == {1: ROWS}  # the batch cut short done again, nothing twice
     with ledger(shop.url) as opened:

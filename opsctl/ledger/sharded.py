@@ -168,25 +168,39 @@ class Sharded(Shards):
         return any(not super(Sharded, self)._stale(h, conn) for h in holders)
 
     def _take_over(self, holder: Holder) -> bool:
-        """Take a stale lock over; a sharded run's, once its dead children's are (each
-        ``lost``, and the last of them ends the parent, releasing its lock: it ends
-        ``failed``, not ``lost``)."""
+        """Take a stale lock over. A sharded run's is stale once none of its children is
+        alive: its dead children's locks are taken over first (each ``lost``), then it ends
+        as its children say (:meth:`~.shards.Shards.close_parent`: ``failed`` with a lost
+        child, ``succeeded`` when the last child ended a moment ago without closing it yet),
+        never ``lost`` itself; False then (no run was lost)."""
         with self.engine.connect() as conn:
-            running = conn.execute(sa.select(RUNS.c.id)
-                                   .join(PROGRESS, PROGRESS.c.run_id == RUNS.c.id)
-                                   .where(PROGRESS.c.parent_id == holder.run_id,
-                                          RUNS.c.status == "running")).scalars().all()
+            children = conn.execute(sa.select(RUNS.c.id, RUNS.c.status)
+                                    .join(PROGRESS, PROGRESS.c.run_id == RUNS.c.id)
+                                    .where(PROGRESS.c.parent_id == holder.run_id)).all()
+            running = [c.id for c in children if c.status == "running"]
             stale = super()._stale
             dead = [h for h in self._holders(conn) if h.run_id in running and
                     stale(h, conn)] if running else []
         for child in dead:
             super()._take_over(child)
+        if children:
+            closed = self.close_parent(holder.run_id)
+            if closed is None or closed.status not in UNENDED:
+                return False
         return super()._take_over(holder)
+
+    def reap(self) -> list[int]:
+        """:meth:`~.locks.Locks.reap`, the children marked ``lost`` on the way to their
+        parent's lock (:meth:`_take_over`) included."""
+        self._marked: list[int] = []
+        found = super().reap()
+        return found + [n for n in self._marked if n not in found]
 
     def _mark_lost(self, run_id: int, error: str) -> bool:
         """A child marked ``lost`` (its lock found stale) may be its parent's last."""
         marked = super()._mark_lost(run_id, error)
         if marked:
+            getattr(self, "_marked", []).append(run_id)
             self.close_parent_of(run_id)
         return marked
 
