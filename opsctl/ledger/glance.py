@@ -57,6 +57,8 @@ _SEEN = "id, script, started_at, operator, status, dry_run"
 _NEWEST = " ORDER BY started_at DESC, id DESC"
 #: The columns of ``opsctl_progress`` a :class:`~.values.Progress` holds, in its order.
 _PROGRESS = "run_id, done, total, cursor, updated_at, resumed_from, request, requested_by"
+#: Whether a row is a sharded run's own (its split kept, no parent of its own).
+_SPLIT = "parent_id IS NULL AND key_range IS NOT NULL"
 #: Keys per statement of :meth:`Glance.last_runs` (SQLite before 3.32 takes 999 parameters).
 PAGE = 500
 #: Rows fetched at a time (:data:`.reads.CHUNK`).
@@ -346,20 +348,24 @@ class Glance(GlanceShards):
         which SQLite reads faster than it parses a list of them."""
         ids = sorted(set(run_ids))
         found: dict[int, Progress] = {}
+        parents: list[int] = []  # a sharded run's own row: its split, and no parent
         if ids and ids[-1] - ids[0] < 4 * len(ids):
             wanted = set(ids)
-            for cells in self._conn.execute(f"SELECT {_PROGRESS} FROM opsctl_progress WHERE "
-                                            "run_id BETWEEN ? AND ?", (ids[0], ids[-1])):
+            for cells in self._conn.execute(f"SELECT {_PROGRESS}, {_SPLIT} FROM "
+                                            "opsctl_progress WHERE run_id BETWEEN ? AND ?",
+                                            (ids[0], ids[-1])):
                 if cells[0] in wanted:
-                    found[cells[0]] = _progress(cells)
-            return self.summed(found)
+                    found[cells[0]] = _progress(cells[:8])
+                    parents += [cells[0]] if cells[8] else []
+            return self.summed(found, parents)
         for start in range(0, len(ids), PAGE):
             page = ids[start:start + PAGE]
             for cells in self._conn.execute(
-                    f"SELECT {_PROGRESS} FROM opsctl_progress WHERE run_id IN "
+                    f"SELECT {_PROGRESS}, {_SPLIT} FROM opsctl_progress WHERE run_id IN "
                     f"({', '.join(['?'] * len(page))})", page):
-                found[cells[0]] = _progress(cells)
-        return self.summed(found)
+                found[cells[0]] = _progress(cells[:8])
+                parents += [cells[0]] if cells[8] else []
+        return self.summed(found, parents)
 
     def progress(self, run_id: int) -> Progress | None:
         """:meth:`.progress.Checkpoints.progress`."""

@@ -17,14 +17,14 @@ class GlanceShards:
 
     _conn: Any
 
-    def summed(self, found: dict[int, Progress]) -> dict[int, Progress]:
-        """``found``, each sharded run's progress its children's summed (its own row is
-        there once a child has split the keys)."""
+    def summed(self, found: dict[int, Progress], parents: list[int]) -> dict[int, Progress]:
+        """``found``, the progress of each of ``parents`` (sharded runs: their own row is
+        there once a child has split the keys) its children's summed."""
         import datetime as _dt
 
         from .values import shards_summed
 
-        for parent in list(found):
+        for parent in parents:
             children = [(*c[:4], _dt.datetime.fromisoformat(c[4] + "+00:00"))
                         for c in self._conn.execute(
                             "SELECT run_id, shard, done, total, updated_at FROM "
