@@ -331,6 +331,12 @@ def local(when: datetime | None, seconds: bool = False) -> str:
     if when.tzinfo is not None and not when.utcoffset():  # UTC, as the ledger's times are
         import time
 
+        if time.tzname == ("UTC", "UTC") and not time.timezone and when.year >= 1000:
+            # Here too (a server's usual zone, which never had another offset): the text
+            # as ISO writes it, a few times quicker than asking the system.
+            text = when.isoformat(" ", "seconds" if seconds else "minutes")
+            return f"{text[:19 if seconds else 16]} UTC"
+
         # What astimezone() asks the system too (the local time and offset at that second),
         # without building a timezone and a datetime for each of list's thousand rows.
         here = time.localtime(when.timestamp())

@@ -180,7 +180,7 @@ def traced(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
                context: object, executemany: bool) -> None:
         seen.append((statement, parameters))
 
-    monkeypatch.setattr(glance_module.sqlite3, "connect", connect)
+    monkeypatch.setattr(glance_module._sqlite(), "connect", connect)
     sa.event.listen(sa.engine.Engine, "before_cursor_execute", record)
     try:
         yield seen

@@ -7,6 +7,8 @@ whole truth or the URL says more than it reads, the ledger as before.
 from __future__ import annotations
 
 import json
+import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,13 +27,22 @@ from conftest import (
 )
 from test_ledger_glance import KEYS, PROBE
 
+from opsctl.errors import LedgerUnreachable
 from opsctl.ledger.facts import SCHEMA_VERSION
 from opsctl.ledger.glance import _SEEN
-from opsctl.ledger.serverglance import ServerGlance, connect_args, server_glance
+from opsctl.ledger.serverglance import ServerGlance, WireGlance, connect_args, server_glance
 from opsctl.ledger.store import Ledger
 from opsctl.ledger.values import Process
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def no_libpq_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """libpq's variables send a read to the driver (:mod:`opsctl.ledger.pgwire`): none
+    here, unless a test sets one."""
+    for name in [k for k in os.environ if k.startswith("PG")]:
+        monkeypatch.delenv(name)
 
 
 @pytest.fixture(scope="module", params=["postgresql", "mariadb"])
@@ -153,4 +164,89 @@ def test_list_on_it_imports_no_sqlalchemy(pg_url: str, project: Path, tmp_path: 
         proc.stdout.count(" alice ") >= len(KEYS) - 2, proc.stdout
     modules = json.loads(out.read_text(encoding="utf-8"))
     assert [m for m in modules if m.split(".")[0] == "sqlalchemy"] == []
-    assert ("psycopg" if pg_url.startswith("postgres") else "pymysql") in modules
+    if pg_url.startswith("postgres"):  # a server on this machine: no driver either
+        assert "opsctl.ledger.pgwire" in modules
+        assert [m for m in modules if m.split(".")[0] in ("psycopg", "psycopg2")] == []
+    else:
+        assert "pymysql" in modules
+
+
+@pytest.mark.parametrize("pg_url", ["postgresql"], indirect=True)
+def test_the_driver_answers_alike_where_the_wire_client_does_not_go(
+        pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    keys = [*KEYS, "unrecycle/job_00", "recycle/none"]
+    wire = server_glance(pg_url, str(tmp_path))
+    monkeypatch.setenv("PGAPPNAME", "opsctl-test")  # libpq reads it: the driver connects
+    driver = server_glance(pg_url, str(tmp_path))
+    assert isinstance(wire, WireGlance) and type(driver) is ServerGlance
+    try:
+        assert wire.last_seen(keys) == driver.last_seen(keys)
+        assert wire.last_runs(keys) == driver.last_runs(keys)
+    finally:
+        wire.close()
+        driver.close()
+
+
+@pytest.mark.parametrize("pg_url", ["postgresql"], indirect=True)
+def test_a_value_holding_a_separator_is_read_whole(pg_url: str, tmp_path: Path) -> None:
+    """The table's page comes as one text split on control characters
+    (:meth:`WireGlance._page_rows`); an operator named with them is read cell by cell."""
+    keys = [*KEYS, "unrecycle/job_00"]
+    with Ledger.open(pg_url) as book:
+        for operator in ("odd\x1fname", "odd\x1ename"):
+            run = book.start(script=KEYS[5], process=Process.current(operator), args=[])
+            book.finish(run, status="failed", exit_code=1, output_tail="")
+            expected = book.last_runs(keys)
+            reader = server_glance(pg_url, str(tmp_path))
+            assert isinstance(reader, WireGlance)
+            try:
+                seen = reader.last_seen(keys)
+            finally:
+                reader.close()
+            assert seen[KEYS[5]].operator == operator
+            assert seen == {key: (r.started_at, r.operator, r.status, r.dry_run)
+                            for key, r in expected.items()}
+
+
+@pytest.fixture
+def nothing_listens() -> Iterator[int]:
+    """A port on this machine bound by no server (connecting is refused)."""
+    with socket.socket() as bound:
+        bound.bind(("127.0.0.1", 0))
+        yield bound.getsockname()[1]
+
+
+@pytest.mark.parametrize(("url", "driver"), [
+    ("postgresql+psycopg://postgres:se%40cret@127.0.0.1:{port}/x", False),
+    ("postgresql://postgres@localhost:{port}/x", False),
+    ("postgresql+psycopg://postgres:se%40cret@127.0.0.1:{port}/x", True),  # libpq's
+    ("postgresql://postgres@localhost:{port}/x", True),
+    ("mysql+pymysql://root:secret@127.0.0.1:{port}/x", False)])
+def test_a_server_that_is_down_is_said_once(url: str, driver: bool, nothing_listens: int,
+                                            project: Path, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not a glance that gives up, then the ledger connecting again (and waiting again,
+    for a host that does not answer): the first refusal is the ledger's warning, at once,
+    without SQLAlchemy."""
+    url = url.format(port=nothing_listens)
+    if driver:
+        monkeypatch.setenv("PGAPPNAME", "opsctl-test")  # libpq reads it: psycopg connects
+    with pytest.raises(LedgerUnreachable) as caught:
+        server_glance(url, str(tmp_path))
+    message = caught.value.format_message()
+    assert f":{nothing_listens}/x is unreachable" in message and "secret" not in message
+    assert "refused" in message.lower() or "can't connect" in message.lower(), message
+    for key in KEYS[:3]:
+        write(project / "offline_script" / f"{key}.py", f'"""Run {key}."""\n')
+    out = tmp_path / "modules.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSCTL_")}
+    env.update(OPSCTL_LEDGER_URL=url)
+    proc = subprocess.run([sys.executable, "-c", PROBE, str(out), "list"], cwd=project,
+                          check=False, capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("warning: ") == 1 and "is unreachable (" in proc.stderr
+    assert "listing without last runs" in proc.stderr and "secret" not in proc.stderr
+    assert all(key in proc.stdout for key in KEYS[:3])
+    modules = json.loads(out.read_text(encoding="utf-8"))
+    assert [m for m in modules if m.split(".")[0] == "sqlalchemy"] == []
+    assert ("psycopg" in modules) == driver

@@ -250,14 +250,14 @@ def test_history_reads_progress_in_one_primary_key_query(
     book.finish(paused, status="paused", exit_code=80)
     running(book)
     seen: list[str] = []
-    real = glance_module.sqlite3.connect
+    real = glance_module._sqlite().connect
 
     def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
         conn = real(*args, **kwargs)
         conn.set_trace_callback(seen.append)
         return conn
 
-    monkeypatch.setattr(glance_module.sqlite3, "connect", connect)
+    monkeypatch.setattr(glance_module._sqlite(), "connect", connect)
     result = invoke(project, "history")
     assert result.exit_code == 0 and "0% 0/1,000" in result.stdout, result.output
     on_progress = [s for s in seen if "FROM opsctl_progress" in s]

@@ -5,7 +5,8 @@ Without SQLAlchemy: :mod:`.facts` (statuses, the schema version, whether there i
 :mod:`.spans` (a script's lineage through moves, as plain values), :mod:`.glance` and
 :mod:`.serverglance` (the reads of ``history`` and ``list`` on a SQLite ledger through
 ``sqlite3``, with :mod:`.glanceshards` for sharded runs, and of ``list`` on a PostgreSQL
-one through its driver), :mod:`.lastruns`
+or MariaDB one through its driver, or :mod:`.pgwire`, PostgreSQL's protocol spoken to a
+server on this machine), :mod:`.lastruns`
 (``list``'s last runs, read by whichever can). With it: :mod:`.store`
 (:class:`~.store.Ledger`, built from :mod:`.core`, :mod:`.lineage`, :mod:`.locks`,
 :mod:`.tally`, :mod:`.reads`, :mod:`.writes`, :mod:`.ends`, the end of a run kept

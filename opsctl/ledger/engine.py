@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from ..errors import LedgerUnreachable
 from .backend import Backend
+from .facts import FIX_URL
 from .mysql import MySQL
 from .postgresql import PostgreSQL
 from .sqlite import SQLite
@@ -19,9 +20,6 @@ _BACKENDS: dict[str, Backend] = {
     name: b for b in (SQLite(), PostgreSQL(), MySQL("mysql"), MySQL("mariadb"))
     for name in (b.name, *b.aliases)}
 _GENERIC = Backend()
-
-#: What to do about a ledger that cannot be used, unless something more precise is known.
-FIX_URL = "fix ledger_url in [tool.opsctl] or OPSCTL_LEDGER_URL"
 
 
 def backend_for(name: str) -> Backend:

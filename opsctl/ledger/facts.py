@@ -23,6 +23,8 @@ SCHEMA_VERSION = 7
 #: A holder on another machine whose heartbeat is older than this is presumed dead
 #: (:mod:`.locks`).
 LEASE_SECONDS = 90.0
+#: What to do about a ledger that cannot be used, unless something more precise is known.
+FIX_URL = "fix ledger_url in [tool.opsctl] or OPSCTL_LEDGER_URL"
 
 #: A run's status; ``queued``: asked of a queue's workers (``run --queue``), not started yet;
 #: ``lost``: its process died (or its lease expired) without finishing;

@@ -33,11 +33,17 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy rea
 
 if TYPE_CHECKING:
     import sqlite3
-else:
-    try:  # the C module alone: the package registers date adapters a glance never uses,
-        import _sqlite3 as sqlite3  # and imports the pure-Python datetime for them
+
+
+def _sqlite() -> Any:
+    """The driver: imported on use (a server's glance needs none), the C module alone (the
+    package registers date adapters a glance never uses, and imports the pure-Python
+    datetime for them)."""
+    try:
+        import _sqlite3 as driver
     except ImportError:  # pragma: no cover - another Python
-        import sqlite3
+        import sqlite3 as driver  # type: ignore[no-redef]
+    return driver
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -84,6 +90,7 @@ def glance(url: str, journal: str, *, reaping: bool = False) -> Glance | None:
     if not path or not os.path.isfile(path) or journal_waiting(journal):
         return None
     escaped = os.path.abspath(path).replace("%", "%25").replace("?", "%3f").replace("#", "%23")
+    sqlite3 = _sqlite()
     try:
         conn = sqlite3.connect(f"file:{escaped}?mode=rw", uri=True, timeout=30)
     except sqlite3.Error:
@@ -93,7 +100,7 @@ def glance(url: str, journal: str, *, reaping: bool = False) -> Glance | None:
         found = conn.execute("SELECT value FROM opsctl_meta WHERE name = 'schema'").fetchone()
         if found is not None and found[0] == str(SCHEMA_VERSION) and \
                 not (reaping and _to_reap(conn)):
-            return Glance(conn)
+            return Glance(conn, sqlite3.Error)
     except sqlite3.Error:
         pass
     conn.close()
@@ -199,13 +206,13 @@ class Glance(GlanceShards):
     """A read-only look at a SQLite ledger: the reads of :class:`~.reads.Reads` that
     ``history`` and ``list`` make, with the same names and answers."""
 
-    #: What the driver raises (a failed read falls back to the ledger, which says why).
-    Error: type[Exception] = sqlite3.Error
     #: Keys per statement of :meth:`last_runs`.
     PAGE = PAGE
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Any, error: type[Exception]) -> None:
         self._conn = conn
+        #: What the driver raises (a failed read falls back to the ledger, which says why).
+        self.Error = error
         self._events: tuple[list[Move], list[Move]] | None = None
         self._json = True
 
@@ -233,6 +240,18 @@ class Glance(GlanceShards):
                     f"opsctl_runs.id = {walk.format('value')}", [_json_list(page)])
         return (f"WITH k(key) AS (VALUES {', '.join(['(?)'] * len(page))}) SELECT {columns} "
                 f"FROM opsctl_runs WHERE id IN (SELECT {walk.format('key')} FROM k)", page)
+
+    def _page_rows(self, page: list[str], columns: str) -> Iterator[Sequence[Any]]:
+        """The cells of :meth:`_page`'s rows, a chunk at a time."""
+        try:
+            cursor = self._execute(*self._page(page, columns))
+        except self.Error:
+            if not self._json:
+                raise
+            self._json = False  # a SQLite built without JSON: no json_each
+            cursor = self._execute(*self._page(page, columns))
+        while chunk := cursor.fetchmany(CHUNK):
+            yield from chunk
 
     def _newest_of(self, spans: list[Span], columns: str) -> Any:
         """The newest run within ``spans``, its ``columns``; None when there is none."""
@@ -325,17 +344,8 @@ class Glance(GlanceShards):
         moved = {k for old, new, _ in moves + absorbed for k in (old, new)}
         plain = [k for k in wanted if k not in moved]
         for start in range(0, len(plain), self.PAGE):
-            page = plain[start:start + self.PAGE]
-            try:
-                cursor = self._execute(*self._page(page, columns))
-            except self.Error:
-                if not self._json:
-                    raise
-                self._json = False  # a SQLite built without JSON: no json_each
-                cursor = self._execute(*self._page(page, columns))
-            while chunk := cursor.fetchmany(CHUNK):
-                for cells in chunk:
-                    yield cells[1], cells
+            for cells in self._page_rows(plain[start:start + self.PAGE], columns):
+                yield cells[1], cells
         for key in (k for k in wanted if k in moved):
             spans = lineage_of(key, moves, absorbed) + absorbed_of(key, moves, absorbed)
             found = self._newest_of(spans, columns)

@@ -26,14 +26,13 @@ def last_runs(config: Config, keys: list[str]) -> dict[str, Run]:
             pass  # the ledger tells what is wrong, in its words
         finally:
             reader.close()
-    from .store import last_runs as read
-
-    return read(config, keys)
+    return _ledger_last_runs(config, keys)
 
 
 def last_seen(config: Config, keys: list[str]) -> dict[str, Seen]:
     """What ``opsctl list``'s table shows of each key's newest run: read here when a glance
-    can (four columns, no JSON to parse), else taken from :func:`last_runs`."""
+    can (four columns, no JSON to parse), else taken from the ledger's last runs (the glance
+    not tried twice)."""
     reader = _reader(config)
     if reader is not None:
         try:
@@ -43,12 +42,19 @@ def last_seen(config: Config, keys: list[str]) -> dict[str, Seen]:
         finally:
             reader.close()
     return {key: Seen(run.started_at, run.operator, run.status, run.dry_run)
-            for key, run in last_runs(config, keys).items()}
+            for key, run in _ledger_last_runs(config, keys).items()}
+
+
+def _ledger_last_runs(config: Config, keys: list[str]) -> dict[str, Run]:
+    from .store import last_runs as read
+
+    return read(config, keys)
 
 
 def _reader(config: Config) -> Glance | None:
     """A glance at the project's ledger: SQLite's, else a server's (:mod:`.serverglance`,
-    PostgreSQL's or MariaDB's through its driver alone), else None."""
+    PostgreSQL's or MariaDB's through its driver alone, or none), else None. A server that
+    cannot be reached is :class:`~opsctl.errors.LedgerUnreachable` here, once."""
     url, journal = config.effective_ledger_url, journal_folder(config.project_path)
     found = glance(url, journal)
     if found is None and url.startswith(("postgres", "mysql", "mariadb")):

@@ -1,7 +1,9 @@
-"""Reading a PostgreSQL or MariaDB/MySQL ledger through its driver alone, for ``list``'s last
+"""Reading a PostgreSQL or MariaDB/MySQL ledger without SQLAlchemy, for ``list``'s last
 runs: what :mod:`.glance` does for SQLite. SQLAlchemy and its dialect cost several times a
-list's whole work; the driver (psycopg 3, else psycopg2, as :mod:`.postgresql` prefers them;
-PyMySQL) is all a read of one page of keys needs.
+list's whole work, and so does psycopg's import: a PostgreSQL server on this machine is read
+through :mod:`.pgwire` (its protocol, spoken over a socket), any other through the driver
+(psycopg 3, else psycopg2, as :mod:`.postgresql` prefers them; PyMySQL). Either is all a
+read of one page of keys needs.
 
 :func:`server_glance` answers None, and the caller opens the :class:`~.store.Ledger`, when
 the read would not be the whole truth or when it would read the URL differently:
@@ -11,8 +13,12 @@ the read would not be the whole truth or when it would read the URL differently:
   database (options in the URL are SQLAlchemy's and the driver's to read), or whose driver is
   not installed (mysqlclient, which SQLAlchemy prefers when installed, is left to it);
 * a local journal entry waiting to be recorded;
-* a server that cannot be reached or refuses (the ledger says why, in its words);
+* a server that refuses (the ledger says why, in its words);
 * a ledger at another schema version than this opsctl's (:data:`~.facts.SCHEMA_VERSION`).
+
+A server that cannot be reached at all (refused, timed out, an unknown host) is the ledger's
+:class:`~opsctl.errors.LedgerUnreachable` at once, in its words: the ledger would only connect
+again, and wait again.
 
 The session is read-only; its one statement per page of keys is
 :func:`.queries.newest_of_keys`': on PostgreSQL a lateral walk, the keys one array parameter;
@@ -24,17 +30,21 @@ from __future__ import annotations
 import re
 
 from ..light import datetime as _dt
-from .facts import SCHEMA_VERSION
-from .glance import Glance, journal_waiting, newest_first
+from .facts import FIX_URL, SCHEMA_VERSION
+from .glance import _SEEN, Glance, journal_waiting, newest_first
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
     from typing import Any
 
+    from ..errors import LedgerUnreachable
     from .spans import Span
 
+#: :data:`.glance._SEEN` without the run's id, none of them ever NULL (``concat_ws`` would
+#: skip it).
+_SEEN_FIELDS = ("script", "started_at", "operator", "status", "dry_run")
 #: A URL as SQLAlchemy reads one (``sqlalchemy.engine.url``), without options.
 _URL = re.compile(r"(?P<scheme>postgres(?:ql)?|mysql|mariadb)(?:\+(?P<driver>\w+))?://"
                   r"(?:(?P<user>[^:/]*)(?::(?P<password>[^@]*))?@)?"
@@ -61,13 +71,11 @@ def connect_args(url: str) -> tuple[str, dict[str, Any]] | None:
     named = {"mysqldb": "MySQLdb"}.get(match["driver"], match["driver"])
     if named not in (None, *drivers):
         return None
-    from urllib.parse import unquote
-
     found: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT}
     database = "dbname" if postgres else "database"
     for field, name in (("user", "user"), ("password", "password"), ("database", database)):
         if match[field]:
-            found[name] = unquote(match[field])
+            found[name] = _unquoted(match[field])
     host = match["ipv6host"] or match["host"]
     if host:
         found["host"] = host
@@ -82,40 +90,105 @@ def connect_args(url: str) -> tuple[str, dict[str, Any]] | None:
     return named or _installed(drivers), found
 
 
-def _installed(drivers: tuple[str, ...]) -> str:
-    import importlib.util
+def _unquoted(text: str) -> str:
+    if "%" not in text:
+        return text
+    from urllib.parse import unquote
 
-    return next((m for m in drivers if importlib.util.find_spec(m) is not None), drivers[-1])
+    return unquote(text)
+
+
+def _installed(drivers: tuple[str, ...]) -> str:
+    """The first of ``drivers`` that is installed (else the last), not imported: asked of
+    the import system's finders, as :func:`importlib.util.find_spec` asks them (without
+    importing :mod:`importlib`, which costs more than the question)."""
+    import sys
+
+    def found(module: str) -> bool:
+        return module in sys.modules or any(
+            finder.find_spec(module, None) is not None
+            for finder in sys.meta_path if hasattr(finder, "find_spec"))
+
+    return next((m for m in drivers if found(m)), drivers[-1])
 
 
 def server_glance(url: str, journal: str) -> ServerGlance | None:
-    """A reader of the PostgreSQL ledger at ``url`` whose local journal is the folder
-    ``journal``, or None (see the module)."""
+    """A reader of the PostgreSQL or MariaDB ledger at ``url`` whose local journal is the
+    folder ``journal``, or None (see the module). A server that cannot be reached at all is
+    :class:`~opsctl.errors.LedgerUnreachable` at once: the ledger would only wait for it
+    again."""
     found = connect_args(url)
     if found is None or journal_waiting(journal):
         return None
     module, kwargs = found
-    if module == "MySQLdb":
-        return None  # its own keywords; SQLAlchemy's dialect knows them
+    if module == "MySQLdb" or not _installed((module,)) == module:
+        return None  # its own keywords, or a driver the ledger would ask to be installed
+    if module.startswith("psycopg"):
+        from . import pgwire  # on this machine, the protocol spoken without the driver
+
+        try:
+            return _checked(pgwire.connect(**kwargs, utc=True), pgwire.WireError, WireGlance)
+        except pgwire.Elsewhere:
+            pass
+        except pgwire.Unreached as exc:
+            raise _unreachable(url, exc) from None
+        except pgwire.WireError:
+            return None
     try:
         driver = __import__(module)
     except ImportError:
         return None
     try:
         conn = driver.connect(**kwargs)
-    except driver.Error:
+    except driver.Error as exc:
+        if _unreached(exc):
+            raise _unreachable(url, exc) from None
         return None
+    return _checked(conn, driver.Error,
+                    ServerGlance if module.startswith("psycopg") else MySQLGlance)
+
+
+def _checked(conn: Any, error: type[Exception], kind: type[ServerGlance],
+             ) -> ServerGlance | None:
+    """A glance on ``conn`` when its ledger is at this opsctl's schema version; else None,
+    ``conn`` closed."""
     try:
         cursor = conn.cursor()
         cursor.execute("SELECT value FROM opsctl_meta WHERE name = 'schema'")
         schema = cursor.fetchone()
         if schema is not None and schema[0] == str(SCHEMA_VERSION):
-            kind = ServerGlance if module.startswith("psycopg") else MySQLGlance
-            return kind(conn, driver.Error)
-    except driver.Error:
+            return kind(conn, error)
+    except error:
         pass
     conn.close()
     return None
+
+
+#: PyMySQL's "Can't connect to MySQL server" (``CR_CONN_HOST_ERROR``).
+_MYSQL_UNREACHED = 2003
+
+
+def _unreached(exc: Exception) -> bool:
+    """Whether a driver's connection error says no server answered (no SQLSTATE: the
+    server said nothing), rather than what a server refused."""
+    if hasattr(exc, "sqlstate") or hasattr(exc, "pgcode"):  # psycopg, psycopg2 (libpq's
+        # words for what the server said at connection: "FATAL:  database ... does not exist")
+        return getattr(exc, "sqlstate", None) is None and \
+            getattr(exc, "pgcode", None) is None and "FATAL:" not in str(exc)
+    return bool(exc.args) and exc.args[0] == _MYSQL_UNREACHED
+
+
+def _unreachable(url: str, exc: Exception) -> LedgerUnreachable:
+    """The ledger's own error for a server it cannot reach
+    (:func:`.engine.unreachable_message`), its password hidden."""
+    from ..errors import LedgerUnreachable
+
+    match = _URL.match(url)
+    if match is not None and match["password"] is not None:
+        url = url[:match.start("password")] + "***" + url[match.end("password"):]
+    lines = str(exc).strip().splitlines()
+    first = lines[0] if lines else type(exc).__name__
+    return LedgerUnreachable(f"the run ledger at {url} is unreachable ({first})", FIX_URL)
 
 
 def _naive(when: _dt.datetime) -> _dt.datetime:
@@ -130,8 +203,7 @@ class ServerGlance(Glance):
     PAGE = 1_000  # :data:`.queries.LATERAL_PAGE`: one array parameter, whatever its length
 
     def __init__(self, conn: Any, error: type[Exception]) -> None:
-        super().__init__(conn)
-        self.Error = error
+        super().__init__(conn, error)
         self._json = False
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
@@ -143,8 +215,11 @@ class ServerGlance(Glance):
     def _when(cell: Any) -> _dt.datetime:
         return cell.replace(tzinfo=_dt.UTC)  # type: ignore[no-any-return]
 
-    def _page(self, page: list[str], columns: str) -> tuple[str, Sequence[Any]]:
-        walk = ", ".join(f"newest.{c}" for c in columns.split(", "))
+    def _page(self, page: list[str], columns: str, walk: str = "",
+              ) -> tuple[str, Sequence[Any]]:
+        """:meth:`.glance.Glance._page`; ``walk``: what to select of the newest runs
+        (``newest``), their ``columns`` by default."""
+        walk = walk or ", ".join(f"newest.{c}" for c in columns.split(", "))
         return (f"SELECT {walk} FROM unnest(%s::text[]) AS k(key) CROSS JOIN LATERAL "
                 f"(SELECT {columns} FROM opsctl_runs WHERE script = k.key "
                 f"ORDER BY started_at DESC, id DESC LIMIT 1) AS newest", [page])
@@ -153,13 +228,46 @@ class ServerGlance(Glance):
         return self._execute(*newest_first(spans, None, 1, columns, "%s", _naive)).fetchone()
 
 
+class WireGlance(ServerGlance):
+    """:class:`ServerGlance` on :mod:`.pgwire`'s connection, whose times are aware already."""
+
+    @staticmethod
+    def _when(cell: Any) -> _dt.datetime:
+        return cell  # type: ignore[no-any-return]
+
+    def _page_rows(self, page: list[str], columns: str) -> Iterator[Sequence[Any]]:
+        """What a table shows of a page's last runs (:data:`.glance._SEEN`) comes as one
+        text, a record a run and a field a column between control characters: splitting it
+        costs a fraction of reading a thousand rows of cells one by one. Every record must
+        have all its fields (the last, ``t`` or ``f``, cannot hold a separator, so a
+        value that holds one shows); otherwise, and for any other columns, rows of cells."""
+        if columns != _SEEN:
+            return super()._page_rows(page, columns)
+        walk = "string_agg(concat_ws(chr(31), " + ", ".join(
+            f"newest.{c}" for c in _SEEN_FIELDS) + "), chr(30))"
+        (text,) = self._execute(*self._page(page, ", ".join(_SEEN_FIELDS), walk)).fetchone()
+        if text is None:
+            return iter(())
+        utc = _dt.datetime.fromisoformat
+        found: list[Sequence[Any]] = []
+        for record in text.split("\x1e"):
+            fields = record.split("\x1f")
+            if len(fields) != len(_SEEN_FIELDS):
+                return super()._page_rows(page, columns)
+            script, started, operator, status, dry_run = fields
+            found.append((None, script, utc(started + "+00:00"), operator, status,
+                          dry_run == "t"))  # the output of a bool
+        return iter(found)
+
+
 class MySQLGlance(ServerGlance):
     """:class:`ServerGlance` on MariaDB or MySQL: no lateral join, so the page's keys are a
     derived table of constants, each walked by a correlated subquery (as the ledger asks)."""
 
     PAGE = 250  # :data:`.queries.PAGE`
 
-    def _page(self, page: list[str], columns: str) -> tuple[str, Sequence[Any]]:
+    def _page(self, page: list[str], columns: str, walk: str = "",
+              ) -> tuple[str, Sequence[Any]]:
         listed = " UNION ALL ".join(["SELECT %s AS k"] * len(page))
         return (f"SELECT {columns} FROM opsctl_runs WHERE id IN (SELECT (SELECT x.id FROM "
                 f"opsctl_runs x WHERE x.script = wanted.k ORDER BY x.started_at DESC, "

@@ -23,8 +23,8 @@ import sqlalchemy as sa
 
 from .. import output
 from ..errors import LedgerUnreachable
-from .engine import FIX_URL, make_engine, unreachable_message
-from .facts import exists_at, journal_folder, ledger_exists, sqlite_file
+from .engine import make_engine, unreachable_message
+from .facts import FIX_URL, exists_at, journal_folder, ledger_exists, sqlite_file
 from .journal import Journal
 from .sharded import Sharded
 from .upgrade import prepare
