@@ -347,6 +347,26 @@ def test_descriptions_come_from_the_cache_while_nothing_changed(listed: Path) ->
     assert descriptions(listed)["recycle/export_orders.py"] == "Import order data."
 
 
+def test_a_file_edited_in_place_is_read_again_by_a_warm_json_list(listed: Path) -> None:
+    """An edit in place changes neither the folder's names nor its modification time: the
+    warm road (each folder's JSON as printed before) still asks every file."""
+    project = Project(listed)
+
+    def described() -> dict[str, str]:
+        found = Listing(project, None, None)
+        return {e["key"]: e["description"] for e in json.loads(found.json_bytes())}
+
+    assert described()["unrecycle/fix_refund_totals"] == "Fix refund totals."
+    assert described()["unrecycle/fix_refund_totals"] == "Fix refund totals."  # warm
+    folder = listed / "offline_script" / "unrecycle"
+    before = folder.stat().st_mtime_ns
+    with open(folder / "fix_refund_totals.py", "r+b") as fh:  # same inode, same folder
+        fh.write(b'"""Fix refund rounding, twice."""\n')
+    assert folder.stat().st_mtime_ns == before
+    assert described()["unrecycle/fix_refund_totals"] == "Fix refund rounding, twice."
+    assert described()["recycle/export_order_data"] == "Export order data."
+
+
 def test_folders_are_forgotten_only_when_everything_was_listed(listed: Path) -> None:
     descriptions(listed)
     assert set(stored(listed)) == {"recycle", "unrecycle", "ann"}

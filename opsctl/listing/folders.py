@@ -72,16 +72,16 @@ class Listing:
         """Know the folder's descriptions: from its cache entry when its names and signatures
         are those kept, else by reading the scripts that changed."""
         prefix = os.path.join(self.root, folder, "")
-        paths = list(map(prefix.__add__, names))
         joined = "\0".join(names)
         stored = self.cache.entries.get(folder) if self.cache is not None else None
         if stored is not None and stored[0] == joined:
             try:
-                if hash(tuple(map(_SIGNATURE, map(os.stat, paths)))) == stored[1]:
+                if hash(_signatures(prefix, names)) == stored[1]:
                     self._entries[folder] = stored
                     return
             except (OSError, ValueError):
                 pass
+        paths = list(map(prefix.__add__, names))
         import stat
 
         from ..similarity import read_description
@@ -174,6 +174,25 @@ class Listing:
         if self.cache is not None:
             self.cache.save()
         return b"[%s]\n" % b", ".join(parts)
+
+
+def _signatures(folder: str, names: list[str]) -> tuple[tuple[int, ...], ...]:
+    """The signatures of the files ``names`` of ``folder``, each a ``stat`` of its name
+    relative to the folder opened once (the kernel resolves the folder's path once rather
+    than for each file: a tenth of a warm list's time on a large tree)."""
+    if not _RELATIVE:
+        return tuple(map(_SIGNATURE, map(os.stat, map(folder.__add__, names))))
+    fd = os.open(folder, _DIRECTORY)
+    try:
+        stat = os.stat
+        return tuple([_SIGNATURE(stat(name, dir_fd=fd)) for name in names])
+    finally:
+        os.close(fd)
+
+
+#: Whether ``stat`` takes a folder's descriptor (not on Windows), and how to open one.
+_RELATIVE = os.stat in os.supports_dir_fd
+_DIRECTORY = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
 
 
 def _dated(match: re.Match[str], day: int, stale_days: int) -> tuple[Any, ...]:
