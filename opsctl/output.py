@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 import sys
 
+from .light import datetime as _datetime
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -322,21 +324,34 @@ def _cell(text: str, status: bool) -> Text:
     return cell
 
 
+#: The text of each day :func:`local` wrote in a zone that is only UTC, by ordinal; and the
+#: two digits of each hour, minute and second.
+_DAYS: dict[int, str] = {}
+_TWO = [f"{n:02d}" for n in range(60)]
+_UTC = _datetime.UTC
+
+
 def local(when: datetime | None, seconds: bool = False) -> str:
     """Local time with its zone, as every table and message shows a time:
     ``2026-11-25 16:10 +08:00``, or ``UTC`` where the local zone is UTC."""
     if when is None:
         return ""
+    import time
+
+    if when.tzinfo is _UTC and time.tzname == ("UTC", "UTC") and not time.timezone and \
+            when.year >= 1000:
+        # A time in UTC, as the ledger's are, here too (a server's usual zone, which never
+        # had another offset): the day's text once, the time of day from its fields, several
+        # times quicker than asking the system for each of list's thousand rows.
+        day = when.toordinal()
+        text = _DAYS.get(day)
+        if text is None:
+            text = _DAYS[day] = f"{when:%Y-%m-%d} "
+        if seconds:
+            return f"{text}{_TWO[when.hour]}:{_TWO[when.minute]}:{_TWO[when.second]} UTC"
+        return f"{text}{_TWO[when.hour]}:{_TWO[when.minute]} UTC"
     shape = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
     if when.tzinfo is not None and not when.utcoffset():  # UTC, as the ledger's times are
-        import time
-
-        if time.tzname == ("UTC", "UTC") and not time.timezone and when.year >= 1000:
-            # Here too (a server's usual zone, which never had another offset): the text
-            # as ISO writes it, a few times quicker than asking the system.
-            text = when.isoformat(" ", "seconds" if seconds else "minutes")
-            return f"{text[:19 if seconds else 16]} UTC"
-
         # What astimezone() asks the system too (the local time and offset at that second),
         # without building a timezone and a datetime for each of list's thousand rows.
         here = time.localtime(when.timestamp())

@@ -36,14 +36,14 @@ from .glance import _SEEN, Glance, journal_waiting, newest_first
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterable, Sequence
     from typing import Any
 
     from ..errors import LedgerUnreachable
     from .spans import Span
 
 #: :data:`.glance._SEEN` without the run's id, none of them ever NULL (``concat_ws`` would
-#: skip it).
+#: skip it, and the record would lack a field).
 _SEEN_FIELDS = ("script", "started_at", "operator", "status", "dry_run")
 #: A URL as SQLAlchemy reads one (``sqlalchemy.engine.url``), without options.
 _URL = re.compile(r"(?P<scheme>postgres(?:ql)?|mysql|mariadb)(?:\+(?P<driver>\w+))?://"
@@ -227,6 +227,41 @@ class ServerGlance(Glance):
     def _newest_of(self, spans: list[Span], columns: str) -> Any:
         return self._execute(*newest_first(spans, None, 1, columns, "%s", _naive)).fetchone()
 
+    def _seen_page(self, page: list[str]) -> tuple[str, Sequence[Any]] | None:
+        """:meth:`_page` of what a table shows (:data:`_SEEN_FIELDS`) as one text (see
+        :meth:`_page_rows`); None when this database cannot say it so."""
+        walk = "string_agg(concat_ws(chr(31), " + ", ".join(
+            f"newest.{c}" for c in _SEEN_FIELDS) + "), chr(30))"
+        return self._page(page, ", ".join(_SEEN_FIELDS), walk)
+
+    @staticmethod
+    def _time_of(text: str) -> Any:
+        """A time written as text (ISO, naive UTC), as the driver gives a cell of it."""
+        return _dt.datetime.fromisoformat(text)
+
+    def _page_rows(self, page: list[str], columns: str) -> Iterable[Sequence[Any]]:
+        """The cells of :meth:`_page`'s rows. What a table shows (:data:`.glance._SEEN`)
+        comes as one text when the database can say it so, a record a run and a field a
+        column between control characters: splitting it costs a fraction of reading a
+        thousand rows of cells one by one. Every record must have all its fields (the last,
+        the dry run's ``t`` or ``f``, cannot hold a separator, so a value that holds one
+        shows, and the page is read again as rows); the run's id is left out (None)."""
+        statement = self._seen_page(page) if columns == _SEEN else None
+        found = self._execute(*statement).fetchone() if statement is not None else None
+        if found is None:
+            return super()._page_rows(page, columns)
+        if found[0] is None:
+            return ()
+        time_of = self._time_of
+        rows: list[Sequence[Any]] = []
+        for record in found[0].split("\x1e"):
+            fields = record.split("\x1f")
+            if len(fields) != len(_SEEN_FIELDS):
+                return super()._page_rows(page, columns)
+            script, started, operator, status, dry_run = fields
+            rows.append((None, script, time_of(started), operator, status, dry_run == "t"))
+        return rows
+
 
 class WireGlance(ServerGlance):
     """:class:`ServerGlance` on :mod:`.pgwire`'s connection, whose times are aware already."""
@@ -235,29 +270,9 @@ class WireGlance(ServerGlance):
     def _when(cell: Any) -> _dt.datetime:
         return cell  # type: ignore[no-any-return]
 
-    def _page_rows(self, page: list[str], columns: str) -> Iterator[Sequence[Any]]:
-        """What a table shows of a page's last runs (:data:`.glance._SEEN`) comes as one
-        text, a record a run and a field a column between control characters: splitting it
-        costs a fraction of reading a thousand rows of cells one by one. Every record must
-        have all its fields (the last, ``t`` or ``f``, cannot hold a separator, so a
-        value that holds one shows); otherwise, and for any other columns, rows of cells."""
-        if columns != _SEEN:
-            return super()._page_rows(page, columns)
-        walk = "string_agg(concat_ws(chr(31), " + ", ".join(
-            f"newest.{c}" for c in _SEEN_FIELDS) + "), chr(30))"
-        (text,) = self._execute(*self._page(page, ", ".join(_SEEN_FIELDS), walk)).fetchone()
-        if text is None:
-            return iter(())
-        utc = _dt.datetime.fromisoformat
-        found: list[Sequence[Any]] = []
-        for record in text.split("\x1e"):
-            fields = record.split("\x1f")
-            if len(fields) != len(_SEEN_FIELDS):
-                return super()._page_rows(page, columns)
-            script, started, operator, status, dry_run = fields
-            found.append((None, script, utc(started + "+00:00"), operator, status,
-                          dry_run == "t"))  # the output of a bool
-        return iter(found)
+    @staticmethod
+    def _time_of(text: str) -> Any:
+        return _dt.datetime.fromisoformat(text + "+00:00")
 
 
 class MySQLGlance(ServerGlance):
@@ -265,6 +280,9 @@ class MySQLGlance(ServerGlance):
     derived table of constants, each walked by a correlated subquery (as the ledger asks)."""
 
     PAGE = 250  # :data:`.queries.PAGE`
+
+    def _seen_page(self, page: list[str]) -> tuple[str, Sequence[Any]] | None:
+        return None  # GROUP_CONCAT is cut at group_concat_max_len: rows of cells
 
     def _page(self, page: list[str], columns: str, walk: str = "",
               ) -> tuple[str, Sequence[Any]]:

@@ -49,11 +49,11 @@ def _has_ledger(project: Project) -> bool:
     return ledger_exists(project.config)
 
 
-def _last_runs(project: Project, entries: Sequence[Entry], *,
-               seen: bool = False) -> dict[str, Any]:
-    """The last run of each listed script (``seen``: only what the table shows of it),
-    when there is a ledger; an unreachable one is a warning (the scripts are still worth
-    listing)."""
+def _last_runs(project: Project, entries: Sequence[Entry], *, seen: bool = False,
+               keys: list[str] | None = None) -> dict[str, Any]:
+    """The last run of each listed script (``seen``: only what the table shows of it), by
+    key (``keys``: the entries' printable keys, when known), when there is a ledger; an
+    unreachable one is a warning (the scripts are still worth listing)."""
     if not entries or not _has_ledger(project):
         return {}
     from ..errors import LedgerUnreachable
@@ -61,7 +61,7 @@ def _last_runs(project: Project, entries: Sequence[Entry], *,
 
     read = lastruns.last_seen if seen else lastruns.last_runs
     try:
-        return read(project.config, [printable(e.key) for e in entries])
+        return read(project.config, keys or [printable(e.key) for e in entries])
     except LedgerUnreachable as exc:
         # Say why the column is empty.
         fix = "; ".join(filter(None, [exc.fix, "--no-runs skips the ledger"]))
@@ -76,9 +76,9 @@ FIT = output.Fit(cut=("description",), drop=("owner", "kind", "age", "last run",
                  statuses=("last run",))
 
 
-def row_of(entry: Entry, seen: Seen | None = None) -> list[str]:
-    """The table row of ``entry``: kind, script, owner, age, last run (``seen``, else the
-    entry's), description."""
+def row_of(entry: Entry, seen: Seen | None = None, key: str | None = None) -> list[str]:
+    """The table row of ``entry``: kind, script (``key``: its printable key, when known),
+    owner, age, last run (``seen``, else the entry's), description."""
     if entry.date is not None:
         age = f"{entry.date.isoformat()} ({entry.age_days}d{', stale' if entry.stale else ''})"
     else:
@@ -89,7 +89,8 @@ def row_of(entry: Entry, seen: Seen | None = None) -> list[str]:
         # Local time with its zone, as the operator reads it; JSON keeps UTC.
         last = f"{output.local(run.started_at)} {run.operator} {run.status}"
         last += " (dry)" if run.dry_run else ""
-    return [entry.kind, printable(entry.key), entry.owner or "", age, last, entry.description]
+    return [entry.kind, printable(entry.key) if key is None else key, entry.owner or "", age,
+            last, entry.description]
 
 
 def execute(project: Project, options: ListOptions) -> int:
@@ -115,7 +116,8 @@ def execute(project: Project, options: ListOptions) -> int:
         for row in rows:
             del row[4]
     else:
-        runs = _last_runs(project, entries, seen=True)
-        rows = [row_of(e, runs.get(printable(e.key))) for e in entries]
+        keys = [printable(e.key) for e in entries]
+        runs = _last_runs(project, entries, seen=True, keys=keys)
+        rows = [row_of(e, runs.get(key), key) for e, key in zip(entries, keys, strict=True)]
     output.table(columns, rows, empty="no scripts match", fit=FIT)
     return 0
