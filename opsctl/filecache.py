@@ -209,6 +209,12 @@ class FileCache:
             return
         self._dirty = False
 
+    def release(self) -> None:
+        """Let go of the entries once saved: memory for what comes next. Asked again, they
+        are read from the file again."""
+        if not self._dirty:
+            self._entries = None
+
     # -- reading and writing -------------------------------------------------------------------
 
     def _header(self) -> tuple[Any, ...]:

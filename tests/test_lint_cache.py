@@ -342,6 +342,7 @@ def test_a_warm_lint_reads_the_summary_and_never_loads_the_table(project: Path) 
     assert facts.summarised and facts.cache is not None and not facts.cache.loaded
     assert (facts.checked, facts.hits) == (0, 3)
     assert warm.findings == cold.findings
+    assert facts.seen == []  # no path made for the scripts the summary answered for
 
 
 @pytest.mark.parametrize("change", ["edit", "rename", "same-size same-time rewrite"])

@@ -3,7 +3,8 @@ one-pass walk (:mod:`.engine`, :mod:`.walk`, :mod:`.paths`) and what it collects
 (:mod:`.collector`: duplicates, near-twins, stale scripts, developers known to git through
 :mod:`.authors`), the content rules (:mod:`.content`, import side effects in :mod:`.effects`
 and :mod:`.calls`; what they found kept in the file cache and cold runs spread over the cores
-by :mod:`.cache`), ``--fix`` (:mod:`.fix`), baselines (:mod:`.baseline`), output formats
+by :mod:`.cache`; the scripts collected for them and for the cross-file rules held compactly
+by :mod:`.scriptlist`), ``--fix`` (:mod:`.fix`), baselines (:mod:`.baseline`), output formats
 (:mod:`.formats`, changed files first through :mod:`.changes`) and the Click-free command line
 (:mod:`.fast`).
 

@@ -25,9 +25,10 @@ import sys
 from collections.abc import Callable, Iterator
 from itertools import compress, repeat
 
-from ..filecache import FileCache, code_stamp, digest, digest_parts, signature, signatures, size_of
+from ..filecache import FileCache, code_stamp, digest, signature, signatures, size_of
 from ..naming import Kind
 from ..similarity import read_description
+from .scriptlist import Scripts, chunks, count, paths_of, scripts_digest, scripts_of
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 
@@ -81,6 +82,8 @@ class ContentFacts:
             if self.cache is not None else None
         self.descriptions: dict[str, str] = {}
         self.seen: list[str] = []  # every script asked about: what the cache keeps
+        #: ... and those the summary answered for, their paths made only when saving.
+        self._seen_items: list[Scripts] = []
         #: This run's scripts as the summary knows them (``(digest, signatures)``), once
         #: :meth:`findings` was asked about all of them at once; whether the summary answered.
         self._run: bytes | None = None
@@ -93,26 +96,29 @@ class ContentFacts:
         #: How the scripts of this run were answered: from the cache, by digest, checked.
         self.hits = self.rehashed = self.checked = 0
 
-    def findings(self, scripts: list[tuple[str, Kind]]) -> Iterator[tuple[str, Found]]:
-        """``(rel, finding)`` for each content finding of the ``(rel, kind)`` scripts."""
+    def findings(self, asked: Scripts) -> Iterator[tuple[str, Found]]:
+        """``(rel, finding)`` for each content finding of the scripts of ``asked``
+        (``(rel, kind)`` pairs and groups: :mod:`opsctl.lint.scriptlist`)."""
         answered: list[tuple[str, tuple[Found, ...]]] = []
         todo: list[tuple[str, Kind]] = []
         descriptions = self.descriptions
         if self.cache is None:
-            todo = scripts
+            todo = list(scripts_of(asked))
         else:
-            # The warm path, once per script of the tree: one stat, one comparison, at C
-            # speed but for the scripts that changed.
-            rels = list(map(_REL, scripts))
-            self.seen.extend(rels)
             self._asked += 1
-            summarised = self._summarised(scripts, rels)
+            summarised = self._summarised(asked)
             if summarised is not None:
-                self.hits += len(rels)
-                for rel, items in summarised:
-                    for item in items:
+                self._seen_items.append(asked)
+                self.hits += count(asked)
+                for rel, found in summarised:
+                    for item in found:
                         yield rel, item
                 return
+            # The warm path, once per script of the tree: one stat, one comparison, at C
+            # speed but for the scripts that changed.
+            scripts = list(scripts_of(asked))
+            rels = list(map(_REL, scripts))
+            self.seen.extend(rels)
             sigs = signatures(rels, self.root)
             entries = self.cache.entries
             stored = list(map(entries.get, rels, repeat(_ABSENT)))
@@ -151,29 +157,21 @@ class ContentFacts:
             for item in items:
                 yield rel, item
 
-    def _summarised(self, scripts: list[tuple[str, Kind]], rels: list[str],
-                    ) -> tuple[tuple[str, tuple[Found, ...]], ...] | None:
-        """The findings the summary holds for ``scripts`` (paths ``rels``) when they are the
+    def _summarised(self, items: Scripts) -> tuple[tuple[str, tuple[Found, ...]], ...] | None:
+        """The findings the summary holds for the scripts of ``items`` when they are the
         ones it was made from and still have the signatures it holds; else None (and the
-        table answers). The signatures are read and compared a few thousand at a time, never
-        all held at once."""
+        table answers). The paths are made, and the signatures read and compared, a few
+        thousand at a time, never all held at once."""
         assert self.summary is not None
         if self._asked != 1:
             self._run = None  # asked twice: no summary of this run
             return None
-        self._run = _scripts_digest(scripts)
+        self._run = scripts_digest(items)
         stored = self.summary.entries.get(SUMMARY_KEY)
         if stored is None or stored[0] != self._table_signature() or stored[1] != self._run:
             return None
-        expected: bytes = stored[2]
-        if len(expected) != len(rels) * _SIGNATURE_SIZE:
+        if not _same_signatures(stored[2], items, self.root):
             return None
-        for start in range(0, len(rels), _CHUNK):
-            sigs = signatures(rels[start:start + _CHUNK], self.root)
-            at = start * _SIGNATURE_SIZE
-            if None in sigs or b"".join(sigs) != (  # type: ignore[arg-type]
-                    expected[at:at + _CHUNK * _SIGNATURE_SIZE]):
-                return None
         self.summarised = True
         self._twins = stored[4]
         return stored[3]  # type: ignore[no-any-return]
@@ -224,7 +222,7 @@ class ContentFacts:
 
     def pairs(self, key: bytes) -> Pairs | None:
         """The near-twin pairs kept for ``key`` (:func:`opsctl.lint.twins.pairs_key`)."""
-        if self.cache is None or not self.seen:
+        if self.cache is None or not self._asked:
             return None
         stored = self.cache.entries.get(PAIRS_KEY)
         return stored[1] if stored is not None and stored[0] == key else None
@@ -232,7 +230,7 @@ class ContentFacts:
     def keep_pairs(self, key: bytes, pairs: Pairs, names: list[str]) -> None:
         """Keep the near-twin pairs found for ``key``: in a run that checked content only,
         so that a lint with the content rules off leaves the cache as it was."""
-        if self.cache is not None and self.seen:
+        if self.cache is not None and self._asked:
             self.cache.put(PAIRS_KEY, (key, pairs))
             if not self._read_directly:
                 self._twins = (_names_digest(names), pairs)
@@ -241,6 +239,9 @@ class ContentFacts:
         """Write the cache back; after a whole-tree lint, without the scripts it no longer
         has (file-list mode keeps every entry: it saw only a few files)."""
         if self.cache is not None and self.cache.loaded:
+            # The paths the summary answered for, now that their table may be written.
+            self.seen.extend(paths_of(item for items in self._seen_items for item in items))
+            self._seen_items = []
             # A lint that checked no content (the rules off) leaves what it did not ask about.
             self.cache.save(keep=[*self.seen, PAIRS_KEY] if whole_tree and self.seen
                             else None)
@@ -266,12 +267,19 @@ class ContentFacts:
         self.summary.save()
 
 
-def _scripts_digest(scripts: list[tuple[str, Kind]], chunk: int = 2048) -> bytes:
-    """A digest of the ``(path, kind)`` list of scripts (no path holds a NUL or a SOH), a
-    few thousand at a time: at 100,000 scripts the whole text would be megabytes."""
-    return digest_parts(
-        "\0".join(map("\1".join, scripts[i:i + chunk])).encode("utf-8", "surrogatepass") +
-        b"\0" for i in range(0, len(scripts), chunk))
+def _same_signatures(expected: bytes, items: Scripts, root: str) -> bool:
+    """Whether the scripts of ``items`` have the signatures ``expected`` holds end to end,
+    their paths made and their signatures read a few thousand at a time."""
+    if len(expected) != count(items) * _SIGNATURE_SIZE:
+        return False
+    at = 0
+    for rels in chunks(paths_of(items), _CHUNK):
+        sigs = signatures(rels, root)
+        end = at + len(rels) * _SIGNATURE_SIZE
+        if None in sigs or b"".join(sigs) != expected[at:end]:  # type: ignore[arg-type]
+            return False
+        at = end
+    return True
 
 
 def _names_digest(names: list[str]) -> bytes:

@@ -11,11 +11,12 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
 
 from ..light import datetime as _dt
-from ..naming import IGNORED_NAMES, SHARED_FOLDERS, Kind, Naming, Problem
+from ..naming import IGNORED_NAMES, SHARED_FOLDERS, Naming, Problem
 from .bulk import FastMatches, Match, day_name, listed_stems
 from .cache import ContentFacts
 from .duplicates import duplicates
 from .rules import CONTENT_CODES, Finding, LintReport
+from .scriptlist import Scripts, Shared, scripts_of
 from .settings import FIRST_COMMIT, LintConfig
 from .stale import BAD, OK, STALE, StaleScripts
 
@@ -35,10 +36,13 @@ class Collector(StaleScripts):
         self.findings: list[Finding] = []
         self.checked = 0
         self.outside: list[str] = []
-        self.shared_scripts: list[tuple[str, str]] = []  # (folder, filename) in recycle/unrecycle
+        #: The scripts of recycle/ and unrecycle/: ``(folder, file name)`` pairs and groups.
+        self.shared_scripts: Shared = []
         #: The shared scripts the full rules checked (a plain name is proved good in bulk).
         self.marked_scripts: list[tuple[str, str]] = []
-        self.content: list[tuple[str, Kind]] = []  # root-relative paths whose content to check
+        #: The scripts whose content to check: root-relative paths, and shared folders'
+        #: scripts as groups (:mod:`opsctl.lint.scriptlist`).
+        self.content: Scripts = []
         self.enabled = config.enabled
         self.severity = dict(config.severities)
         self.content_kinds = config.content_kinds if config.enabled & CONTENT_CODES \
@@ -187,8 +191,8 @@ class Collector(StaleScripts):
         (:mod:`opsctl.lint.cache` loads ``ast`` and the rules only for that)."""
         if not self.content:
             return
-        todo = self.content if self.ignored is None else \
-            [(rel, kind) for rel, kind in self.content if not self.ignored(rel)]
+        todo: Scripts = self.content if self.ignored is None else \
+            [(rel, kind) for rel, kind in scripts_of(self.content) if not self.ignored(rel)]
         self.content = []
         for rel, (code, message, fix, line, found) in self.facts.findings(todo):
             self.add(rel, code, message, fix, line, found)

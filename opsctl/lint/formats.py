@@ -65,7 +65,9 @@ def render_text(report: LintReport, prefix: str, color: bool = False) -> str:
         lines.append(f"  {f.code} {severity} {where}{shown(f.message)}")
         if f.fix:
             lines.append(style(f"                 fix: {shown(f.fix)}", "dim"))
-    return "\n".join(lines) + ("\n" if lines else "")
+    if lines:
+        lines.append("")  # the last newline, without a copy of megabytes of text to add it
+    return "\n".join(lines)
 
 
 def summary(report: LintReport, prefix: str) -> str:

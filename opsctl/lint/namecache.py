@@ -32,6 +32,7 @@ from time import time_ns
 
 from ..filecache import FileCache, code_stamp, digest, signature
 from .rules import Finding
+from .scriptlist import Scripts, scripts_of
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 
@@ -128,11 +129,13 @@ class NameResults:
         if stored is not None and stored[2] != folder:
             self.cache.put(name, (stored[0], stored[1], folder))
 
-    def save(self, *, whole_tree: bool) -> None:
+    def save(self, *, whole_tree: bool, release: bool = False) -> None:
         """Write the cache back; after a walk of the whole tree, without the folders it no
-        longer has."""
+        longer has. ``release``: then let go of its entries (the lint asks nothing more)."""
         if self.cache.loaded:
             self.cache.save(keep=self.seen if whole_tree else None)
+            if release:
+                self.cache.release()
 
 
 class FolderReplay:
@@ -141,7 +144,7 @@ class FolderReplay:
 
     name_results: NameResults | None = None
     findings: list[Finding]
-    content: list[tuple[str, Kind]]
+    content: Scripts
     stale_count: int
     stale_oldest: tuple[str, str] | None
     checked: int
@@ -179,7 +182,7 @@ class FolderReplay:
         self.stale_count, self.stale_oldest = 0, None
         extra = work()
         result: Result = (tuple(map(tuple, self.findings[start:])), self.stale_count,
-                          self.stale_oldest, tuple(self.content[begun:]), extra)
+                          self.stale_oldest, tuple(scripts_of(self.content[begun:])), extra)
         results.put(name, key, result, folder)
         self.stale_count, self.stale_oldest = before
         self._merge_stale(result[1], result[2])

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from ..naming import SHARED_FOLDERS
 from .rules import PathNotFound, _safe
+from .scriptlist import pairs_of
 from .walk import Linter
 
 
@@ -56,7 +57,8 @@ class PathLinter(Linter):
             elif top in SHARED_FOLDERS:
                 before = len(self.shared_scripts)
                 self.walk_shared(top, real)
-                shared_targets.update(f"{f}/{n}" for f, n in self.shared_scripts[before:])
+                added = pairs_of(self.shared_scripts[before:])
+                shared_targets.update(f"{f}/{n}" for f, n in added)
             else:
                 self.walk_developer(top, real)
             return

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import operator
 import os
-from itertools import compress, filterfalse, repeat
+from itertools import compress, filterfalse
 
-from ..naming import IGNORED_NAMES, SHARED_FOLDERS, Kind, normalise
+from ..naming import IGNORED_NAMES, SHARED_FOLDERS, normalise
 from .bulk import duplicate_candidates, names_of, split_stale
 from .collector import BAD, OK, STALE
 from .namecache import FolderReplay, NameResults, folder_signature, listing_key
 from .names import NameRules, folder_original
 from .rules import LintReport, RootMissing
+from .scriptlist import ScriptGroup, pairs_of
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 
@@ -79,7 +80,9 @@ class Linter(FolderReplay, NameRules):
             self._add_scripts(folder, scripts)
         for entry in developers:
             self.walk_developer(entry.name, entry.path)
-        self.check_twins(self.shared_scripts, None)
+        if self.name_results is not None:  # written and let go before the content caches
+            self.name_results.save(whole_tree=True, release=True)  # load: less peak memory
+        self.check_twins(pairs_of(self.shared_scripts), None)
 
     def report(self, *, partial: bool = False) -> LintReport:
         if self.name_results is not None:
@@ -164,17 +167,17 @@ class Linter(FolderReplay, NameRules):
             scripts, content = len(self.shared_scripts), len(self.content)
             for name in filterfalse(set(good).__contains__, names):
                 self.shared_entry(folder, name, False)
-            self.marked_scripts += self.shared_scripts[scripts:]
+            self.marked_scripts += pairs_of(self.shared_scripts[scripts:])
             del self.shared_scripts[scripts:], self.content[content:]  # the caller adds them
         return good
 
     def _add_scripts(self, folder: str, names: list[str]) -> None:
         """The scripts of a shared folder: for the cross-file rules, and for the content
         rules when they check its kind."""
-        self.shared_scripts.extend(zip(repeat(folder), names))
-        kind: Kind = "recycle" if folder == "recycle" else "unrecycle"
-        if kind in self.content_kinds:
-            self.content.extend(zip(map(f"{folder}/".__add__, names), repeat(kind)))
+        group = ScriptGroup(folder, names, "recycle" if folder == "recycle" else "unrecycle")
+        self.shared_scripts.append(group)  # no pair, no path made yet
+        if group.kind in self.content_kinds:
+            self.content.append(group)
 
     def walk_developer(self, folder: str, path: str) -> None:
         """Check a developer folder and its temporary scripts: the bulk of a large tree."""
