@@ -115,19 +115,20 @@ def print_json(data: Any) -> None:
     echo(text.encode("utf-8", "replace").decode("utf-8"))
 
 
-def print_json_bytes(data: bytes) -> None:
+def print_json_bytes(data: bytes | list[bytes]) -> None:
     """Compact JSON made elsewhere, printed as :func:`print_json` prints its own for a pipe:
-    ``data`` is that text and its newline, UTF-8 encoded with a lone surrogate (an
-    undecodable file name) as ``?``. A UTF-8 (or ASCII) stream gets the bytes straight, never
-    decoded to text to be encoded again."""
+    ``data`` is that text and its newline (or its pieces, in order), UTF-8 encoded with a
+    lone surrogate (an undecodable file name) as ``?``. A UTF-8 (or ASCII) stream gets the
+    bytes straight, never decoded to text to be encoded again."""
+    pieces = [data] if isinstance(data, bytes) else data
     stream = sys.stdout
     buffer = getattr(stream, "buffer", None)
     if buffer is not None and _is_utf8_or_ascii(stream):
         stream.flush()
-        buffer.write(data)
+        buffer.writelines(pieces)
         stream.flush()
     else:
-        write(data.decode("utf-8"))
+        write(b"".join(pieces).decode("utf-8"))
 
 
 def _is_utf8_or_ascii(stream: object) -> bool:

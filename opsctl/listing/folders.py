@@ -155,10 +155,15 @@ class Listing:
 
     def json_bytes(self) -> bytes:
         """:func:`json_text` of every script shown, without last runs, as printed (UTF-8, a
-        lone surrogate as ``?``, a newline after it): each folder's part as printed before
-        on the same day when the folder is unchanged."""
+        lone surrogate as ``?``, a newline after it): :meth:`json_pieces` joined."""
+        return b"".join(self.json_pieces())
+
+    def json_pieces(self) -> list[bytes]:
+        """:meth:`json_bytes` in the pieces it is made of, to be written one after another
+        (megabytes on a large tree, never copied into one): each folder's part as printed
+        before on the same day when the folder is unchanged."""
         tag = (self.day, self.stale_days)
-        parts = []
+        pieces = [b"["]
         for found in self.folders:
             folder = found[0]
             entry = self._entries.get(folder)
@@ -170,10 +175,11 @@ class Listing:
                 if entry is not None and self.cache is not None:
                     self.cache.put(folder, (*entry[:3], tag, part))
             if part:
-                parts.append(part)
+                pieces += (part, b", ")
         if self.cache is not None:
             self.cache.save()
-        return b"[%s]\n" % b", ".join(parts)
+        pieces[-1] = b"]\n" if len(pieces) > 1 else b"[]\n"
+        return pieces
 
 
 def _signatures(folder: str, names: list[str]) -> tuple[tuple[int, ...], ...]:

@@ -99,7 +99,7 @@ def execute(project: Project, options: ListOptions) -> int:
     if options.as_json and not options.stale and not output.is_terminal() and (
             options.no_runs or not _has_ledger(project)):
         # What tools ask for: each unchanged folder's JSON as printed before.
-        output.print_json_bytes(Listing(project, kind, options.owner).json_bytes())
+        output.print_json_bytes(Listing(project, kind, options.owner).json_pieces())
         return 0
     entries = list_scripts(project, kind=kind, owner=options.owner, stale=options.stale,
                            with_runs=options.as_json and not options.no_runs)
