@@ -112,6 +112,15 @@ def test_it_reads_only_what_is_all_there_is(pg_url: str, tmp_path: Path) -> None
     assert server_glance(pg_url.replace("+psycopg", "+pg8000").replace("+pymysql", "+mysqldb"),
                          str(journal)) is None
     assert server_glance(pg_url.rsplit("/", 1)[0] + "/no_such_db", str(journal)) is None
+    if pg_url.startswith("postgres"):
+        # A driver the URL names must be installed, as the ledger needs it, even where the
+        # read would not use it.
+        import importlib.util
+
+        other = server_glance(pg_url.replace("+psycopg", "+psycopg2"), str(journal))
+        assert (other is None) == (importlib.util.find_spec("psycopg2") is None)
+        if other is not None:
+            other.close()
     import sqlalchemy as sa
 
     engine = sa.create_engine(pg_url)  # not the ledger, which would upgrade it

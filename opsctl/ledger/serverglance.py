@@ -99,17 +99,19 @@ def _unquoted(text: str) -> str:
 
 
 def _installed(drivers: tuple[str, ...]) -> str:
-    """The first of ``drivers`` that is installed (else the last), not imported: asked of
-    the import system's finders, as :func:`importlib.util.find_spec` asks them (without
-    importing :mod:`importlib`, which costs more than the question)."""
+    """The first of ``drivers`` that is installed (else the last), not imported."""
+    return next((m for m in drivers if _findable(m)), drivers[-1])
+
+
+def _findable(module: str) -> bool:
+    """Whether ``module`` is installed, asked of the import system's finders as
+    :func:`importlib.util.find_spec` asks them (without importing :mod:`importlib`, which
+    costs more than the question)."""
     import sys
 
-    def found(module: str) -> bool:
-        return module in sys.modules or any(
-            finder.find_spec(module, None) is not None
-            for finder in sys.meta_path if hasattr(finder, "find_spec"))
-
-    return next((m for m in drivers if found(m)), drivers[-1])
+    return module in sys.modules or any(
+        finder.find_spec(module, None) is not None
+        for finder in sys.meta_path if hasattr(finder, "find_spec"))
 
 
 def server_glance(url: str, journal: str) -> ServerGlance | None:
@@ -121,7 +123,7 @@ def server_glance(url: str, journal: str) -> ServerGlance | None:
     if found is None or journal_waiting(journal):
         return None
     module, kwargs = found
-    if module == "MySQLdb" or not _installed((module,)) == module:
+    if module == "MySQLdb" or not _findable(module):
         return None  # its own keywords, or a driver the ledger would ask to be installed
     if module.startswith("psycopg"):
         from . import pgwire  # on this machine, the protocol spoken without the driver
