@@ -8,6 +8,7 @@ import datetime as dt
 import os
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from conftest import PG_SERVER, PG_VARIABLE, server_database
@@ -104,6 +105,27 @@ def test_refusals(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
         with pytest.raises(pgwire.Unreached, match=f'"127.0.0.1", port {port} failed: '
                                                    "Connection refused"):
             pgwire.connect(**{**args, "port": port})
+
+
+def test_a_server_that_never_answers_is_unreached(monkeypatch: pytest.MonkeyPatch,
+                                                  tmp_path: Path) -> None:
+    """A port that takes the connection but says nothing (a hung server): the startup times
+    out, and that is the ledger's unreachable warning at once, not a second wait."""
+    from opsctl.errors import LedgerUnreachable
+    from opsctl.ledger import serverglance
+
+    for name in [k for k in os.environ if k.startswith("PG")]:
+        monkeypatch.delenv(name)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        with pytest.raises(pgwire.Unreached, match="timed out"):
+            pgwire.connect(host="127.0.0.1", port=port, user="postgres", connect_timeout=0.3)
+        monkeypatch.setattr(serverglance, "CONNECT_TIMEOUT", 0.3)
+        with pytest.raises(LedgerUnreachable, match=f":{port}/x is unreachable"):
+            serverglance.server_glance(f"postgresql://postgres@127.0.0.1:{port}/x",
+                                       str(tmp_path))
 
 
 @pytest.mark.parametrize("change", [{"host": "db.example"}, {"host": None}, {"user": None}])

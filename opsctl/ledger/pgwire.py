@@ -14,9 +14,11 @@ would connect differently, so the caller uses the driver instead:
   the URL does not give (libpq would look in ``~/.pgpass``);
 * the server refusing the connection's authorization (``pg_hba.conf`` may accept TLS).
 
-A server that cannot be reached raises :class:`Unreached`; anything the server refuses
-later, :class:`WireError`, with the server's words. Statements are written as psycopg's, a
-``%s`` a parameter; values travel as text and come back as text, read by column type.
+A server that cannot be reached, or that does not see the connection through its startup,
+raises :class:`Unreached`; anything the server refuses later, :class:`WireError`, with the
+server's words (:class:`Lost` when the connection fails midway). Statements are written as
+psycopg's, a ``%s`` a parameter; values travel as text and come back as text, read by column
+type.
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ class WireError(Exception):
 
 class Unreached(WireError):
     """No server answered at the address (refused, timed out, an unknown host)."""
+
+
+class Lost(WireError):
+    """The connection failed on the way (reset, closed, timed out)."""
 
 
 class Elsewhere(Exception):  # noqa: N818 - not an error: the driver's turn
@@ -179,7 +185,10 @@ class Connection:
         self._at = 0
 
     def _send(self, data: bytes) -> None:
-        self._sock.sendall(data)
+        try:
+            self._sock.sendall(data)
+        except OSError as exc:  # the server went away: a refusal the caller reads as such
+            raise Lost(f"the connection to the server failed: {exc}") from None
 
     def _receive(self) -> tuple[bytes, bytes]:
         """The next message: its kind and its body."""
@@ -200,9 +209,12 @@ class Connection:
         chunks = [self._buffer[self._at:]]
         have = len(chunks[0])
         while have < wanted:
-            chunk = self._sock.recv(max(65536, wanted - have))
+            try:
+                chunk = self._sock.recv(max(65536, wanted - have))
+            except OSError as exc:
+                raise Lost(f"the connection to the server failed: {exc}") from None
             if not chunk:
-                raise WireError("the server closed the connection")
+                raise Lost("the server closed the connection")
             chunks.append(chunk)
             have += len(chunk)
         self._buffer, self._at = b"".join(chunks), 0
@@ -215,13 +227,13 @@ class Connection:
         body = _INT.pack(_PROTOCOL) + b"".join(
             k.encode() + b"\0" + v.encode() + b"\0" for k, v in settings.items() if v) + b"\0"
         try:
-            self._sock.sendall(_INT.pack(len(body) + 4) + body)
+            self._send(_INT.pack(len(body) + 4) + body)
             self._authenticate(user, password, where)
             while (kind := self._receive())[0] != b"Z":
                 if kind[0] == b"E":
                     self._refused(kind[1], where)
-        except OSError as exc:
-            raise Unreached(f"{where}: {exc.strerror or exc}") from None
+        except Lost as exc:  # no answer, as when nothing listens: the ledger would wait again
+            raise Unreached(f"{where}: {exc}") from None
 
     def _refused(self, body: bytes, where: str) -> None:
         fields = _fields(body)
