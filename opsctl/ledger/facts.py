@@ -79,3 +79,12 @@ def local_files(config: Config) -> list[str]:
         found.append(os.path.relpath(database, project).replace(os.sep, "/") + "*")
     journal = os.path.relpath(journal_folder(project), project).replace(os.sep, "/")
     return [*found, journal + "/"]
+
+
+def journal_waiting(folder: str) -> bool:
+    """Whether the local journal (the folder ``folder``) holds an entry the ledger has yet
+    to record."""
+    try:
+        return any(name.endswith(".json") for name in os.listdir(folder))
+    except OSError:
+        return False

@@ -25,7 +25,7 @@ import os
 
 from ..light import NamedTuple
 from ..light import datetime as _dt
-from .facts import LEASE_SECONDS, SCHEMA_VERSION, sqlite_file
+from .facts import LEASE_SECONDS, SCHEMA_VERSION, journal_waiting, sqlite_file
 from .glanceshards import GlanceShards
 from .spans import Move, Span, absorbed_of, current_key, lineage_of
 
@@ -33,19 +33,6 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy rea
 
 if TYPE_CHECKING:
     import sqlite3
-
-
-def _sqlite() -> Any:
-    """The driver: imported on use (a server's glance needs none), the C module alone (the
-    package registers date adapters a glance never uses, and imports the pure-Python
-    datetime for them)."""
-    try:
-        import _sqlite3 as driver
-    except ImportError:  # pragma: no cover - another Python
-        import sqlite3 as driver  # type: ignore[no-redef]
-    return driver
-
-if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
     from typing import Any
 
@@ -107,12 +94,14 @@ def glance(url: str, journal: str, *, reaping: bool = False) -> Glance | None:
     return None
 
 
-def journal_waiting(folder: str) -> bool:
-    """Whether the local journal holds an entry the ledger has yet to record."""
+def _sqlite() -> Any:
+    """The driver, on use (a server's glance needs none): the C module alone (the package
+    registers date adapters a glance never uses, importing the pure-Python datetime)."""
     try:
-        return any(name.endswith(".json") for name in os.listdir(folder))
-    except OSError:
-        return False
+        import _sqlite3 as driver
+    except ImportError:  # pragma: no cover - another Python
+        import sqlite3 as driver  # type: ignore[no-redef]
+    return driver
 
 
 def _to_reap(conn: sqlite3.Connection) -> bool:
@@ -194,9 +183,9 @@ def newest_first(spans: Sequence[Span] | None, status: str | None, limit: int | 
 
 
 def _json_list(keys: list[str]) -> str:
-    """``keys`` as a JSON array (without importing :mod:`json` for plain keys)."""
+    """``keys`` as a JSON array (without importing :mod:`json` for plain keys: printable,
+    without a quote or a backslash, as asked of them all at once)."""
     joined = '", "'.join(keys)
-    # Each key printable, without a quote or a backslash: asked of them all at once.
     if keys and joined.isprintable() and "\\" not in joined and \
             joined.count('"') == 2 * len(keys) - 2:
         return f'["{joined}"]'

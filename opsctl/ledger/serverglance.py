@@ -30,8 +30,8 @@ from __future__ import annotations
 import re
 
 from ..light import datetime as _dt
-from .facts import FIX_URL, SCHEMA_VERSION
-from .glance import _SEEN, Glance, journal_waiting, newest_first
+from .facts import FIX_URL, SCHEMA_VERSION, journal_waiting
+from .glance import _SEEN, Glance, newest_first
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 
