@@ -493,25 +493,38 @@ def test_a_batch_boundary_writes_its_checkpoint_and_reads_a_stop_in_one_statemen
         book: Ledger) -> None:
     """The checkpoint's UPDATE returns the stop asked of the run (RETURNING), so a boundary
     costs one statement on the progress row; MariaDB, which has no UPDATE ... RETURNING,
-    reads it with a second. PostgreSQL commits it without waiting for its WAL flush."""
+    reads it with a second. PostgreSQL writes it on a connection of its own, in autocommit
+    (no BEGIN nor COMMIT of its own: one round trip) and without waiting for its WAL flush."""
     run = started(book)
     in_run(Course(book, run))
     seen: list[str] = []
+    autocommit: list[bool] = []
 
     def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         seen.append(" ".join(statement.split()))
+        if statement.lstrip().startswith("UPDATE opsctl_progress SET done="):
+            autocommit.append(getattr(conn.connection.driver_connection, "autocommit", False)
+                              is True)
 
-    sa.event.listen(book.engine, "before_cursor_execute", note)
+    engines = [book.engine]
+    if book.engine.dialect.name == "postgresql":
+        unsynced = book._unsynced_engine()
+        assert unsynced is not None
+        engines.append(unsynced)
+    for engine in engines:
+        sa.event.listen(engine, "before_cursor_execute", note)
     try:
         with pytest.raises(Stop):
             for batch in batches(range(50), size=10):
                 if batch[0] == 0:
                     del seen[:]  # from the end of the first batch on
+                    del autocommit[:]
                 if batch[0] == 20:
                     book.request(run, "pause", operator="bob")
                     del seen[:]
     finally:
-        sa.event.remove(book.engine, "before_cursor_execute", note)
+        for engine in engines:
+            sa.event.remove(engine, "before_cursor_execute", note)
     progress = [s for s in seen if "opsctl_progress" in s]
     dialect = book.engine.dialect.name
     # The third batch's checkpoint, which reads the pause; then the stop's own read of who.
@@ -521,7 +534,11 @@ def test_a_batch_boundary_writes_its_checkpoint_and_reads_a_stop_in_one_statemen
     else:
         assert re.search(r" RETURNING (opsctl_progress\.)?request$", progress[0])
         assert not progress[1].startswith("SELECT opsctl_progress.request ")
-    synchronous = [s for s in seen if "synchronous_commit" in s]
-    assert synchronous == (["SET LOCAL synchronous_commit = off"]
-                           if dialect == "postgresql" else [])
+    assert not [s for s in seen if "synchronous_commit" in s]
+    assert autocommit == [dialect == "postgresql"] * 3  # the first three batches' checkpoints
+    if dialect == "postgresql":
+        with engines[1].connect() as conn:
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
+        with book.engine.connect() as conn:  # the ledger's other writes wait for the disk
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
     assert book.progress(run).done == 30

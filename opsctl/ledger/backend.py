@@ -57,6 +57,12 @@ class Backend:
     def configure(self, engine: sa.engine.Engine) -> None:
         """Hook what every new connection needs (nothing, by default)."""
 
+    def unsynced_engine(self, engine: sa.engine.Engine) -> sa.engine.Engine | None:
+        """An engine for the ledger's checkpoints beside ``engine``: each statement commits on
+        its own, in one round trip, without waiting for the disk. None (by default) where the
+        database has no such thing, or needs none: checkpoints then go through ``engine``."""
+        return None
+
     def text_type(self) -> sa.types.TypeEngine[Any]:
         """The type of the long text columns (output tail, error, summary)."""
         return sa.Text()

@@ -14,7 +14,9 @@ and releases its lock as any run's end does.
 
 from __future__ import annotations
 
+import functools
 import json
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -28,10 +30,18 @@ from .values import Progress, Run
 
 #: What may be asked of a running run.
 REQUESTS = ("pause", "cancel")
+#: Held while a ledger makes the engine its checkpoints are written on.
+_MAKING = threading.Lock()
 
 
 class Checkpoints(Ends):
     """Checkpoints, resume links and stop requests of runs."""
+
+    #: The engine checkpoints are written on, made at the first (:meth:`_unsynced_engine`);
+    #: None where there is none.
+    _unsynced: sa.engine.Engine | None = None
+    #: Whether it was made (or found not to be), or failed: never made again then.
+    _unsynced_made = False
 
     @guarded("written")
     def begin_progress(self, run_id: int, *, total: int | None = None, done: int = 0,
@@ -54,35 +64,65 @@ class Checkpoints(Ends):
                    conn: sa.engine.Connection | None = None) -> str | None:
         """Record that run ``run_id`` has done ``done`` items and goes on from ``cursor``: one
         ``UPDATE`` (the row is made by :meth:`begin_progress`). On ``conn`` when given (the
-        caller's transaction commits it), else in a transaction of the ledger's own.
+        caller's transaction commits it), else committed by the ledger.
 
         Returns the stop asked of the run (as :meth:`requested`), read in the same round trip
         (``UPDATE ... RETURNING``) where the database has it, so a run's batch boundary costs
-        one statement; MariaDB and SQLite before 3.35 read it with a second one."""
-        values: dict[str, Any] = {"done": done, "cursor": _cursor_text(cursor),
-                                  "updated_at": rows.naive(rows.utcnow())}
+        one statement; MariaDB and SQLite before 3.35 read it with a second one.
+
+        Durability: a checkpoint is always behind the batch it records, never ahead, so
+        losing one skips nothing; it only makes a resume redo the batch after the checkpoint
+        before it. So the ledger commits it without waiting for the disk: on PostgreSQL, on a
+        connection of its own in autocommit with ``synchronous_commit = off`` (one round trip;
+        a script killed loses none, only a crash of the PostgreSQL server itself can, those of
+        its last ~3 x ``wal_writer_delay``); SQLite's ledger (WAL mode, ``synchronous=NORMAL``)
+        makes the same trade."""
+        params: dict[str, Any] = {"p_run_id": run_id, "p_done": done,
+                                  "p_cursor": _cursor_text(cursor),
+                                  "p_updated_at": rows.naive(rows.utcnow())}
         if total is not None:
-            values["total"] = total
-        statement = PROGRESS.update().where(PROGRESS.c.run_id == run_id).values(**values)
+            params["p_total"] = total
         if conn is not None:
             # The caller's transaction, committed as durably as the app commits it.
-            return _checkpointed(conn, statement, run_id)
-        return self._write(statement, run_id)
+            return _checkpointed(conn, params)
+        unsynced = self._unsynced_engine()
+        if unsynced is not None:
+            try:
+                with unsynced.connect() as own:
+                    return _checkpointed(own, params)
+            except sa.exc.DBAPIError:
+                # Dropped by the server, refused (a pooler that takes no startup options),
+                # unreachable: the ledger's own engine from now on, which waits out an outage
+                # and says what is wrong as every ledger write does.
+                self.close_checkpoints()
+        return self._write(params)
 
     @guarded("written")
-    def _write(self, statement: sa.Update, run_id: int) -> str | None:
+    def _write(self, params: dict[str, Any]) -> str | None:
         def work(conn: sa.engine.Connection) -> str | None:
-            if conn.dialect.name == "postgresql":
-                # The commit need not wait for its WAL flush (a disk write at each batch): a
-                # checkpoint is always behind the batch it records, never ahead, so losing one
-                # skips nothing, it only makes a resume redo the batch after the checkpoint
-                # before it. A script killed (kill -9) loses none: only a crash of the
-                # PostgreSQL server itself can (those of the last ~3 x wal_writer_delay).
-                # SQLite's ledger (WAL mode, synchronous=NORMAL) makes the same trade.
+            if conn.dialect.name == "postgresql":  # a driver without an unsynced engine
                 conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-            return _checkpointed(conn, statement, run_id)
+            return _checkpointed(conn, params)
 
         return self.persist(work)
+
+    def _unsynced_engine(self) -> sa.engine.Engine | None:
+        """The engine checkpoints are written on (:meth:`~.backend.Backend.unsynced_engine`),
+        made at the first; None where there is none, or once it failed."""
+        if not self._unsynced_made:
+            with _MAKING:
+                if not self._unsynced_made:
+                    self._unsynced = self.backend.unsynced_engine(self.engine)
+                    self._unsynced_made = True
+        return self._unsynced
+
+    def close_checkpoints(self) -> None:
+        """Close the connection checkpoints are written on (the ledger closes, or that
+        connection failed): the ledger's own engine writes them from then on."""
+        found, self._unsynced = self._unsynced, None
+        self._unsynced_made = True
+        if found is not None:
+            found.dispose()
 
     @guarded("read")
     def progress(self, run_id: int) -> Progress | None:
@@ -147,13 +187,33 @@ class Checkpoints(Ends):
                                      .order_by(PROGRESS.c.run_id)).scalars())
 
 
-def _checkpointed(conn: sa.engine.Connection, statement: sa.Update, run_id: int) -> str | None:
+def _checkpointed(conn: sa.engine.Connection, params: dict[str, Any]) -> str | None:
     """Run a checkpoint's ``UPDATE`` on ``conn``; the stop asked of the run."""
-    if conn.dialect.update_returning:
-        return conn.execute(statement.returning(PROGRESS.c.request)).scalar()
-    conn.execute(statement)
-    return conn.execute(sa.select(PROGRESS.c.request)
-                        .where(PROGRESS.c.run_id == run_id)).scalar()
+    returning = conn.dialect.update_returning
+    found = conn.execute(_update("p_total" in params, returning), params)
+    if returning:
+        return found.scalar()
+    return conn.execute(_request(), params).scalar()
+
+
+@functools.cache
+def _update(total: bool, returning: bool) -> Any:
+    """A checkpoint's ``UPDATE``, built once: its parameters named ``p_*`` (those of
+    :meth:`Checkpoints.checkpoint`), so each checkpoint reuses its compiled form."""
+    columns = ["done", "cursor", "updated_at", *(["total"] if total else [])]
+    statement = PROGRESS.update().where(PROGRESS.c.run_id == _param("run_id")).values(
+        {name: _param(name) for name in columns})
+    return statement.returning(PROGRESS.c.request) if returning else statement
+
+
+@functools.cache
+def _request() -> Any:
+    """The stop asked of a run, read after its checkpoint where ``RETURNING`` cannot."""
+    return sa.select(PROGRESS.c.request).where(PROGRESS.c.run_id == _param("run_id"))
+
+
+def _param(name: str) -> Any:
+    return sa.bindparam(f"p_{name}", type_=PROGRESS.c[name].type)
 
 
 def _cursor_text(cursor: Any) -> str | None:
