@@ -489,44 +489,91 @@ def test_exactly_once_looks_at_the_database_the_entity_is_bound_to(
     ledgers.dispose()
 
 
+def test_a_null_key_met_in_a_page_is_refused_wherever_it_sorts(
+        engine: sa.engine.Engine) -> None:
+    """A key that is an expression may be NULL in a row: refused when met, whether the
+    database sorts NULLs first or last. In the first column it is at an end of the page;
+    in a later one, in the middle (the rows of a = 2 are its end)."""
+    upper = sa.func.upper(Pair.label).label("ul")
+    with Session(engine) as session:
+        with pytest.raises(ValueError, match="key column ul is NULL in a row"):
+            list(batches(sa.select(upper, Pair.a, Pair.b), size=10, key=upper,
+                         session=session))
+        with pytest.raises(ValueError, match="key column ul is NULL in a row"):
+            list(batches(sa.select(Pair.a, upper), size=10, key=(Pair.a, upper),
+                         session=session))
+        # Without the NULL, the same keys page through every row.
+        clean = sa.select(upper, Pair.a, Pair.b).where(Pair.label.is_not(None))
+        assert sum(len(batch) for batch in batches(clean, size=3, key=(upper, Pair.a, Pair.b),
+                                                   session=session)) == 8
+
+
+@pytest.mark.parametrize("ledger_url", ["postgresql"], indirect=True)
+def test_a_checkpoint_connection_the_server_dropped_falls_back_to_the_ledger(
+        book: Ledger) -> None:
+    """PostgreSQL's checkpoints go through a connection of their own, without a pre-ping: when
+    the server drops it, the checkpoint is still written, through the ledger's own engine
+    (which waits out an outage as every write does), and so are the ones after it."""
+    run = started(book)
+    book.begin_progress(run, total=30)
+    book.checkpoint(run, done=10, cursor=10)
+    apart = book._apart()
+    assert apart is not None
+    pid = apart._raw.driver_connection.info.backend_pid
+    with book.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.pg_terminate_backend(pid))).scalar() is True
+    assert book.checkpoint(run, done=20, cursor=20) is None
+    assert book._apart() is None  # the ledger's own engine from now on
+    book.request(run, "pause", operator="bob")
+    assert book.checkpoint(run, done=30, cursor=30) == "pause"
+    progress = book.progress(run)
+    assert progress is not None and (progress.done, progress.cursor) == (30, 30)
+
+
 def test_a_batch_boundary_writes_its_checkpoint_and_reads_a_stop_in_one_statement(
         book: Ledger) -> None:
     """The checkpoint's UPDATE returns the stop asked of the run (RETURNING), so a boundary
     costs one statement on the progress row; MariaDB, which has no UPDATE ... RETURNING,
     reads it with a second. PostgreSQL writes it on a connection of its own, in autocommit
-    (no BEGIN nor COMMIT of its own: one round trip) and without waiting for its WAL flush."""
+    (no BEGIN nor COMMIT: one round trip) and without waiting for its WAL flush, which the
+    ledger's other writes still wait for."""
     run = started(book)
     in_run(Course(book, run))
     seen: list[str] = []
-    autocommit: list[bool] = []
 
     def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         seen.append(" ".join(statement.split()))
-        if statement.lstrip().startswith("UPDATE opsctl_progress SET done="):
-            autocommit.append(getattr(conn.connection.driver_connection, "autocommit", False)
-                              is True)
 
-    engines = [book.engine]
-    if book.engine.dialect.name == "postgresql":
-        unsynced = book._unsynced_engine()
-        assert unsynced is not None
-        engines.append(unsynced)
-    for engine in engines:
-        sa.event.listen(engine, "before_cursor_execute", note)
+    sa.event.listen(book.engine, "before_cursor_execute", note)
     try:
         with pytest.raises(Stop):
             for batch in batches(range(50), size=10):
                 if batch[0] == 0:
                     del seen[:]  # from the end of the first batch on
-                    del autocommit[:]
                 if batch[0] == 20:
                     book.request(run, "pause", operator="bob")
                     del seen[:]
     finally:
-        for engine in engines:
-            sa.event.remove(engine, "before_cursor_execute", note)
+        sa.event.remove(book.engine, "before_cursor_execute", note)
+    assert book.progress(run).done == 30
     progress = [s for s in seen if "opsctl_progress" in s]
     dialect = book.engine.dialect.name
+    assert not [s for s in seen if "synchronous_commit" in s]
+    if dialect == "postgresql":
+        # Not on the ledger's engine: the stop's own read of who asked is all it saw.
+        assert not [s for s in progress if s.startswith("UPDATE")]
+        apart = book._apart()
+        assert apart is not None
+        assert all(re.search(r" RETURNING (opsctl_progress\.)?request$", sql)
+                   for sql in apart._sql.values())
+        raw = apart._raw.driver_connection
+        assert raw.autocommit is True
+        with raw.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone()[0] == "off"
+        with book.engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+        return
     # The third batch's checkpoint, which reads the pause; then the stop's own read of who.
     assert progress[0].startswith("UPDATE opsctl_progress")
     if dialect in ("mysql", "mariadb"):
@@ -534,11 +581,3 @@ def test_a_batch_boundary_writes_its_checkpoint_and_reads_a_stop_in_one_statemen
     else:
         assert re.search(r" RETURNING (opsctl_progress\.)?request$", progress[0])
         assert not progress[1].startswith("SELECT opsctl_progress.request ")
-    assert not [s for s in seen if "synchronous_commit" in s]
-    assert autocommit == [dialect == "postgresql"] * 3  # the first three batches' checkpoints
-    if dialect == "postgresql":
-        with engines[1].connect() as conn:
-            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
-        with book.engine.connect() as conn:  # the ledger's other writes wait for the disk
-            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
-    assert book.progress(run).done == 30

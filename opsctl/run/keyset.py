@@ -116,11 +116,18 @@ class Keyset:
 
     def check(self, page: list[Any]) -> None:
         """Refuse a page where a key is NULL (it would be skipped, or repeated, by the next
-        page's comparison): one C-level pass per key column (``operator.itemgetter`` or
-        ``attrgetter`` mapped over the page), no Python per row."""
+        page's comparison). Every database sorts NULLs together, before or after all values,
+        and ``key > :last`` never matches one: a NULL in the key's first column can only be
+        at an end of a page, so its two ends are looked at. A later column's NULL sorts at an
+        end of its run of equal first columns, anywhere in a page: those columns are read
+        whole, one C-level pass each (``itemgetter``/``attrgetter`` mapped over the page)."""
         if not page:
             return
-        for get in self._page_getters(page[0]):
+        first, *others = self._page_getters(page[0])
+        for item in (page[0], page[-1]):
+            if first(item) is None:
+                self.position(item)
+        for get in others:
             if None in map(get, page):
                 self.position(next(i for i in page if get(i) is None))
 
@@ -153,7 +160,9 @@ class Keyset:
             return self.source.session  # type: ignore[no-any-return]
         found = self._session
         if found is None:
-            found = _flask_session()
+            # Flask-SQLAlchemy's db.session, a scoped_session: kept (asking the app for it
+            # costs more than a page's own work), and asked for its session each time.
+            found = self._session = _flask_session()
         if isinstance(found, scoped_session):
             found = found()
         return found  # type: ignore[no-any-return]
