@@ -519,7 +519,7 @@ def test_a_checkpoint_connection_the_server_dropped_falls_back_to_the_ledger(
     book.checkpoint(run, done=10, cursor=10)
     apart = book._apart()
     assert apart is not None
-    pid = apart._raw.driver_connection.info.backend_pid
+    pid = apart._raw.info.backend_pid
     with book.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.pg_terminate_backend(pid))).scalar() is True
     assert book.checkpoint(run, done=20, cursor=20) is None
@@ -566,7 +566,7 @@ def test_a_batch_boundary_writes_its_checkpoint_and_reads_a_stop_in_one_statemen
         assert apart is not None
         assert all(re.search(r" RETURNING (opsctl_progress\.)?request$", sql)
                    for sql in apart._sql.values())
-        raw = apart._raw.driver_connection
+        raw = apart._raw
         assert raw.autocommit is True
         with raw.cursor() as cursor:
             cursor.execute("SHOW synchronous_commit")

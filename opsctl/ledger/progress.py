@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import json
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -106,14 +106,15 @@ class Checkpoints(Ends):
         return self.persist(work)
 
     def _apart(self) -> Apart | None:
-        """The connection checkpoints are written on (on an engine of
-        :meth:`~.backend.Backend.unsynced_engine`), made at the first; None where there is
-        none, or once it failed."""
+        """The connection checkpoints are written on (:meth:`~.backend.Backend.
+        unsynced_connect`), opened at the first; None where there is none, or once it
+        failed."""
         if not self._unsynced_made:
             with _MAKING:
                 if not self._unsynced_made:
-                    engine = self.backend.unsynced_engine(self.engine)
-                    self._unsynced = None if engine is None else Apart(engine)
+                    connect = self.backend.unsynced_connect(self.engine)
+                    self._unsynced = None if connect is None else \
+                        Apart(self.engine.dialect, connect)
                     self._unsynced_made = True
         return self._unsynced
 
@@ -189,17 +190,18 @@ class Checkpoints(Ends):
 
 
 class Apart:
-    """Checkpoints on a connection of their own, in autocommit (PostgreSQL's
-    :meth:`~.backend.Backend.unsynced_engine`): its DBAPI connection held from the first
-    checkpoint to the ledger's close, and each checkpoint one ``execute`` of the ``UPDATE ...
-    RETURNING`` compiled once, straight to the driver (a third of the CPU of an execution
-    through SQLAlchemy's connection, which a run pays at every batch)."""
+    """Checkpoints on a DBAPI connection of their own, in autocommit (PostgreSQL's
+    :meth:`~.backend.Backend.unsynced_connect`), held from the first checkpoint to the
+    ledger's close: each checkpoint one ``execute`` of the ``UPDATE ... RETURNING`` compiled
+    once, straight to the driver (a third of the CPU of an execution through SQLAlchemy's
+    connection, which a run pays at every batch)."""
 
-    def __init__(self, engine: sa.engine.Engine) -> None:
-        self.engine = engine
-        #: What a failed checkpoint raises: the driver's errors, SQLAlchemy's (connecting).
-        self.errors: tuple[type[BaseException], ...] = (
-            sa.exc.SQLAlchemyError, engine.dialect.loaded_dbapi.Error, _NotPlain)
+    def __init__(self, dialect: sa.engine.Dialect, connect: Callable[[], Any]) -> None:
+        self.dialect = dialect
+        self.connect = connect
+        #: What a failed checkpoint raises: the driver's errors, or a statement it cannot
+        #: take as it is.
+        self.errors: tuple[type[BaseException], ...] = (dialect.loaded_dbapi.Error, _NotPlain)
         self._raw: Any = None
         self._sql: dict[bool, str] = {}
         self._lock = threading.Lock()
@@ -211,8 +213,8 @@ class Apart:
         with self._lock:
             sql = self._sql.get(total) or self._compile(total)
             if self._raw is None:
-                self._raw = self.engine.raw_connection()
-            cursor = self._raw.driver_connection.cursor()
+                self._raw = self.connect()
+            cursor = self._raw.cursor()
             try:
                 cursor.execute(sql, params)
                 row = cursor.fetchone()
@@ -223,7 +225,7 @@ class Apart:
     def _compile(self, total: bool) -> str:
         """The ``UPDATE``'s SQL for this driver; refused (:class:`_NotPlain`) where a type
         would convert a value on its way (the driver's own conversions are all it needs)."""
-        dialect = self.engine.dialect
+        dialect = self.dialect
         compiled = _update(total, True).compile(dialect=dialect)
         if compiled.positional or \
                 any(b.type.bind_processor(dialect) for b in compiled.binds.values()) or \
@@ -237,10 +239,9 @@ class Apart:
             raw, self._raw = self._raw, None
         if raw is not None:
             try:
-                raw.invalidate()  # closed, never back in a pool this ledger no longer uses
+                raw.close()
             except Exception:  # noqa: BLE001 - a connection already gone is closed enough
                 pass
-        self.engine.dispose()
 
 
 class _NotPlain(Exception):
