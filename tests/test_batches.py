@@ -276,6 +276,26 @@ def test_exactly_once_commits_the_checkpoint_with_the_batch(tmp_path: Path, book
     elsewhere.dispose()
 
 
+def test_exactly_once_grows_the_total_with_rows_inserted_during_the_run(
+        book: Ledger, engine: sa.engine.Engine) -> None:
+    """The checkpoint written in the script's transaction carries the total too when rows
+    inserted after the cursor took the items done past the count made at the start."""
+    run = started(book)
+    in_run(Course(book, run))
+    with Session(engine) as session:
+        for batch in batches(sa.select(Thing), size=20, session=session, exactly_once=True):
+            for thing in batch:
+                thing.seen = 1
+            if batch[0].id == 1:
+                session.add_all(Thing(id=i, status="new") for i in range(31, 36))
+            session.commit()
+            progress = book.progress(run)
+            assert progress is not None
+            assert (progress.done, progress.total) == ((20, 30) if batch[0].id == 1 else
+                                                       (35, 35))
+        assert session.scalar(sa.select(sa.func.min(Thing.seen))) == 1
+
+
 def test_a_dry_run_rolls_back_each_batch_at_its_end(engine: sa.engine.Engine) -> None:
     """The dry-run guard's rewind at each boundary: the next batch sees none of the changes
     of the one before, and nothing is committed."""
