@@ -23,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from . import rows
+from .apart import Apart, param, update_statement
 from .core import guarded
 from .ends import Ends
 from .schema import PROGRESS, RUNS
@@ -77,11 +78,7 @@ class Checkpoints(Ends):
         a script killed loses none, only a crash of the PostgreSQL server itself can, those of
         its last ~3 x ``wal_writer_delay``); SQLite's ledger (WAL mode, ``synchronous=NORMAL``)
         makes the same trade."""
-        params: dict[str, Any] = {"p_run_id": run_id, "p_done": done,
-                                  "p_cursor": _cursor_text(cursor),
-                                  "p_updated_at": rows.naive(rows.utcnow())}
-        if total is not None:
-            params["p_total"] = total
+        params = _params(run_id, done, cursor, total)
         if conn is not None:
             # The caller's transaction, committed as durably as the app commits it.
             return _checkpointed(conn, params)
@@ -95,6 +92,37 @@ class Checkpoints(Ends):
                 # and says what is wrong as every ledger write does.
                 self.close_checkpoints()
         return self._write(params)
+
+    def send_checkpoint(self, run_id: int, *, done: int, cursor: Any = None,
+                        total: int | None = None) -> Callable[[], str | None]:
+        """:meth:`checkpoint` in two halves where the driver can send a statement without
+        waiting for its answer (psycopg 3, on the checkpoints' own connection): the
+        ``UPDATE`` goes now, and the call returned reads its answer (the stop asked of the
+        run), so the caller can read its next page in between, the two round trips
+        overlapping. Call it before the next checkpoint. Elsewhere the checkpoint is written
+        at once, and the call gives what it read."""
+        params = _params(run_id, done, cursor, total)
+        apart = self._apart()
+        if apart is not None:
+            try:
+                answer = apart.send(params)
+            except apart.errors:
+                self.close_checkpoints()
+            else:
+                if answer is not None:
+                    return functools.partial(self._answered, answer, params, apart.errors)
+        asked = self.checkpoint(run_id, done=done, cursor=cursor, total=total)
+        return lambda: asked
+
+    def _answered(self, answer: Callable[[], str | None], params: dict[str, Any],
+                  errors: tuple[type[BaseException], ...]) -> str | None:
+        """The answer to a checkpoint sent; when the connection failed meanwhile, the
+        checkpoint written again through the ledger's own engine (the same ``UPDATE``)."""
+        try:
+            return answer()
+        except errors:
+            self.close_checkpoints()
+            return self._write(params)
 
     @guarded("written")
     def _write(self, params: dict[str, Any]) -> str | None:
@@ -189,92 +217,29 @@ class Checkpoints(Ends):
                                      .order_by(PROGRESS.c.run_id)).scalars())
 
 
-class Apart:
-    """Checkpoints on a DBAPI connection of their own, in autocommit (PostgreSQL's
-    :meth:`~.backend.Backend.unsynced_connect`), held from the first checkpoint to the
-    ledger's close: each checkpoint one ``execute`` of the ``UPDATE ... RETURNING`` compiled
-    once, straight to the driver (a third of the CPU of an execution through SQLAlchemy's
-    connection, which a run pays at every batch)."""
-
-    def __init__(self, dialect: sa.engine.Dialect, connect: Callable[[], Any]) -> None:
-        self.dialect = dialect
-        self.connect = connect
-        #: What a failed checkpoint raises: the driver's errors, or a statement it cannot
-        #: take as it is.
-        self.errors: tuple[type[BaseException], ...] = (dialect.loaded_dbapi.Error, _NotPlain)
-        self._raw: Any = None
-        self._sql: dict[bool, str] = {}
-        self._lock = threading.Lock()
-
-    def write(self, params: dict[str, Any]) -> str | None:
-        """One checkpoint (``params`` as :meth:`Checkpoints.checkpoint` makes them); the stop
-        asked of the run."""
-        total = "p_total" in params
-        with self._lock:
-            sql = self._sql.get(total) or self._compile(total)
-            if self._raw is None:
-                self._raw = self.connect()
-            cursor = self._raw.cursor()
-            try:
-                cursor.execute(sql, params)
-                row = cursor.fetchone()
-            finally:
-                cursor.close()
-        return None if row is None else row[0]
-
-    def _compile(self, total: bool) -> str:
-        """The ``UPDATE``'s SQL for this driver; refused (:class:`_NotPlain`) where a type
-        would convert a value on its way (the driver's own conversions are all it needs)."""
-        dialect = self.dialect
-        compiled = _update(total, True).compile(dialect=dialect)
-        if compiled.positional or \
-                any(b.type.bind_processor(dialect) for b in compiled.binds.values()) or \
-                PROGRESS.c.request.type.result_processor(dialect, None) is not None:
-            raise _NotPlain(dialect.name)
-        self._sql[total] = sql = str(compiled)
-        return sql
-
-    def close(self) -> None:
-        with self._lock:
-            raw, self._raw = self._raw, None
-        if raw is not None:
-            try:
-                raw.close()
-            except Exception:  # noqa: BLE001 - a connection already gone is closed enough
-                pass
-
-
-class _NotPlain(Exception):
-    """The checkpoint's statement needs SQLAlchemy's conversions on this driver."""
-
-
 def _checkpointed(conn: sa.engine.Connection, params: dict[str, Any]) -> str | None:
     """Run a checkpoint's ``UPDATE`` on ``conn``; the stop asked of the run."""
     returning = conn.dialect.update_returning
-    found = conn.execute(_update("p_total" in params, returning), params)
+    found = conn.execute(update_statement("p_total" in params, returning), params)
     if returning:
         return found.scalar()
     return conn.execute(_request(), params).scalar()
 
 
 @functools.cache
-def _update(total: bool, returning: bool) -> Any:
-    """A checkpoint's ``UPDATE``, built once: its parameters named ``p_*`` (those of
-    :meth:`Checkpoints.checkpoint`), so each checkpoint reuses its compiled form."""
-    columns = ["done", "cursor", "updated_at", *(["total"] if total else [])]
-    statement = PROGRESS.update().where(PROGRESS.c.run_id == _param("run_id")).values(
-        {name: _param(name) for name in columns})
-    return statement.returning(PROGRESS.c.request) if returning else statement
-
-
-@functools.cache
 def _request() -> Any:
     """The stop asked of a run, read after its checkpoint where ``RETURNING`` cannot."""
-    return sa.select(PROGRESS.c.request).where(PROGRESS.c.run_id == _param("run_id"))
+    return sa.select(PROGRESS.c.request).where(PROGRESS.c.run_id == param("run_id"))
 
 
-def _param(name: str) -> Any:
-    return sa.bindparam(f"p_{name}", type_=PROGRESS.c[name].type)
+def _params(run_id: int, done: int, cursor: Any, total: int | None) -> dict[str, Any]:
+    """A checkpoint's parameters, named as :data:`.apart.NAMES`."""
+    params: dict[str, Any] = {"p_run_id": run_id, "p_done": done,
+                              "p_cursor": _cursor_text(cursor),
+                              "p_updated_at": rows.naive(rows.utcnow())}
+    if total is not None:
+        params["p_total"] = total
+    return params
 
 
 def _cursor_text(cursor: Any) -> str | None:
