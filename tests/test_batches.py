@@ -276,6 +276,26 @@ def test_exactly_once_commits_the_checkpoint_with_the_batch(tmp_path: Path, book
     elsewhere.dispose()
 
 
+def test_exactly_once_grows_the_total_with_rows_inserted_during_the_run(
+        book: Ledger, engine: sa.engine.Engine) -> None:
+    """The checkpoint written in the script's transaction carries the total too when rows
+    inserted after the cursor took the items done past the count made at the start."""
+    run = started(book)
+    in_run(Course(book, run))
+    with Session(engine) as session:
+        for batch in batches(sa.select(Thing), size=20, session=session, exactly_once=True):
+            for thing in batch:
+                thing.seen = 1
+            if batch[0].id == 1:
+                session.add_all(Thing(id=i, status="new") for i in range(31, 36))
+            session.commit()
+            progress = book.progress(run)
+            assert progress is not None
+            assert (progress.done, progress.total) == ((20, 30) if batch[0].id == 1 else
+                                                       (35, 35))
+        assert session.scalar(sa.select(sa.func.min(Thing.seen))) == 1
+
+
 def test_a_dry_run_rolls_back_each_batch_at_its_end(engine: sa.engine.Engine) -> None:
     """The dry-run guard's rewind at each boundary: the next batch sees none of the changes
     of the one before, and nothing is committed."""
@@ -489,11 +509,59 @@ def test_exactly_once_looks_at_the_database_the_entity_is_bound_to(
     ledgers.dispose()
 
 
+def test_a_null_key_met_in_a_page_is_refused_wherever_it_sorts(
+        engine: sa.engine.Engine) -> None:
+    """A key that is an expression may be NULL in a row: refused when met, whether the
+    database sorts NULLs first or last. In the first column it is at an end of the page;
+    in a later one, in the middle (the rows of a = 2 are its end)."""
+    upper = sa.func.upper(Pair.label).label("ul")
+    with Session(engine) as session:
+        with pytest.raises(ValueError, match="key column ul is NULL in a row"):
+            list(batches(sa.select(upper, Pair.a, Pair.b), size=10, key=upper,
+                         session=session))
+        with pytest.raises(ValueError, match="key column ul is NULL in a row"):
+            list(batches(sa.select(Pair.a, upper), size=10, key=(Pair.a, upper),
+                         session=session))
+        # Without the NULL, the same keys page through every row.
+        clean = sa.select(upper, Pair.a, Pair.b).where(Pair.label.is_not(None))
+        assert sum(len(batch) for batch in batches(clean, size=3, key=(upper, Pair.a, Pair.b),
+                                                   session=session)) == 8
+
+
+@pytest.mark.parametrize("ledger_url", ["postgresql"], indirect=True)
+def test_a_checkpoint_connection_the_server_dropped_falls_back_to_the_ledger(
+        book: Ledger) -> None:
+    """PostgreSQL's checkpoints go through a connection of their own, without a pre-ping: when
+    the server drops it, the checkpoint is still written, through the ledger's own engine
+    (which waits out an outage as every write does), and so are the ones after it."""
+    run = started(book)
+    book.begin_progress(run, total=30)
+    book.checkpoint(run, done=5, cursor=5)
+    answer = book.send_checkpoint(run, done=10, cursor=10)  # sent, its answer read after
+    assert book.progress(run).done in (5, 10)  # type: ignore[union-attr]
+    assert answer() is None
+    assert book.progress(run).done == 10  # type: ignore[union-attr]
+    apart = book._apart()
+    assert apart is not None
+    pid = apart._raw.info.backend_pid
+    with book.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.pg_terminate_backend(pid))).scalar() is True
+    assert book.send_checkpoint(run, done=20, cursor=20)() is None
+    assert book._apart() is None  # the ledger's own engine from now on
+    assert book.progress(run).done == 20  # type: ignore[union-attr]
+    book.request(run, "pause", operator="bob")
+    assert book.checkpoint(run, done=30, cursor=30) == "pause"
+    progress = book.progress(run)
+    assert progress is not None and (progress.done, progress.cursor) == (30, 30)
+
+
 def test_a_batch_boundary_writes_its_checkpoint_and_reads_a_stop_in_one_statement(
         book: Ledger) -> None:
     """The checkpoint's UPDATE returns the stop asked of the run (RETURNING), so a boundary
     costs one statement on the progress row; MariaDB, which has no UPDATE ... RETURNING,
-    reads it with a second. PostgreSQL commits it without waiting for its WAL flush."""
+    reads it with a second. PostgreSQL writes it on a connection of its own, in autocommit
+    (no BEGIN nor COMMIT: one round trip) and without waiting for its WAL flush, which the
+    ledger's other writes still wait for."""
     run = started(book)
     in_run(Course(book, run))
     seen: list[str] = []
@@ -512,8 +580,25 @@ def test_a_batch_boundary_writes_its_checkpoint_and_reads_a_stop_in_one_statemen
                     del seen[:]
     finally:
         sa.event.remove(book.engine, "before_cursor_execute", note)
+    assert book.progress(run).done == 30
     progress = [s for s in seen if "opsctl_progress" in s]
     dialect = book.engine.dialect.name
+    assert not [s for s in seen if "synchronous_commit" in s]
+    if dialect == "postgresql":
+        # Not on the ledger's engine: the stop's own read of who asked is all it saw.
+        assert not [s for s in progress if s.startswith("UPDATE")]
+        # Nor the stop's read: it came back with the checkpoint (UPDATE ... RETURNING).
+        assert not [s for s in progress if s.startswith("SELECT opsctl_progress.request ")]
+        apart = book._apart()
+        assert apart is not None
+        raw = apart._raw
+        assert raw.autocommit is True
+        with raw.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone()[0] == "off"
+        with book.engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+        return
     # The third batch's checkpoint, which reads the pause; then the stop's own read of who.
     assert progress[0].startswith("UPDATE opsctl_progress")
     if dialect in ("mysql", "mariadb"):
@@ -521,7 +606,3 @@ def test_a_batch_boundary_writes_its_checkpoint_and_reads_a_stop_in_one_statemen
     else:
         assert re.search(r" RETURNING (opsctl_progress\.)?request$", progress[0])
         assert not progress[1].startswith("SELECT opsctl_progress.request ")
-    synchronous = [s for s in seen if "synchronous_commit" in s]
-    assert synchronous == (["SET LOCAL synchronous_commit = off"]
-                           if dialect == "postgresql" else [])
-    assert book.progress(run).done == 30

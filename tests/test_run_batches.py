@@ -49,6 +49,30 @@ def main(by, gate, peek):
     report(done=current_run().progress.done, **({"seen": seen} if peek else {}))
 '''
 
+TALLY = '''\
+"""Look at the items with track(), then raise every price in batches."""
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from opsctl import batches, current_run, report, track
+from shopapp import Item, db
+
+
+@click.command()
+@click.option("--stop", default=None)
+def main(stop):
+    for _ in track(range(5)):
+        pass
+    if stop and Path(stop).exists():
+        raise SystemExit("stopped between the loops")
+    for batch in batches(sa.select(Item), size=2):
+        for item in batch:
+            item.price += 1
+        db.session.commit()
+    report(done=current_run().progress.done)
+'''
+
 
 @pytest.fixture
 def shop(tmp_path: Path) -> tuple[Path, str]:
@@ -97,6 +121,32 @@ def test_limit_pauses_and_resume_goes_on_with_the_same_arguments(
         assert (old.status, old.exit_code) == ("paused", 80)
         assert (new.status, new.args, new.reason) == ("succeeded", ["--by", "5"], "T-1")
         assert new.summary == {"done": 3}
+        progress = book.progress(2)
+        assert progress is not None
+        assert (progress.done, progress.total, progress.resumed_from) == (3, 3, 1)
+
+
+def test_a_resume_carries_nothing_over_from_a_track_loop(shop: tuple[Path, str],
+                                                         tmp_path: Path) -> None:
+    """A run that ended after a track() loop recorded its progress, before its batches()
+    loop began: the progress has no cursor, so its resume's batches start from the first
+    item with nothing done, instead of counting the track() loop's items as done."""
+    project, url = shop
+    write_script(project, "recycle/tally", TALLY)
+    stop = tmp_path / "stop"
+    stop.write_text("")
+    first = opsctl(project, "run", "recycle/tally", "--stop", str(stop))
+    assert first.returncode == 1, first.stderr
+    with ledger(url) as book:
+        tracked = book.progress(1)
+        assert tracked is not None and (tracked.done, tracked.cursor) == (5, None)
+    stop.unlink()
+    second = opsctl(project, "run", "--resume", "recycle/tally")
+    assert second.returncode == 0, second.stderr
+    assert prices(project) == [101, 201, 301]
+    with ledger(url) as book:
+        run = book.run(2)
+        assert run is not None and run.summary == {"done": 3}
         progress = book.progress(2)
         assert progress is not None
         assert (progress.done, progress.total, progress.resumed_from) == (3, 3, 1)

@@ -10,7 +10,8 @@ server on this machine), :mod:`.lastruns`
 (``list``'s last runs, read by whichever can). With it: :mod:`.store`
 (:class:`~.store.Ledger`, built from :mod:`.core`, :mod:`.lineage`, :mod:`.locks`,
 :mod:`.tally`, :mod:`.reads`, :mod:`.writes`, :mod:`.ends`, the end of a run kept
-whatever happens, with :mod:`.journal`, the local journal, :mod:`.progress`, a run's batches,
+whatever happens, with :mod:`.journal`, the local journal, :mod:`.progress`, a run's batches
+(with :mod:`.apart`, their checkpoints on PostgreSQL on a connection of their own),
 :mod:`.queued`, runs asked of a queue's workers, :mod:`.shards`, a sharded run's parent
 and children, and :mod:`.sharded`, its lock kept alive by its children), :mod:`.schema`
 (the tables and their indexes), :mod:`.queries` (the reads' statements, each a limited

@@ -10,7 +10,7 @@ stateless; importing one never imports a SQLAlchemy dialect (the MySQL dialect a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -56,6 +56,13 @@ class Backend:
 
     def configure(self, engine: sa.engine.Engine) -> None:
         """Hook what every new connection needs (nothing, by default)."""
+
+    def unsynced_connect(self, engine: sa.engine.Engine) -> Callable[[], Any] | None:
+        """How to open a DBAPI connection for the ledger's checkpoints beside ``engine``: each
+        statement commits on its own, in one round trip, without waiting for the disk. None
+        (by default) where the database has no such thing, or needs none: checkpoints then
+        go through ``engine``."""
+        return None
 
     def text_type(self) -> sa.types.TypeEngine[Any]:
         """The type of the long text columns (output tail, error, summary)."""

@@ -70,6 +70,7 @@ class Ledger(Sharded):
         return ledger
 
     def close(self) -> None:
+        self.close_checkpoints()
         self.engine.dispose()
 
     def __enter__(self) -> Ledger:

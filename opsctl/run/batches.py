@@ -116,11 +116,15 @@ def _loop(feed: Feed, size: int, count: bool, pause: float | None,
     try:
         while True:
             room = course.room() if course is not None else None
-            if course is not None:
-                course.boundary(feed.more)
             if room == 0:
+                if course is not None:
+                    course.boundary(feed.more)
                 return  # the limit is reached, and nothing remains
             page = feed.take(size if room is None else min(size, room))
+            if course is not None:
+                # After the read: the answer to the checkpoint just sent is read here, its
+                # round trip overlapping the page's; a stop still comes before the batch.
+                course.boundary(feed.more)
             if not page:
                 return
             began = time.monotonic()
@@ -143,6 +147,8 @@ def _loop(feed: Feed, size: int, count: bool, pause: float | None,
             elif pause and feed.more():
                 time.sleep(pause)
     finally:
+        if course is not None:
+            course.settle()
         feed.close()
         if hook is not None:
             hook.close()

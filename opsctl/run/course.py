@@ -16,6 +16,7 @@ checkpoint that was written, which skips nothing).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .. import output
@@ -109,8 +110,10 @@ class Course:
         self._quiet_until = 0.0
         self._track_written = 0.0
         #: The stop request read with the checkpoint just written (one round trip for both),
-        #: which the boundary that follows uses instead of reading it again; None: not read.
-        self._told: tuple[str | None] | None = None
+        #: which the boundary that follows uses instead of reading it again: a call that
+        #: gives it (reading the answer to a checkpoint sent and not waited for); None: not
+        #: read.
+        self._told: Callable[[], str | None] | None = None
 
     @property
     def progress(self) -> RunProgress:
@@ -149,10 +152,19 @@ class Course:
             self.rewind()
         if not written and self.ledger is not None and self.run_id is not None:
             ledger, run_id, total = self.ledger, self.run_id, self.total if grown else None
-            self._told = (self._quietly(lambda: ledger.checkpoint(
-                run_id, done=done, cursor=cursor, total=total)),)
+            # Sent, and its answer read at the next boundary, after the next page is read.
+            sent = self._quietly(lambda: ledger.send_checkpoint(
+                run_id, done=done, cursor=cursor, total=total))
+            self._told = sent if sent is not None else _nothing
         if self.on_checkpoint is not None:
             self.on_checkpoint(progress=self.progress)
+
+    def settle(self) -> None:
+        """The loop has ended: read the answer to the last checkpoint sent, if any (it is
+        written; a failure is said as any checkpoint's)."""
+        told, self._told = self._told, None
+        if told is not None:
+            self._quietly(told)
 
     def room(self) -> int | None:
         """Items this run may still take under ``--limit``; None without a limit."""
@@ -174,7 +186,7 @@ class Course:
         told, self._told = self._told, None
         if self.ledger is not None and self.run_id is not None:
             ledger, run_id = self.ledger, self.run_id
-            asked = told[0] if told is not None else \
+            asked = self._quietly(told) if told is not None else \
                 self._quietly(lambda: ledger.requested(run_id))
             if asked in ("cancel", "pause"):
                 status = "cancelled" if asked == "cancel" else "paused"
@@ -220,7 +232,7 @@ class Course:
         else:
             asked = self._quietly(lambda: ledger.checkpoint(run_id, done=done, total=total))
             if not last:
-                self._told = (asked,)
+                self._told = lambda: asked
                 self._asked("starts it again from its first item (track() keeps no cursor)")
 
     # ------------------------------------------------------------------
@@ -241,6 +253,10 @@ class Course:
                             "the run goes on, and a resume starts from the last checkpoint "
                             "recorded")
             return None
+
+
+def _nothing() -> None:
+    """What a checkpoint the ledger could not take read: no stop."""
 
 
 def _items(count: int) -> str:

@@ -75,7 +75,11 @@ class SameTransaction:
         if self._pending is None or self.course.run_id is None:
             return
         done, cursor = self._pending
-        self.ledger.checkpoint(self.course.run_id, done=done, cursor=cursor,
+        # Rows inserted during the run, after the cursor: the total grows with them, as the
+        # course's does when it writes the checkpoint itself.
+        counted = self.course.total
+        total = done if counted is not None and done > counted else None
+        self.ledger.checkpoint(self.course.run_id, done=done, cursor=cursor, total=total,
                                conn=session.connection(
                                    bind_arguments=self.keyset.bind_arguments))
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
+import operator
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -58,6 +59,9 @@ class Keyset:
                     "columns that are unique together")
         self.names = [str(getattr(k, "key", None) or getattr(k, "name", k)) for k in self.keys]
         self._getters = [self._getter(k) for k in self.keys]
+        #: The page queries built (:meth:`_paging`), and their position's parameters.
+        self._pages: dict[tuple[bool, int], Any] = {}
+        self._param_names = [f"opsctl_after_{i}" for i in range(len(self.keys))]
         self._session = session
         #: How the session picks the engine the rows live in (its binds, per mapper).
         self.bind_arguments: dict[str, Any] = \
@@ -67,16 +71,36 @@ class Keyset:
 
     def page(self, after: tuple[Any, ...] | None, size: int) -> list[Any]:
         """The next ``size`` items after position ``after`` (None: from the start)."""
-        query = self._after(after)
-        order = [k.desc() if down else k for k, down in zip(self.keys, self.descending,
-                                                             strict=True)]
-        ordered = query.order_by(None).order_by(*order).limit(size)
+        statement = self._paging(after is not None, size)
+        params = {} if after is None else self._params(after)
         if self.orm_query:
-            return list(ordered.all())
-        result = self.session().execute(ordered)
+            return list(statement.params(**params).all() if params else statement.all())
+        result = self.session().execute(statement, params)
         # unique(): what SQLAlchemy asks of joined eager loads of collections (ORM objects
         # are unique by identity anyway; rows are not, and are kept as they come).
         return list(result.unique().scalars().all() if self.objects else result.all())
+
+    def _paging(self, after: bool, size: int) -> Any:
+        """The page query, built once per shape: the position is bound parameters
+        (``opsctl_after_N``), so every page reuses one compiled statement."""
+        found = self._pages.get((after, size))
+        if found is None:
+            query = self.source
+            if after:
+                condition = after_clause(self.keys, [sa.bindparam(name) for name in
+                                                     self._param_names], self.descending)
+                query = query.filter(condition) if self.orm_query else query.where(condition)
+            order = [k.desc() if down else k for k, down in zip(self.keys, self.descending,
+                                                                 strict=True)]
+            found = query.order_by(None).order_by(*order).limit(size)
+            if len(self._pages) > 4:  # sizes vary only as --limit cuts the last batch
+                self._pages.clear()
+            self._pages[(after, size)] = found
+        return found
+
+    def _params(self, after: tuple[Any, ...]) -> dict[str, Any]:
+        self._check_length(after)
+        return dict(zip(self._param_names, after, strict=True))
 
     def count(self, after: tuple[Any, ...] | None) -> int:
         """How many items remain after ``after`` (objects once each, however many rows a
@@ -92,10 +116,31 @@ class Keyset:
 
     def check(self, page: list[Any]) -> None:
         """Refuse a page where a key is NULL (it would be skipped, or repeated, by the next
-        page's comparison)."""
-        getters = self._getters
-        if any(get(item) is None for item in page for get in getters):
-            self.position(next(i for i in page if any(get(i) is None for get in getters)))
+        page's comparison). Every database sorts NULLs together, before or after all values,
+        and ``key > :last`` never matches one: a NULL in the key's first column can only be
+        at an end of a page, so its two ends are looked at. A later column's NULL sorts at an
+        end of its run of equal first columns, anywhere in a page: those columns are read
+        whole, one C-level pass each (``itemgetter``/``attrgetter`` mapped over the page)."""
+        if not page:
+            return
+        first, *others = self._page_getters(page[0])
+        for item in (page[0], page[-1]):
+            if first(item) is None:
+                self.position(item)
+        for get in others:
+            if None in map(get, page):
+                self.position(next(i for i in page if get(i) is None))
+
+    def _page_getters(self, first: Any) -> list[Callable[[Any], Any]]:
+        """The key's getters for a page whose first item is ``first``: C-level where the
+        key's place in the rows is known, else the slow ones (which say what is wrong)."""
+        if self.objects:
+            return [operator.attrgetter(_attribute_name(k)) for k in self.keys]
+        parent = getattr(first, "_parent", None)
+        places = [_index_of(parent, k) for k in self.keys]
+        if None in places:
+            return self._getters
+        return [operator.itemgetter(place) for place in places]
 
     def position(self, item: Any) -> tuple[Any, ...]:
         """The key of ``item``, the position the next page starts after."""
@@ -115,7 +160,9 @@ class Keyset:
             return self.source.session  # type: ignore[no-any-return]
         found = self._session
         if found is None:
-            found = _flask_session()
+            # Flask-SQLAlchemy's db.session, a scoped_session: kept (asking the app for it
+            # costs more than a page's own work), and asked for its session each time.
+            found = self._session = _flask_session()
         if isinstance(found, scoped_session):
             found = found()
         return found  # type: ignore[no-any-return]
@@ -123,14 +170,17 @@ class Keyset:
     def _after(self, after: tuple[Any, ...] | None) -> Any:
         if after is None:
             return self.source
+        self._check_length(after)
+        condition = after_clause(self.keys, list(after), self.descending)
+        return self.source.filter(condition) if self.orm_query else self.source.where(condition)
+
+    def _check_length(self, after: tuple[Any, ...]) -> None:
         if len(after) != len(self.keys):
             raise ValueError(
                 f"opsctl.batches(): the checkpoint's cursor {list(after)!r} has {len(after)} "
                 f"value{'' if len(after) == 1 else 's'}, but the key ({', '.join(self.names)}) "
                 f"has {len(self.keys)} column{'' if len(self.keys) == 1 else 's'}: the run "
                 "resumed paged on another key; resume with the key it had, or start a new run")
-        condition = after_clause(self.keys, list(after), self.descending)
-        return self.source.filter(condition) if self.orm_query else self.source.where(condition)
 
     def _getter(self, key: Any) -> Callable[[Any], Any]:
         if self.objects:

@@ -110,8 +110,11 @@ def resumed(ledger: Ledger, catalogue: Catalogue, script: Script | None, args: l
                 f"({MASK}); give the arguments again after the script name")
         args = list(run.args)
     progress = ledger.progress(run.id)
-    start = Start(resumed_from=run.id) if progress is None else Start(
-        done=progress.done, cursor=progress.cursor, total=progress.total, resumed_from=run.id)
+    # Progress without a cursor is a track() loop's (a batches() loop has one from its first
+    # checkpoint on): nothing a resume goes on from, so nothing done is carried over either.
+    start = Start(resumed_from=run.id) if progress is None or progress.cursor is None else \
+        Start(done=progress.done, cursor=progress.cursor, total=progress.total,
+              resumed_from=run.id)
     new = options._replace(reason=options.reason if options.reason is not None else run.reason,
                            dry_run=dry)
     return Resumed(run, script, args, start), new
