@@ -105,6 +105,8 @@ def main(day):
 '''
 
 
+@pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)  # the order is the
+# runner's, the same on every database (whose refusals the other tests here check)
 def test_a_refused_run_never_loads_the_app(held: tuple[Path, Path], ledger_url: str,
                                            tmp_path: Path) -> None:
     """The lock and run-once are checked before the app loads: a run either refuses never
