@@ -1286,8 +1286,14 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+#: Lines ``--skip`` may leave out: each has a module of its own (tests/bench_queues.py,
+#: tests/bench_batches.py) with starts of its own (workers, filled tables).
+SKIPPABLE = ("queues", "batches")
+
+
 def run_benchmark(plan: Plan, workdir: Path, ledger_sizes: Sequence[int] | None = None,
-                  batch_rows: int | None = None) -> dict[str, Any]:
+                  batch_rows: int | None = None,
+                  skip: Sequence[str] = ()) -> dict[str, Any]:
     env = clean_env()
     started = time.perf_counter()
     load_start = _load()
@@ -1374,13 +1380,15 @@ def run_benchmark(plan: Plan, workdir: Path, ledger_sizes: Sequence[int] | None 
     scale = ScalePlan.make(plan, ledger_sizes)
     for m in measure_ledger_reads(scale, workdir, env):
         record(m)
-    for m in measure_queues(plan, workdir, env):
-        record(m)
+    if "queues" not in skip:
+        for m in measure_queues(plan, workdir, env):
+            record(m)
     batches = _batches_bench()
     rows = batches.rows_for(plan.quick, batch_rows)
-    for m in batches.measure(sys.modules[__name__], workdir, env, rows=rows,
-                             runs=plan.runs_batches, iterations=plan.ledger_iterations):
-        record(m)
+    if "batches" not in skip:
+        for m in batches.measure(sys.modules[__name__], workdir, env, rows=rows,
+                                 runs=plan.runs_batches, iterations=plan.ledger_iterations):
+            record(m)
 
     targets = evaluate(ms, plan.sizes, plan.quick, tuple(plan.legacy))
     targets += run_ledger_targets(ms, plan.quick) + ledger_read_targets(ms, scale)
@@ -1416,12 +1424,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         int(n) for n in v.split(",")], help="runs in the ledgers history and list read "
         "(default 1000,100000,1000000; quick: 1000,100000)")
     _batches_bench().add_arguments(parser)
+    parser.add_argument("--skip", metavar="LINE,LINE", default=[], type=lambda v: [
+        line for line in v.split(",") if line], help="leave out these lines (their targets "
+        f"say not measured): {', '.join(SKIPPABLE)}")
     args = parser.parse_args(argv)
+    unknown = sorted(set(args.skip) - set(SKIPPABLE))
+    if unknown:
+        parser.error(f"--skip: no line {', '.join(unknown)} (choose from "
+                     f"{', '.join(SKIPPABLE)})")
     plan = Plan.make(args.quick, args.runs, args.size)
     started = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="opsctl-bench-"))
     try:
-        result = run_benchmark(plan, workdir, args.ledger_sizes, args.batch_rows)
+        result = run_benchmark(plan, workdir, args.ledger_sizes, args.batch_rows, args.skip)
     finally:
         if args.keep:
             log(f"trees kept in {workdir}")

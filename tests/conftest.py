@@ -1,14 +1,16 @@
 """Shared fixtures: a CLI runner, throwaway projects, and ledger databases.
 
 Ledger databases: ``ledger_url`` is parametrized over SQLite, PostgreSQL and MariaDB. Each test
-gets a database of its own, created and dropped around it, on the server ``OPSCTL_TEST_PG`` /
-``OPSCTL_TEST_MARIADB`` name (a SQLAlchemy URL without a database; README, Development).
+gets a database of its own on the server ``OPSCTL_TEST_PG`` / ``OPSCTL_TEST_MARIADB`` name (a
+SQLAlchemy URL without a database; README, Development): made by its pytest process for an
+earlier test and emptied since, or made for it (:func:`server_database`).
 Locally, a server that cannot be reached skips its tests with the URL tried and the reason;
 under ``CI=true`` it fails them instead.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import os
@@ -16,6 +18,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -137,30 +140,122 @@ def unreachable(what: str, url: str, variable: str, exc: BaseException) -> None:
     pytest.skip(message)
 
 
+#: Databases this process made on each server and emptied again, ready for the next test:
+#: admin URL -> names. ``CREATE DATABASE`` and ``DROP DATABASE`` cost PostgreSQL a tenth of a
+#: second or more each (a copy of the template, files to fsync); emptying one costs a few
+#: milliseconds. Each xdist worker keeps its own, so no two tests ever share a database at
+#: once; the session's end drops them (:func:`pytest_sessionfinish`).
+_EMPTY: dict[str, list[str]] = {}
+#: Every database this process made and has not dropped: admin URL -> names.
+_MADE: dict[str, set[str]] = {}
+#: One administrative engine per server, kept for the session.
+_ADMINS: dict[str, Any] = {}
+
+
+def _admin(admin_url: str) -> Any:
+    import sqlalchemy as sa
+
+    if admin_url not in _ADMINS:
+        _ADMINS[admin_url] = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    return _ADMINS[admin_url]
+
+
+def _drop(admin_url: str, name: str) -> None:
+    import sqlalchemy as sa
+
+    force = " WITH (FORCE)" if "postgresql" in admin_url else ""
+    with _admin(admin_url).connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}{force}"))
+    _MADE[admin_url].discard(name)
+
+
+def _emptied(admin_url: str, url: str, name: str) -> bool:
+    """Put database ``name`` back as ``CREATE DATABASE`` made it, every other connection to
+    it ended first (as ``DROP DATABASE ... WITH (FORCE)`` ends them). PostgreSQL: its settings
+    reset and every schema dropped, ``public`` made again (cheaper than a new database);
+    MariaDB: dropped and made again (cheap there), through the kept administrative
+    connection. False, leaving it to be dropped, when any of that fails."""
+    import sqlalchemy as sa
+
+    try:
+        with _admin(admin_url).connect() as conn:
+            if "postgresql" not in admin_url:
+                for (pid,) in conn.execute(sa.text(
+                        "SELECT id FROM information_schema.processlist WHERE db = :name "
+                        "AND id <> CONNECTION_ID()"), {"name": name}).all():
+                    with contextlib.suppress(sa.exc.DBAPIError):  # ended meanwhile
+                        conn.execute(sa.text(f"KILL CONNECTION {int(pid)}"))
+                conn.execute(sa.text(f"DROP DATABASE {name}"))
+                conn.execute(sa.text(f"CREATE DATABASE {name}"))
+                return True
+            conn.execute(sa.text(f"ALTER DATABASE {name} RESET ALL"))
+            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                 "WHERE datname = :name AND pid <> pg_backend_pid()"),
+                         {"name": name})
+        engine = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+        try:
+            with engine.connect() as conn:
+                # A backend ended above may hold its locks a moment longer: wait for it.
+                conn.execute(sa.text("SET lock_timeout = '20s'"))
+                schemas = conn.execute(sa.text(
+                    "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' "
+                    "AND nspname <> 'information_schema'")).scalars().all()
+                if schemas:
+                    conn.execute(sa.text(
+                        "DROP SCHEMA " + ", ".join(f'"{s}"' for s in schemas) + " CASCADE"))
+                # public as PostgreSQL (15 on) makes it in a new database.
+                conn.execute(sa.text("CREATE SCHEMA public AUTHORIZATION pg_database_owner"))
+                conn.execute(sa.text("GRANT USAGE ON SCHEMA public TO PUBLIC"))
+        finally:
+            engine.dispose()
+    except Exception:  # noqa: BLE001 - whatever went wrong, dropping it is the way out
+        return False
+    return True
+
+
 def server_database(server_url: str, variable: str) -> Iterator[str]:
-    """A fresh database on ``server_url``, dropped afterwards. The suite connects to the
-    server's ``postgres`` (PostgreSQL) or ``test`` (MariaDB) database to create it."""
+    """A fresh database on ``server_url``: one this process made for an earlier test and
+    emptied, or a new one. The suite connects to the server's ``postgres`` (PostgreSQL) or
+    ``test`` (MariaDB) database to make it."""
     import sqlalchemy as sa
 
     postgresql = "postgresql" in server_url
     what = "PostgreSQL" if postgresql else "MariaDB"
-    name = f"opsctl_test_{uuid.uuid4().hex[:12]}"
     admin_url = server_url + ("/postgres" if postgresql else "/test")
+    free = _EMPTY.setdefault(admin_url, [])
+    made = _MADE.setdefault(admin_url, set())
+    if free:
+        name = free.pop()
+    else:
+        name = f"opsctl_test_{uuid.uuid4().hex[:12]}"
+        try:
+            with _admin(admin_url).connect() as conn:
+                conn.execute(sa.text(f"CREATE DATABASE {name}"))
+        except Exception as exc:  # any driver error means the server is not usable here
+            with contextlib.suppress(Exception):
+                _ADMINS.pop(admin_url).dispose()
+            unreachable(what, admin_url, variable, exc)
+        made.add(name)
+    url = f"{server_url}/{name}"
     try:
-        admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    except Exception as exc:  # any driver error means the server is not usable here
-        unreachable(what, admin_url, variable, exc)
-    try:
-        yield f"{server_url}/{name}"
+        yield url
     finally:
-        with admin.connect() as conn:
-            if postgresql:
-                conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            else:
-                conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
-        admin.dispose()
+        if _emptied(admin_url, url, name):
+            free.append(name)
+        else:
+            _drop(admin_url, name)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Drop the databases this process made (each xdist worker, and the controller)."""
+    for admin_url, names in _MADE.items():
+        for name in sorted(names):
+            with contextlib.suppress(Exception):  # a server gone: nothing more to do
+                _drop(admin_url, name)
+    _EMPTY.clear()
+    for engine in _ADMINS.values():
+        engine.dispose()
+    _ADMINS.clear()
 
 
 #: The server databases make a test slow: the quick subset (-m "not slow") runs on SQLite alone.

@@ -42,8 +42,10 @@ from runkit import env, opsctl, opsctl_argv, wait_for
 from opsctl.ledger.store import Ledger
 from opsctl.ledger.values import Progress, Run
 
-ROWS = 20_000
-SIZE = 400
+#: Forty batches: room for five kills at distinct batches and for a stop asked from a second
+#: process to land mid-run, on few enough rows that every kill, resume and check is quick.
+ROWS = 8_000
+SIZE = 200
 KILLS = 5
 #: The seed of the kill points: change it to try other moments, quote it to reproduce one.
 SEED = 16_2026

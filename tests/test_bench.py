@@ -16,13 +16,20 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+#: Lines whose measurement may be missing (with the reason) outside CI: those on a database
+#: server.
+SERVER_LINES = {"ledger_postgresql", "driver_postgresql", "run_postgresql", "run_postgresql_app",
+                "driver_mariadb", "run_mariadb"}
+
+
 @pytest.mark.slow  # the benchmark's quick mode, end to end
 def test_quick_mode_runs_end_to_end(tmp_path: Path) -> None:
+    """Every line but the queues' and the batches' (each proved by a test of its own module
+    below, on its smallest shape), on the smallest tree and ledgers."""
     out = tmp_path / "bench.json"
     proc = subprocess.run([sys.executable, "-m", "tests.bench", "--quick", "--runs", "1",
                            "--size", "200", "--ledger-sizes", "1000,2000",
-                           "--batch-rows", "3000",
-                           "--json", str(out)],
+                           "--skip", "queues,batches", "--json", str(out)],
                           cwd=REPO, check=False, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "SPEC §8 target" in proc.stdout
@@ -31,21 +38,14 @@ def test_quick_mode_runs_end_to_end(tmp_path: Path) -> None:
     status = {m["key"]: (m["status"], m["note"]) for m in data["measurements"]}
     ledgers = {f"{m}_sqlite_{n}" for m in ("history", "list", "history_all")
                for n in (1_000, 2_000)}
-    runs = {"driver_postgresql", "run_postgresql", "run_postgresql_app", "driver_mariadb",
-            "run_mariadb"}
-    queues = {"queue_rq", "queue_celery", "queue_shards"}
-    batches = {"batches_postgresql", "checkpoint_postgresql", "batches_sqlite",
-               "checkpoint_sqlite"}
     assert set(status) == {"help", "lint_200", "lint_files_200", "list_200", "run",
-                           "ledger_sqlite", "ledger_postgresql", "legacy_warm_200",
-                           "legacy_cold_200", "lslint_warm_200", "lslint_cold_200",
-                           "legacy_list_200", *runs, *ledgers, *batches, *queues}
+                           "ledger_sqlite", "legacy_warm_200", "legacy_cold_200",
+                           "lslint_warm_200", "lslint_cold_200", "legacy_list_200",
+                           *SERVER_LINES, *ledgers}
     # Every measurement runs; only those on a database server may be missing on a machine
     # without the servers (outside CI), and ls-lint where it is not installed, with the
     # reason.
-    may_miss = {"ledger_postgresql", "batches_postgresql", "checkpoint_postgresql", *runs} \
-        if not os.environ.get("CI") else set()
-    may_miss |= queues  # skipped, saying why, without the engine's package or server
+    may_miss = SERVER_LINES.copy() if not os.environ.get("CI") else set()
     lslint, why_not = bench.find_lslint()
     if lslint is None:
         may_miss |= {"lslint_warm_200", "lslint_cold_200"}
@@ -55,13 +55,71 @@ def test_quick_mode_runs_end_to_end(tmp_path: Path) -> None:
     assert status["help"][0] == "ok"
     # SPEC §8, the legacy shapes, run on every ledger, history and list on every ledger
     # size, run --queue on RQ and Celery and sharded, the batches() loops and checkpoints
-    # (issue 16)
+    # (issue 16): the lines left out are there, not measured.
     assert len(data["targets"]) == 8 + 6 + 5 + 3 + 3 + 4
-    loops = {m["key"]: m for m in data["measurements"]}["batches_sqlite"]
-    assert loops["extra"]["rows"] == 3000 and loops["median_pairwise_ratio"] > 0
+    left_out = [t for t in data["targets"] if "run --queue" in t["target"]
+                or "batches()" in t["target"] or "checkpoint" in t["target"]]
+    assert [(t["verdict"], t["note"]) for t in left_out] == [("n/a", "not measured")] * 7
     assert all(t["verdict"] in ("yes", "NO", "n/a", "reported") for t in data["targets"])
     legacy = {m["key"]: m for m in data["measurements"]}["legacy_cold_200"]
     assert "<floor>" in legacy["b"]["command"]
+
+
+def test_skip_names_only_lines_it_can_leave_out() -> None:
+    proc = subprocess.run([sys.executable, "-m", "tests.bench", "--quick", "--skip", "lint"],
+                          cwd=REPO, check=False, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "--skip: no line lint (choose from queues, batches)" in proc.stderr
+
+
+@pytest.mark.slow  # a worker of each engine, started and stopped
+def test_the_queue_lines_run_on_each_engine(tmp_path: Path) -> None:
+    """tests/bench_queues.py through the benchmark, one run after the warm-up."""
+    plan = bench.Plan.make(quick=True, runs=1, size=200)
+    found = {m.key: m for m in bench.measure_queues(plan, tmp_path, bench.clean_env())}
+    assert set(found) == {"queue_rq", "queue_celery", "queue_shards"}
+    shards = found.pop("queue_shards")  # two workers and eight runs: the full mode's
+    assert (shards.status, shards.note) == ("not available", "quick mode leaves it out: "
+                                            "python -m tests.bench_queues --only-shards "
+                                            "measures it")
+    for m in found.values():
+        if m.status == "not available" and not os.environ.get("CI"):
+            assert m.note, m.key  # skipped, saying why, without the package or the server
+            continue
+        assert (m.status, len(m.a.times)) == ("ok", 1), (m.key, m.note)
+        assert m.note.startswith("from asking: median "), m.note
+    rq, celery, sharded = bench.queue_targets({**found, "queue_shards": shards})
+    assert rq.target == "run --queue -> RQ worker starts the script (idle)"
+    assert celery.target == "run --queue -> Celery worker starts the script (idle)"
+    assert found["queue_rq"].status != "ok" or rq.verdict in ("yes", "NO")
+    assert found["queue_celery"].status != "ok" or celery.verdict == "reported"
+    assert sharded.verdict == "n/a"
+
+
+@pytest.mark.slow  # the loops under opsctl run, on PostgreSQL and SQLite
+def test_the_batches_lines_run_on_one_batch(tmp_path: Path) -> None:
+    """tests/bench_batches.py through the benchmark: both loops over one batch of rows, one
+    pair after the warm-up, and the checkpoints, on PostgreSQL and SQLite."""
+    batches = bench._batches_bench()
+    found = {m.key: m for m in batches.measure(bench, tmp_path, bench.clean_env(),
+                                               rows=batches.SIZE, runs=1, iterations=10)}
+    assert set(found) == {"batches_postgresql", "checkpoint_postgresql", "batches_sqlite",
+                          "checkpoint_sqlite"}
+    for key, m in found.items():
+        if m.status == "not available" and "postgresql" in key and not os.environ.get("CI"):
+            assert m.note.startswith("no PostgreSQL: "), m.note
+            continue
+        assert m.status == "ok", (key, m.note)
+    loops = found["batches_sqlite"]
+    assert loops.extra["rows"] == batches.SIZE and loops.ratio is not None and loops.ratio > 0
+    assert "1 batches of 1,000" in loops.note
+    assert len(found["checkpoint_sqlite"].a.times) == 10
+    targets = batches.targets(bench, found, True)
+    assert len(targets) == 4
+    assert all(t.verdict in ("yes", "NO", "reported") for t in targets
+               if found[f"{'batches' if 'loop' in t.target else 'checkpoint'}_"
+                        f"{'postgresql' if 'PostgreSQL' in t.target else 'sqlite'}"].status
+               == "ok")
 
 
 def test_floor_reports_the_bad_names(tmp_path: Path) -> None:

@@ -328,6 +328,84 @@ def test_an_unreachable_test_server_names_the_url_tried() -> None:
     assert "hunter2" not in said
 
 
+def _shape(url: str) -> dict[str, object]:
+    """What a test could find in the database at ``url`` besides its own doing: tables,
+    views, sequences, schemas (with owner and rights) and settings."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            if url.startswith("postgresql"):
+                return {
+                    "relations": conn.execute(sa.text(
+                        "SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = "
+                        "c.relnamespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> "
+                        "'information_schema'")).scalars().all(),
+                    "schemas": conn.execute(sa.text(
+                        "SELECT nspname, pg_get_userbyid(nspowner), nspacl::text FROM "
+                        "pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> "
+                        "'information_schema' ORDER BY 1")).all(),
+                    "read only": conn.execute(sa.text(
+                        "SHOW default_transaction_read_only")).scalar(),
+                }
+            return {"tables": conn.execute(sa.text(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+                "DATABASE()")).scalars().all(),
+                "charset": conn.execute(sa.text(
+                    "SELECT @@character_set_database, @@collation_database")).one()}
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("server", ["postgresql", "mariadb"])
+def test_a_database_given_to_the_next_test_is_as_new(server: str) -> None:
+    """The suite's server databases are made once per worker and emptied between tests:
+    the next test finds nothing the last one left, not even a connection it left open."""
+    import sqlalchemy as sa
+    from conftest import MARIADB_SERVER, MARIADB_VARIABLE, PG_SERVER, PG_VARIABLE, server_database
+
+    where = (PG_SERVER, PG_VARIABLE) if server == "postgresql" else \
+        (MARIADB_SERVER, MARIADB_VARIABLE)
+    first = server_database(*where)
+    url = next(first)
+    new = _shape(url)
+    engine = sa.create_engine(url)
+    left_open = engine.connect()
+    try:
+        left_open.execute(sa.text("CREATE TABLE leftover (id INTEGER PRIMARY KEY)"))
+        left_open.execute(sa.text("CREATE VIEW leftover_view AS SELECT id FROM leftover"))
+        if server == "postgresql":
+            left_open.execute(sa.text("CREATE SCHEMA elsewhere"))
+            left_open.execute(sa.text("CREATE SEQUENCE elsewhere.numbers"))
+            left_open.execute(sa.text("CREATE TYPE mood AS ENUM ('ok')"))
+            name = sa.engine.make_url(url).database
+            left_open.execute(sa.text(f"ALTER DATABASE {name} "
+                                      "SET default_transaction_read_only = on"))
+        else:
+            left_open.execute(sa.text("ALTER DATABASE CHARACTER SET latin1"))
+        left_open.commit()
+        left_open.execute(sa.text("INSERT INTO leftover VALUES (1)"))  # a transaction held
+        assert _shape(url) != new
+        first.close()  # the test's end
+        second = server_database(*where)
+        assert next(second) == url  # the same database, given again
+        try:
+            assert _shape(url) == new
+            again = sa.create_engine(url)
+            with again.begin() as conn:  # writable, and the name free
+                conn.execute(sa.text("CREATE TABLE leftover (id INTEGER PRIMARY KEY)"))
+            again.dispose()
+        finally:
+            second.close()
+        with pytest.raises(sa.exc.DBAPIError):  # the connection left open was ended
+            left_open.execute(sa.text("SELECT 1"))
+    finally:
+        left_open.invalidate()
+        engine.dispose()
+
+
 def test_the_readme_says_how_the_suite_finds_its_servers() -> None:
     from conftest import MARIADB_VARIABLE, PG_VARIABLE, REPO
 

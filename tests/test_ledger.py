@@ -65,6 +65,24 @@ def test_tables_are_created_on_first_use_and_reopen(ledger_url: str) -> None:
     again.close()
 
 
+def test_new_tables_have_every_index_of_the_schema(ledger_url: str) -> None:
+    """However a database makes them (MariaDB: declared in each CREATE TABLE)."""
+    from opsctl.ledger.schema import METADATA
+
+    Ledger.open(ledger_url).close()
+    engine = sa.create_engine(driver_url(ledger_url))
+    try:
+        inspector = sa.inspect(engine)
+        for table in METADATA.sorted_tables:
+            found = {i["name"]: (i["column_names"], bool(i["unique"]))
+                     for i in inspector.get_indexes(table.name)}
+            wanted = {i.name: ([c.name for c in i.columns], bool(i.unique))
+                      for i in table.indexes}
+            assert {name: found.get(name) for name in wanted} == wanted, table.name
+    finally:
+        engine.dispose()
+
+
 def test_read_only_open_creates_nothing(ledger_url: str) -> None:
     reader = Ledger.open(ledger_url, create=False)
     try:

@@ -26,7 +26,9 @@ from runkit import (
 # Slow: real processes racing for locks, and signals.
 pytestmark = pytest.mark.slow
 
-CONCURRENT = 20
+#: Contenders started at once: enough that they meet the lock together (each one's start
+#: overlaps the others'), few enough to start quickly on a small machine.
+CONCURRENT = 8
 
 
 @pytest.fixture
@@ -39,8 +41,8 @@ def held(tmp_path: Path, ledger_url: str) -> tuple[Path, Path]:
     return project, signals
 
 
-def test_twenty_at_once_one_runs_nineteen_are_refused(held: tuple[Path, Path],
-                                                      ledger_url: str) -> None:
+def test_eight_at_once_one_runs_seven_are_refused(held: tuple[Path, Path],
+                                                  ledger_url: str) -> None:
     project, signals = held
     procs = [subprocess.Popen(opsctl_argv(project, "run", "recycle/hold"), cwd=project,
                               env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -49,7 +51,7 @@ def test_twenty_at_once_one_runs_nineteen_are_refused(held: tuple[Path, Path],
     try:
         # The holder waits for the release, so every other one has met its lock by then.
         wait_for(lambda: sum(p.poll() is not None for p in procs) >= CONCURRENT - 1,
-                 timeout=240, what="nineteen refusals")
+                 timeout=240, what="seven refusals")
         done = [p for p in procs if p.poll() is not None]
         outs = {p.pid: p.communicate() for p in done}
         assert len(done) == CONCURRENT - 1
@@ -75,6 +77,72 @@ def test_twenty_at_once_one_runs_nineteen_are_refused(held: tuple[Path, Path],
         assert runs[0].pid == holder.pid
         assert book.holder("recycle/hold") is None
         assert not book.stats()["recycle/hold"].running
+
+
+#: Flask alone, noting the pid of every process that imports it (a line in ``imports``).
+NOTED_APP = '''\
+"""Flask alone, noting who imports it."""
+import os
+
+from flask import Flask
+
+with open({imports!r}, "a", encoding="utf-8") as out:
+    out.write(f"{{os.getpid()}}\\n")
+
+app = Flask(__name__)
+'''
+
+#: A one-off fix with options of its own: its --help needs it imported, so the app loaded.
+CLICK_FIX = '''\
+"""Fix the totals."""
+import click
+
+
+@click.command()
+@click.option("--day", help="The day whose totals are fixed.")
+def main(day):
+    print("fixed", day)
+'''
+
+
+@pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)  # the order is the
+# runner's, the same on every database (whose refusals the other tests here check)
+def test_a_refused_run_never_loads_the_app(held: tuple[Path, Path], ledger_url: str,
+                                           tmp_path: Path) -> None:
+    """The lock and run-once are checked before the app loads: a run either refuses never
+    imports it. The script's help is still shown for a one-off fix already done."""
+    project, signals = held
+    imports = tmp_path / "imports"
+    (project / "notedapp.py").write_text(NOTED_APP.format(imports=str(imports)),
+                                         encoding="utf-8")
+    write_script(project, "unrecycle/fix_totals", CLICK_FIX)
+
+    def importers() -> list[int]:
+        return [int(pid) for pid in imports.read_text(encoding="utf-8").split()]
+
+    with spawned(project, "run", "--app", "notedapp:app", "recycle/hold") as holder:
+        wait_for(lambda: started_pids(signals) or holder.poll() is not None, what="the start")
+        assert importers() == [holder.pid]
+        refused = opsctl(project, "run", "--app", "notedapp:app", "recycle/hold")
+        assert refused.returncode == 75, refused.stderr
+        assert "recycle/hold is locked by run" in refused.stderr
+        assert importers() == [holder.pid]
+        (signals / "release").touch()
+        holder.communicate(timeout=60)
+    assert holder.returncode == 0
+
+    done = opsctl(project, "run", "--app", "notedapp:app", "unrecycle/fix_totals")
+    assert done.returncode == 0, done.stderr
+    assert len(importers()) == 2
+    again = opsctl(project, "run", "--app", "notedapp:app", "unrecycle/fix_totals")
+    assert again.returncode == 76, again.stderr
+    assert "unrecycle/fix_totals already succeeded" in again.stderr
+    assert len(importers()) == 2
+    helped = opsctl(project, "run", "--app", "notedapp:app", "unrecycle/fix_totals", "--help")
+    assert helped.returncode == 0, helped.stderr
+    assert "The day whose totals are fixed." in helped.stdout
+    with ledger(ledger_url) as book:
+        assert [r.status for r in book.runs("unrecycle/fix_totals")] == ["succeeded"]
 
 
 def test_kill_9_leaves_a_lost_run_and_the_next_run_proceeds(held: tuple[Path, Path],

@@ -67,6 +67,18 @@ def start_run(ledger: Ledger, key: str, process: Process, stored_args: list[str]
         return run
 
 
+def check_once(ledger: Ledger, key: str, script: Script, resumed_run: int | None) -> bool:
+    """Run-once for a one-off fix (``unrecycle/``, no ``--force``): refused when it already
+    succeeded or its last run's outcome is unknown. Whether the run still starts as a
+    one-off: not when it resumes that unknown run (its checkpoint says how far it got)."""
+    done = ledger.once_blocker(key)
+    if done is None:
+        return True
+    if done.id == resumed_run:
+        return False
+    raise run_once_refused(script, done)
+
+
 def check_unchanged(entry: EntryPoint, options: RunOptions) -> None:
     """On a worker: refuse a queued run whose script changed since it was asked for (its
     sha256 differs), unless it was asked with ``--allow-changed``."""

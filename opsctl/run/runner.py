@@ -4,12 +4,17 @@ The order matters, and every refusal comes before the script starts:
 
 1. compile the script (a syntax error runs nothing);
 2. open the ledger (unreachable: refused, unless ``--no-ledger``);
-3. load the app (not found, or its import raised: refused), push an app context;
-4. import the script (if that raises, its code ran: recorded as failed) and parse its
+3. run-once for ``unrecycle/`` and the lock (held: refused at once), before the app loads, so
+   that a refused run never imports Flask or the app; neither depends on the app (the ledger
+   is configured outside it). Not when the script's help is asked (it is shown whatever the
+   ledger holds) nor for a queued run on a worker: there they come with step 5;
+4. load the app (not found, or its import raised: refused), push an app context;
+5. import the script (if that raises, its code ran: recorded as failed) and parse its
    arguments (``--help``, usage errors and misplaced opsctl options record nothing);
-5. run-once for ``unrecycle/``, the lock (held: refused at once, or ``--wait``:
-   :mod:`.locks`), confirmation in a protected environment (:mod:`.confirmation`);
-6. write the run's row and take the lock in one transaction (:mod:`.locks`);
+   ``--wait`` for the lock (:mod:`.locks`), confirmation in a protected environment
+   (:mod:`.confirmation`);
+6. write the run's row and take the lock in one transaction, run-once checked again with it
+   held (:mod:`.locks`);
 7. run the entry point with output teed, signals handled, a dry run rolled back, the lock
    kept alive (:mod:`.heartbeat`);
 8. complete the row and release the lock, whatever happened, and tell the operator how it
@@ -37,7 +42,7 @@ from . import api, events
 from .args import HELP_OPTIONS, own_option
 from .collector import Collector
 from .heartbeat import Heartbeat
-from .locks import check_unchanged, local_lock, run_once_refused, start_run, wait_for_lock
+from .locks import check_once, check_unchanged, local_lock, start_run, wait_for_lock
 from .outcome import Outcome, import_failed, outcome_of, outcome_of_return, record_end, tell
 from .sharing import warn_if_migrations_drop_ledger
 from .signals import Interrupts, Terminated, signal_name
@@ -151,6 +156,18 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
     from .secrets import redact
 
     key = printable(script.key)
+    sharded = options.queued is not None and options.queued.shard
+    # A shard's run-once was its parent's, checked when it was asked for.
+    once = ledger is not None and script.kind == "unrecycle" and not options.force and \
+        not sharded
+    resumed_run = resumed.run.id if resumed is not None else None
+    early = ledger is not None and options.queued is None and not any(
+        a in HELP_OPTIONS for a in args)
+    if early:
+        assert ledger is not None
+        once = once and check_once(ledger, key, script, resumed_run)
+        if options.wait is None:  # held: refused at once (--wait waits once loaded)
+            wait_for_lock(ledger, key, script, options, interrupts)
     loaded = load_app(project.config, options.app, app_source=options.app_source,
                       script_info=options.script_info, debug=project.debug)
     environment = environment_of(loaded.app, project.config.protected_environments)
@@ -209,18 +226,10 @@ def _run(project: Project, script: Script, args: list[str], options: RunOptions,
     stored_args = scrub.args(redact(args, secret, entry.flags, entry.secret_opts))
     stored = options._replace(reason=scrub.text(options.reason))
 
-    sharded = options.queued is not None and options.queued.shard
-    # A shard's run-once was its parent's, checked when it was asked for.
-    once = ledger is not None and script.kind == "unrecycle" and not options.force and \
-        not sharded
-    if once:
+    if once and not early:
         # Refused before waiting or asking; checked again with the lock held (start_run).
         assert ledger is not None
-        done = ledger.once_blocker(key)
-        if done is not None and resumed is not None and done.id == resumed.run.id:
-            once = False  # a lost run resumed: its checkpoint says how far it got
-        elif done is not None:
-            raise run_once_refused(script, done)
+        once = check_once(ledger, key, script, resumed_run)
 
     from ..ledger.values import Process
 
