@@ -606,3 +606,21 @@ def test_a_batch_boundary_writes_its_checkpoint_and_reads_a_stop_in_one_statemen
     else:
         assert re.search(r" RETURNING (opsctl_progress\.)?request$", progress[0])
         assert not progress[1].startswith("SELECT opsctl_progress.request ")
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_a_null_expression_key_past_the_first_page_is_refused(
+        engine: sa.engine.Engine, descending: bool) -> None:
+    """NULLs sort together at one end: PostgreSQL puts them last (ascending), SQLite and
+    MariaDB last when descending. Past the first page, ``key > :last`` never matches a NULL:
+    those rows would be skipped without a word, so the loop refuses them before its first
+    batch, as a nullable key column is refused."""
+    upper = sa.func.upper(Pair.label).label("ul")
+    key = (upper.desc() if descending else upper, Pair.a, Pair.b)
+    done: list[Any] = []
+    with Session(engine) as session, \
+            pytest.raises(ValueError, match="key column ul is NULL in a row"):
+        for batch in batches(sa.select(upper, Pair.a, Pair.b), size=2, key=key,
+                             session=session):
+            done.extend(batch)
+    assert done == []

@@ -195,6 +195,7 @@ class QueryFeed(Feed):
     def resume(self, cursor: Any, done: int) -> None:
         from .keyset import decode
 
+        self.keyset.refuse_nulls()
         self.after = decode(cursor)
 
     def remaining(self) -> int | None:

@@ -4,11 +4,12 @@ is the next ``size`` rows after the last key seen, ``WHERE key > :last ORDER BY 
 changed so they no longer match the query, or deleted, move nothing.
 
 The key is the primary key of the first entity (or table) selected, or the columns given:
-they must be ordered, unique together and never NULL (a NULL key cannot be compared, and
-is refused when met). A key of several columns ``(a, b)`` pages with
-``a >= :a AND (a > :a OR (a = :a AND b > :b))``, which every database can answer from an
-index on ``(a, b)``; a key column given as ``col.desc()`` pages downwards (``<``). A query's
-own LIMIT or OFFSET is refused: the pages would replace it.
+they must be ordered, unique together and never NULL (a NULL key cannot be compared: a key
+that may be NULL, an expression, is looked for NULLs once before the first page, and
+refused). A key of several columns ``(a, b)`` pages with ``a >= :a AND (a > :a OR (a = :a
+AND b > :b))``, which every database can answer from an index on ``(a, b)``; a key column
+given as ``col.desc()`` pages downwards (``<``). A query's own LIMIT or OFFSET is refused:
+the pages would replace it.
 
 The position (the last key seen) is stored as JSON in the run's checkpoint: dates, times,
 decimals and UUIDs are tagged so they come back with their type.
@@ -130,6 +131,30 @@ class Keyset:
         for get in others:
             if None in map(get, page):
                 self.position(next(i for i in page if get(i) is None))
+
+    def refuse_nulls(self) -> None:
+        """Refuse a source where a key that may be NULL (an expression, not a column declared
+        NOT NULL) is NULL in a row, before the first page: one query, once per loop. Where
+        the database sorts NULLs after all values (PostgreSQL ascending, SQLite and MariaDB
+        descending), no page after the first ever meets them (``key > :last`` never matches
+        NULL), so :meth:`check` alone would let those rows be skipped."""
+        unknown = [(k, name) for k, name in zip(self.keys, self.names, strict=True)
+                   if getattr(getattr(k, "expression", k), "nullable", None) is not False]
+        if not unknown:
+            return
+        condition = sa.or_(*[k.is_(None) for k, _ in unknown])
+        if self.orm_query:
+            query = self.source.filter(condition).order_by(None)
+            found = self.source.session.query(query.exists()).scalar()
+        else:
+            found = self.session().execute(
+                sa.select(self.source.where(condition).order_by(None).exists())).scalar()
+        if found:
+            names = " or ".join(name for _, name in unknown)
+            raise ValueError(
+                f"opsctl.batches(): the key column {names} is NULL in a row; keyset "
+                "pagination needs key columns that are never NULL (filter the NULLs out, "
+                "or pass key= NOT NULL columns that are unique together)")
 
     def _page_getters(self, first: Any) -> list[Callable[[Any], Any]]:
         """The key's getters for a page whose first item is ``first``: C-level where the
