@@ -624,3 +624,25 @@ def test_a_null_expression_key_past_the_first_page_is_refused(
                              session=session):
             done.extend(batch)
     assert done == []
+
+
+def test_a_select_of_several_tables_not_joined_needs_its_key(engine: sa.engine.Engine) -> None:
+    """Tables selected side by side, not joined, give each row of one with every row of the
+    other: the first table's primary key repeats in the rows, and pages of it would skip most
+    of them. No table's key is the rows' key: refused before anything is read, until key=
+    names columns unique together in those rows."""
+    with Session(engine) as session:
+        session.add_all(Note(id=i, thing_id=i) for i in (1, 2))
+        session.commit()
+        both = sa.select(Thing.id, Note.id.label("note_id")).where(Thing.id <= 3)
+        for source in (both, sa.select(Thing, Note).where(Thing.id <= 3),
+                       session.query(Thing, Note).filter(Thing.id <= 3)):
+            with pytest.raises(ValueError, match=r"several tables not joined \(thing, note\)"):
+                batches(source, size=2, session=session)
+        # Tables linked by a WHERE are not joined either: their rows are the notes.
+        linked = sa.select(Note.id, Thing.status).where(Thing.id == Note.thing_id)
+        with pytest.raises(ValueError, match=r"several tables not joined \(note, thing\)"):
+            batches(linked, size=1, session=session)
+        pairs = [tuple(r) for b in batches(linked, size=1, key=Note.id, session=session)
+                 for r in b]
+        assert pairs == [(1, " Open "), (2, " Open ")]

@@ -287,11 +287,19 @@ def _keys(source: Any, key: Any, entity: Any) -> list[Any]:
         if not keys:
             raise ValueError("opsctl.batches(): key= names no column")
         return keys
+    statement = source.statement if isinstance(source, Query) else source
+    froms = statement.get_final_froms() if isinstance(statement, sa.Select) else []
+    if len(froms) > 1:
+        names = ", ".join(str(getattr(f, "name", None) or f) for f in froms)
+        raise ValueError(f"opsctl.batches(): the query selects from several tables not joined "
+                         f"({names}): its rows are not one table's, so no table's primary key "
+                         "is sure to be unique in them; join them, or pass key= the "
+                         "columns unique together in its rows (key=(A.id, B.id))")
     if entity is not None:
         mapper = sa.inspect(entity)
         return [getattr(entity, mapper.get_property_by_column(c).key)
                 for c in mapper.primary_key]
-    for table in source.get_final_froms() if isinstance(source, sa.Select) else ():
+    for table in froms:
         primary = list(getattr(table, "primary_key", ()))
         if primary:
             return primary
