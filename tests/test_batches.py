@@ -212,7 +212,8 @@ def test_a_query_resumes_after_its_key(book: Ledger, engine: sa.engine.Engine) -
     with Session(engine) as session, pytest.raises(Stop):
         for _batch in batches(sa.select(Pair), size=3, session=session):
             pass
-    assert book.progress(run).cursor == [3, "y"]
+    assert book.progress(run).cursor == {"key": ["pair.a", "pair.b"], "after": [3, "y"]}
+    # A checkpoint written before the key was kept with the position: a bare list.
     courses.begin(Course(book, started(book), start=Start(8, [3, "y"], 9, run)))
     with Session(engine) as session:
         rest = [(p.a, p.b) for b in batches(sa.select(Pair), size=3, session=session) for p in b]
@@ -252,6 +253,9 @@ def test_track_records_progress_and_a_second_loop_is_refused(local_book: Ledger)
         list(batches([1], size=1))
 
 
+AT_10 = {"key": ["thing.id"], "after": [10]}
+
+
 def test_exactly_once_commits_the_checkpoint_with_the_batch(tmp_path: Path, book: Ledger,
                                                             engine: sa.engine.Engine) -> None:
     run = started(book)
@@ -262,12 +266,12 @@ def test_exactly_once_commits_the_checkpoint_with_the_batch(tmp_path: Path, book
         for thing in first:
             thing.seen = 1
         session.commit()  # the checkpoint rides on this commit, before the loop asks
-        assert (book.progress(run).done, book.progress(run).cursor) == (10, [10])
+        assert (book.progress(run).done, book.progress(run).cursor) == (10, AT_10)
         for thing in next(loop):
             thing.seen = 1
         session.rollback()  # the second batch dies uncommitted: its checkpoint with it
         loop.close()
-    assert (book.progress(run).done, book.progress(run).cursor) == (10, [10])
+    assert (book.progress(run).done, book.progress(run).cursor) == (10, AT_10)
     # The app's session on another database than the ledger's: refused, naming both.
     elsewhere = sa.create_engine(f"sqlite:///{tmp_path / 'other.sqlite3'}", poolclass=NullPool)
     Base.metadata.create_all(elsewhere)
@@ -412,6 +416,33 @@ def test_a_cursor_of_another_key_is_refused(local_book: Ledger,
         list(batches(sa.select(Pair), size=2, session=session))
 
 
+def test_a_cursor_of_another_key_of_the_same_width_is_refused(
+        book: Ledger, engine: sa.engine.Engine) -> None:
+    """A run paused paging on its id, resumed by a script now paging on key=Thing.seen (one
+    integer column too): its position means nothing on that key, so it is refused, naming
+    both keys; resumed on the key it had, it goes on after its checkpoint."""
+    run = started(book)
+    in_run(Course(book, run, limit=4))
+    with Session(engine) as session, pytest.raises(Stop):
+        for _batch in batches(sa.select(Thing), size=2, session=session):
+            pass
+    progress = book.progress(run)
+    assert progress is not None and progress.cursor == {"key": ["thing.id"], "after": [4]}
+    start = Start(4, progress.cursor, 30, run)
+    for key in (Thing.seen, Thing.id.desc()):
+        in_run(Course(book, started(book), start=start))
+        with Session(engine) as session, pytest.raises(
+                ValueError, match=r"on the key \(thing\.id\), but this loop pages on "
+                                  r"\(thing\.(seen|id DESC)\): the run resumed paged on another"):
+            next(batches(sa.select(Thing), size=2, key=key, session=session))
+        courses.end()
+    in_run(Course(book, started(book), start=start))
+    with Session(engine) as session:
+        rest = [t.id for b in batches(sa.select(Thing), size=10, key=Thing.id,
+                                      session=session) for t in b]
+    assert rest == list(range(5, 31))
+
+
 def test_a_key_in_descending_order(book: Ledger, engine: sa.engine.Engine) -> None:
     """key=(Pair.a.desc(), Pair.b): mixed directions page in that order, and resume."""
     key = (Pair.a.desc(), Pair.b)
@@ -422,7 +453,8 @@ def test_a_key_in_descending_order(book: Ledger, engine: sa.engine.Engine) -> No
         for batch in batches(sa.select(Pair), size=2, key=key, session=session):
             seen.extend((p.a, p.b) for p in batch)
     progress = book.progress(run)
-    assert progress is not None and progress.cursor == [2, "x"]
+    assert progress is not None and \
+        progress.cursor == {"key": ["pair.a DESC", "pair.b"], "after": [2, "x"]}
     in_run(Course(book, started(book), start=Start(4, progress.cursor, 9, run)))
     with Session(engine) as session:
         table = Pair.__table__

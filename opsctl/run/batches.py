@@ -196,7 +196,7 @@ class QueryFeed(Feed):
         from .keyset import decode
 
         self.keyset.refuse_nulls()
-        self.after = decode(cursor)
+        self.after = decode(cursor, self.keyset.identity)
 
     def remaining(self) -> int | None:
         return self.keyset.count(self.after)
@@ -243,7 +243,7 @@ class QueryFeed(Feed):
     def cursor(self) -> Any:
         from .keyset import encode
 
-        return None if self.after is None else encode(self.after)
+        return None if self.after is None else encode(self.after, self.keyset.identity)
 
 
 class ItemFeed(Feed):

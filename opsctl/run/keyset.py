@@ -59,6 +59,10 @@ class Keyset:
                     "after any other, so its row would be skipped): pass key= NOT NULL "
                     "columns that are unique together")
         self.names = [str(getattr(k, "key", None) or getattr(k, "name", k)) for k in self.keys]
+        #: What the key is, kept with the position in a checkpoint (a resume on another key
+        #: is refused): each column's table and name (an expression's SQL), `` DESC`` if so.
+        self.identity = [_identity(k) + (" DESC" if down else "")
+                         for k, down in zip(self.keys, self.descending, strict=True)]
         self._getters = [self._getter(k) for k in self.keys]
         #: The page queries built (:meth:`_paging`), and their position's parameters.
         self._pages: dict[tuple[bool, int], Any] = {}
@@ -307,6 +311,13 @@ def _keys(source: Any, key: Any, entity: Any) -> list[Any]:
                      "pass key= the ordered unique column (or tuple of columns) to page on")
 
 
+def _identity(key: Any) -> str:
+    column = getattr(key, "expression", key)
+    table = getattr(getattr(column, "table", None), "name", None)
+    name = getattr(column, "name", None)
+    return f"{table}.{name}" if isinstance(table, str) and isinstance(name, str) else str(column)
+
+
 def _attribute_name(key: Any) -> str:
     name = getattr(key, "key", None)
     if not isinstance(name, str):
@@ -332,15 +343,25 @@ def _flask_session() -> Any:
 # ---------------------------------------------------------------------- positions as JSON
 
 
-def encode(values: tuple[Any, ...]) -> list[Any]:
-    """A position, JSON-ready: values JSON has no type for are tagged."""
-    return [_encode(v) for v in values]
+def encode(values: tuple[Any, ...], key: list[str]) -> dict[str, Any]:
+    """A position on ``key`` (:attr:`Keyset.identity`), JSON-ready: values JSON has no type
+    for are tagged."""
+    return {"key": key, "after": [_encode(v) for v in values]}
 
 
-def decode(stored: Any) -> tuple[Any, ...] | None:
-    """A position from a checkpoint (None: from the start)."""
+def decode(stored: Any, key: list[str]) -> tuple[Any, ...] | None:
+    """A position from a checkpoint (None: from the start), refused when it was on another
+    ``key``; a bare list is a position written before the key was kept with it."""
     if stored is None:
         return None
+    if isinstance(stored, dict) and set(stored) == {"key", "after"}:
+        if stored["key"] != key:
+            raise ValueError(
+                f"opsctl.batches(): the checkpoint's cursor is on the key "
+                f"({', '.join(map(str, stored['key']))}), but this loop pages on ({', '.join(key)})"
+                ": the run resumed paged on another key; resume with the key it had, or start "
+                "a new run")
+        stored = stored["after"]
     if not isinstance(stored, list):
         raise ValueError(f"opsctl.batches(): the checkpoint's cursor {stored!r} is not a key "
                          "position (did the script change from another kind of source?)")
