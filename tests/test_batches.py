@@ -430,12 +430,17 @@ def test_a_cursor_of_another_key_of_the_same_width_is_refused(
     assert progress is not None and progress.cursor == {"key": ["thing.id"], "after": [4]}
     start = Start(4, progress.cursor, 30, run)
     for key in (Thing.seen, Thing.id.desc()):
-        in_run(Course(book, started(book), start=start))
+        refused = started(book)
+        in_run(Course(book, refused, start=start))
         with Session(engine) as session, pytest.raises(
                 ValueError, match=r"on the key \(thing\.id\), but this loop pages on "
                                   r"\(thing\.(seen|id DESC)\): the run resumed paged on another"):
             next(batches(sa.select(Thing), size=2, key=key, session=session))
         courses.end()
+        # The refused run carries the checkpoint on: resuming it goes on from there.
+        kept = book.progress(refused)
+        assert kept is not None and (kept.done, kept.cursor, kept.resumed_from) == \
+            (4, progress.cursor, run)
     in_run(Course(book, started(book), start=start))
     with Session(engine) as session:
         rest = [t.id for b in batches(sa.select(Thing), size=10, key=Thing.id,

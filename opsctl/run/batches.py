@@ -104,11 +104,18 @@ def batches(source: Any, size: int = 100, *, key: Any = None, total: bool = True
 def _loop(feed: Feed, size: int, count: bool, pause: float | None,
           course: courses.Course | None, hook: Any) -> Iterator[list[Any]]:
     start = course.claim() if course is not None else courses.Start()
-    feed.resume(start.cursor, start.done)
     total = None
-    if count:
-        remaining = feed.remaining()
-        total = None if remaining is None else start.done + remaining
+    try:
+        feed.resume(start.cursor, start.done)
+        if count:
+            remaining = feed.remaining()
+            total = None if remaining is None else start.done + remaining
+    except ValueError:
+        if course is not None and start.resumed_from is not None:
+            # Refused before its first batch (a cursor on another key): the run keeps the
+            # checkpoint it resumed, so a resume of it, the script fixed, goes on from there.
+            course.begin(start.total, start.cursor)
+        raise
     done = start.done
     warned = False
     if course is not None:
