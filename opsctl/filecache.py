@@ -254,8 +254,8 @@ class FileCache:
             os.makedirs(self.folder, exist_ok=True)
         ignore = os.path.join(self.folder, ".gitignore")
         if not os.path.exists(ignore):
-            _write_atomically(ignore, _GITIGNORE.encode("utf-8"))
-        _write_atomically(self.path, *chunks)
+            write_atomically(ignore, _GITIGNORE.encode("utf-8"))
+        write_atomically(self.path, *chunks)
 
 
 class KeptTable:
@@ -311,7 +311,7 @@ def _checksum(body: bytes) -> bytes:
     return crc32(body).to_bytes(4, "little")
 
 
-def _write_atomically(path: str, *chunks: bytes) -> None:
+def write_atomically(path: str, *chunks: bytes | memoryview) -> None:
     """Write ``chunks`` to a temporary file beside ``path`` and rename it over ``path``: a
     reader, or another writer, sees the old file or the new one, never a mix."""
     tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"

@@ -115,7 +115,7 @@ def print_json(data: Any) -> None:
     echo(text.encode("utf-8", "replace").decode("utf-8"))
 
 
-def print_json_bytes(data: bytes | list[bytes]) -> None:
+def print_json_bytes(data: bytes | Sequence[bytes | memoryview]) -> None:
     """Compact JSON made elsewhere, printed as :func:`print_json` prints its own for a pipe:
     ``data`` is that text and its newline (or its pieces, in order), UTF-8 encoded with a
     lone surrogate (an undecodable file name) as ``?``. A UTF-8 (or ASCII) stream gets the

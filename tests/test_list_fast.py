@@ -327,13 +327,14 @@ def test_descriptions_come_from_the_cache_while_nothing_changed(listed: Path) ->
     assert descriptions(listed)["recycle/export_order_data.py"] == "Export order data."
     # Poisoned, the signatures kept: believed, so list does not read the files again.
     entry = stored(listed)["recycle"]
-    assert entry[0] == "export_order_data.py\0flush_cache_rows.py"
-    signatures, texts = marshal.loads(entry[2])
+    assert sorted(entry[0].split("\0")) == ["export_order_data.py", "flush_cache_rows.py"]
+    names, signatures, texts = marshal.loads(entry[2])
+    assert names == ["export_order_data.py", "flush_cache_rows.py"]
     assert texts == ["Export order data.", "Flush cache rows."]
     poisoned = filecache.FileCache(str(listed / ".opsctl_cache"), "listing", Listing(
         Project(listed), None, None).cache.stamp)  # type: ignore[union-attr]
     poisoned.put("recycle", (entry[0], entry[1], marshal.dumps(
-        (signatures, ["From the cache.", texts[1]])), None, None))
+        (names, signatures, ["From the cache.", texts[1]])), None, None))
     poisoned.save()
     assert descriptions(listed)["recycle/export_order_data.py"] == "From the cache."
     # A same-size rewrite with the time set back is read again; its neighbour is not.

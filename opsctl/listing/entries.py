@@ -130,10 +130,11 @@ def _json_value(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def scripts_of(root: str) -> list[tuple[str, list[str]]]:
+def scripts_of(root: str, ordered: bool = True) -> list[tuple[str, list[str]]]:
     """The scripts under ``root`` as the catalogue finds them, in its order: each folder
     (recycle/, unrecycle/, then the developer folders by name) with its script file names,
-    sorted."""
+    sorted (``ordered`` false: in the order the folder gives them, for a caller that knows
+    their sorted order from before)."""
     try:
         folders = [e.name for e in os.scandir(root) if e.is_dir() and
                    not e.name.startswith((".", "__"))]
@@ -148,7 +149,8 @@ def scripts_of(root: str) -> list[tuple[str, list[str]]]:
             continue
         # One C loop a folder (no Python frame a file): files, their names, the script ones.
         names = list(filter(_SCRIPT_NAME, map(_NAME, filter(_IS_FILE, entries))))
-        names.sort()
+        if ordered:
+            names.sort()
         found.append((folder, names))
     return found
 
