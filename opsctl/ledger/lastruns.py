@@ -45,6 +45,26 @@ def last_seen(config: Config, keys: list[str]) -> dict[str, Seen]:
             for key, run in _ledger_last_runs(config, keys).items()}
 
 
+def prepare(config: Config) -> None:
+    """Begin the connection to a PostgreSQL ledger that :func:`last_runs` or
+    :func:`last_seen` will read (:func:`.serverglance.prepare`), so the server starts its
+    backend while ``list`` walks the tree; :func:`forget` closes it when none is read."""
+    url = config.effective_ledger_url
+    if url.startswith("postgres"):
+        from .serverglance import prepare as begin
+
+        begin(url)
+
+
+def forget() -> None:
+    """Close a connection :func:`prepare` began that nothing read."""
+    import sys
+
+    glance = sys.modules.get(f"{__package__}.serverglance")
+    if glance is not None:
+        glance.forget()
+
+
 def _ledger_last_runs(config: Config, keys: list[str]) -> dict[str, Run]:
     from .store import last_runs as read
 

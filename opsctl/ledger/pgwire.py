@@ -139,12 +139,18 @@ def scram_proof(password: str, client_first_bare: str, server_first: str,
         b"v=" + base64.b64encode(server)
 
 
-def connect(host: str | None = None, port: int = 5432, user: str | None = None,
-            password: str | None = None, dbname: str | None = None, options: str = "",
-            connect_timeout: float = 5, utc: bool = False) -> Connection:
-    """A connection to the server, ready for statements (see the module for what raises);
-    ``utc``: a ``timestamp`` without a zone is read as UTC, aware (a DBAPI driver reads it
-    naive), which spares a caller that knows it a ``replace`` a cell."""
+def connect(*args: Any, **kwargs: Any) -> Connection:
+    """A connection to the server, ready for statements: :func:`begin`'s arguments, and
+    what it and :meth:`Starting.finish` raise (see the module)."""
+    return begin(*args, **kwargs).finish()
+
+
+def begin(host: str | None = None, port: int = 5432, user: str | None = None,
+          password: str | None = None, dbname: str | None = None, options: str = "",
+          connect_timeout: float = 5, utc: bool = False) -> Starting:
+    """A connection up to the startup message sent: the server forks its backend while the
+    caller does other work, then :meth:`Starting.finish` reads its answer. ``utc``: a
+    ``timestamp`` without a zone is read as UTC, aware (a DBAPI driver reads it naive)."""
     if host not in LOOPBACK or user is None or any(k.startswith("PG") for k in os.environ):
         raise Elsewhere
     import _socket  # the C half: the module's enums cost more than the whole exchange
@@ -164,14 +170,14 @@ def connect(host: str | None = None, port: int = 5432, user: str | None = None,
                     raise
     except OSError as exc:
         raise Unreached(f"{where}: {exc.strerror or exc}") from None
-    conn = Connection(sock, UTC_READERS if utc else READERS)
+    (starting := Starting(sock, UTC_READERS if utc else READERS)).user = user
+    starting.password, starting.where = password, where
     try:
-        conn.start(user, password, dbname or user, options, where)
+        starting.send_startup(user, dbname or user, options, where)
     except BaseException:
-        conn.close()
+        starting.close()
         raise
-    sock.settimeout(None)  # statements wait as long as the driver's would
-    return conn
+    return starting
 
 
 class Connection:
@@ -219,15 +225,19 @@ class Connection:
             have += len(chunk)
         self._buffer, self._at = b"".join(chunks), 0
 
-    def start(self, user: str, password: str | None, dbname: str, options: str,
-              where: str) -> None:
-        """The startup exchange, to the server's first ReadyForQuery."""
+    def send_startup(self, user: str, dbname: str, options: str, where: str) -> None:
         settings = {"user": user, "database": dbname, "client_encoding": "UTF8",
                     "DateStyle": "ISO", "TimeZone": "UTC", "options": options}
         body = _INT.pack(_PROTOCOL) + b"".join(
             k.encode() + b"\0" + v.encode() + b"\0" for k, v in settings.items() if v) + b"\0"
         try:
             self._send(_INT.pack(len(body) + 4) + body)
+        except Lost as exc:
+            raise Unreached(f"{where}: {exc}") from None
+
+    def start(self, user: str, password: str | None, where: str) -> None:
+        """The startup's answer, to the server's first ReadyForQuery."""
+        try:
             self._authenticate(user, password, where)
             while (kind := self._receive())[0] != b"Z":
                 if kind[0] == b"E":
@@ -341,6 +351,25 @@ class Connection:
         except OSError:
             pass
         self._sock.close()
+
+
+class Starting(Connection):
+    """A connection whose startup message is sent, its answer not yet read (:func:`begin`)."""
+
+    user: str
+    password: str | None
+    where: str
+
+    def finish(self) -> Connection:
+        """The connection, ready for statements, once the server's answer to the startup
+        is read (raising as :func:`connect` does); closed when that fails."""
+        try:
+            self.start(self.user, self.password, self.where)
+        except BaseException:
+            self.close()
+            raise
+        self._sock.settimeout(None)  # statements wait as long as the driver's would
+        return self
 
 
 class Cursor:

@@ -114,6 +114,33 @@ def _findable(module: str) -> bool:
         for finder in sys.meta_path if hasattr(finder, "find_spec"))
 
 
+#: Connections :func:`prepare` began, by URL, for :func:`server_glance` to finish.
+_BEGUN: dict[str, Any] = {}
+
+
+def prepare(url: str) -> None:
+    """Begin the connection :func:`server_glance` will make to ``url`` (PostgreSQL through
+    :mod:`.pgwire` only): the server forks its backend and authenticates while the caller
+    walks its tree. Anything that goes wrong is left for :func:`server_glance` to meet and
+    tell again; :func:`forget` closes a connection begun and not used."""
+    found = connect_args(url)
+    if found is None or not found[0].startswith("psycopg") or url in _BEGUN or \
+            not _findable(found[0]):
+        return
+    from . import pgwire
+
+    try:
+        _BEGUN[url] = pgwire.begin(**found[1], utc=True)
+    except (pgwire.Elsewhere, pgwire.WireError):
+        pass
+
+
+def forget() -> None:
+    """Close the connections :func:`prepare` began that no glance used."""
+    while _BEGUN:
+        _BEGUN.popitem()[1].close()
+
+
 def server_glance(url: str, journal: str) -> ServerGlance | None:
     """A reader of the PostgreSQL or MariaDB ledger at ``url`` whose local journal is the
     folder ``journal``, or None (see the module). A server that cannot be reached at all is
@@ -121,6 +148,7 @@ def server_glance(url: str, journal: str) -> ServerGlance | None:
     again."""
     found = connect_args(url)
     if found is None or journal_waiting(journal):
+        forget()
         return None
     module, kwargs = found
     if module == "MySQLdb" or not _findable(module):
@@ -128,8 +156,10 @@ def server_glance(url: str, journal: str) -> ServerGlance | None:
     if module.startswith("psycopg"):
         from . import pgwire  # on this machine, the protocol spoken without the driver
 
+        begun = _BEGUN.pop(url, None)
         try:
-            return _checked(pgwire.connect(**kwargs, utc=True), pgwire.WireError, WireGlance)
+            conn = pgwire.connect(**kwargs, utc=True) if begun is None else begun.finish()
+            return _checked(conn, pgwire.WireError, WireGlance)
         except pgwire.Elsewhere:
             pass
         except pgwire.Unreached as exc:

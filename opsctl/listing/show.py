@@ -49,12 +49,20 @@ def _has_ledger(project: Project) -> bool:
     return ledger_exists(project.config)
 
 
+_LASTRUNS = __name__.rsplit(".", 2)[0] + ".ledger.lastruns"
+
+
 def _last_runs(project: Project, entries: Sequence[Entry], *, seen: bool = False,
                keys: list[str] | None = None) -> dict[str, Any]:
     """The last run of each listed script (``seen``: only what the table shows of it), by
     key (``keys``: the entries' printable keys, when known), when there is a ledger; an
     unreachable one is a warning (the scripts are still worth listing)."""
     if not entries or not _has_ledger(project):
+        import sys
+
+        begun = sys.modules.get(_LASTRUNS)  # loaded when execute began a connection
+        if begun is not None:
+            begun.forget()
         return {}
     from ..errors import LedgerUnreachable
     from ..ledger import lastruns
@@ -101,6 +109,10 @@ def execute(project: Project, options: ListOptions) -> int:
         # What tools ask for: each unchanged folder's JSON as printed before.
         output.print_json_bytes(Listing(project, kind, options.owner).json_pieces())
         return 0
+    if not options.no_runs and _has_ledger(project):
+        from ..ledger.lastruns import prepare
+
+        prepare(project.config)  # the server starts its session while the tree is walked
     entries = list_scripts(project, kind=kind, owner=options.owner, stale=options.stale,
                            with_runs=options.as_json and not options.no_runs)
     if options.as_json:
