@@ -259,3 +259,36 @@ def test_a_server_that_is_down_is_said_once(url: str, driver: bool, nothing_list
     modules = json.loads(out.read_text(encoding="utf-8"))
     assert [m for m in modules if m.split(".")[0] == "sqlalchemy"] == []
     assert ("psycopg" in modules) == driver
+
+
+def test_a_connection_begun_before_the_walk_is_the_one_read(pg_url: str, tmp_path: Path) -> None:
+    """``list`` begins its connection before walking the tree: the glance finishes that one
+    (none left begun); one begun and not read is closed by forget; a begun connection the
+    server refuses is no glance, as an unbegun one."""
+    from opsctl.ledger import serverglance
+
+    journal = str(tmp_path / "journal")
+    with Ledger.open(pg_url) as book:
+        expected = book.last_runs(KEYS)
+    serverglance.prepare(pg_url)
+    begun = serverglance._BEGUN.get(pg_url)
+    assert (begun is not None) == pg_url.startswith("postgres")  # pgwire's only
+    found = server_glance(pg_url, journal)
+    assert found is not None and serverglance._BEGUN == {}
+    try:
+        if begun is not None:
+            assert found._conn is begun
+        assert {k: r.started_at for k, r in found.last_runs(KEYS).items()} == \
+            {k: r.started_at for k, r in expected.items()}
+    finally:
+        found.close()
+    if begun is None:
+        return
+    serverglance.prepare(pg_url)
+    unused = serverglance._BEGUN[pg_url]
+    serverglance.forget()
+    assert serverglance._BEGUN == {} and unused._sock.fileno() == -1
+    elsewhere = pg_url.rsplit("/", 1)[0] + "/no_such_db"
+    serverglance.prepare(elsewhere)
+    assert elsewhere in serverglance._BEGUN
+    assert server_glance(elsewhere, journal) is None and serverglance._BEGUN == {}
