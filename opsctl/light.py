@@ -22,12 +22,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 
 if TYPE_CHECKING:
     import datetime as datetime
+    from collections.abc import Mapping, Sequence
 else:
     try:
         import _datetime as datetime  # noqa: F401 - handed out to the lint's modules
@@ -168,3 +170,47 @@ class _Pattern:
 def pattern(text: str, flags: int = 0) -> re.Pattern[str]:
     """``re.compile(text, flags)``, compiled when first used."""
     return _Pattern(text, flags)  # type: ignore[return-value]
+
+
+def readable_or_absent(path: str) -> bool:
+    """What Click's ``click.Path()`` accepts without a word: a path that does not exist, or
+    one the process may read."""
+    try:
+        os.stat(path)
+    except (OSError, ValueError):
+        return True
+    return os.access(path, os.R_OK)
+
+
+def read_options(args: Sequence[str], i: int, valued: Mapping[str, str],
+                 flags: Mapping[str, str], values: dict[str, object],
+                 paths: list[str] | None) -> int | None:
+    """Read ``args[i:]`` into ``values`` (what the Click-free roads of ``lint`` and ``list``
+    take of their arguments): up to the first word that is not an option
+    (``paths`` None: a command name), or all of it, words into ``paths``. Returns where it
+    stopped, or None at a shape the fast path leaves to Click."""
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("-"):
+            if paths is None:
+                return i
+            paths.append(arg)
+            i += 1
+            continue
+        i += 1
+        name, eq, value = arg.partition("=")
+        if name in valued:
+            if not eq:
+                if i == len(args):
+                    return None
+                value = args[i]
+                i += 1
+            key = valued[name]
+            if key in values or not value:
+                return None
+            values[key] = value
+        elif arg in flags and flags[arg] not in values:
+            values[flags[arg]] = True
+        else:
+            return None
+    return i

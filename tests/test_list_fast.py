@@ -182,9 +182,10 @@ def test_what_the_fast_path_prints(tree: Path, tmp_path: Path) -> None:
 
 
 #: What a warm list leaves out (each costs a listing of 10,000 scripts several percent): Click,
-#: typing and the catalogue's pathlib and dataclasses; the table's last runs make no Run.
+#: typing and the catalogue's pathlib and dataclasses; the table's last runs make no Run; the
+#: lint's modules (its fast road's argument reading lives in opsctl.light).
 NOT_ON_THE_LIST_PATH = ("click", "rich", "typing", "pathlib", "dataclasses", "inspect", "ast",
-                        "sqlalchemy", "opsctl.catalogue", "opsctl.similarity")
+                        "sqlalchemy", "opsctl.catalogue", "opsctl.similarity", "opsctl.lint")
 
 
 @pytest.mark.parametrize("args", [("list", "--json", "--no-runs"), ("list", "--json"),

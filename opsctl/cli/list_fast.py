@@ -16,7 +16,8 @@ from __future__ import annotations
 import os
 
 from ..errors import OpsctlError, unexpected
-from ..lint.fast import _read_options, _readable_or_absent
+from ..light import read_options as _read_options
+from ..light import readable_or_absent as _readable_or_absent
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 

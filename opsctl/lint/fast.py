@@ -20,6 +20,8 @@ import os
 from .. import output
 from ..errors import OpsctlError, unexpected
 from ..light import NamedTuple
+from ..light import read_options as _read_options
+from ..light import readable_or_absent as _readable_or_absent
 from .formats import FORMATS
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
@@ -101,49 +103,6 @@ def parse_fast(argv: Sequence[str], environ: Mapping[str, str]) -> FastLint | No
             return None  # Click and the project's checks say what is wrong with it
     options = LintOptions(paths=tuple(paths), **values)  # type: ignore[arg-type]
     return FastLint(options, project, bool(group.get("debug")))
-
-
-def _readable_or_absent(path: str) -> bool:
-    """What Click's ``click.Path()`` accepts without a word: a path that does not exist, or
-    one the process may read."""
-    try:
-        os.stat(path)
-    except (OSError, ValueError):
-        return True
-    return os.access(path, os.R_OK)
-
-
-def _read_options(args: Sequence[str], i: int, valued: Mapping[str, str],
-                  flags: Mapping[str, str], values: dict[str, object],
-                  paths: list[str] | None) -> int | None:
-    """Read ``args[i:]`` into ``values``: up to the first word that is not an option
-    (``paths`` None: a command name), or all of it, words into ``paths``. Returns where it
-    stopped, or None at a shape the fast path leaves to Click."""
-    while i < len(args):
-        arg = args[i]
-        if not arg.startswith("-"):
-            if paths is None:
-                return i
-            paths.append(arg)
-            i += 1
-            continue
-        i += 1
-        name, eq, value = arg.partition("=")
-        if name in valued:
-            if not eq:
-                if i == len(args):
-                    return None
-                value = args[i]
-                i += 1
-            key = valued[name]
-            if key in values or not value:
-                return None
-            values[key] = value
-        elif arg in flags and flags[arg] not in values:
-            values[flags[arg]] = True
-        else:
-            return None
-    return i
 
 
 def run_fast(argv: Sequence[str]) -> int | None:
