@@ -32,8 +32,13 @@ class ListOptions(NamedTuple):
 
 def list_scripts(project: Project, *, kind: str | None = None, owner: str | None = None,
                  stale: bool = False, with_runs: bool = True,
-                 today: _dt.date | None = None) -> list[Entry]:
-    """The scripts, filtered, with descriptions and (optionally) last runs."""
+                 today: _dt.date | None = None, runs_later: bool = False) -> list[Entry]:
+    """The scripts, filtered, with descriptions and (optionally) last runs (``runs_later``:
+    the caller reads them itself, after)."""
+    if (with_runs or runs_later) and _has_ledger(project):
+        from ..ledger.lastruns import prepare
+
+        prepare(project.config)  # the server starts its session while the tree is walked
     found = Listing(project, kind, owner, today)
     entries = [Entry._make((*row, None)) for row in found.rows(stale)]
     if with_runs:
@@ -109,12 +114,9 @@ def execute(project: Project, options: ListOptions) -> int:
         # What tools ask for: each unchanged folder's JSON as printed before.
         output.print_json_bytes(Listing(project, kind, options.owner).json_pieces())
         return 0
-    if not options.no_runs and _has_ledger(project):
-        from ..ledger.lastruns import prepare
-
-        prepare(project.config)  # the server starts its session while the tree is walked
     entries = list_scripts(project, kind=kind, owner=options.owner, stale=options.stale,
-                           with_runs=options.as_json and not options.no_runs)
+                           with_runs=options.as_json and not options.no_runs,
+                           runs_later=not options.no_runs)
     if options.as_json:
         if output.is_terminal():  # indented, for a person
             output.print_json([as_dict(*e) for e in entries])
