@@ -210,3 +210,43 @@ def test_a_parent_whose_last_child_has_not_closed_it_is_ended_by_its_children(
         ended = book.run(parent.id)
         assert ended is not None and (ended.status, ended.exit_code) == ("succeeded", 0)
         assert book.holder(SCRIPT) is None
+
+
+def claim_at_once(ledger_url: str, parent_id: int, proposal: list[object],
+                  gate: threading.Barrier, kept: list[object],
+                  errors: list[BaseException]) -> None:
+    """One shard's first batch: its split proposed from its own ledger."""
+    try:
+        with Ledger.open(ledger_url) as own:
+            own.run(parent_id)  # connected before the gate: the proposals cross
+            gate.wait()
+            kept.append(own.claim_split(parent_id, proposal))
+    except BaseException as exc:  # reported by the test
+        errors.append(exc)
+
+
+@pytest.mark.slow
+def test_shards_proposing_a_split_at_once_all_keep_one(ledger_url: str) -> None:
+    """The shards of a parent that has no progress row yet propose their splits at the same
+    moment, each from its own connection: one proposal is kept, every shard gets it, and
+    none fails on the parent's row being made twice."""
+    with Ledger.open(ledger_url) as book:
+        for _round in range(5):
+            parent, children = sharded(book, 4)
+            gate = threading.Barrier(len(children))
+            kept: list[object] = []
+            errors: list[BaseException] = []
+            threads = [threading.Thread(target=claim_at_once,
+                                        args=(ledger_url, parent.id, [None, 10 * n, None],
+                                              gate, kept, errors))
+                       for n in range(1, len(children) + 1)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert errors == []
+            assert len(kept) == 4 and all(k == kept[0] for k in kept)
+            assert book.claim_split(parent.id, [None, 99, None]) == kept[0]
+            for child in children:
+                book.finish(child, status="succeeded", exit_code=0)
+            book.close_parent(parent.id)

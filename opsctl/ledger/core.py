@@ -95,6 +95,17 @@ class LedgerCore:
                 time.sleep(min(pause, deadline - now))
                 pause = min(pause * 2, MAX_BACKOFF)
 
+    def persist_row(self, work: Callable[[sa.engine.Connection], R]) -> R:
+        """:meth:`persist` for a ``work`` that updates a row, or inserts it when there is
+        none: when another connection inserted it between this one's update and its insert
+        (its unique key violated), ``work`` again, in a transaction of its own, which now
+        finds the row. (A savepoint would not do: MariaDB's repeatable read would still not
+        see the row in the same transaction.)"""
+        try:
+            return self.persist(work)
+        except sa.exc.IntegrityError:
+            return self.persist(work)
+
 
 def _connection_failed(exc: sa.exc.DBAPIError) -> bool:
     """Whether trying again later may help: the connection was lost or could not be made, or

@@ -58,7 +58,7 @@ class Checkpoints(Ends):
             if not changed:
                 conn.execute(PROGRESS.insert().values(run_id=run_id, **values))
 
-        self.persist(work)
+        self.persist_row(work)
 
     def checkpoint(self, run_id: int, *, done: int, cursor: Any = None,
                    total: int | None = None,
@@ -206,7 +206,7 @@ class Checkpoints(Ends):
                                                       **values))
             return run
 
-        return self.persist(work)
+        return self.persist_row(work)
 
     @guarded("read")
     def resumed_by(self, run_id: int) -> list[int]:

@@ -64,7 +64,7 @@ class Shards(Queued):
                 conn.execute(PROGRESS.insert().values(run_id=run_id, done=0, updated_at=now,
                                                       **values))
 
-        self.persist(work)
+        self.persist_row(work)
 
     @guarded("written")
     def start_shard(self, run_id: int, *, process: Process, environment: str | None = None,
@@ -155,7 +155,7 @@ class Shards(Queued):
                 return text
             return str(kept.key_range)
 
-        return list(json.loads(self.persist(work)))
+        return list(json.loads(self.persist_row(work)))
 
     @guarded("written")
     def close_parent(self, parent_id: int) -> Run | None:
