@@ -12,6 +12,7 @@ host and pid replace the asking machine's.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -54,6 +55,18 @@ class Queued(Checkpoints):
         assert run is not None
         return run
 
+    def _starting(self, run_id: int, process: Process, environment: str | None,
+                  notes: Sequence[str]) -> tuple[Run, dict[str, Any]]:
+        """Queued run ``run_id`` and the values that start it on this worker; raises
+        :class:`NotQueued` when it is not queued any more."""
+        before = self.run(run_id)
+        if before is None or before.status != "queued":
+            raise NotQueued(before)
+        return before, {"status": "running", "host": rows.text(process.host),
+                        "pid": process.pid, "started_at": rows.naive(rows.utcnow()),
+                        "environment": rows.opt_text(environment),
+                        "notes": rows.json_text([*before.notes, *notes]) or None}
+
     @guarded("written")
     def start_queued(self, run_id: int, *, process: Process, environment: str | None,
                      once: bool = False, notes: Sequence[str] = ()) -> Run:
@@ -62,14 +75,8 @@ class Queued(Checkpoints):
         does for a new run (:class:`~.values.LockBusy`, :class:`~.values.AlreadySucceeded`).
         ``notes`` are added to the run's. Raises :class:`NotQueued` when the run is not
         queued any more."""
-        before = self.run(run_id)
-        if before is None or before.status != "queued":
-            raise NotQueued(before)
-        host = rows.text(process.host)
-        values = {"status": "running", "host": host, "pid": process.pid,
-                  "started_at": rows.naive(rows.utcnow()),
-                  "environment": rows.opt_text(environment),
-                  "notes": rows.json_text([*before.notes, *notes]) or None}
+        before, values = self._starting(run_id, process, environment, notes)
+        host = values["host"]
 
         def take(conn: sa.engine.Connection) -> int:
             changed = conn.execute(RUNS.update().where(RUNS.c.id == run_id,

@@ -74,14 +74,8 @@ class Shards(Queued):
         with its first child, in one transaction; ``notes`` are added to the run's. Raises
         :class:`~.queued.NotQueued` when it is not queued any more (cancelled, or another
         worker started it)."""
-        before = self.run(run_id)
-        if before is None or before.status != "queued":
-            raise NotQueued(before)
-        host = rows.text(process.host)
-        values = {"status": "running", "host": host, "pid": process.pid,
-                  "started_at": rows.naive(rows.utcnow()),
-                  "environment": rows.opt_text(environment),
-                  "notes": rows.json_text([*before.notes, *notes]) or None}
+        before, values = self._starting(run_id, process, environment, notes)
+        host = values["host"]
 
         def work(conn: sa.engine.Connection) -> int:
             row = conn.execute(sa.select(RUNS.c.script, RUNS.c.operator, PROGRESS.c.parent_id)
