@@ -150,8 +150,14 @@ def test_the_parents_lock_lives_while_a_child_is_queued_or_alive(ledger_url: str
             book.link_shard(child.id, parent_id=parent.id, index=index, count=2)
             children.append(child)
         assert book.reap() == []  # queued children keep it alive
-        with pytest.raises(LockBusy):
+        with pytest.raises(LockBusy) as refused:
             book.start(script=SCRIPT, process=me(), args=[])
+        # Said as the shards' lock, not by the pid of the process that asked, long gone.
+        said = str(refused.value)
+        assert said.startswith(f"run {parent.id} by alice, sharded: its shards hold it, since")
+        assert "pid" not in said
+        held = book.holder(SCRIPT)
+        assert held is not None and held.describe() == said
         first = book.start_shard(children[0].id, process=me())
         second = book.start_shard(children[1].id, process=gone())  # its worker then died
         assert book.run(parent.id).status == "running"  # with its first child

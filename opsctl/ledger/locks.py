@@ -52,7 +52,15 @@ class Locks(Lineage):
         for h in stale:
             self._take_over(h)
         live = [h for h in holders if h not in stale]
-        return live[0] if live else None
+        if not live:
+            return None
+        with self.engine.connect() as conn:
+            return self._seen(live[0], conn)
+
+    def _seen(self, holder: Holder, conn: sa.engine.Connection) -> Holder:
+        """A live holder as a refusal names it (:class:`~.sharded.Sharded` marks a sharded
+        run's parent)."""
+        return holder
 
     @guarded("written")
     def heartbeat(self, run: Run) -> bool:

@@ -154,6 +154,12 @@ class Sharded(Shards):
                 return not self._children_alive(holder.run_id, own)
         return not self._children_alive(holder.run_id, conn)
 
+    def _seen(self, holder: Holder, conn: sa.engine.Connection) -> Holder:
+        has_shards = conn.execute(sa.select(PROGRESS.c.run_id)
+                                  .where(PROGRESS.c.parent_id == holder.run_id)
+                                  .limit(1)).first()
+        return holder._replace(sharded=True) if has_shards else holder
+
     def _children_alive(self, parent_id: int, conn: sa.engine.Connection) -> bool:
         found = conn.execute(sa.select(RUNS.c.id, PROGRESS.c.shard, RUNS.c.status)
                              .join(PROGRESS, PROGRESS.c.run_id == RUNS.c.id)

@@ -188,11 +188,16 @@ class Holder(NamedTuple):
     pid_started: str | None
     since: _dt.datetime
     heartbeat_at: _dt.datetime
+    #: A sharded run's parent: its lock lives through its shards, not its (exited) process.
+    sharded: bool = False
 
     def describe(self) -> str:
         from ..output import local
 
         since = local(self.since, seconds=True)
+        if self.sharded:
+            return (f"run {self.run_id} by {self.operator}, sharded: its shards hold it, "
+                    f"since {since}")
         return (f"run {self.run_id} by {self.operator} on {self.host} (pid {self.pid}) "
                 f"since {since}")
 

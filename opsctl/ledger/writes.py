@@ -84,7 +84,7 @@ class Writes(Reads):
                         # A run started before a move still holds the old key's lock.
                         for h in self._holders(conn, former):
                             if not self._stale(h, conn):
-                                raise LockBusy(h)
+                                raise LockBusy(self._seen(h, conn))
                     if once:
                         done = self._once_blocker(conn, script, started=run_id)
                         if done is not None:
@@ -94,7 +94,7 @@ class Writes(Reads):
                     found = self._holders(conn, [script])
                     current = found[0] if found else None
                     if current is not None and not self._stale(current, conn):
-                        raise LockBusy(current) from None
+                        raise LockBusy(self._seen(current, conn)) from None
                 if current is not None:
                     self._take_over(current)
                 continue  # released or taken over meanwhile: try again
