@@ -162,3 +162,45 @@ def test_md5_as_postgresql_stores_and_salts_it() -> None:
     salt = b"\x01\x02\x03\x04"
     assert pgwire.md5_password("postgres", "postgres", salt) == b"md5" + hashlib.md5(
         b"3175bce1d3201d16594cebf9d7eb3f9d" + salt).hexdigest().encode()
+
+
+def test_a_server_that_skips_its_scram_proof_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A listener that takes the client's SCRAM proof and answers "authentication ok"
+    without the server's own signature (one that never knew the password) is not trusted."""
+    import struct
+    import threading
+
+    for name in [k for k in os.environ if k.startswith("PG")]:
+        monkeypatch.delenv(name)
+
+    def auth(code: int, data: bytes = b"") -> bytes:
+        return b"R" + struct.pack("!ii", 8 + len(data), code) + data
+
+    def message(conn: socket.socket) -> bytes:
+        kind = conn.recv(1)
+        (size,) = struct.unpack("!i", conn.recv(4))
+        return kind + conn.recv(size - 4)
+
+    with socket.socket() as fake:
+        fake.bind(("127.0.0.1", 0))
+        fake.listen()
+
+        def serve() -> None:
+            conn, _ = fake.accept()
+            with conn:
+                (size,) = struct.unpack("!i", conn.recv(4))
+                conn.recv(size - 4)  # the startup message
+                conn.sendall(auth(10, b"SCRAM-SHA-256\0\0"))
+                first = message(conn).split(b"n,,", 1)[1].decode()
+                nonce = first.split("r=", 1)[1]
+                conn.sendall(auth(11, f"r={nonce}srv,s=c2FsdA==,i=4096".encode()))
+                message(conn)  # the client's proof
+                conn.sendall(auth(0))  # no signature of its own
+                conn.recv(1)
+
+        server = threading.Thread(target=serve, daemon=True)
+        server.start()
+        with pytest.raises(pgwire.WireError, match="SCRAM"):
+            pgwire.connect(host="127.0.0.1", port=fake.getsockname()[1], user="postgres",
+                           password="secret", connect_timeout=5)
+        server.join(5)

@@ -262,6 +262,8 @@ class Connection:
                 raise WireError(f"{where}: unexpected message {kind!r} at startup")
             (code,) = _INT.unpack_from(body)
             if code == 0:
+                if final:  # a SCRAM exchange ends with the server's signature, checked
+                    raise WireError(f"{where}: the server did not prove its SCRAM signature")
                 return
             if password is None or not password.isascii() or code not in (3, 5, 10, 11, 12):
                 raise Elsewhere  # ~/.pgpass, SASLprep, Kerberos, GSS, SSPI: libpq's
@@ -281,8 +283,10 @@ class Connection:
             elif code == 11:
                 answer, final = scram_proof(password, first, body[4:].decode(), nonce)
                 self._send(_message(b"p", answer.encode()))
-            elif body[4:].split(b",")[0] != final:  # 12: the server proves it knew
-                raise WireError(f"{where}: the server's SCRAM signature is wrong")
+            elif body[4:].split(b",")[0] != final or not final:  # 12: the server proves it
+                raise WireError(f"{where}: the server's SCRAM signature is wrong")  # knew
+            else:
+                final = b""  # proven
 
     def cursor(self) -> Cursor:
         return Cursor(self)
