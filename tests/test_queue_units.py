@@ -342,3 +342,36 @@ def test_a_job_the_worker_fails_on_before_the_start_ends_its_row(tmp_path: Path,
     assert row is not None and (row.status, row.exit_code) == ("failed", 1)
     assert row.error == (f"not started on {socket.gethostname()}: KeyError (its message, "
                          "which may hold an argument, is in the worker's log)")
+
+
+def test_a_sharded_dispatch_stopped_between_its_shards_leaves_nothing_queued(
+        tmp_path: Path, ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while the shards' rows are written, between writing a shard and linking it to
+    its parent: no run, the parent and that shard included, stays ``queued`` (holding the
+    script's lock, with no job to run it)."""
+    pytest.importorskip("rq")
+    from opsctl.queue import shards
+    from opsctl.run.args import RunOptions
+
+    project = _project(tmp_path, ledger, f'ops = "rq://{REDIS}?queue=review"')
+    (tmp_path / "offline_script" / "recycle" / "x.py").write_text(
+        '"""X."""\nfrom opsctl import batches\n\n\ndef main():\n'
+        '    for _ in batches(range(3)):\n        pass\n', encoding="utf-8")
+    linked: list[int] = []
+    link = Ledger.link_shard
+
+    def interrupted(self: Ledger, run_id: int, **kwargs: object) -> None:
+        if linked:
+            raise KeyboardInterrupt
+        linked.append(run_id)
+        link(self, run_id, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Ledger, "link_shard", interrupted)
+    script = project.catalogue.resolve("recycle/x", cwd=tmp_path)  # type: ignore[attr-defined]
+    with pytest.raises(KeyboardInterrupt):
+        shards.dispatch_sharded(project, script, [], RunOptions(), "ops", 3)  # type: ignore[arg-type]
+    found = ledger.runs("recycle/x")
+    assert len(found) == 3  # the parent, a linked shard, the one stopped before its link
+    assert [r.status for r in found] == ["failed"] * 3
+    assert {r.exit_code for r in found} == {130}
+    assert ledger.holder("recycle/x") is None

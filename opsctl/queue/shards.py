@@ -83,10 +83,11 @@ def dispatch_sharded(project: Project, script: Script, args: Sequence[str],
                                "sharded run takes the script's lock as any run does: try "
                                "again once it has ended") from None
             children: list[tuple[Run, str]] = []
+            pending: Run | None = None  # written, not linked yet
             try:
                 for index in range(1, shards + 1):
                     job = job_id()
-                    child = ledger.enqueue(script=key, process=process, args=stored,
+                    child = pending = ledger.enqueue(script=key, process=process, args=stored,
                                            sha256=entry.sha256, dry_run=options.dry_run,
                                            git_revision=revision, git_dirty=dirty,
                                            reason=options.reason,
@@ -94,12 +95,18 @@ def dispatch_sharded(project: Project, script: Script, args: Sequence[str],
                     ledger.link_shard(child.id, parent_id=parent.id, index=index,
                                       count=shards)
                     children.append((child, job))
+                    pending = None
             except BaseException as exc:  # Ctrl-C, the ledger gone: nothing left queued
+                from .dispatch import _code_of
+
                 why = f"not queued: stopped ({type(exc).__name__}) before its shards were"
+                code = _code_of(exc)
+                if pending is not None:
+                    ledger.drop_queued(pending.id, exit_code=code, error=why)
                 for child, _ in children:  # the last of them ends the parent
-                    ledger.drop_queued(child.id, exit_code=1, error=why)
+                    ledger.drop_queued(child.id, exit_code=code, error=why)
                 if not children:  # its lock, its asker gone, is taken over by the next look
-                    ledger.drop_queued(parent.id, exit_code=1, error=why)
+                    ledger.drop_queued(parent.id, exit_code=code, error=why)
                 raise
             _enqueue_all(ledger, engine, found, children, [
                 {**payload_of(project, key, args, options, child, allow_changed),
