@@ -154,6 +154,29 @@ def test_pause_refuses_what_it_cannot_stop(invoke: Callable[..., Result], projec
         "to pause\n"))
 
 
+def test_pause_of_a_sharded_run_refuses_when_no_shard_could_be_asked(
+        invoke: Callable[..., Result], project: Path, book: Ledger) -> None:
+    """A sharded run whose shards have all ended: nothing is asked, and ``cancel`` says so
+    with the exit code of a run that is not running, as for an unsharded run."""
+    me = Process.current("alice")
+    parent = book.start(script=KEY, process=me, args=[])
+    child = book.enqueue(script=KEY, process=me, args=[], sha256=None)
+    book.link_shard(child.id, parent_id=parent.id, index=1, count=2)
+    other = book.enqueue(script=KEY, process=me, args=[], sha256=None)
+    book.link_shard(other.id, parent_id=parent.id, index=2, count=2)
+    started = book.start_shard(child.id, process=me)
+    result = invoke(project, "pause", str(parent.id))  # shard 1 asked, shard 2 paused
+    assert result.exit_code == 0, result.output
+    assert "shard 2/2: run" in result.stdout and "is paused: it had not started" in result.stdout
+    book.finish(started, status="succeeded", exit_code=0)
+    book.close_parent(parent.id)
+    ended = book.run(parent.id)
+    assert ended is not None and ended.status not in ("queued", "running")
+    result = invoke(project, "cancel", str(parent.id))
+    assert result.exit_code == 82, result.output
+    assert f"run {parent.id} ({KEY}) is not running" in result.stderr
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def any_book(request: pytest.FixtureRequest, project: Path,
              tmp_path: Path) -> Iterator[Ledger]:

@@ -14,11 +14,10 @@ would connect differently, so the caller uses the driver instead:
   the URL does not give (libpq would look in ``~/.pgpass``);
 * the server refusing the connection's authorization (``pg_hba.conf`` may accept TLS).
 
-A server that cannot be reached, or that does not see the connection through its startup,
-raises :class:`Unreached`; anything the server refuses later, :class:`WireError`, with the
-server's words (:class:`Lost` when the connection fails midway). Statements are written as
-psycopg's, a ``%s`` a parameter; values travel as text and come back as text, read by column
-type.
+A server that cannot be reached, or does not see the connection through its startup, raises
+:class:`Unreached`; anything it refuses later (or a SCRAM login it does not prove it knew),
+:class:`WireError`, with its words (:class:`Lost`: the connection failed midway). Statements
+are psycopg's, a ``%s`` a parameter; values travel and come back as text, read by type.
 """
 
 from __future__ import annotations
@@ -261,9 +260,9 @@ class Connection:
             if kind != b"R":
                 raise WireError(f"{where}: unexpected message {kind!r} at startup")
             (code,) = _INT.unpack_from(body)
+            if code == 0 and final:  # SCRAM: ok only once the server's signature is checked
+                raise WireError(f"{where}: the server did not prove its SCRAM signature")
             if code == 0:
-                if final:  # a SCRAM exchange ends with the server's signature, checked
-                    raise WireError(f"{where}: the server did not prove its SCRAM signature")
                 return
             if password is None or not password.isascii() or code not in (3, 5, 10, 11, 12):
                 raise Elsewhere  # ~/.pgpass, SASLprep, Kerberos, GSS, SSPI: libpq's
@@ -275,18 +274,15 @@ class Connection:
                 if b"SCRAM-SHA-256\0" not in body[4:]:
                     raise Elsewhere
                 import base64
-
                 nonce = base64.b64encode(os.urandom(18)).decode()
-                first = f"n=,r={nonce}"
-                data = f"n,,{first}".encode()
+                first, data = f"n=,r={nonce}", f"n,,n=,r={nonce}".encode()
                 self._send(_message(b"p", b"SCRAM-SHA-256\0" + _INT.pack(len(data)) + data))
             elif code == 11:
                 answer, final = scram_proof(password, first, body[4:].decode(), nonce)
                 self._send(_message(b"p", answer.encode()))
-            elif body[4:].split(b",")[0] != final or not final:  # 12: the server proves it
+            elif not final or body[4:].split(b",")[0] != final:  # 12: the server proves it
                 raise WireError(f"{where}: the server's SCRAM signature is wrong")  # knew
-            else:
-                final = b""  # proven
+            final = b"" if code == 12 else final  # proven
 
     def cursor(self) -> Cursor:
         return Cursor(self)

@@ -191,6 +191,7 @@ def stop_sharded(project: Project, ledger: Ledger, run_id: int, action: str,
     if not children:
         return None
     lines = [f"run {run_id} is a sharded run: {action} asked of its shards"]
+    asked, refused = 0, None
     for n, label in sorted(newest_shards(children), key=lambda c: int(c[0])):
         child = ledger.run(n)
         if child is None or child.status not in ("queued", "running"):
@@ -199,9 +200,17 @@ def stop_sharded(project: Project, ledger: Ledger, run_id: int, action: str,
             child = cancel_queued(project, ledger, n, operator, pause=action == "pause")
             if child is not None and child.status in ("paused", "cancelled"):
                 lines.append(f"  shard {label}: run {n} is {child.status}: it had not started")
+                asked += 1
                 continue
         try:
             lines.append(f"  shard {label}: {ask(ledger, n, action, operator=operator).describe()}")
+            asked += 1
         except OpsctlError as exc:
+            refused = refused or exc
             lines.append(f"  shard {label}: {exc.format_message()}")
+    if not asked:  # refused as an unsharded run is, with its exit code
+        if refused is not None:
+            raise refused
+        # No shard left to ask: the parent's own answer (not running: 82).
+        return [ask(ledger, run_id, action, operator=operator).describe()]
     return lines
