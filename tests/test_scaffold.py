@@ -282,6 +282,9 @@ def test_identity_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
 def test_guessed_identity_is_announced_once(invoke: Invoke, project: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPSCTL_DEVELOPER")
+    # Guessed from git's user.email where the machine has one, else from the OS user name,
+    # set here: a fresh machine's (root, in a container) is no person's folder name.
+    monkeypatch.setenv("LOGNAME", "yuzaoyah")
     first = invoke(project, "new", "ts", "one_thing")
     assert first.exit_code == 0
     assert "taken from" in first.stderr
