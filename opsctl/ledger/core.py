@@ -99,8 +99,7 @@ class LedgerCore:
         """:meth:`persist` for a ``work`` that updates a row, or inserts it when there is
         none: when another connection inserted it between this one's update and its insert
         (its unique key violated), ``work`` again, in a transaction of its own, which now
-        finds the row. (A savepoint would not do: MariaDB's repeatable read would still not
-        see the row in the same transaction.)"""
+        finds the row, whatever the database's isolation level (no savepoint to manage)."""
         try:
             return self.persist(work)
         except sa.exc.IntegrityError:
