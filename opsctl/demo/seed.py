@@ -60,6 +60,7 @@ _CACHE_ENTRIES = 40
 def demo_rows(now: dt.datetime | None = None) -> list[object]:
     """Build the demo rows (not added to any session); the same rows for the same ``now``."""
     now = now or utcnow()
+    midnight = dt.datetime.combine(now.date(), dt.time(), tzinfo=now.tzinfo)
     rng = random.Random(SEED)
     rows: list[object] = []
 
@@ -81,7 +82,9 @@ def demo_rows(now: dt.datetime | None = None) -> list[object]:
             id=i, customer_id=rng.randrange(1, CUSTOMERS + 1),
             amount_cents=rng.randrange(5, 500) * 100 + rng.choice((0, 50, 99)),
             status=status,
-            created_at=now - dt.timedelta(minutes=rng.randrange(DAYS * 24 * 60)),
+            # From the start of today: which day an order falls on does not depend on the
+            # hour the demo was seeded (recycle/flush_calendar's figures neither).
+            created_at=midnight - dt.timedelta(minutes=rng.randrange(DAYS * 24 * 60)),
         ))
 
     today = now.date()
