@@ -16,6 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, joinedload, mapped_
 from sqlalchemy.pool import NullPool
 
 from opsctl import batches, rows, track
+from opsctl.ledger import apart as apart_sql
 from opsctl.ledger.store import Ledger
 from opsctl.ledger.values import Process
 from opsctl.run import course as courses
@@ -633,6 +634,11 @@ def test_a_batch_boundary_writes_its_checkpoint_and_reads_a_stop_in_one_statemen
         with raw.cursor() as cursor:
             cursor.execute("SHOW synchronous_commit")
             assert cursor.fetchone()[0] == "off"
+            # Parsed and planned once per connection, not at every batch.
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            prepared = [" ".join(s.split()) for s, in cursor.fetchall()]
+            assert [s for s in prepared if s.startswith("UPDATE opsctl_progress")] == \
+                [apart_sql.numbered(False)]
         with book.engine.connect() as conn:
             assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
         return

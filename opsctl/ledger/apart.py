@@ -4,11 +4,12 @@ machinery in the way, since a run pays for it at every batch.
 
 :class:`Apart` holds the DBAPI connection :meth:`~.backend.Backend.unsynced_connect` opens,
 from the first checkpoint to the ledger's close. :meth:`Apart.write` executes the statement,
-compiled once, straight on the driver. :meth:`Apart.send`, with psycopg 3, only sends it
-(libpq's asynchronous calls) and returns how to read its answer: the caller reads its next
-page on another connection meanwhile, and the two round trips overlap. Whatever fails here
-(the server dropped the connection, a pooler refused its options) is the driver's error: the
-ledger then writes checkpoints through its own engine (:mod:`.progress`).
+compiled once, straight on the driver. :meth:`Apart.send`, with psycopg 3, prepares it once
+per connection and then only sends it (libpq's asynchronous calls), returning how to read its
+answer: the caller reads its next page on another connection meanwhile, and the two round
+trips overlap. Whatever fails here (the server dropped the connection, a pooler refused its
+options or its prepared statement) is the driver's error: the ledger then writes checkpoints
+through its own engine (:mod:`.progress`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class Apart:
         self._lock = threading.Lock()
         #: The libpq connection whose answer to a checkpoint sent is not read yet.
         self._pending: Any = None
+        #: The checkpoint statements prepared on :attr:`_raw` (with a total, without).
+        self._prepared: dict[bool, bytes] = {}
 
     def write(self, params: dict[str, Any]) -> str | None:
         """One checkpoint (``params`` as :meth:`~.progress.Checkpoints.checkpoint` makes
@@ -71,14 +74,28 @@ class Apart:
             pgconn = getattr(self._open(), "pgconn", None)
             if pgconn is None:
                 return None
+            total = "p_total" in params
+            statement = self._prepared.get(total) or self._prepare(pgconn, total)
             encoding = self._raw.info.encoding
-            pgconn.send_query_params(numbered("p_total" in params).encode(),
-                                     [_text(params.get(name), encoding) for name in NAMES
-                                      if name in params])
+            pgconn.send_query_prepared(statement, [_text(params.get(name), encoding)
+                                                   for name in NAMES if name in params])
             while pgconn.flush():  # a few dozen bytes: at most one wait, seldom any
                 select.select([], [pgconn.socket], [])
             self._pending = pgconn
         return self._answer
+
+    def _prepare(self, pgconn: Any, total: bool) -> bytes:
+        """Prepare the checkpoint's ``UPDATE`` on this connection, once: the server then
+        neither parses nor plans it at every batch (half its work on a checkpoint)."""
+        from psycopg import DatabaseError, pq
+
+        name = b"opsctl_checkpoint_total" if total else b"opsctl_checkpoint"
+        result = pgconn.prepare(name, numbered(total).encode())
+        if result.status != pq.ExecStatus.COMMAND_OK:
+            message = (result.error_message or b"").decode(errors="replace").strip()
+            raise DatabaseError(f"checkpoint not prepared: {message}")
+        self._prepared[total] = name
+        return name
 
     def _answer(self) -> str | None:
         with self._lock:
@@ -130,6 +147,7 @@ class Apart:
     def close(self) -> None:
         with self._lock:
             raw, self._raw, self._pending = self._raw, None, None
+            self._prepared.clear()
         if raw is not None:
             try:
                 raw.close()
