@@ -5,6 +5,7 @@ ledger, track() progress, exactly-once checkpoints) on a real ledger."""
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,17 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from runkit import ledger
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, joinedload, mapped_column, relationship
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    joinedload,
+    mapped_column,
+    relationship,
+    scoped_session,
+    sessionmaker,
+    with_loader_criteria,
+)
 from sqlalchemy.pool import NullPool
 
 from opsctl import batches, rows, track
@@ -591,6 +602,75 @@ def test_a_checkpoint_connection_the_server_dropped_falls_back_to_the_ledger(
     assert book.checkpoint(run, done=30, cursor=30) == "pause"
     progress = book.progress(run)
     assert progress is not None and (progress.done, progress.cursor) == (30, 30)
+
+
+def _counted_where(engine: sa.engine.Engine, scoped: Any, *, dry_run: bool = False,
+                   book: Ledger) -> tuple[int, int | None, bool]:
+    """Items a run's loop over the open things pages, the total its ledger ends with, and
+    whether the count ran in a thread other than the pages'."""
+    threads: dict[str, int] = {}
+
+    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        kind = "count" if "count(*)" in statement.lower() else "page"
+        threads.setdefault(kind, threading.get_ident())
+
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        run = started(book)
+        in_run(Course(book, run, dry_run=dry_run))
+        seen = sum(len(batch) for batch in batches(sa.select(Thing), size=7, session=scoped))
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+    progress = book.progress(run)
+    assert progress is not None
+    return seen, progress.total, threads.get("count") not in (None, threads["page"])
+
+
+def test_a_servers_count_runs_apart_with_the_sessions_own_events(
+        engine: sa.engine.Engine, book: Ledger) -> None:
+    """On a database server, a run's loop counts its items on a session of its own, in a
+    thread of its own, so the first batch does not wait for the count: the session comes
+    from the same factory, so the factory's events (here a criteria hiding what is done, as
+    soft deletion does) count what the pages read; the total is in the ledger by the loop's
+    end. SQLite, and a dry run, count in line."""
+    factory = sessionmaker(engine)
+
+    @sa.event.listens_for(factory, "do_orm_execute")
+    def open_only(state: Any) -> None:
+        if state.is_select:
+            state.statement = state.statement.options(
+                with_loader_criteria(Thing, Thing.status != "done"))
+
+    scoped = scoped_session(factory)
+    server = engine.dialect.name != "sqlite"
+    try:
+        assert _counted_where(engine, scoped, book=book) == (20, 20, server)
+        assert _counted_where(engine, scoped, dry_run=True, book=book) == (20, 20, False)
+    finally:
+        scoped.remove()
+    # A session given as it is (not a scoped one) is counted in line too.
+    with factory() as session:
+        assert _counted_where(engine, session, book=book) == (20, 20, False)
+
+
+@pytest.mark.parametrize("ledger_url", ["postgresql"], indirect=True)
+def test_a_count_that_fails_apart_leaves_the_run_going_without_a_total(
+        engine: sa.engine.Engine, book: Ledger, capsys: pytest.CaptureFixture[str]) -> None:
+    factory = sessionmaker(engine)
+
+    @sa.event.listens_for(factory, "do_orm_execute")
+    def no_counts(state: Any) -> None:
+        if "count(*)" in str(state.statement).lower():
+            raise RuntimeError("counting is not allowed here")
+
+    scoped = scoped_session(factory)
+    try:
+        assert _counted_where(engine, scoped, book=book)[:2] == (30, None)
+    finally:
+        scoped.remove()
+    err = capsys.readouterr().err
+    assert "could not be counted (counting is not allowed here)" in err
+    assert "the run goes on, its progress without a total" in err
 
 
 def test_a_batch_boundary_writes_its_checkpoint_and_reads_a_stop_in_one_statement(

@@ -52,9 +52,11 @@ SEED = 16_2026
 #: The script's key in the test project.
 KEY = "recycle/bump_counters"
 #: A pause between batches (``--throttle``), so that a kill lands mid-run; longer where a stop
-#: is asked from a second process (``opsctl pause`` takes a process start of its own).
+#: is asked from a second process (``opsctl pause`` takes a process start of its own, which
+#: on a loaded machine can take a second or two: the run must still be going when it asks;
+#: a stop ends it early, so a longer pause costs only the few batches before the ask).
 THROTTLE = "0.01"
-STOPS_THROTTLE = "0.05"
+STOPS_THROTTLE = "0.25"
 
 COUNTER_APP = '''\
 """A table of counters, one row per item, on the test's database."""

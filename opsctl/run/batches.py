@@ -107,7 +107,11 @@ def _loop(feed: Feed, size: int, count: bool, pause: float | None,
     total = None
     try:
         feed.resume(start.cursor, start.done)
-        if count:
+        # In a run that records it, a server counts while the first batches go (.counting).
+        if count and hook is None and course is not None and course.ledger is not None and \
+                not course.dry_run:
+            course.counting = feed.remaining_apart(start.done)
+        if count and (course is None or course.counting is None):
             remaining = feed.remaining()
             total = None if remaining is None else start.done + remaining
     except ValueError:
@@ -118,6 +122,7 @@ def _loop(feed: Feed, size: int, count: bool, pause: float | None,
         raise
     done = start.done
     warned = False
+    ended = False  # at its end or at a stop, not by an error or an interrupt
     if course is not None:
         course.begin(total, feed.cursor())
     try:
@@ -126,6 +131,7 @@ def _loop(feed: Feed, size: int, count: bool, pause: float | None,
             if room == 0:
                 if course is not None:
                     course.boundary(feed.more)
+                ended = True
                 return  # the limit is reached, and nothing remains
             page = feed.take(size if room is None else min(size, room))
             if course is not None:
@@ -133,6 +139,7 @@ def _loop(feed: Feed, size: int, count: bool, pause: float | None,
                 # round trip overlapping the page's; a stop still comes before the batch.
                 course.boundary(feed.more)
             if not page:
+                ended = True
                 return
             began = time.monotonic()
             if hook is not None:
@@ -153,9 +160,12 @@ def _loop(feed: Feed, size: int, count: bool, pause: float | None,
                     course.rest(len(page), began, pause)
             elif pause and feed.more():
                 time.sleep(pause)
+    except courses.Stop:
+        ended = True
+        raise
     finally:
         if course is not None:
-            course.settle()
+            course.settle(ended)
         feed.close()
         if hook is not None:
             hook.close()
@@ -169,6 +179,10 @@ class Feed:
 
     def remaining(self) -> int | None:
         raise NotImplementedError
+
+    def remaining_apart(self, base: int) -> Any:
+        """The count of :meth:`remaining` started apart (:mod:`.counting`), or None."""
+        return None
 
     def take(self, size: int) -> list[Any]:
         raise NotImplementedError
@@ -206,7 +220,14 @@ class QueryFeed(Feed):
         self.after = decode(cursor, self.keyset.identity)
 
     def remaining(self) -> int | None:
-        return self.keyset.count(self.after)
+        from .counting import count_inline
+
+        return count_inline(self.keyset, self.after)
+
+    def remaining_apart(self, base: int) -> Any:
+        from .counting import count_apart
+
+        return count_apart(self.keyset, self.after, base)
 
     def take(self, size: int) -> list[Any]:
         if self._watched is None:

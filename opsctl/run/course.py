@@ -114,6 +114,8 @@ class Course:
         #: gives it (reading the answer to a checkpoint sent and not waited for); None: not
         #: read.
         self._told: Callable[[], str | None] | None = None
+        #: The loop's count running apart until its total is known (:mod:`.counting`).
+        self.counting: Any = None
 
     @property
     def progress(self) -> RunProgress:
@@ -148,6 +150,7 @@ class Course:
         grown = self.total is not None and done > self.total  # rows inserted during the run
         if grown:
             self.total = done
+        grown = (self.counting is not None and self._counted(wait=False)) or grown
         if self.rewind is not None:
             self.rewind()
         if not written and self.ledger is not None and self.run_id is not None:
@@ -159,12 +162,31 @@ class Course:
         if self.on_checkpoint is not None:
             self.on_checkpoint(progress=self.progress)
 
-    def settle(self) -> None:
+    def settle(self, ended: bool = True) -> None:
         """The loop has ended: read the answer to the last checkpoint sent, if any (it is
-        written; a failure is said as any checkpoint's)."""
+        written; a failure is said as any checkpoint's). When it ``ended`` (at its end or a
+        stop, not by an error), a count still running apart is waited for, and its total
+        written."""
         told, self._told = self._told, None
         if told is not None:
             self._quietly(told)
+        if self.counting is not None and ended and self._counted(wait=True) and \
+                self.ledger is not None and self.run_id is not None:
+            ledger, run_id = self.ledger, self.run_id
+            self._quietly(lambda: ledger.checkpoint(run_id, done=self.done, cursor=self.cursor,
+                                                    total=self.total))
+        self.counting = None
+
+    def _counted(self, *, wait: bool) -> bool:
+        """Whether the count running apart has just given the total (``wait``: wait for it)."""
+        pending = self.counting
+        if not (wait or pending.ready()):
+            return False
+        self.counting = None
+        found = pending.total(self.done)
+        if found is not None:
+            self.total = found
+        return found is not None
 
     def room(self) -> int | None:
         """Items this run may still take under ``--limit``; None without a limit."""

@@ -86,8 +86,7 @@ class Keyset:
         return list(result.unique().scalars().all() if self.objects else result.all())
 
     def _paging(self, after: bool, size: int) -> Any:
-        """The page query, built once per shape: the position is bound parameters
-        (``opsctl_after_N``), so every page reuses one compiled statement."""
+        """The page query, built once per shape, its position bound: one compiled statement."""
         found = self._pages.get((after, size))
         if found is None:
             query = self.source
@@ -107,17 +106,13 @@ class Keyset:
         self._check_length(after)
         return dict(zip(self._param_names, after, strict=True))
 
-    def count(self, after: tuple[Any, ...] | None) -> int:
-        """How many items remain after ``after`` (objects once each, however many rows a
-        join gives each)."""
+    def counting(self, after: tuple[Any, ...] | None) -> Any:
+        """The rows to count after ``after``, objects once each (:mod:`.counting`)."""
         query = self._after(after).order_by(None)
         if self.objects and bool(getattr(self.source, "_setup_joins", None)):  # joined rows
             query = (query.with_entities(*self.keys) if self.orm_query
                      else query.with_only_columns(*self.keys)).distinct()
-        if self.orm_query:
-            return int(query.count())
-        counted = sa.select(sa.func.count()).select_from(query.subquery())
-        return int(self.session().execute(counted).scalar_one())
+        return query
 
     def check(self, page: list[Any]) -> None:
         """Refuse a page where a key is NULL (it would be skipped, or repeated, by the next
@@ -181,6 +176,11 @@ class Keyset:
                     "pagination needs key columns that are never NULL (filter the NULLs out, "
                     "or pass key= NOT NULL columns that are unique together)")
         return values
+
+    def scoped(self) -> scoped_session[Any] | None:
+        """The scoped session (``db.session`` by default) the pages' session comes from."""
+        found = None if self.orm_query else self.session() and self._session
+        return found if isinstance(found, scoped_session) else None
 
     def session(self) -> Session:
         """The session the pages are read with: ``session=``, the Query's, or the Flask
@@ -344,8 +344,7 @@ def _flask_session() -> Any:
 
 
 def encode(values: tuple[Any, ...], key: list[str]) -> dict[str, Any]:
-    """A position on ``key`` (:attr:`Keyset.identity`), JSON-ready: values JSON has no type
-    for are tagged."""
+    """A position on ``key`` (:attr:`Keyset.identity`), JSON-ready (other types tagged)."""
     return {"key": key, "after": [_encode(v) for v in values]}
 
 
