@@ -256,3 +256,53 @@ def test_shards_proposing_a_split_at_once_all_keep_one(ledger_url: str) -> None:
             for child in children:
                 book.finish(child, status="succeeded", exit_code=0)
             book.close_parent(parent.id)
+
+
+def resume_at_once(ledger_url: str, resumed: int, run_id: int, gate: threading.Barrier,
+                   errors: list[BaseException]) -> None:
+    """One ``run --queue --resume`` of a shard: its run linked to the parent from its own
+    ledger, which opens the parent again if it has ended."""
+    try:
+        with Ledger.open(ledger_url) as own:
+            own.run(resumed)  # connected before the gate: the two reopenings cross
+            gate.wait()
+            own.relink(resumed, run_id, process=me())
+    except BaseException as exc:  # reported by the test
+        errors.append(exc)
+
+
+@pytest.mark.slow
+def test_two_shards_of_an_ended_parent_resumed_at_once_both_go_on(ledger_url: str) -> None:
+    """Two failed shards of an ended parent resumed at the same moment, each from its own
+    connection: the parent is opened again once, and neither resume is refused by the lock
+    the other has just taken for that same parent."""
+    with Ledger.open(ledger_url) as book:
+        for _round in range(4):
+            parent, (first, second, third) = sharded(book, 3)
+            book.finish(first, status="succeeded", exit_code=0)
+            for child in (second, third):
+                book.finish(child, status="failed", exit_code=1)
+            assert book.close_parent(parent.id).status == "failed"  # type: ignore[union-attr]
+            again = [book.enqueue(script=SCRIPT, process=me(), args=[], sha256=None)
+                     for _ in (second, third)]
+            gate = threading.Barrier(2)
+            errors: list[BaseException] = []
+            threads = [threading.Thread(target=resume_at_once,
+                                        args=(ledger_url, child.id, run.id, gate, errors))
+                       for child, run in zip((second, third), again, strict=True)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert errors == []
+            reopened = book.run(parent.id)
+            assert reopened is not None and reopened.status == "running"
+            assert reopened.error == "opened again to resume a shard; it had ended failed"
+            assert [book.shard_of(r.id)[1] for r in again] == [2, 3]  # type: ignore[index]
+            holder = book.holder(SCRIPT)
+            assert holder is not None and holder.run_id == parent.id
+            for run in again:
+                book.finish(book.start_shard(run.id, process=me()), status="succeeded",
+                            exit_code=0)
+            closed = book.close_parent(parent.id)
+            assert closed is not None and (closed.status, closed.exit_code) == ("succeeded", 0)

@@ -14,19 +14,41 @@ again (:meth:`Sharded.reopen_parent`).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
-from ..errors import PAUSED
+from ..errors import PAUSED, LedgerUnreachable
 from . import rows
 from .core import guarded
+from .engine import display_url
 from .schema import PROGRESS, RUNS
 from .shards import UNENDED, Shards
 from .values import Holder, Process, Progress, Run, newest_shards, shards_summed
 from .writes import _run_values
+
+
+class _Unended(Exception):
+    """The parent's status changed between the read and the write: nothing was changed."""
+
+
+def _reopened(parent_id: int, conn: sa.engine.Connection) -> int:
+    """In :meth:`Sharded.reopen_parent`'s transaction: the parent ``running`` again when it
+    still has ended, else :class:`_Unended` (which rolls the lock back)."""
+    status = conn.execute(sa.select(RUNS.c.status).where(RUNS.c.id == parent_id)
+                          .with_for_update()).scalar()
+    if status is None or status in UNENDED:
+        raise _Unended
+    changed = conn.execute(RUNS.update().where(RUNS.c.id == parent_id, RUNS.c.status == status)
+                           .values(status="running", ended_at=None, exit_code=None,
+                                   error=rows.clip(f"opened again to resume a shard; it had "
+                                                   f"ended {status}"))).rowcount
+    if not changed:  # SQLite reads outside the write's transaction: changed since
+        raise _Unended
+    return parent_id
 
 
 class Sharded(Shards):
@@ -60,25 +82,29 @@ class Sharded(Shards):
         """Run ``parent_id`` ``running`` again with the script's lock taken again (by
         ``process``, until its children keep it), for a shard of it resumed after it ended;
         unchanged while it has not ended. :class:`~.values.LockBusy` when another run holds
-        the lock."""
-        parent = self.run(parent_id)
-        if parent is None:
-            raise ValueError(f"no run {parent_id}")
-        if parent.status in UNENDED:
-            return parent
+        the lock.
 
-        def row(conn: sa.engine.Connection) -> int:
-            conn.execute(RUNS.update().where(RUNS.c.id == parent_id).values(
-                status="running", ended_at=None, exit_code=None,
-                error=rows.clip(f"opened again to resume a shard; it had ended "
-                                f"{parent.status}")))
-            return parent_id
-
-        self._take(parent.script, parent.operator, rows.text(process.host), process, False,
-                   row)
-        found = self.run(parent_id)
-        assert found is not None
-        return found
+        Its status is read and changed in the transaction that takes the lock (the row
+        locked on PostgreSQL and MariaDB, the change conditional on the status read
+        everywhere), so of two shards resumed at once one opens it and the other finds it
+        open, instead of taking the lock it has just taken for a second run's."""
+        for _attempt in range(20):
+            parent = self.run(parent_id)
+            if parent is None:
+                raise ValueError(f"no run {parent_id}")
+            if parent.status in UNENDED:
+                return parent
+            try:
+                self._take(parent.script, parent.operator, rows.text(process.host), process,
+                           False, functools.partial(_reopened, parent_id))
+            except _Unended:
+                continue  # opened again meanwhile (or ended otherwise): look again
+            found = self.run(parent_id)
+            assert found is not None
+            return found
+        raise LedgerUnreachable(f"could not open run {parent_id} again in the ledger at "
+                                f"{display_url(self.url)}: its status kept changing",
+                                "try again")
 
     @guarded("written")
     def relink(self, resumed: int, run_id: int, *, process: Process) -> bool:
