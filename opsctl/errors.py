@@ -63,6 +63,13 @@ SIGQUIT_EXIT = 131
 SIGTERM_EXIT = 143
 
 
+def stopped_code(exc: BaseException) -> int:
+    """The exit code recorded for a queued run that something unexpected stopped before it
+    started (its dispatch, or the worker): 130 for Ctrl-C, as any interrupted opsctl exits,
+    else 1."""
+    return SIGINT_EXIT if isinstance(exc, KeyboardInterrupt) else 1
+
+
 class OpsctlError(Exception):
     """A refusal with a one-line message; exit code 1 unless a subclass says otherwise."""
 

@@ -375,3 +375,33 @@ def test_a_sharded_dispatch_stopped_between_its_shards_leaves_nothing_queued(
     assert [r.status for r in found] == ["failed"] * 3
     assert {r.exit_code for r in found} == {130}
     assert ledger.holder("recycle/x") is None
+
+
+
+class CtrlC(list[str]):
+    """A job's arguments that Ctrl-C interrupts as the worker reads them: what SIGINT does
+    to a worker between taking a job and starting its run."""
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_on_the_worker_before_the_start_ends_its_row_with_130(tmp_path: Path,
+                                                                     ledger: Ledger) -> None:
+    """Ctrl-C on a worker before the run starts: the row ends with 130, the code of an
+    interrupted opsctl (as a dispatch stopped so, and a run interrupted while it waits for
+    its lock), not with 1; and the interrupt goes on to the worker."""
+    from opsctl.ledger.engine import display_url
+    from opsctl.queue.worker import FORMAT, run_job
+
+    _project(tmp_path, ledger, "")
+    queued = ledger.enqueue(script="recycle/x", process=Process.current("alice"), args=[],
+                            sha256="0" * 64)
+    with pytest.raises(KeyboardInterrupt):
+        run_job({"format": FORMAT, "run_id": queued.id, "project": str(tmp_path),
+                 "script": "recycle/x", "args": CtrlC(), "sha256": "0" * 64,
+                 "allow_changed": True, "ledger": display_url(ledger.url)})
+    row = ledger.run(queued.id)
+    assert row is not None and (row.status, row.exit_code) == ("failed", 130)
+    assert row.error == (f"not started on {socket.gethostname()}: KeyboardInterrupt (its "
+                         "message, which may hold an argument, is in the worker's log)")

@@ -13,7 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .. import output
-from ..errors import CANCELLED, PAUSED
+from ..errors import CANCELLED, PAUSED, stopped_code
 from .targets import Target, target
 from .worker import FORMAT, job_id
 
@@ -102,7 +102,7 @@ def dispatch(project: Project, script: Script | None, args: Sequence[str],
                                    error=f"not queued: {exc.message}")
                 raise
             except BaseException as exc:  # Ctrl-C, or the engine's own error: not queued
-                ledger.drop_queued(run.id, exit_code=_code_of(exc),
+                ledger.drop_queued(run.id, exit_code=stopped_code(exc),
                                    error=f"not queued: interrupted ({type(exc).__name__}) "
                                          "before its job was queued")
                 raise
@@ -124,13 +124,6 @@ def _resumes_shard(ledger: Ledger, resumed: int, run: Run, process: Any) -> bool
                f"locked by {busy.holder.describe()}; resume it once that run has ended")
         ledger.drop_queued(run.id, exit_code=LockHeld.exit_code, error=f"not queued: {why}")
         raise LockHeld(why) from None
-
-
-def _code_of(exc: BaseException) -> int:
-    """The exit code a dispatch stopped by ``exc`` ends with."""
-    from ..errors import SIGINT_EXIT
-
-    return SIGINT_EXIT if isinstance(exc, KeyboardInterrupt) else 1
 
 
 def _resuming(ledger: Ledger, project: Project, script: Script | None, args: Sequence[str],

@@ -97,10 +97,10 @@ def dispatch_sharded(project: Project, script: Script, args: Sequence[str],
                     children.append((child, job))
                     pending = None
             except BaseException as exc:  # Ctrl-C, the ledger gone: nothing left queued
-                from .dispatch import _code_of
+                from ..errors import stopped_code
 
                 why = f"not queued: stopped ({type(exc).__name__}) before its shards were"
-                code = _code_of(exc)
+                code = stopped_code(exc)
                 if pending is not None:
                     ledger.drop_queued(pending.id, exit_code=code, error=why)
                 for child, _ in children:  # the last of them ends the parent
@@ -131,8 +131,7 @@ def _enqueue_all(ledger: Ledger, engine: Engine, found: Target,
                  children: list[tuple[Run, str]], payloads: list[dict[str, Any]]) -> None:
     """A job per child; a child whose job could not be queued ends ``failed`` (never left
     ``queued``), and with the last of them the parent."""
-    from ..errors import QueueUnreachable
-    from .dispatch import _code_of
+    from ..errors import QueueUnreachable, stopped_code
 
     sent = 0
     try:
@@ -140,7 +139,7 @@ def _enqueue_all(ledger: Ledger, engine: Engine, found: Target,
             engine.enqueue(found, payload, job)
             sent += 1
     except BaseException as exc:
-        code = exc.exit_code if isinstance(exc, QueueUnreachable) else _code_of(exc)
+        code = exc.exit_code if isinstance(exc, QueueUnreachable) else stopped_code(exc)
         why = exc.message if isinstance(exc, QueueUnreachable) else \
             f"interrupted ({type(exc).__name__}) before its job was queued"
         for child, _ in children[sent:]:

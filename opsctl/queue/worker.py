@@ -14,7 +14,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from .. import output
-from ..errors import LEDGER_UNREACHABLE
+from ..errors import LEDGER_UNREACHABLE, stopped_code
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -76,7 +76,8 @@ def _run(project: Project, run_id: int, payload: dict[str, Any], options: Any) -
         _drop(project, run_id, exc.exit_code, f"not started on {_host()}: {exc.format_message()}")
         return exc.exit_code
     except BaseException as exc:  # not started (a started run ends itself): not queued for ever
-        _drop(project, run_id, 1, f"not started on {_host()}: {type(exc).__name__} "
+        _drop(project, run_id, stopped_code(exc), f"not started on {_host()}: "
+              f"{type(exc).__name__} "
               "(its message, which may hold an argument, is in the worker's log)")
         raise
     # A run that did not start (the script's usage error) is dropped; one that did is not
