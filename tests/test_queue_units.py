@@ -4,6 +4,7 @@ command's refusals of options that do not go together. In process, on SQLite."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from pathlib import Path
@@ -405,3 +406,46 @@ def test_ctrl_c_on_the_worker_before_the_start_ends_its_row_with_130(tmp_path: P
     assert row is not None and (row.status, row.exit_code) == ("failed", 130)
     assert row.error == (f"not started on {socket.gethostname()}: KeyboardInterrupt (its "
                          "message, which may hold an argument, is in the worker's log)")
+
+
+JOB = ("import json, sys\nfrom opsctl.queue.worker import run_job\n"
+       "sys.exit(run_job(json.loads(sys.argv[1])))\n")
+
+
+def test_a_shard_whose_parent_cannot_be_closed_keeps_its_outcome(tmp_path: Path,
+                                                                 ledger: Ledger) -> None:
+    """The last shard of a sharded run ends, on a worker (a real process), and closing its
+    parent fails with an error other than an unreachable ledger (here the parent's row holds
+    a time no database driver parses): the worker says so in one line, no traceback, and its
+    job still ends with the shard's own exit code."""
+    import sqlite3
+    import subprocess
+    import sys
+
+    from opsctl.ledger.engine import display_url
+    from opsctl.queue.worker import FORMAT
+
+    _project(tmp_path, ledger, "")
+    (tmp_path / "app.py").write_text("from flask import Flask\n\n\ndef create_app():\n"
+                                     "    return Flask(__name__)\n", encoding="utf-8")
+    me = Process.current("alice")
+    parent = ledger.open_parent(script="recycle/x", process=me, args=[], sha256=None)
+    first, child = (ledger.enqueue(script="recycle/x", process=me, args=[], sha256=None)
+                    for _ in (1, 2))
+    for index, shard in enumerate((first, child), 1):
+        ledger.link_shard(shard.id, parent_id=parent.id, index=index, count=2)
+    ledger.finish(ledger.start_shard(first.id, process=me), status="succeeded", exit_code=0)
+    with sqlite3.connect(ledger.url.removeprefix("sqlite:///")) as conn:
+        conn.execute("UPDATE opsctl_runs SET started_at = 'yesterday' WHERE id = ?",
+                     [parent.id])
+    payload = {"format": FORMAT, "run_id": child.id, "project": str(tmp_path),
+               "script": "recycle/x", "args": [], "sha256": "0" * 64, "allow_changed": True,
+               "shard": True, "ledger": display_url(ledger.url)}
+    done = subprocess.run([sys.executable, "-c", JOB, json.dumps(payload)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert (f"the sharded run of run {child.id} could not be ended (ValueError: "
+            in done.stderr)
+    ended = ledger.run(child.id)
+    assert ended is not None and (ended.status, ended.exit_code) == ("succeeded", 0)

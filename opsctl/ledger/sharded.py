@@ -82,12 +82,9 @@ class Sharded(Shards):
         """Run ``parent_id`` ``running`` again with the script's lock taken again (by
         ``process``, until its children keep it), for a shard of it resumed after it ended;
         unchanged while it has not ended. :class:`~.values.LockBusy` when another run holds
-        the lock.
-
-        Its status is read and changed in the transaction that takes the lock (the row
-        locked on PostgreSQL and MariaDB, the change conditional on the status read
-        everywhere), so of two shards resumed at once one opens it and the other finds it
-        open, instead of taking the lock it has just taken for a second run's."""
+        the lock. Its status is read (its row locked) and changed in the transaction that
+        takes the lock, so of two shards resumed at once one opens it and the other finds it
+        open (:func:`_reopened`)."""
         for _attempt in range(20):
             parent = self.run(parent_id)
             if parent is None:
@@ -238,9 +235,12 @@ class Sharded(Shards):
 
     def _end_queued(self, run_id: int, status: str, exit_code: int | None,
                     error: str) -> Run | None:
-        """A child cancelled or dropped before it started may be its parent's last."""
+        """A child cancelled or dropped before it started may be its parent's last (one
+        that had started is closed by its own end)."""
+        before = self.run(run_id)
         run = super()._end_queued(run_id, status, exit_code, error)
-        if run is not None and run.status not in UNENDED:
+        if before is not None and before.status == "queued" and run is not None and \
+                run.status not in UNENDED:
             self.close_parent_of(run_id)
         return run
 

@@ -88,15 +88,23 @@ def _run(project: Project, run_id: int, payload: dict[str, Any], options: Any) -
 
 
 def _close_parent(project: Project, run_id: int) -> None:
-    """A shard ended (or never started): end its parent if it was the last."""
-    from ..errors import LedgerUnreachable
+    """A shard ended (or never started): end its parent if it was the last. Whatever goes
+    wrong here is said in one line and the job keeps the shard's own outcome: the shard's
+    lock, gone with it, leaves the parent's to reaping."""
     from ..ledger.store import open_ledger
 
     try:
         with open_ledger(project.config) as ledger:
             ledger.close_parent_of(run_id)
-    except LedgerUnreachable as exc:  # its lock, gone with it, leaves the parent's to reaping
-        output.warn(f"the sharded run of run {run_id} could not be ended ({exc})")
+    except Exception as exc:  # a ledger error, or one reading a row it cannot parse
+        output.warn(f"the sharded run of run {run_id} could not be ended ({_why(exc)})")
+
+
+def _why(exc: Exception) -> str:
+    """What a ledger error says; another error with its type's name."""
+    from ..errors import LedgerUnreachable
+
+    return str(exc) if isinstance(exc, LedgerUnreachable) else f"{type(exc).__name__}: {exc}"
 
 
 def _same_ledger(project: Project, payload: dict[str, Any]) -> bool:
@@ -129,14 +137,15 @@ def _host() -> str:
 
 
 def _drop(project: Project, run_id: int, code: int, error: str) -> None:
-    from ..errors import LedgerUnreachable
+    """A run that did not start ends ``failed`` (a shard's parent with it if it was the
+    last); whatever goes wrong is said in one line, the job's outcome kept."""
     from ..ledger.store import open_ledger
 
     try:
         with open_ledger(project.config) as ledger:
             ledger.drop_queued(run_id, exit_code=code, error=error)
-    except LedgerUnreachable as exc:
-        output.warn(f"run {run_id} could not be marked as not started: {exc}")
+    except Exception as exc:  # a ledger error, or one reading a row it cannot parse
+        output.warn(f"run {run_id} could not be marked as not started: {_why(exc)}")
 
 
 def job_id() -> str:
