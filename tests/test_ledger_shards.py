@@ -5,6 +5,8 @@ ended once, by the last child, whatever order and concurrency the children end i
 from __future__ import annotations
 
 import threading
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -306,3 +308,44 @@ def test_two_shards_of_an_ended_parent_resumed_at_once_both_go_on(ledger_url: st
                             exit_code=0)
             closed = book.close_parent(parent.id)
             assert closed is not None and (closed.status, closed.exit_code) == ("succeeded", 0)
+
+
+def test_the_quick_read_of_a_sharded_runs_progress_is_the_ledgers(tmp_path: Path) -> None:
+    """``history``'s quick sqlite3 read (:mod:`opsctl.ledger.glance`) sums a sharded run's
+    shards as the ledger does at every moment of the run: from the first shard's first
+    checkpoint, before any shard has split the keys, and after."""
+    from opsctl.ledger.glance import glance
+
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    journal = str(tmp_path / "journal")
+
+    def both(run_ids: list[int]) -> tuple[dict[int, Any], dict[int, Any]]:
+        quick = glance(url, journal)
+        assert quick is not None
+        try:
+            return book.progress_of(run_ids), quick.progress_of(run_ids)
+        finally:
+            quick.close()
+
+    with Ledger.open(url) as book:
+        parent, (first, second) = sharded(book, 2)
+        other = book.start(script="recycle/other", process=me(), args=[])
+        ledger_read, quick_read = both([parent.id])
+        assert ledger_read[parent.id].done == 0  # its shards linked, none counted yet
+        assert quick_read == ledger_read
+        book.begin_progress(first.id, total=100)
+        book.checkpoint(first.id, done=10)
+        book.begin_progress(other.id)
+        ids = [other.id, parent.id, first.id]
+        ledger_read, quick_read = both(ids)
+        assert ledger_read[parent.id].done == 10  # no split yet: the shard's own count
+        assert quick_read == ledger_read
+        book.claim_split(parent.id, [None, 50, None])
+        book.begin_progress(second.id, total=100)
+        book.checkpoint(second.id, done=30)
+        ledger_read, quick_read = both(ids)
+        assert (ledger_read[parent.id].done, ledger_read[parent.id].total) == (40, 200)
+        assert quick_read == ledger_read
+        # Ids far apart are read a page at a time: the same sums.
+        far = [parent.id, parent.id + 10_000]
+        assert both(far)[1] == both(far)[0] == {parent.id: ledger_read[parent.id]}

@@ -50,8 +50,9 @@ _SEEN = "id, script, started_at, operator, status, dry_run"
 _NEWEST = " ORDER BY started_at DESC, id DESC"
 #: The columns of ``opsctl_progress`` a :class:`~.values.Progress` holds, in its order.
 _PROGRESS = "run_id, done, total, cursor, updated_at, resumed_from, request, requested_by"
-#: Whether a row is a sharded run's own (its split kept, no parent of its own).
-_SPLIT = "parent_id IS NULL AND key_range IS NOT NULL"
+#: Whether a row is a sharded run's own (no parent of its own; its count of shards, written
+#: as they are linked, or its split, which a ledger before that keeps alone).
+_SPLIT = "parent_id IS NULL AND (shard IS NOT NULL OR key_range IS NOT NULL)"
 #: Keys per statement of :meth:`Glance.last_runs` (SQLite before 3.32 takes 999 parameters).
 PAGE = 500
 #: Rows fetched at a time (:data:`.reads.CHUNK`).
@@ -351,7 +352,7 @@ class Glance(GlanceShards):
         which SQLite reads faster than it parses a list of them."""
         ids = sorted(set(run_ids))
         found: dict[int, Progress] = {}
-        parents: list[int] = []  # a sharded run's own row: its split, and no parent
+        parents: list[int] = []  # a sharded run's own row: its shards' count, no parent
         if ids and ids[-1] - ids[0] < 4 * len(ids):
             wanted = set(ids)
             for cells in self._conn.execute(f"SELECT {_PROGRESS}, {_SPLIT} FROM "

@@ -19,7 +19,8 @@ class GlanceShards:
 
     def summed(self, found: dict[int, Progress], parents: list[int]) -> dict[int, Progress]:
         """``found``, the progress of each of ``parents`` (sharded runs: their own row is
-        there once a child has split the keys) its children's summed."""
+        there from their shards' link) its children's summed, as
+        :meth:`.sharded.Sharded.progress_of` sums them."""
         import datetime as _dt
 
         from .values import shards_summed
@@ -30,7 +31,7 @@ class GlanceShards:
                             "SELECT run_id, shard, done, total, updated_at FROM "
                             "opsctl_progress WHERE parent_id = ?", [parent])]
             if children:
-                found[parent] = shards_summed(parent, children, found[parent])
+                found[parent] = shards_summed(parent, children, found.get(parent))
         return found
 
     def shards(self, run_id: int) -> list[tuple[int, int | None, str, str | None]]:

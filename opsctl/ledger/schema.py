@@ -140,7 +140,8 @@ PROGRESS = sa.Table(
     sa.Column("requested_at", _WHEN),
     # A shard of a sharded run (``opsctl run --queue NAME --shards N``): its parent run,
     # which shard it is (``"i/N"``, i from 1), and its half-open key range ``[lo, hi)`` as a
-    # JSON list (``null`` for an open end).
+    # JSON list (``null`` for an open end). A sharded run's own row: no parent, ``shard``
+    # its count of shards (``"N"``, from their link on), ``key_range`` its split.
     sa.Column("parent_id", sa.Integer),
     sa.Column("shard", sa.String(16)),
     sa.Column("key_range", _TEXT),

@@ -50,7 +50,8 @@ class Shards(Queued):
     def link_shard(self, run_id: int, *, parent_id: int, index: int, count: int,
                    key_range: Any = None) -> None:
         """Record run ``run_id`` as shard ``index/count`` (``index`` from 1) of run
-        ``parent_id``, with its ``key_range`` when known."""
+        ``parent_id``, with its ``key_range`` when known; the parent's own row then holds
+        ``count`` in its ``shard``, which tells a sharded run on a quick read."""
         if not 1 <= index <= count:
             raise ValueError(f"shard {index}/{count} is not one of 1..{count}")
         values = {"parent_id": parent_id, "shard": f"{index}/{count}",
@@ -63,6 +64,12 @@ class Shards(Queued):
             if not changed:
                 conn.execute(PROGRESS.insert().values(run_id=run_id, done=0, updated_at=now,
                                                       **values))
+            # The parent's own row says it is sharded (its count), from its first link on.
+            marked = conn.execute(PROGRESS.update().where(PROGRESS.c.run_id == parent_id)
+                                  .values(shard=str(count))).rowcount
+            if not marked:
+                conn.execute(PROGRESS.insert().values(run_id=parent_id, done=0,
+                                                      updated_at=now, shard=str(count)))
 
         self.persist_row(work)
 
