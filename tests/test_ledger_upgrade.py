@@ -134,8 +134,8 @@ def project_on(base: Path, url: str) -> Path:
     return project
 
 
-def test_the_current_version_is_seven_with_six_steps() -> None:
-    assert SCHEMA_VERSION == 7 and len(STEPS) == SCHEMA_VERSION - 1
+def test_the_current_version_is_eight_with_seven_steps() -> None:
+    assert SCHEMA_VERSION == 8 and len(STEPS) == SCHEMA_VERSION - 1
     assert INDEXES == ["ix_opsctl_runs_script_start", "ix_opsctl_runs_script_status",
                        "ix_opsctl_runs_start", "ix_opsctl_runs_status_start"]
 
@@ -240,6 +240,56 @@ def test_step_seven_done_but_not_recorded_is_only_recorded(old_ledger: str) -> N
     assert version_of(old_ledger) == CURRENT
 
 
+def lock_indexes_of(url: str) -> set[str]:
+    with engine_of(url) as engine:
+        return {str(ix["name"]) for ix in sa.inspect(engine).get_indexes("opsctl_locks")}
+
+
+def at_version_7(url: str) -> None:
+    """``url``, a ledger as version 7 left it: no index on ``opsctl_locks.run_id``."""
+    Ledger.open(url).close()
+    with engine_of(url) as engine, engine.begin() as conn:
+        locks = sa.Table("opsctl_locks", sa.MetaData(), sa.Column("run_id", sa.Integer))
+        sa.Index(LOCKS_INDEX, locks.c.run_id).drop(conn)
+        conn.exec_driver_sql("UPDATE opsctl_meta SET value = '7' WHERE name = 'schema'")
+    assert LOCKS_INDEX not in lock_indexes_of(url)
+
+
+LOCKS_INDEX = "ix_opsctl_locks_run_id"
+
+
+def test_version_8_indexes_the_locks_by_run(ledger_url: str) -> None:
+    """Step 7 → 8 adds an index on ``opsctl_locks.run_id`` (a run's end, its heartbeat and a
+    sharded run's close find its lock by it); runs start and end on the upgraded ledger."""
+    at_version_7(ledger_url)
+    with Ledger.open(ledger_url) as book:
+        assert book.upgraded_from == 7
+        run = book.start(script="recycle/clear_cache", process=Process.current("bob"),
+                         args=[])
+        assert book.finish(run, status="succeeded", exit_code=0)
+        assert book.holder("recycle/clear_cache") is None
+    assert LOCKS_INDEX in lock_indexes_of(ledger_url)
+    assert version_of(ledger_url) == CURRENT
+
+
+def test_step_eight_done_but_not_recorded_is_only_recorded(ledger_url: str) -> None:
+    """The index there but the version row still 7 (MariaDB commits DDL as it goes): the
+    next opener makes nothing twice and raises the version."""
+    Ledger.open(ledger_url).close()
+    assert LOCKS_INDEX in lock_indexes_of(ledger_url)  # a new ledger has it from the start
+    with engine_of(ledger_url) as engine, engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE opsctl_meta SET value = '7' WHERE name = 'schema'")
+    with Ledger.open(ledger_url) as book:
+        assert book.upgraded_from == 7
+    assert version_of(ledger_url) == CURRENT
+
+
+def test_a_0_1_0_ledger_gets_the_locks_index(old_ledger: str) -> None:
+    with Ledger.open(old_ledger) as book:
+        assert book.upgraded_from == 1
+    assert LOCKS_INDEX in lock_indexes_of(old_ledger)
+
+
 def test_version_4_tells_an_absorption_from_a_move(old_ledger: str) -> None:
     """``opsctl_moves.kind``: the moves 0.1.0 recorded read as moves (NULL), still followed;
     an absorption is told apart."""
@@ -273,7 +323,7 @@ def test_a_0_1_0_ledger_is_upgraded_in_place_and_keeps_its_history(
     # The promote 0.1.0 recorded is followed: the temporary script's run is export_order's.
     moved = json.loads(invoke(project, "history", "recycle/export_order", "--json").stdout)
     assert [r["id"] for r in moved] == [3]
-    assert version_of(old_ledger) == str(SCHEMA_VERSION) == "7"
+    assert version_of(old_ledger) == str(SCHEMA_VERSION) == "8"
     assert sorted(indexes_of(old_ledger)) == INDEXES
     # A new run is recorded next to the old ones.
     ran = opsctl(project, "run", "recycle/clear_cache")

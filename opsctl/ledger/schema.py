@@ -103,6 +103,9 @@ LOCKS = sa.Table(
     sa.Column("pid_started", sa.String(32)),
     sa.Column("since", _WHEN, nullable=False),
     sa.Column("heartbeat_at", _WHEN, nullable=False),
+    # Schema 8: a run's end, its heartbeat and a sharded run's close find its lock by its
+    # run (on MariaDB a DELETE that scans locks every row it reads, other runs' included).
+    sa.Index("ix_opsctl_locks_run_id", "run_id"),
 )
 
 MOVES = sa.Table(

@@ -137,9 +137,19 @@ def _add_shards(conn: sa.engine.Connection) -> None:
         sa.Index("ix_opsctl_progress_parent_id", progress.c.parent_id).create(conn)
 
 
+def _index_locks_by_run(conn: sa.engine.Connection) -> None:
+    """7 → 8: an index on ``opsctl_locks.run_id``: a run's end, its heartbeat and a sharded
+    run's close find its lock by its run, and on MariaDB a DELETE that scans the table waits
+    on every lock row another transaction holds (a shard starting, a heartbeat)."""
+    if "ix_opsctl_locks_run_id" in _index_names(conn, "opsctl_locks"):
+        return
+    locks = sa.Table("opsctl_locks", sa.MetaData(), sa.Column("run_id", sa.Integer))
+    sa.Index("ix_opsctl_locks_run_id", locks.c.run_id).create(conn)
+
+
 #: ``STEPS[n - 1]`` upgrades a ledger at version ``n`` to ``n + 1``.
 STEPS: list[Step] = [_index_runs_by_start, _add_run_notes, _add_move_kind, _index_every_read,
-                     _add_progress, _add_shards]
+                     _add_progress, _add_shards, _index_locks_by_run]
 #: The read of the version row: the whole cost of opening an up-to-date ledger.
 _VERSION = sa.select(META.c.value).where(META.c.name == "schema")
 
