@@ -132,6 +132,28 @@ def test_queue_options_that_do_not_go_together(tmp_path: Path) -> None:
     assert not (tmp_path / "instance").exists()  # nothing recorded, no ledger made
 
 
+def test_shards_out_of_range_are_refused_as_the_option_is_read(tmp_path: Path) -> None:
+    """``--shards`` is a range Click checks (and ``--help`` shows), in the same words and with
+    the same exit code as before: nothing recorded, and the queue not even looked up."""
+    from opsctl.run.args import MAX_SHARDS
+
+    (tmp_path / "offline_script" / "recycle").mkdir(parents=True)
+    (tmp_path / "offline_script" / "recycle" / "x.py").write_text('"""X."""\n')
+    (tmp_path / "pyproject.toml").write_text("[tool.opsctl]\n", encoding="utf-8")
+    runner = CliRunner()
+    for given, message in (("1", "1 is not between 2"), ("65", "65 is not between 2"),
+                           ("-3", "-3 is not between 2"), ("x", "'x' is not a valid integer")):
+        done = runner.invoke(cli, ["--project", str(tmp_path), "run", "--queue", "nowhere",
+                                   "--shards", given, "recycle/x"])
+        assert done.exit_code == 2, done.stderr
+        assert f"Invalid value for '--shards': {message}" in done.stderr
+        assert "no queue named" not in done.stderr
+    said = runner.invoke(cli, ["--project", str(tmp_path), "run", "--help"]).stdout
+    assert f"[2<=x<={MAX_SHARDS}]" in " ".join(said.split())
+    assert MAX_SHARDS == 64
+    assert not (tmp_path / "instance").exists()
+
+
 def test_a_worker_on_another_ledger_runs_nothing(tmp_path: Path, ledger: Ledger,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     from opsctl.queue.worker import FORMAT, run_job

@@ -61,3 +61,19 @@ class ScriptParam(click.ParamType):  # type: ignore[type-arg]
 
 
 SCRIPT = ScriptParam()
+
+
+class Between(click.IntRange):
+    """:class:`click.IntRange` from ``low`` to ``high``, both included, its refusal said
+    ``N is not between LOW and HIGH``."""
+
+    def __init__(self, low: int, high: int) -> None:
+        super().__init__(low, high)
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            number = click.INT.convert(value, param, ctx)  # not a number: said as such
+            self.fail(f"{number} is not between {self.min} and {self.max}", param, ctx)

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..run.args import is_seconds
-from .params import SCRIPT, pass_project
+from ..run.args import MAX_SHARDS, is_seconds
+from .params import SCRIPT, Between, pass_project
 
 if TYPE_CHECKING:
     from ..catalogue import Script
@@ -93,7 +93,7 @@ def _bare_wait(command: click.Command, args: list[str]) -> list[str]:
 @click.option("--queue", metavar="NAME",
               help="Hand the run to a queue's workers ([tool.opsctl.queues]): record it as "
                    "queued, print its id and return at once.")
-@click.option("--shards", type=int, metavar="N",
+@click.option("--shards", type=Between(2, MAX_SHARDS), metavar="N",
               help="With --queue: cut the run into N child runs that the workers run side by "
                    "side, each on its own range of the script's batches() key (an integer "
                    "column); the run ends when they all have.")
@@ -151,11 +151,8 @@ def run_command(project: Project, script: Script | None, args: tuple[str, ...],
     if no_ledger:
         raise click.UsageError("--queue needs the ledger: a queued run is its row")
     if shards is not None:
-        from ..queue.shards import MAX_SHARDS, asked_sharded
+        from ..queue.shards import asked_sharded
 
-        if not 2 <= shards <= MAX_SHARDS:
-            raise click.BadParameter(f"{shards} is not between 2 and {MAX_SHARDS}",
-                                     param_hint="'--shards'")
         ctx.exit(asked_sharded(project, script, args, options, queue, shards,
                                wait_result=wait_result, allow_changed=allow_changed))
     from ..queue.dispatch import asked

@@ -33,8 +33,6 @@ if TYPE_CHECKING:
     from ..run.args import RunOptions
     from .targets import Engine, Target
 
-#: ``--shards`` takes 2 up to this many: each shard is a job, a row and a worker's time.
-MAX_SHARDS = 64
 
 
 def dispatch_sharded(project: Project, script: Script, args: Sequence[str],

@@ -19,6 +19,8 @@ OWN_OPTIONS = ("--app", "--dry-run", "--reason", "-y", "--yes", "--force", "--wa
 VALUE_OPTIONS = ("--app", "--reason", "--wait", "--resume", "--limit", "--throttle",
                  "--max-rate", "--queue", "--shards")
 HELP_OPTIONS = ("-h", "--help")
+#: ``--shards`` takes 2 up to this many: each shard is a job, a row and a worker's time.
+MAX_SHARDS = 64
 
 
 class QueuedStart(NamedTuple):
