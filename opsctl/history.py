@@ -287,24 +287,28 @@ class Whole(NamedTuple):
 def look_at(reader: Glance | Ledger | None, run_id: int) -> Whole:
     """Run ``run_id`` whole, read with ``reader``; :class:`RunNotFound` when there is no
     such run."""
-    found = reader.run(run_id) if reader is not None else None
-    if reader is None or found is None:
+    if reader is None or (found := reader.run(run_id)) is None:
         raise RunNotFound(f"no run {run_id} in the ledger; 'opsctl history' lists the runs")
     progress = reader.progress_of([run_id]).get(run_id)  # a sharded run's: summed
     carried = 0
     if progress is not None and progress.resumed_from is not None:
         origin = reader.progress(progress.resumed_from)
         carried = origin.done if origin is not None else 0
+    shard, children = shard_links(reader, run_id)
+    each = reader.progress_of(c.id for c, _ in children) if children else {}
+    return Whole(found, progress, tuple(reader.resumed_by(run_id)), carried, shard,
+                 tuple((c, label, each.get(c.id)) for c, label in children))
+
+
+def shard_links(reader: Glance | Ledger,
+                run_id: int) -> tuple[tuple[int, str, Any] | None, list[tuple[Run, str]]]:
+    """Which shard run ``run_id`` is (``(parent id, "i/N", key range)``) and its own shards
+    (``(child, "i/N")`` by run id), as ``history --run`` and the dashboard show them."""
     links = reader.shards(run_id)
     shard = next(((p, label, json.loads(k) if k else None) for n, p, label, k in links
                   if n == run_id and p is not None), None)
-    children = [(n, label) for n, p, label, _ in links if p == run_id]
-    if children:
-        each = reader.progress_of(n for n, _ in children)
-        runs = [(reader.run(n), label, each.get(n)) for n, label in children]
-        shards = tuple((r, label, p) for r, label, p in runs if r is not None)
-    return Whole(found, progress, tuple(reader.resumed_by(run_id)), carried, shard,
-                 shards if children else ())
+    return shard, [(r, label) for n, p, label, _ in links
+                   if p == run_id and (r := reader.run(n)) is not None]
 
 
 def one_run(project: Project, run_id: int) -> Whole:

@@ -123,10 +123,7 @@ def shard_lines(shard: tuple[int, str, Any] | None,
     lines = []
     if shard is not None:
         parent, label, keys = shard
-        bounds = [] if keys is None else [f"{sign} {k}" for sign, k in zip((">=", "<"), keys,
-                                                                           strict=True)
-                                           if k is not None]
-        where = f", keys {', '.join(bounds) or 'all'}" if keys is not None else ""
+        where = f", keys {keys_words(keys)}" if keys is not None else ""
         lines.append(f"  shard:        {label} of run {parent}{where}")
     if shards:
         lines.append(f"  shards:       {shards[0][1].partition('/')[2]}")
@@ -134,6 +131,15 @@ def shard_lines(shard: tuple[int, str, Any] | None,
         done = f"  {text(child, progress)}" if progress is not None else ""
         lines.append(f"    run {child.id}  shard {label}  {child.status}{done}")
     return lines
+
+
+def keys_words(keys: Sequence[Any] | None) -> str | None:
+    """A shard's key range ``[lo, hi)`` in words, ``>= 100, < 200`` (``all`` with both ends
+    open); None while it has none."""
+    if keys is None:
+        return None
+    return ", ".join(f"{sign} {k}" for sign, k in zip((">=", "<"), keys, strict=True)
+                     if k is not None) or "all"
 
 
 def end_line(run: Run, progress: Progress | None) -> str:

@@ -64,3 +64,23 @@ def test_a_sharded_runs_page_lists_its_shards_and_sums_their_progress(
     assert (f'<dt>Shard</dt><dd>2/3 of <a href="/ops/runs/{parent.id}">run {parent.id}</a>, '
             "keys &gt;= 100, &lt; 200</dd>") in shard
     assert "<h2>Shards</h2>" not in shard
+
+
+def test_the_page_and_history_word_a_shards_keys_alike(project: Path, ledger: Ledger) -> None:
+    """A shard's keys are said in the same words on its page and in ``history --run``,
+    whatever ends of its range are open."""
+    from opsctl.history import look_at
+    from opsctl.progress import shard_lines
+
+    me = Process.current("carol")
+    parent = ledger.open_parent(script="recycle/clear_cache", process=me, args=[], sha256=None)
+    client = mounted(project, everyone).test_client()
+    for index, keys in enumerate(([None, 100], [100, 200], [200, None], [None, None]), 1):
+        child = ledger.enqueue(script="recycle/clear_cache", process=me, args=[], sha256=None)
+        ledger.link_shard(child.id, parent_id=parent.id, index=index, count=4, key_range=keys)
+        [said] = shard_lines(look_at(ledger, child.id).shard, ())
+        words = said.split(f"of run {parent.id}, keys ", 1)[1]
+        page = client.get(f"/ops/runs/{child.id}").get_data(as_text=True)
+        shown = words.replace("<", "&lt;").replace(">", "&gt;")
+        assert (f'<dt>Shard</dt><dd>{index}/4 of <a href="/ops/runs/{parent.id}">run '
+                f'{parent.id}</a>, keys {shown}</dd>') in page

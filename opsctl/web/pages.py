@@ -210,20 +210,12 @@ def run_page(project: Project, ledger: Ledger | None, run_id: int) -> RunPage | 
 def shards_of(ledger: Ledger, run_id: int) -> tuple[tuple[int, str, str] | None,
                                                     list[tuple[Run, str, Live | None]]]:
     """Which shard run ``run_id`` is (its parent, ``"i/N"``, its keys in words), and the
-    shards of it, with their progress: the dashboard's view of a sharded run."""
-    import json
+    shards of it, with their progress: the dashboard's view of a sharded run, read as
+    ``history --run`` reads it (:func:`~opsctl.history.shard_links`)."""
+    from ..history import shard_links
+    from ..progress import keys_words
 
-    links = ledger.shards(run_id)
-    shard = None
-    for n, parent, label, keys in links:
-        if n == run_id and parent is not None:
-            low, high = json.loads(keys) if keys else (None, None)
-            words = [w for w in (None if low is None else f">= {low}",
-                                 None if high is None else f"< {high}") if w]
-            shard = (parent, label, ", ".join(words) if keys else "")
-    children = [(n, label) for n, parent, label, _ in links if parent == run_id]
-    runs = {n: ledger.run(n) for n, _ in children}
-    found = [r for r in runs.values() if r is not None]
-    each = progress_of(ledger, found, statuses=None)
-    return shard, [(r, label, each.get(n)) for n, label in children
-                   if (r := runs[n]) is not None]
+    found, children = shard_links(ledger, run_id)
+    shard = None if found is None else (found[0], found[1], keys_words(found[2]) or "")
+    each = progress_of(ledger, [c for c, _ in children], statuses=None)
+    return shard, [(c, label, each.get(c.id)) for c, label in children]
