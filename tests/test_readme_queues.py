@@ -118,10 +118,13 @@ def test_running_on_your_workers(tmp_path: Path) -> None:
     try:
         workers.append(Worker(swapped(command(RQ, "rq worker"), rq_queue, f"{rq_queue}-{own}"),
                               demo, env, tmp_path / "rq.log", "Listening on"))
-        # Solo and quiet about its peers: it starts faster; -l info says when it is ready.
+        # Solo and quiet about its peers: it starts faster; -l info says when it is ready. A
+        # node name of its own: two workers named alike on one host (another test's, another
+        # checkout's suite) fight over the node's exclusive pidbox queue, and one dies.
         workers.append(Worker(
             swapped(command(CELERY, "celery "), celery_queue, f"{celery_queue}-{own}")
-            + ["--pool", "solo", "--without-gossip", "--without-mingle", "-l", "info"],
+            + ["--pool", "solo", "--without-gossip", "--without-mingle", "-l", "info",
+               "-n", f"opsctl-readme-{own}@%h"],
             demo, env, tmp_path / "celery.log", "ready."))
         shell = Shell(demo, env, home)
         for heading in (RQ, CELERY, SHARDS):
