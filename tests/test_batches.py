@@ -673,6 +673,34 @@ def test_a_count_that_fails_apart_leaves_the_run_going_without_a_total(
     assert "the run goes on, its progress without a total" in err
 
 
+@pytest.mark.parametrize("ledger_url", ["postgresql"], indirect=True)
+def test_a_run_stopped_before_its_count_is_known_does_not_wait_for_it(
+        engine: sa.engine.Engine, book: Ledger) -> None:
+    """A pause, a cancel or --limit ends the run at its batch boundary, not after a count
+    still running apart (here one that takes five seconds): its progress has no total."""
+    factory = sessionmaker(engine)
+
+    @sa.event.listens_for(factory, "do_orm_execute")
+    def slow_counts(state: Any) -> None:
+        if "count(*)" in str(state.statement).lower():
+            state.statement = state.statement.having(sa.func.pg_sleep(5).is_not(None))
+
+    scoped = scoped_session(factory)
+    run = started(book)
+    in_run(Course(book, run, limit=14))
+    try:
+        with pytest.raises(Stop):
+            for _ in batches(sa.select(Thing), size=7, session=scoped):
+                pass
+        progress = book.progress(run)
+        assert progress is not None and (progress.done, progress.total) == (14, None)
+    finally:
+        scoped.remove()
+        for thread in threading.enumerate():
+            if thread.name == "opsctl-count":
+                thread.join()
+
+
 def test_a_batch_boundary_writes_its_checkpoint_and_reads_a_stop_in_one_statement(
         book: Ledger) -> None:
     """The checkpoint's UPDATE returns the stop asked of the run (RETURNING), so a boundary

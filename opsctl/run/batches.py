@@ -122,7 +122,7 @@ def _loop(feed: Feed, size: int, count: bool, pause: float | None,
         raise
     done = start.done
     warned = False
-    ended = False  # at its end or at a stop, not by an error or an interrupt
+    ended = False  # no page left, not stopped (pause, cancel, --limit) nor by an error
     if course is not None:
         course.begin(total, feed.cursor())
     try:
@@ -131,7 +131,6 @@ def _loop(feed: Feed, size: int, count: bool, pause: float | None,
             if room == 0:
                 if course is not None:
                     course.boundary(feed.more)
-                ended = True
                 return  # the limit is reached, and nothing remains
             page = feed.take(size if room is None else min(size, room))
             if course is not None:
@@ -160,9 +159,6 @@ def _loop(feed: Feed, size: int, count: bool, pause: float | None,
                     course.rest(len(page), began, pause)
             elif pause and feed.more():
                 time.sleep(pause)
-    except courses.Stop:
-        ended = True
-        raise
     finally:
         if course is not None:
             course.settle(ended)

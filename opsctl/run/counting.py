@@ -7,7 +7,8 @@ soft-deletion's criteria, apply to it as they do to the pages), in a copy of the
 context (its Flask app context). The first batch then does not wait for it (on a table of a
 hundred million rows, a count takes minutes), and the server counts while the loop pages. The
 total reaches the ledger with the first checkpoint written after it is known, and at the
-latest when the loop ends (:class:`~.course.Course`).
+latest when the loop has read its last page (:class:`~.course.Course`); a run stopped before
+(pause, cancel, ``--limit``) does not wait for a count still running.
 
 Elsewhere it is counted in line, before the first batch (:func:`count_inline`): a ``Query``
 (its session is its own), a session given as it is, SQLite (a second connection would hold a

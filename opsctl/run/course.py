@@ -164,13 +164,13 @@ class Course:
 
     def settle(self, ended: bool = True) -> None:
         """The loop has ended: read the answer to the last checkpoint sent, if any (it is
-        written; a failure is said as any checkpoint's). When it ``ended`` (at its end or a
-        stop, not by an error), a count still running apart is waited for, and its total
-        written."""
+        written; a failure is said as any checkpoint's). The total of a count running apart
+        is written when known, waited for when the loop ``ended`` (no page left: the count
+        had as long as the pages took); a stop or an error does not wait for it."""
         told, self._told = self._told, None
         if told is not None:
             self._quietly(told)
-        if self.counting is not None and ended and self._counted(wait=True) and \
+        if self.counting is not None and self._counted(wait=ended) and \
                 self.ledger is not None and self.run_id is not None:
             ledger, run_id = self.ledger, self.run_id
             self._quietly(lambda: ledger.checkpoint(run_id, done=self.done, cursor=self.cursor,
