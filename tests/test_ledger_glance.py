@@ -26,7 +26,7 @@ from test_ledger_scale import assert_index_walk
 
 from opsctl.ledger import glance as glance_module
 from opsctl.ledger.facts import journal_folder
-from opsctl.ledger.glance import COLUMNS, Glance, _json_list, glance
+from opsctl.ledger.glance import COLUMNS, Glance, glance
 from opsctl.ledger.processes import node_id
 from opsctl.ledger.schema import RUNS
 from opsctl.ledger.store import Ledger
@@ -84,23 +84,10 @@ def test_a_glance_answers_as_the_ledger_does(sqlite_project: Path) -> None:
             assert reader.last_seen(keys) == {
                 key: (r.started_at, r.operator, r.status, r.dry_run)
                 for key, r in book.last_runs(keys).items()}
-            reader._json = False  # a SQLite without JSON: the keys as a list of parameters
-            assert reader.last_runs(keys) == book.last_runs(keys)
             assert reader.owners(KEYS[0]) == [("unrecycle/job_00", 50)]
             assert reader.run(run.id) == book.run(run.id) and reader.run(10**9) is None
         finally:
             reader.close()
-
-
-def test_keys_are_a_json_array_whatever_they_hold() -> None:
-    keys = ["recycle/a", 'recycle/say "hi"', "recycle/back\\slash", "recycle/tab\there",
-            "recycle/caf\u00e9", "recycle/line\u2028sep", "recycle/\U0001f600"]
-    for some in (keys[:1], keys[4:5], keys, []):
-        assert json.loads(_json_list(some)) == some
-    with sqlite3.connect(":memory:") as conn:
-        found = [v for (v,) in conn.execute("SELECT value FROM json_each(?)", [_json_list(keys)])]
-    conn.close()
-    assert found == keys
 
 
 def test_it_reads_only_what_is_all_there_is(sqlite_project: Path) -> None:
@@ -233,22 +220,24 @@ def test_history_on_a_server_ledger_sends_one_limited_index_walk(
 
 
 @pytest.mark.parametrize("args", [("list", "--json"), ("list",)], ids=" ".join)
-def test_list_sends_one_statement_per_page_of_keys_each_a_walk_of_the_script_index(
+def test_list_reads_the_latest_runs_table_and_walks_no_script_index(
         invoke: Callable[..., Result], sqlite_project: Path, traced: list[Any],
         args: tuple[str, ...]) -> None:
-    """``opsctl list``: the last runs of its 40 scripts in one statement, a ``LIMIT 1`` walk
-    of each script's index, no output tail read."""
+    """``opsctl list``: the last runs of its 40 scripts in one statement on the table the
+    ledger keeps of them (:mod:`opsctl.ledger.latest`), whatever the number of runs: the
+    table's rows alone for the table's columns; for JSON, each run's row by its id, no output
+    tail read. No walk of a script's runs."""
     result = invoke(sqlite_project, *args)
     assert result.exit_code == 0 and result.stdout.count("recycle/job_") >= len(KEYS)
-    on_runs = [s for s in traced if isinstance(s, str) and "opsctl_runs" in s]
-    assert len(on_runs) == 1 and "output_tail" not in on_runs[0], on_runs
-    # The keys are one parameter, a JSON array SQLite walks (json_each).
-    assert on_runs[0].count("LIMIT 1") == 1 and on_runs[0].count('"recycle/job_') == len(KEYS)
-    assert "json_each(" in on_runs[0], on_runs[0]
+    reads = [s for s in traced if isinstance(s, str) and "opsctl_latest" in s]
+    assert len(reads) == 1 and "output_tail" not in reads[0], traced
+    assert not [s for s in traced if isinstance(s, str) and "FROM opsctl_runs" in s], traced
     with sqlite3.connect(sqlite_project / "instance" / "opsctl.sqlite3") as conn:
-        found = conn.execute(f"EXPLAIN QUERY PLAN {on_runs[0]}").fetchall()
+        found = conn.execute(f"EXPLAIN QUERY PLAN {reads[0]}").fetchall()
     conn.close()
     explained = "\n".join(str(r[-1]) for r in found)
-    assert "SEARCH x USING COVERING INDEX ix_opsctl_runs_script_start (script=?)" in explained
-    assert "SEARCH opsctl_runs USING INTEGER PRIMARY KEY (rowid=?)" in explained
-    assert "SCAN opsctl_runs" not in explained and "TEMP B-TREE" not in explained, explained
+    assert "ix_opsctl_runs" not in explained and "TEMP B-TREE" not in explained, explained
+    if "--json" in args:
+        assert "SEARCH r USING INTEGER PRIMARY KEY (rowid=?)" in explained, explained
+    else:
+        assert "opsctl_runs" not in reads[0] and explained == "SCAN opsctl_latest", explained

@@ -134,8 +134,8 @@ def project_on(base: Path, url: str) -> Path:
     return project
 
 
-def test_the_current_version_is_eight_with_seven_steps() -> None:
-    assert SCHEMA_VERSION == 8 and len(STEPS) == SCHEMA_VERSION - 1
+def test_the_current_version_is_nine_with_eight_steps() -> None:
+    assert SCHEMA_VERSION == 9 and len(STEPS) == SCHEMA_VERSION - 1
     assert INDEXES == ["ix_opsctl_runs_script_start", "ix_opsctl_runs_script_status",
                        "ix_opsctl_runs_start", "ix_opsctl_runs_status_start"]
 
@@ -323,7 +323,7 @@ def test_a_0_1_0_ledger_is_upgraded_in_place_and_keeps_its_history(
     # The promote 0.1.0 recorded is followed: the temporary script's run is export_order's.
     moved = json.loads(invoke(project, "history", "recycle/export_order", "--json").stdout)
     assert [r["id"] for r in moved] == [3]
-    assert version_of(old_ledger) == str(SCHEMA_VERSION) == "8"
+    assert version_of(old_ledger) == str(SCHEMA_VERSION) == "9"
     assert sorted(indexes_of(old_ledger)) == INDEXES
     # A new run is recorded next to the old ones.
     ran = opsctl(project, "run", "recycle/clear_cache")

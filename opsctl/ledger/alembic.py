@@ -34,9 +34,10 @@ HOOKS = ("include_name", "include_object")
 @cache
 def ledger_tables() -> frozenset[str]:
     """The names of the ledger's tables, as the schema defines them."""
+    from .latest import NAME
     from .schema import METADATA
 
-    return frozenset(METADATA.tables)
+    return frozenset([*METADATA.tables, NAME])
 
 
 def include_name(name: str | None, type_: str, parent_names: Mapping[str, Any]) -> bool:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 #: The version of the ledger's tables this opsctl reads and writes: one more than the steps
 #: of :mod:`.upgrade` that bring an older ledger to it.
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 #: A holder on another machine whose heartbeat is older than this is presumed dead
 #: (:mod:`.locks`).

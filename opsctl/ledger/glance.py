@@ -15,8 +15,9 @@ records and reaps first:
   running row without its lock.
 
 Its statements are SQLite's text of those :mod:`.queries` builds, walking the same indexes
-and stopping at the same limits; moves and absorptions are followed with the same
-:mod:`.spans`. The connection is ``query_only``: a reader never writes, whatever happens.
+and stopping at the same limits, but for the last runs of scripts never moved: those are read
+from :mod:`.latest`'s table. Moves and absorptions are followed with the same :mod:`.spans`.
+The connection is ``query_only``: a reader never writes, whatever happens.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ..light import NamedTuple
 from ..light import datetime as _dt
 from .facts import LEASE_SECONDS, SCHEMA_VERSION, journal_waiting, sqlite_file
 from .glanceshards import GlanceShards
+from .latest import read as read_latest
 from .spans import Move, Span, absorbed_of, current_key, lineage_of
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
@@ -183,18 +185,6 @@ def newest_first(spans: Sequence[Span] | None, status: str | None, limit: int | 
     return sql, [*params, *tail_params]
 
 
-def _json_list(keys: list[str]) -> str:
-    """``keys`` as a JSON array (without importing :mod:`json` for plain keys: printable,
-    without a quote or a backslash, as asked of them all at once)."""
-    joined = '", "'.join(keys)
-    if keys and joined.isprintable() and "\\" not in joined and \
-            joined.count('"') == 2 * len(keys) - 2:
-        return f'["{joined}"]'
-    import json
-
-    return json.dumps(keys, ensure_ascii=False)
-
-
 class Glance(GlanceShards):
     """A read-only look at a SQLite ledger: the reads of :class:`~.reads.Reads` that
     ``history`` and ``list`` make, with the same names and answers."""
@@ -207,7 +197,6 @@ class Glance(GlanceShards):
         #: What the driver raises (a failed read falls back to the ledger, which says why).
         self.Error = error
         self._events: tuple[list[Move], list[Move]] | None = None
-        self._json = True
 
     def close(self) -> None:
         self._conn.close()
@@ -222,29 +211,20 @@ class Glance(GlanceShards):
         return _utc(cell)
 
     def _page(self, page: list[str], columns: str) -> tuple[str, Sequence[Any]]:
-        """The statement of the newest run of each key of ``page``, and its parameters:
-        the keys one JSON array (``json_each``), a short statement SQLite prepares at once;
-        without JSON support, a list of as many parameters."""
-        walk = ("(SELECT x.id FROM opsctl_runs x WHERE x.script = k.{} ORDER BY "
-                "x.started_at DESC, x.id DESC LIMIT 1)")
-        if self._json:
-            listed = ", ".join(f"opsctl_runs.{c}" for c in columns.split(", "))
-            return (f"SELECT {listed} FROM json_each(?) AS k JOIN opsctl_runs ON "
-                    f"opsctl_runs.id = {walk.format('value')}", [_json_list(page)])
-        return (f"WITH k(key) AS (VALUES {', '.join(['(?)'] * len(page))}) SELECT {columns} "
-                f"FROM opsctl_runs WHERE id IN (SELECT {walk.format('key')} FROM k)", page)
+        """The statement of the newest run of each key of ``page``, and its parameters: a
+        server's (:mod:`.serverglance`), whose :meth:`_latest` may have none to read."""
+        raise NotImplementedError
 
     def _page_rows(self, page: list[str], columns: str) -> Iterable[Sequence[Any]]:
         """The cells of :meth:`_page`'s rows, a chunk at a time."""
-        try:
-            cursor = self._execute(*self._page(page, columns))
-        except self.Error:
-            if not self._json:
-                raise
-            self._json = False  # a SQLite built without JSON: no json_each
-            cursor = self._execute(*self._page(page, columns))
+        cursor = self._execute(*self._page(page, columns))
         while chunk := cursor.fetchmany(CHUNK):
             yield from chunk
+
+    def _latest(self, columns: str) -> Iterable[Sequence[Any]] | None:
+        """Every script's newest run, its ``columns``, from :mod:`.latest`'s table (None
+        where the ledger keeps none: then :meth:`_page_rows`, a page of keys at a time)."""
+        return self._execute(read_latest(columns)).fetchall()  # type: ignore[no-any-return]
 
     def _newest_of(self, spans: list[Span], columns: str) -> Any:
         """The newest run within ``spans``, its ``columns``; None when there is none."""
@@ -337,7 +317,11 @@ class Glance(GlanceShards):
         moves, absorbed = self._read_events()
         moved = {k for old, new, _ in moves + absorbed for k in (old, new)}
         plain = [k for k in wanted if k not in moved]
-        for start in range(0, len(plain), self.PAGE):
+        kept = self._latest(columns) if plain else None
+        if kept is not None:
+            listed = set(plain)
+            yield from ((cells[1], cells) for cells in kept if cells[1] in listed)
+        for start in range(0, len(plain) if kept is None else 0, self.PAGE):
             for cells in self._page_rows(plain[start:start + self.PAGE], columns):
                 yield cells[1], cells
         for key in (k for k in wanted if k in moved):

@@ -32,6 +32,7 @@ import re
 from ..light import datetime as _dt
 from .facts import FIX_URL, SCHEMA_VERSION, journal_waiting
 from .glance import _SEEN, Glance, newest_first
+from .latest import read as read_latest
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 
@@ -234,10 +235,6 @@ class ServerGlance(Glance):
 
     PAGE = 1_000  # :data:`.queries.LATERAL_PAGE`: one array parameter, whatever its length
 
-    def __init__(self, conn: Any, error: type[Exception]) -> None:
-        super().__init__(conn, error)
-        self._json = False
-
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         cursor = self._conn.cursor()
         cursor.execute(sql, params)
@@ -262,34 +259,52 @@ class ServerGlance(Glance):
     def _seen_page(self, page: list[str]) -> tuple[str, Sequence[Any]] | None:
         """:meth:`_page` of what a table shows (:data:`_SEEN_FIELDS`) as one text (see
         :meth:`_page_rows`); None when this database cannot say it so."""
-        walk = "string_agg(concat_ws(chr(31), " + ", ".join(
-            f"newest.{c}" for c in _SEEN_FIELDS) + "), chr(30))"
-        return self._page(page, ", ".join(_SEEN_FIELDS), walk)
+        return self._page(page, ", ".join(_SEEN_FIELDS), self._seen_text("newest"))
 
     @staticmethod
     def _time_of(text: str) -> Any:
         """A time written as text (ISO, naive UTC), as the driver gives a cell of it."""
         return _dt.datetime.fromisoformat(text)
 
+    def _latest(self, columns: str) -> Iterable[Sequence[Any]] | None:
+        """:meth:`.glance.Glance._latest`; what a table shows as one text (see
+        :meth:`_page_rows`)."""
+        if columns == _SEEN:
+            found = self._seen_rows(f"SELECT {self._seen_text('newest')} FROM opsctl_latest "
+                                    "AS newest", [])
+            if found is not None:
+                return found
+        return self._execute(read_latest(columns)).fetchall()  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _seen_text(table: str) -> str:
+        """What a table shows of the runs of ``table``, as one text (:meth:`_seen_rows`)."""
+        return "string_agg(concat_ws(chr(31), " + ", ".join(
+            f"{table}.{c}" for c in _SEEN_FIELDS) + "), chr(30))"
+
     def _page_rows(self, page: list[str], columns: str) -> Iterable[Sequence[Any]]:
         """The cells of :meth:`_page`'s rows. What a table shows (:data:`.glance._SEEN`)
         comes as one text when the database can say it so, a record a run and a field a
         column between control characters: splitting it costs a fraction of reading a
-        thousand rows of cells one by one. Every record must have all its fields (the last,
-        the dry run's ``t`` or ``f``, cannot hold a separator, so a value that holds one
-        shows, and the page is read again as rows); the run's id is left out (None)."""
+        thousand rows of cells one by one."""
         statement = self._seen_page(page) if columns == _SEEN else None
-        found = self._execute(*statement).fetchone() if statement is not None else None
+        found = self._seen_rows(*statement) if statement is not None else None
+        return super()._page_rows(page, columns) if found is None else found
+
+    def _seen_rows(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]] | None:
+        """The rows of what a table shows, read as one text by ``sql``: every record must
+        have all its fields (the last, the dry run's ``t`` or ``f``, cannot hold a
+        separator, so a value that holds one shows, and None says to read rows of cells);
+        the run's id is left out (None)."""
+        (found,) = self._execute(sql, params).fetchone()
         if found is None:
-            return super()._page_rows(page, columns)
-        if found[0] is None:
-            return ()
+            return []
         time_of = self._time_of
         rows: list[Sequence[Any]] = []
-        for record in found[0].split("\x1e"):
+        for record in found.split("\x1e"):
             fields = record.split("\x1f")
             if len(fields) != len(_SEEN_FIELDS):
-                return super()._page_rows(page, columns)
+                return None
             script, started, operator, status, dry_run = fields
             rows.append((None, script, time_of(started), operator, status, dry_run == "t"))
         return rows
@@ -315,6 +330,9 @@ class MySQLGlance(ServerGlance):
 
     def _seen_page(self, page: list[str]) -> tuple[str, Sequence[Any]] | None:
         return None  # GROUP_CONCAT is cut at group_concat_max_len: rows of cells
+
+    def _latest(self, columns: str) -> Iterable[Sequence[Any]] | None:
+        return None  # a MariaDB ledger keeps no latest runs (:mod:`.latest`)
 
     def _page(self, page: list[str], columns: str, walk: str = "",
               ) -> tuple[str, Sequence[Any]]:

@@ -31,6 +31,7 @@ from ..errors import LedgerTooNew, LedgerUnreachable
 from .backend import Backend
 from .engine import display_url
 from .facts import SCHEMA_VERSION
+from .latest import keep_latest
 from .schema import META, METADATA, LongText, When
 
 #: One step: takes a ledger from one version to the next; must check before it changes.
@@ -147,9 +148,16 @@ def _index_locks_by_run(conn: sa.engine.Connection) -> None:
     sa.Index("ix_opsctl_locks_run_id", locks.c.run_id).create(conn)
 
 
+def _keep_latest_runs(conn: sa.engine.Connection) -> None:
+    """8 → 9: ``opsctl_latest``, each script's newest run as ``list`` shows it, kept by
+    triggers on the runs and filled from the runs already there (:mod:`.latest`; SQLite and
+    PostgreSQL)."""
+    keep_latest(conn)
+
+
 #: ``STEPS[n - 1]`` upgrades a ledger at version ``n`` to ``n + 1``.
 STEPS: list[Step] = [_index_runs_by_start, _add_run_notes, _add_move_kind, _index_every_read,
-                     _add_progress, _add_shards, _index_locks_by_run]
+                     _add_progress, _add_shards, _index_locks_by_run, _keep_latest_runs]
 #: The read of the version row: the whole cost of opening an up-to-date ledger.
 _VERSION = sa.select(META.c.value).where(META.c.name == "schema")
 
@@ -229,6 +237,7 @@ def _bring_up(conn: sa.engine.Connection, backend: Backend, url: str, *,
         leftover = any(inspector.has_table(name) for name in METADATA.tables)
         backend.create_tables(conn, METADATA)
         if not leftover:
+            keep_latest(conn)
             conn.execute(META.insert().values(name="schema", value=str(SCHEMA_VERSION)))
             return SCHEMA_VERSION, None
         # Tables of a creation cut short: which version made them is unknown, so every step
