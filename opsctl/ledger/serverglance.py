@@ -20,9 +20,9 @@ A server that cannot be reached at all (refused, timed out, an unknown host) is 
 :class:`~opsctl.errors.LedgerUnreachable` at once, in its words: the ledger would only connect
 again, and wait again.
 
-The session is read-only; its one statement per page of keys is
-:func:`.queries.newest_of_keys`': on PostgreSQL a lateral walk, the keys one array parameter;
-on MariaDB one correlated walk a key.
+The session is read-only. On PostgreSQL the last runs are one read of the table the ledger
+keeps of them (:mod:`.latest`); on MariaDB, which keeps none, one statement per page of keys,
+:func:`.queries.newest_of_keys`', one correlated walk a key.
 """
 
 from __future__ import annotations
@@ -233,8 +233,6 @@ class ServerGlance(Glance):
     """A read-only look at a PostgreSQL ledger: :meth:`~.glance.Glance.last_runs` and
     :meth:`~.glance.Glance.last_seen`, with the ledger's answers."""
 
-    PAGE = 1_000  # :data:`.queries.LATERAL_PAGE`: one array parameter, whatever its length
-
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         cursor = self._conn.cursor()
         cursor.execute(sql, params)
@@ -244,22 +242,8 @@ class ServerGlance(Glance):
     def _when(cell: Any) -> _dt.datetime:
         return cell.replace(tzinfo=_dt.UTC)  # type: ignore[no-any-return]
 
-    def _page(self, page: list[str], columns: str, walk: str = "",
-              ) -> tuple[str, Sequence[Any]]:
-        """:meth:`.glance.Glance._page`; ``walk``: what to select of the newest runs
-        (``newest``), their ``columns`` by default."""
-        walk = walk or ", ".join(f"newest.{c}" for c in columns.split(", "))
-        return (f"SELECT {walk} FROM unnest(%s::text[]) AS k(key) CROSS JOIN LATERAL "
-                f"(SELECT {columns} FROM opsctl_runs WHERE script = k.key "
-                f"ORDER BY started_at DESC, id DESC LIMIT 1) AS newest", [page])
-
     def _newest_of(self, spans: list[Span], columns: str) -> Any:
         return self._execute(*newest_first(spans, None, 1, columns, "%s", _naive)).fetchone()
-
-    def _seen_page(self, page: list[str]) -> tuple[str, Sequence[Any]] | None:
-        """:meth:`_page` of what a table shows (:data:`_SEEN_FIELDS`) as one text (see
-        :meth:`_page_rows`); None when this database cannot say it so."""
-        return self._page(page, ", ".join(_SEEN_FIELDS), self._seen_text("newest"))
 
     @staticmethod
     def _time_of(text: str) -> Any:
@@ -267,36 +251,23 @@ class ServerGlance(Glance):
         return _dt.datetime.fromisoformat(text)
 
     def _latest(self, columns: str) -> Iterable[Sequence[Any]] | None:
-        """:meth:`.glance.Glance._latest`; what a table shows as one text (see
-        :meth:`_page_rows`)."""
+        """:meth:`.glance.Glance._latest`. What a table shows (:data:`.glance._SEEN`) comes
+        as one text, a record a run and a field a column between control characters:
+        splitting it costs a fraction of reading a thousand rows of cells one by one."""
         if columns == _SEEN:
-            found = self._seen_rows(f"SELECT {self._seen_text('newest')} FROM opsctl_latest "
-                                    "AS newest", [])
+            found = self._seen_rows()
             if found is not None:
                 return found
         return self._execute(read_latest(columns)).fetchall()  # type: ignore[no-any-return]
 
-    @staticmethod
-    def _seen_text(table: str) -> str:
-        """What a table shows of the runs of ``table``, as one text (:meth:`_seen_rows`)."""
-        return "string_agg(concat_ws(chr(31), " + ", ".join(
-            f"{table}.{c}" for c in _SEEN_FIELDS) + "), chr(30))"
-
-    def _page_rows(self, page: list[str], columns: str) -> Iterable[Sequence[Any]]:
-        """The cells of :meth:`_page`'s rows. What a table shows (:data:`.glance._SEEN`)
-        comes as one text when the database can say it so, a record a run and a field a
-        column between control characters: splitting it costs a fraction of reading a
-        thousand rows of cells one by one."""
-        statement = self._seen_page(page) if columns == _SEEN else None
-        found = self._seen_rows(*statement) if statement is not None else None
-        return super()._page_rows(page, columns) if found is None else found
-
-    def _seen_rows(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]] | None:
-        """The rows of what a table shows, read as one text by ``sql``: every record must
-        have all its fields (the last, the dry run's ``t`` or ``f``, cannot hold a
-        separator, so a value that holds one shows, and None says to read rows of cells);
-        the run's id is left out (None)."""
-        (found,) = self._execute(sql, params).fetchone()
+    def _seen_rows(self) -> list[Sequence[Any]] | None:
+        """The rows of what a table shows, read as one text: every record must have all its
+        fields (the last, the dry run's ``t`` or ``f``, cannot hold a separator, so a value
+        that holds one shows, and None says to read rows of cells); the run's id is left out
+        (None)."""
+        fields = ", ".join(_SEEN_FIELDS)
+        (found,) = self._execute(f"SELECT string_agg(concat_ws(chr(31), {fields}), chr(30)) "
+                                 "FROM opsctl_latest").fetchone()
         if found is None:
             return []
         time_of = self._time_of
@@ -323,19 +294,16 @@ class WireGlance(ServerGlance):
 
 
 class MySQLGlance(ServerGlance):
-    """:class:`ServerGlance` on MariaDB or MySQL: no lateral join, so the page's keys are a
-    derived table of constants, each walked by a correlated subquery (as the ledger asks)."""
+    """:class:`ServerGlance` on MariaDB or MySQL, which keep no latest runs: the page's keys
+    are a derived table of constants, each walked by a correlated subquery (as the ledger
+    asks)."""
 
     PAGE = 250  # :data:`.queries.PAGE`
-
-    def _seen_page(self, page: list[str]) -> tuple[str, Sequence[Any]] | None:
-        return None  # GROUP_CONCAT is cut at group_concat_max_len: rows of cells
 
     def _latest(self, columns: str) -> Iterable[Sequence[Any]] | None:
         return None  # a MariaDB ledger keeps no latest runs (:mod:`.latest`)
 
-    def _page(self, page: list[str], columns: str, walk: str = "",
-              ) -> tuple[str, Sequence[Any]]:
+    def _page(self, page: list[str], columns: str) -> tuple[str, Sequence[Any]]:
         listed = " UNION ALL ".join(["SELECT %s AS k"] * len(page))
         return (f"SELECT {columns} FROM opsctl_runs WHERE id IN (SELECT (SELECT x.id FROM "
                 f"opsctl_runs x WHERE x.script = wanted.k ORDER BY x.started_at DESC, "
