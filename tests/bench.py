@@ -573,7 +573,10 @@ def fill_ledger(url: str, n: int, keys: Sequence[str], *, batch: int = 5_000,
     (:func:`opsctl.ledger.writes.whole_values`, as a run that ends before it starts is
     written) and inserted ``batch`` at a time in one ``executemany``. Statuses, operators and
     dry runs (one in seven) are drawn at random, the same for the same ``n``; each run has an
-    output tail of ``tail`` characters. Returns the seconds it took."""
+    output tail of ``tail`` characters. ``opsctl_latest``'s triggers are dropped for the
+    fill, and the table made again from the runs after it, once (:mod:`opsctl.ledger.latest`).
+    Returns the seconds it took."""
+    from opsctl.ledger.latest import keep_latest, unkept
     from opsctl.ledger.schema import RUNS
     from opsctl.ledger.store import Ledger
     from opsctl.ledger.values import Process
@@ -586,6 +589,7 @@ def fill_ledger(url: str, n: int, keys: Sequence[str], *, batch: int = 5_000,
     output = ("x" * 79 + "\n") * (tail // 80) + "x" * (tail % 80)
     pick = random.Random(n)
     with Ledger.open(url) as ledger, ledger.engine.begin() as conn:
+        unkept(conn)
         rows: list[dict[str, Any]] = []
         for i in range(n):
             status = pick.choice(FILL_STATUSES)
@@ -602,6 +606,7 @@ def fill_ledger(url: str, n: int, keys: Sequence[str], *, batch: int = 5_000,
                 rows = []
         if rows:
             conn.execute(RUNS.insert(), rows)
+        keep_latest(conn)
     return time.perf_counter() - t0
 
 
@@ -720,7 +725,7 @@ def measure_ledger_reads(plan: ScalePlan, workdir: Path,
                     continue
                 log(f"filling a {what} ({len(keys):,} scripts) ...")
                 seconds = fill_ledger(url, n, keys)
-                if database == "postgresql":  # as autovacuum soon has it
+                if database == "postgresql":  # statistics, as autovacuum soon has them
                     _analyze(url)
                 log(f"  {seconds:.1f} s")
                 e = {**env, "OPSCTL_LEDGER_URL": url}
@@ -743,18 +748,12 @@ def measure_ledger_reads(plan: ScalePlan, workdir: Path,
 
 
 def _analyze(url: str) -> None:
-    """Statistics, as autovacuum soon has them; and ``opsctl_latest`` as small as a ledger
-    keeps it. The fill writes every run in one transaction, each replacing its script's row
-    there, which leaves a table of a thousand rows spread over a million row versions'
-    pages; a ledger writes a run or two per transaction, and vacuuming reuses their space."""
     import sqlalchemy as sa
 
-    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    engine = sa.create_engine(url)
     try:
-        with engine.connect() as conn:
-            if sa.inspect(conn).has_table("opsctl_latest"):
-                conn.exec_driver_sql("VACUUM FULL opsctl_latest")
-            conn.exec_driver_sql("VACUUM ANALYZE")
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
     finally:
         engine.dispose()
 

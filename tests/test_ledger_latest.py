@@ -25,7 +25,7 @@ from opsctl.ledger.engine import driver_url
 from opsctl.ledger.facts import SCHEMA_VERSION, journal_folder
 from opsctl.ledger.glance import glance
 from opsctl.ledger.lastruns import last_seen
-from opsctl.ledger.latest import NAME, kept
+from opsctl.ledger.latest import NAME, keep_latest, kept, unkept
 from opsctl.ledger.schema import RUNS
 from opsctl.ledger.store import Ledger
 from opsctl.ledger.values import Process
@@ -138,6 +138,27 @@ def test_writes_by_hand_deletes_and_runs_older_than_the_newest(ledger_url: str) 
             assert_kept(ledger_url)
     newest = newest_by_runs(ledger_url)
     assert set(newest) == {KEYS[0]} and newest[KEYS[0]][2:4] == ("carol", "failed")
+
+
+def test_runs_written_in_bulk_without_the_triggers_are_kept_after(ledger_url: str) -> None:
+    """A bulk write (the benchmark's fill) drops the triggers, writes its runs, then makes the
+    triggers again and fills the table once: the table is then the newest of each script,
+    and the runs written after are kept again, one by one."""
+    with Ledger.open(ledger_url) as book, book.engine.begin() as conn:
+        unkept(conn)
+        for i in range(6):
+            conn.execute(RUNS.insert().values(**whole_values(
+                script=KEYS[i % 2], process=bob(), args=[], status="succeeded", exit_code=0,
+                dry_run=False, environment="production")))
+        if kept(conn.dialect.name):
+            assert conn.exec_driver_sql(f"SELECT count(*) FROM {NAME}").scalar() == 0
+        keep_latest(conn)
+    assert_kept(ledger_url)
+    with Ledger.open(ledger_url) as book:
+        book.finish(book.start(script=KEYS[2], process=bob(), args=[]), status="failed",
+                    exit_code=1)
+    assert_kept(ledger_url)
+    assert set(newest_by_runs(ledger_url)) == set(KEYS)
 
 
 def test_a_run_an_older_process_ends_after_the_upgrade_is_seen(ledger_url: str) -> None:

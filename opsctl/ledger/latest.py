@@ -103,6 +103,19 @@ def kept(dialect: str) -> bool:
     return dialect in TRIGGERS
 
 
+#: The triggers by name, per database, as :func:`unkept` drops them.
+_DROPS = {"sqlite": [f"DROP TRIGGER IF EXISTS {NAME}_{w}" for w in ("insert", "update",
+                                                                    "delete")],
+          "postgresql": [f"DROP TRIGGER IF EXISTS {NAME}_keep ON opsctl_runs"]}
+
+
+def unkept(conn: sa.engine.Connection) -> None:
+    """Drop the triggers, before runs are written in bulk (a trigger a row would cost more
+    than the rows); :func:`keep_latest` then makes them again and fills the table once."""
+    for statement in _DROPS.get(conn.dialect.name, []):
+        conn.exec_driver_sql(statement)
+
+
 def keep_latest(conn: sa.engine.Connection) -> None:
     """Create the table and its triggers where the database keeps one (each only when
     missing), and fill it from the runs: the newest of each script."""
