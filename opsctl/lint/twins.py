@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
+from itertools import chain
 
-from ..filecache import digest
+from ..filecache import digest, digest_parts
 from ..naming import Naming, normalise, words
 from ..similarity import description_words, one_word_apart, read_description
 
@@ -99,9 +100,17 @@ if TYPE_CHECKING:  # a type for mypy only: typing stays unimported on the lint's
 def twin_pairs(names: list[str], descriptions: list[str]) -> Pairs:
     """The pairs of recycle script file names (sorted) that are near-twins by name or, with
     ``descriptions`` (one a name), by description."""
-    found = dict.fromkeys(one_word_apart({n: words(n[:-3]) for n in names}, NAME_WORDS),
-                          "name")
-    described = {n: description_words(d) for n, d in zip(names, descriptions, strict=True)}
+    # Each word once, however many names and descriptions it is in (a tree's vocabulary is
+    # small): ten thousand descriptions hold tens of thousands of words.
+    known: dict[str, str] = {}
+
+    def shared(found: list[str]) -> list[str]:
+        return list(map(known.setdefault, found, found))
+
+    found = dict.fromkeys(one_word_apart({n: shared(words(n[:-3])) for n in names},
+                                         NAME_WORDS), "name")
+    described = {n: shared(description_words(d))
+                 for n, d in zip(names, descriptions, strict=True)}
     for pair in one_word_apart(described, DESCRIPTION_WORDS):
         found.setdefault(pair, "description")
     return tuple((a, b, what) for (a, b), what in sorted(found.items()))
@@ -110,8 +119,13 @@ def twin_pairs(names: list[str], descriptions: list[str]) -> Pairs:
 def pairs_key(names: list[str], descriptions: list[str]) -> bytes:
     """What the pairs of :func:`twin_pairs` are computed from, as a digest (neither a file
     name nor a description holds a NUL)."""
-    text = "\0".join(names) + "\0\0" + "\0".join(descriptions)
-    return digest(text.encode("utf-8", "surrogatepass"))
+    def parts(texts: list[str], end: bytes) -> Iterator[bytes]:
+        for i, text in enumerate(texts):  # a text at a time: the same digest, never all held
+            yield text.encode("utf-8", "surrogatepass") + (b"\0" if i + 1 < len(texts) else end)
+
+    if not names:
+        return digest(b"\0\0" + "\0".join(descriptions).encode("utf-8", "surrogatepass"))
+    return digest_parts(chain(parts(names, b"\0\0"), parts(descriptions, b"")))
 
 
 class _Times:
