@@ -30,7 +30,7 @@ import os
 import sys
 from collections.abc import Callable, Collection, Iterable
 from functools import partial
-from itertools import starmap
+from itertools import islice, starmap
 from operator import attrgetter
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
@@ -178,10 +178,7 @@ class FileCache:
             self._entries = self._load()
         return self._entries
 
-    @property
-    def changed(self) -> bool:
-        """Whether an entry was put, or the file was rejected, since the last save."""
-        return self._dirty
+    changed = property(lambda self: self._dirty, doc="Whether there is anything to save.")
 
     def get(self, key: str, sig: Signature) -> tuple[Any, ...] | None:
         """The entry ``(signature, *facts)`` of ``key`` when its file still has signature
@@ -196,9 +193,9 @@ class FileCache:
             entries[key] = entry
             self._dirty = True
 
-    def save(self, keep: Collection[str] | None = None) -> None:
-        """Write the cache back if anything changed (atomically); errors are ignored. With
-        ``keep``, every other key is dropped."""
+    def save(self, keep: Collection[str] | None = None, per_frame: int = 1 << 30) -> None:
+        """Write the cache back if anything changed (atomically), ``per_frame`` entries a
+        frame; errors are ignored. With ``keep``, every other key is dropped."""
         if self.path is None or self._entries is None:
             return
         entries = self._entries
@@ -210,7 +207,9 @@ class FileCache:
             return
         try:
             writer = self.writer()
-            writer.add(entries)  # one frame: what repeats in it is loaded once
+            items = iter(entries.items())
+            while frame := dict(islice(items, per_frame)):
+                writer.add(frame)
             writer.finish()
         except (OSError, ValueError):
             return

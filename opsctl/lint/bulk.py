@@ -12,7 +12,6 @@ from __future__ import annotations
 import operator
 import os
 import re
-from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from itertools import filterfalse, islice
@@ -167,13 +166,16 @@ class ListedStems:
     never a purpose name anyone asks about."""
 
     def __init__(self, listed: Mapping[str, Iterable[str]]) -> None:
+        from bisect import bisect_left  # not on a warm lint's path: it never asks
+
         self.folders = [(folder, sorted(filter(_IS_PY, listed.get(folder, ()))))
                         for folder in SHARED_FOLDERS]
+        self.search = bisect_left
 
     def get(self, stem: str) -> str | None:
         name = f"{stem}.py"
         for folder, names in self.folders:
-            at = bisect_left(names, name)
+            at = self.search(names, name)
             if at < len(names) and names[at] == name:
                 return f"{folder}/{name}"
         return None
