@@ -45,6 +45,7 @@ FORMAT = 3
 MAGIC = "opsctl-cache"
 #: The four numbers that identify a file's bytes without reading them, packed in 32 bytes.
 Signature = bytes
+SIGNATURE_SIZE = 32
 _WORD = (1 << 64) - 1
 try:
     from _struct import Struct  # struct's C half, without the module around it
@@ -228,8 +229,7 @@ class FileCache:
         return TableWriter(self.path, marshal.dumps(self._header()))
 
     def release(self) -> None:
-        """Let go of the entries once saved: memory for what comes next. Asked again, they
-        are read from the file again."""
+        """Let go of the entries once saved (asked again, they are read again)."""
         if not self._dirty:
             self._entries = None
 

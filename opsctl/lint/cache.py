@@ -26,17 +26,24 @@ import os
 from collections.abc import Iterator
 from itertools import compress, repeat
 
-from ..filecache import FileCache, code_stamp, digest, signature, signatures, size_of
+from ..filecache import (
+    SIGNATURE_SIZE,
+    FileCache,
+    code_stamp,
+    digest,
+    signature,
+    signatures,
+    size_of,
+)
 from ..similarity import read_description
 from .scriptlist import Scripts, chunks, count, paths_of, scripts_digest, scripts_of
-from .tablerun import FRAME, SIGNATURE_SIZE, TableRun
-from .workers import check_stream
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 
 if TYPE_CHECKING:
     from typing import Any
 
+    from .tablerun import TableRun
     from .twins import Pairs
 
 #: The modules whose code decides what a script's content gives: a change to one (an upgrade,
@@ -101,6 +108,8 @@ class ContentFacts:
         """``(rel, finding)`` for each content finding of the scripts of ``asked``
         (``(rel, kind)`` pairs and groups: :mod:`opsctl.lint.scriptlist`)."""
         if self.cache is None:
+            from .workers import check_stream
+
             total = count(asked)
             for _, rel, _kind, checked in check_stream(self.root, lambda: scripts_of(asked),
                                                        total):
@@ -119,6 +128,9 @@ class ContentFacts:
                     yield rel, item
             return
         if self._table is None:
+            # Loaded here, as the workers are: a warm lint the summary answers needs neither.
+            from .tablerun import TableRun
+
             self._table = TableRun(self.cache, self.whole_tree)
         yield from _through_table(self, asked, self._table)
 
@@ -210,6 +222,8 @@ class ContentFacts:
         if not whole_tree:  # not what a walk of the tree asks; keep the old table as it was
             table.abort()
             return
+        from .tablerun import FRAME
+
         entries = self.cache.entries
         # Scripts the summary answered for in an earlier question: their entries as they are.
         earlier = ({rel: entries[rel] for rel in rels if rel in entries} for rels in
@@ -246,6 +260,8 @@ def _through_table(facts: ContentFacts, asked: Scripts,
     stat and one comparison each (at C speed but for the scripts that changed), then the
     scripts not answered checked, their results handed on as they come."""
     from array import array
+
+    from .workers import check_stream
 
     assert facts.cache is not None
     entries = facts.cache.entries

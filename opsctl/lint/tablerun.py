@@ -12,16 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..filecache import FileCache, TableWriter
+from ..filecache import SIGNATURE_SIZE, FileCache, TableWriter
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 
 if TYPE_CHECKING:
     from typing import Any
 
-#: The bytes of one signature (:func:`opsctl.filecache.signature`), and how many entries a
-#: frame of the new table holds.
-SIGNATURE_SIZE, FRAME = 32, 512
+#: How many entries a frame of the new table holds.
+FRAME = 512
 
 
 class TableRun:
