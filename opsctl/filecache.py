@@ -12,10 +12,12 @@ instead of parsing it again.
 One cache file per kind of fact (``content``, ``descriptions``) in the cache folder:
 ``<project>/.opsctl_cache`` unless ``cache_dir`` in ``[tool.opsctl]`` or ``OPSCTL_CACHE_DIR``
 says otherwise, with a ``.gitignore`` of ``*`` so git never sees it. A file is
-:mod:`marshal` data (plain tuples, fast to load) behind a header: a magic word, the format
-number, opsctl's version, the Python version, a stamp of the code that computed the facts,
-and a checksum of the body. A file that is corrupt, truncated or written by another opsctl or
-Python is ignored, and replaced at the end of the run. Writes go to a temporary file renamed
+:mod:`marshal` data (plain tuples, fast to load) behind a header (a magic word, the format
+number, opsctl's version, the Python version, a stamp of the code that computed the facts),
+in frames of a table each (:class:`TableWriter`: a large tree's table is written as it is
+made, never held whole), then a checksum and the length of the body. A file that is corrupt,
+truncated or written by another opsctl or Python is ignored, and replaced at the end of the
+run. Writes go to a temporary file renamed
 over the old one (``os.replace``), so two processes writing at once never leave a torn file:
 the last one wins, and a reader sees one whole file or the other. A cache that cannot be
 read or written (a read-only checkout) only costs the time it would have saved.
@@ -28,7 +30,7 @@ import os
 import sys
 from collections.abc import Callable, Collection, Iterable
 from functools import partial
-from itertools import starmap
+from itertools import islice, starmap
 from operator import attrgetter
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
@@ -39,10 +41,11 @@ if TYPE_CHECKING:
 #: opsctl's version, which a cache file must match (tests hold it to pyproject.toml's).
 OPSCTL_VERSION = "0.1.0"
 #: The layout of a cache file; a change to it makes every older file a miss.
-FORMAT = 2
+FORMAT = 3
 MAGIC = "opsctl-cache"
 #: The four numbers that identify a file's bytes without reading them, packed in 32 bytes.
 Signature = bytes
+SIGNATURE_SIZE = 32
 _WORD = (1 << 64) - 1
 try:
     from _struct import Struct  # struct's C half, without the module around it
@@ -176,6 +179,8 @@ class FileCache:
             self._entries = self._load()
         return self._entries
 
+    changed = property(lambda self: self._dirty, doc="Whether there is anything to save.")
+
     def get(self, key: str, sig: Signature) -> tuple[Any, ...] | None:
         """The entry ``(signature, *facts)`` of ``key`` when its file still has signature
         ``sig``, else None."""
@@ -189,9 +194,9 @@ class FileCache:
             entries[key] = entry
             self._dirty = True
 
-    def save(self, keep: Collection[str] | None = None) -> None:
-        """Write the cache back if anything changed (atomically); errors are ignored. With
-        ``keep``, every other key is dropped."""
+    def save(self, keep: Collection[str] | None = None, per_frame: int = 1 << 30) -> None:
+        """Write the cache back if anything changed (atomically), ``per_frame`` entries a
+        frame; errors are ignored. With ``keep``, every other key is dropped."""
         if self.path is None or self._entries is None:
             return
         entries = self._entries
@@ -201,17 +206,30 @@ class FileCache:
             self._dirty = True
         if not self._dirty:
             return
-        body = marshal.dumps(entries)
-        head = marshal.dumps(self._header() + (_checksum(body), len(body)))
         try:
-            self._write(head, body)
+            writer = self.writer()
+            items = iter(entries.items())
+            while frame := dict(islice(items, per_frame)):
+                writer.add(frame)
+            writer.finish()
         except (OSError, ValueError):
             return
         self._dirty = False
 
+    def writer(self) -> TableWriter:
+        """A new cache file written a part at a time (:class:`TableWriter`), in place of this
+        one once finished: what a lint of a large tree writes as it goes, instead of holding
+        every entry until the end."""
+        assert self.path is not None and self.folder is not None
+        if not os.path.isdir(self.folder):
+            os.makedirs(self.folder, exist_ok=True)
+        ignore = os.path.join(self.folder, ".gitignore")
+        if not os.path.exists(ignore):
+            write_atomically(ignore, _GITIGNORE.encode("utf-8"))
+        return TableWriter(self.path, marshal.dumps(self._header()))
+
     def release(self) -> None:
-        """Let go of the entries once saved: memory for what comes next. Asked again, they
-        are read from the file again."""
+        """Let go of the entries once saved (asked again, they are read again)."""
         if not self._dirty:
             self._entries = None
 
@@ -230,32 +248,15 @@ class FileCache:
         try:
             with fh:
                 # The header first (marshal reads no further), then the body as it lies.
-                head = marshal.load(fh)
-                header = self._header()
-                if not isinstance(head, tuple) or len(head) != len(header) + 2 or \
-                        head[:len(header)] != header:
+                if marshal.load(fh) != self._header():
                     raise ValueError("another opsctl, Python or format")
-                checksum, size = head[len(header):]
                 body = fh.read()
-            if len(body) != size or checksum != _checksum(body):
-                raise ValueError("truncated, or changed")
-            entries = _loads(body)
+            entries = read_frames(body)
             del body
-            if not isinstance(entries, dict):
-                raise ValueError("not a table")
         except (ValueError, EOFError, TypeError, OSError):
             self._dirty = self.rejected = True  # replace it at the end of the run
             return {}
         return entries
-
-    def _write(self, *chunks: bytes) -> None:
-        assert self.path is not None and self.folder is not None
-        if not os.path.isdir(self.folder):
-            os.makedirs(self.folder, exist_ok=True)
-        ignore = os.path.join(self.folder, ".gitignore")
-        if not os.path.exists(ignore):
-            write_atomically(ignore, _GITIGNORE.encode("utf-8"))
-        write_atomically(self.path, *chunks)
 
 
 class KeptTable:
@@ -289,46 +290,110 @@ class KeptTable:
         self.cache.save()
 
 
-def _loads(body: bytes) -> Any:
-    """:func:`marshal.loads`, without the garbage collector walking the thousands of tuples
-    it makes on the way (none of them can be garbage yet)."""
+#: A frame's length before it, and the body's checksum and length after the last frame.
+_FRAME, _TRAILER = 4, 12
+
+
+class TableWriter:
+    """A cache file written a part at a time: the header, then each :meth:`add` as a frame
+    (its length, then a :mod:`marshal` table), then the body's CRC-32 and length. Written to
+    a temporary file beside ``path`` and renamed over it by :meth:`finish`, so a reader sees
+    the old file or the new one whole; :meth:`abort` leaves the old one as it was. A key in
+    a later frame stands for what an earlier one said of it."""
+
+    def __init__(self, path: str, head: bytes) -> None:
+        self.path = path
+        self.tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+        self._fd: int | None = os.open(
+            self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
+        self._crc = 0
+        self._size = 0
+        self.write(head)
+
+    def add(self, entries: dict[str, Any]) -> None:
+        """Write ``entries`` as one frame."""
+        if not entries:
+            return
+        from zlib import crc32
+
+        body = marshal.dumps(entries)
+        for part in (len(body).to_bytes(_FRAME, "little"), body):
+            self._crc = crc32(part, self._crc)
+            self._size += len(part)
+            self.write(part)
+
+    def finish(self, framed: bool = True) -> None:
+        """Close the body (``framed``: with its trailer) and put the file in place of the
+        old one."""
+        try:
+            if framed:
+                self.write(self._crc.to_bytes(4, "little") + self._size.to_bytes(8, "little"))
+            self._close()
+            os.replace(self.tmp, self.path)
+        except BaseException:
+            self.abort()
+            raise
+
+    def abort(self) -> None:
+        """Drop what was written: the old file stays."""
+        self._close()
+        try:
+            os.unlink(self.tmp)
+        except OSError:
+            pass
+
+    def write(self, data: bytes | memoryview) -> None:
+        assert self._fd is not None
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view):]
+
+    def _close(self) -> None:
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
+
+
+def read_frames(body: bytes) -> dict[str, Any]:
+    """The table a cache file's body holds (:class:`TableWriter`): its frames checked against
+    the trailer, then loaded one after the other into one table, without the garbage
+    collector walking the thousands of tuples they make (none of them can be garbage yet)."""
+    from zlib import crc32
+
+    end = len(body) - _TRAILER
+    if end < 0 or body[end:] != crc32(memoryview(body)[:end]).to_bytes(4, "little") + \
+            end.to_bytes(8, "little"):
+        raise ValueError("truncated, or changed")
     import gc
 
+    view = memoryview(body)
+    entries: dict[str, Any] = {}
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return marshal.loads(body)
+        at = 0
+        while at < end:
+            size = int.from_bytes(view[at:at + _FRAME], "little")
+            at += _FRAME
+            frame = marshal.loads(view[at:at + size])
+            if not isinstance(frame, dict) or at + size > end:
+                raise ValueError("not a table")
+            entries.update(frame)
+            at += size
     finally:
         if enabled:
             gc.enable()
-
-
-def _checksum(body: bytes) -> bytes:
-    """A CRC-32 of a cache file's body: what tells a torn or damaged file, several times
-    faster than a digest over the megabytes of a large tree's cache."""
-    from zlib import crc32
-
-    return crc32(body).to_bytes(4, "little")
+    return entries
 
 
 def write_atomically(path: str, *chunks: bytes | memoryview) -> None:
     """Write ``chunks`` to a temporary file beside ``path`` and rename it over ``path``: a
     reader, or another writer, sees the old file or the new one, never a mix."""
-    tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    writer = TableWriter(path, b"")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                     0o644)
-        try:
-            for chunk in chunks:
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(fd, view):]
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
+        for chunk in chunks:
+            writer.write(chunk)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        writer.abort()
         raise
+    writer.finish(framed=False)

@@ -63,21 +63,38 @@ def one_word_apart(word_lists: Mapping[str, Sequence[str]],
     compared. A key holds the words the two would have in common, so none shorter than
     ``minimum`` is made.
     """
-    index: dict[tuple[str, ...], list[str]] = {}
+    # Near-twins share their first two words, so the lists are indexed a group of the same
+    # first two words at a time: the index of one group held at once, not of ten thousand.
+    # An index key met once (most are) holds its one key itself, not a list of it.
+    groups: dict[tuple[str, ...], list[str]] = {}
     for key, found in word_lists.items():
-        seq = tuple(found)
-        if len(seq) < max(minimum, _FIXED):
-            continue
-        index.setdefault(seq, []).append(key)
-        if len(seq) > max(minimum, _FIXED):
-            for i in range(_FIXED, len(seq)):
-                index.setdefault(seq[:i] + seq[i + 1:], []).append(key)
+        if len(found) >= max(minimum, _FIXED):
+            groups.setdefault(tuple(found[:_FIXED]), []).append(key)
     pairs: set[tuple[str, str]] = set()
-    for keys in index.values():
-        for i, a in enumerate(keys):
-            for b in keys[i + 1:]:
-                if a != b and _near(word_lists[a], word_lists[b], minimum):
-                    pairs.add((a, b) if a < b else (b, a))
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        index: dict[tuple[str, ...], str | list[str]] = {}
+        for key in group:
+            seq = tuple(word_lists[key])
+            variants = [seq]
+            if len(seq) > max(minimum, _FIXED):
+                variants += (seq[:i] + seq[i + 1:] for i in range(_FIXED, len(seq)))
+            for variant in variants:
+                held = index.setdefault(variant, key)
+                if held is key:
+                    continue
+                if type(held) is list:
+                    held.append(key)
+                else:
+                    index[variant] = [held, key]  # type: ignore[list-item]
+        for keys in index.values():
+            if type(keys) is not list:
+                continue
+            for i, a in enumerate(keys):
+                for b in keys[i + 1:]:
+                    if a != b and _near(word_lists[a], word_lists[b], minimum):
+                        pairs.add((a, b) if a < b else (b, a))
     return sorted(pairs)
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from treegen import LEGACY, generate_tree
 
+from opsctl.filecache import read_frames
 from opsctl.lint.bulk import FastMatches, day_name, split_stale
 from opsctl.lint.engine import lint
 from opsctl.lint.namecache import NameResults
@@ -157,7 +158,7 @@ def test_a_deleted_folder_leaves_the_names_cache(tmp_path: Path) -> None:
     lint(root, naming_for(config), config)
     with open(tmp_path / "cache" / "names", "rb") as fh:
         marshal.load(fh)  # the header
-        entries = marshal.loads(fh.read())
+        entries = read_frames(fh.read())
     assert gone.name not in entries and SHARED_KEY in entries
     assert len(entries) == sum(1 for p in root.iterdir() if p.is_dir()) - 1
 

@@ -21,11 +21,13 @@ import pytest
 from opsctl import filecache
 from opsctl.filecache import FileCache
 from opsctl.lint import cache as lint_cache
-from opsctl.lint.cache import ContentFacts, check_in_parallel
+from opsctl.lint import workers
+from opsctl.lint.cache import ContentFacts
 from opsctl.lint.content import check_files
 from opsctl.lint.rules import LintReport
 from opsctl.lint.settings import LintConfig
 from opsctl.lint.walk import Linter
+from opsctl.lint.workers import check_in_parallel
 from opsctl.naming import Kind, Naming
 
 TODAY = _dt.date(2026, 3, 15)
@@ -439,7 +441,7 @@ def test_several_processes_find_what_one_finds(tmp_path: Path) -> None:
 def test_a_process_pool_where_forking_is_not_safe(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     root, scripts = _many(tmp_path, 20)
-    monkeypatch.setattr(lint_cache.sys, "platform", "darwin")
+    monkeypatch.setattr(workers.sys, "platform", "darwin")
     assert check_in_parallel(str(root), scripts, processes=2) == check_files(str(root), scripts)
 
 
@@ -453,7 +455,7 @@ def test_no_fork_while_threads_run(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     def no_fork(*args: object) -> None:
         raise AssertionError("forked while a thread ran")
 
-    monkeypatch.setattr(lint_cache, "_forked", no_fork)
+    monkeypatch.setattr(workers, "_forked", no_fork)
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)
     thread.start()
@@ -466,20 +468,20 @@ def test_no_fork_while_threads_run(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_a_share_whose_process_failed_is_checked_here() -> None:
-    def fails(root: str, share: list[tuple[str, Kind]]) -> list[object]:
+    def fails() -> list[object]:
         raise RuntimeError("the child fails")
 
-    def works(root: str, share: list[tuple[str, Kind]]) -> list[object]:
-        return [root, len(share)]
+    def works() -> list[object]:
+        return ["/r", [3, "x"]]
 
-    assert lint_cache._forked(fails, "/", [("a", "recycle")])() is None
-    assert lint_cache._forked(works, "/r", [("a", "recycle")] * 3)() == ["/r", 3]
+    assert workers._forked(fails)() is None
+    assert list(workers._forked(works)() or ()) == ["/r", [3, "x"]]
 
 
 def test_processes_are_only_started_for_enough_scripts() -> None:
-    assert lint_cache.processes_for(lint_cache.PER_PROCESS - 1) == 1
-    assert lint_cache.processes_for(10_000) == min(len(os.sched_getaffinity(0)), 10_000 //
-                                                    lint_cache.PER_PROCESS)
+    assert workers.processes_for(workers.PER_PROCESS - 1) == 1
+    assert workers.processes_for(10_000) == min(len(os.sched_getaffinity(0)), 10_000 //
+                                                    workers.PER_PROCESS)
 
 
 def test_the_version_in_the_cache_header_is_the_package_s() -> None:

@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
-from itertools import filterfalse
+from itertools import filterfalse, islice
 
 from ..copies import unmarked
 from ..dates import dates_between
@@ -82,6 +82,7 @@ def good_temporary_pattern(mark_words: tuple[str, ...], dates: str) -> str:
 
 _NAME = operator.attrgetter("name")
 _IS_DIR = os.DirEntry.is_dir
+_IS_LINK = os.DirEntry.is_symlink
 _IS_PY = operator.methodcaller("endswith", ".py")
 _STEM = operator.itemgetter(slice(None, -3))
 
@@ -94,6 +95,26 @@ def names_of(entries: list[os.DirEntry[str]]) -> tuple[list[str], list[str]]:
     folders = sorted(e.name for e in entries if e.is_dir())
     inside = set(folders)
     return [n for n in names if n not in inside], folders
+
+
+def list_folder(path: str, chunk: int = 1024) -> tuple[list[str], list[str], int, bool]:
+    """A folder's file names and its folders (:func:`names_of`), how many entries it has,
+    and whether its signature may stand for them: it holds no symbolic link. The entries
+    are read ``chunk`` at a time: a folder of 10,000 held as ``DirEntry`` objects (each with
+    its name and whole path) was megabytes, for the names alone. OSError if it cannot be
+    listed."""
+    names: list[str] = []
+    folders: list[str] = []
+    whole, count = True, 0
+    with os.scandir(path) as listing:
+        while entries := list(islice(listing, chunk)):
+            count += len(entries)
+            some, inside = names_of(entries)
+            names += some
+            folders += inside
+            whole = whole and not any(map(_IS_LINK, entries))
+    folders.sort()
+    return names, folders, count, whole
 
 
 def split_stale(names: list[str], window: Match, dated: Match, before: str,
@@ -137,12 +158,24 @@ def duplicate_candidates(plain: Mapping[str, list[str]], marked: list[tuple[str,
                      for name in sorted(wanted.intersection(listed))]
 
 
-def listed_stems(listed: Mapping[str, Iterable[str]]) -> dict[str, str]:
+class ListedStems:
     """``{stem: "folder/name.py"}`` of the file names of each shared folder, recycle/ first
-    when a stem is in both. Every ``.py`` name is taken: a hidden one's stem or
-    ``__init__`` is never a purpose name anyone asks about."""
-    found: dict[str, str] = {}
-    for folder in reversed(SHARED_FOLDERS):  # recycle/ last: its name wins
-        scripts = list(filter(_IS_PY, listed.get(folder, ())))
-        found.update(zip(map(_STEM, scripts), map(f"{folder}/".__add__, scripts), strict=True))
-    return found
+    when a stem is in both, asked through :meth:`get`: each folder's ``.py`` names sorted and
+    searched, a pointer a name rather than a path and a table slot each (at 20,000 shared
+    scripts, megabytes). Every ``.py`` name is taken: a hidden one's stem or ``__init__`` is
+    never a purpose name anyone asks about."""
+
+    def __init__(self, listed: Mapping[str, Iterable[str]]) -> None:
+        from bisect import bisect_left  # not on a warm lint's path: it never asks
+
+        self.folders = [(folder, sorted(filter(_IS_PY, listed.get(folder, ()))))
+                        for folder in SHARED_FOLDERS]
+        self.search = bisect_left
+
+    def get(self, stem: str) -> str | None:
+        name = f"{stem}.py"
+        for folder, names in self.folders:
+            at = self.search(names, name)
+            if at < len(names) and names[at] == name:
+                return f"{folder}/{name}"
+        return None

@@ -7,10 +7,13 @@ a script (its findings and description, never the tree) is kept in the ``content
 :mod:`opsctl.filecache`, known by the file's signature. A run with the cache filled stats each
 script and parses none; a script whose times changed but whose size did not (a fresh checkout
 restoring a CI cache) is read and its digest compared, still without parsing. The rest are
-checked by :mod:`opsctl.lint.content`, in a few processes at once when there are enough of
-them to pay for starting one (:data:`PER_PROCESS`): forked on Linux (a few milliseconds, the
-modules already loaded), a pool of new interpreters elsewhere or while threads run. Without a
-cache folder (``--no-cache``) the rules run on every script, as before the cache.
+checked by :mod:`opsctl.lint.content`, over the machine's cores (:mod:`opsctl.lint.workers`).
+Without a cache folder (``--no-cache``) the rules run on every script, as before the cache.
+
+A lint of the whole tree writes the table as it goes, a few hundred scripts at a time
+(:class:`opsctl.filecache.TableWriter`), and keeps of each script only its signature (32
+bytes, for the summary) and its findings: a cold lint of 100,000 scripts holds no tuple a
+script. A lint of a few files (file-list mode) updates the table in place.
 
 This module does not import :mod:`opsctl.lint.content` (nor :mod:`ast`) unless a script must
 be checked, so a warm run never pays for loading the rules.
@@ -18,15 +21,20 @@ be checked, so a warm run never pays for loading the rules.
 
 from __future__ import annotations
 
-import marshal
 import operator
 import os
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from itertools import compress, repeat
 
-from ..filecache import FileCache, code_stamp, digest, signature, signatures, size_of
-from ..naming import Kind
+from ..filecache import (
+    SIGNATURE_SIZE,
+    FileCache,
+    code_stamp,
+    digest,
+    signature,
+    signatures,
+    size_of,
+)
 from ..similarity import read_description
 from .scriptlist import Scripts, chunks, count, paths_of, scripts_digest, scripts_of
 
@@ -35,18 +43,14 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy rea
 if TYPE_CHECKING:
     from typing import Any
 
-    from .content import Checked
+    from .tablerun import TableRun
     from .twins import Pairs
 
-#: The fewest scripts worth a process of their own: forking and handing the results back
-#: costs about as much as checking this many (measured on a 2-core machine).
-PER_PROCESS = 150
-#: Where no fork is safe, a process pool starts a new interpreter per worker: far dearer.
-PER_SPAWNED_PROCESS = 2000
 #: The modules whose code decides what a script's content gives: a change to one (an upgrade,
 #: an edit in a development install) makes the whole cache a miss.
 _RULE_MODULES = ("lint/content.py", "lint/effects.py", "lint/calls.py", "lint/cache.py",
-                 "lint/twins.py", "similarity.py", "naming.py", "filecache.py")
+                 "lint/workers.py", "lint/tablerun.py", "lint/twins.py", "similarity.py",
+                 "naming.py", "filecache.py")
 #: The cache key of the near-twin pairs (:mod:`opsctl.lint.twins`): no path holds a NUL.
 PAIRS_KEY = "\0near-twins"
 #: The key of the summary's one entry (:class:`ContentFacts`).
@@ -57,9 +61,8 @@ _ABSENT: tuple[Any, ...] = (b"", None, None, ())
 _REL = operator.itemgetter(0)
 _SIGNATURE, _DESCRIPTION, _FINDINGS = (operator.itemgetter(i) for i in (0, 2, 3))
 
-#: The bytes of one signature (:func:`opsctl.filecache.signature`), and how many scripts the
-#: summary's signatures are compared at a time.
-_SIGNATURE_SIZE, _CHUNK = 32, 2048
+#: How many scripts the summary's signatures are compared at a time.
+_CHUNK = 2048
 
 #: One content finding: ``(code, message, fix, line, found)``.
 Found = tuple[str, str, str | None, int | None, str | None]
@@ -68,20 +71,23 @@ Found = tuple[str, str, str | None, int | None, str | None]
 class ContentFacts:
     """What the content rules found in each script of one lint, through the cache.
 
-    ``folder`` is the cache folder, or None for no cache. :meth:`findings` checks scripts;
-    :meth:`description` gives the description of any script (known from the check when it was
-    checked); :meth:`save` writes the cache back.
+    ``folder`` is the cache folder, or None for no cache; ``whole_tree``: the lint walks the
+    whole tree, so the table is written as it goes with this lint's scripts alone.
+    :meth:`findings` checks scripts; :meth:`description` gives the description of a recycle/
+    script (known from the check when it was checked); :meth:`save` writes the cache back.
     """
 
-    def __init__(self, root: str, folder: str | None) -> None:
+    def __init__(self, root: str, folder: str | None, *, whole_tree: bool = False) -> None:
         self.root = root
         package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         self.cache = FileCache(folder, "content", code_stamp(
             *(os.path.join(package, m) for m in _RULE_MODULES))) if folder else None
         self.summary = FileCache(folder, "summary", self.cache.stamp) \
             if self.cache is not None else None
+        self.whole_tree = whole_tree
+        #: The descriptions of the recycle/ scripts answered for: the near-twin rule's.
         self.descriptions: dict[str, str] = {}
-        self.seen: list[str] = []  # every script asked about: what the cache keeps
+        self.seen: list[str] = []  # file-list mode: every script asked about, to keep
         #: ... and those the summary answered for, their paths made only when saving.
         self._seen_items: list[Scripts] = []
         #: This run's scripts as the summary knows them (``(digest, signatures)``), once
@@ -95,67 +101,42 @@ class ContentFacts:
         self._twins: tuple[bytes, Pairs] | None = None
         #: How the scripts of this run were answered: from the cache, by digest, checked.
         self.hits = self.rehashed = self.checked = 0
+        #: The entries of this lint's scripts on their way into the table (:mod:`.tablerun`).
+        self._table: TableRun | None = None
 
     def findings(self, asked: Scripts) -> Iterator[tuple[str, Found]]:
         """``(rel, finding)`` for each content finding of the scripts of ``asked``
         (``(rel, kind)`` pairs and groups: :mod:`opsctl.lint.scriptlist`)."""
-        answered: list[tuple[str, tuple[Found, ...]]] = []
-        todo: list[tuple[str, Kind]] = []
-        descriptions = self.descriptions
         if self.cache is None:
-            todo = list(scripts_of(asked))
-        else:
-            self._asked += 1
-            summarised = self._summarised(asked)
-            if summarised is not None:
-                self._seen_items.append(asked)
-                self.hits += count(asked)
-                for rel, found in summarised:
-                    for item in found:
-                        yield rel, item
-                return
-            # The warm path, once per script of the tree: one stat, one comparison, at C
-            # speed but for the scripts that changed.
-            scripts = list(scripts_of(asked))
-            rels = list(map(_REL, scripts))
-            self.seen.extend(rels)
-            sigs = signatures(rels, self.root)
-            entries = self.cache.entries
-            stored = list(map(entries.get, rels, repeat(_ABSENT)))
-            same = list(map(operator.eq, map(_SIGNATURE, stored), sigs))
-            self.hits += sum(same)
-            descriptions.update(compress(zip(rels, map(_DESCRIPTION, stored), strict=True), same))
-            answered += compress(zip(rels, map(_FINDINGS, stored), strict=True),
-                                 map(operator.and_, same, map(bool, map(_FINDINGS, stored))))
-            for i in compress(range(len(rels)), map(operator.not_, same)):
-                rel = rels[i]
-                entry = None
-                if stored[i] is not _ABSENT and sigs[i] is not None:
-                    try:
-                        st = os.stat(os.path.join(self.root, rel))
-                    except OSError:
-                        pass
-                    else:
-                        entry = self._rehashed(rel, st, stored[i])
-                if entry is None:
-                    todo.append(scripts[i])
-                    continue
-                if entry[2] is not None:
-                    descriptions[rel] = entry[2]
-                answered.append((rel, entry[3]))
-        for rel, _kind, checked in check_in_parallel(self.root, todo):
-            sig, data_digest, description, items = checked
-            if description is not None:
-                descriptions[rel] = description
-            if self.cache is not None and sig is not None:
-                # Only the near-twin rule reads descriptions, and only recycle/'s.
-                kept = description if rel.startswith("recycle/") else None
-                self.cache.put(rel, (sig, data_digest, kept, items))
-            answered.append((rel, items))
-        self.checked += len(todo)
-        for rel, items in answered:
-            for item in items:
-                yield rel, item
+            from .workers import check_stream
+
+            total = count(asked)
+            for _, rel, _kind, checked in check_stream(self.root, lambda: scripts_of(asked),
+                                                       total):
+                self._know(rel, checked[2])
+                for item in checked[3]:
+                    yield rel, item
+            self.checked += total
+            return
+        self._asked += 1
+        summarised = self._summarised(asked)
+        if summarised is not None:
+            self._seen_items.append(asked)
+            self.hits += count(asked)
+            for rel, found in summarised:
+                for item in found:
+                    yield rel, item
+            return
+        if self._table is None:
+            # Loaded here, as the workers are: a warm lint the summary answers needs neither.
+            from .tablerun import TableRun
+
+            self._table = TableRun(self.cache, self.whole_tree)
+        yield from _through_table(self, asked, self._table)
+
+    def _know(self, rel: str, description: str | None) -> None:
+        if description is not None and rel.startswith("recycle/"):
+            self.descriptions[rel] = description
 
     def _summarised(self, items: Scripts) -> tuple[tuple[str, tuple[Found, ...]], ...] | None:
         """The findings the summary holds for the scripts of ``items`` when they are the
@@ -182,25 +163,6 @@ class ContentFacts:
             return signature(os.stat(self.cache.path))
         except OSError:
             return None
-
-    def _rehashed(self, rel: str, st: os.stat_result,
-                  stored: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        """The cache entry ``(signature, digest, description, findings)`` of a script whose
-        signature changed but whose size did not, when its bytes are still the same (read and
-        digested, not parsed: a fresh checkout, a touch), with the new signature; else None."""
-        assert self.cache is not None
-        if size_of(stored[0]) != st.st_size or not _is_regular(st.st_mode):
-            return None
-        try:
-            data = _read_exactly(os.path.join(self.root, rel), st.st_size)
-        except OSError:
-            return None
-        if data is None or digest(data) != stored[1]:
-            return None
-        self.rehashed += 1
-        entry = (signature(st), *stored[1:])
-        self.cache.put(rel, entry)
-        return entry
 
     def description(self, rel: str) -> str:
         """A script's description: from its check in this run, else read from its first
@@ -238,6 +200,9 @@ class ContentFacts:
     def save(self, *, whole_tree: bool) -> None:
         """Write the cache back; after a whole-tree lint, without the scripts it no longer
         has (file-list mode keeps every entry: it saw only a few files)."""
+        if self.whole_tree and self._table is not None:
+            self._finish(whole_tree)
+            return
         if self.cache is not None and self.cache.loaded:
             # The paths the summary answered for, now that their table may be written.
             self.seen.extend(paths_of(item for items in self._seen_items for item in items))
@@ -248,6 +213,28 @@ class ContentFacts:
         if whole_tree and self._run is not None and self.cache is not None and \
                 (not self.summarised or self.cache.loaded):
             self._summarise()
+
+    def _finish(self, whole_tree: bool) -> None:
+        """Close the table written as the lint went, then write the summary from what was
+        kept of each script."""
+        assert self.cache is not None and self.summary is not None and self._table is not None
+        table, self._table = self._table, None
+        if not whole_tree:  # not what a walk of the tree asks; keep the old table as it was
+            table.abort()
+            return
+        from .tablerun import FRAME
+
+        entries = self.cache.entries
+        # Scripts the summary answered for in an earlier question: their entries as they are.
+        earlier = ({rel: entries[rel] for rel in rels if rel in entries} for rels in
+                   chunks(paths_of(i for items in self._seen_items for i in items), FRAME))
+        if not table.finish(earlier, PAIRS_KEY) or self._run is None:
+            return
+        stands_on = self._table_signature()
+        if stands_on is not None:
+            sigs, found = table.summary()
+            self.summary.put(SUMMARY_KEY, (stands_on, self._run, sigs, found, self._twins))
+            self.summary.save()
 
     def _summarise(self) -> None:
         """Write the summary of this run's scripts (:class:`ContentFacts`), from the table as
@@ -267,15 +254,89 @@ class ContentFacts:
         self.summary.save()
 
 
+def _through_table(facts: ContentFacts, asked: Scripts,
+                   table: TableRun) -> Iterator[tuple[str, Found]]:
+    """:meth:`ContentFacts.findings` through the table, a few thousand scripts at a time: one
+    stat and one comparison each (at C speed but for the scripts that changed), then the
+    scripts not answered checked, their results handed on as they come."""
+    from array import array
+
+    from .workers import check_stream
+
+    assert facts.cache is not None
+    entries = facts.cache.entries
+    total = count(asked)
+    table.places(total if facts._run is not None else None)
+    todo = array("q")  # the places of the scripts to check: 8 bytes each, no object
+    wanted = bytearray(total)  # ... as a mask over the scripts
+    base = 0
+    for part in chunks(scripts_of(asked), _CHUNK):  # type: ignore[arg-type]
+        rels = list(map(_REL, part))
+        if not facts.whole_tree:
+            facts.seen.extend(rels)
+        sigs = signatures(rels, facts.root)
+        stored = list(map(entries.get, rels, repeat(_ABSENT)))
+        same = list(map(operator.eq, map(_SIGNATURE, stored), sigs))
+        facts.hits += sum(same)
+        for i, rel in enumerate(rels):
+            entry: tuple[Any, ...] | None = stored[i]
+            if not same[i]:
+                entry = _rehashed(facts.root, rel, stored[i]) if sigs[i] is not None else None
+                if entry is None:
+                    todo.append(base + i)
+                    wanted[base + i] = 1
+                    continue
+                facts.rehashed += 1
+            assert entry is not None
+            facts._know(rel, entry[2])
+            table.record(base + i, rel, entry, not same[i])
+            for item in entry[3]:
+                yield rel, item
+        base += len(rels)
+    for j, rel, _kind, checked in check_stream(
+            facts.root, lambda: compress(scripts_of(asked), wanted), len(todo)):
+        sig, data_digest, description, items = checked
+        facts._know(rel, description)
+        if sig is None:
+            table.complete = False  # unreadable: no entry, so no summary either
+        else:
+            # Only the near-twin rule reads descriptions, and only recycle/'s.
+            kept = description if rel.startswith("recycle/") else None
+            table.record(todo[j], rel, (sig, data_digest, kept, items), True)
+        for item in items:
+            yield rel, item
+    facts.checked += len(todo)
+    table.flush()
+
+
+def _rehashed(root: str, rel: str, stored: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """The cache entry ``(signature, digest, description, findings)`` of a script whose
+    signature changed but whose size did not, when its bytes are still the same (read and
+    digested, not parsed: a fresh checkout, a touch), with the new signature; else None."""
+    if stored is _ABSENT:
+        return None
+    path = os.path.join(root, rel)
+    try:
+        st = os.stat(path)
+        if size_of(stored[0]) != st.st_size or not _is_regular(st.st_mode):
+            return None
+        data = _read_exactly(path, st.st_size)
+    except OSError:
+        return None
+    if data is None or digest(data) != stored[1]:
+        return None
+    return (signature(st), *stored[1:])
+
+
 def _same_signatures(expected: bytes, items: Scripts, root: str) -> bool:
     """Whether the scripts of ``items`` have the signatures ``expected`` holds end to end,
     their paths made and their signatures read a few thousand at a time."""
-    if len(expected) != count(items) * _SIGNATURE_SIZE:
+    if len(expected) != count(items) * SIGNATURE_SIZE:
         return False
     at = 0
     for rels in chunks(paths_of(items), _CHUNK):
         sigs = signatures(rels, root)
-        end = at + len(rels) * _SIGNATURE_SIZE
+        end = at + len(rels) * SIGNATURE_SIZE
         if None in sigs or b"".join(sigs) != expected[at:end]:  # type: ignore[arg-type]
             return False
         at = end
@@ -300,100 +361,3 @@ def _read_exactly(path: str, size: int) -> bytes | None:
     finally:
         os.close(fd)
     return data if len(data) == size else None
-
-
-# -- checking over several processes -----------------------------------------------------------
-
-def processes_for(count: int, per_process: int = PER_PROCESS) -> int:
-    """How many processes ``count`` scripts are worth: one per ``per_process`` of them, at
-    most one per core this process may use."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, count // per_process))
-
-
-def check_in_parallel(root: str, scripts: list[tuple[str, Kind]],
-                      processes: int | None = None) -> list[tuple[str, Kind, Checked]]:
-    """:func:`opsctl.lint.content.check_files` on ``scripts``, shared among ``processes``
-    (by default :func:`processes_for`): this one and forked children on Linux, a pool of new
-    interpreters where forking is not safe. The results keep the order of ``scripts``; a share whose
-    process failed is checked here."""
-    if not scripts:
-        return []
-    from .content import check_files
-
-    fork = sys.platform.startswith("linux") and hasattr(os, "fork") and _one_thread()
-    if processes is None:
-        processes = processes_for(len(scripts), PER_PROCESS if fork else PER_SPAWNED_PROCESS)
-    if processes <= 1:
-        return check_files(root, scripts)
-    shares = [scripts[i::processes] for i in range(processes)]
-    if fork:
-        others = [_forked(check_files, root, share) for share in shares[1:]]
-        results = [check_files(root, shares[0])]
-        results += [collect() or check_files(root, share)
-                    for collect, share in zip(others, shares[1:], strict=True)]
-    else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        # New interpreters: forking a process that runs threads is not safe.
-        spawn = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(processes - 1, mp_context=spawn) as pool:
-            futures = [pool.submit(check_files, root, share) for share in shares[1:]]
-            results = [check_files(root, shares[0])]
-            results += [future.result() for future in futures]
-    # Interleave the shares back into the order given.
-    ordered: list[tuple[str, Kind, Checked]] = [None] * len(scripts)  # type: ignore[list-item]
-    for i, share in enumerate(results):
-        ordered[i::processes] = share
-    return ordered
-
-
-def _one_thread() -> bool:
-    """Whether this process runs one thread: forking with others running (opsctl embedded in
-    a threaded program) could copy a lock another thread holds, so that is left to a pool."""
-    threading = sys.modules.get("threading")
-    return threading is None or threading.active_count() == 1
-
-
-def _forked(work: Callable[[str, list[tuple[str, Kind]]], list[Any]], root: str,
-            share: list[tuple[str, Kind]]) -> Callable[[], list[Any] | None]:
-    """Run ``work(root, share)`` in a forked child; returns how to collect its result (None
-    when the child failed). The child writes the result through a pipe as :mod:`marshal` data
-    and leaves with ``os._exit``: no buffers flushed twice, no exit handlers run."""
-    read_end, write_end = os.pipe()
-    try:
-        pid = os.fork()
-    except OSError:
-        os.close(read_end)
-        os.close(write_end)
-        return lambda: None
-    if pid == 0:  # the child
-        code = 1
-        try:
-            os.close(read_end)
-            data = memoryview(marshal.dumps(work(root, share)))
-            while data:
-                data = data[os.write(write_end, data):]
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write_end)
-
-    def collect() -> list[Any] | None:
-        chunks = []
-        with os.fdopen(read_end, "rb") as pipe:
-            while chunk := pipe.read(1 << 16):
-                chunks.append(chunk)
-        _, status = os.waitpid(pid, 0)
-        if status != 0:
-            return None
-        try:
-            return marshal.loads(b"".join(chunks))  # type: ignore[no-any-return]
-        except (ValueError, EOFError, TypeError):
-            return None
-
-    return collect

@@ -12,7 +12,7 @@ from functools import cached_property
 
 from ..light import datetime as _dt
 from ..naming import IGNORED_NAMES, SHARED_FOLDERS, Naming, Problem
-from .bulk import FastMatches, Match, day_name, listed_stems
+from .bulk import FastMatches, ListedStems, Match, day_name
 from .cache import ContentFacts
 from .duplicates import duplicates
 from .rules import CONTENT_CODES, Finding, LintReport
@@ -28,6 +28,9 @@ class Collector(StaleScripts):
     their configured severity), the scripts whose content to check, the names the duplicate
     rule compares, and the summaries (stale scripts, unknown developers) made at the end.
     :meth:`report` sorts it all."""
+
+    #: Whether the lint checks given files (file-list mode) rather than walking the tree.
+    partial = False
 
     def __init__(self, root: str, naming: Naming, config: LintConfig) -> None:
         self.root = root
@@ -71,7 +74,7 @@ class Collector(StaleScripts):
         self.nested_reported: set[str] = set()
         self.stale_count = 0
         self.stale_oldest: tuple[str, str] | None = None  # (date, path)
-        self._shared_stems: dict[str, str] | None = None
+        self._shared_stems: dict[str, str] | ListedStems | None = None
         #: The file names of recycle/ and unrecycle/, when a walk of the tree listed them.
         self._shared_listed: dict[str, list[str]] | None = None
         self._shared_list: list[tuple[str, str]] | None = None
@@ -140,7 +143,8 @@ class Collector(StaleScripts):
     def facts(self) -> ContentFacts:
         """What the content rules found, through the cache (:mod:`opsctl.lint.cache`)."""
         if self._facts is None:
-            self._facts = ContentFacts(self.root, self.config.cache_dir)
+            self._facts = ContentFacts(self.root, self.config.cache_dir,
+                                       whole_tree=not self.partial)
         return self._facts
 
     def shared_original(self, base: str) -> str | None:
@@ -148,7 +152,7 @@ class Collector(StaleScripts):
         if self._shared_stems is None:
             listed = self._shared_listed
             self._shared_stems = stems(self.list_shared()) if listed is None else \
-                listed_stems(listed)
+                ListedStems(listed)
         return self._shared_stems.get(base)
 
     def list_shared(self) -> list[tuple[str, str]]:

@@ -198,8 +198,12 @@ def execute(project: Project, options: LintOptions) -> int:
 
         shown_as = _github_prefix(root, project.dir_path)
         changed = changed_paths(root, options.changed_files, os.getcwd(), os.environ)
-    text = render(options.fmt, report, shown_as, color=color, changed=changed)
-    if text:
+    if options.fmt == "text":  # written as it is made: thousands of findings are megabytes
+        from .formats import text_parts
+
+        for part in text_parts(report, shown_as, color):
+            output.write(part)
+    elif text := render(options.fmt, report, shown_as, color=color, changed=changed):
         output.write(text)
     output.note(summary(report, prefix))
     return report.exit_code

@@ -8,7 +8,7 @@ are not valid UTF-8 or hold control characters are printed safely, never as raw 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from ..light import pattern
 
@@ -47,6 +47,13 @@ def render(fmt: str, report: LintReport, prefix: str, *, color: bool = False,
 
 def render_text(report: LintReport, prefix: str, color: bool = False) -> str:
     """Findings grouped by file, each with its code, severity, message and fix."""
+    return "".join(text_parts(report, prefix, color))
+
+
+def text_parts(report: LintReport, prefix: str, color: bool = False,
+               per: int = 256) -> Iterator[str]:
+    """:func:`render_text` a few hundred findings at a time, to be written as they are made:
+    at thousands of findings, the text whole (then encoded whole) was megabytes."""
     from ..output import style as ansi
 
     def style(text: str, *styles: str) -> str:
@@ -54,20 +61,22 @@ def render_text(report: LintReport, prefix: str, color: bool = False) -> str:
 
     lines: list[str] = []
     current: str | None = None
-    for f in report.findings:
+    for i, f in enumerate(report.findings, 1):
         if f.path != current:
             if current is not None:
-                lines.append("")
+                lines.append("\n")
             current = f.path
-            lines.append(style(shown(prefix + f.path), "bold"))
+            lines.append(style(shown(prefix + f.path), "bold") + "\n")
         severity = style(f"{f.severity:<7}", "red" if f.severity == "error" else "yellow")
         where = f"line {f.line}: " if f.line else ""
-        lines.append(f"  {f.code} {severity} {where}{shown(f.message)}")
+        lines.append(f"  {f.code} {severity} {where}{shown(f.message)}\n")
         if f.fix:
-            lines.append(style(f"                 fix: {shown(f.fix)}", "dim"))
+            lines.append(style(f"                 fix: {shown(f.fix)}", "dim") + "\n")
+        if i % per == 0:
+            yield "".join(lines)
+            lines = []
     if lines:
-        lines.append("")  # the last newline, without a copy of megabytes of text to add it
-    return "\n".join(lines)
+        yield "".join(lines)
 
 
 def summary(report: LintReport, prefix: str) -> str:

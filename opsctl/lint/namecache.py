@@ -133,7 +133,8 @@ class NameResults:
         """Write the cache back; after a walk of the whole tree, without the folders it no
         longer has. ``release``: then let go of its entries (the lint asks nothing more)."""
         if self.cache.loaded:
-            self.cache.save(keep=self.seen if whole_tree else None)
+            # A folder's results a frame: never the bytes of every folder's at once.
+            self.cache.save(keep=self.seen if whole_tree else None, per_frame=1)
             if release:
                 self.cache.release()
 

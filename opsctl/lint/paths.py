@@ -19,6 +19,8 @@ from .walk import Linter
 class PathLinter(Linter):
     """One run of the lint over given paths."""
 
+    partial = True
+
     def check_paths(self, paths: Sequence[str | os.PathLike[str]], cwd: str) -> None:
         root_real = os.path.realpath(self.root)
         shared_targets: set[str] = set()

@@ -19,9 +19,10 @@ tree without near-twins never starts it.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import chain
 
-from ..filecache import digest
+from ..filecache import digest, digest_parts
 from ..naming import Naming, normalise, words
 from ..similarity import description_words, one_word_apart, read_description
 
@@ -99,9 +100,20 @@ if TYPE_CHECKING:  # a type for mypy only: typing stays unimported on the lint's
 def twin_pairs(names: list[str], descriptions: list[str]) -> Pairs:
     """The pairs of recycle script file names (sorted) that are near-twins by name or, with
     ``descriptions`` (one a name), by description."""
-    found = dict.fromkeys(one_word_apart({n: words(n[:-3]) for n in names}, NAME_WORDS),
-                          "name")
-    described = {n: description_words(d) for n, d in zip(names, descriptions, strict=True)}
+    # Each word once, however many names and descriptions it is in (a tree's vocabulary is
+    # small): ten thousand descriptions hold tens of thousands of words.
+    # Only lists long enough to be near-twins (one_word_apart passes over the others), as
+    # tuples, each word once.
+    known: dict[str, str] = {}
+
+    def shared(texts: Iterable[tuple[str, list[str]]], minimum: int) -> dict[str, Sequence[str]]:
+        return {key: tuple(map(known.setdefault, found, found)) for key, found in texts
+                if len(found) >= minimum}
+
+    found = dict.fromkeys(one_word_apart(shared(
+        ((n, words(n[:-3])) for n in names), NAME_WORDS), NAME_WORDS), "name")
+    described = shared(zip(names, map(description_words, descriptions), strict=True),
+                       DESCRIPTION_WORDS)
     for pair in one_word_apart(described, DESCRIPTION_WORDS):
         found.setdefault(pair, "description")
     return tuple((a, b, what) for (a, b), what in sorted(found.items()))
@@ -110,8 +122,13 @@ def twin_pairs(names: list[str], descriptions: list[str]) -> Pairs:
 def pairs_key(names: list[str], descriptions: list[str]) -> bytes:
     """What the pairs of :func:`twin_pairs` are computed from, as a digest (neither a file
     name nor a description holds a NUL)."""
-    text = "\0".join(names) + "\0\0" + "\0".join(descriptions)
-    return digest(text.encode("utf-8", "surrogatepass"))
+    def parts(texts: list[str], end: bytes) -> Iterator[bytes]:
+        for i, text in enumerate(texts):  # a text at a time: the same digest, never all held
+            yield text.encode("utf-8", "surrogatepass") + (b"\0" if i + 1 < len(texts) else end)
+
+    if not names:
+        return digest(b"\0\0" + "\0".join(descriptions).encode("utf-8", "surrogatepass"))
+    return digest_parts(chain(parts(names, b"\0\0"), parts(descriptions, b"")))
 
 
 class _Times:
@@ -141,15 +158,22 @@ class _Times:
 
     def _committed(self, path: str) -> tuple[float, float] | None:
         """From git, for a file it tracks: (first commit with it, last change or now)."""
-        from pathlib import Path
-
-        from ..gitops import GitError, work_tree
-
         if not self._looked:
-            self._tree, self._looked = work_tree(Path(self.folder)), True
+            self._looked = True
+            if not _may_be_in_git(self.folder):
+                return None  # git, and the modules that ask it, not even loaded
+            from pathlib import Path
+
+            from ..gitops import work_tree
+
+            self._tree = work_tree(Path(self.folder))
         tree = self._tree
         if tree is None:
             return None
+        from pathlib import Path
+
+        from ..gitops import GitError
+
         file = Path(path)
         try:
             if not tree.tracked([file]):
@@ -162,3 +186,18 @@ class _Times:
         except GitError:
             return None
         return float(times[0]), float(times[1])
+
+
+def _may_be_in_git(folder: str) -> bool:
+    """Whether git may find a work tree holding ``folder``: a ``.git`` in it or in a folder
+    above it, or git's environment saying where one is. Without either there is none."""
+    if any(name.startswith("GIT_") for name in os.environ):
+        return True
+    path = os.path.abspath(folder)
+    while True:
+        if os.path.lexists(os.path.join(path, ".git")):
+            return True
+        parent = os.path.dirname(path)
+        if parent == path:
+            return False
+        path = parent

@@ -17,7 +17,7 @@ import os
 from itertools import compress, filterfalse
 
 from ..naming import IGNORED_NAMES, SHARED_FOLDERS, normalise
-from .bulk import duplicate_candidates, names_of, split_stale
+from .bulk import duplicate_candidates, list_folder, split_stale
 from .collector import BAD, OK, STALE
 from .namecache import FolderReplay, NameResults, folder_signature, listing_key
 from .names import NameRules, folder_original
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 _DAY = operator.itemgetter(slice(3, 13))  # the date of a good temporary file name
 _IS_PY = operator.methodcaller("endswith", ".py")
-_IS_LINK = os.DirEntry.is_symlink
 #: The names-cache key of recycle/ and unrecycle/ together (no folder name holds a NUL).
 SHARED_KEY = "\0shared"
 
@@ -124,34 +123,28 @@ class Linter(FolderReplay, NameRules):
         ordered: dict[str, tuple[list[str], list[str]]] = {}
         count, trusted = 0, True
         for entry in shared:
-            listing, whole = self._listing(entry.name, entry.path)
-            count += len(listing)
+            names, folders, listed, whole = self._listing(entry.name, entry.path)
+            count += listed
             trusted = trusted and whole
-            ordered[entry.name] = names_of(listing)
+            ordered[entry.name] = names, folders
         self.checked += count
         if sigs is None or None in sigs or not trusted:
             return ordered, None
         return ordered, (sigs, count, tuple((f, tuple(names), tuple(folders))
                                             for f, (names, folders) in ordered.items()))
 
-    def listing(self, rel: str, path: str) -> list[os.DirEntry[str]]:
-        return self._listing(rel, path)[0]
-
-    def _listing(self, rel: str, path: str) -> tuple[list[os.DirEntry[str]], bool]:
-        """A folder's entries, and whether its signature may stand for them: it was listed,
-        and holds no symbolic link."""
+    def _listing(self, rel: str, path: str) -> tuple[list[str], list[str], int, bool]:
+        """:func:`~opsctl.lint.bulk.list_folder`, or nothing and OPS101 if it cannot be."""
         try:
-            entries = list(os.scandir(path))
+            return list_folder(path)
         except OSError as exc:
             self.add(rel, "OPS101", f"the folder cannot be listed ({exc.strerror})",
                      "fix its permissions, or remove it")
-            return [], False
-        return entries, not any(map(_IS_LINK, entries))
+            return [], [], 0, False
 
     def walk_shared(self, folder: str, path: str) -> None:
-        entries = self.listing(folder, path)
-        self.checked += len(entries)
-        names, folders = names_of(entries)
+        names, folders, count, _ = self._listing(folder, path)
+        self.checked += count
         for name in folders:
             self.shared_entry(folder, name, True)
         before = len(self.marked_scripts)
@@ -187,11 +180,8 @@ class Linter(FolderReplay, NameRules):
         sig = folder_signature(path) if results is not None else None
         if sig is not None and self.replayed_unchanged(folder, sig):
             return
-        entries, whole = self._listing(folder, path)
-        count = len(entries)
+        names, folders, count, whole = self._listing(folder, path)
         self.checked += count
-        names, folders = names_of(entries)
-        del entries
         self.recorded(folder, listing_key(names, folders),
                       lambda: self._check_developer(folder, names, folders),
                       (sig, count) if sig is not None and whole else None)
