@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from opsctl.ledger.store import Ledger
 
@@ -200,6 +201,21 @@ def ledger(url: str) -> Iterator[Ledger]:
         yield opened
     finally:
         opened.close()
+
+
+@contextmanager
+def engine_of(url: str) -> Iterator[Any]:
+    """A plain engine on the ledger's database, for writing to it or looking at it as another
+    program would, outside opsctl."""
+    import sqlalchemy as sa
+
+    from opsctl.ledger.engine import driver_url
+
+    engine = sa.create_engine(driver_url(url))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def python_in(project: Path, code: str) -> str:

@@ -11,8 +11,7 @@ already there; and ``list`` (its glance) answers as the ledger does. Every test 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import Result
 from conftest import write
+from runkit import engine_of
 
 from opsctl.ledger.engine import driver_url
 from opsctl.ledger.facts import SCHEMA_VERSION, journal_folder
@@ -33,15 +33,6 @@ from opsctl.ledger.writes import whole_values
 
 KEYS = ["recycle/clear_cache", "recycle/fix_totals", "unrecycle/backfill"]
 
-
-@contextmanager
-def engine_of(url: str) -> Iterator[sa.engine.Engine]:
-    """A plain engine on the ledger's database: writes as another program would make them."""
-    engine = sa.create_engine(driver_url(url))
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 def newest_by_runs(url: str) -> dict[str, tuple[Any, ...]]:

@@ -13,18 +13,16 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from click.testing import Result
 from conftest import write
-from runkit import env, opsctl, write_project, write_script
+from runkit import engine_of, env, opsctl, write_project, write_script
 
 from opsctl.errors import LEDGER_UNREACHABLE, LedgerTooNew
-from opsctl.ledger.engine import driver_url
 from opsctl.ledger.schema import RUNS
 from opsctl.ledger.store import Ledger
 from opsctl.ledger.upgrade import SCHEMA_VERSION, STEPS
@@ -42,15 +40,6 @@ OLD_RUNS = [(3, "alice/ts_2026_11_20_export_order", "succeeded"),
             (2, "recycle/fix_totals", "failed"),
             (1, "recycle/clear_cache", "succeeded")]
 
-
-@contextmanager
-def engine_of(url: str) -> Iterator[sa.engine.Engine]:
-    """A plain engine on the ledger's database, for looking at it from outside opsctl."""
-    engine = sa.create_engine(driver_url(url))
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 def load_0_1_0(url: str) -> None:
