@@ -677,13 +677,13 @@ def test_a_count_that_fails_apart_leaves_the_run_going_without_a_total(
 def test_a_run_stopped_before_its_count_is_known_does_not_wait_for_it(
         engine: sa.engine.Engine, book: Ledger) -> None:
     """A pause, a cancel or --limit ends the run at its batch boundary, not after a count
-    still running apart (here one that takes five seconds): its progress has no total."""
+    still running apart (here one that takes two seconds): its progress has no total."""
     factory = sessionmaker(engine)
 
     @sa.event.listens_for(factory, "do_orm_execute")
     def slow_counts(state: Any) -> None:
         if "count(*)" in str(state.statement).lower():
-            state.statement = state.statement.having(sa.func.pg_sleep(5).is_not(None))
+            state.statement = state.statement.having(sa.func.pg_sleep(2).is_not(None))
 
     scoped = scoped_session(factory)
     run = started(book)
