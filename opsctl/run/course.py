@@ -147,14 +147,15 @@ class Course:
         """A batch is done: remember it, roll it back in a dry run, and write its checkpoint
         unless ``written`` (in the script's own transaction, :mod:`.exactly`)."""
         self.done, self.cursor = done, cursor
-        grown = self.total is not None and done > self.total  # rows inserted during the run
-        if grown:
+        # A total to write: rows inserted during the run, or the count apart just known.
+        retotal = self.total is not None and done > self.total
+        if retotal:
             self.total = done
-        grown = (self.counting is not None and self._counted(wait=False)) or grown
+        retotal = (self.counting is not None and self._counted(wait=False)) or retotal
         if self.rewind is not None:
             self.rewind()
         if not written and self.ledger is not None and self.run_id is not None:
-            ledger, run_id, total = self.ledger, self.run_id, self.total if grown else None
+            ledger, run_id, total = self.ledger, self.run_id, self.total if retotal else None
             # Sent, and its answer read at the next boundary, after the next page is read.
             sent = self._quietly(lambda: ledger.send_checkpoint(
                 run_id, done=done, cursor=cursor, total=total))
