@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
     from .tablerun import TableRun
     from .twins import Pairs
+    from .workers import Checking
 
 #: The modules whose code decides what a script's content gives: a change to one (an upgrade,
 #: an edit in a development install) makes the whole cache a miss.
@@ -103,6 +104,31 @@ class ContentFacts:
         self.hits = self.rehashed = self.checked = 0
         #: The entries of this lint's scripts on their way into the table (:mod:`.tablerun`).
         self._table: TableRun | None = None
+        #: A check started by :meth:`begin`: the scripts asked, and the check under way.
+        self._early: tuple[Scripts, Checking] | None = None
+
+    def begin(self, asked: Scripts) -> None:
+        """Start checking the scripts of ``asked`` now, beside the rest of the walk, when
+        each of them will be checked whatever the cache says: with no cache, or no content
+        table yet (a first lint, a cache folder dropped). :meth:`findings` asked about the
+        same ``asked`` then reads what was checked."""
+        if self._early is not None or not count(asked) or \
+                (self.cache is not None and os.path.exists(self.cache.path or "")):
+            return
+        from .workers import Checking
+
+        self._early = (asked, Checking(self.root, lambda: scripts_of(asked), count(asked)))
+
+    def _started(self, asked: Scripts, todo: int) -> Checking | None:
+        """The check :meth:`begin` started, when it is of ``asked`` and ``todo`` of its
+        scripts are to be checked: all of them. Else it is stopped, and None."""
+        early, self._early = self._early, None
+        if early is None:
+            return None
+        if early[0] is asked and todo == count(asked):
+            return early[1]
+        early[1].stop()
+        return None
 
     def findings(self, asked: Scripts) -> Iterator[tuple[str, Found]]:
         """``(rel, finding)`` for each content finding of the scripts of ``asked``
@@ -111,8 +137,9 @@ class ContentFacts:
             from .workers import check_stream
 
             total = count(asked)
-            for _, rel, _kind, checked in check_stream(self.root, lambda: scripts_of(asked),
-                                                       total):
+            started = self._started(asked, total)
+            for _, rel, _kind, checked in started.results() if started is not None else \
+                    check_stream(self.root, lambda: scripts_of(asked), total):
                 self._know(rel, checked[2])
                 for item in checked[3]:
                     yield rel, item
@@ -293,7 +320,8 @@ def _through_table(facts: ContentFacts, asked: Scripts,
             for item in entry[3]:
                 yield rel, item
         base += len(rels)
-    for j, rel, _kind, checked in check_stream(
+    started = facts._started(asked, len(todo))
+    for j, rel, _kind, checked in started.results() if started is not None else check_stream(
             facts.root, lambda: compress(scripts_of(asked), wanted), len(todo)):
         sig, data_digest, description, items = checked
         facts._know(rel, description)

@@ -79,6 +79,7 @@ class Collector(StaleScripts):
         self._shared_listed: dict[str, list[str]] | None = None
         self._shared_list: list[tuple[str, str]] | None = None
         self._facts: ContentFacts | None = None
+        self._begun: Scripts | None = None  # the scripts begin_contents started on
 
     # -- recording ---------------------------------------------------------------------------
 
@@ -190,16 +191,32 @@ class Collector(StaleScripts):
 
     # -- content rules -----------------------------------------------------------------------
 
+    def begin_contents(self) -> None:
+        """Start the content rules on the scripts collected so far, to run beside the rest of
+        the walk (:meth:`ContentFacts.begin`), when the walk adds no others: temporary
+        scripts' content is not checked."""
+        if self.content and "temporary" not in self.content_kinds:
+            self._begun = self._content_todo()
+            self.content = []
+            self.facts.begin(self._begun)
+
     def check_contents(self) -> None:
         """The content rules on the scripts collected so far: from the cache, else parsed
         (:mod:`opsctl.lint.cache` loads ``ast`` and the rules only for that)."""
-        if not self.content:
+        begun, self._begun = self._begun, None
+        if begun is not None and not self.content:
+            todo = begun
+        elif self.content or begun:
+            todo = [*(begun or ()), *self._content_todo()]
+        else:
             return
-        todo: Scripts = self.content if self.ignored is None else \
-            [(rel, kind) for rel, kind in scripts_of(self.content) if not self.ignored(rel)]
         self.content = []
         for rel, (code, message, fix, line, found) in self.facts.findings(todo):
             self.add(rel, code, message, fix, line, found)
+
+    def _content_todo(self) -> Scripts:
+        return self.content if self.ignored is None else \
+            [(rel, kind) for rel, kind in scripts_of(self.content) if not self.ignored(rel)]
 
 
 def stems(scripts: Iterable[tuple[str, str]]) -> dict[str, str]:

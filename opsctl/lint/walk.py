@@ -77,6 +77,7 @@ class Linter(FolderReplay, NameRules):
             if extra[folder]:  # a hidden script, __init__.py: not scripts
                 scripts = list(filterfalse(set(extra[folder]).__contains__, scripts))
             self._add_scripts(folder, scripts)
+        self.begin_contents()  # checked beside the developer folders' walk when none is kept
         for entry in developers:
             self.walk_developer(entry.name, entry.path)
         if self.name_results is not None:  # written and let go before the content caches
