@@ -79,7 +79,7 @@ class _Names:
                 self.classes.add(node.name)
             elif isinstance(node, ast.If):
                 todo += node.body + node.orelse
-            elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
+            elif isinstance(node, ast.Try) or type(node) is _TRY_STAR:
                 tried: ast.Try = node  # type: ignore[assignment]  # TryStar: the same fields
                 todo += tried.body + tried.orelse + tried.finalbody
                 for handler in tried.handlers:
@@ -94,7 +94,7 @@ class _Names:
         todo: list[ast.AST] = [value]
         while todo:
             node = todo.pop(0)
-            if isinstance(node, ast.Lambda):
+            if type(node) in _LEAVES or isinstance(node, ast.Lambda):
                 continue
             if isinstance(node, ast.Call):
                 level = self.call(node)
@@ -216,7 +216,8 @@ class _Module(_Names):
     def statements(self, body: list[ast.stmt], guarded: bool) -> Iterator[Effect]:
         """The effects of ``body``; ``guarded`` inside an ``if`` (a raise there is a check)."""
         for node in body:
-            yield from self.statement(node, guarded)
+            if type(node) not in _QUIET:  # most of a script: imports and definitions
+                yield from self.statement(node, guarded)
 
     def statement(self, node: ast.stmt, guarded: bool) -> Iterator[Effect]:
         if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
@@ -230,7 +231,7 @@ class _Module(_Names):
                 yield from self.judged(node, node.test, "an if whose test calls")
                 yield from self.statements(node.body, True)
                 yield from self.statements(node.orelse, True)
-        elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
+        elif isinstance(node, ast.Try) or type(node) is _TRY_STAR:
             tried: ast.Try = node  # type: ignore[assignment]
             for part in (tried.body, *(h.body for h in tried.handlers), tried.orelse,
                          tried.finalbody):
@@ -303,6 +304,16 @@ class _Module(_Names):
         level, call = self.expr(value)
         if level > PURE and call is not None:
             yield Effect(node, level, what, _snippet(call))
+
+
+#: Statements that do nothing on import that the lint judges: their body (or decorators,
+#: defaults and bases, which are left alone) is not run by the import itself.
+_QUIET = frozenset({ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef,
+                    ast.ClassDef, ast.Pass, ast.Delete, ast.Global, ast.Nonlocal})
+#: ``try: ... except* ...`` (Python 3.11 on): a try to the names' table.
+_TRY_STAR = getattr(ast, "TryStar", None)
+#: Expressions with nothing inside them: no call to look for.
+_LEAVES = frozenset({ast.Name, ast.Constant})
 
 
 def _chain(func: ast.expr) -> tuple[list[str], ast.expr]:
