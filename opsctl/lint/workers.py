@@ -99,6 +99,8 @@ class Checking:
         self.claim, self.queue = CLAIM, -1
         self.children: list[_Child] = []
         if self.fork and self.processes > 1:
+            from . import content  # noqa: F401  # loaded once, before the fork: not in each child
+
             self.claim = max(CLAIM, -(-total // MAX_CLAIMS))
             self.queue = _claims(-(-total // self.claim))
             if self.queue < 0:
