@@ -176,3 +176,21 @@ def test_git_is_only_asked_where_a_work_tree_may_be(tmp_path: Path,
     monkeypatch.setenv("GIT_DIR", str(tmp_path / "elsewhere"))
     (tmp_path / "a" / ".git").rmdir()
     assert _may_be_in_git(str(folder))
+
+
+def test_the_summary_takes_the_signatures_as_kept_not_a_copy(tmp_path: Path) -> None:
+    """The signatures of 100,000 scripts are megabytes: the summary hands on the buffer they
+    were written into, which marshal keeps as the bytes a warm lint reads back."""
+    import marshal
+
+    from opsctl.filecache import SIGNATURE_SIZE
+
+    run = tablerun.TableRun(FileCache(str(tmp_path), "content"), whole_tree=False)
+    run.places(2)
+    kept = run.sigs
+    run.record(1, "recycle/b.py", (b"2" * SIGNATURE_SIZE, b"", "", (("x",),)), False)
+    run.record(0, "recycle/a.py", (b"1" * SIGNATURE_SIZE, b"", "", ()), False)
+    sigs, found = run.summary()
+    assert sigs is kept and run.sigs is None
+    assert found == (("recycle/b.py", (("x",),)),)
+    assert marshal.loads(marshal.dumps(sigs)) == b"1" * SIGNATURE_SIZE + b"2" * SIGNATURE_SIZE

@@ -22,7 +22,7 @@ from .collector import BAD, OK, STALE
 from .namecache import FolderReplay, NameResults, folder_signature, listing_key
 from .names import NameRules, folder_original
 from .rules import LintReport, RootMissing
-from .scriptlist import ScriptGroup, pairs_of
+from .scriptlist import group, pairs_of
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 
@@ -63,6 +63,21 @@ class Linter(FolderReplay, NameRules):
         del entries
         # Both shared listings first: each is the other's evidence.
         shared.sort(key=lambda e: SHARED_FOLDERS.index(e.name))
+        self._walk_shared(shared)
+        self.begin_contents()  # checked beside the developer folders' walk when none is kept
+        for entry in developers:
+            self.walk_developer(entry.name, entry.path)
+        # Shared names are kept joined (:mod:`.scriptlist`): their strings (megabytes at 20,000)
+        # go once no developer folder asks for them as evidence: room for the content check.
+        self._shared_listed = self._shared_stems = None
+        if self.name_results is not None:  # written and let go before the content caches
+            self.name_results.save(whole_tree=True, release=True)  # load: less peak memory
+        self.check_twins(pairs_of(self.shared_scripts), None)
+        self.shared_scripts = []  # asked for by no rule after this one: room for the report
+
+    def _walk_shared(self, shared: list[os.DirEntry[str]]) -> None:
+        """Check recycle/ and unrecycle/ (``shared``) together, or replay what they gave,
+        and keep their scripts as one group a folder; what is listed is let go on return."""
         ordered, folder = self._list_shared(shared)
         kept = self.name_results.cache.entries.get(SHARED_KEY) \
             if self.name_results is not None and folder is not None else None
@@ -72,17 +87,11 @@ class Linter(FolderReplay, NameRules):
             key = listing_key(*(part for names in ordered.values() for part in names),
                               list(ordered))
         extra = self.recorded(SHARED_KEY, key, lambda: self._check_shared(ordered), folder)
-        for folder, (names, _) in ordered.items():
+        for name, (names, _) in ordered.items():
             scripts = list(filter(_IS_PY, names))
-            if extra[folder]:  # a hidden script, __init__.py: not scripts
-                scripts = list(filterfalse(set(extra[folder]).__contains__, scripts))
-            self._add_scripts(folder, scripts)
-        self.begin_contents()  # checked beside the developer folders' walk when none is kept
-        for entry in developers:
-            self.walk_developer(entry.name, entry.path)
-        if self.name_results is not None:  # written and let go before the content caches
-            self.name_results.save(whole_tree=True, release=True)  # load: less peak memory
-        self.check_twins(pairs_of(self.shared_scripts), None)
+            if extra[name]:  # a hidden script, __init__.py: not scripts
+                scripts = list(filterfalse(set(extra[name]).__contains__, scripts))
+            self._add_scripts(name, scripts)
 
     def report(self, *, partial: bool = False) -> LintReport:
         if self.name_results is not None:
@@ -168,10 +177,10 @@ class Linter(FolderReplay, NameRules):
     def _add_scripts(self, folder: str, names: list[str]) -> None:
         """The scripts of a shared folder: for the cross-file rules, and for the content
         rules when they check its kind."""
-        group = ScriptGroup(folder, names, "recycle" if folder == "recycle" else "unrecycle")
-        self.shared_scripts.append(group)  # no pair, no path made yet
-        if group.kind in self.content_kinds:
-            self.content.append(group)
+        scripts = group(folder, names, "recycle" if folder == "recycle" else "unrecycle")
+        self.shared_scripts.append(scripts)  # no pair, no path made yet
+        if scripts.kind in self.content_kinds:
+            self.content.append(scripts)
 
     def walk_developer(self, folder: str, path: str) -> None:
         """Check a developer folder and its temporary scripts: the bulk of a large tree."""
