@@ -194,9 +194,10 @@ class FileCache:
             entries[key] = entry
             self._dirty = True
 
-    def save(self, keep: Collection[str] | None = None, per_frame: int = 1 << 30) -> None:
-        """Write the cache back if anything changed (atomically), ``per_frame`` entries a
-        frame; errors are ignored. With ``keep``, every other key is dropped."""
+    def save(self, keep: Collection[str] | None = None, per_frame: int = 1 << 30,
+             shape: Callable[[Any], Any] | None = None) -> None:
+        """Write the cache back if changed (atomically), ``per_frame`` entries a frame, each
+        made plain by ``shape``; errors are ignored. With ``keep``, other keys are dropped."""
         if self.path is None or self._entries is None:
             return
         entries = self._entries
@@ -210,7 +211,7 @@ class FileCache:
             writer = self.writer()
             items = iter(entries.items())
             while frame := dict(islice(items, per_frame)):
-                writer.add(frame)
+                writer.add(frame if shape is None else {k: shape(v) for k, v in frame.items()})
             writer.finish()
         except (OSError, ValueError):
             return

@@ -163,6 +163,35 @@ def test_a_deleted_folder_leaves_the_names_cache(tmp_path: Path) -> None:
     assert len(entries) == sum(1 for p in root.iterdir() if p.is_dir()) - 1
 
 
+def test_the_names_cache_holds_the_findings_themselves_and_writes_plain_tuples(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No second tuple a finding held from the walk to the save: the result a folder gave
+    holds the lint's own findings, made plain tuples only as each is written."""
+    root = tmp_path / "offline_script"
+    generate_tree(root, 200, seed=1, today=TODAY, **LEGACY)  # type: ignore[arg-type]
+    config = LintConfig(cache_dir=str(tmp_path / "cache"))
+    held: dict[str, tuple[object, ...]] = {}
+    save = NameResults.save
+
+    def looked_at(self: NameResults, **kwargs: bool) -> None:
+        if self.cache.loaded:
+            held.update(self.cache.entries)
+        save(self, **kwargs)
+
+    monkeypatch.setattr(NameResults, "save", looked_at)
+    linter = Linter(str(root), naming_for(config), config)
+    linter.walk_tree()
+    report = linter.report()
+    own = {id(f) for f in linter.findings}
+    kept = [f for _, result, _ in held.values() for f in result[0]]  # type: ignore[misc]
+    assert kept and all(id(f) in own for f in kept)
+    with open(tmp_path / "cache" / "names", "rb") as fh:
+        marshal.load(fh)  # the header
+        entries = read_frames(fh.read())
+    written = [f for _, result, _ in entries.values() for f in result[0]]
+    assert len(written) == len(kept) and all(type(f) is tuple for f in written)
+    assert report == lint(root, naming_for(config), config)  # replayed: the same
+
 
 # -- folders known unchanged by their own signature ----------------------------------------------
 

@@ -134,9 +134,15 @@ class NameResults:
         longer has. ``release``: then let go of its entries (the lint asks nothing more)."""
         if self.cache.loaded:
             # A folder's results a frame: never the bytes of every folder's at once.
-            self.cache.save(keep=self.seen if whole_tree else None, per_frame=1)
+            self.cache.save(keep=self.seen if whole_tree else None, per_frame=1, shape=_plain)
             if release:
                 self.cache.release()
+
+
+def _plain(entry: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A names-cache entry as :mod:`marshal` writes it: its findings plain tuples."""
+    key, (findings, *rest), folder = entry
+    return key, (tuple(map(tuple, findings)), *rest), folder
 
 
 class FolderReplay:
@@ -182,7 +188,9 @@ class FolderReplay:
         before = self.stale_count, self.stale_oldest
         self.stale_count, self.stale_oldest = 0, None
         extra = work()
-        result: Result = (tuple(map(tuple, self.findings[start:])), self.stale_count,
+        # The findings themselves, made plain tuples only as the cache is written (a second
+        # tuple each, held from the walk to the save, was half a megabyte at 100,000 names).
+        result: Result = (tuple(self.findings[start:]), self.stale_count,
                           self.stale_oldest, tuple(scripts_of(self.content[begun:])), extra)
         results.put(name, key, result, folder)
         self.stale_count, self.stale_oldest = before
