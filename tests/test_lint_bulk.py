@@ -388,3 +388,28 @@ def test_the_fast_patterns_have_no_possessive_repeats() -> None:
     for name in ("_TS_GOOD_WHAT", "_SCRIPT_GOOD_NAME"):
         pattern = getattr(bulk, name)
         assert not re.search(r"[*+?}]\+", pattern), (name, pattern)
+
+
+def test_the_shared_names_are_held_as_one_string_a_folder(tmp_path: Path) -> None:
+    """The evidence index and the names cache's copy of recycle/ and unrecycle/ hold each
+    folder's names as one string, not a string a name, and still answer as the lists did."""
+    from opsctl.lint.bulk import ListedStems, SortedNames
+
+    stems = ListedStems({"recycle": ["b_c.py", "a_b.py", "notes.txt"], "unrecycle": ["a_b.py",
+                                                                                     "z.py"]})
+    assert all(type(names) is SortedNames and type(names.text) is str
+               for _, names in stems.folders)
+    assert [stems.get(s) for s in ("a_b", "b_c", "z", "notes", "zz", "")] == [
+        "recycle/a_b.py", "recycle/b_c.py", "unrecycle/z.py", None, None, None]
+    root = tmp_path / "offline_script"
+    generate_tree(root, 200, seed=1, today=TODAY, **LEGACY)  # type: ignore[arg-type]
+    config = LintConfig(cache_dir=str(tmp_path / "cache"))
+    settle(root)
+    first = lint(root, naming_for(config), config)
+    with open(tmp_path / "cache" / "names", "rb") as fh:
+        marshal.load(fh)  # the header
+        kept = read_frames(fh.read())[SHARED_KEY][2]
+    assert [(f, type(names)) for f, names, _ in kept[2]] == [("recycle", str), ("unrecycle", str)]
+    assert sorted(kept[2][0][1].split("\0")) == sorted(p.name for p in (root / "recycle").iterdir()
+                                                       if p.is_file())
+    assert lint(root, naming_for(config), config) == first  # replayed from the joined names

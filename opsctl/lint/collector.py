@@ -74,9 +74,8 @@ class Collector(StaleScripts):
         self.nested_reported: set[str] = set()
         self.stale_count = 0
         self.stale_oldest: tuple[str, str] | None = None  # (date, path)
+        #: The recycle/ and unrecycle/ scripts by stem; a walk that lists them indexes them.
         self._shared_stems: dict[str, str] | ListedStems | None = None
-        #: The file names of recycle/ and unrecycle/, when a walk of the tree listed them.
-        self._shared_listed: dict[str, list[str]] | None = None
         self._shared_list: list[tuple[str, str]] | None = None
         self._facts: ContentFacts | None = None
         self._begun: Scripts | None = None  # the scripts begin_contents started on
@@ -153,9 +152,7 @@ class Collector(StaleScripts):
     def shared_original(self, base: str) -> str | None:
         """The recycle/ (else unrecycle/) script named ``base``: what a name is a copy of."""
         if self._shared_stems is None:
-            listed = self._shared_listed
-            self._shared_stems = stems(self.list_shared()) if listed is None else \
-                ListedStems(listed)
+            self._shared_stems = stems(self.list_shared())
         return self._shared_stems.get(base)
 
     def list_shared(self) -> list[tuple[str, str]]:

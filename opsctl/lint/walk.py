@@ -17,7 +17,7 @@ import os
 from itertools import compress, filterfalse
 
 from ..naming import IGNORED_NAMES, SHARED_FOLDERS, normalise
-from .bulk import duplicate_candidates, list_folder, split_stale
+from .bulk import ListedStems, duplicate_candidates, list_folder, split_stale
 from .collector import BAD, OK, STALE
 from .namecache import FolderReplay, NameResults, folder_signature, listing_key
 from .names import NameRules, folder_original
@@ -67,9 +67,7 @@ class Linter(FolderReplay, NameRules):
         self.begin_contents()  # checked beside the developer folders' walk when none is kept
         for entry in developers:
             self.walk_developer(entry.name, entry.path)
-        # Shared names are kept joined (:mod:`.scriptlist`): their strings (megabytes at 20,000)
-        # go once no developer folder asks for them as evidence: room for the content check.
-        self._shared_listed = self._shared_stems = None
+        self._shared_stems = None  # no folder asks for evidence now: room for the content
         if self.name_results is not None:  # written and let go before the content caches
             self.name_results.save(whole_tree=True, release=True)  # load: less peak memory
         self.check_twins(pairs_of(self.shared_scripts), None)
@@ -102,7 +100,7 @@ class Linter(FolderReplay, NameRules):
                       ) -> dict[str, list[str]]:
         """The rules on recycle/ and unrecycle/ names, the duplicates among them; returns,
         by folder, the ``.py`` names that are not scripts."""
-        self._shared_listed = {folder: names for folder, (names, _) in listed.items()}
+        self._shared_stems = ListedStems({folder: names for folder, (names, _) in listed.items()})
         plain: dict[str, list[str]] = {}
         for folder, (names, folders) in listed.items():
             for name in folders:
@@ -129,7 +127,8 @@ class Linter(FolderReplay, NameRules):
             kept = results.unchanged(SHARED_KEY, sigs) if None not in sigs else None
             if kept is not None:
                 self.checked += kept[1]
-                return {f: (list(names), list(folders)) for f, names, folders in kept[2]}, kept
+                return {f: (names.split("\0") if names else [], list(folders))
+                        for f, names, folders in kept[2]}, kept
         ordered: dict[str, tuple[list[str], list[str]]] = {}
         count, trusted = 0, True
         for entry in shared:
@@ -140,7 +139,8 @@ class Linter(FolderReplay, NameRules):
         self.checked += count
         if sigs is None or None in sigs or not trusted:
             return ordered, None
-        return ordered, (sigs, count, tuple((f, tuple(names), tuple(folders))
+        # Each folder's names kept as one string (no name holds a NUL), not a string each.
+        return ordered, (sigs, count, tuple((f, "\0".join(names), tuple(folders))
                                             for f, (names, folders) in ordered.items()))
 
     def _listing(self, rel: str, path: str) -> tuple[list[str], list[str], int, bool]:
