@@ -65,14 +65,21 @@ def one_word_apart(word_lists: Mapping[str, Sequence[str]],
     """
     # Near-twins share their first two words, so the lists are indexed a group of the same
     # first two words at a time: the index of one group held at once, not of ten thousand.
-    # An index key met once (most are) holds its one key itself, not a list of it.
-    groups: dict[tuple[str, ...], list[str]] = {}
+    # An index key met once (most are) holds its one key itself, not a list of it; so does a
+    # group of one (most of ten thousand names are: a list each was a megabyte).
+    groups: dict[tuple[str, ...], str | list[str]] = {}
     for key, found in word_lists.items():
         if len(found) >= max(minimum, _FIXED):
-            groups.setdefault(tuple(found[:_FIXED]), []).append(key)
+            first = groups.setdefault(tuple(found[:_FIXED]), key)
+            if first is key:
+                continue
+            if type(first) is list:
+                first.append(key)
+            else:
+                groups[tuple(found[:_FIXED])] = [first, key]  # type: ignore[list-item]
     pairs: set[tuple[str, str]] = set()
     for group in groups.values():
-        if len(group) < 2:
+        if type(group) is not list:
             continue
         index: dict[tuple[str, ...], str | list[str]] = {}
         for key in group:

@@ -110,8 +110,18 @@ def twin_pairs(names: list[str], descriptions: list[str]) -> Pairs:
         return {key: tuple(map(known.setdefault, found, found)) for key, found in texts
                 if len(found) >= minimum}
 
-    found = dict.fromkeys(one_word_apart(shared(
-        ((n, words(n[:-3])) for n in names), NAME_WORDS), NAME_WORDS), "name")
+    # Names first counted by their first two words, and only those sharing them with another
+    # held as word lists: more than half of ten thousand share them with none (a tuple each, held
+    # at once, was the cold lint's peak).
+    first_two: dict[tuple[str, ...], int] = {}
+    for n in names:
+        if len(got := words(n[:-3])) >= NAME_WORDS:
+            head = tuple(map(known.setdefault, got[:2], got[:2]))
+            first_two[head] = first_two.get(head, 0) + 1
+    paired = ((n, got) for n in names if len(got := words(n[:-3])) >= NAME_WORDS
+              and first_two.get((got[0], got[1]), 0) > 1)
+    found = dict.fromkeys(one_word_apart(shared(paired, NAME_WORDS), NAME_WORDS), "name")
+    del first_two
     described = shared(zip(names, map(description_words, descriptions), strict=True),
                        DESCRIPTION_WORDS)
     for pair in one_word_apart(described, DESCRIPTION_WORDS):
