@@ -200,12 +200,6 @@ class ContentFacts:
             known = self.descriptions[rel] = read_description(os.path.join(self.root, rel))
         return known
 
-    def take_description(self, rel: str) -> str:
-        """:meth:`description`, let go of once given: the near-twin rule asks for each once,
-        and the paths the descriptions were kept by are then freed as it goes."""
-        known = self.descriptions.pop(rel, None)
-        return self.description(rel) if known is None else known
-
     def known_pairs(self, names: list[str]) -> Pairs | None:
         """The near-twin pairs of recycle/ scripts ``names`` when the summary answered this
         run and holds them for these names (their descriptions then unchanged): no

@@ -135,8 +135,13 @@ class Collector(StaleScripts):
 
         self.check_contents()  # the descriptions, from the cache or the check of each script
         facts = self.facts
-        for path, message, fix in near_twins(self.root, scripts, self.naming, only,
-                                             facts.take_description, facts):
+
+        def describe(rel: str) -> str:  # asked once each: let go of as given, paths and all
+            known = facts.descriptions.pop(rel, None)
+            return facts.description(rel) if known is None else known
+
+        for path, message, fix in near_twins(self.root, scripts, self.naming, only, describe,
+                                             facts):
             self.add(path, "OPS303", message, fix)
         # Asked for by no one after this rule: their space is the report's to fill.
         facts.descriptions.clear()

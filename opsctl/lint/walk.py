@@ -74,8 +74,7 @@ class Linter(FolderReplay, NameRules):
         self.shared_scripts = []  # asked for by no rule after this one: room for the report
 
     def _walk_shared(self, shared: list[os.DirEntry[str]]) -> None:
-        """Check recycle/ and unrecycle/ (``shared``) together, or replay what they gave,
-        and keep their scripts as one group a folder; what is listed is let go on return."""
+        """Check recycle/ and unrecycle/ (``shared``) together, or replay what they gave."""
         ordered, folder = self._list_shared(shared)
         kept = self.name_results.cache.entries.get(SHARED_KEY) \
             if self.name_results is not None and folder is not None else None
