@@ -119,17 +119,6 @@ class ContentFacts:
 
         self._early = (asked, Checking(self.root, lambda: scripts_of(asked), count(asked)))
 
-    def _started(self, asked: Scripts, todo: int) -> Checking | None:
-        """The check :meth:`begin` started, when it is of ``asked`` and ``todo`` of its
-        scripts are to be checked: all of them. Else it is stopped, and None."""
-        early, self._early = self._early, None
-        if early is None:
-            return None
-        if early[0] is asked and todo == count(asked):
-            return early[1]
-        early[1].stop()
-        return None
-
     def findings(self, asked: Scripts) -> Iterator[tuple[str, Found]]:
         """``(rel, finding)`` for each content finding of the scripts of ``asked``
         (``(rel, kind)`` pairs and groups: :mod:`opsctl.lint.scriptlist`)."""
@@ -137,7 +126,7 @@ class ContentFacts:
             from .workers import check_stream
 
             total = count(asked)
-            started = self._started(asked, total)
+            started = _started(self, asked, total)
             for _, rel, _kind, checked in started.results() if started is not None else \
                     check_stream(self.root, lambda: scripts_of(asked), total):
                 self._know(rel, checked[2])
@@ -320,7 +309,7 @@ def _through_table(facts: ContentFacts, asked: Scripts,
             for item in entry[3]:
                 yield rel, item
         base += len(rels)
-    started = facts._started(asked, len(todo))
+    started = _started(facts, asked, len(todo))
     for j, rel, _kind, checked in started.results() if started is not None else check_stream(
             facts.root, lambda: compress(scripts_of(asked), wanted), len(todo)):
         sig, data_digest, description, items = checked
@@ -335,6 +324,18 @@ def _through_table(facts: ContentFacts, asked: Scripts,
             yield rel, item
     facts.checked += len(todo)
     table.flush()
+
+
+def _started(facts: ContentFacts, asked: Scripts, todo: int) -> Checking | None:
+    """The check :meth:`ContentFacts.begin` started, when it is of ``asked`` and ``todo`` of
+    its scripts are to be checked: all of them. Else it is stopped, and None."""
+    early, facts._early = facts._early, None
+    if early is None:
+        return None
+    if early[0] is asked and todo == count(asked):
+        return early[1]
+    early[1].stop()
+    return None
 
 
 def _rehashed(root: str, rel: str, stored: tuple[Any, ...]) -> tuple[Any, ...] | None:
