@@ -2,8 +2,8 @@
 
 Reading history never creates the default ledger file; it does record what the local journal
 kept (the end of a run the ledger could not take) and mark ``lost`` the runs whose process
-died, so what it shows is true. When there is nothing to record or mark, a SQLite ledger is
-read without SQLAlchemy (:mod:`opsctl.ledger.glance`).
+died, so what it shows is true. When there is nothing to record or mark, a ledger is read
+without SQLAlchemy (:mod:`opsctl.ledger.glance`, :mod:`opsctl.ledger.serverglance`).
 """
 
 from __future__ import annotations
@@ -43,17 +43,16 @@ def open_for_reading(project: Project) -> Ledger | None:
 
 def open_reader(project: Project) -> Glance | Ledger | None:
     """A reader of the project's ledger for a history: a :class:`~.ledger.glance.Glance`
-    (no SQLAlchemy) when it reads all there is, else the ledger opened for reading (which
-    records the journal and reaps first); None when there is no ledger."""
-    from .ledger.facts import journal_folder, ledger_exists
+    (no SQLAlchemy; SQLite's or a server's) when it reads all there is, else the ledger
+    opened for reading (which records the journal and reaps first); None when there is no
+    ledger."""
+    from .ledger.facts import ledger_exists
 
-    config = project.config
-    if not ledger_exists(config):
+    if not ledger_exists(project.config):
         return None
-    from .ledger.glance import glance
+    from .ledger.lastruns import reader
 
-    found = glance(config.effective_ledger_url, journal_folder(config.project_path),
-                   reaping=True)
+    found = reader(project.config, reaping=True)
     return found if found is not None else open_for_reading(project)
 
 

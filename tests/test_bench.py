@@ -216,6 +216,14 @@ def test_ledger_targets_hold_at_every_size_and_take_the_driver_off() -> None:
     targets = bench.ledger_read_targets(ms, plan)
     assert [(t.verdict, round(t.value or 0, 2)) for t in targets] == [
         ("NO", 110.0), ("yes", 1.25), ("yes", 1.2)]
+    # On PostgreSQL the history is held as on SQLite; list and memory are reported.
+    plan = bench.ScalePlan((1_000, 1_000_000), ("postgresql",), 3, quick=False)
+    ms = {f"{k.replace('sqlite', 'postgresql')}": m for k, m in ms.items()}
+    ms["history_postgresql_1000000"] = _measurement("h2", [0.14] * 3, [0.05] * 3)  # +90 ms
+    targets = bench.ledger_read_targets(ms, plan)
+    assert [(t.verdict, round(t.value or 0, 2)) for t in targets] == [
+        ("yes", 90.0), ("reported", 1.25), ("reported", 1.2)]
+    assert "PostgreSQL" in targets[0].target and targets[0].required
     ms = {"driver_postgresql": _measurement("d", [0.30] * 3, [0.20] * 3),  # +100 ms
           "run_postgresql": _measurement("r", [0.50] * 3, [0.39] * 3),  # (0.5-0.1)/0.39
           "run_postgresql_app": _measurement("p", [0.42] * 3, [0.40] * 3),

@@ -154,9 +154,17 @@ def test_history_and_list_import_no_sqlalchemy(sqlite_project: Path, tmp_path: P
 @pytest.fixture
 def traced(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Every statement sent meanwhile: SQLite's own (``sqlite3``, with the parameters in
-    them) and the ledger's engines' (with their parameters, as ``(statement, params)``)."""
+    them), the ledger's engines' (with their parameters, as ``(statement, params)``) and a
+    server glance's (as ``("glance", statement, params)``)."""
+    from opsctl.ledger.serverglance import ServerGlance
+
     seen: list[Any] = []
     real = sqlite3.connect
+    execute = ServerGlance._execute
+
+    def server(self: ServerGlance, sql: str, params: Any = ()) -> Any:
+        seen.append(("glance", sql, params))
+        return execute(self, sql, params)
 
     def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
         conn = real(*args, **kwargs)
@@ -168,6 +176,7 @@ def traced(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         seen.append((statement, parameters))
 
     monkeypatch.setattr(glance_module._sqlite(), "connect", connect)
+    monkeypatch.setattr(ServerGlance, "_execute", server)
     sa.event.listen(sa.engine.Engine, "before_cursor_execute", record)
     try:
         yield seen
@@ -194,8 +203,8 @@ def test_history_sends_one_limited_walk_of_the_start_index(
 def test_history_on_a_server_ledger_sends_one_limited_index_walk(
         invoke: Callable[..., Result], project: Path, ledger_url: str,
         traced: list[Any]) -> None:
-    """The same through the ledger, on each database: one statement with its LIMIT, which
-    the database runs as a walk of an index newest first."""
+    """The same on each database, read by a server glance (:mod:`.serverglance`): one
+    statement with its LIMIT, which the database runs as a walk of an index newest first."""
     (project / "pyproject.toml").write_text(f'[tool.opsctl]\nledger_url = "{ledger_url}"\n',
                                             encoding="utf-8")
     fill_ledger(ledger_url, 2_000, KEYS, tail=50)
@@ -211,12 +220,14 @@ def test_history_on_a_server_ledger_sends_one_limited_index_walk(
     if isinstance(history, str):  # SQLite, read without SQLAlchemy
         assert ledger_url.startswith("sqlite")
         return
-    statement, parameters = history
+    assert all(s[0] == "glance" for s in traced), traced  # nothing through SQLAlchemy
+    _, statement, parameters = history
     assert re.search(r"\bLIMIT\b", statement) and "ORDER BY" in statement, statement
     with Ledger.open(ledger_url) as book:
         from test_ledger_scale import plan
 
-        assert_index_walk(book, plan(book, statement, parameters), "ix_opsctl_runs_start")
+        assert_index_walk(book, plan(book, statement, tuple(parameters)),
+                          "ix_opsctl_runs_start")
 
 
 @pytest.mark.parametrize("args", [("list", "--json"), ("list",)], ids=" ".join)

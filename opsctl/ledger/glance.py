@@ -12,7 +12,7 @@ records and reaps first:
   upgraded, a newer one refused, by the ledger;
 * no local journal entry waiting to be recorded (no entry file in the journal's folder);
 * when ``reaping`` (``history``), no run to mark ``lost``: every lock's holder alive, no
-  running row without its lock.
+  running row without its lock (:func:`to_reap`, a server's too).
 
 Its statements are SQLite's text of those :mod:`.queries` builds, walking the same indexes
 and stopping at the same limits, but for the last runs of scripts never moved: those are read
@@ -34,7 +34,6 @@ from .spans import Move, Span, absorbed_of, current_key, lineage_of
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 
 if TYPE_CHECKING:
-    import sqlite3
     from collections.abc import Callable, Iterable, Iterator, Sequence
     from typing import Any
 
@@ -88,9 +87,10 @@ def glance(url: str, journal: str, *, reaping: bool = False) -> Glance | None:
     try:
         conn.execute("PRAGMA query_only = ON")
         found = conn.execute("SELECT value FROM opsctl_meta WHERE name = 'schema'").fetchone()
-        if found is not None and found[0] == str(SCHEMA_VERSION) and \
-                not (reaping and _to_reap(conn)):
-            return Glance(conn, sqlite3.Error)
+        if found is not None and found[0] == str(SCHEMA_VERSION):
+            reader = Glance(conn, sqlite3.Error)
+            if not (reaping and to_reap(reader)):
+                return reader
     except sqlite3.Error:
         pass
     conn.close()
@@ -105,26 +105,6 @@ def _sqlite() -> Any:
     except ImportError:  # pragma: no cover - another Python
         import sqlite3 as driver  # type: ignore[no-redef]
     return driver
-
-
-def _to_reap(conn: sqlite3.Connection) -> bool:
-    """Whether reaping would mark a run ``lost`` (:meth:`.locks.Locks.reap`)."""
-    from .processes import node_id, pid_alive  # its socket costs more than a lockless read
-
-    (now,) = conn.execute("SELECT STRFTIME('%Y-%m-%d %H:%M:%f', 'now')").fetchone()
-    for node, pid, started, beat in conn.execute(
-            "SELECT node, pid, pid_started, heartbeat_at FROM opsctl_locks"):
-        if node == node_id():
-            if not pid_alive(pid, started):
-                return True
-        elif (_time(now) - _time(beat)).total_seconds() > LEASE_SECONDS:
-            return True
-    return conn.execute("SELECT 1 FROM opsctl_runs WHERE status = 'running' AND id NOT IN "
-                        "(SELECT run_id FROM opsctl_locks) LIMIT 1").fetchone() is not None
-
-
-def _time(text: str) -> _dt.datetime:
-    return _dt.datetime.fromisoformat(text)
 
 
 def _utc(text: str) -> _dt.datetime:
@@ -185,12 +165,37 @@ def newest_first(spans: Sequence[Span] | None, status: str | None, limit: int | 
     return sql, [*params, *tail_params]
 
 
+def to_reap(reader: Glance) -> bool:
+    """Whether reaping would mark a run ``lost`` (:meth:`.locks.Locks.reap`): a lock whose
+    process on this node is gone, or whose heartbeat on another is older than the lease by
+    the database's clock; a running row without its lock."""
+    from .processes import node_id, pid_alive  # its socket costs more than a lockless read
+
+    (now,) = reader._execute(reader._NOW).fetchone()
+    for node, pid, started, beat in reader._execute(
+            "SELECT node, pid, pid_started, heartbeat_at FROM opsctl_locks").fetchall():
+        if node == node_id():
+            if not pid_alive(pid, started):
+                return True
+        elif (reader._when(now) - reader._when(beat)).total_seconds() > LEASE_SECONDS:
+            return True
+    return reader._execute("SELECT 1 FROM opsctl_runs WHERE status = 'running' AND id NOT IN "
+                           "(SELECT run_id FROM opsctl_locks) LIMIT 1").fetchone() is not None
+
+
 class Glance(GlanceShards):
     """A read-only look at a SQLite ledger: the reads of :class:`~.reads.Reads` that
     ``history`` and ``list`` make, with the same names and answers."""
 
     #: Keys per statement of :meth:`last_runs`.
     PAGE = PAGE
+    #: A parameter in a statement, and a time as the driver takes one (:func:`_span_where`).
+    _MARK = "?"
+    _param: Callable[[_dt.datetime], Any] = staticmethod(_text)
+    #: The database's UTC time now, as the ledger's locks read it (:mod:`.schema`).
+    _NOW = "SELECT STRFTIME('%Y-%m-%d %H:%M:%f', 'now')"
+    #: The columns of a progress row (MariaDB quotes ``cursor``, a word of its own).
+    _PROGRESS = _PROGRESS
 
     def __init__(self, conn: Any, error: type[Exception]) -> None:
         self._conn = conn
@@ -228,7 +233,8 @@ class Glance(GlanceShards):
 
     def _newest_of(self, spans: list[Span], columns: str) -> Any:
         """The newest run within ``spans``, its ``columns``; None when there is none."""
-        return self._execute(*newest_first(spans, None, 1, columns)).fetchone()
+        return self._execute(*newest_first(spans, None, 1, columns, self._MARK,
+                                           self._param)).fetchone()
 
     def _read_events(self) -> tuple[list[Move], list[Move]]:
         if self._events is None:
@@ -253,12 +259,13 @@ class Glance(GlanceShards):
         tail), a chunk at a time; their times (the 8th and 9th cells) read from text."""
         from .rows import run_of_cells  # on use: list's table reads no whole run
 
-        cursor = self._conn.execute(sql, params)
+        when = self._when
+        cursor = self._execute(sql, params)
         while chunk := cursor.fetchmany(CHUNK):
             for cells in chunk:
                 ended = cells[8]
-                yield run_of_cells((*cells[:7], _utc(cells[7]),
-                                    _utc(ended) if ended else None, *cells[9:]))
+                yield run_of_cells((*cells[:7], when(cells[7]),
+                                    when(ended) if ended else None, *cells[9:]))
 
     def iter_runs(self, key: str | None = None, *, status: str | None = None,
                   limit: int | None = None, all_under_key: bool = False) -> Iterator[Run]:
@@ -266,11 +273,12 @@ class Glance(GlanceShards):
         spans = None
         if key is not None:
             spans = [*self.spans(key), *([(key, None, None)] if all_under_key else [])]
-        yield from self._rows(*newest_first(spans, status, limit))
+        yield from self._rows(*newest_first(spans, status, limit, _ALL, self._MARK,
+                                            self._param))
 
     def run(self, run_id: int) -> Run | None:
-        return next(self._rows(f"SELECT {_ALL} FROM opsctl_runs WHERE id = ?", [run_id]),
-                    None)
+        return next(self._rows(f"SELECT {_ALL} FROM opsctl_runs WHERE id = {self._MARK}",
+                               [run_id]), None)
 
     def owners(self, key: str) -> list[tuple[str, int]]:
         """:meth:`.reads.Reads.owners`."""
@@ -281,14 +289,12 @@ class Glance(GlanceShards):
             return []
         out: dict[str, int] = {}
         for since, until in zip([None, *away[:-1]], away, strict=True):
-            where, params = _span_where((key, since, until))
-            count, first = self._conn.execute(
+            where, params = _span_where((key, since, until), self._MARK, self._param)
+            count, first = self._execute(
                 f"SELECT count(*), min(started_at) FROM opsctl_runs WHERE {where}",
                 params).fetchone()
             if count:
-                from .rows import aware
-
-                owner = current_key(key, aware(_time(first)), forward)  # type: ignore[arg-type]
+                owner = current_key(key, self._when(first), forward)
                 out[owner] = out.get(owner, 0) + int(count)
         return [(owner, n) for owner, n in out.items() if owner != key]
 
@@ -335,23 +341,24 @@ class Glance(GlanceShards):
         ids close together (a page of a history, newest first) in one walk of their range,
         which SQLite reads faster than it parses a list of them."""
         ids = sorted(set(run_ids))
+        mark, when = self._MARK, self._when
         found: dict[int, Progress] = {}
         parents: list[int] = []  # a sharded run's own row: its shards' count, no parent
         if ids and ids[-1] - ids[0] < 4 * len(ids):
             wanted = set(ids)
-            for cells in self._conn.execute(f"SELECT {_PROGRESS}, {_SPLIT} FROM "
-                                            "opsctl_progress WHERE run_id BETWEEN ? AND ?",
-                                            (ids[0], ids[-1])):
+            for cells in self._execute(f"SELECT {self._PROGRESS}, {_SPLIT} FROM opsctl_progress "
+                                       f"WHERE run_id BETWEEN {mark} AND {mark}",
+                                       (ids[0], ids[-1])).fetchall():
                 if cells[0] in wanted:
-                    found[cells[0]] = _progress(cells[:8])
+                    found[cells[0]] = _progress(cells[:8], when)
                     parents += [cells[0]] if cells[8] else []
             return self.summed(found, parents)
         for start in range(0, len(ids), PAGE):
             page = ids[start:start + PAGE]
-            for cells in self._conn.execute(
-                    f"SELECT {_PROGRESS}, {_SPLIT} FROM opsctl_progress WHERE run_id IN "
-                    f"({', '.join(['?'] * len(page))})", page):
-                found[cells[0]] = _progress(cells[:8])
+            for cells in self._execute(
+                    f"SELECT {self._PROGRESS}, {_SPLIT} FROM opsctl_progress WHERE run_id IN "
+                    f"({', '.join([mark] * len(page))})", page).fetchall():
+                found[cells[0]] = _progress(cells[:8], when)
                 parents += [cells[0]] if cells[8] else []
         return self.summed(found, parents)
 
@@ -361,12 +368,12 @@ class Glance(GlanceShards):
 
     def resumed_by(self, run_id: int) -> list[int]:
         """:meth:`.progress.Checkpoints.resumed_by`."""
-        return [n for (n,) in self._conn.execute(
-            "SELECT run_id FROM opsctl_progress WHERE resumed_from = ? ORDER BY run_id",
-            [run_id])]
+        return [n for (n,) in self._execute(
+            f"SELECT run_id FROM opsctl_progress WHERE resumed_from = {self._MARK} ORDER BY "
+            "run_id", [run_id]).fetchall()]
 
 
-def _progress(cells: Sequence[Any]) -> Progress:
+def _progress(cells: Sequence[Any], when: Callable[[Any], _dt.datetime]) -> Progress:
     import json  # only where a page shows progress: list never reads it
 
     from .values import Progress
@@ -377,4 +384,4 @@ def _progress(cells: Sequence[Any]) -> Progress:
     except ValueError:
         position = None  # as the ledger reads it
     return Progress(run_id, int(done), None if total is None else int(total), position,
-                    _utc(updated_at), resumed_from, request, requested_by)
+                    when(updated_at), resumed_from, request, requested_by)

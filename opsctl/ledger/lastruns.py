@@ -1,6 +1,7 @@
 """The last run of each of ``list``'s scripts: read by a glance when one can
 (:mod:`.glance` for SQLite, :mod:`.serverglance` for PostgreSQL, neither importing
-SQLAlchemy), else by the :class:`~.store.Ledger`, which upgrades, records and reaps first.
+SQLAlchemy), else by the :class:`~.store.Ledger`, which upgrades, records and reaps first;
+and the glance ``history`` reads through (:func:`reader`).
 """
 
 from __future__ import annotations
@@ -18,14 +19,14 @@ if TYPE_CHECKING:
 def last_runs(config: Config, keys: list[str]) -> dict[str, Run]:
     """The newest run of each key, for ``opsctl list``: read here when a glance can, else by
     :func:`.store.last_runs` (which may import SQLAlchemy, upgrade and record)."""
-    reader = _reader(config)
-    if reader is not None:
+    found = reader(config)
+    if found is not None:
         try:
-            return reader.last_runs(keys)
-        except reader.Error:
+            return found.last_runs(keys)
+        except found.Error:
             pass  # the ledger tells what is wrong, in its words
         finally:
-            reader.close()
+            found.close()
     return _ledger_last_runs(config, keys)
 
 
@@ -33,14 +34,14 @@ def last_seen(config: Config, keys: list[str]) -> dict[str, Seen]:
     """What ``opsctl list``'s table shows of each key's newest run: read here when a glance
     can (four columns, no JSON to parse), else taken from the ledger's last runs (the glance
     not tried twice)."""
-    reader = _reader(config)
-    if reader is not None:
+    found = reader(config)
+    if found is not None:
         try:
-            return reader.last_seen(keys)
-        except reader.Error:
+            return found.last_seen(keys)
+        except found.Error:
             pass
         finally:
-            reader.close()
+            found.close()
     return {key: Seen(run.started_at, run.operator, run.status, run.dry_run)
             for key, run in _ledger_last_runs(config, keys).items()}
 
@@ -71,14 +72,15 @@ def _ledger_last_runs(config: Config, keys: list[str]) -> dict[str, Run]:
     return read(config, keys)
 
 
-def _reader(config: Config) -> Glance | None:
+def reader(config: Config, *, reaping: bool = False) -> Glance | None:
     """A glance at the project's ledger: SQLite's, else a server's (:mod:`.serverglance`,
-    PostgreSQL's or MariaDB's through its driver alone, or none), else None. A server that
+    PostgreSQL's or MariaDB's through its driver alone, or none), else None; when
+    ``reaping`` (``history``), None too when a run is to be marked ``lost``. A server that
     cannot be reached is :class:`~opsctl.errors.LedgerUnreachable` here, once."""
     url, journal = config.effective_ledger_url, journal_folder(config.project_path)
-    found = glance(url, journal)
+    found = glance(url, journal, reaping=reaping)
     if found is None and url.startswith(("postgres", "mysql", "mariadb")):
         from .serverglance import server_glance  # its driver's import is no SQLite reader's
 
-        found = server_glance(url, journal)
+        found = server_glance(url, journal, reaping=reaping)
     return found

@@ -1,9 +1,9 @@
 """Reading a PostgreSQL or MariaDB/MySQL ledger without SQLAlchemy, for ``list``'s last
-runs: what :mod:`.glance` does for SQLite. SQLAlchemy and its dialect cost several times a
-list's whole work, and so does psycopg's import: a PostgreSQL server on this machine is read
-through :mod:`.pgwire` (its protocol, spoken over a socket), any other through the driver
-(psycopg 3, else psycopg2, as :mod:`.postgresql` prefers them; PyMySQL). Either is all a
-read of one page of keys needs.
+runs and ``history``: what :mod:`.glance` does for SQLite. SQLAlchemy and its dialect cost
+several times such a command's whole work, and so does psycopg's import: a PostgreSQL server
+on this machine is read through :mod:`.pgwire` (its protocol, spoken over a socket), any
+other through the driver (psycopg 3, else psycopg2, as :mod:`.postgresql` prefers them;
+PyMySQL). Either is all such a read needs.
 
 :func:`server_glance` answers None, and the caller opens the :class:`~.store.Ledger`, when
 the read would not be the whole truth or when it would read the URL differently:
@@ -14,15 +14,19 @@ the read would not be the whole truth or when it would read the URL differently:
   not installed (mysqlclient, which SQLAlchemy prefers when installed, is left to it);
 * a local journal entry waiting to be recorded;
 * a server that refuses (the ledger says why, in its words);
-* a ledger at another schema version than this opsctl's (:data:`~.facts.SCHEMA_VERSION`).
+* a ledger at another schema version than this opsctl's (:data:`~.facts.SCHEMA_VERSION`);
+* when ``reaping`` (``history``), a run to mark ``lost`` (:func:`.glance.to_reap`, by the
+  server's clock).
 
 A server that cannot be reached at all (refused, timed out, an unknown host) is the ledger's
 :class:`~opsctl.errors.LedgerUnreachable` at once, in its words: the ledger would only connect
 again, and wait again.
 
-The session is read-only. On PostgreSQL the last runs are one read of the table the ledger
-keeps of them (:mod:`.latest`); on MariaDB, which keeps none, one statement per page of keys,
-:func:`.queries.newest_of_keys`', one correlated walk a key.
+The session is read-only. ``history --limit 0`` reads its runs a page at a time, each after
+the last run of the one before (newest first, by start and id), so memory stays flat as it
+does through the ledger's server-side cursor. On PostgreSQL the last runs are one read of
+the table the ledger keeps of them (:mod:`.latest`); on MariaDB, which keeps none, one
+statement per page of keys, :func:`.queries.newest_of_keys`', one correlated walk a key.
 """
 
 from __future__ import annotations
@@ -31,17 +35,17 @@ import re
 
 from ..light import datetime as _dt
 from .facts import FIX_URL, SCHEMA_VERSION, journal_waiting
-from .glance import _SEEN, Glance, newest_first
+from .glance import _ALL, _NEWEST, _SEEN, CHUNK, Glance, newest_first, to_reap
 from .latest import read as read_latest
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
     from typing import Any
 
     from ..errors import LedgerUnreachable
-    from .spans import Span
+    from .values import Run
 
 #: :data:`.glance._SEEN` without the run's id, none of them ever NULL (``concat_ws`` would
 #: skip it, and the record would lack a field).
@@ -142,11 +146,12 @@ def forget() -> None:
         _BEGUN.popitem()[1].close()
 
 
-def server_glance(url: str, journal: str) -> ServerGlance | None:
+def server_glance(url: str, journal: str, *,
+                  reaping: bool = False) -> ServerGlance | None:
     """A reader of the PostgreSQL or MariaDB ledger at ``url`` whose local journal is the
-    folder ``journal``, or None (see the module). A server that cannot be reached at all is
-    :class:`~opsctl.errors.LedgerUnreachable` at once: the ledger would only wait for it
-    again."""
+    folder ``journal``, or None (see the module; ``reaping``: ``history``'s). A server that
+    cannot be reached at all is :class:`~opsctl.errors.LedgerUnreachable` at once: the
+    ledger would only wait for it again."""
     found = connect_args(url)
     if found is None or journal_waiting(journal):
         forget()
@@ -160,7 +165,7 @@ def server_glance(url: str, journal: str) -> ServerGlance | None:
         begun = _BEGUN.pop(url, None)
         try:
             conn = pgwire.connect(**kwargs, utc=True) if begun is None else begun.finish()
-            return _checked(conn, pgwire.WireError, WireGlance)
+            return _checked(conn, pgwire.WireError, WireGlance, reaping)
         except pgwire.Elsewhere:
             pass
         except pgwire.Unreached as exc:
@@ -178,19 +183,21 @@ def server_glance(url: str, journal: str) -> ServerGlance | None:
             raise _unreachable(url, exc) from None
         return None
     return _checked(conn, driver.Error,
-                    ServerGlance if module.startswith("psycopg") else MySQLGlance)
+                    ServerGlance if module.startswith("psycopg") else MySQLGlance, reaping)
 
 
 def _checked(conn: Any, error: type[Exception], kind: type[ServerGlance],
-             ) -> ServerGlance | None:
-    """A glance on ``conn`` when its ledger is at this opsctl's schema version; else None,
-    ``conn`` closed."""
+             reaping: bool = False) -> ServerGlance | None:
+    """A glance on ``conn`` when its ledger is at this opsctl's schema version and, when
+    ``reaping``, has no run to reap; else None, ``conn`` closed."""
     try:
         cursor = conn.cursor()
         cursor.execute("SELECT value FROM opsctl_meta WHERE name = 'schema'")
         schema = cursor.fetchone()
         if schema is not None and schema[0] == str(SCHEMA_VERSION):
-            return kind(conn, error)
+            found = kind(conn, error)
+            if not (reaping and to_reap(found)):
+                return found
     except error:
         pass
     conn.close()
@@ -230,8 +237,12 @@ def _naive(when: _dt.datetime) -> _dt.datetime:
 
 
 class ServerGlance(Glance):
-    """A read-only look at a PostgreSQL ledger: :meth:`~.glance.Glance.last_runs` and
-    :meth:`~.glance.Glance.last_seen`, with the ledger's answers."""
+    """A read-only look at a PostgreSQL ledger: the reads of :class:`~.glance.Glance`, with
+    the ledger's answers."""
+
+    _MARK = "%s"
+    _param = staticmethod(_naive)
+    _NOW = "SELECT TIMEZONE('utc', CURRENT_TIMESTAMP)"  # :mod:`.postgresql`'s ``utcnow_sql``
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         cursor = self._conn.cursor()
@@ -242,8 +253,28 @@ class ServerGlance(Glance):
     def _when(cell: Any) -> _dt.datetime:
         return cell.replace(tzinfo=_dt.UTC)  # type: ignore[no-any-return]
 
-    def _newest_of(self, spans: list[Span], columns: str) -> Any:
-        return self._execute(*newest_first(spans, None, 1, columns, "%s", _naive)).fetchone()
+    def iter_runs(self, key: str | None = None, *, status: str | None = None,
+                  limit: int | None = None, all_under_key: bool = False) -> Iterator[Run]:
+        """:meth:`.glance.Glance.iter_runs`; all of them (no ``limit``) a page at a time,
+        each after the last run of the one before: a driver here reads a statement's rows
+        whole."""
+        if limit is not None:
+            yield from super().iter_runs(key, status=status, limit=limit,
+                                         all_under_key=all_under_key)
+            return
+        spans = None
+        if key is not None:
+            spans = [*self.spans(key), *([(key, None, None)] if all_under_key else [])]
+        sql, params = newest_first(spans, status, None, _ALL, "%s", _naive)
+        after = sql.replace(_NEWEST, f" AND (started_at, id) < (%s, %s){_NEWEST}")
+        page: list[Run] = list(self._rows(f"{sql} LIMIT {CHUNK}", params))
+        while page:
+            yield from page
+            if len(page) < CHUNK:
+                return
+            last = page[-1]
+            page = list(self._rows(f"{after} LIMIT {CHUNK}",
+                                   [*params, _naive(last.started_at), last.id]))
 
     @staticmethod
     def _time_of(text: str) -> Any:
@@ -299,6 +330,8 @@ class MySQLGlance(ServerGlance):
     asks)."""
 
     PAGE = 250  # :data:`.queries.PAGE`
+    _NOW = "SELECT UTC_TIMESTAMP(6)"  # :mod:`.mysql`'s ``utcnow_sql``
+    _PROGRESS = Glance._PROGRESS.replace("cursor", "`cursor`")
 
     def _latest(self, columns: str) -> Iterable[Sequence[Any]] | None:
         return None  # a MariaDB ledger keeps no latest runs (:mod:`.latest`)
