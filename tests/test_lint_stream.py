@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from treegen import LEGACY, generate_tree
 
-from opsctl.filecache import FileCache
+from opsctl.filecache import SIGNATURE_SIZE, FileCache
 from opsctl.lint import cache as lint_cache
 from opsctl.lint import tablerun, workers
 from opsctl.lint.content import check_files
@@ -194,3 +194,37 @@ def test_the_summary_takes_the_signatures_as_kept_not_a_copy(tmp_path: Path) -> 
     assert sigs is kept and run.sigs is None
     assert found == (("recycle/b.py", (("x",),)),)
     assert marshal.loads(marshal.dumps(sigs)) == b"1" * SIGNATURE_SIZE + b"2" * SIGNATURE_SIZE
+
+
+def test_the_summary_keeps_its_signatures_a_part_a_frame(tmp_path: Path) -> None:
+    """Marshalled whole, the signatures of 100,000 scripts were the cold lint's peak: the
+    summary writes them a part of lint_cache._CHUNK scripts at a time, each a frame, and a
+    warm lint compares them a part at a time; a script changed in the last part is seen."""
+    root = tmp_path / "offline_script"
+    (root / "recycle").mkdir(parents=True)
+    scripts = []
+    for i in range(2 * lint_cache._CHUNK + 5):
+        (root / "recycle" / f"script_{i}.py").write_bytes(b'"""Doc."""\n' if i % 3 else b"x=1\n")
+        scripts.append((f"recycle/script_{i}.py", "recycle"))
+    folder = str(tmp_path / ".opsctl_cache")
+    os.mkdir(folder)
+    cold = lint_cache.ContentFacts(str(root), folder, whole_tree=True)
+    found = sorted(cold.findings(scripts))  # type: ignore[arg-type]
+    cold.save(whole_tree=True)
+    assert found and cold.checked == len(scripts)
+    assert cold.cache is not None
+    kept = FileCache(folder, "summary", cold.cache.stamp).entries
+    key = lint_cache.SUMMARY_KEY
+    assert sorted(kept) == [key, f"{key}\0" "0", f"{key}\0" "1", f"{key}\0" "2"]
+    assert kept[key][2] == 3 and len(kept[f"{key}\0" "2"][0]) == 5 * SIGNATURE_SIZE
+
+    warm = lint_cache.ContentFacts(str(root), folder, whole_tree=True)
+    assert sorted(warm.findings(scripts)) == found  # type: ignore[arg-type]
+    assert warm.summarised and warm.checked == 0
+
+    last = root / scripts[-1][0]
+    later = last.stat().st_mtime_ns + 5_000_000_000
+    os.utime(last, ns=(later, later))
+    again = lint_cache.ContentFacts(str(root), folder, whole_tree=True)
+    assert sorted(again.findings(scripts)) == found  # type: ignore[arg-type]
+    assert not again.summarised

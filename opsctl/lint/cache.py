@@ -62,7 +62,7 @@ _ABSENT: tuple[Any, ...] = (b"", None, None, ())
 _REL = operator.itemgetter(0)
 _SIGNATURE, _DESCRIPTION, _FINDINGS = (operator.itemgetter(i) for i in (0, 2, 3))
 
-#: How many scripts the summary's signatures are compared at a time.
+#: How many scripts the summary's signatures are compared at a time, and kept a part.
 _CHUNK = 2048
 
 #: One content finding: ``(code, message, fix, line, found)``.
@@ -165,9 +165,8 @@ class ContentFacts:
             return None
         self._run = scripts_digest(items)
         stored = self.summary.entries.get(SUMMARY_KEY)
-        if stored is None or stored[0] != self._table_signature() or stored[1] != self._run:
-            return None
-        if not _same_signatures(stored[2], items, self.root):
+        if stored is None or stored[0] != self._table_signature() or stored[1] != self._run \
+                or not _same_signatures(self.summary.entries, stored[2], items, self.root):
             return None
         self.summarised = True
         self._twins = stored[4]
@@ -238,7 +237,7 @@ class ContentFacts:
         if not whole_tree:  # not what a walk of the tree asks; keep the old table as it was
             table.abort()
             return
-        from .tablerun import FRAME
+        from .tablerun import FRAME, write_summary
 
         entries = self.cache.entries
         # Scripts the summary answered for in an earlier question: their entries as they are.
@@ -249,8 +248,8 @@ class ContentFacts:
         stands_on = self._table_signature()
         if stands_on is not None:
             sigs, found = table.summary()
-            self.summary.put(SUMMARY_KEY, (stands_on, self._run, sigs, found, self._twins))
-            self.summary.save()
+            write_summary(self.summary, SUMMARY_KEY, (stands_on, self._run, found, self._twins),
+                          sigs, _CHUNK)
 
     def _summarise(self) -> None:
         """Write the summary of this run's scripts (:class:`ContentFacts`), from the table as
@@ -265,9 +264,10 @@ class ContentFacts:
             return  # a script not checked (unreadable), or no table: nothing to stand for
         found = tuple(compress(zip(rels, map(_FINDINGS, stored), strict=True),
                                map(bool, map(_FINDINGS, stored))))
-        self.summary.put(SUMMARY_KEY, (table, self._run, b"".join(sigs), found,
-                                       self._twins))
-        self.summary.save()
+        from .tablerun import write_summary
+
+        write_summary(self.summary, SUMMARY_KEY, (table, self._run, found, self._twins),
+                      b"".join(sigs), _CHUNK)
 
 
 def _through_table(facts: ContentFacts, asked: Scripts,
@@ -357,18 +357,20 @@ def _rehashed(root: str, rel: str, stored: tuple[Any, ...]) -> tuple[Any, ...] |
     return (signature(st), *stored[1:])
 
 
-def _same_signatures(expected: bytes, items: Scripts, root: str) -> bool:
-    """Whether the scripts of ``items`` have the signatures ``expected`` holds end to end,
-    their paths made and their signatures read a few thousand at a time."""
-    if len(expected) != count(items) * SIGNATURE_SIZE:
+def _same_signatures(summary: dict[str, tuple[Any, ...]], parts: object, items: Scripts,
+                     root: str) -> bool:
+    """Whether the scripts of ``items`` have the signatures the ``parts`` parts of the
+    ``summary`` hold (:func:`.tablerun.write_summary`), :data:`_CHUNK` scripts a part, their
+    paths made and their signatures read a part at a time."""
+    if not isinstance(parts, int):
         return False
-    at = 0
-    for rels in chunks(paths_of(items), _CHUNK):
+    kept = [summary.get(f"{SUMMARY_KEY}\0{i}", (b"",))[0] for i in range(parts)]
+    if sum(map(len, kept)) != count(items) * SIGNATURE_SIZE:
+        return False
+    for part, rels in zip(kept, chunks(paths_of(items), _CHUNK), strict=False):
         sigs = signatures(rels, root)
-        end = at + len(rels) * SIGNATURE_SIZE
-        if None in sigs or b"".join(sigs) != expected[at:end]:  # type: ignore[arg-type]
+        if None in sigs or b"".join(sigs) != part:  # type: ignore[arg-type]
             return False
-        at = end
     return True
 
 

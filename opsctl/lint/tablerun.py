@@ -119,3 +119,26 @@ class TableRun:
         found, self.found = self.found, []
         found.sort()
         return sigs, tuple((rel, items) for _, rel, items in found)
+
+
+def write_summary(summary: FileCache, key: str, head: tuple[Any, ...],
+                  sigs: bytes | bytearray, per_part: int) -> None:
+    """Write the summary: under ``key``, ``head`` (the table's signature, the run's digest,
+    the findings, the near-twin pairs) with the number of parts of ``sigs`` (the scripts'
+    signatures end to end) in the third place; then each part, ``per_part`` scripts, as a
+    frame of its own under ``key``, a NUL and its number. At 100,000 scripts the signatures
+    marshalled whole were the lint's peak."""
+    step = per_part * SIGNATURE_SIZE
+    stands_on, run, found, twins = head
+    try:
+        writer = summary.writer()
+    except (OSError, ValueError):  # a read-only folder: no summary
+        return
+    with memoryview(sigs) as view:
+        try:
+            writer.add({key: (stands_on, run, -(-len(view) // step), found, twins)})
+            for i, at in enumerate(range(0, len(view), step)):
+                writer.add({f"{key}\0{i}": (bytes(view[at:at + step]),)})
+            writer.finish()
+        except (OSError, ValueError):  # a full disk: the old summary stays
+            writer.abort()
