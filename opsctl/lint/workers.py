@@ -137,8 +137,8 @@ class Checking:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        # New interpreters: forking a process that runs threads is not safe (or the queue
-        # could not be made). Each share is handed over whole.
+        # New interpreters: no fork here, or forking a process that runs threads is not
+        # safe. Each share is handed over whole.
         spawn = multiprocessing.get_context("spawn")
         shares = [list(islice(scripts(), k, None, processes)) for k in range(processes)]
         with ProcessPoolExecutor(processes - 1, mp_context=spawn) as pool:
