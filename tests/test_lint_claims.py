@@ -156,3 +156,41 @@ def test_a_check_begun_on_other_scripts_is_stopped_not_used(tmp_path: Path) -> N
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
     assert found == sorted(lint_cache.ContentFacts(root, None).findings(list(scripts)))  # type: ignore[arg-type]
+
+
+def test_children_stop_when_this_process_ends_without_reading(tmp_path: Path) -> None:
+    """An interrupted lint (or one killed) ends before it asks for the results: its children
+    stop claiming instead of parsing the rest of the tree for no one."""
+    import subprocess
+
+    root, scripts = _scripts(tmp_path, 200 * workers.CLAIM)
+    code = f"""
+import os, sys, time
+from opsctl.lint import content, workers
+real = content.check_files
+def slow(root, chunk):
+    time.sleep(0.1)
+    return real(root, chunk)
+content.check_files = slow
+scripts = [(f"recycle/script_{{i}}.py", "recycle") for i in range({len(scripts)})]
+checking = workers.Checking({root!r}, lambda: scripts, len(scripts), 2)
+with open({str(tmp_path / "pids")!r}, "w") as fh:
+    fh.write(" ".join(str(child.pid) for child in checking.children))
+time.sleep(0.3)
+os._exit(0)
+"""
+    # No pipe a child could hold open: the run ends when this process does.
+    subprocess.run([sys.executable, "-c", code], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, check=True, timeout=60)
+    pids = [int(pid) for pid in (tmp_path / "pids").read_text().split()]
+    assert pids
+
+    def ended(pid: int) -> bool:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+                return fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+        except FileNotFoundError:
+            return True
+
+    # 200 claims of a tenth of a second each: twenty seconds for a child that went on.
+    assert _wait_for(lambda: all(map(ended, pids)), seconds=5), "a child went on claiming"

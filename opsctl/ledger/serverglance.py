@@ -265,8 +265,9 @@ class ServerGlance(Glance):
         spans = None
         if key is not None:
             spans = [*self.spans(key), *([(key, None, None)] if all_under_key else [])]
-        sql, params = newest_first(spans, status, None, _ALL, "%s", _naive)
-        after = sql.replace(_NEWEST, f" AND (started_at, id) < (%s, %s){_NEWEST}")
+        mark = self._MARK
+        sql, params = newest_first(spans, status, None, _ALL, mark, self._param)
+        after = sql.replace(_NEWEST, f" AND (started_at, id) < ({mark}, {mark}){_NEWEST}")
         page: list[Run] = list(self._rows(f"{sql} LIMIT {CHUNK}", params))
         while page:
             yield from page
@@ -274,7 +275,7 @@ class ServerGlance(Glance):
                 return
             last = page[-1]
             page = list(self._rows(f"{after} LIMIT {CHUNK}",
-                                   [*params, _naive(last.started_at), last.id]))
+                                   [*params, self._param(last.started_at), last.id]))
 
     @staticmethod
     def _time_of(text: str) -> Any:

@@ -106,7 +106,7 @@ class Checking:
             if self.queue < 0:
                 self.processes = 1  # no queue (never on Linux): this process checks them all
             else:
-                self.children = [_forked(partial(self._claimed, self.queue))
+                self.children = [_forked(partial(self._claimed, self.queue, os.getpid()))
                                  for _ in range(1, self.processes)]
 
     def results(self) -> Iterator[Result]:
@@ -184,13 +184,16 @@ class Checking:
         for child in self.children:
             child.stop()
 
-    def _claimed(self, queue: int) -> Iterator[list[Result]]:
+    def _claimed(self, queue: int, parent: int | None = None) -> Iterator[list[Result]]:
         """The results of the claims this process takes from ``queue``, a claim at a time:
-        its scripts walked once, skipping what others claimed."""
+        its scripts walked once, skipping what others claimed. A child (of ``parent``) stops
+        claiming once its parent is gone: killed, or ended before it asked for the results
+        (an interrupted lint), nobody would read them."""
         from .content import check_files
 
         size, scripts, at = self.claim, iter(self.scripts()), 0
-        while len(raw := os.read(queue, 4)) == 4:
+        while (parent is None or os.getppid() == parent) and \
+                len(raw := os.read(queue, 4)) == 4:
             start = int.from_bytes(raw, "little") * size
             if start > at:
                 next(islice(scripts, start - at - 1, None), None)  # skip the others' claims
